@@ -1,0 +1,23 @@
+"""The `polyhunter` command."""
+
+from __future__ import annotations
+
+import typer
+
+from polyhunter.commands import config
+
+app = typer.Typer(
+    name="polyhunter",
+    help="PolyHunter: copy Polymarket leaders' fills to followers, exactly once, within their limits.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(config.app, name="config")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""One settings tree: ``polyhunter.toml``, then ``POLYHUNTER__SECTION__KEY`` env vars, then CLI flags.
+
+Unknown keys are rejected everywhere; units are part of the names; secrets are ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = "polyhunter.toml"
+CONFIG_FILE_ENV = "POLYHUNTER_CONFIG"
+
+SignalMode = Literal["WS_ONLY", "POLLING_ONLY", "CHAIN_ONLY", "HYBRID"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DbSettings(Section):
+    url: str = "sqlite+aiosqlite:///./var/polyhunter.db"
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        allowed = ("sqlite+aiosqlite", "postgresql+asyncpg")
+        if scheme in ("sqlite", "postgresql", "postgres"):
+            fixed = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+            return fixed[scheme] + value[len(scheme) :]
+        if scheme not in allowed:
+            raise ValueError(f"unsupported database URL scheme {scheme!r}; use one of {', '.join(allowed)}")
+        return value
+
+
+class CoordSettings(Section):
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "polyhunter"
+
+
+class VenueSettings(Section):
+    clob_url: str = "https://clob.polymarket.com"
+    data_api_url: str = "https://data-api.polymarket.com"
+    gamma_url: str = "https://gamma-api.polymarket.com"
+    clob_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws"
+    rtds_ws_url: str = "wss://ws-live-data.polymarket.com"
+    chain_rpc_url: str = "https://polygon-rpc.com"
+    chain_id: int = 137
+    request_timeout_ms: int = Field(default=5_000, ge=100)
+    max_retries: int = Field(default=3, ge=0, le=20)
+
+    @field_validator("clob_url", "data_api_url", "gamma_url", "chain_rpc_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("clob_ws_url", "rtds_ws_url")
+    @classmethod
+    def _ws(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must start with ws:// or wss://")
+        return value.rstrip("/")
+
+
+class IngestSettings(Section):
+    mode: SignalMode = "HYBRID"
+    poll_interval_ms: int = Field(default=2_000, ge=50)
+    poll_interval_degraded_ms: int = Field(default=500, ge=50)
+    poll_page_limit: int = Field(default=500, ge=1, le=500)
+    poll_requests_per_10s: int = Field(default=800, ge=1)
+    replay_window_s: int = Field(default=600, ge=0)
+    max_signal_age_s: int = Field(default=900, ge=1)
+    ws_silence_timeout_ms: int = Field(default=15_000, ge=100)
+    reconnect_backoff_initial_ms: int = Field(default=250, ge=10)
+    reconnect_backoff_max_ms: int = Field(default=10_000, ge=10)
+    chain_poll_interval_ms: int = Field(default=1_000, ge=50)
+    chain_confirmations: int = Field(default=0, ge=0, le=256)
+    chain_exchange_addresses: list[str] = Field(
+        default_factory=lambda: [
+            "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E",
+            "0xC5d563A36AE78145C45a50134d48A1215220f80a",
+            "0xE111180000d2663C0091e4f400237545B87B996B",
+            "0xe2222d279d744050d28e00520010520000310F59",
+        ]
+    )
+    dedup_ttl_s: int = Field(default=86_400, ge=60)
+
+
+class EngineSettings(Section):
+    fanout_concurrency: int = Field(default=64, ge=1, le=10_000)
+    pending_ttl_s: int = Field(default=120, ge=1)
+    expiry_scan_interval_ms: int = Field(default=5_000, ge=100)
+    quote_cache_ttl_ms: int = Field(default=500, ge=0)
+    quote_cache_max_entries: int = Field(default=5_000, ge=1)
+    preflight_cache_ttl_ms: int = Field(default=2_000, ge=0)
+    fallback_price_ttl_ms: int = Field(default=10_000, ge=0)
+    force_fallback_price: bool = False
+    max_slippage_bps: int = Field(default=200, ge=0, le=10_000)
+    order_type: Literal["FOK", "FAK"] = "FOK"
+    price_chase_steps: int = Field(default=2, ge=0, le=20)
+    aggregation_window_ms: int = Field(default=60_000, ge=0)
+    metrics_interval_ms: int = Field(default=30_000, ge=100)
+
+
+class GuardrailSettings(Section):
+    max_trade_usdc: Decimal = Field(default=Decimal("1000"), ge=0)
+    daily_user_cap_usdc: Decimal = Field(default=Decimal("5000"), ge=0)
+    global_daily_cap_usdc: Decimal = Field(default=Decimal("100000"), ge=0)
+    circuit_breaker_failures: int = Field(default=5, ge=1)
+    circuit_breaker_cooldown_s: int = Field(default=300, ge=1)
+    dry_run: bool = False
+
+
+class ApiSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65_535)
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["console", "json"] = "console"
+
+
+class SecretsSettings(Section):
+    master_key: SecretStr | None = None
+    master_key_file: str = "./var/master.key"
+    private_key: SecretStr | None = None
+    clob_api_key: SecretStr | None = None
+    clob_api_secret: SecretStr | None = None
+    clob_api_passphrase: SecretStr | None = None
+
+    def secret_values(self) -> list[str]:
+        values = [self.master_key, self.private_key, self.clob_api_key, self.clob_api_secret, self.clob_api_passphrase]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="POLYHUNTER__",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+        case_sensitive=False,
+    )
+
+    db: DbSettings = Field(default_factory=DbSettings)
+    coord: CoordSettings = Field(default_factory=CoordSettings)
+    venue: VenueSettings = Field(default_factory=VenueSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as plain JSON data, every secret replaced by ``**********``."""
+        return self.model_dump(mode="json")
+
+
+class SettingsError(Exception):
+    """Bad settings: the message names the source, the key and why, on one line per problem."""
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _env_unknown_keys() -> list[str]:
+    """Env vars under our prefix whose section or key does not exist (pydantic-settings ignores them)."""
+    problems = []
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith("POLYHUNTER__"):
+            continue
+        parts = upper[len("POLYHUNTER__") :].lower().split("__")
+        section = Settings.model_fields.get(parts[0])
+        if section is None:
+            problems.append(f"env {name}: unknown section {parts[0]!r}")
+            continue
+        model = section.annotation
+        if len(parts) >= 2 and isinstance(model, type) and issubclass(model, BaseModel):
+            if parts[1] not in model.model_fields:
+                problems.append(f"env {name}: unknown key {parts[0]}.{parts[1]!r}")
+        elif len(parts) < 2:
+            problems.append(f"env {name}: name a key, as POLYHUNTER__{parts[0].upper()}__KEY")
+    return problems
+
+
+def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load settings; ``config_file`` (or ``$POLYHUNTER_CONFIG``, or ``./polyhunter.toml`` if present)."""
+    explicit = config_file is not None or CONFIG_FILE_ENV in os.environ
+    path = config_file or Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+    if path.exists():
+        data = _read_toml(path)
+    elif explicit:
+        raise SettingsError(f"{path}: settings file not found")
+    else:
+        data = {}
+    env_problems = _env_unknown_keys()
+    if env_problems:
+        raise SettingsError("; ".join(env_problems))
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _DictSource(settings_cls, data))
+
+    try:
+        loaded = _Loaded(**(overrides or {}))
+    except ValidationError as exc:
+        raise SettingsError(format_validation_error(exc, str(path) if data else "settings")) from None
+    return loaded
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        lines.append(f"{source}: {key}: {err['msg']}")
+    return "\n".join(lines)
