@@ -63,15 +63,17 @@ def _redact_value(key: str, value: Any) -> Any:
     return value
 
 
-def redact_processor(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in list(event_dict.keys()):
         event_dict[key] = _redact_value(key, event_dict[key])
     return event_dict
 
 
-def _final_redact(_logger: Any, _method: str, rendered: str) -> str:
+def _final_redact(_logger: Any, _method: str, rendered: Any) -> Any:
     """Last line of defence: the rendered line (with tracebacks) is scanned for secret values."""
-    return redact_text(rendered)
+    return redact_text(rendered) if isinstance(rendered, str) else rendered
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
@@ -88,7 +90,10 @@ def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterab
         renderer = structlog.processors.JSONRenderer()
         shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: rich ones print local variables, which can hold secrets.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

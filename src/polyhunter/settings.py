@@ -37,7 +37,11 @@ class DbSettings(Section):
         scheme = value.split("://", 1)[0]
         allowed = ("sqlite+aiosqlite", "postgresql+asyncpg")
         if scheme in ("sqlite", "postgresql", "postgres"):
-            fixed = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+            fixed = {
+                "sqlite": "sqlite+aiosqlite",
+                "postgresql": "postgresql+asyncpg",
+                "postgres": "postgresql+asyncpg",
+            }
             return fixed[scheme] + value[len(scheme) :]
         if scheme not in allowed:
             raise ValueError(f"unsupported database URL scheme {scheme!r}; use one of {', '.join(allowed)}")
@@ -144,7 +148,13 @@ class SecretsSettings(Section):
     clob_api_passphrase: SecretStr | None = None
 
     def secret_values(self) -> list[str]:
-        values = [self.master_key, self.private_key, self.clob_api_key, self.clob_api_secret, self.clob_api_passphrase]
+        values = [
+            self.master_key,
+            self.private_key,
+            self.clob_api_key,
+            self.clob_api_secret,
+            self.clob_api_passphrase,
+        ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 

@@ -9,7 +9,9 @@ import typer
 
 from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
 
-app = typer.Typer(help="Inspect and validate the settings (polyhunter.toml, then POLYHUNTER__* env, then flags).")
+app = typer.Typer(
+    help="Inspect and validate the settings (polyhunter.toml, then POLYHUNTER__* env, then flags)."
+)
 
 
 @app.command("show")

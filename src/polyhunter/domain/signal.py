@@ -49,7 +49,9 @@ def from_micro(micro: int) -> Decimal:
     return Decimal(micro) / MICRO
 
 
-def signal_key(tx_hash: str, leader: str, asset: str, side: Side | str, size_micro: int, ordinal: int = 0) -> str:
+def signal_key(
+    tx_hash: str, leader: str, asset: str, side: Side | str, size_micro: int, ordinal: int = 0
+) -> str:
     raw = f"{tx_hash.lower()}|{leader.lower()}|{asset}|{side}|{size_micro}|{ordinal}"
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 

@@ -1,0 +1,108 @@
+"""Settings: precedence, unknown keys, one-line errors, redaction in `config show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from polyhunter.cli import app
+from polyhunter.settings import SettingsError, load_settings
+
+PRIVATE_KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.upper().startswith("POLYHUNTER"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "polyhunter.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_valid() -> None:
+    settings = load_settings()
+    assert settings.db.url.startswith("sqlite+aiosqlite:///")
+    assert settings.coord.backend == "memory"
+    assert settings.ingest.mode == "HYBRID"
+
+
+def test_precedence_file_then_env_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, '[api]\nport = 1111\nhost = "0.0.0.0"\n[coord]\nbackend = "redis"\n')
+    assert load_settings(path).api.port == 1111
+    monkeypatch.setenv("POLYHUNTER__API__PORT", "2222")
+    settings = load_settings(path)
+    assert (settings.api.port, settings.api.host, settings.coord.backend) == (2222, "0.0.0.0", "redis")
+    assert load_settings(path, {"api": {"port": 3333}}).api.port == 3333
+
+
+def test_db_url_env_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLYHUNTER__DB__URL", "postgresql://127.0.0.1:5432/test")
+    assert load_settings().db.url == "postgresql+asyncpg://127.0.0.1:5432/test"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[db]\nurll = "x"\n', "db.urll: Extra inputs are not permitted"),
+        ("[nosuch]\na = 1\n", "nosuch: Extra inputs are not permitted"),
+        ('[guardrails]\nmax_trade_usdc = "lots"\n', "guardrails.max_trade_usdc"),
+        ('[coord]\nbackend = "etcd"\n', "coord.backend"),
+        ('[venue]\nclob_url = "ftp://x"\n', "venue.clob_url"),
+    ],
+)
+def test_bad_file_names_the_key(tmp_path: Path, text: str, needle: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(SettingsError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert needle in message
+    assert len(message.splitlines()) == 1
+
+
+def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(_write(tmp_path, "[db\n"))
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_unknown_env_key_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLYHUNTER__DB__PASSWORDX", "1")
+    with pytest.raises(SettingsError, match="POLYHUNTER__DB__PASSWORDX"):
+        load_settings()
+
+
+def test_config_check_exits_nonzero_with_one_line(tmp_path: Path) -> None:
+    _write(tmp_path, "[engine]\nfanout_concurrency = 0\n")
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "engine.fanout_concurrency" in lines[0]
+
+
+def test_config_show_redacts_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(
+        tmp_path,
+        f'[secrets]\nprivate_key = "{PRIVATE_KEY}"\nclob_api_secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ="\n',
+    )
+    monkeypatch.setenv("POLYHUNTER__SECRETS__CLOB_API_PASSPHRASE", "passphrase-123456")
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert PRIVATE_KEY not in result.output
+    assert PRIVATE_KEY[2:] not in result.output
+    assert "c2VjcmV0LXNlY3JldC1zZWNyZXQ=" not in result.output
+    assert "passphrase-123456" not in result.output
+    shown = json.loads(result.output)
+    assert shown["secrets"]["private_key"] == "**********"
