@@ -1,0 +1,66 @@
+"""The same contract for the in-memory and the Redis coordinator (Redis over a real connection)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from polyhunter.coord.base import Coordinator
+from polyhunter.coord.memory import MemoryCoordinator
+from polyhunter.coord.redis_coord import RedisCoordinator
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def coord(request: pytest.FixtureRequest) -> AsyncIterator[Coordinator]:
+    c: Coordinator
+    if request.param == "memory":
+        c = MemoryCoordinator()
+    else:
+        c = RedisCoordinator("redis://127.0.0.1:6379/0", prefix=f"phtest-{uuid.uuid4().hex[:8]}")
+    yield c
+    await c.close()
+
+
+async def test_first_seen_once_under_concurrency(coord: Coordinator) -> None:
+    results = await asyncio.gather(*(coord.first_seen("sig-1", 60_000) for _ in range(50)))
+    assert results.count(True) == 1
+    assert await coord.first_seen("sig-2", 60_000)
+
+
+async def test_first_seen_expires(coord: Coordinator) -> None:
+    assert await coord.first_seen("short", 50)
+    await asyncio.sleep(0.12)
+    assert await coord.first_seen("short", 50)
+
+
+async def test_counters(coord: Coordinator) -> None:
+    assert await coord.incr("spent", 5, 60_000) == 5
+    totals = await asyncio.gather(*(coord.incr("spent", 1, 60_000) for _ in range(20)))
+    assert max(totals) == 25
+    assert await coord.get_counter("spent") == 25
+    assert await coord.get_counter("nothing") == 0
+
+
+async def test_locks(coord: Coordinator) -> None:
+    assert await coord.acquire("wallet-1", "a", 60_000)
+    assert await coord.acquire("wallet-1", "a", 60_000)
+    assert not await coord.acquire("wallet-1", "b", 60_000)
+    assert not await coord.release("wallet-1", "b")
+    assert await coord.release("wallet-1", "a")
+    assert await coord.acquire("wallet-1", "b", 60_000)
+
+
+async def test_queue_fifo_and_timeout(coord: Coordinator) -> None:
+    assert await coord.pop("q", 20) is None
+    await coord.push("q", b"1")
+    await coord.push("q", b"2")
+    assert await coord.queue_length("q") == 2
+    assert await coord.pop("q", 100) == b"1"
+    assert await coord.pop("q", 100) == b"2"
+    waiter = asyncio.create_task(coord.pop("q", 2000))
+    await asyncio.sleep(0.05)
+    await coord.push("q", b"3")
+    assert await waiter == b"3"
