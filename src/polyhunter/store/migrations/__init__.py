@@ -1,0 +1,1 @@
+"""Alembic migrations of the PolyHunter schema (run them with ``polyhunter db upgrade``)."""

@@ -1,0 +1,27 @@
+"""All tables; importing this module fills ``Base.metadata`` (Alembic and the drift test rely on that)."""
+
+from polyhunter.store.base import Base
+from polyhunter.store.models.accounts import Leader, User, Wallet
+from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyTrade, GuardrailEvent
+from polyhunter.store.models.settlement import CommissionLog, DebtRecord, ReimbursementEntry
+from polyhunter.store.models.signals import SignalCursor, SignalRecord
+from polyhunter.store.models.trading import Fill, Order, Position
+
+__all__ = [
+    "Base",
+    "CommissionLog",
+    "CopyConfig",
+    "CopyConfigVersion",
+    "CopyTrade",
+    "DebtRecord",
+    "Fill",
+    "GuardrailEvent",
+    "Leader",
+    "Order",
+    "Position",
+    "ReimbursementEntry",
+    "SignalCursor",
+    "SignalRecord",
+    "User",
+    "Wallet",
+]
