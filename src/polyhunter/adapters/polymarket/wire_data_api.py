@@ -1,0 +1,143 @@
+"""Data API v1 (``https://data-api.polymarket.com``) rows: ``/trades``, ``/activity``, ``/positions``.
+
+Responses are bare JSON arrays, camelCase, numbers as JSON numbers (``"size": 8643``,
+``"price": 0.9597472099``); timestamps are epoch seconds. Protocol reference §1.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from polyhunter.adapters.polymarket.wire_base import SideWire, WireCamel, decoder_for
+
+ActivityType = Literal[
+    "TRADE",
+    "SPLIT",
+    "MERGE",
+    "REDEEM",
+    "REWARD",
+    "CONVERSION",
+    "DEPOSIT",
+    "WITHDRAWAL",
+    "YIELD",
+    "MAKER_REBATE",
+    "TAKER_REBATE",
+    "REFERRAL_REWARD",
+]
+
+
+class DataTrade(WireCamel, frozen=True, kw_only=True):
+    """One ``GET /trades`` row (one fill, on the taker side unless ``takerOnly=false``)."""
+
+    proxy_wallet: str  # funder address; lower case in REST, but compare lower-cased
+    side: SideWire
+    asset: str  # token id, decimal string
+    condition_id: str
+    size: Decimal  # shares
+    price: Decimal  # may be an average over maker levels (0.9597472099)
+    timestamp: int  # epoch seconds
+    title: str | None = None
+    slug: str | None = None
+    icon: str | None = None
+    event_slug: str | None = None
+    outcome: str | None = None
+    outcome_index: int | None = None
+    name: str | None = None
+    pseudonym: str | None = None
+    bio: str | None = None
+    profile_image: str | None = None
+    profile_image_optimized: str | None = None
+    transaction_hash: str
+
+
+class DataActivity(WireCamel, frozen=True, kw_only=True):
+    """One ``GET /activity`` row. Rows that touch no market carry ``""`` for conditionId/asset/side."""
+
+    proxy_wallet: str
+    timestamp: int
+    condition_id: str
+    type: ActivityType
+    size: Decimal
+    usdc_size: Decimal
+    transaction_hash: str
+    price: Decimal
+    asset: str
+    side: Literal["BUY", "SELL", ""]
+    outcome_index: int  # 999 = unknown
+    title: str | None = None
+    slug: str | None = None
+    icon: str | None = None
+    event_slug: str | None = None
+    outcome: str | None = None
+    name: str | None = None
+    pseudonym: str | None = None
+    bio: str | None = None
+    profile_image: str | None = None
+    profile_image_optimized: str | None = None
+    is_combo: bool | None = None
+
+
+class DataPosition(WireCamel, frozen=True, kw_only=True):
+    """One ``GET /positions`` row. Note the spelling ``negativeRisk`` (Gamma: negRisk, CLOB: neg_risk)."""
+
+    proxy_wallet: str
+    asset: str
+    condition_id: str
+    size: Decimal
+    avg_price: Decimal
+    initial_value: Decimal
+    current_value: Decimal
+    cash_pnl: Decimal
+    percent_pnl: Decimal
+    total_bought: Decimal
+    realized_pnl: Decimal
+    percent_realized_pnl: Decimal
+    cur_price: Decimal
+    redeemable: bool
+    mergeable: bool
+    title: str | None = None
+    slug: str | None = None
+    icon: str | None = None
+    event_slug: str | None = None
+    outcome: str | None = None
+    outcome_index: int | None = None
+    opposite_outcome: str | None = None
+    opposite_asset: str | None = None
+    end_date: str | None = None
+    negative_risk: bool | None = None
+
+
+class DataApiError(WireCamel, frozen=True, kw_only=True):
+    """``{"error": "..."}`` with 400/401/500."""
+
+    error: str
+
+
+TRADES_DECODER = decoder_for(list[DataTrade])
+ACTIVITY_DECODER = decoder_for(list[DataActivity])
+POSITIONS_DECODER = decoder_for(list[DataPosition])
+
+
+def decode_trades(data: bytes | str) -> list[DataTrade]:
+    return TRADES_DECODER.decode(data)
+
+
+def decode_activity(data: bytes | str) -> list[DataActivity]:
+    return ACTIVITY_DECODER.decode(data)
+
+
+def decode_positions(data: bytes | str) -> list[DataPosition]:
+    return POSITIONS_DECODER.decode(data)
+
+
+__all__ = [
+    "ActivityType",
+    "DataActivity",
+    "DataApiError",
+    "DataPosition",
+    "DataTrade",
+    "decode_activity",
+    "decode_positions",
+    "decode_trades",
+]
