@@ -1,0 +1,65 @@
+"""Data API v1 client: /activity, /trades, /positions (public, no auth)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
+from polyhunter.adapters.polymarket.wire_data_api import (
+    DataActivity,
+    DataPosition,
+    DataTrade,
+    decode_activity,
+    decode_positions,
+    decode_trades,
+)
+
+ACTIVITY_MAX_LIMIT = 500
+ACTIVITY_MAX_OFFSET = 5000
+
+
+class DataApiClient:
+    def __init__(self, base_url: str, timeout_ms: int = 5_000, policy: RetryPolicy | None = None) -> None:
+        self.http = HttpClient(base_url, timeout_ms, policy)
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def activity(
+        self,
+        user: str,
+        *,
+        types: str = "TRADE",
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = ACTIVITY_MAX_LIMIT,
+        offset: int = 0,
+        ascending: bool = True,
+    ) -> list[DataActivity]:
+        params: dict[str, Any] = {
+            "user": user,
+            "type": types,
+            "limit": min(limit, ACTIVITY_MAX_LIMIT),
+            "offset": offset,
+            "sortBy": "TIMESTAMP",
+            "sortDirection": "ASC" if ascending else "DESC",
+        }
+        if start is not None:
+            params["start"] = start
+        if end is not None:
+            params["end"] = end
+        return decode_activity(await self.http.request("GET", "/activity", params=params))
+
+    async def trades(
+        self, user: str | None = None, *, limit: int = 100, offset: int = 0, taker_only: bool = True
+    ) -> list[DataTrade]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "takerOnly": str(taker_only).lower()}
+        if user:
+            params["user"] = user
+        return decode_trades(await self.http.request("GET", "/trades", params=params))
+
+    async def positions(
+        self, user: str, *, size_threshold: str = "0", limit: int = 500
+    ) -> list[DataPosition]:
+        params = {"user": user, "sizeThreshold": size_threshold, "limit": limit}
+        return decode_positions(await self.http.request("GET", "/positions", params=params))

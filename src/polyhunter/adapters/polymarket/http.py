@@ -1,0 +1,139 @@
+"""Shared HTTP plumbing for the venue clients: one aiohttp session, bounded retries, error classes.
+
+Two kinds of errors (ARCHITECTURE conventions): `RetryableError` (network, 429, 5xx — retried here with
+bounded exponential backoff and full jitter, honouring Retry-After) and `VenueError` (4xx other than
+429: bad request, auth, funds — the caller decides; never retried blindly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from polyhunter.log import get_logger
+
+log = get_logger(__name__)
+
+RETRY_STATUSES = frozenset({425, 429, 500, 502, 503, 504})
+
+
+class VenueError(Exception):
+    """The venue answered with an error that retrying will not fix."""
+
+    def __init__(self, status: int, message: str, body: bytes = b"") -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+class RetryableError(Exception):
+    """Network trouble, 429 or 5xx still failing after the retries."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 3
+    base_delay_ms: int = 100
+    max_delay_ms: int = 5_000
+
+    def delay_s(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.max_delay_ms / 1000)
+            except ValueError:
+                pass
+        cap = min(self.max_delay_ms, self.base_delay_ms * (2**attempt))
+        return random.uniform(0, cap) / 1000  # noqa: S311 - jitter, not crypto
+
+
+def _error_message(body: bytes) -> str:
+    text = body.decode(errors="replace")[:500]
+    try:
+        import json
+
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(data, dict):
+        return str(data.get("error") or data.get("errorMsg") or data.get("message") or text)
+    return text
+
+
+class HttpClient:
+    """One session for one base URL, with retries. Use as an async context manager or call `close()`."""
+
+    def __init__(self, base_url: str, timeout_ms: int = 5_000, policy: RetryPolicy | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
+        self._policy = policy or RetryPolicy()
+        self._session: aiohttp.ClientSession | None = None
+        self.requests = 0
+        self.retries = 0
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _sess(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> bytes:
+        """Send and return the body of a 2xx answer; raise VenueError or RetryableError otherwise.
+
+        `retry=False` is for calls whose effect is not idempotent (posting an order): the caller
+        reconciles an unknown result instead of resending.
+        """
+        url = self.base_url + path
+        hdrs = {"Accept": "application/json", **(headers or {})}
+        if body is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        attempts = self._policy.max_retries + 1 if retry else 1
+        last: RetryableError | None = None
+        for attempt in range(attempts):
+            self.requests += 1
+            try:
+                async with self._sess().request(method, url, params=params, data=body, headers=hdrs) as resp:
+                    data = await resp.read()
+                    if resp.status < 300:
+                        return data
+                    if resp.status not in RETRY_STATUSES:
+                        raise VenueError(resp.status, _error_message(data), data)
+                    last = RetryableError(f"{method} {path}: HTTP {resp.status}", resp.status)
+                    retry_after = resp.headers.get("Retry-After")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last = RetryableError(f"{method} {path}: {type(exc).__name__}: {exc}")
+                retry_after = None
+            if attempt + 1 < attempts:
+                self.retries += 1
+                await asyncio.sleep(self._policy.delay_s(attempt, retry_after))
+        assert last is not None
+        raise last
