@@ -1,0 +1,129 @@
+"""RTDS push source: the `activity`/`trades` firehose, filtered to followed leaders.
+
+The connection is watched two ways: a closed socket (reconnect at once, then with backoff) and a
+silent one (open, but no frame for `silence_timeout_ms` — subscriptions can lapse while the socket
+stays up): both lead to a fresh connection and subscription, with exponential backoff and full
+jitter between failed attempts. RTDS never answers our "ping"; it is sent only to keep proxies open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import aiohttp
+
+from polyhunter.domain.signal import Signal
+from polyhunter.log import get_logger
+
+log = get_logger(__name__)
+
+SUBSCRIBE = json.dumps({"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]})
+PING_INTERVAL_S = 5.0
+
+FrameHandler = Callable[[bytes, datetime], list[Signal]]
+Sink = Callable[[list[Signal]], Awaitable[None]]
+
+
+class Health(StrEnum):
+    CONNECTING = "CONNECTING"
+    HEALTHY = "HEALTHY"
+    DEGRADED = "DEGRADED"  # connected but silent
+    DOWN = "DOWN"
+
+
+class RtdsSource:
+    def __init__(
+        self,
+        url: str,
+        handle_frame: FrameHandler,
+        sink: Sink,
+        *,
+        silence_timeout_ms: int,
+        backoff_initial_ms: int,
+        backoff_max_ms: int,
+    ) -> None:
+        self._url = url
+        self._handle = handle_frame
+        self._sink = sink
+        self._silence_s = silence_timeout_ms / 1000
+        self._backoff_initial = backoff_initial_ms / 1000
+        self._backoff_max = backoff_max_ms / 1000
+        self.health = Health.CONNECTING
+        self.connects = 0
+        self.disconnects = 0
+        self.silences = 0
+        self.frames = 0
+        self._stop = asyncio.Event()
+
+    @property
+    def healthy(self) -> bool:
+        return self.health is Health.HEALTHY
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        attempt = 0
+        async with aiohttp.ClientSession() as session:
+            while not self._stop.is_set():
+                self.health = Health.CONNECTING
+                started = time.monotonic()
+                try:
+                    await self._session(session)
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    log.warning("rtds connection failed", error=f"{type(exc).__name__}: {exc}")
+                if self._stop.is_set():
+                    break
+                self.health = Health.DOWN
+                # A connection that lived a while resets the backoff.
+                attempt = 0 if time.monotonic() - started > 30 else attempt + 1
+                delay = random.uniform(0, min(self._backoff_max, self._backoff_initial * 2**attempt))  # noqa: S311
+                await asyncio.sleep(delay)
+
+    async def _session(self, session: aiohttp.ClientSession) -> None:
+        async with session.ws_connect(self._url, heartbeat=None, autoping=True, max_msg_size=0) as ws:
+            self.connects += 1
+            await ws.send_str(SUBSCRIBE)
+            pinger = asyncio.create_task(self._ping(ws))
+            try:
+                await self._read(ws)
+            finally:
+                pinger.cancel()
+            self.disconnects += 1
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while not ws.closed:
+            await asyncio.sleep(PING_INTERVAL_S)
+            try:
+                await ws.send_str("ping")
+            except (aiohttp.ClientError, ConnectionResetError):
+                return
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while not self._stop.is_set():
+            try:
+                msg = await ws.receive(timeout=self._silence_s)
+            except TimeoutError:
+                self.silences += 1
+                self.health = Health.DEGRADED
+                log.warning("rtds silent, reconnecting", silent_s=self._silence_s)
+                await ws.close()
+                return
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                return
+            if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                continue
+            self.health = Health.HEALTHY
+            raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            if not raw or raw == b"ping" or raw == b"pong":
+                continue
+            self.frames += 1
+            signals = self._handle(raw, datetime.now(UTC))
+            if signals:
+                await self._sink(signals)
