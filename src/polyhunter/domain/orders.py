@@ -1,0 +1,86 @@
+"""What the engine asks an executor to do, and what comes back. Pure types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from polyhunter.domain.book_math import BookSide
+from polyhunter.domain.signal import Side
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    token_id: str
+    bids: BookSide  # best first
+    asks: BookSide  # best first
+    tick_size: Decimal
+    min_order_size: Decimal
+    neg_risk: bool
+    timestamp_ms: int
+    last_trade_price: Decimal | None = None
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids.levels[0].price if self.bids.levels else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks.levels[0].price if self.asks.levels else None
+
+    @property
+    def midpoint(self) -> Decimal | None:
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2
+
+
+class OrderType(StrEnum):
+    FOK = "FOK"
+    FAK = "FAK"
+    GTC = "GTC"
+    GTD = "GTD"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    copy_trade_id: int
+    signal_key: str
+    config_id: int
+    user_id: int
+    token_id: str
+    condition_id: str
+    side: Side
+    shares: Decimal
+    limit_price: Decimal  # worst acceptable price, on the tick
+    reference_price: Decimal  # the leader's price (for slippage)
+    tick_size: Decimal
+    neg_risk: bool
+    order_type: OrderType = OrderType.FOK
+    min_order_size: Decimal = Decimal(0)
+    client_id: str = ""  # stable per copy trade: lets an unknown submit be reconciled
+
+
+class ExecStatus(StrEnum):
+    FILLED = "FILLED"
+    PARTIAL = "PARTIAL"
+    REJECTED = "REJECTED"  # the venue said no; nothing filled
+    UNKNOWN = "UNKNOWN"  # we could not tell whether the order reached the venue
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    status: ExecStatus
+    filled_shares: Decimal = Decimal(0)
+    avg_price: Decimal = Decimal(0)
+    fee: Decimal = Decimal(0)
+    venue_order_id: str = ""
+    error: str = ""
+    tx_hashes: tuple[str, ...] = field(default_factory=tuple)
+    retryable: bool = False
+
+    @property
+    def notional(self) -> Decimal:
+        return self.filled_shares * self.avg_price

@@ -1,0 +1,30 @@
+"""What the engine needs from the outside: market data and executors (Protocols only)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Protocol
+
+from polyhunter.domain.orders import ExecutionResult, OrderBook, OrderRequest
+
+
+class MarketData(Protocol):
+    async def book(self, token_id: str) -> OrderBook: ...
+
+    async def midpoint(self, token_id: str) -> Decimal | None: ...
+
+    async def last_trade_price(self, token_id: str) -> Decimal | None: ...
+
+
+class Executor(Protocol):
+    """Places one copy order. PAPER, EOA and PROXY implement it; the engine does not branch on which."""
+
+    async def execute(self, request: OrderRequest) -> ExecutionResult: ...
+
+    async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
+        """After an UNKNOWN submit or a crash: what the venue knows of this copy's order, if anything."""
+        ...
+
+    async def collateral_available(self, user_id: int) -> Decimal: ...
+
+    async def shares_available(self, user_id: int, token_id: str) -> Decimal: ...
