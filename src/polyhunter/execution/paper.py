@@ -1,0 +1,110 @@
+"""PAPER executor: fills against the venue's current book without sending anything.
+
+Each follower has a paper account (cash and positions with average cost). A copy takes liquidity
+from the live book level by level up to its limit, exactly as a FOK/FAK would, and the account
+moves; nothing reaches the venue. Orders are remembered by client id so a reconcile after a crash
+finds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from polyhunter.domain.book_math import walk_book
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
+from polyhunter.domain.signal import Side
+from polyhunter.engine.ports import MarketData
+
+FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
+FAK_NO_MATCH = (
+    "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
+)
+NO_BALANCE = "not enough balance / allowance"
+
+
+@dataclass(slots=True)
+class PaperPosition:
+    shares: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)  # USDC paid for the shares still held
+
+    @property
+    def avg_price(self) -> Decimal:
+        return self.cost / self.shares if self.shares > 0 else Decimal(0)
+
+
+@dataclass(slots=True)
+class PaperAccount:
+    cash: Decimal
+    starting_cash: Decimal
+    realized_pnl: Decimal = Decimal(0)
+    positions: dict[str, PaperPosition] = field(default_factory=dict)
+
+    def equity(self, marks: dict[str, Decimal]) -> Decimal:
+        held = sum((p.shares * marks.get(t, p.avg_price) for t, p in self.positions.items()), Decimal(0))
+        return self.cash + held
+
+
+class PaperExecutor:
+    def __init__(self, market: MarketData, starting_cash: Decimal = Decimal(1000)) -> None:
+        self._market = market
+        self._starting_cash = starting_cash
+        self.accounts: dict[int, PaperAccount] = {}
+        self._orders: dict[str, ExecutionResult] = {}
+
+    def account(self, user_id: int) -> PaperAccount:
+        acct = self.accounts.get(user_id)
+        if acct is None:
+            acct = self.accounts[user_id] = PaperAccount(self._starting_cash, self._starting_cash)
+        return acct
+
+    async def collateral_available(self, user_id: int) -> Decimal:
+        return self.account(user_id).cash
+
+    async def shares_available(self, user_id: int, token_id: str) -> Decimal:
+        pos = self.account(user_id).positions.get(token_id)
+        return pos.shares if pos else Decimal(0)
+
+    async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
+        return self._orders.get(request.client_id)
+
+    async def execute(self, request: OrderRequest) -> ExecutionResult:
+        result = await self._fill(request)
+        if request.client_id:
+            self._orders[request.client_id] = result
+        return result
+
+    async def _fill(self, request: OrderRequest) -> ExecutionResult:
+        book = await self._market.book(request.token_id)
+        buying = request.side is Side.BUY
+        walk = walk_book(
+            book.asks if buying else book.bids, request.shares, request.limit_price, buying=buying
+        )
+        if request.order_type is OrderType.FOK and not walk.complete:
+            return ExecutionResult(ExecStatus.REJECTED, error=FOK_KILLED)
+        if walk.shares <= 0:
+            return ExecutionResult(ExecStatus.REJECTED, error=FAK_NO_MATCH)
+        acct = self.account(request.user_id)
+        pos = acct.positions.setdefault(request.token_id, PaperPosition())
+        if buying:
+            if walk.cost > acct.cash:
+                return ExecutionResult(ExecStatus.REJECTED, error=NO_BALANCE)
+            acct.cash -= walk.cost
+            pos.shares += walk.shares
+            pos.cost += walk.cost
+        else:
+            if walk.shares > pos.shares:
+                return ExecutionResult(ExecStatus.REJECTED, error=NO_BALANCE)
+            released_cost = pos.avg_price * walk.shares
+            acct.cash += walk.cost
+            acct.realized_pnl += walk.cost - released_cost
+            pos.shares -= walk.shares
+            pos.cost -= released_cost
+            if pos.shares == 0:
+                del acct.positions[request.token_id]
+        order_id = (
+            "0x" + hashlib.sha256(f"paper:{request.client_id or request.copy_trade_id}".encode()).hexdigest()
+        )
+        status = ExecStatus.FILLED if walk.complete else ExecStatus.PARTIAL
+        return ExecutionResult(status, walk.shares, walk.vwap, Decimal(0), order_id)
