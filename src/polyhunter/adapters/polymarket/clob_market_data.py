@@ -1,0 +1,86 @@
+"""CLOB public market data over REST: the engine's `MarketData` on the venue (or the simulator)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy, VenueError
+from polyhunter.adapters.polymarket.wire_base import decode
+from polyhunter.adapters.polymarket.wire_clob_rest import (
+    ClobBook,
+    LastTradePrice,
+    Midpoint,
+    NegRisk,
+    ServerVersion,
+    TickSize,
+    decode_book,
+)
+from polyhunter.domain.book_math import BookSide, Level
+from polyhunter.domain.orders import OrderBook
+
+
+def book_from_wire(wire: ClobBook) -> OrderBook:
+    """The venue lists levels worst-first (bids ascending, asks descending): reverse to best-first."""
+    bids = BookSide(tuple(Level(Decimal(lv.price), Decimal(lv.size)) for lv in reversed(wire.bids)))
+    asks = BookSide(tuple(Level(Decimal(lv.price), Decimal(lv.size)) for lv in reversed(wire.asks)))
+    return OrderBook(
+        token_id=wire.asset_id,
+        bids=bids,
+        asks=asks,
+        tick_size=Decimal(wire.tick_size or "0.01"),
+        min_order_size=Decimal(wire.min_order_size or "5"),
+        neg_risk=bool(wire.neg_risk),
+        timestamp_ms=int(wire.timestamp),
+        last_trade_price=Decimal(wire.last_trade_price) if wire.last_trade_price else None,
+    )
+
+
+class ClobMarketData:
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    @classmethod
+    def connect(
+        cls, base_url: str, timeout_ms: int = 5_000, policy: RetryPolicy | None = None
+    ) -> ClobMarketData:
+        return cls(HttpClient(base_url, timeout_ms, policy))
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def book(self, token_id: str) -> OrderBook:
+        return book_from_wire(
+            decode_book(await self.http.request("GET", "/book", params={"token_id": token_id}))
+        )
+
+    async def midpoint(self, token_id: str) -> Decimal | None:
+        try:
+            data = await self.http.request("GET", "/midpoint", params={"token_id": token_id})
+        except VenueError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        mid = decode(data, Midpoint).mid
+        return Decimal(mid) if mid else None
+
+    async def last_trade_price(self, token_id: str) -> Decimal | None:
+        data = await self.http.request("GET", "/last-trade-price", params={"token_id": token_id})
+        wire = decode(data, LastTradePrice)
+        if wire.side == "":  # never traded: the venue answers 0.5 with no side
+            return None
+        return Decimal(wire.price)
+
+    async def tick_size(self, token_id: str) -> Decimal:
+        data = await self.http.request("GET", "/tick-size", params={"token_id": token_id})
+        return decode(data, TickSize).minimum_tick_size
+
+    async def neg_risk(self, token_id: str) -> bool:
+        return decode(
+            await self.http.request("GET", "/neg-risk", params={"token_id": token_id}), NegRisk
+        ).neg_risk
+
+    async def version(self) -> int:
+        try:
+            return decode(await self.http.request("GET", "/version"), ServerVersion).version
+        except VenueError:
+            return 2  # the SDKs' default when the server does not say
