@@ -1,0 +1,484 @@
+"""The local Polymarket's matching engine: markets, books, accounts; submit / cancel / expire / resolve.
+
+Pure, synchronous and deterministic: no I/O, no threads, no ``time.time()``. Time comes from the
+injected ``clock`` (unix ms); trade ids and transaction hashes come from ``seed`` and counters, so the
+same calls on the same seed give the same results byte for byte.
+
+How the server layer uses it (one ``Engine`` per simulated venue, called from one task/lock):
+
+* Set-up: ``engine.add_market(make_market(seed, i, ...))``; fund wallets with
+  ``engine.deposit(address, micro_pusd)`` (approves the exchange unless ``approve=False``; use
+  ``engine.ledger.approve/set_ctf_approval`` to model missing allowances) and give them shares with
+  ``engine.split(address, condition_id, micro)``.
+* ``POST /order``: verify signature/auth, turn the signed amounts into an ``OrderRequest``
+  (``order_terms_from_amounts`` in ``amounts.py`` gives price and size), call ``engine.submit(req)``.
+  The ``SubmitResult`` maps 1:1 onto the response: ``success``, ``error`` (exact live string, HTTP
+  400), ``order_id``, ``status`` ("matched"/"live"), ``making_amount``/``taking_amount`` (human
+  decimals like "2.65"), ``trade_ids``, ``transaction_hashes``.
+* ``DELETE /order(s)``, ``/cancel-all``, ``/cancel-market-orders``: ``cancel_orders(ids, owner)``,
+  ``cancel_all(owner)``, ``cancel_market(owner, market, asset_id)`` -> ``CancelResult`` with
+  ``canceled`` and ``not_canceled`` {id: reason}.
+* Every call returns its events in order (``result.events`` or a list): fan them out.
+  ``OrderEvent`` -> user-channel ``order`` (PLACEMENT/UPDATE/CANCELLATION, status inside the view);
+  ``TradeEvent`` -> user-channel ``trade`` for the taker and each maker, market-channel
+  ``last_trade_price`` (``last_price``, ``side``, ``transaction_hash``), the chain's ``OrderFilled``
+  logs (``order_filled_legs(exchange)``), and a fresh ``book`` message per token (``engine.book``);
+  ``BookChange`` -> ``price_change`` entries (new total size per level, best bid/ask after);
+  ``MarketResolved`` -> ``market_resolved``; ``TickSizeChanged`` -> ``tick_size_change``.
+* Call ``engine.expire()`` on a timer (or rely on the next submit/cancel) to expire GTD orders.
+* Queries: ``book(token)`` (levels worst-first like live), ``best_bid_ask``, ``last_trade``,
+  ``order(id)``, ``open_orders(...)``, ``trades()``, ``account(address)`` (balances, reservations,
+  allowance, positions with average cost and realized PnL).
+* ``resolve(condition_id, winning_token)`` cancels the market's orders and redeems winners.
+
+Units: sizes and pUSD are integer micro-units; prices are ``Decimal`` at the API and integer
+micro-dollars inside. See ``units.py`` for lots and rounding and ``book.py`` for the one-book-per-
+market design that implements CTF complement matching (NORMAL / MINT / MERGE).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from polyhunter.domain.signal import Side
+from polyhunter.sim import errors
+from polyhunter.sim.accounts import Account, Ledger
+from polyhunter.sim.book import MarketBook
+from polyhunter.sim.events import (
+    BookChange,
+    BookSnapshot,
+    CancelResult,
+    Event,
+    Level,
+    MarketResolved,
+    OrderEvent,
+    OrderEventKind,
+    SubmitResult,
+    TickSizeChanged,
+    TradeEvent,
+)
+from polyhunter.sim.ids import IdSource
+from polyhunter.sim.markets import TICK_SIZES, Market
+from polyhunter.sim.matching import Sweep, crosses, fee_bound, sweep, taker_fee
+from polyhunter.sim.orders import Order, OrderRequest, OrderStatus, OrderType, OrderView
+from polyhunter.sim.units import MICRO, cost, lot_floor, micro_to_decimal, price_to_micro
+from polyhunter.sim.validation import static_error
+
+Clock = Callable[[], int]
+"""Returns the current time in unix milliseconds."""
+
+FEE_ACCOUNT = "0x000000000000000000000000000000000000fee5"
+
+
+class Engine:
+    def __init__(self, clock: Clock, *, seed: str = "polyhunter-sim", fee_account: str = FEE_ACCOUNT) -> None:
+        self._clock = clock
+        self.ids = IdSource(seed)
+        self.ledger = Ledger(fee_account)
+        self._markets: dict[str, Market] = {}
+        self._books: dict[str, MarketBook] = {}
+        self._token_market: dict[str, str] = {}
+        self._orders: dict[str, Order] = {}
+        self._expiry: list[tuple[int, int, str]] = []
+        self._last_trade: dict[str, tuple[Decimal, Side]] = {}
+        self._trades: list[TradeEvent] = []
+        self._seq = 0
+
+    # -- markets --------------------------------------------------------------------------------
+    def add_market(self, market: Market) -> Market:
+        if market.condition_id in self._markets:
+            raise errors.SimError(f"market {market.condition_id} already exists")
+        for token in market.tokens:
+            if token in self._token_market:
+                raise errors.SimError(f"token {token} already belongs to a market")
+        self._markets[market.condition_id] = market
+        self._books[market.condition_id] = MarketBook()
+        for token in market.tokens:
+            self._token_market[token] = market.condition_id
+        return market
+
+    def market(self, condition_id: str) -> Market:
+        try:
+            return self._markets[condition_id]
+        except KeyError:
+            raise errors.SimError(f"unknown market {condition_id}") from None
+
+    def market_of_token(self, token_id: str) -> Market | None:
+        cid = self._token_market.get(token_id)
+        return None if cid is None else self._markets[cid]
+
+    def markets(self) -> list[Market]:
+        return list(self._markets.values())
+
+    def set_market_status(self, condition_id: str, *, active: bool, closed: bool) -> Market:
+        market = self.market(condition_id).with_changes(active=active, closed=closed)
+        self._markets[condition_id] = market
+        return market
+
+    def set_tick_size(self, condition_id: str, tick_size: Decimal) -> list[Event]:
+        """Change a market's tick (live does it near 0.04/0.96); one event per token."""
+        if tick_size not in TICK_SIZES:
+            raise errors.SimError(f"unsupported tick size {tick_size}")
+        old = self.market(condition_id)
+        self._markets[condition_id] = old.with_changes(tick_size=tick_size)
+        now = self._clock()
+        return [TickSizeChanged(condition_id, t, old.tick_size, tick_size, now) for t in old.tokens]
+
+    # -- accounts -------------------------------------------------------------------------------
+    def deposit(self, address: str, amount: int, *, approve: bool = True) -> None:
+        """Fund ``address`` with ``amount`` micro-pUSD; by default also approve the exchange
+        (unlimited pUSD allowance and CTF approval), as a set-up wallet would be."""
+        self.ledger.deposit(address, amount)
+        if approve:
+            self.ledger.approve(address, None)
+            self.ledger.set_ctf_approval(address, True)
+
+    def split(self, address: str, condition_id: str, amount: int) -> None:
+        """CTF split: ``amount`` pUSD of ``address`` into ``amount`` shares of each outcome."""
+        self.ledger.split(address, condition_id, self.market(condition_id).tokens, amount)
+
+    def merge(self, address: str, condition_id: str, amount: int) -> None:
+        self.ledger.merge(address, condition_id, self.market(condition_id).tokens, amount)
+
+    def account(self, address: str) -> Account:
+        return self.ledger.account(address)
+
+    # -- orders ---------------------------------------------------------------------------------
+    def submit(self, req: OrderRequest) -> SubmitResult:
+        now = self._clock()
+        events: list[Event] = self.expire()
+        market = self.market_of_token(req.token_id)
+        if market is None:
+            return SubmitResult(req.order_id, False, errors.INVALID_PAYLOAD, events=tuple(events))
+        error = static_error(req, market, now, req.order_id in self._orders)
+        order = None if error else self._new_order(req, market, now)
+        if order is not None:
+            error = self._admit(order, market)
+        if error or order is None:
+            return SubmitResult(req.order_id, False, error or errors.INVALID_PAYLOAD, events=tuple(events))
+        return self._execute(order, market, now, events)
+
+    def _new_order(self, req: OrderRequest, market: Market, now: int) -> Order:
+        self._seq += 1
+        price = price_to_micro(req.price)
+        primary = req.token_id == market.tokens[0]
+        return Order(
+            order_id=req.order_id,
+            owner=req.owner,
+            api_owner=req.api_owner,
+            market=market.condition_id,
+            token_id=req.token_id,
+            outcome=market.outcome_of(req.token_id),
+            side=req.side,
+            price=price,
+            price_decimal=req.price,
+            original_size=req.size,
+            open_size=lot_floor(req.size),
+            order_type=req.order_type,
+            expiration=req.expiration,
+            post_only=req.post_only,
+            created_ms=now,
+            seq=self._seq,
+            is_primary=primary,
+            book_bid=(req.side is Side.BUY) == primary,
+            book_price=price if primary else MICRO - price,
+        )
+
+    def _admit(self, order: Order, market: Market) -> str | None:
+        """Book- and balance-dependent checks; on success the order's funds are reserved."""
+        book = self._books[market.condition_id]
+        opposite = book.side(not order.book_bid)
+        crossing = crosses(opposite, order.book_price)
+        if order.post_only and crossing:
+            return errors.POST_ONLY_CROSSES
+        marketable = crossing or not order.order_type.can_rest
+        notional = cost(order.open_size, order.price)
+        if order.side is Side.BUY and marketable and notional < MICRO:
+            return errors.marketable_buy_too_small(micro_to_decimal(notional))
+        if order.side is Side.BUY:
+            need = notional + fee_bound(order.open_size, order.price, market.taker_fee_rate)
+            ok = self.ledger.reserve_cash(order.owner, need)
+        else:
+            need = order.open_size
+            ok = self.ledger.reserve_tokens(order.owner, order.token_id, need)
+        if not ok:
+            return errors.NOT_ENOUGH_BALANCE
+        order.reserved = need
+        error = None
+        if order.order_type is OrderType.FOK:
+            if opposite.fillable(order.book_price, order.open_size) < order.open_size:
+                error = errors.FOK_NOT_FILLED
+        elif order.order_type is OrderType.FAK and not crossing:
+            error = errors.FAK_NO_MATCH
+        if error:
+            self._release(order)
+        return error
+
+    def _execute(self, order: Order, market: Market, now: int, events: list[Event]) -> SubmitResult:
+        book = self._books[market.condition_id]
+        self._orders[order.order_id] = order
+        swept = sweep(market, book, self.ledger, order)
+        trade = self._record_trade(order, market, swept, now) if swept.fills else None
+        if order.remaining > 0 and order.order_type.can_rest:
+            self._rest(order, market, book)
+        else:
+            order.status = OrderStatus.MATCHED
+            self._release(order)
+        events.append(OrderEvent(OrderEventKind.PLACEMENT, order.view(), now))
+        if trade is not None:
+            events.append(trade)
+            events.extend(OrderEvent(OrderEventKind.UPDATE, m.view(), now) for m in swept.makers)
+        events.extend(self._book_changes(market, book, now))
+        return SubmitResult(
+            order_id=order.order_id,
+            success=True,
+            status="matched" if trade is not None else "live",
+            making=swept.taker_usdc if order.side is Side.BUY else order.matched,
+            taking=order.matched if order.side is Side.BUY else swept.taker_usdc,
+            trade_ids=() if trade is None else (trade.trade_id,),
+            transaction_hashes=() if trade is None else (trade.transaction_hash,),
+            events=tuple(events),
+        )
+
+    def _rest(self, order: Order, market: Market, book: MarketBook) -> None:
+        if order.side is Side.BUY:  # keep only the resting part's cost reserved (drop the fee bound)
+            excess = order.reserved - cost(order.remaining, order.price)
+            self.ledger.release_cash(order.owner, excess)
+            order.reserved -= excess
+        book.side(order.book_bid).add(order)
+        book.touch(order.book_bid, order.book_price)
+        if order.order_type is OrderType.GTD:
+            heapq.heappush(self._expiry, (order.expiration * 1000, order.seq, order.order_id))
+
+    def _release(self, order: Order) -> None:
+        if order.side is Side.BUY:
+            self.ledger.release_cash(order.owner, order.reserved)
+        else:
+            self.ledger.release_tokens(order.owner, order.token_id, order.reserved)
+        order.reserved = 0
+
+    def _record_trade(self, order: Order, market: Market, swept: Sweep, now: int) -> TradeEvent:
+        fee = taker_fee(market, swept)
+        if order.side is Side.BUY:
+            bound = fee_bound(order.open_size, order.price, market.taker_fee_rate)
+            order.reserved -= bound
+            self.ledger.charge_fee(order.owner, order.token_id, fee, release=bound)
+        else:
+            self.ledger.charge_fee(order.owner, order.token_id, fee)
+        trade = TradeEvent(
+            trade_id=self.ids.trade_id(),
+            market=market.condition_id,
+            token_id=order.token_id,
+            outcome=order.outcome,
+            taker_order_id=order.order_id,
+            taker_owner=order.owner,
+            taker_api_owner=order.api_owner,
+            side=order.side,
+            price=order.price_decimal,
+            size=order.matched,
+            usdc=swept.taker_usdc,
+            fee=fee,
+            fee_rate=market.taker_fee_rate,
+            makers=tuple(swept.fills),
+            transaction_hash=self.ids.tx_hash(),
+            timestamp_ms=now,
+        )
+        order.trade_ids.append(trade.trade_id)
+        for maker in swept.makers:
+            maker.trade_ids.append(trade.trade_id)
+            if maker.remaining == 0:
+                maker.status = OrderStatus.MATCHED
+                self._release(maker)  # returns nothing but dust left from rounding
+        last = trade.last_price
+        self._last_trade[order.token_id] = (last, order.side)
+        other_side = Side.SELL if order.side is Side.BUY else Side.BUY
+        self._last_trade[market.other(order.token_id)] = (1 - last, other_side)
+        self._trades.append(trade)
+        return trade
+
+    # -- cancellation, expiry, resolution --------------------------------------------------------
+    def cancel(self, order_id: str, owner: str | None = None) -> CancelResult:
+        return self.cancel_orders([order_id], owner)
+
+    def cancel_orders(self, order_ids: Iterable[str], owner: str | None = None) -> CancelResult:
+        """Cancel by id; with ``owner`` set, orders of other owners count as not found."""
+        now = self._clock()
+        events: list[Event] = self.expire()
+        canceled: list[str] = []
+        not_canceled: dict[str, str] = {}
+        touched: set[str] = set()
+        for order_id in order_ids:
+            order = self._orders.get(order_id)
+            if order is None or (owner is not None and order.owner.lower() != owner.lower()):
+                not_canceled[order_id] = errors.ORDER_NOT_FOUND
+            elif order.status is not OrderStatus.LIVE:
+                not_canceled[order_id] = errors.ALREADY_DONE
+            else:
+                events.append(self._cancel_order(order, OrderStatus.CANCELED, now))
+                canceled.append(order_id)
+                touched.add(order.market)
+        for cid in sorted(touched):
+            events.extend(self._book_changes(self._markets[cid], self._books[cid], now))
+        return CancelResult(tuple(canceled), not_canceled, tuple(events))
+
+    def cancel_all(self, owner: str) -> CancelResult:
+        return self.cancel_orders([o.order_id for o in self.open_orders(owner=owner)], owner)
+
+    def cancel_market(
+        self, owner: str, market: str | None = None, asset_id: str | None = None
+    ) -> CancelResult:
+        ids = [o.order_id for o in self.open_orders(owner=owner, market=market, asset_id=asset_id)]
+        return self.cancel_orders(ids, owner)
+
+    def _cancel_order(self, order: Order, status: OrderStatus, now: int) -> OrderEvent:
+        book = self._books[order.market]
+        book.side(order.book_bid).remove(order)
+        book.touch(order.book_bid, order.book_price)
+        self._release(order)
+        order.status = status
+        return OrderEvent(OrderEventKind.CANCELLATION, order.view(), now)
+
+    def expire(self) -> list[Event]:
+        """Cancel every GTD order whose expiration has passed on the injected clock."""
+        now = self._clock()
+        events: list[Event] = []
+        touched: set[str] = set()
+        while self._expiry and self._expiry[0][0] <= now:
+            _, _, order_id = heapq.heappop(self._expiry)
+            order = self._orders[order_id]
+            if order.status is OrderStatus.LIVE:
+                events.append(self._cancel_order(order, OrderStatus.CANCELED_EXPIRED_ORDER, now))
+                touched.add(order.market)
+        for cid in sorted(touched):
+            events.extend(self._book_changes(self._markets[cid], self._books[cid], now))
+        return events
+
+    def resolve(self, condition_id: str, winning_token: str) -> list[Event]:
+        """Close the market, cancel its resting orders and redeem 1 pUSD per winning share."""
+        market = self.market(condition_id)
+        if winning_token not in market.tokens or market.winning_token is not None:
+            raise errors.SimError(f"cannot resolve {condition_id} to {winning_token}")
+        now = self._clock()
+        events: list[Event] = self.expire()
+        book = self._books[condition_id]
+        resting = sorted(list(book.bids.orders()) + list(book.asks.orders()), key=lambda o: o.seq)
+        for order in resting:
+            events.append(self._cancel_order(order, OrderStatus.CANCELED_MARKET_RESOLVED, now))
+        events.extend(self._book_changes(market, book, now))
+        payouts = self.ledger.redeem_all(condition_id, market.tokens, winning_token)
+        self._markets[condition_id] = market.with_changes(
+            active=False, closed=True, winning_token=winning_token
+        )
+        events.append(
+            MarketResolved(
+                market=condition_id,
+                winning_token=winning_token,
+                winning_outcome=market.outcome_of(winning_token),
+                tokens=market.tokens,
+                payouts=tuple(payouts),
+                timestamp_ms=now,
+            )
+        )
+        return events
+
+    # -- queries --------------------------------------------------------------------------------
+    def order(self, order_id: str) -> OrderView | None:
+        order = self._orders.get(order_id)
+        return None if order is None else order.view()
+
+    def open_orders(
+        self, owner: str | None = None, market: str | None = None, asset_id: str | None = None
+    ) -> list[OrderView]:
+        """Resting orders (status LIVE) in submission order, optionally filtered."""
+        owner_key = owner.lower() if owner is not None else None
+        out = [
+            o
+            for o in self._orders.values()
+            if o.status is OrderStatus.LIVE
+            and (owner_key is None or o.owner.lower() == owner_key)
+            and (market is None or o.market == market)
+            and (asset_id is None or o.token_id == asset_id)
+        ]
+        return [o.view() for o in out]
+
+    def trades(self) -> list[TradeEvent]:
+        return list(self._trades)
+
+    def book(self, token_id: str) -> BookSnapshot:
+        market = self.market_of_token(token_id)
+        if market is None:
+            raise errors.SimError(f"unknown token {token_id}")
+        book = self._books[market.condition_id]
+        bids = book.bids.levels_worst_first()
+        asks = book.asks.levels_worst_first()
+        if token_id != market.tokens[0]:
+            bids, asks = [(MICRO - p, s) for p, s in asks], [(MICRO - p, s) for p, s in bids]
+        last = self._last_trade.get(token_id)
+        return BookSnapshot(
+            market=market.condition_id,
+            asset_id=token_id,
+            timestamp_ms=self._clock(),
+            bids=tuple(Level(micro_to_decimal(p), s) for p, s in bids),
+            asks=tuple(Level(micro_to_decimal(p), s) for p, s in asks),
+            tick_size=market.tick_size,
+            min_order_size=market.min_order_size,
+            neg_risk=market.neg_risk,
+            last_trade_price=None if last is None else last[0],
+            last_trade_side=None if last is None else last[1],
+        )
+
+    def best_bid_ask(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
+        market = self.market_of_token(token_id)
+        if market is None:
+            raise errors.SimError(f"unknown token {token_id}")
+        return self._best(market, self._books[market.condition_id], token_id)
+
+    def last_trade(self, token_id: str) -> tuple[Decimal, Side] | None:
+        return self._last_trade.get(token_id)
+
+    @staticmethod
+    def _best(market: Market, book: MarketBook, token_id: str) -> tuple[Decimal | None, Decimal | None]:
+        bid, ask = book.bids.best(), book.asks.best()
+        if token_id != market.tokens[0]:
+            bid, ask = (None if ask is None else MICRO - ask), (None if bid is None else MICRO - bid)
+        return (
+            None if bid is None else micro_to_decimal(bid),
+            None if ask is None else micro_to_decimal(ask),
+        )
+
+    def _book_changes(self, market: Market, book: MarketBook, now: int) -> list[Event]:
+        changes = book.drain_touched()
+        if not changes:
+            return []
+        primary, secondary = market.tokens
+        best0 = self._best(market, book, primary)
+        best1 = self._best(market, book, secondary)
+        out: list[Event] = []
+        for bid, price, total in changes:
+            out.append(
+                BookChange(
+                    market.condition_id,
+                    primary,
+                    Side.BUY if bid else Side.SELL,
+                    micro_to_decimal(price),
+                    total,
+                    best0[0],
+                    best0[1],
+                    now,
+                )
+            )
+            out.append(
+                BookChange(
+                    market.condition_id,
+                    secondary,
+                    Side.SELL if bid else Side.BUY,
+                    micro_to_decimal(MICRO - price),
+                    total,
+                    best1[0],
+                    best1[1],
+                    now,
+                )
+            )
+        return out
