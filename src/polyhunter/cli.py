@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import config
+from polyhunter.commands import config, db
 
 app = typer.Typer(
     name="polyhunter",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(config.app, name="config")
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:

@@ -1,4 +1,7 @@
-"""The enumerations the store persists, as string enums (stored as VARCHAR with a CHECK constraint)."""
+"""Enumerations only the store knows, as string enums (stored as VARCHAR with a CHECK constraint).
+
+Domain enums (``Side``, ``SourceKind``, ``SizingMode``, ``CustodyMode``) are imported from the domain.
+"""
 
 from __future__ import annotations
 
@@ -21,19 +24,6 @@ TERMINAL_STATES: frozenset[CopyTradeState] = frozenset(
 SPENDING_STATES: frozenset[CopyTradeState] = frozenset(
     {CopyTradeState.PENDING, CopyTradeState.EXECUTED, CopyTradeState.SETTLEMENT_PENDING}
 )
-
-
-class CustodyMode(StrEnum):
-    EOA = "EOA"
-    PROXY = "PROXY"
-    PAPER = "PAPER"
-
-
-class SizingMode(StrEnum):
-    FIXED_NOTIONAL = "FIXED_NOTIONAL"  # params: {"notional": "25"} USDC per copy
-    FIXED_SHARES = "FIXED_SHARES"  # params: {"shares": "10"}
-    PROPORTIONAL = "PROPORTIONAL"  # params: {"ratio": "0.1"} of the leader's size
-    BALANCE_RATIO = "BALANCE_RATIO"  # params: {"ratio": ...} follower balance / leader balance scaling
 
 
 class WalletKind(StrEnum):

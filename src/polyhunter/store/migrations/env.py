@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -23,7 +23,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render our TypeDecorator as the plain type so migrations do not import model code."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -35,6 +35,8 @@ def configure_options(connection: Connection) -> dict[str, Any]:
         "connection": connection,
         "target_metadata": target_metadata,
         "render_as_batch": connection.dialect.name == "sqlite",
+        # SQLite DDL is transactional too; the whole migration runs in the caller's one transaction.
+        "transactional_ddl": True,
         "compare_type": True,
         "render_item": render_item,
     }

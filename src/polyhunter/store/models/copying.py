@@ -19,9 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from polyhunter.domain.copy_config import CustodyMode, SizingMode
 from polyhunter.domain.signal import Side
 from polyhunter.store.base import Base, utcnow
-from polyhunter.store.enums import CopyTradeState, CustodyMode, GuardrailDecision, SizingMode
+from polyhunter.store.enums import CopyTradeState, GuardrailDecision
 from polyhunter.store.types import BigId, JsonType, UTCDateTime, str_enum
 
 SIGNAL_KEY_LEN = 64
@@ -48,7 +49,11 @@ class CopyConfig(Base):
 
 
 class CopyConfigVersion(Base):
-    """One immutable version of a copy config. Limits are micro-USDC; NULL means "no limit of this kind"."""
+    """One immutable version of a copy config (``polyhunter.domain.copy_config.CopyConfig``).
+
+    ``sizing_params``: ``{"value": "<decimal>"}``; ``filters``: sides, allow/deny markets, price bounds and
+    the behaviour switches, decimals as strings. Limits are micro-USDC; NULL max means "no limit".
+    """
 
     __tablename__ = "copy_config_versions"
     __table_args__ = (
@@ -64,9 +69,9 @@ class CopyConfigVersion(Base):
     filters: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     custody_mode: Mapped[CustodyMode] = mapped_column(str_enum(CustodyMode, "custody_mode"))
     wallet_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("wallets.id"))
-    min_trade_notional_micro: Mapped[int | None] = mapped_column(BigInteger)
+    min_trade_notional_micro: Mapped[int] = mapped_column(BigInteger, default=0)
     max_trade_notional_micro: Mapped[int | None] = mapped_column(BigInteger)
-    daily_notional_cap_micro: Mapped[int | None] = mapped_column(BigInteger)
+    max_position_notional_micro: Mapped[int | None] = mapped_column(BigInteger)
     max_slippage_bps: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,0 +1,53 @@
+"""Users and leaders."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyhunter.store.models import Leader, User
+from polyhunter.store.repos.sql_helpers import upsert_insert
+
+_ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
+
+
+def normalize_address(address: str) -> str:
+    """Lower-case ``0x`` + 40 hex digits, or ``ValueError``."""
+    lowered = address.strip().lower()
+    if not _ADDRESS.match(lowered):
+        raise ValueError(f"not an address: {address!r}")
+    return lowered
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(self, username: str, email: str | None = None) -> int:
+        result = await self._session.execute(
+            insert(User).values(username=username, email=email).returning(User.id)
+        )
+        return int(result.scalar_one())
+
+    async def get(self, user_id: int) -> User | None:
+        return await self._session.get(User, user_id)
+
+
+class LeaderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def ensure(self, address: str, label: str | None = None) -> int:
+        """The leader's id, inserting it first if new (safe against a concurrent insert)."""
+        addr = normalize_address(address)
+        stmt = upsert_insert(self._session, Leader).values(address=addr, label=label)
+        await self._session.execute(stmt.on_conflict_do_nothing(index_elements=["address"]))
+        leader_id = await self._session.scalar(select(Leader.id).where(Leader.address == addr))
+        assert leader_id is not None
+        return int(leader_id)
+
+    async def by_address(self, address: str) -> Leader | None:
+        addr = normalize_address(address)
+        return await self._session.scalar(select(Leader).where(Leader.address == addr))

@@ -1,0 +1,130 @@
+"""Copy configs, versioned: a change never edits a version, it adds the next one.
+
+Copy trades name the (config id, version) they were sized with, so history stays explainable after
+the follower changes their settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polyhunter.domain.copy_config import CopyConfig as DomainConfig
+from polyhunter.store.models import CopyConfig, CopyConfigVersion, Leader
+from polyhunter.store.repos.accounts import LeaderRepository, normalize_address
+from polyhunter.store.repos.config_mapping import to_domain, version_values
+from polyhunter.store.repos.sql_helpers import is_postgresql, rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConfig:
+    """One version of a config as the engine uses it, with the wallet it trades from."""
+
+    config: DomainConfig
+    wallet_id: int | None
+    active: bool
+
+
+class ConfigNotFoundError(LookupError):
+    pass
+
+
+class CopyConfigRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self, cfg: DomainConfig, *, wallet_id: int | None = None, active: bool = True
+    ) -> StoredConfig:
+        """A new config for (``cfg.user_id``, ``cfg.leader``) at version 1; ``cfg.id``/``cfg.version`` are ignored."""
+        leader_id = await LeaderRepository(self._session).ensure(cfg.leader)
+        config_id = (
+            await self._session.execute(
+                insert(CopyConfig)
+                .values(user_id=cfg.user_id, leader_id=leader_id, active=active, current_version=1)
+                .returning(CopyConfig.id)
+            )
+        ).scalar_one()
+        await self._insert_version(int(config_id), 1, cfg, wallet_id)
+        stored = dataclasses.replace(cfg, id=int(config_id), version=1, leader=normalize_address(cfg.leader))
+        return StoredConfig(config=stored, wallet_id=wallet_id, active=active)
+
+    async def update(
+        self, config_id: int, cfg: DomainConfig, *, wallet_id: int | None = None
+    ) -> StoredConfig:
+        """Add the next version with ``cfg``'s settings and make it current. The config row is locked
+        (``FOR UPDATE`` on PostgreSQL; SQLite transactions already hold the write lock), and
+        UNIQUE (config_id, version) refuses a second writer that raced past anyway."""
+        sel = select(CopyConfig, Leader.address).join(Leader, Leader.id == CopyConfig.leader_id)
+        sel = sel.where(CopyConfig.id == config_id)
+        if is_postgresql(self._session):
+            sel = sel.with_for_update(of=CopyConfig)
+        found = (await self._session.execute(sel)).one_or_none()
+        if found is None:
+            raise ConfigNotFoundError(f"copy config {config_id} not found")
+        row, leader = found
+        version = row.current_version + 1
+        await self._insert_version(config_id, version, cfg, wallet_id)
+        await self._session.execute(
+            update(CopyConfig)
+            .where(CopyConfig.id == config_id)
+            .values(current_version=version)
+            .execution_options(synchronize_session=False)
+        )
+        stored = dataclasses.replace(cfg, id=config_id, version=version, user_id=row.user_id, leader=leader)
+        return StoredConfig(config=stored, wallet_id=wallet_id, active=row.active)
+
+    async def set_active(self, config_id: int, active: bool) -> bool:
+        result = await self._session.execute(
+            update(CopyConfig)
+            .where(CopyConfig.id == config_id)
+            .values(active=active)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
+
+    async def get(self, config_id: int, version: int | None = None) -> StoredConfig | None:
+        """A config at ``version`` (default: its current version)."""
+        wanted = CopyConfig.current_version if version is None else version
+        sel = (
+            select(CopyConfig, CopyConfigVersion, Leader.address)
+            .join(CopyConfigVersion, CopyConfigVersion.config_id == CopyConfig.id)
+            .join(Leader, Leader.id == CopyConfig.leader_id)
+            .where(CopyConfig.id == config_id, CopyConfigVersion.version == wanted)
+        )
+        found = (await self._session.execute(sel)).one_or_none()
+        if found is None:
+            return None
+        cfg, ver, leader = found
+        return StoredConfig(to_domain(ver, user_id=cfg.user_id, leader=leader), ver.wallet_id, cfg.active)
+
+    async def active_for_leader(self, leader: str) -> list[StoredConfig]:
+        """Every active config following ``leader``, at its current version (ordered by config id)."""
+        sel = (
+            select(CopyConfig, CopyConfigVersion)
+            .join(Leader, Leader.id == CopyConfig.leader_id)
+            .join(
+                CopyConfigVersion,
+                (CopyConfigVersion.config_id == CopyConfig.id)
+                & (CopyConfigVersion.version == CopyConfig.current_version),
+            )
+            .where(Leader.address == normalize_address(leader), CopyConfig.active.is_(True))
+            .order_by(CopyConfig.id)
+        )
+        addr = normalize_address(leader)
+        return [
+            StoredConfig(to_domain(ver, user_id=cfg.user_id, leader=addr), ver.wallet_id, cfg.active)
+            for cfg, ver in (await self._session.execute(sel)).tuples()
+        ]
+
+    async def _insert_version(
+        self, config_id: int, version: int, cfg: DomainConfig, wallet_id: int | None
+    ) -> None:
+        await self._session.execute(
+            insert(CopyConfigVersion).values(
+                config_id=config_id, version=version, wallet_id=wallet_id, **version_values(cfg)
+            )
+        )
