@@ -207,7 +207,7 @@ class SignedOrderV2(WireCamel, frozen=True, kw_only=True):
     maker_amount: str  # 6-decimal fixed point
     taker_amount: str
     side: SideWire
-    expiration: str = "0"  # in the body, not signed
+    expiration: str  # "0" unless GTD; in the body, not signed
     signature_type: int
     timestamp: str  # creation ms
     metadata: str
@@ -215,7 +215,9 @@ class SignedOrderV2(WireCamel, frozen=True, kw_only=True):
     signature: str
 
 
-class PostOrderV2(WireCamel, frozen=True, kw_only=True):
+class PostOrderV2(WireCamel, frozen=True, kw_only=True, omit_defaults=False):
+    """The SDK always sends ``deferExec`` and ``postOnly``, so defaults are encoded too."""
+
     order: SignedOrderV2
     owner: str  # API key
     order_type: OrderType

@@ -167,7 +167,7 @@ class MarketSubscribe(WireSnake, frozen=True, kw_only=True):
     """First frame on ``/ws/market``; note the plural ``assets_ids``."""
 
     assets_ids: list[str]
-    type: Literal["market"] = "market"
+    type: Literal["market"]
     custom_feature_enabled: bool | None = None
     markets: list[str] | None = None
     initial_dump: bool | None = None
@@ -191,7 +191,7 @@ class WsAuth(WireCamel, frozen=True, kw_only=True):
 class UserSubscribe(WireSnake, frozen=True, kw_only=True):
     auth: WsAuth
     markets: list[str] | None = None  # omitted or [] = all markets
-    type: Literal["user"] = "user"
+    type: Literal["user"]
 
 
 class UserSubscriptionUpdate(WireSnake, frozen=True, kw_only=True):
