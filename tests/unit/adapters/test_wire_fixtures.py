@@ -181,7 +181,8 @@ def test_ws_book_snapshot_key_order_matches_live() -> None:
 def test_rtds_numbers_are_exact_decimals_and_fee_is_optional() -> None:
     frames = decode(raw("current-2026-09/rtds_activity_trades.json"), list[rtds.RtdsActivityFrame])
     first, second = frames[0].payload, frames[1].payload
-    assert str(first.size) == "1030.92" and str(first.fee) == "1.5309"
+    assert str(first.size) == "1030.92"
+    assert str(first.fee) == "1.5309"
     assert second.fee is None
     assert b'"fee"' not in encode(frames[1])
     assert first.proxy_wallet == "0xf5848342fc388908f2D25a9012Cc18a0Ad193979"  # mixed case kept as sent
@@ -207,8 +208,10 @@ def test_gamma_token_ids_are_a_json_string() -> None:
     assert str(market.order_price_min_tick_size) == "0.01"
     events = decode(raw("gamma/gamma_event.json"), list[gamma.GammaEvent])
     assert events[0].neg_risk is True
-    assert events[0].markets and len(events[0].markets[0].token_ids()) == 2
-    assert events[0].tags and events[0].tags[0].slug == "world-elections"
+    assert events[0].markets
+    assert len(events[0].markets[0].token_ids()) == 2
+    assert events[0].tags
+    assert events[0].tags[0].slug == "world-elections"
 
 
 @pytest.mark.parametrize("rel", ["gamma/gamma_market.json", "gamma/gamma_event.json"])
@@ -227,7 +230,8 @@ def test_gamma_declared_fields_reencode_as_served(rel: str) -> None:
             for i, (a, b) in enumerate(zip(orig, new, strict=True)):
                 check(a, b, f"{path}[{i}]")
         else:
-            assert json_kind(orig) == json_kind(new) and orig == new, path
+            assert json_kind(orig) == json_kind(new), path
+            assert orig == new, path
 
     check(original, again, "$")
 
@@ -280,7 +284,8 @@ def test_user_order_status_stays_free_form() -> None:
         doc["status"] = "CANCELED_order couldn't be fully filled. FOK orders are fully filled or killed."
 
     (order,) = ws.decode_user_frame(_mutate("ws-user/order_cancel.json", fok_kill))
-    assert isinstance(order, ws.WsUserOrder) and order.status.startswith("CANCELED_")
+    assert isinstance(order, ws.WsUserOrder)
+    assert order.status.startswith("CANCELED_")
 
 
 def test_empty_snapshot_and_price_change_formats() -> None:
@@ -288,7 +293,8 @@ def test_empty_snapshot_and_price_change_formats() -> None:
     (legacy,) = ws.decode_market_frame(raw("ws-market/price_change.json"))
     assert isinstance(legacy, ws.WsPriceChangeLegacy)
     (current,) = ws.decode_market_frame(raw("ws-market/price_change_v2.json"))
-    assert isinstance(current, ws.WsPriceChange) and current.price_changes[0].best_ask == "0.7"
+    assert isinstance(current, ws.WsPriceChange)
+    assert current.price_changes[0].best_ask == "0.7"
 
 
 def test_v2_order_body_encodes_in_sdk_key_order() -> None:
@@ -296,7 +302,8 @@ def test_v2_order_body_encodes_in_sdk_key_order() -> None:
     body = rest.PostOrderV2(order=order, owner="key-uuid", order_type="GTC")
     doc = json.loads(encode(body))
     assert list(doc) == ["order", "owner", "orderType", "deferExec", "postOnly"]
-    assert doc["deferExec"] is False and doc["postOnly"] is False
+    assert doc["deferExec"] is False
+    assert doc["postOnly"] is False
     assert list(doc["order"]) == [
         "salt",
         "maker",
