@@ -1,0 +1,187 @@
+"""Map venue fills (RTDS activity frames, Data API trade/activity rows) to domain `Signal`s.
+
+Pure: the receipt time ``seen_at`` is passed in, nothing here reads a clock. Addresses and hashes
+are lower-cased; sizes become integer micro-shares for the key (see ``polyhunter.domain.signal``).
+
+Ordinals: legs of one transaction that agree in (tx, leader, asset, side, size) are numbered in the
+order the source lists them. A Data API page is numbered as a batch (:func:`signals_from_data_trades`,
+:func:`signals_from_activity`); a push stream keeps a :class:`LegOrdinals` across frames so that the
+second identical leg arriving in its own frame gets ordinal 1. RTDS ``orders_matched`` repeats the
+``trades`` fills, so each frame type is numbered in its own domain and the two map to the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from polyhunter.adapters.polymarket.wire_base import SideWire
+from polyhunter.adapters.polymarket.wire_data_api import DataActivity, DataTrade
+from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame, RtdsTradePayload
+from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_micro
+
+LegId = tuple[str, str, str, Side, int]  # (tx, leader, asset, side, size_micro), all normalized
+
+
+class UnknownSide(ValueError):
+    """A venue side string outside BUY/SELL on a fill."""
+
+
+def map_side(side: str) -> Side:
+    match side:
+        case "BUY":
+            return Side.BUY
+        case "SELL":
+            return Side.SELL
+        case _:
+            raise UnknownSide(f"unknown fill side {side!r}")
+
+
+class LegOrdinals:
+    """Counts identical legs per transaction; bounded: the oldest transactions are forgotten.
+
+    ``max_txs`` bounds memory for a long-running stream. A transaction's legs arrive within about a
+    second of each other, so forgetting transactions thousands of entries back loses nothing.
+    """
+
+    __slots__ = ("_counts", "_max")
+
+    def __init__(self, max_txs: int = 65_536) -> None:
+        self._counts: dict[LegId, int] = {}
+        self._max = max_txs
+
+    def next(self, leg: LegId) -> int:
+        counts = self._counts
+        n = counts.get(leg, 0)
+        counts[leg] = n + 1
+        if len(counts) > self._max:
+            # dicts keep insertion order: drop the oldest quarter in one sweep
+            for old in list(counts)[: self._max // 4]:
+                del counts[old]
+        return n
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+def _fill_time(ts_s: int) -> datetime:
+    return datetime.fromtimestamp(ts_s, UTC)
+
+
+def _leg(tx_hash: str, wallet: str, asset: str, side: SideWire | str, size: Decimal) -> LegId:
+    return (tx_hash.lower(), wallet.lower(), asset, map_side(side), to_micro(size))
+
+
+def _signal(
+    leg: LegId,
+    ordinal: int,
+    *,
+    condition_id: str,
+    price: Decimal,
+    ts_s: int,
+    seen_at: datetime,
+    source: SourceKind,
+    slug: str | None,
+    outcome: str | None,
+    size: Decimal,
+) -> Signal:
+    tx, leader, asset, side, size_micro = leg
+    return Signal(
+        key=signal_key(tx, leader, asset, side, size_micro, ordinal),
+        leader=leader,
+        asset=asset,
+        condition_id=condition_id.lower(),
+        side=side,
+        size=size,
+        price=price,
+        tx_hash=tx,
+        fill_time=_fill_time(ts_s),
+        seen_at=seen_at,
+        source=source,
+        slug=slug or "",
+        outcome=outcome or "",
+    )
+
+
+def signal_from_rtds_payload(
+    payload: RtdsTradePayload, seen_at: datetime, ordinal: int = 0, source: SourceKind = SourceKind.WS
+) -> Signal:
+    leg = _leg(payload.transaction_hash, payload.proxy_wallet, payload.asset, payload.side, payload.size)
+    return _signal(
+        leg,
+        ordinal,
+        condition_id=payload.condition_id,
+        price=payload.price,
+        ts_s=payload.timestamp,
+        seen_at=seen_at,
+        source=source,
+        slug=payload.slug,
+        outcome=payload.outcome,
+        size=payload.size,
+    )
+
+
+def signal_from_rtds_frame(frame: RtdsActivityFrame, seen_at: datetime, ordinals: LegOrdinals) -> Signal:
+    """One RTDS activity frame; ``ordinals`` is the stream's counter for this frame type."""
+    p = frame.payload
+    leg = _leg(p.transaction_hash, p.proxy_wallet, p.asset, p.side, p.size)
+    return signal_from_rtds_payload(p, seen_at, ordinals.next(leg))
+
+
+def signals_from_rtds_frames(frames: Iterable[RtdsActivityFrame], seen_at: datetime) -> list[Signal]:
+    """A recorded batch of frames, numbered per frame type (``trades`` / ``orders_matched``)."""
+    by_type: dict[str, LegOrdinals] = {}
+    out: list[Signal] = []
+    for frame in frames:
+        ordinals = by_type.setdefault(frame.type, LegOrdinals())
+        out.append(signal_from_rtds_frame(frame, seen_at, ordinals))
+    return out
+
+
+def signals_from_data_trades(rows: Sequence[DataTrade], seen_at: datetime) -> list[Signal]:
+    """``GET /trades`` rows (one page or several pages of one poll) as signals, ordinals per batch."""
+    ordinals = LegOrdinals(max_txs=max(len(rows), 1) * 2)
+    out: list[Signal] = []
+    for row in rows:
+        leg = _leg(row.transaction_hash, row.proxy_wallet, row.asset, row.side, row.size)
+        out.append(
+            _signal(
+                leg,
+                ordinals.next(leg),
+                condition_id=row.condition_id,
+                price=row.price,
+                ts_s=row.timestamp,
+                seen_at=seen_at,
+                source=SourceKind.POLL,
+                slug=row.slug,
+                outcome=row.outcome,
+                size=row.size,
+            )
+        )
+    return out
+
+
+def signals_from_activity(rows: Sequence[DataActivity], seen_at: datetime) -> list[Signal]:
+    """``GET /activity`` rows: TRADE rows become signals (ordinals per batch); others are skipped."""
+    ordinals = LegOrdinals(max_txs=max(len(rows), 1) * 2)
+    out: list[Signal] = []
+    for row in rows:
+        if row.type != "TRADE":
+            continue
+        leg = _leg(row.transaction_hash, row.proxy_wallet, row.asset, row.side, row.size)
+        out.append(
+            _signal(
+                leg,
+                ordinals.next(leg),
+                condition_id=row.condition_id,
+                price=row.price,
+                ts_s=row.timestamp,
+                seen_at=seen_at,
+                source=SourceKind.POLL,
+                slug=row.slug,
+                outcome=row.outcome,
+                size=row.size,
+            )
+        )
+    return out
