@@ -1,0 +1,253 @@
+"""Mirror simulator matches onto a local chain as real exchange logs.
+
+``ChainMirror`` deploys ``contracts/FillMirror.sol`` on an RPC node with unlocked accounts (anvil, account 0)
+and turns each simulator match into ONE transaction emitting, like the real exchange's ``matchOrders``: one
+``OrderFilled`` per maker leg (taker = the taker order's maker), the taker leg's ``OrderFilled`` (taker = the
+mirror contract, standing in for the exchange address), then ``OrdersMatched``. The transaction hash is the
+one the simulator puts in its Data API / RTDS rows, so every source sees the same fill under the same key.
+
+Sending never blocks matching: :meth:`ChainMirror.submit` encodes the call and queues it (raising at once on a
+malformed match); one sender task sends the queue in order and resolves each future with the tx hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from polyhunter.adapters.chain.abi import encode_call
+from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
+from polyhunter.domain.signal import Side
+from polyhunter.log import get_logger
+from polyhunter.sim.chain_build import compile_contract
+
+log = get_logger(__name__)
+
+ZERO_BYTES32 = "0x" + "00" * 32
+LEG_V2 = "(bytes32,address,uint8,uint256,uint256,uint256,uint256,bytes32,bytes32)"
+LEG_V1 = "(bytes32,address,uint256,uint256,uint256,uint256,uint256)"
+MATCH_V2_SIGNATURE = f"matchV2({LEG_V2}[],{LEG_V2})"
+MATCH_V1_SIGNATURE = f"matchV1({LEG_V1}[],{LEG_V1})"
+_GAS_BASE = 80_000
+_GAS_PER_LEG = 30_000
+
+
+class MirrorError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorLeg:
+    """One resting (maker) order filled by the match, amounts from that maker's perspective, micro-units."""
+
+    order_hash: str  # 0x + 64 hex
+    maker: str  # funder address
+    side: Side
+    token_id: int | str
+    maker_amount_filled: int  # what the maker gives: USDC for BUY, shares for SELL
+    taker_amount_filled: int  # what the maker gets
+    fee: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorMatch:
+    """One simulator match: the taker order's leg (aggregated over its makers) and the maker legs."""
+
+    taker_order_hash: str
+    taker: str  # the taker order's maker (funder address)
+    taker_side: Side
+    token_id: int | str
+    taker_maker_amount_filled: int  # what the taker gives
+    taker_taker_amount_filled: int  # what the taker gets
+    maker_legs: Sequence[MirrorLeg] = field(default_factory=tuple)
+    taker_fee: int = 0
+    builder: str = ZERO_BYTES32
+    metadata: str = ZERO_BYTES32
+
+
+def _side_code(side: Side) -> int:
+    match side:
+        case Side.BUY:
+            return 0
+        case Side.SELL:
+            return 1
+        case _:
+            raise MirrorError(f"unknown side {side!r}")
+
+
+def _v1_assets(side: Side, token_id: int) -> tuple[int, int]:
+    """(makerAssetId, takerAssetId): a BUY gives collateral (id 0) for the token, a SELL the reverse."""
+    return (0, token_id) if _side_code(side) == 0 else (token_id, 0)
+
+
+def encode_match(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
+    """Call data of ``matchV2`` (or ``matchV1``) for one match."""
+    taker_token = int(match.token_id)
+    if layout == 2:
+        makers_v2 = [
+            (
+                leg.order_hash,
+                leg.maker,
+                _side_code(leg.side),
+                int(leg.token_id),
+                leg.maker_amount_filled,
+                leg.taker_amount_filled,
+                leg.fee,
+                match.builder,
+                match.metadata,
+            )
+            for leg in match.maker_legs
+        ]
+        taker_v2 = (
+            match.taker_order_hash,
+            match.taker,
+            _side_code(match.taker_side),
+            taker_token,
+            match.taker_maker_amount_filled,
+            match.taker_taker_amount_filled,
+            match.taker_fee,
+            match.builder,
+            match.metadata,
+        )
+        return encode_call(MATCH_V2_SIGNATURE, [makers_v2, taker_v2])
+    makers_v1 = [
+        (
+            leg.order_hash,
+            leg.maker,
+            *_v1_assets(leg.side, int(leg.token_id)),
+            leg.maker_amount_filled,
+            leg.taker_amount_filled,
+            leg.fee,
+        )
+        for leg in match.maker_legs
+    ]
+    taker_v1 = (
+        match.taker_order_hash,
+        match.taker,
+        *_v1_assets(match.taker_side, taker_token),
+        match.taker_maker_amount_filled,
+        match.taker_taker_amount_filled,
+        match.taker_fee,
+    )
+    return encode_call(MATCH_V1_SIGNATURE, [makers_v1, taker_v1])
+
+
+@dataclass(slots=True)
+class _Job:
+    calldata: bytes
+    legs: int
+    future: asyncio.Future[str]
+
+
+class ChainMirror:
+    """``await mirror.start()`` once, then ``await mirror.emit_match(m)`` (or ``mirror.submit(m)``) per match."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        layout: Literal[1, 2] = 2,
+        rpc: JsonRpcClient | None = None,
+        queue_size: int = 100_000,
+    ) -> None:
+        self._rpc = rpc or JsonRpcClient(rpc_url, timeout_ms=30_000)
+        self._owns_rpc = rpc is None
+        self.layout: Literal[1, 2] = layout
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=queue_size)
+        self._sender: asyncio.Task[None] | None = None
+        self._sent: list[str] = []
+        self.address = ""
+        self.operator = ""
+        self.sent_count = 0
+        self.failed_count = 0
+
+    @property
+    def rpc(self) -> JsonRpcClient:
+        return self._rpc
+
+    async def start(self) -> str:
+        """Compile and deploy FillMirror from account 0; start the sender. Returns the contract address."""
+        if self._sender is not None:
+            return self.address
+        compiled = await asyncio.to_thread(compile_contract, "FillMirror")
+        accounts = await self._rpc.accounts()
+        if not accounts:
+            raise MirrorError(f"{self._rpc.url} has no unlocked account to deploy from (is it anvil?)")
+        self.operator = accounts[0].lower()
+        tx_hash = await self._rpc.send_transaction(
+            {"from": self.operator, "data": "0x" + compiled.bytecode.hex()}
+        )
+        receipt = await self._rpc.wait_for_receipt(tx_hash)
+        if receipt.get("status") != "0x1" or not receipt.get("contractAddress"):
+            raise MirrorError(f"FillMirror deployment failed: {receipt}")
+        self.address = str(receipt["contractAddress"]).lower()
+        self._sender = asyncio.create_task(self._send_loop(), name="chain-mirror-sender")
+        log.info("chain_mirror.deployed", address=self.address, operator=self.operator, layout=self.layout)
+        return self.address
+
+    def submit(self, match: MirrorMatch) -> asyncio.Future[str]:
+        """Queue one match without waiting; the future resolves with its transaction hash."""
+        if self._sender is None:
+            raise MirrorError("ChainMirror.start() first")
+        calldata = encode_match(match, self.layout)
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future))
+        return future
+
+    async def emit_match(self, match: MirrorMatch) -> str:
+        """Queue one match and wait for its transaction hash (the sender keeps order across callers)."""
+        return await self.submit(match)
+
+    async def _send_loop(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                if job is None:
+                    return
+                await self._send(job)
+            finally:
+                self._queue.task_done()
+
+    async def _send(self, job: _Job) -> None:
+        tx = {
+            "from": self.operator,
+            "to": self.address,
+            "data": "0x" + job.calldata.hex(),
+            "gas": hex(_GAS_BASE + _GAS_PER_LEG * job.legs),
+        }
+        try:
+            tx_hash = (await self._rpc.send_transaction(tx)).lower()
+        except (RpcError, RpcTransportError) as exc:
+            self.failed_count += 1
+            log.error("chain_mirror.send_failed", error=str(exc))
+            if not job.future.done():
+                job.future.set_exception(MirrorError(f"sending match failed: {exc}"))
+            return
+        self.sent_count += 1
+        self._sent.append(tx_hash)
+        if not job.future.done():
+            job.future.set_result(tx_hash)
+
+    async def drain(self, *, timeout_s: float = 60.0) -> list[str]:
+        """Wait until every queued match is sent and mined; raise if one reverted. Returns the hashes."""
+        async with asyncio.timeout(timeout_s):
+            await self._queue.join()
+            sent, self._sent = self._sent, []
+            for tx_hash in sent:
+                receipt = await self._rpc.wait_for_receipt(tx_hash, timeout_s=timeout_s)
+                if receipt.get("status") != "0x1":
+                    raise MirrorError(f"mirror transaction {tx_hash} reverted: {receipt}")
+            return sent
+
+    async def close(self) -> None:
+        """Send what is queued, stop the sender, close the RPC client it owns."""
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            await self._queue.put(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+        if self._owns_rpc:
+            await self._rpc.close()
