@@ -1,0 +1,472 @@
+"""The copy pipeline: for each signal, every active config of its leader, each stage timed.
+
+    filters + sizing (pure) → prewrite (one INSERT .. ON CONFLICT DO NOTHING for all configs)
+    → guardrails → pricing → preflight → execute → persist (one executemany for all outcomes)
+
+Copies run with bounded concurrency. Every copy this process prewrote ends in exactly one terminal
+state, except an order whose submit result is unknown: that row stays PENDING and the expiry sweep
+reconciles it against the venue (never resubmitting blindly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.domain.aggregation import Aggregator
+from polyhunter.domain.copy_config import CustodyMode, MarketRef
+from polyhunter.domain.filters import check_filters
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
+from polyhunter.domain.signal import Side, Signal, to_micro
+from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
+from polyhunter.engine.copy_store import (
+    NewCopy,
+    Outcome,
+    finish_copies,
+    prewrite_copies,
+    record_guardrail_events,
+)
+from polyhunter.engine.guard import Guard, Reservation
+from polyhunter.engine.ports import Executor
+from polyhunter.engine.positions import FollowerExposure, LeaderPositions
+from polyhunter.engine.pricing import PriceDecision, Pricer
+from polyhunter.engine.stage_metrics import StageMetrics
+from polyhunter.engine.ttl_cache import TtlCache
+from polyhunter.log import get_logger
+from polyhunter.settings import EngineSettings
+from polyhunter.store.database import unit_of_work
+from polyhunter.store.enums import CopyTradeState
+from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
+
+log = get_logger(__name__)
+
+VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
+FOK_KILL_MARK = "FOK orders are fully filled or killed"
+
+EXECUTED = CopyTradeState.EXECUTED
+SKIPPED = CopyTradeState.SKIPPED
+FAILED = CopyTradeState.FAILED
+
+
+@dataclass(slots=True)
+class CopyRecord:
+    """What the engine reports about one finished copy (for the demo view and summaries)."""
+
+    signal_key: str
+    config_id: int
+    user_id: int
+    state: CopyTradeState
+    reason: str | None
+    side: Side
+    token_id: str
+    shares: Decimal
+    price: Decimal
+    leader_price: Decimal
+    slippage_ticks: Decimal | None
+    signal_to_submit_ms: float | None
+    at: datetime
+
+
+@dataclass(slots=True)
+class EngineStats:
+    signals: int = 0
+    copies: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    unknown: int = 0
+
+
+@dataclass(slots=True)
+class _Work:
+    signal: Signal
+    stored: StoredConfig
+    trade_id: int
+    size: SizeDecision
+    outcomes: list[Outcome]
+    events: list[dict[str, Any]]
+
+
+class CopyEngine:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        pricer: Pricer,
+        executors: Mapping[CustodyMode, Executor],
+        guard: Guard,
+        settings: EngineSettings,
+        metrics: StageMetrics,
+        worker_id: str,
+        *,
+        equity: Callable[[str], Awaitable[Decimal]] | None = None,
+        on_copy: Callable[[CopyRecord], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self.pricer = pricer
+        self._executors = executors
+        self.guard = guard
+        self._settings = settings
+        self.metrics = metrics
+        self.worker_id = worker_id
+        self._equity = equity
+        self._on_copy = on_copy
+        self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
+        self._balances: TtlCache[tuple[str, int, str], Decimal] = TtlCache(
+            settings.preflight_cache_ttl_ms, 100_000
+        )
+        self._sem = asyncio.Semaphore(settings.fanout_concurrency)
+        self.leaders = LeaderPositions()
+        self.exposure = FollowerExposure()
+        self.aggregator = Aggregator(settings.aggregation_window_ms)
+        self.stats = EngineStats()
+
+    # ------------------------------------------------------------------------------------ entry points
+
+    async def handle(self, signals: Sequence[Signal]) -> None:
+        """The ingest sink: process each signal in arrival order."""
+        for signal in signals:
+            await self.process_signal(signal)
+
+    def invalidate_configs(self, leader: str | None = None) -> None:
+        if leader is None:
+            self._configs = TtlCache(2_000, 100_000)
+        else:
+            self._configs.invalidate(leader)
+
+    async def configs_for(self, leader: str) -> list[StoredConfig]:
+        async def load() -> list[StoredConfig]:
+            async with self._sessions() as session:
+                return await CopyConfigRepository(session).active_for_leader(leader)
+
+        return await self._configs.get(leader, load)
+
+    async def process_signal(self, signal: Signal) -> list[Outcome]:
+        started = time.perf_counter()
+        self.stats.signals += 1
+        leader_before = self.leaders.apply(signal)
+        configs = await self.configs_for(signal.leader)
+        if not configs:
+            return []
+        now = datetime.now(UTC)
+        plans = [await self._plan(signal, stored, leader_before) for stored in configs]
+        with self.metrics.time("prewrite"):
+            async with unit_of_work(self._sessions) as session:
+                created = await prewrite_copies(
+                    session, signal.key, [p[1] for p in plans], self.worker_id, now
+                )
+        self.stats.duplicates += len(plans) - len(created)
+        works: list[_Work] = []
+        outcomes: list[Outcome] = []
+        for stored, new, size in plans:
+            trade_id = created.get(stored.config.id)
+            if trade_id is None:
+                continue
+            if new.state is SKIPPED:
+                self._report(signal, stored, SKIPPED, new.reason, Decimal(0), Decimal(0), None, None)
+                continue
+            works.append(_Work(signal, stored, trade_id, size, outcomes, []))
+        await asyncio.gather(*(self._run(w) for w in works))
+        events = [e for w in works for e in w.events]
+        with self.metrics.time("persist"):
+            async with unit_of_work(self._sessions) as session:
+                await finish_copies(session, outcomes, datetime.now(UTC))
+                await record_guardrail_events(session, events, datetime.now(UTC))
+        self.metrics.observe("total", time.perf_counter() - started)
+        return outcomes
+
+    # ----------------------------------------------------------------------------------- the stages
+
+    async def _plan(
+        self, signal: Signal, stored: StoredConfig, leader_before: Decimal
+    ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
+        cfg = stored.config
+        skip = check_filters(cfg, signal, MarketRef(signal.condition_id, signal.slug))
+        size = SizeDecision(Decimal(0), Decimal(0))
+        reason: str | None = str(skip) if skip else None
+        if skip is None:
+            size = size_copy(cfg, signal, await self._sizing_context(signal, stored, leader_before))
+            reason = str(size.skip) if size.skip else None
+        new = NewCopy(
+            config_id=cfg.id,
+            config_version=cfg.version,
+            user_id=cfg.user_id,
+            side=signal.side,
+            asset=signal.asset,
+            size_micro=to_micro(size.shares),
+            price_micro=to_micro(signal.price),
+            notional_micro=to_micro(size.notional),
+            state=SKIPPED if reason else CopyTradeState.PENDING,
+            reason=reason,
+        )
+        return stored, new, size
+
+    async def _sizing_context(
+        self, signal: Signal, stored: StoredConfig, leader_before: Decimal
+    ) -> SizingContext:
+        cfg = stored.config
+        follower_shares = Decimal(0)
+        if signal.side is Side.SELL:
+            follower_shares = await self._balance(stored, "shares", signal.asset)
+        follower_equity = leader_equity = Decimal(0)
+        if cfg.sizing.value == "PROPORTIONAL":
+            follower_equity = await self._balance(stored, "cash", "")
+            leader_equity = await self._equity(signal.leader) if self._equity else Decimal(0)
+        return SizingContext(
+            follower_position_shares=follower_shares,
+            follower_market_notional=self.exposure.get(cfg.user_id, signal.condition_id),
+            leader_position_before=leader_before,
+            follower_equity=follower_equity,
+            leader_equity=leader_equity,
+        )
+
+    async def _balance(self, stored: StoredConfig, kind: str, token: str) -> Decimal:
+        executor = self._executors[stored.config.custody]
+        user = stored.config.user_id
+
+        async def load() -> Decimal:
+            if kind == "shares":
+                return await executor.shares_available(user, token)
+            return await executor.collateral_available(user)
+
+        return await self._balances.get((str(stored.config.custody), user, kind + token), load)
+
+    async def _run(self, work: _Work) -> None:
+        async with self._sem:
+            try:
+                await self._copy(work)
+            except Exception as exc:  # noqa: BLE001 - one copy's bug must not sink the others
+                log.exception(
+                    "copy failed unexpectedly", signal=work.signal.key, config=work.stored.config.id
+                )
+                self._finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
+
+    async def _copy(self, work: _Work) -> None:
+        signal, cfg = work.signal, work.stored.config
+        now = datetime.now(UTC)
+        with self.metrics.time("guardrails"):
+            reservation, veto = await self.guard.reserve(cfg.id, cfg.user_id, work.size.notional, now)
+        if veto is not None:
+            work.events.append(
+                {
+                    "rule": str(veto.rule),
+                    "detail": {"detail": veto.detail, "notional": str(work.size.notional)},
+                    "user_id": cfg.user_id,
+                    "config_id": cfg.id,
+                    "config_version": cfg.version,
+                    "signal_key": signal.key,
+                    "copy_trade_id": work.trade_id,
+                }
+            )
+            self._finish(work, SKIPPED, reason=f"GUARDRAIL_{veto.rule}")
+            return
+        assert reservation is not None
+        spent = 0
+        try:
+            spent = await self._priced_copy(work, reservation)
+        finally:
+            await self.guard.release(reservation, keep_micro=spent)
+
+    async def _priced_copy(self, work: _Work, reservation: Reservation) -> int:
+        """Pricing → preflight → execute; returns the micro-USDC actually spent."""
+        signal, cfg = work.signal, work.stored.config
+        max_bps = (
+            cfg.max_slippage_bps if cfg.max_slippage_bps is not None else self._settings.max_slippage_bps
+        )
+        age_s = (datetime.now(UTC) - signal.fill_time).total_seconds()
+        shares = work.size.shares
+        order_type = OrderType(self._settings.order_type)
+        for attempt in range(self._settings.price_chase_steps + 1):
+            with self.metrics.time("pricing"):
+                price = await self.pricer.price(
+                    signal.asset, signal.side, shares, signal.price, max_bps, age_s
+                )
+            if price.skip is not None and not (order_type is OrderType.FAK and price.fillable_shares > 0):
+                self._finish(work, SKIPPED, reason=str(price.skip))
+                return 0
+            if order_type is OrderType.FAK:
+                shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
+            notional = shares * price.limit_price
+            if notional < VENUE_MIN_NOTIONAL:
+                aggregate = self._below_minimum(work, shares, notional)
+                if aggregate is None:
+                    return 0
+                shares, notional = aggregate, aggregate * price.limit_price
+            with self.metrics.time("preflight"):
+                ok = await self._preflight(work.stored, signal, shares, notional)
+            if not ok:
+                self._finish(work, SKIPPED, reason="INSUFFICIENT_BALANCE")
+                return 0
+            result = await self._execute(work, shares, price, order_type)
+            if (
+                result.status is ExecStatus.REJECTED
+                and FOK_KILL_MARK in result.error
+                and attempt < self._settings.price_chase_steps
+            ):
+                self.pricer.invalidate(signal.asset)  # the book moved: re-read it and chase within the budget
+                continue
+            return self._record_result(work, result, price)
+        return 0
+
+    async def _preflight(
+        self, stored: StoredConfig, signal: Signal, shares: Decimal, notional: Decimal
+    ) -> bool:
+        if signal.side is Side.BUY:
+            return await self._balance(stored, "cash", "") >= notional
+        return await self._balance(stored, "shares", signal.asset) >= shares
+
+    async def _execute(
+        self, work: _Work, shares: Decimal, price: PriceDecision, order_type: OrderType
+    ) -> ExecutionResult:
+        signal, cfg = work.signal, work.stored.config
+        request = OrderRequest(
+            copy_trade_id=work.trade_id,
+            signal_key=signal.key,
+            config_id=cfg.id,
+            user_id=cfg.user_id,
+            token_id=signal.asset,
+            condition_id=signal.condition_id,
+            side=signal.side,
+            shares=shares,
+            limit_price=price.limit_price,
+            reference_price=signal.price,
+            tick_size=price.tick_size,
+            neg_risk=price.neg_risk,
+            order_type=order_type,
+            min_order_size=price.min_order_size,
+            client_id=f"{signal.key}:{cfg.id}",
+        )
+        self.metrics.observe("signal_to_submit", (datetime.now(UTC) - signal.seen_at).total_seconds())
+        with self.metrics.time("execute"):
+            result = await self._executors[cfg.custody].execute(request)
+        for kind, token in (("cash", ""), ("shares", signal.asset)):
+            self._balances.invalidate((str(cfg.custody), cfg.user_id, kind + token))
+        return result
+
+    def _record_result(self, work: _Work, result: ExecutionResult, price: PriceDecision) -> int:
+        signal, cfg = work.signal, work.stored.config
+        breaker = self.guard.breaker(cfg.id)
+        if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+            breaker.record_success()
+            self.exposure.add(cfg.user_id, signal.condition_id, signal.side, result.notional)
+            self._finish(
+                work,
+                EXECUTED,
+                filled=(result.filled_shares, result.avg_price, result.fee),
+                order_id=result.venue_order_id,
+                tick=price.tick_size,
+            )
+            return to_micro(result.notional) if signal.side is Side.BUY else 0
+        if result.status is ExecStatus.UNKNOWN:
+            self.stats.unknown += 1
+            log.warning(
+                "submit result unknown; left PENDING for reconciliation", signal=signal.key, config=cfg.id
+            )
+            return to_micro(work.size.notional)
+        breaker.record_failure(int(time.time() * 1000))
+        self._finish(work, FAILED, error=result.error or "rejected")
+        return 0
+
+    def _below_minimum(self, work: _Work, shares: Decimal, notional: Decimal) -> Decimal | None:
+        """Park a copy worth less than the venue minimum; return the aggregate's shares once the bucket
+        of (config, token, side) reaches the minimum (this copy then executes for all of them)."""
+        cfg, signal = work.stored.config, work.signal
+        if not cfg.aggregate_below_minimum:
+            self._finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
+            return None
+        now_ms = int(time.time() * 1000)
+        released = self.aggregator.add(
+            (cfg.id, signal.asset, signal.side),
+            str(work.trade_id),
+            shares,
+            notional,
+            VENUE_MIN_NOTIONAL,
+            now_ms,
+        )
+        if released is None:
+            # Stays PENDING until its bucket fills (SKIPPED as aggregated) or expires (`flush_aggregates`).
+            return None
+        for trade_id in released.signal_keys[:-1]:
+            work.outcomes.append(Outcome(int(trade_id), SKIPPED, reason=f"AGGREGATED_INTO_{work.trade_id}"))
+        return released.shares
+
+    def flush_aggregates(self) -> list[Outcome]:
+        """Buckets whose window passed below the minimum: their copies end SKIPPED."""
+        dead = self.aggregator.expire(int(time.time() * 1000))
+        outcomes = []
+        for _key, bucket in dead:
+            for trade_id in bucket.signal_keys:
+                outcomes.append(Outcome(int(trade_id), SKIPPED, reason="BELOW_VENUE_MINIMUM"))
+        return outcomes
+
+    # ------------------------------------------------------------------------------------ recording
+
+    def _finish(
+        self,
+        work: _Work,
+        state: CopyTradeState,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        filled: tuple[Decimal, Decimal, Decimal] | None = None,
+        order_id: str | None = None,
+        tick: Decimal | None = None,
+    ) -> None:
+        shares, price, fee = filled if filled else (Decimal(0), Decimal(0), Decimal(0))
+        work.outcomes.append(
+            Outcome(
+                work.trade_id,
+                state,
+                reason=reason,
+                error=error,
+                filled_size_micro=to_micro(shares) if filled else None,
+                filled_price_micro=to_micro(price) if filled else None,
+                fees_micro=to_micro(fee) if filled else None,
+                venue_order_id=order_id,
+            )
+        )
+        slip = None
+        if filled and tick and price > 0:
+            move = price - work.signal.price if work.signal.side is Side.BUY else work.signal.price - price
+            slip = move / tick
+        self._report(work.signal, work.stored, state, reason or error, shares, price, slip, tick)
+
+    def _report(
+        self,
+        signal: Signal,
+        stored: StoredConfig,
+        state: CopyTradeState,
+        reason: str | None,
+        shares: Decimal,
+        price: Decimal,
+        slippage_ticks: Decimal | None,
+        _tick: Decimal | None,
+    ) -> None:
+        self.stats.copies[f"{state}:{reason}" if state is not EXECUTED and reason else str(state)] += 1
+        if self._on_copy is None:
+            return
+        now = datetime.now(UTC)
+        self._on_copy(
+            CopyRecord(
+                signal_key=signal.key,
+                config_id=stored.config.id,
+                user_id=stored.config.user_id,
+                state=state,
+                reason=reason,
+                side=signal.side,
+                token_id=signal.asset,
+                shares=shares,
+                price=price,
+                leader_price=signal.price,
+                slippage_ticks=slippage_ticks,
+                signal_to_submit_ms=(now - signal.seen_at).total_seconds() * 1000
+                if state is EXECUTED
+                else None,
+                at=now,
+            )
+        )

@@ -1,0 +1,90 @@
+"""Guardrail state around the pure rules: daily notional reserved in the Coordinator, breakers per config.
+
+A copy reserves its notional in the user's and the global daily counters before it is sent
+(atomic INCRBY with Redis across supervisors); a veto or a copy that does not spend gives it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from polyhunter.coord.base import Coordinator
+from polyhunter.domain.guardrails import (
+    CircuitBreaker,
+    GuardrailInput,
+    GuardrailLimits,
+    Veto,
+    check_guardrails,
+)
+from polyhunter.domain.signal import from_micro, to_micro
+
+DAY_MS = 86_400_000 + 3_600_000  # a little more than a day: counters are keyed by date anyway
+
+
+def _day(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y%m%d")
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    user_id: int
+    day: str
+    micro: int
+
+
+class Guard:
+    def __init__(
+        self, coord: Coordinator, limits: GuardrailLimits, breaker_failures: int, breaker_cooldown_ms: int
+    ) -> None:
+        self._coord = coord
+        self.limits = limits
+        self._breaker_failures = breaker_failures
+        self._breaker_cooldown_ms = breaker_cooldown_ms
+        self._breakers: dict[int, CircuitBreaker] = {}
+
+    def breaker(self, config_id: int) -> CircuitBreaker:
+        b = self._breakers.get(config_id)
+        if b is None:
+            b = self._breakers[config_id] = CircuitBreaker(self._breaker_failures, self._breaker_cooldown_ms)
+        return b
+
+    async def seed(self, now: datetime, per_user_micro: dict[int, int], global_micro: int) -> None:
+        """Start today's counters from the database after a restart (only if the counters are empty)."""
+        day = _day(now)
+        if await self._coord.get_counter(f"spent:global:{day}") == 0 and global_micro:
+            await self._coord.incr(f"spent:global:{day}", global_micro, DAY_MS)
+            for user_id, micro in per_user_micro.items():
+                await self._coord.incr(f"spent:user:{user_id}:{day}", micro, DAY_MS)
+
+    async def reserve(
+        self, config_id: int, user_id: int, notional: Decimal, now: datetime
+    ) -> tuple[Reservation | None, Veto | None]:
+        day = _day(now)
+        micro = to_micro(notional)
+        now_ms = int(now.timestamp() * 1000)
+        breaker_open = self.breaker(config_id).is_open(now_ms)
+        if self.limits.dry_run or breaker_open or notional > self.limits.max_trade_usdc:
+            veto = check_guardrails(
+                self.limits, GuardrailInput(notional, Decimal(0), Decimal(0), breaker_open)
+            )
+            return None, veto
+        user_total = await self._coord.incr(f"spent:user:{user_id}:{day}", micro, DAY_MS)
+        global_total = await self._coord.incr(f"spent:global:{day}", micro, DAY_MS)
+        inp = GuardrailInput(
+            notional, from_micro(user_total - micro), from_micro(global_total - micro), breaker_open
+        )
+        veto = check_guardrails(self.limits, inp)
+        reservation = Reservation(user_id, day, micro)
+        if veto is not None:
+            await self.release(reservation)
+            return None, veto
+        return reservation, None
+
+    async def release(self, reservation: Reservation, keep_micro: int = 0) -> None:
+        """Give back what a copy reserved but did not spend (all of it, or all but `keep_micro`)."""
+        back = reservation.micro - keep_micro
+        if back:
+            await self._coord.incr(f"spent:user:{reservation.user_id}:{reservation.day}", -back, DAY_MS)
+            await self._coord.incr(f"spent:global:{reservation.day}", -back, DAY_MS)
