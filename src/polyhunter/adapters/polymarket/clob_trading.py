@@ -1,0 +1,100 @@
+"""CLOB private endpoints for one trading key: API-key derive/create (L1), orders, balances (L2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from polyhunter.adapters.polymarket.auth import ApiCreds, l1_headers, l2_headers
+from polyhunter.adapters.polymarket.http import HttpClient, VenueError
+from polyhunter.adapters.polymarket.wire_base import decode
+from polyhunter.adapters.polymarket.wire_clob_rest import ApiCreds as WireCreds
+from polyhunter.adapters.polymarket.wire_clob_rest import (
+    BalanceAllowance,
+    OpenOrder,
+    PostOrderResponse,
+    TradesPage,
+)
+from polyhunter.execution.signer import OrderSigner, SignedOrder, order_to_wire_json
+
+
+def _compact(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+class ClobTradingClient:
+    def __init__(
+        self, http: HttpClient, signer: OrderSigner, chain_id: int, creds: ApiCreds | None = None
+    ) -> None:
+        self.http = http
+        self.signer = signer
+        self.chain_id = chain_id
+        self.creds = creds
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def ensure_api_key(self) -> ApiCreds:
+        """Derive the key for this signer; create one if the venue has none yet."""
+        if self.creds is not None:
+            return self.creds
+        headers = l1_headers(self.signer._key, self.chain_id)  # noqa: SLF001 - same key, L1 auth
+        try:
+            raw = await self.http.request("GET", "/auth/derive-api-key", headers=headers)
+        except VenueError:
+            headers = l1_headers(self.signer._key, self.chain_id)  # noqa: SLF001
+            raw = await self.http.request("POST", "/auth/api-key", headers=headers)
+        wire = decode(raw, WireCreds)
+        self.creds = ApiCreds(wire.api_key, wire.secret, wire.passphrase)
+        return self.creds
+
+    def _l2(self, method: str, path: str, body: str | None = None) -> dict[str, str]:
+        if self.creds is None:
+            raise RuntimeError("no API credentials: call ensure_api_key() first")
+        return l2_headers(self.signer.address, self.creds, method, path, body)
+
+    async def post_order(self, signed: SignedOrder, order_type: str) -> PostOrderResponse:
+        """POST /order once (never retried here: an unknown result is reconciled by the caller)."""
+        creds = await self.ensure_api_key()
+        body = _compact(order_to_wire_json(signed, creds.api_key, order_type))
+        raw = await self.http.request(
+            "POST", "/order", body=body.encode(), headers=self._l2("POST", "/order", body), retry=False
+        )
+        return decode(raw, PostOrderResponse)
+
+    async def get_order(self, order_id: str) -> OpenOrder | None:
+        await self.ensure_api_key()
+        path = f"/data/order/{order_id}"
+        try:
+            raw = await self.http.request("GET", path, headers=self._l2("GET", path))
+        except VenueError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if raw.strip() in (b"", b"null", b"{}"):
+            return None
+        return decode(raw, OpenOrder)
+
+    async def trades(self, *, asset_id: str | None = None, after: int | None = None) -> TradesPage:
+        await self.ensure_api_key()
+        params: dict[str, Any] = {"maker_address": self.signer.address}
+        if asset_id:
+            params["asset_id"] = asset_id
+        if after is not None:
+            params["after"] = after
+        raw = await self.http.request(
+            "GET", "/data/trades", params=params, headers=self._l2("GET", "/data/trades")
+        )
+        return decode(raw, TradesPage)
+
+    async def balance_allowance(
+        self, asset_type: str, token_id: str | None = None, signature_type: int = 0
+    ) -> BalanceAllowance:
+        await self.ensure_api_key()
+        params: dict[str, Any] = {"asset_type": asset_type, "signature_type": signature_type}
+        if token_id:
+            params["token_id"] = token_id
+        raw = await self.http.request(
+            "GET", "/balance-allowance", params=params, headers=self._l2("GET", "/balance-allowance")
+        )
+        return decode(raw, BalanceAllowance)

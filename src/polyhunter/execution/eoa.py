@@ -1,0 +1,155 @@
+"""EOA executor: the follower's own key signs V2 orders that are posted to the CLOB.
+
+* FOK/FAK copies are signed as market orders (USDC amount for BUY, shares for SELL) with the
+  slippage-bounded limit as the worst price, as the official client does.
+* Before the POST the order hash is recorded (`record_submit`), so a crash or a timeout leaves the
+  hash behind; `reconcile` asks the venue about that exact order (its record, then its trades) and
+  never resubmits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
+from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.domain.order_math import get_market_order_amounts, get_order_amounts, round_down
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
+from polyhunter.domain.signal import Side
+from polyhunter.execution.signer import SignatureType, SignedOrder, exchange_domain
+from polyhunter.log import get_logger
+
+log = get_logger(__name__)
+
+MICRO = Decimal(1_000_000)
+RecordSubmit = Callable[[OrderRequest, SignedOrder], Awaitable[None]]
+LookupSubmit = Callable[[OrderRequest], Awaitable[str | None]]
+
+
+@dataclass(slots=True)
+class EoaAccount:
+    client: ClobTradingClient
+    funder: str  # maker: the EOA itself, or its proxy / Safe / deposit wallet
+    signature_type: SignatureType
+
+
+class EoaExecutor:
+    def __init__(
+        self,
+        accounts: dict[int, EoaAccount],
+        *,
+        chain_id: int,
+        order_version: int = 2,
+        record_submit: RecordSubmit | None = None,
+        lookup_submit: LookupSubmit | None = None,
+    ) -> None:
+        self._accounts = accounts
+        self._chain_id = chain_id
+        self._version = order_version
+        self._record_submit = record_submit
+        self._lookup_submit = lookup_submit
+        self._submitted: dict[str, str] = {}  # client id -> order hash (this process)
+
+    def _account(self, user_id: int) -> EoaAccount:
+        acct = self._accounts.get(user_id)
+        if acct is None:
+            raise LookupError(f"no EOA wallet configured for user {user_id}")
+        return acct
+
+    def sign(self, request: OrderRequest) -> SignedOrder:
+        acct = self._account(request.user_id)
+        if request.order_type in (OrderType.FOK, OrderType.FAK):
+            amount = (
+                round_down(request.shares * request.limit_price, 2)
+                if request.side is Side.BUY
+                else request.shares
+            )
+            amounts = get_market_order_amounts(request.side, amount, request.limit_price, request.tick_size)
+        else:
+            amounts = get_order_amounts(request.side, request.shares, request.limit_price, request.tick_size)
+        order = acct.client.signer.build(
+            maker=acct.funder,
+            token_id=int(request.token_id),
+            maker_amount=amounts.maker_amount,
+            taker_amount=amounts.taker_amount,
+            side=request.side,
+            signature_type=acct.signature_type,
+        )
+        domain = exchange_domain(self._chain_id, self._version, request.neg_risk)
+        return acct.client.signer.sign(order, domain)
+
+    async def execute(self, request: OrderRequest) -> ExecutionResult:
+        acct = self._account(request.user_id)
+        signed = self.sign(request)
+        if self._record_submit is not None:
+            await self._record_submit(request, signed)
+        self._submitted[request.client_id] = signed.order_hash
+        try:
+            resp = await acct.client.post_order(signed, str(request.order_type))
+        except VenueError as exc:
+            return ExecutionResult(ExecStatus.REJECTED, error=exc.message, venue_order_id=signed.order_hash)
+        except (RetryableError, TimeoutError, OSError) as exc:
+            log.warning("order submit result unknown", order=signed.order_hash, error=str(exc))
+            found = await self._query(acct, signed.order_hash)
+            if found is not None:
+                return found
+            return ExecutionResult(
+                ExecStatus.UNKNOWN, venue_order_id=signed.order_hash, error=str(exc), retryable=True
+            )
+        if not resp.success or resp.error_msg:
+            return ExecutionResult(
+                ExecStatus.REJECTED, error=resp.error_msg or "rejected", venue_order_id=signed.order_hash
+            )
+        making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
+        shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
+        if shares <= 0:
+            if resp.status == "live":
+                return ExecutionResult(ExecStatus.PARTIAL, venue_order_id=resp.order_id)
+            return ExecutionResult(
+                ExecStatus.REJECTED, error=f"status {resp.status}", venue_order_id=resp.order_id
+            )
+        status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
+        return ExecutionResult(
+            status,
+            shares,
+            usdc / shares,
+            Decimal(0),
+            resp.order_id,
+            tx_hashes=tuple(resp.transactions_hashes or ()),
+        )
+
+    async def _query(self, acct: EoaAccount, order_hash: str) -> ExecutionResult | None:
+        """What the venue knows of this order: None if it never saw it (or we cannot tell)."""
+        try:
+            order = await acct.client.get_order(order_hash)
+        except (RetryableError, VenueError, OSError) as exc:
+            log.warning("order lookup failed", order=order_hash, error=str(exc))
+            return None
+        if order is None:
+            return None
+        matched = Decimal(order.size_matched)
+        if matched <= 0:
+            return ExecutionResult(
+                ExecStatus.REJECTED, error=f"venue status {order.status}", venue_order_id=order_hash
+            )
+        return ExecutionResult(ExecStatus.FILLED, matched, Decimal(order.price), Decimal(0), order_hash)
+
+    async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
+        order_hash = self._submitted.get(request.client_id)
+        if order_hash is None and self._lookup_submit is not None:
+            order_hash = await self._lookup_submit(request)
+        if order_hash is None:
+            return None  # never signed, so never sent
+        return await self._query(self._account(request.user_id), order_hash)
+
+    async def collateral_available(self, user_id: int) -> Decimal:
+        acct = self._account(user_id)
+        ba = await acct.client.balance_allowance("COLLATERAL", signature_type=int(acct.signature_type))
+        return Decimal(ba.balance) / MICRO
+
+    async def shares_available(self, user_id: int, token_id: str) -> Decimal:
+        acct = self._account(user_id)
+        ba = await acct.client.balance_allowance("CONDITIONAL", token_id, int(acct.signature_type))
+        return Decimal(ba.balance) / MICRO
