@@ -1,0 +1,189 @@
+"""Fault injection for the simulator: latency, 429/5xx rates, websocket drops and silence, stale books.
+
+Faults are keyed by *scope*: a surface name (``clob``, ``data_api``, ``gamma``, ``admin`` never faults),
+optionally narrowed to one endpoint path (``clob:/book``). The most specific scope wins: an endpoint
+rule overrides the surface rule, which overrides the ``*`` rule. Rates are probabilities in [0, 1]
+drawn from a seeded generator, so a run with the same seed and the same request sequence fails the
+same requests.
+
+Websocket faults apply to every websocket surface (market, user, RTDS):
+
+* ``ws_drop_every_s``: the server closes every open socket each N seconds (clients must reconnect);
+* ``ws_silence_s``: for N seconds from when it is set, sockets stay open but the server sends nothing
+  (frames are dropped, not queued — like a lapsed live subscription);
+* ``stale_books``: REST books and websocket book frames freeze at the moment the fault is set and no
+  ``price_change`` is pushed until it is cleared.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FaultConfigError", "FaultDecision", "Faults", "parse_scope_values"]
+
+SURFACES = frozenset({"*", "clob", "data_api", "gamma", "clob_ws", "rtds_ws"})
+
+
+class FaultConfigError(ValueError):
+    """A fault specification that cannot be applied (unknown surface, rate outside [0, 1], ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultDecision:
+    """What to do with one request: wait ``delay_s`` then answer normally or with ``status``."""
+
+    delay_s: float = 0.0
+    status: int | None = None
+
+
+def _check_scope(scope: str) -> str:
+    surface, _, path = scope.partition(":")
+    if surface not in SURFACES:
+        raise FaultConfigError(f"unknown surface {surface!r} (one of {sorted(SURFACES)})")
+    if path and not path.startswith("/"):
+        raise FaultConfigError(f"endpoint path must start with '/': {scope!r}")
+    return scope
+
+
+def parse_scope_values(specs: list[str] | tuple[str, ...], what: str) -> dict[str, float]:
+    """``["clob:/book=50", "data_api=0.2"]`` → ``{"clob:/book": 50.0, "data_api": 0.2}`` (CLI syntax)."""
+    out: dict[str, float] = {}
+    for spec in specs:
+        scope, sep, value = spec.rpartition("=")
+        if not sep or not scope:
+            raise FaultConfigError(f"{what}: expected SCOPE=VALUE, got {spec!r}")
+        try:
+            out[_check_scope(scope)] = float(value)
+        except ValueError as exc:
+            raise FaultConfigError(f"{what}: not a number in {spec!r}") from exc
+    return out
+
+
+@dataclass
+class Faults:
+    """The live fault settings of one simulator, shared by every surface."""
+
+    seed: int = 0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    rate_429: dict[str, float] = field(default_factory=dict)
+    rate_5xx: dict[str, float] = field(default_factory=dict)
+    ws_drop_every_s: float | None = None
+    ws_silence_s: float | None = None
+    stale_books: bool = False
+    silence_until: float = 0.0
+    version: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)  # noqa: S311 - fault draws, not cryptography
+        self._validate()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        for table in (self.latency_ms, self.rate_429, self.rate_5xx):
+            for scope in table:
+                _check_scope(scope)
+        for name, table in (("rate_429", self.rate_429), ("rate_5xx", self.rate_5xx)):
+            for scope, rate in table.items():
+                if not 0.0 <= rate <= 1.0:
+                    raise FaultConfigError(f"{name}[{scope}] must be within [0, 1], got {rate}")
+        for scope, ms in self.latency_ms.items():
+            if ms < 0:
+                raise FaultConfigError(f"latency_ms[{scope}] must be >= 0, got {ms}")
+        for name, value in (("ws_drop_every_s", self.ws_drop_every_s), ("ws_silence_s", self.ws_silence_s)):
+            if value is not None and value <= 0:
+                raise FaultConfigError(f"{name} must be > 0, got {value}")
+
+    def apply(self, body: Mapping[str, Any]) -> None:
+        """Apply an admin ``POST /faults`` body. ``{"clear": true}`` resets everything first.
+
+        Tables (``latency_ms``, ``rate_429``, ``rate_5xx``) merge by scope; a ``null`` value removes
+        that scope. ``ws_drop_every_s`` / ``ws_silence_s`` take a number or ``null``; setting
+        ``ws_silence_s`` starts the quiet window now.
+        """
+        unknown = set(body) - {"clear", "latency_ms", "rate_429", "rate_5xx", "ws_drop_every_s",
+                               "ws_silence_s", "stale_books"}  # fmt: skip
+        if unknown:
+            raise FaultConfigError(f"unknown fault keys: {sorted(unknown)}")
+        backup = (dict(self.latency_ms), dict(self.rate_429), dict(self.rate_5xx), self.ws_drop_every_s,
+                  self.ws_silence_s, self.stale_books, self.silence_until)  # fmt: skip
+        try:
+            self._apply(body)
+            self._validate()
+        except (FaultConfigError, TypeError, ValueError) as exc:
+            (self.latency_ms, self.rate_429, self.rate_5xx, self.ws_drop_every_s, self.ws_silence_s,
+             self.stale_books, self.silence_until) = backup  # fmt: skip
+            raise FaultConfigError(str(exc)) from exc
+        self.version += 1
+
+    def _apply(self, body: Mapping[str, Any]) -> None:
+        if body.get("clear"):
+            self.latency_ms.clear()
+            self.rate_429.clear()
+            self.rate_5xx.clear()
+            self.ws_drop_every_s = None
+            self.ws_silence_s = None
+            self.silence_until = 0.0
+            self.stale_books = False
+        for name in ("latency_ms", "rate_429", "rate_5xx"):
+            if name not in body:
+                continue
+            table: dict[str, float] = getattr(self, name)
+            for scope, value in dict(body[name]).items():
+                if value is None:
+                    table.pop(scope, None)
+                else:
+                    table[_check_scope(str(scope))] = float(value)
+        if "ws_drop_every_s" in body:
+            value = body["ws_drop_every_s"]
+            self.ws_drop_every_s = None if value is None else float(value)
+        if "ws_silence_s" in body:
+            value = body["ws_silence_s"]
+            self.set_silence(None if value is None else float(value))
+        if "stale_books" in body:
+            self.stale_books = bool(body["stale_books"])
+
+    def set_silence(self, seconds: float | None) -> None:
+        self.ws_silence_s = seconds
+        self.silence_until = 0.0 if seconds is None else time.monotonic() + seconds
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "latency_ms": dict(self.latency_ms),
+            "rate_429": dict(self.rate_429),
+            "rate_5xx": dict(self.rate_5xx),
+            "ws_drop_every_s": self.ws_drop_every_s,
+            "ws_silence_s": self.ws_silence_s,
+            "ws_silent_now": self.ws_silent(),
+            "stale_books": self.stale_books,
+        }
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _lookup(table: Mapping[str, float], surface: str, path: str) -> float:
+        for scope in (f"{surface}:{path}", surface, "*"):
+            if scope in table:
+                return table[scope]
+        return 0.0
+
+    def decide(self, surface: str, path: str) -> FaultDecision:
+        """The fault (if any) for one HTTP request on ``surface`` at ``path``."""
+        delay = self._lookup(self.latency_ms, surface, path) / 1000.0
+        status: int | None = None
+        rate_429 = self._lookup(self.rate_429, surface, path)
+        rate_5xx = self._lookup(self.rate_5xx, surface, path)
+        if rate_429 and self._rng.random() < rate_429:
+            status = 429
+        elif rate_5xx and self._rng.random() < rate_5xx:
+            status = 503 if self._rng.random() < 0.5 else 500
+        return FaultDecision(delay_s=delay, status=status)
+
+    def ws_silent(self) -> bool:
+        """True while websocket frames must be withheld."""
+        return self.silence_until > time.monotonic()

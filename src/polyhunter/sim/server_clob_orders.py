@@ -1,0 +1,296 @@
+"""CLOB order entry: ``POST /order``, ``POST /orders`` (≤ 15), and the cancel endpoints (§3.4).
+
+Each signed V2 order is checked like the live venue does, in this order: payload shape → owner is
+the API key → signer is the key's address → EIP-712 signature against the market's exchange domain
+(neg-risk markets sign for the neg-risk exchange; anything else is ``invalid signature``) → amount
+precision for marketable types → the engine's own rules (tick, minimum size, balance, FOK/FAK). The
+order id is the EIP-712 order hash, so a re-sent order is ``Duplicated``. Every received order is
+logged for the admin ``GET /orders``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from polyhunter.adapters.polymarket.wire_clob_rest import (
+    CancelResponse,
+    ClobError,
+    PostOrderResponse,
+    PostOrderV2,
+)
+from polyhunter.domain.signal import Side
+from polyhunter.execution.eip712 import InvalidSignatureError
+from polyhunter.execution.signer import (
+    Order,
+    SignatureType,
+    exchange_domain,
+    order_hash,
+    recover_order_signer,
+)
+from polyhunter.sim import errors
+from polyhunter.sim.events import CancelResult, SubmitResult
+from polyhunter.sim.orders import OrderRequest, OrderType
+from polyhunter.sim.server_clob_auth import CHAIN_ID, authenticate
+from polyhunter.sim.server_clob_market import STATE
+from polyhunter.sim.server_http import BadRequest, json_response
+from polyhunter.sim.state import SimState
+from polyhunter.sim.state_records import ApiKey, ReceivedOrder
+
+__all__ = ["MAX_BATCH", "add_order_routes", "implied_price"]
+
+MAX_BATCH = 15
+INVALID_SIGNATURE = "invalid signature"
+OWNER_MISMATCH = "the order owner has to be the owner of the API KEY"
+SIGNER_MISMATCH = "the order signer address has to be the address of the API KEY"
+MAKER_PRECISION = "invalid amounts, maker amount supports a max accuracy of 2 decimals"
+_POST_ORDER = msgspec.json.Decoder(PostOrderV2)
+_SNAP_TOLERANCE = Decimal("0.0001")
+
+
+class OrderRejected(Exception):
+    def __init__(self, message: str, order_id: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.order_id = order_id
+
+
+def implied_price(side: Side, maker_amount: int, taker_amount: int, tick: Decimal) -> Decimal:
+    """The limit price a signed order expresses, snapped to ``tick`` when it is within 0.01 % of it
+    (market orders divide by rounded amounts); otherwise the raw ratio, which the engine rejects."""
+    if side is Side.BUY:
+        ratio = Decimal(maker_amount) / Decimal(taker_amount)
+    else:
+        ratio = Decimal(taker_amount) / Decimal(maker_amount)
+    snapped = (ratio / tick).to_integral_value(ROUND_HALF_EVEN) * tick
+    if snapped > 0 and abs(ratio - snapped) <= snapped * _SNAP_TOLERANCE:
+        return snapped.normalize()
+    return ratio.quantize(Decimal("0.000001"))
+
+
+def _record(state: SimState, raw: Any, endpoint: str) -> ReceivedOrder:
+    item = raw if isinstance(raw, dict) else {}
+    sent = item.get("order")
+    order: dict[str, Any] = dict(sent) if isinstance(sent, dict) else {}
+    rec = ReceivedOrder(
+        seq=len(state.received),
+        received_at_ms=state.now_ms(),
+        endpoint=endpoint,
+        owner=str(item.get("owner", "")),
+        order_type=str(item.get("orderType", "")),
+        post_only=bool(item.get("postOnly", False)),
+        order=order,
+    )
+    state.received.append(rec)
+    return rec
+
+
+def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
+    """Validate one signed order body and turn it into an engine request (or raise OrderRejected)."""
+    state: SimState = request.app[STATE]
+    try:
+        body = _POST_ORDER.decode(json.dumps(raw))
+        o = body.order
+        side = Side.BUY if o.side == "BUY" else Side.SELL
+        order = Order(
+            salt=o.salt,
+            maker=o.maker,
+            signer=o.signer,
+            token_id=int(o.token_id),
+            maker_amount=int(o.maker_amount),
+            taker_amount=int(o.taker_amount),
+            side=side,
+            signature_type=SignatureType(o.signature_type),
+            timestamp_ms=int(o.timestamp),
+            metadata=o.metadata,
+            builder=o.builder,
+            expiration=int(o.expiration),
+        )
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError):
+        raise OrderRejected(errors.INVALID_PAYLOAD) from None
+    if body.owner != key.api_key:
+        raise OrderRejected(OWNER_MISMATCH)
+    if order.signature_type != SignatureType.POLY_1271 and order.signer.lower() != key.address.lower():
+        raise OrderRejected(SIGNER_MISMATCH)
+    info = state.info_by_token(o.token_id)
+    if info is None or order.maker_amount <= 0 or order.taker_amount <= 0:
+        raise OrderRejected(errors.INVALID_PAYLOAD)
+    market = state.engine.market(info.condition_id)
+    domain = exchange_domain(request.app[CHAIN_ID], 2, market.neg_risk)
+    order_id = order_hash(order, domain)
+    try:
+        recovered = recover_order_signer(order, o.signature, domain)
+    except (InvalidSignatureError, ValueError):
+        raise OrderRejected(INVALID_SIGNATURE, order_id) from None
+    expected = key.address if order.signature_type == SignatureType.POLY_1271 else order.signer
+    if recovered.lower() != expected.lower():
+        raise OrderRejected(INVALID_SIGNATURE, order_id)
+    if order.signature_type == SignatureType.EOA and order.maker.lower() != order.signer.lower():
+        raise OrderRejected(INVALID_SIGNATURE, order_id)
+    order_type = OrderType(body.order_type)
+    if not order_type.can_rest and order.maker_amount % 10_000:
+        raise OrderRejected(MAKER_PRECISION, order_id)
+    return OrderRequest(
+        order_id=order_id,
+        owner=order.maker,
+        token_id=o.token_id,
+        side=side,
+        price=implied_price(side, order.maker_amount, order.taker_amount, market.tick_size),
+        size=order.taker_amount if side is Side.BUY else order.maker_amount,
+        order_type=order_type,
+        expiration=order.expiration,
+        post_only=body.post_only,
+        api_owner=key.api_key,
+    )
+
+
+def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> SubmitResult:
+    state: SimState = request.app[STATE]
+    rec = _record(state, raw, endpoint)
+    try:
+        req = _to_request(request, key, raw)
+    except OrderRejected as exc:
+        rec.order_id, rec.error = exc.order_id, exc.message
+        return SubmitResult(order_id=exc.order_id, success=False, error=exc.message)
+    state.remember_funder(key.api_key, req.owner)
+    result = state.submit(req)
+    rec.order_id, rec.accepted, rec.error, rec.status = (
+        req.order_id,
+        result.success,
+        result.error,
+        result.status,
+    )
+    return result
+
+
+def _response(result: SubmitResult) -> PostOrderResponse:
+    return PostOrderResponse(
+        error_msg="",
+        order_id=result.order_id,
+        taking_amount=result.taking_amount,
+        making_amount=result.making_amount,
+        status=result.status,
+        transactions_hashes=list(result.transaction_hashes) or None,
+        trade_ids=list(result.trade_ids) or None,
+        success=True,
+    )
+
+
+async def _post_order(request: web.Request) -> web.Response:
+    text = await request.text()
+    key = await authenticate(request, text)
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise BadRequest(errors.INVALID_PAYLOAD) from None
+    result = _place(request, key, raw, "POST /order")
+    if not result.success:
+        err = ClobError(error=result.error, order_id=result.order_id or None)
+        return json_response(err, 404 if "not found" in result.error else 400)
+    return json_response(_response(result))
+
+
+async def _post_orders(request: web.Request) -> web.Response:
+    text = await request.text()
+    key = await authenticate(request, text)
+    try:
+        items = json.loads(text)
+    except ValueError:
+        raise BadRequest(errors.INVALID_PAYLOAD) from None
+    if not isinstance(items, list):
+        raise BadRequest(errors.INVALID_PAYLOAD)
+    if len(items) > MAX_BATCH:
+        raise BadRequest(f"Too many orders in payload: {len(items)}, max allowed: {MAX_BATCH}")
+    out: list[PostOrderResponse] = []
+    for raw in items:
+        result = _place(request, key, raw, "POST /orders")
+        if result.success:
+            out.append(_response(result))
+        else:  # live reports a rejected leg as success with an empty id and the reason
+            out.append(
+                PostOrderResponse(
+                    error_msg=result.error,
+                    order_id="",
+                    taking_amount="",
+                    making_amount="",
+                    status="",
+                    success=True,
+                )
+            )
+    return json_response(out)
+
+
+def _cancel(state: SimState, key: ApiKey, order_ids: list[str]) -> CancelResponse:
+    mine: list[str] = []
+    not_canceled: dict[str, str] = {}
+    for order_id in dict.fromkeys(order_ids):
+        view = state.engine.order(order_id)
+        if view is None or view.api_owner != key.api_key:
+            not_canceled[order_id] = errors.ORDER_NOT_FOUND
+        else:
+            mine.append(order_id)
+    result: CancelResult = state.cancel_orders(mine, None) if mine else CancelResult(())
+    return CancelResponse(
+        canceled=list(result.canceled), not_canceled={**not_canceled, **result.not_canceled}
+    )
+
+
+async def _json_body(request: web.Request, key_fn: Any) -> tuple[ApiKey, Any]:
+    text = await request.text()
+    key = await key_fn(request, text)
+    if not text:
+        return key, None
+    try:
+        return key, json.loads(text)
+    except ValueError:
+        raise BadRequest(errors.INVALID_PAYLOAD) from None
+
+
+async def _delete_order(request: web.Request) -> web.Response:
+    key, body = await _json_body(request, authenticate)
+    if not isinstance(body, dict) or not isinstance(body.get("orderID"), str):
+        raise BadRequest(errors.INVALID_PAYLOAD)
+    return json_response(_cancel(request.app[STATE], key, [body["orderID"]]))
+
+
+async def _delete_orders(request: web.Request) -> web.Response:
+    key, body = await _json_body(request, authenticate)
+    if not isinstance(body, list) or not all(isinstance(i, str) for i in body):
+        raise BadRequest(errors.INVALID_PAYLOAD)
+    return json_response(_cancel(request.app[STATE], key, body))
+
+
+async def _cancel_all(request: web.Request) -> web.Response:
+    key, _ = await _json_body(request, authenticate)
+    state: SimState = request.app[STATE]
+    ids = [o.order_id for o in state.engine.open_orders() if o.api_owner == key.api_key]
+    return json_response(_cancel(state, key, ids))
+
+
+async def _cancel_market_orders(request: web.Request) -> web.Response:
+    key, body = await _json_body(request, authenticate)
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest(errors.INVALID_PAYLOAD)
+    body = body or {}
+    state: SimState = request.app[STATE]
+    market, asset = body.get("market") or None, body.get("asset_id") or None
+    ids = [
+        o.order_id
+        for o in state.engine.open_orders(market=market, asset_id=asset)
+        if o.api_owner == key.api_key
+    ]
+    return json_response(_cancel(state, key, ids))
+
+
+def add_order_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/order", _post_order)
+    r.add_post("/orders", _post_orders)
+    r.add_delete("/order", _delete_order)
+    r.add_delete("/orders", _delete_orders)
+    r.add_delete("/cancel-all", _cancel_all)
+    r.add_delete("/cancel-market-orders", _cancel_market_orders)

@@ -1,0 +1,377 @@
+"""The simulator's shared state: the matching engine plus everything the servers publish around it.
+
+``SimState`` owns the engine (wall clock), the market catalog, API keys, the log of received signed
+orders, the CLOB trade records (status MATCHED → MINED → CONFIRMED on a timer), the Data API fill
+rows, and the three websocket channels. Every engine call goes through here so that each event the
+engine returns is fanned out exactly once: order/trade events to the user channel, book changes and
+last trade prices to the market channel, every fill to RTDS, fills to the Data API log and, when a
+chain mirror is configured, each settled trade to the chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+import uuid
+from base64 import urlsafe_b64encode
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from polyhunter.adapters.polymarket.wire_base import encode
+from polyhunter.domain.signal import Side
+from polyhunter.execution.eip712 import to_checksum_address
+from polyhunter.log import get_logger
+from polyhunter.sim.engine import Engine
+from polyhunter.sim.events import (
+    BookChange,
+    BookSnapshot,
+    CancelResult,
+    Event,
+    MarketResolved,
+    OrderEvent,
+    SubmitResult,
+    TickSizeChanged,
+    TradeEvent,
+)
+from polyhunter.sim.faults import Faults
+from polyhunter.sim.orders import OrderRequest
+from polyhunter.sim.scenario_markets import MarketInfo
+from polyhunter.sim.server_rtds import RtdsChannel
+from polyhunter.sim.server_wire import TradeState, rtds_payload, user_order, user_trade
+from polyhunter.sim.server_ws_common import WsRegistry
+from polyhunter.sim.server_ws_market import MarketChannel
+from polyhunter.sim.server_ws_user import UserChannel
+from polyhunter.sim.state_positions import Holding
+from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile
+from polyhunter.sim.units import micro_to_decimal
+
+__all__ = ["MatchHook", "SimState"]
+
+log = get_logger(__name__)
+
+MatchHook = Callable[[TradeEvent, MarketInfo], Awaitable[str | None]]
+"""Called when a trade is mined (e.g. the chain mirror); may return the real tx hash."""
+
+
+def _micro(value: int) -> Decimal:
+    return micro_to_decimal(value)
+
+
+class SimState:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        catalog: list[MarketInfo],
+        faults: Faults,
+        mined_delay_s: float = 0.2,
+        confirmed_delay_s: float = 0.6,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self.seed = seed
+        self.faults = faults
+        self._clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.engine = Engine(self._clock, seed=f"polyhunter-sim-{seed}")
+        self.catalog: list[MarketInfo] = list(catalog)
+        self._by_condition = {i.condition_id: i for i in catalog}
+        self._by_token = {t: i for i in catalog for t in i.market.tokens}
+        for info in catalog:
+            self.engine.add_market(info.market)
+        self.registry = WsRegistry()
+        self.market_ws = MarketChannel(self.book_snapshot, faults, self.registry)
+        self.user_ws = UserChannel(self.api_key, faults, self.registry)
+        self.rtds = RtdsChannel(faults, self.registry, seed)
+        self.mined_delay_s = mined_delay_s
+        self.confirmed_delay_s = confirmed_delay_s
+        self.match_hooks: list[MatchHook] = []
+        self.received: list[ReceivedOrder] = []
+        self._keys: dict[str, ApiKey] = {}
+        self._keys_by_owner: dict[tuple[str, int], str] = {}
+        self._funders: dict[str, str] = {}
+        self._fills: list[FillRow] = []
+        self._trades: dict[str, TradeState] = {}
+        self._trade_order: list[str] = []
+        self._profiles: dict[str, UserProfile] = {}
+        self._resolved: set[str] = set()
+        self._stale: dict[str, BookSnapshot] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- time, lookups ---------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return self._clock()
+
+    def now_s(self) -> int:
+        return self._clock() // 1000
+
+    def info_by_condition(self, condition_id: str) -> MarketInfo | None:
+        return self._by_condition.get(condition_id.lower())
+
+    def info_by_token(self, token_id: str) -> MarketInfo | None:
+        return self._by_token.get(token_id)
+
+    def market_info(self, info: MarketInfo) -> MarketInfo:
+        """``info`` with the engine's current market (tick size, status, winner)."""
+        current = self.engine.market(info.condition_id)
+        return info if current is info.market else replace(info, market=current)
+
+    @property
+    def fills(self) -> Sequence[FillRow]:
+        return self._fills
+
+    def profile(self, wallet: str) -> UserProfile:
+        return self._profiles.get(wallet.lower(), UserProfile())
+
+    def set_profile(self, wallet: str, profile: UserProfile) -> None:
+        self._profiles[wallet.lower()] = profile
+
+    def is_resolved(self, condition_id: str) -> bool:
+        return condition_id in self._resolved
+
+    def book_snapshot(self, token_id: str) -> BookSnapshot | None:
+        if self.info_by_token(token_id) is None:
+            return None
+        if self.faults.stale_books:
+            snap = self._stale.get(token_id)
+            if snap is None:
+                snap = self._stale[token_id] = self.engine.book(token_id)
+            return snap
+        self._stale.clear()
+        return self.engine.book(token_id)
+
+    def current_price(self, token_id: str) -> Decimal:
+        """Midpoint when both sides exist, else the last trade, else 0.5 (what Gamma/positions show)."""
+        market = self.engine.market_of_token(token_id)
+        if market is not None and market.winning_token is not None:
+            return Decimal(1) if market.winning_token == token_id else Decimal(0)
+        bid, ask = self.engine.best_bid_ask(token_id)
+        if bid is not None and ask is not None:
+            return (bid + ask) / 2
+        last = self.engine.last_trade(token_id)
+        return last[0] if last is not None else Decimal("0.5")
+
+    def holdings(self, wallet: str) -> list[Holding]:
+        acct = self.engine.account(wallet)
+        out = []
+        for token, pos in acct.positions.items():
+            info = self.info_by_token(token)
+            if info is None:
+                continue
+            out.append(
+                Holding(
+                    wallet=wallet.lower(),
+                    asset=token,
+                    condition_id=info.condition_id,
+                    size=_micro(pos.size),
+                    avg_price=pos.avg_price,
+                    total_bought=_micro(pos.bought),
+                    realized_pnl=_micro(pos.realized),
+                    bought_cost=_micro(pos.cost),
+                )
+            )
+        return out
+
+    # -- API keys --------------------------------------------------------------------------------
+    def api_key(self, key: str) -> ApiKey | None:
+        return self._keys.get(key)
+
+    def _derive_key(self, address: str, nonce: int) -> ApiKey:
+        material = hashlib.sha256(f"polyhunter-sim|{self.seed}|{address.lower()}|{nonce}".encode()).digest()
+        secret = urlsafe_b64encode(hashlib.sha256(material + b"secret").digest()).decode()
+        return ApiKey(
+            api_key=str(uuid.UUID(bytes=material[:16], version=4)),
+            secret=secret,
+            passphrase=hashlib.sha256(material + b"passphrase").hexdigest(),
+            address=to_checksum_address(address),
+            nonce=nonce,
+        )
+
+    def create_api_key(self, address: str, nonce: int) -> ApiKey | None:
+        """A new key for (address, nonce); ``None`` when that nonce already has one (live: 400)."""
+        owner = (address.lower(), nonce)
+        if owner in self._keys_by_owner:
+            return None
+        key = self._derive_key(address, nonce)
+        self._keys[key.api_key] = key
+        self._keys_by_owner[owner] = key.api_key
+        return key
+
+    def derive_api_key(self, address: str, nonce: int) -> ApiKey | None:
+        api_key = self._keys_by_owner.get((address.lower(), nonce))
+        return None if api_key is None else self._keys[api_key]
+
+    def remember_funder(self, api_key: str, funder: str) -> None:
+        """The funder (order ``maker``) last used with ``api_key``: balance queries report it."""
+        self._funders[api_key] = funder
+
+    def funder_of(self, key: ApiKey) -> str:
+        return self._funders.get(key.api_key, key.address)
+
+    @staticmethod
+    def checksum(address: str) -> str:
+        return to_checksum_address(address)
+
+    def internal_api_key(self, address: str) -> str:
+        """API key of a simulated participant (market makers, leaders); created on first use."""
+        existing = self.derive_api_key(address, 0)
+        key = existing or self.create_api_key(address, 0)
+        assert key is not None
+        return key.api_key
+
+    # -- engine calls -----------------------------------------------------------------------------
+    def submit(self, req: OrderRequest) -> SubmitResult:
+        result = self.engine.submit(req)
+        self.dispatch(result.events)
+        return result
+
+    def cancel_orders(self, order_ids: list[str], owner: str | None) -> CancelResult:
+        return self._cancelled(self.engine.cancel_orders(order_ids, owner))
+
+    def cancel_all(self, owner: str) -> CancelResult:
+        return self._cancelled(self.engine.cancel_all(owner))
+
+    def cancel_market(self, owner: str, market: str | None, asset_id: str | None) -> CancelResult:
+        return self._cancelled(self.engine.cancel_market(owner, market, asset_id))
+
+    def _cancelled(self, result: CancelResult) -> CancelResult:
+        self.dispatch(result.events)
+        return result
+
+    def resolve(self, condition_id: str, winning_token: str) -> list[Event]:
+        events = self.engine.resolve(condition_id, winning_token)
+        self.dispatch(events)
+        return events
+
+    def fund_collateral(self, address: str, amount: int) -> None:
+        self.engine.deposit(address, amount)
+
+    def fund_shares(self, address: str, token_id: str, shares: int) -> None:
+        """Give ``address`` ``shares`` of ``token_id`` the way the chain would: deposit and split
+        full sets (so the wallet also receives the same number of the other outcome)."""
+        info = self.info_by_token(token_id)
+        if info is None:
+            raise KeyError(token_id)
+        self.engine.deposit(address, shares)
+        self.engine.split(address, info.condition_id, shares)
+
+    # -- trades -----------------------------------------------------------------------------------
+    def trade(self, trade_id: str) -> TradeState | None:
+        return self._trades.get(trade_id)
+
+    def trades_for_key(self, api_key: str) -> list[TradeState]:
+        out = []
+        for trade_id in self._trade_order:
+            ts = self._trades[trade_id]
+            t = ts.trade
+            if t.taker_api_owner == api_key or any(m.api_owner == api_key for m in t.makers):
+                out.append(ts)
+        return out
+
+    # -- fan-out ----------------------------------------------------------------------------------
+    def dispatch(self, events: Sequence[Event]) -> None:
+        changes: list[BookChange] = []
+        for ev in events:
+            if isinstance(ev, BookChange):
+                changes.append(ev)
+            elif isinstance(ev, OrderEvent):
+                frame = user_order(ev, to_checksum_address(ev.order.owner))
+                self.user_ws.publish(ev.order.api_owner, ev.order.market, encode(frame).decode())
+            elif isinstance(ev, TradeEvent):
+                self._on_trade(ev)
+            elif isinstance(ev, MarketResolved):
+                self._resolved.add(ev.market)
+                info = self.info_by_condition(ev.market)
+                self.market_ws.publish_resolved(ev, info.gamma_id if info else 0)
+            elif isinstance(ev, TickSizeChanged):
+                self.market_ws.publish_tick_size(ev)
+        self.market_ws.publish_book_changes(changes)
+
+    def _fill_rows(self, t: TradeEvent) -> list[FillRow]:
+        ts_s, base = t.timestamp_ms // 1000, len(self._fills)
+        rows = [
+            FillRow(
+                proxy_wallet=t.taker_owner.lower(),
+                side="BUY" if t.side is Side.BUY else "SELL",
+                asset=t.token_id,
+                condition_id=t.market,
+                size=_micro(t.size),
+                price=(Decimal(t.usdc) / Decimal(t.size)) if t.size else t.price,
+                usdc_size=_micro(t.usdc),
+                fee=_micro(t.fee),
+                timestamp_s=ts_s,
+                timestamp_ms=t.timestamp_ms,
+                transaction_hash=t.transaction_hash,
+                is_taker=True,
+                seq=base,
+            )
+        ]
+        for i, m in enumerate(t.makers, start=1):
+            rows.append(
+                FillRow(
+                    proxy_wallet=m.owner.lower(),
+                    side="BUY" if m.side is Side.BUY else "SELL",
+                    asset=m.token_id,
+                    condition_id=t.market,
+                    size=_micro(m.size),
+                    price=m.price,
+                    usdc_size=_micro(m.usdc),
+                    fee=Decimal(0),
+                    timestamp_s=ts_s,
+                    timestamp_ms=t.timestamp_ms,
+                    transaction_hash=t.transaction_hash,
+                    is_taker=False,
+                    seq=base + i,
+                )
+            )
+        return rows
+
+    def _on_trade(self, t: TradeEvent) -> None:
+        info = self.info_by_condition(t.market)
+        if info is None:
+            return
+        ts = TradeState(trade=t, status="MATCHED", last_update_s=t.timestamp_ms // 1000)
+        self._trades[t.trade_id] = ts
+        self._trade_order.append(t.trade_id)
+        rows = self._fill_rows(t)
+        self._fills.extend(rows)
+        for row in rows:
+            self.rtds.publish_trade(rtds_payload(row, info, self.profile(row.proxy_wallet)), t.timestamp_ms)
+        self.market_ws.publish_trade(t)
+        self._publish_trade_status(ts, info)
+        task = asyncio.get_running_loop().create_task(self._progress(ts, info))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _publish_trade_status(self, ts: TradeState, info: MarketInfo) -> None:
+        t = ts.trade
+        recipients = dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)])
+        now = self.now_ms()
+        for key in recipients:
+            if key and self.user_ws.is_subscribed(key):
+                self.user_ws.publish(key, t.market, encode(user_trade(ts, info, key, now)).decode())
+
+    async def _progress(self, ts: TradeState, info: MarketInfo) -> None:
+        await asyncio.sleep(self.mined_delay_s)
+        for hook in self.match_hooks:
+            try:
+                await hook(ts.trade, info)
+            except Exception as exc:  # a broken mirror must not stop the venue
+                log.warning("sim.match_hook_failed", error=str(exc))
+        ts.status, ts.last_update_s = "MINED", self.now_s()
+        self._publish_trade_status(ts, info)
+        await asyncio.sleep(self.confirmed_delay_s)
+        ts.status, ts.last_update_s = "CONFIRMED", self.now_s()
+        self._publish_trade_status(ts, info)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def orders_json(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.received]
