@@ -183,3 +183,15 @@ def test_leg_ordinals_are_bounded() -> None:
     assert len(ordinals) <= 100
     leg = ("0xrecent", "0xa", "1", Side.BUY, 1)
     assert [ordinals.next(leg) for _ in range(3)] == [0, 1, 2]
+
+
+def test_a_second_connection_repeats_map_to_the_first_connections_keys() -> None:
+    docs = rtds_docs()
+    twin = json.loads(json.dumps(docs[0]))
+    docs.insert(1, twin)  # two identical legs on the first connection
+    repeats = json.loads(json.dumps(docs))
+    for d in repeats:
+        d["connection_id"] = "other=="
+    signals = signals_from_rtds_frames(rtds_frames(docs + repeats), SEEN)
+    assert [s.key for s in signals[:6]] == [s.key for s in signals[6:]]
+    assert len({s.key for s in signals}) == 6

@@ -6,8 +6,10 @@ are lower-cased; sizes become integer micro-shares for the key (see ``polyhunter
 Ordinals: legs of one transaction that agree in (tx, leader, asset, side, size) are numbered in the
 order the source lists them. A Data API page is numbered as a batch (:func:`signals_from_data_trades`,
 :func:`signals_from_activity`); a push stream keeps a :class:`LegOrdinals` across frames so that the
-second identical leg arriving in its own frame gets ordinal 1. RTDS ``orders_matched`` repeats the
-``trades`` fills, so each frame type is numbered in its own domain and the two map to the same keys.
+second identical leg arriving in its own frame gets ordinal 1. RTDS sends one frame per fill on a
+connection, but ``orders_matched`` repeats the ``trades`` fills and a second (or reconnected)
+connection repeats what the first one saw, so each (``connection_id``, frame type) is numbered in its
+own domain (:func:`ordinal_domain`): repeats across domains map to the same keys and are deduplicated.
 """
 
 from __future__ import annotations
@@ -129,12 +131,17 @@ def signal_from_rtds_frame(frame: RtdsActivityFrame, seen_at: datetime, ordinals
     return signal_from_rtds_payload(p, seen_at, ordinals.next(leg))
 
 
+def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
+    """The stream within which identical legs are numbered: (connection id, frame type)."""
+    return (frame.connection_id or "", frame.type)
+
+
 def signals_from_rtds_frames(frames: Iterable[RtdsActivityFrame], seen_at: datetime) -> list[Signal]:
-    """A recorded batch of frames, numbered per frame type (``trades`` / ``orders_matched``)."""
-    by_type: dict[str, LegOrdinals] = {}
+    """A recorded batch of frames, numbered per :func:`ordinal_domain`."""
+    domains: dict[tuple[str, str], LegOrdinals] = {}
     out: list[Signal] = []
     for frame in frames:
-        ordinals = by_type.setdefault(frame.type, LegOrdinals())
+        ordinals = domains.setdefault(ordinal_domain(frame), LegOrdinals())
         out.append(signal_from_rtds_frame(frame, seen_at, ordinals))
     return out
 

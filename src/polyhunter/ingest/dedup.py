@@ -1,0 +1,131 @@
+"""Signal-key dedup: the first source to offer a key wins, later copies are counted per source.
+
+:class:`DedupSet` is the in-process set, built for the hot path (hundreds of thousands of checks
+per second on one core): two generations of plain dicts. New keys go into the current generation;
+when it is ``ttl_s`` old (or holds half of ``max_keys``) the previous generation is dropped whole and
+the current one becomes the previous. A key is therefore remembered for at least ``ttl_s`` (between
+one and two TTLs) unless the size bound forces an early rotation, which is counted in
+``evicted_early``; memory never exceeds ``max_keys`` entries. No per-key timestamps, no heap.
+
+:class:`CoordinatorDedup` puts the same contract on a shared ``Coordinator`` (Redis for several
+supervisors); the mux checks the local set first so that repeats seen by this process never cost a
+round trip.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from polyhunter.coord.base import Coordinator
+from polyhunter.domain.signal import SourceKind
+
+SOURCES: tuple[SourceKind, ...] = tuple(SourceKind)
+
+
+@dataclass(slots=True)
+class DedupStats:
+    """Per-source accounting: how many keys each source offered first, and how many it offered late."""
+
+    first: dict[SourceKind, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
+    late: dict[SourceKind, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
+    # (late source, source that had won) -> count; e.g. (POLL, WS) = polling confirmed a pushed fill
+    late_by_winner: dict[tuple[SourceKind, SourceKind], int] = field(default_factory=dict)
+
+    def record(self, source: SourceKind, winner: SourceKind | None) -> None:
+        if winner is None:
+            self.first[source] += 1
+            return
+        self.late[source] += 1
+        pair = (source, winner)
+        self.late_by_winner[pair] = self.late_by_winner.get(pair, 0) + 1
+
+
+class DedupSet:
+    """In-memory, TTL- and size-bounded set of signal keys (see module doc). Not thread-safe: one per
+    event loop, which is where every source of a process delivers."""
+
+    __slots__ = (
+        "_clock",
+        "_cur",
+        "_half",
+        "_old",
+        "_rotated_at",
+        "_ttl",
+        "evicted_early",
+        "rotations",
+        "stats",
+    )
+
+    def __init__(
+        self, ttl_s: float, max_keys: int = 2_000_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if ttl_s <= 0 or max_keys < 2:
+            raise ValueError("ttl_s must be > 0 and max_keys >= 2")
+        self._ttl = float(ttl_s)
+        self._half = max_keys // 2
+        self._clock = clock
+        self._cur: dict[str, SourceKind] = {}
+        self._old: dict[str, SourceKind] = {}
+        self._rotated_at = clock()
+        self.evicted_early = 0
+        self.rotations = 0
+        self.stats = DedupStats()
+
+    def _rotate(self, now: float) -> None:
+        if len(self._cur) >= self._half and now - self._rotated_at < self._ttl:
+            self.evicted_early += len(self._old)
+        self._old = self._cur
+        self._cur = {}
+        self._rotated_at = now
+        self.rotations += 1
+
+    def check(self, key: str, source: SourceKind) -> bool:
+        """True if ``key`` is new (and now remembered as ``source``'s); False for a repeat."""
+        cur = self._cur
+        if len(cur) >= self._half or self._clock() - self._rotated_at >= self._ttl:
+            self._rotate(self._clock())
+            cur = self._cur
+        winner = cur.get(key)
+        if winner is None:
+            winner = self._old.get(key)
+        if winner is None:
+            cur[key] = source
+            self.stats.first[source] += 1
+            return True
+        self.stats.record(source, winner)
+        return False
+
+    def winner(self, key: str) -> SourceKind | None:
+        """The source that offered ``key`` first, if it is still remembered."""
+        found = self._cur.get(key)
+        return found if found is not None else self._old.get(key)
+
+    async def first_seen(self, key: str, source: SourceKind) -> bool:
+        return self.check(key, source)
+
+    def __len__(self) -> int:
+        return len(self._cur) + len(self._old)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._cur or key in self._old
+
+
+class CoordinatorDedup:
+    """``SignalDedup`` over a shared ``Coordinator`` (e.g. Redis): one winner across processes."""
+
+    def __init__(self, coord: Coordinator, ttl_s: float, prefix: str = "sig:") -> None:
+        self._coord = coord
+        self._ttl_ms = int(ttl_s * 1000)
+        self._prefix = prefix
+        self.stats = DedupStats()
+
+    async def first_seen(self, key: str, source: SourceKind) -> bool:
+        new = await self._coord.first_seen(self._prefix + key, self._ttl_ms)
+        if new:
+            self.stats.first[source] += 1
+        else:
+            # the shared store keeps no winner; attribute the late copy to this source only
+            self.stats.late[source] += 1
+        return new

@@ -1,0 +1,202 @@
+"""Ingest metrics per source: received / accepted / duplicates / stale, fill-to-receipt lag, health.
+
+The hot path only bumps plain integer attributes (a prometheus ``Counter.labels().inc()`` costs more
+than the whole pre-filter of a frame); a custom collector turns them into Prometheus counter, gauge,
+histogram and state-set families when the registry is scraped. ``IngestMetrics.registry`` is what
+the app exposes (``prometheus_client.generate_latest(metrics.registry)``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    StateSetMetricFamily,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from polyhunter.domain.signal import SourceKind
+from polyhunter.ports import SourceHealth
+
+# Upper bounds of the lag histogram, milliseconds (the last bucket is +Inf).
+LAG_BUCKETS_MS: tuple[int, ...] = (
+    100,
+    250,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    30_000,
+    60_000,
+    300_000,
+    900_000,
+)
+
+
+class LagReservoir:
+    """The last ``size`` lags (ring buffer) for quantiles, plus a cumulative histogram."""
+
+    __slots__ = ("_buf", "_i", "_n", "buckets", "count", "sum_ms")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._buf = [0] * size
+        self._i = 0
+        self._n = 0
+        self.buckets = [0] * (len(LAG_BUCKETS_MS) + 1)
+        self.count = 0
+        self.sum_ms = 0
+
+    def observe(self, lag_ms: int) -> None:
+        buf = self._buf
+        buf[self._i] = lag_ms
+        self._i = (self._i + 1) % len(buf)
+        if self._n < len(buf):
+            self._n += 1
+        self.buckets[bisect_left(LAG_BUCKETS_MS, lag_ms)] += 1
+        self.count += 1
+        self.sum_ms += lag_ms
+
+    def quantile(self, q: float) -> int | None:
+        """Nearest-rank quantile of the retained window, or None before any observation."""
+        if self._n == 0:
+            return None
+        window = sorted(self._buf[: self._n])
+        rank = min(self._n - 1, max(0, int(q * self._n + 0.999999) - 1))
+        return window[rank]
+
+
+class SourceStats:
+    __slots__ = ("accepted", "disabled", "duplicates", "health", "lag", "received", "stale")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.accepted = 0
+        self.duplicates = 0
+        self.stale = 0
+        self.disabled = 0  # offered by a source the mode does not run
+        self.lag = LagReservoir()
+        self.health = SourceHealth.CONNECTING
+
+
+class FrameStats:
+    """Raw push-frame accounting of the fast path (``FrameFilter``)."""
+
+    __slots__ = ("decode_errors", "frames", "matched", "not_trades", "prefiltered")
+
+    def __init__(self) -> None:
+        self.frames = 0  # raw frames offered
+        self.prefiltered = 0  # trade frames dropped by the leader pre-check without decoding
+        self.not_trades = 0  # pings, empty frames, other topics and types
+        self.decode_errors = 0  # activity frames that failed typed decoding
+        self.matched = 0  # decoded frames of followed leaders
+
+
+class IngestMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None, prefix: str = "polyhunter_ingest") -> None:
+        self.sources: dict[SourceKind, SourceStats] = {kind: SourceStats() for kind in SourceKind}
+        self.frames = FrameStats()
+        self._health_probes: dict[SourceKind, Callable[[], SourceHealth]] = {}
+        self._late_by_winner: Callable[[], dict[tuple[SourceKind, SourceKind], int]] | None = None
+        self.prefix = prefix
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.registry.register(_IngestCollector(self))
+
+    def source(self, kind: SourceKind) -> SourceStats:
+        return self.sources[kind]
+
+    def set_health(self, kind: SourceKind, health: SourceHealth) -> None:
+        self.sources[kind].health = health
+
+    def probe_health(self, kind: SourceKind, probe: Callable[[], SourceHealth]) -> None:
+        """Read ``kind``'s health from its source whenever metrics are read."""
+        self._health_probes[kind] = probe
+
+    def track_late_duplicates(self, reader: Callable[[], dict[tuple[SourceKind, SourceKind], int]]) -> None:
+        self._late_by_winner = reader
+
+    def health(self, kind: SourceKind) -> SourceHealth:
+        probe = self._health_probes.get(kind)
+        if probe is not None:
+            self.sources[kind].health = probe()
+        return self.sources[kind].health
+
+    def late_by_winner(self) -> dict[tuple[SourceKind, SourceKind], int]:
+        return dict(self._late_by_winner()) if self._late_by_winner is not None else {}
+
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        """Plain numbers per source, for logs, the API and benchmarks."""
+        out: dict[str, dict[str, object]] = {}
+        for kind, st in self.sources.items():
+            out[kind.value] = {
+                "received": st.received,
+                "accepted": st.accepted,
+                "duplicates": st.duplicates,
+                "stale": st.stale,
+                "disabled": st.disabled,
+                "lag_p50_ms": st.lag.quantile(0.5),
+                "lag_p99_ms": st.lag.quantile(0.99),
+                "health": self.health(kind).value,
+            }
+        return out
+
+
+class _IngestCollector(Collector):
+    def __init__(self, metrics: IngestMetrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m, p = self._m, self._m.prefix
+        signals = CounterMetricFamily(
+            f"{p}_signals", "Signals offered to the mux, by source and outcome", labels=["source", "outcome"]
+        )
+        received = CounterMetricFamily(f"{p}_received", "Signals received per source", labels=["source"])
+        lag = HistogramMetricFamily(f"{p}_lag_seconds", "Fill-to-receipt lag per source", labels=["source"])
+        p50 = GaugeMetricFamily(f"{p}_lag_p50_seconds", "Median recent lag per source", labels=["source"])
+        p99 = GaugeMetricFamily(f"{p}_lag_p99_seconds", "99th percentile recent lag", labels=["source"])
+        health = StateSetMetricFamily(f"{p}_source_health", "Source health state", labels=["source"])
+        for kind, st in m.sources.items():
+            src = kind.value
+            received.add_metric([src], st.received)
+            for outcome, value in (
+                ("accepted", st.accepted),
+                ("duplicate", st.duplicates),
+                ("stale", st.stale),
+                ("disabled", st.disabled),
+            ):
+                signals.add_metric([src, outcome], value)
+            cumulative, buckets = 0, []
+            for bound, n in zip((*LAG_BUCKETS_MS, None), st.lag.buckets, strict=True):
+                cumulative += n
+                buckets.append(("+Inf" if bound is None else str(bound / 1000), float(cumulative)))
+            lag.add_metric([src], buckets, st.lag.sum_ms / 1000)
+            for fam, q in ((p50, 0.5), (p99, 0.99)):
+                quantile_ms = st.lag.quantile(q)
+                if quantile_ms is not None:
+                    fam.add_metric([src], quantile_ms / 1000)
+            current = m.health(kind)
+            health.add_metric([src], {state.value: state is current for state in SourceHealth})
+        late = CounterMetricFamily(
+            f"{p}_late_duplicates",
+            "Duplicates by late source and first source",
+            labels=["source", "first_source"],
+        )
+        for (late_src, winner), n in sorted(m.late_by_winner().items()):
+            late.add_metric([late_src.value, winner.value], n)
+        frames = CounterMetricFamily(f"{p}_frames", "Raw push frames by outcome", labels=["outcome"])
+        fs = m.frames
+        for outcome, value in (
+            ("received", fs.frames),
+            ("prefiltered", fs.prefiltered),
+            ("not_trades", fs.not_trades),
+            ("decode_error", fs.decode_errors),
+            ("matched", fs.matched),
+        ):
+            frames.add_metric([outcome], value)
+        yield from (signals, received, lag, p50, p99, health, late, frames)

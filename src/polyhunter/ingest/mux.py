@@ -1,0 +1,122 @@
+"""The signal mux: which sources run in a mode, and the one gate every signal passes.
+
+Each signal offered is, in this order: counted as received for its source; dropped if the mode does
+not run that source; dropped as stale if it reached us more than ``max_signal_age_s`` after the fill
+(``seen_at - fill_time``, both carried by the signal: no clock read here); dropped as a duplicate if
+its key was accepted before (first source wins, the late copy is counted against the late source);
+otherwise accepted and handed to the sink. Sources call :meth:`SignalMux.submit` (the ``Sink`` shape
+the RTDS source and the Data API poller take) or are drained with :meth:`SignalMux.consume`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
+
+from polyhunter.domain.signal import Signal, SourceKind
+from polyhunter.ingest.dedup import DedupSet
+from polyhunter.ingest.metrics import IngestMetrics
+from polyhunter.ports import SignalDedup, SignalSource
+
+Sink = Callable[[list[Signal]], Awaitable[None]]
+
+
+class IngestMode(StrEnum):
+    WS_ONLY = "WS_ONLY"
+    POLLING_ONLY = "POLLING_ONLY"
+    CHAIN_ONLY = "CHAIN_ONLY"
+    HYBRID = "HYBRID"
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    DISABLED = "disabled"
+
+
+def sources_for(mode: IngestMode | str) -> frozenset[SourceKind]:
+    match IngestMode(mode):
+        case IngestMode.WS_ONLY:
+            return frozenset({SourceKind.WS})
+        case IngestMode.POLLING_ONLY:
+            return frozenset({SourceKind.POLL})
+        case IngestMode.CHAIN_ONLY:
+            return frozenset({SourceKind.CHAIN})
+        case IngestMode.HYBRID:
+            return frozenset({SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN})
+        case _:  # pragma: no cover - IngestMode() already rejects unknown strings
+            raise ValueError(f"unknown ingest mode {mode!r}")
+
+
+async def _discard(_signals: list[Signal]) -> None:
+    """Default sink for a mux used only as a gate."""
+
+
+class SignalMux:
+    def __init__(
+        self,
+        mode: IngestMode | str,
+        dedup: DedupSet,
+        metrics: IngestMetrics,
+        *,
+        max_signal_age_s: float,
+        shared: SignalDedup | None = None,
+        sink: Sink = _discard,
+    ) -> None:
+        self.mode = IngestMode(mode)
+        self.enabled = sources_for(self.mode)
+        self.dedup = dedup
+        self.shared = shared
+        self.metrics = metrics
+        self._max_age_ms = int(max_signal_age_s * 1000)
+        self._sink = sink
+        self._stats = metrics.sources
+        metrics.track_late_duplicates(lambda: dedup.stats.late_by_winner)
+
+    def runs(self, source: SourceKind) -> bool:
+        return source in self.enabled
+
+    def offer(self, signal: Signal) -> Verdict:
+        """The synchronous gate against the local dedup set (no I/O)."""
+        st = self._stats[signal.source]
+        st.received += 1
+        if signal.source not in self.enabled:
+            st.disabled += 1
+            return Verdict.DISABLED
+        lag_ms = signal.lag_ms
+        st.lag.observe(lag_ms)
+        if lag_ms > self._max_age_ms:
+            st.stale += 1
+            return Verdict.STALE
+        if not self.dedup.check(signal.key, signal.source):
+            st.duplicates += 1
+            return Verdict.DUPLICATE
+        st.accepted += 1
+        return Verdict.ACCEPTED
+
+    async def admit(self, signals: Sequence[Signal]) -> list[Signal]:
+        """Gate a batch; with a shared dedup, locally new keys are also checked across processes."""
+        accepted: list[Signal] = []
+        for signal in signals:
+            if self.offer(signal) is not Verdict.ACCEPTED:
+                continue
+            if self.shared is not None and not await self.shared.first_seen(signal.key, signal.source):
+                st = self._stats[signal.source]
+                st.accepted -= 1
+                st.duplicates += 1
+                continue
+            accepted.append(signal)
+        return accepted
+
+    async def submit(self, signals: list[Signal]) -> None:
+        """Sink for sources: gate the batch, hand what is accepted to the engine's sink."""
+        accepted = await self.admit(signals)
+        if accepted:
+            await self._sink(accepted)
+
+    async def consume(self, source: SignalSource) -> None:
+        """Drain a ``SignalSource`` through the gate until it ends; its health feeds the metrics."""
+        self.metrics.probe_health(source.kind, lambda: source.health)
+        async for signal in source.signals():
+            await self.submit([signal])

@@ -1,0 +1,61 @@
+"""IngestMetrics: lag quantiles from a bounded reservoir, Prometheus export of counters/health."""
+
+from __future__ import annotations
+
+from prometheus_client import generate_latest
+
+from polyhunter.domain.signal import SourceKind
+from polyhunter.ingest.metrics import IngestMetrics, LagReservoir
+from polyhunter.ports import SourceHealth
+
+
+def test_reservoir_quantiles_and_bounded_window() -> None:
+    r = LagReservoir(size=100)
+    assert r.quantile(0.5) is None
+    for lag in range(1, 101):
+        r.observe(lag)
+    assert r.quantile(0.5) == 50
+    assert r.quantile(0.99) == 99
+    for _ in range(100):
+        r.observe(5_000)  # the window slides: old observations leave it
+    assert r.quantile(0.5) == 5_000
+    assert r.count == 200
+    assert sum(r.buckets) == 200
+
+
+def test_prometheus_export() -> None:
+    m = IngestMetrics()
+    ws = m.source(SourceKind.WS)
+    ws.received, ws.accepted, ws.duplicates, ws.stale = 10, 7, 2, 1
+    for lag in (400, 800, 1_200):
+        ws.lag.observe(lag)
+    m.set_health(SourceKind.WS, SourceHealth.HEALTHY)
+    m.probe_health(SourceKind.POLL, lambda: SourceHealth.DEGRADED)
+    m.frames.frames = 1_000
+    m.frames.prefiltered = 950
+    m.track_late_duplicates(lambda: {(SourceKind.POLL, SourceKind.WS): 4})
+    text = generate_latest(m.registry).decode()
+    assert 'polyhunter_ingest_signals_total{outcome="accepted",source="ws"} 7.0' in text
+    assert 'polyhunter_ingest_signals_total{outcome="duplicate",source="ws"} 2.0' in text
+    assert 'polyhunter_ingest_signals_total{outcome="stale",source="ws"} 1.0' in text
+    assert 'polyhunter_ingest_received_total{source="ws"} 10.0' in text
+    assert 'polyhunter_ingest_lag_seconds_bucket{le="0.5",source="ws"} 1.0' in text
+    assert 'polyhunter_ingest_lag_seconds_bucket{le="+Inf",source="ws"} 3.0' in text
+    assert 'polyhunter_ingest_lag_seconds_count{source="ws"} 3.0' in text
+    assert 'polyhunter_ingest_lag_p50_seconds{source="ws"} 0.8' in text
+    assert (
+        'polyhunter_ingest_source_health{polyhunter_ingest_source_health="HEALTHY",source="ws"} 1.0' in text
+    )
+    assert (
+        'polyhunter_ingest_source_health{polyhunter_ingest_source_health="DEGRADED",source="poll"} 1.0'
+        in text
+    )
+    assert (
+        'polyhunter_ingest_source_health{polyhunter_ingest_source_health="CONNECTING",source="chain"} 1.0'
+        in text
+    )
+    assert 'polyhunter_ingest_late_duplicates_total{first_source="ws",source="poll"} 4.0' in text
+    assert 'polyhunter_ingest_frames_total{outcome="prefiltered"} 950.0' in text
+    snap = m.snapshot()
+    assert snap["ws"]["lag_p50_ms"] == 800
+    assert snap["poll"]["health"] == "DEGRADED"

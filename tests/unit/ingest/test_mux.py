@@ -1,0 +1,160 @@
+"""SignalMux: modes, stale drop, first-source-wins, per-source accounting, sink hand-off."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from polyhunter.coord.memory import MemoryCoordinator
+from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
+from polyhunter.ingest.metrics import IngestMetrics
+from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
+from polyhunter.ports import SourceHealth
+
+WS, POLL, CHAIN = SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN
+FILL = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)
+
+
+def sig(n: int, source: SourceKind, lag_s: float = 1.0) -> Signal:
+    tx = f"0x{n:064x}"
+    leader = "0x" + "ab" * 20
+    return Signal(
+        key=signal_key(tx, leader, "123", Side.BUY, 1_000_000),
+        leader=leader,
+        asset="123",
+        condition_id="0x" + "cd" * 32,
+        side=Side.BUY,
+        size=Decimal(1),
+        price=Decimal("0.5"),
+        tx_hash=tx,
+        fill_time=FILL,
+        seen_at=FILL + timedelta(seconds=lag_s),
+        source=source,
+    )
+
+
+def make_mux(mode: IngestMode | str = "HYBRID", max_age_s: float = 900) -> SignalMux:
+    return SignalMux(mode, DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=max_age_s)
+
+
+@pytest.mark.parametrize(
+    ("mode", "runs"),
+    [
+        ("WS_ONLY", {WS}),
+        ("POLLING_ONLY", {POLL}),
+        ("CHAIN_ONLY", {CHAIN}),
+        ("HYBRID", {WS, POLL, CHAIN}),
+    ],
+)
+def test_modes_choose_sources(mode: str, runs: set[SourceKind]) -> None:
+    assert sources_for(mode) == runs
+    mux = make_mux(mode)
+    for kind in SourceKind:
+        assert mux.runs(kind) is (kind in runs)
+
+
+def test_unknown_mode_is_rejected() -> None:
+    with pytest.raises(ValueError, match="SMOKE_SIGNALS"):
+        sources_for("SMOKE_SIGNALS")
+
+
+def test_first_source_wins_and_late_duplicates_are_counted() -> None:
+    mux = make_mux()
+    assert mux.offer(sig(1, WS, lag_s=0.8)) is Verdict.ACCEPTED
+    assert mux.offer(sig(1, POLL, lag_s=12)) is Verdict.DUPLICATE
+    assert mux.offer(sig(1, CHAIN, lag_s=3)) is Verdict.DUPLICATE
+    assert mux.offer(sig(2, POLL, lag_s=11)) is Verdict.ACCEPTED
+    snap = mux.metrics.snapshot()
+    assert snap["ws"]["accepted"] == 1
+    assert snap["ws"]["duplicates"] == 0
+    assert snap["poll"]["received"] == 2
+    assert snap["poll"]["accepted"] == 1
+    assert snap["poll"]["duplicates"] == 1
+    assert snap["chain"]["duplicates"] == 1
+    assert mux.dedup.stats.late_by_winner == {(POLL, WS): 1, (CHAIN, WS): 1}
+
+
+def test_stale_signals_are_dropped_with_a_counted_reason_and_not_remembered() -> None:
+    mux = make_mux(max_age_s=900)
+    assert mux.offer(sig(1, POLL, lag_s=901)) is Verdict.STALE
+    assert mux.offer(sig(1, POLL, lag_s=900)) is Verdict.ACCEPTED  # the limit itself is still fresh
+    assert mux.metrics.source(POLL).stale == 1
+    assert mux.metrics.source(POLL).accepted == 1
+    assert sig(1, POLL).key in mux.dedup
+
+
+def test_signals_of_sources_the_mode_does_not_run_are_dropped() -> None:
+    mux = make_mux("WS_ONLY")
+    assert mux.offer(sig(1, POLL)) is Verdict.DISABLED
+    assert mux.offer(sig(1, WS)) is Verdict.ACCEPTED  # a disabled source never claims a key
+    assert mux.metrics.source(POLL).disabled == 1
+
+
+async def test_submit_hands_only_accepted_signals_to_the_sink() -> None:
+    got: list[list[Signal]] = []
+
+    async def sink(batch: list[Signal]) -> None:
+        got.append(batch)
+
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, sink=sink)
+    await mux.submit([sig(1, WS), sig(1, POLL), sig(2, POLL, lag_s=61), sig(3, CHAIN)])
+    await mux.submit([sig(1, CHAIN)])  # all duplicates: the sink is not called
+    assert [[s.key for s in batch] for batch in got] == [[sig(1, WS).key, sig(3, CHAIN).key]]
+
+
+async def test_shared_dedup_across_two_muxes() -> None:
+    coord = MemoryCoordinator()
+    a = SignalMux(
+        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=CoordinatorDedup(coord, 60)
+    )
+    b = SignalMux(
+        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=CoordinatorDedup(coord, 60)
+    )
+    assert await a.admit([sig(1, WS)]) == [sig(1, WS)]
+    assert await b.admit([sig(1, POLL)]) == []
+    assert b.metrics.source(POLL).duplicates == 1
+    assert b.metrics.source(POLL).accepted == 0
+
+
+class ListSource:
+    def __init__(self, kind: SourceKind, signals: list[Signal]) -> None:
+        self._kind = kind
+        self._signals = signals
+        self._health = SourceHealth.CONNECTING
+
+    @property
+    def kind(self) -> SourceKind:
+        return self._kind
+
+    @property
+    def health(self) -> SourceHealth:
+        return self._health
+
+    async def signals(self) -> AsyncIterator[Signal]:
+        self._health = SourceHealth.HEALTHY
+        for s in self._signals:
+            yield s
+        self._health = SourceHealth.DOWN
+
+    async def close(self) -> None:
+        self._health = SourceHealth.DOWN
+
+
+async def test_consume_drains_a_signal_source_and_tracks_its_health() -> None:
+    got: list[Signal] = []
+
+    async def sink(batch: list[Signal]) -> None:
+        got.extend(batch)
+
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, sink=sink)
+    ws_source = ListSource(WS, [sig(1, WS), sig(2, WS)])
+    poll_source = ListSource(POLL, [sig(2, POLL), sig(3, POLL)])
+    await mux.consume(ws_source)
+    assert mux.metrics.health(WS) is SourceHealth.DOWN
+    await mux.consume(poll_source)
+    assert [s.tx_hash[-1] for s in got] == ["1", "2", "3"]
+    assert mux.metrics.source(POLL).duplicates == 1
