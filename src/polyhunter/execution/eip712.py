@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from coincurve import PrivateKey, PublicKey
@@ -114,9 +115,14 @@ def parse_private_key(key: str | bytes) -> PrivateKey:
 
 def to_checksum_address(address: str | bytes) -> str:
     """EIP-55 mixed-case form of a 20-byte address."""
-    raw = address_bytes(address) if isinstance(address, str) else address
+    raw = address_bytes(address) if isinstance(address, str) else bytes(address)
     if len(raw) != 20:
         raise ValueError("address must be 20 bytes")
+    return _checksum(raw)
+
+
+@lru_cache(maxsize=8192)  # the same few signers recur; checksumming costs a keccak and 40 char steps
+def _checksum(raw: bytes) -> str:
     lower = raw.hex()
     nibbles = keccak256(lower.encode("ascii")).hex()
     return "0x" + "".join(
