@@ -14,12 +14,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import aiohttp
 
 from polyhunter.domain.signal import Signal
 from polyhunter.log import get_logger
+from polyhunter.ports import SourceHealth as Health
 
 log = get_logger(__name__)
 
@@ -28,13 +28,6 @@ PING_INTERVAL_S = 5.0
 
 FrameHandler = Callable[[bytes, datetime], list[Signal]]
 Sink = Callable[[list[Signal]], Awaitable[None]]
-
-
-class Health(StrEnum):
-    CONNECTING = "CONNECTING"
-    HEALTHY = "HEALTHY"
-    DEGRADED = "DEGRADED"  # connected but silent
-    DOWN = "DOWN"
 
 
 class RtdsSource:

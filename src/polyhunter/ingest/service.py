@@ -1,0 +1,169 @@
+"""Ingestion wired together: the sources a mode runs, the mux gate, durable dedup, one downstream sink.
+
+RTDS frames ─► FrameFilter (pre-check, decode, mux gate) ─┐
+Data API poller (cursor) ─────────► mux.submit (gate) ────┼─► record in `signals` (ON CONFLICT DO
+chain logs (block cursor) ────────► mux.consume (gate) ───┘   NOTHING: the durable dedup that also
+                                                              holds across restarts) ─► sink
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.adapters.polymarket.data_api_client import DataApiClient
+from polyhunter.adapters.polymarket.http import RetryPolicy
+from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
+from polyhunter.coord.base import Coordinator
+from polyhunter.domain.signal import Signal, SourceKind
+from polyhunter.engine.copy_store import record_signals
+from polyhunter.ingest.chain_logs import ChainLogSource
+from polyhunter.ingest.cursor_store_sql import SqlCursorStore
+from polyhunter.ingest.data_api_poll import DataApiPoller
+from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
+from polyhunter.ingest.frame_filter import FrameFilter
+from polyhunter.ingest.metrics import IngestMetrics
+from polyhunter.ingest.mux import SignalMux
+from polyhunter.ingest.rate_budget import RequestBudget
+from polyhunter.ingest.rtds import RtdsSource
+from polyhunter.log import get_logger
+from polyhunter.ports import SourceHealth
+from polyhunter.settings import Settings
+from polyhunter.store.database import unit_of_work
+
+log = get_logger(__name__)
+
+Sink = Callable[[list[Signal]], Awaitable[None]]
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: Settings,
+        leaders: Sequence[str],
+        sessions: async_sessionmaker[AsyncSession],
+        sink: Sink,
+        *,
+        registry: CollectorRegistry | None = None,
+        coord: Coordinator | None = None,
+        extra_exchanges: Sequence[str] = (),
+        on_stale: Callable[[list[Signal]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.leaders = [leader.lower() for leader in leaders]
+        self._sessions = sessions
+        self._sink = sink
+        ing = settings.ingest
+        self.metrics = IngestMetrics(registry)
+        self.dedup = DedupSet(ttl_s=ing.dedup_ttl_s)
+        shared = (
+            CoordinatorDedup(coord, ing.dedup_ttl_s)
+            if coord is not None and settings.coord.backend == "redis"
+            else None
+        )
+        self.mux = SignalMux(
+            ing.mode,
+            self.dedup,
+            self.metrics,
+            max_signal_age_s=ing.max_signal_age_s,
+            shared=shared,
+            sink=self._record,
+        )
+        self.recorded = 0
+        self.rtds: RtdsSource | None = None
+        self.poller: DataApiPoller | None = None
+        self.chain: ChainLogSource | None = None
+        self._data_api: DataApiClient | None = None
+        cursors = SqlCursorStore(sessions)
+        venue = settings.venue
+        if self.mux.runs(SourceKind.WS):
+            self.frame_filter = FrameFilter(self.leaders, self.mux)
+            self.rtds = RtdsSource(
+                venue.rtds_ws_url,
+                self.frame_filter,
+                self._record,
+                silence_timeout_ms=ing.ws_silence_timeout_ms,
+                backoff_initial_ms=ing.reconnect_backoff_initial_ms,
+                backoff_max_ms=ing.reconnect_backoff_max_ms,
+            )
+            rtds = self.rtds
+            self.metrics.probe_health(SourceKind.WS, lambda: rtds.health)
+        if self.mux.runs(SourceKind.POLL):
+            self._data_api = DataApiClient(
+                venue.data_api_url, venue.request_timeout_ms, RetryPolicy(max_retries=venue.max_retries)
+            )
+            self.poller = DataApiPoller(
+                self._data_api,
+                self.leaders,
+                cursors,
+                signals_from_activity,
+                self.mux.submit,
+                interval_ms=ing.poll_interval_ms,
+                degraded_interval_ms=ing.poll_interval_degraded_ms,
+                replay_window_s=ing.replay_window_s,
+                budget=RequestBudget(ing.poll_requests_per_10s),
+                push_healthy=self._push_healthy,
+                on_stale=on_stale,
+            )
+            poller = self.poller
+            self.metrics.probe_health(
+                SourceKind.POLL, lambda: SourceHealth.HEALTHY if poller.healthy else SourceHealth.DEGRADED
+            )
+        if self.mux.runs(SourceKind.CHAIN):
+            self.chain = ChainLogSource.from_settings(
+                settings, leaders=self.leaders, cursor_store=cursors, extra_exchanges=extra_exchanges
+            )
+
+    def _push_healthy(self) -> bool:
+        return self.rtds is not None and self.rtds.healthy
+
+    async def _record(self, signals: list[Signal]) -> None:
+        """Durable dedup: only signals never stored before (by any source, in any run) go on."""
+        async with unit_of_work(self._sessions) as session:
+            new = await record_signals(session, signals)
+        fresh = [s for s in signals if s.key in new]
+        self.recorded += len(fresh)
+        if fresh:
+            await self._sink(fresh)
+
+    async def run(self) -> None:
+        tasks = []
+        if self.rtds is not None:
+            tasks.append(asyncio.create_task(self.rtds.run(), name="rtds"))
+        if self.poller is not None:
+            tasks.append(asyncio.create_task(self.poller.run(), name="poller"))
+        if self.chain is not None:
+            tasks.append(asyncio.create_task(self.mux.consume(self.chain), name="chain"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.close()
+
+    async def close(self) -> None:
+        if self.rtds is not None:
+            self.rtds.stop()
+        if self._data_api is not None:
+            await self._data_api.close()
+        if self.chain is not None:
+            await self.chain.close()
+
+    def snapshot(self) -> dict[str, object]:
+        out: dict[str, object] = {"recorded": self.recorded}
+        for kind in SourceKind:
+            st = self.metrics.source(kind)
+            out[str(kind)] = {
+                "received": st.received,
+                "accepted": st.accepted,
+                "duplicates": st.duplicates,
+                "stale": st.stale,
+                "health": str(self.metrics.health(kind)),
+                "lag_p50_ms": st.lag.quantile(0.5),
+                "lag_p99_ms": st.lag.quantile(0.99),
+            }
+        return out
