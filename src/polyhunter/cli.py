@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import config, db
+from polyhunter.commands import config, db, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
+app.command("watch")(watch.watch)
 
 
 def main() -> None:

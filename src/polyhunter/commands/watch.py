@@ -1,0 +1,79 @@
+"""`polyhunter watch LEADER...`: stream a leader's fills as normalized signals, one per line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.domain.signal import Signal
+from polyhunter.ingest.mux import IngestMode
+from polyhunter.ingest.service import IngestService
+from polyhunter.settings import Settings
+from polyhunter.store.database import create_engine, create_session_factory
+from polyhunter.store.migrate import upgrade
+
+
+def signal_json(signal: Signal) -> dict[str, Any]:
+    return {
+        "key": signal.key,
+        "leader": signal.leader,
+        "asset": signal.asset,
+        "condition_id": signal.condition_id,
+        "side": str(signal.side),
+        "size": str(signal.size),
+        "price": str(signal.price),
+        "tx_hash": signal.tx_hash,
+        "source": str(signal.source),
+        "fill_time": signal.fill_time.isoformat(),
+        "lag_ms": signal.lag_ms,
+        "slug": signal.slug,
+        "outcome": signal.outcome,
+    }
+
+
+def _line(signal: Signal) -> str:
+    return (
+        f"{signal.fill_time:%H:%M:%S} {signal.source:<5} {signal.leader[:10]}… {signal.side:<4} "
+        f"{signal.size:>12} @ {signal.price:<8} {signal.slug or signal.asset[:16]}  lag {signal.lag_ms} ms"
+    )
+
+
+async def _watch(settings: Settings, leaders: list[str], as_json: bool) -> None:
+    await upgrade(settings.db)
+    engine = create_engine(settings.db)
+    sessions = create_session_factory(engine)
+
+    async def emit(signals: list[Signal]) -> None:
+        for signal in signals:
+            typer.echo(json.dumps(signal_json(signal)) if as_json else _line(signal))
+
+    service = IngestService(settings, leaders, sessions, emit)
+    try:
+        await service.run()
+    finally:
+        await engine.dispose()
+
+
+def watch(
+    leaders: Annotated[list[str], typer.Argument(help="Leader addresses (proxy wallets) to follow.")],
+    mode: Annotated[
+        IngestMode | None, typer.Option("--mode", "-m", help="Signal sources (default: ingest.mode).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    settings_file: Path | None = CONFIG_OPTION,
+) -> None:
+    """Stream the leaders' fills as normalized signals, with source and lag (Ctrl-C to stop)."""
+    for leader in leaders:
+        if not (leader.startswith("0x") and len(leader) == 42):
+            typer.echo(f"error: {leader!r} is not an address (0x + 40 hex)", err=True)
+            raise typer.Exit(2)
+    overrides = {"ingest": {"mode": str(mode)}} if mode else None
+    settings = settings_or_exit(settings_file, overrides)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_watch(settings, leaders, as_json))
