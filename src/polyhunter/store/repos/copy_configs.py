@@ -117,7 +117,7 @@ class CopyConfigRepository:
         addr = normalize_address(leader)
         return [
             StoredConfig(to_domain(ver, user_id=cfg.user_id, leader=addr), ver.wallet_id, cfg.active)
-            for cfg, ver in (await self._session.execute(sel)).tuples()
+            for cfg, ver in (await self._session.execute(sel)).all()
         ]
 
     async def _insert_version(
