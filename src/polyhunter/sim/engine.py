@@ -63,7 +63,7 @@ from polyhunter.sim.ids import IdSource
 from polyhunter.sim.markets import TICK_SIZES, Market
 from polyhunter.sim.matching import Sweep, crosses, fee_bound, sweep, taker_fee
 from polyhunter.sim.orders import Order, OrderRequest, OrderStatus, OrderType, OrderView
-from polyhunter.sim.units import MICRO, cost, lot_floor, micro_to_decimal, price_to_micro
+from polyhunter.sim.units import MICRO, cost, lot_floor, micro_to_decimal, price_decimal, price_to_micro
 from polyhunter.sim.validation import static_error
 
 Clock = Callable[[], int]
@@ -420,8 +420,8 @@ class Engine:
             market=market.condition_id,
             asset_id=token_id,
             timestamp_ms=self._clock(),
-            bids=tuple(Level(micro_to_decimal(p), s) for p, s in bids),
-            asks=tuple(Level(micro_to_decimal(p), s) for p, s in asks),
+            bids=tuple(Level(price_decimal(p), s) for p, s in bids),
+            asks=tuple(Level(price_decimal(p), s) for p, s in asks),
             tick_size=market.tick_size,
             min_order_size=market.min_order_size,
             neg_risk=market.neg_risk,
@@ -444,8 +444,8 @@ class Engine:
         if token_id != market.tokens[0]:
             bid, ask = (None if ask is None else MICRO - ask), (None if bid is None else MICRO - bid)
         return (
-            None if bid is None else micro_to_decimal(bid),
-            None if ask is None else micro_to_decimal(ask),
+            None if bid is None else price_decimal(bid),
+            None if ask is None else price_decimal(ask),
         )
 
     def _book_changes(self, market: Market, book: MarketBook, now: int) -> list[Event]:
@@ -462,7 +462,7 @@ class Engine:
                     market.condition_id,
                     primary,
                     Side.BUY if bid else Side.SELL,
-                    micro_to_decimal(price),
+                    price_decimal(price),
                     total,
                     best0[0],
                     best0[1],
@@ -474,7 +474,7 @@ class Engine:
                     market.condition_id,
                     secondary,
                     Side.SELL if bid else Side.BUY,
-                    micro_to_decimal(MICRO - price),
+                    price_decimal(MICRO - price),
                     total,
                     best1[0],
                     best1[1],

@@ -63,9 +63,9 @@ class OrderRequest:
     api_owner: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Order:
-    """The engine's mutable record of an accepted order."""
+    """The engine's mutable record of an accepted order (compared by identity)."""
 
     order_id: str
     owner: str

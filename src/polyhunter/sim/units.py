@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 MICRO = 1_000_000
 LOT = 10_000  # 0.01 share in micro-shares
@@ -27,6 +28,12 @@ def micro_to_decimal(micro: int) -> Decimal:
     """Micro-units as a Decimal with trailing zeros removed (``2650000`` -> ``Decimal('2.65')``)."""
     value = Decimal(micro) / _DEC_MICRO
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+@lru_cache(maxsize=65_536)
+def price_decimal(micro: int) -> Decimal:
+    """``micro_to_decimal`` for prices, cached (a market has at most 10 000 price levels)."""
+    return micro_to_decimal(micro)
 
 
 def fmt_micro(micro: int) -> str:
