@@ -340,15 +340,23 @@ def recover_order_signer(order: Order, signature: str | bytes, domain: ExchangeD
     return recover_address(keccak256(b"\x19\x01" + domain.separator + struct_hash), raw)
 
 
-def verify_order_signature(order: Order, signature: str | bytes, domain: ExchangeDomain) -> bool:
-    """True iff ``signature`` is a valid ECDSA signature of ``order.signer`` (types 0-2).
+def verify_order_signature(
+    order: Order, signature: str | bytes, domain: ExchangeDomain, *, wallet_owner: str | None = None
+) -> bool:
+    """True iff ``signature`` authorises ``order`` in ``domain``.
 
-    For POLY_1271 this cannot be decided off-chain without the wallet's owner; it returns False.
+    Types 0-2: the ECDSA signer must be ``order.signer``. POLY_1271: the wallet contract decides; pass
+    the EOA that owns the wallet (``order.signer``) as ``wallet_owner`` to check it off-chain, without it
+    the answer is False.
     """
     if order.signature_type == SignatureType.POLY_1271:
-        return False
+        expected = wallet_owner
+        if expected is None:
+            return False
+    else:
+        expected = order.signer
     try:
-        return recover_order_signer(order, signature, domain).lower() == order.signer.lower()
+        return recover_order_signer(order, signature, domain).lower() == expected.lower()
     except (InvalidSignatureError, ValueError):
         return False
 

@@ -173,6 +173,10 @@ def test_byte_identical_to_official_client(d: dict[str, Any]) -> None:
     signer_eoa = SIGNERS[d["key"]].address
     assert recover_order_signer(order, signed.signature, domain) == signer_eoa
     assert verify_order_signature(order, signed.signature, domain) == (d["sig_type"] != 3)
+    if d["sig_type"] == 3:
+        assert verify_order_signature(order, signed.signature, domain, wallet_owner=signer_eoa)
+        other = ANVIL_ADDRESSES[(d["key"] + 1) % 3]
+        assert not verify_order_signature(order, signed.signature, domain, wallet_owner=other)
     tampered = dataclasses.replace(order, maker_amount=order.maker_amount + 1)
     try:
         assert recover_order_signer(tampered, signed.signature, domain) != signer_eoa
