@@ -50,7 +50,8 @@ class FrameFilter:
 
     def _precheck(self, raw: bytes) -> bool | None:
         """False: not a followed leader's trade frame. True: decode it. None: no proxyWallet at all."""
-        at = raw.find(_KEY)
+        # rfind: RTDS serializes keys alphabetically, so proxyWallet sits in the last third of the frame
+        at = raw.rfind(_KEY)
         if at < 0:
             return None
         start = raw.find(b"0x", at + _KEY_LEN, at + _KEY_LEN + 8)

@@ -106,10 +106,9 @@ def _signal(
     )
 
 
-def signal_from_rtds_payload(
-    payload: RtdsTradePayload, seen_at: datetime, ordinal: int = 0, source: SourceKind = SourceKind.WS
+def _rtds_signal(
+    payload: RtdsTradePayload, leg: LegId, ordinal: int, seen_at: datetime, source: SourceKind
 ) -> Signal:
-    leg = _leg(payload.transaction_hash, payload.proxy_wallet, payload.asset, payload.side, payload.size)
     return _signal(
         leg,
         ordinal,
@@ -124,11 +123,20 @@ def signal_from_rtds_payload(
     )
 
 
+def rtds_leg(payload: RtdsTradePayload) -> LegId:
+    return _leg(payload.transaction_hash, payload.proxy_wallet, payload.asset, payload.side, payload.size)
+
+
+def signal_from_rtds_payload(
+    payload: RtdsTradePayload, seen_at: datetime, ordinal: int = 0, source: SourceKind = SourceKind.WS
+) -> Signal:
+    return _rtds_signal(payload, rtds_leg(payload), ordinal, seen_at, source)
+
+
 def signal_from_rtds_frame(frame: RtdsActivityFrame, seen_at: datetime, ordinals: LegOrdinals) -> Signal:
-    """One RTDS activity frame; ``ordinals`` is the stream's counter for this frame type."""
-    p = frame.payload
-    leg = _leg(p.transaction_hash, p.proxy_wallet, p.asset, p.side, p.size)
-    return signal_from_rtds_payload(p, seen_at, ordinals.next(leg))
+    """One RTDS activity frame; ``ordinals`` is the counter of the frame's :func:`ordinal_domain`."""
+    leg = rtds_leg(frame.payload)
+    return _rtds_signal(frame.payload, leg, ordinals.next(leg), seen_at, SourceKind.WS)
 
 
 def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
