@@ -1,1 +1,1 @@
-"""api."""
+"""HTTP API: metrics, health, status (the dashboard joins later)."""

@@ -1,0 +1,42 @@
+"""`polyhunter run --config FILE`: ingestion, copy engine and metrics for the followers in FILE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.runtime.run_file import load_run_file
+from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.settings import Settings, SettingsError
+
+
+async def _run(settings: Settings, config: Path, duration_s: float | None) -> None:
+    supervisor = Supervisor(settings, load_run_file(config))
+    await supervisor.start()
+    await supervisor.run(duration_s)
+
+
+def run(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Run file: followers, leaders, custody, limits.")
+    ],
+    duration_s: Annotated[
+        float | None,
+        typer.Option("--duration", help="Stop after this many seconds (default: run until Ctrl-C)."),
+    ] = None,
+    settings_file: Path | None = CONFIG_OPTION,
+) -> None:
+    """Copy the leaders in the run file for its followers until stopped."""
+    settings = settings_or_exit(settings_file)
+    try:
+        load_run_file(config)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(settings, config, duration_s))

@@ -1,0 +1,133 @@
+"""The PENDING sweep: a copy still PENDING past its time-to-live is reconciled, then closed.
+
+If the venue shows its order filled, it becomes EXECUTED (with the venue's fill); otherwise EXPIRED.
+Copies parked for aggregation whose window passed end SKIPPED here too. Rows are claimed with
+`locked_by` (FOR UPDATE SKIP LOCKED on PostgreSQL), so several supervisors never sweep the same row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.orders import ExecStatus, OrderRequest
+from polyhunter.domain.signal import from_micro
+from polyhunter.engine.copy_engine import CopyEngine
+from polyhunter.engine.copy_store import finish_copies
+from polyhunter.engine.ports import Executor
+from polyhunter.log import get_logger
+from polyhunter.store.database import unit_of_work
+from polyhunter.store.models import CopyTrade
+from polyhunter.store.repos.copy_configs import CopyConfigRepository
+from polyhunter.store.repos.copy_trades import CopyTradeRepository, FillSummary
+
+log = get_logger(__name__)
+
+
+@dataclass(slots=True)
+class SweepStats:
+    expired: int = 0
+    reconciled: int = 0
+    aggregates_closed: int = 0
+    runs: int = 0
+
+
+def _request(row: CopyTrade, custody_neg_risk: bool = False) -> OrderRequest:
+    return OrderRequest(
+        copy_trade_id=row.id,
+        signal_key=row.signal_key,
+        config_id=row.config_id,
+        user_id=row.user_id,
+        token_id=row.asset,
+        condition_id="",
+        side=row.side,
+        shares=from_micro(row.requested_size_micro),
+        limit_price=from_micro(row.requested_price_micro),
+        reference_price=from_micro(row.requested_price_micro),
+        tick_size=Decimal("0.01"),
+        neg_risk=custody_neg_risk,
+        client_id=f"{row.signal_key}:{row.config_id}",
+    )
+
+
+class PendingSweeper:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        executors: Mapping[CustodyMode, Executor],
+        engine: CopyEngine,
+        *,
+        ttl_s: int,
+        interval_ms: int,
+        worker_id: str,
+        batch: int = 200,
+    ) -> None:
+        self._sessions = sessions
+        self._executors = executors
+        self._engine = engine
+        self._ttl = timedelta(seconds=ttl_s)
+        self._interval_s = interval_ms / 1000
+        self._worker = worker_id
+        self._batch = batch
+        self.stats = SweepStats()
+
+    async def sweep_once(self) -> int:
+        self.stats.runs += 1
+        closed = self._engine.flush_aggregates()
+        if closed:
+            async with unit_of_work(self._sessions) as session:
+                await finish_copies(session, closed, datetime.now(UTC))
+            self.stats.aggregates_closed += len(closed)
+        now = datetime.now(UTC)
+        async with unit_of_work(self._sessions) as session:
+            rows = await CopyTradeRepository(session).claim_stale_pending(
+                self._worker, older_than=now - self._ttl, lock_ttl=self._ttl, limit=self._batch, now=now
+            )
+        for row in rows:
+            await self._settle(row)
+        return len(rows)
+
+    async def _settle(self, row: CopyTrade) -> None:
+        async with self._sessions() as session:
+            stored = await CopyConfigRepository(session).get(row.config_id, row.config_version)
+        result = None
+        if stored is not None:
+            executor = self._executors.get(stored.config.custody)
+            if executor is not None:
+                try:
+                    result = await executor.reconcile(_request(row))
+                except Exception as exc:  # noqa: BLE001 - cannot tell now: try again next sweep
+                    log.warning("reconcile failed; will retry", copy_trade=row.id, error=str(exc))
+                    async with unit_of_work(self._sessions) as session:
+                        await CopyTradeRepository(session).release(row.id, self._worker)
+                    return
+        async with unit_of_work(self._sessions) as session:
+            repo = CopyTradeRepository(session)
+            if result is not None and result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+                fill = FillSummary(
+                    int(result.filled_shares * 1_000_000),
+                    int(result.avg_price * 1_000_000),
+                    int(result.fee * 1_000_000),
+                    result.venue_order_id or None,
+                )
+                await repo.mark_executed(row.id, fill, locked_by=self._worker)
+                self.stats.reconciled += 1
+            else:
+                reason = "pending past its time-to-live; venue shows no fill"
+                await repo.mark_expired(row.id, reason, locked_by=self._worker)
+                self.stats.expired += 1
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.sweep_once() >= self._batch:
+                    pass
+            except Exception:  # noqa: BLE001 - a failed sweep is retried on the next tick
+                log.exception("pending sweep failed")
+            await asyncio.sleep(self._interval_s)

@@ -1,0 +1,1 @@
+"""Assembling and running the whole system: run files, provisioning, the supervisor, the demo."""

@@ -1,0 +1,267 @@
+"""One supervisor process: ingestion → copy engine → executors, the PENDING sweep, and the metrics API.
+
+Used by `polyhunter run` (a run file against the configured venue) and `polyhunter demo` (the
+simulator), and by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from polyhunter.adapters.polymarket.auth import ApiCreds
+from polyhunter.adapters.polymarket.clob_market_data import ClobMarketData
+from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
+from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
+from polyhunter.api.app import create_app
+from polyhunter.api.server import ApiServer
+from polyhunter.coord.base import Coordinator
+from polyhunter.coord.factory import make_coordinator
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.guardrails import GuardrailLimits
+from polyhunter.domain.orders import OrderRequest
+from polyhunter.domain.signal import to_micro
+from polyhunter.engine.copy_engine import CopyEngine, CopyRecord
+from polyhunter.engine.expiry import PendingSweeper
+from polyhunter.engine.guard import Guard
+from polyhunter.engine.ports import Executor
+from polyhunter.engine.pricing import Pricer
+from polyhunter.engine.stage_metrics import StageMetrics
+from polyhunter.execution.eoa import EoaAccount, EoaExecutor
+from polyhunter.execution.paper import PaperAccount, PaperExecutor
+from polyhunter.execution.signer import OrderSigner, SignatureType, SignedOrder
+from polyhunter.ingest.service import IngestService
+from polyhunter.log import get_logger
+from polyhunter.runtime.provision import Provisioned, provision
+from polyhunter.runtime.run_file import RunFile
+from polyhunter.secretbox import secret_box_from_settings
+from polyhunter.settings import Settings
+from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
+from polyhunter.store.enums import OrderStatus
+from polyhunter.store.migrate import upgrade
+from polyhunter.store.models import Order
+from polyhunter.store.repos.wallets import ClobCredentials, WalletRepository
+
+log = get_logger(__name__)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        settings: Settings,
+        run: RunFile,
+        *,
+        on_copy: Callable[[CopyRecord], None] | None = None,
+        serve_api: bool = True,
+        extra_exchanges: tuple[str, ...] = (),
+    ) -> None:
+        self.settings = settings
+        self.run_file = run
+        self.registry = CollectorRegistry()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._on_copy = on_copy
+        self._serve_api = serve_api
+        self._extra_exchanges = extra_exchanges
+        self._closers: list[Callable[[], Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.db: AsyncEngine
+        self.sessions: async_sessionmaker[AsyncSession]
+        self.coord: Coordinator
+        self.engine: CopyEngine
+        self.ingest: IngestService
+        self.sweeper: PendingSweeper
+        self.paper: PaperExecutor
+        self.eoa: EoaExecutor
+        self.followers: list[Provisioned] = []
+        self.api: ApiServer | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        await upgrade(s.db)
+        self.db = create_engine(s.db)
+        self._closers.append(self.db.dispose)
+        self.sessions = create_session_factory(self.db)
+        box = secret_box_from_settings(
+            s.secrets.master_key.get_secret_value() if s.secrets.master_key else None,
+            s.secrets.master_key_file,
+        )
+        self.followers = await provision(self.sessions, box, self.run_file)
+        self.coord = await make_coordinator(s.coord, allow_fallback=False)
+        self._closers.append(self.coord.close)
+        policy = RetryPolicy(max_retries=s.venue.max_retries)
+        market = ClobMarketData(HttpClient(s.venue.clob_url, s.venue.request_timeout_ms, policy))
+        self._closers.append(market.close)
+        order_version = await market.version()
+        self.paper = PaperExecutor(market)
+        eoa_accounts: dict[int, EoaAccount] = {}
+        wallet_of_user: dict[int, int] = {}
+        for f in self.followers:
+            wallet_of_user[f.user_id] = f.wallet.id
+            if f.spec.custody == "PAPER":
+                cash = f.spec.starting_cash_usdc
+                self.paper.accounts[f.user_id] = PaperAccount(cash, cash)
+            else:
+                eoa_accounts[f.user_id] = await self._eoa_account(f, box_repo_sessions=self.sessions, box=box)
+        self.eoa = EoaExecutor(
+            eoa_accounts,
+            chain_id=s.venue.chain_id,
+            order_version=order_version,
+            record_submit=self._record_submit(wallet_of_user),
+            lookup_submit=self._lookup_submit,
+        )
+        executors: dict[CustodyMode, Executor] = {CustodyMode.PAPER: self.paper, CustodyMode.EOA: self.eoa}
+        g = s.guardrails
+        guard = Guard(
+            self.coord,
+            GuardrailLimits(g.max_trade_usdc, g.daily_user_cap_usdc, g.global_daily_cap_usdc, g.dry_run),
+            g.circuit_breaker_failures,
+            g.circuit_breaker_cooldown_s * 1000,
+        )
+        e = s.engine
+        pricer = Pricer(
+            market,
+            quote_ttl_ms=e.quote_cache_ttl_ms,
+            max_entries=e.quote_cache_max_entries,
+            fallback_ttl_ms=e.fallback_price_ttl_ms,
+            force_fallback=e.force_fallback_price,
+        )
+        self.engine = CopyEngine(
+            self.sessions,
+            pricer,
+            executors,
+            guard,
+            e,
+            StageMetrics(self.registry),
+            self.worker_id,
+            on_copy=self._on_copy,
+        )
+        self.ingest = IngestService(
+            s,
+            self.run_file.leaders(),
+            self.sessions,
+            self.engine.handle,
+            registry=self.registry,
+            coord=self.coord,
+            extra_exchanges=self._extra_exchanges,
+        )
+        self.sweeper = PendingSweeper(
+            self.sessions,
+            executors,
+            self.engine,
+            ttl_s=e.pending_ttl_s,
+            interval_ms=e.expiry_scan_interval_ms,
+            worker_id=self.worker_id,
+        )
+        if self._serve_api:
+            self.api = ApiServer(create_app(self.registry, self.status), s.api.host, s.api.port)
+            await self.api.start()
+            self._closers.append(self.api.stop)
+            log.info("api listening", url=self.api.url)
+
+    async def _eoa_account(
+        self, f: Provisioned, *, box_repo_sessions: async_sessionmaker[AsyncSession], box: Any
+    ) -> EoaAccount:
+        s = self.settings
+        key = f.wallet.private_key
+        if key is None:
+            raise ValueError(f"follower {f.spec.name}: EOA wallet has no key")
+        creds = None
+        if f.wallet.clob is not None:
+            creds = ApiCreds(f.wallet.clob.api_key, f.wallet.clob.api_secret, f.wallet.clob.api_passphrase)
+        http = HttpClient(
+            s.venue.clob_url, s.venue.request_timeout_ms, RetryPolicy(max_retries=s.venue.max_retries)
+        )
+        client = ClobTradingClient(http, OrderSigner(key), s.venue.chain_id, creds)
+        self._closers.append(client.close)
+        if creds is None:
+            creds = await client.ensure_api_key()
+            async with unit_of_work(box_repo_sessions) as session:
+                await WalletRepository(session, box).set_clob_credentials(
+                    f.wallet.address, ClobCredentials(creds.api_key, creds.secret, creds.passphrase)
+                )
+        funder = f.wallet.funder_address or client.signer.address
+        return EoaAccount(client, funder, SignatureType(f.wallet.signature_type))
+
+    def _record_submit(self, wallet_of_user: dict[int, int]) -> Callable[[OrderRequest, SignedOrder], Any]:
+        async def record(request: OrderRequest, signed: SignedOrder) -> None:
+            async with unit_of_work(self.sessions) as session:
+                session.add(
+                    Order(
+                        venue_order_id=signed.order_hash,
+                        copy_trade_id=request.copy_trade_id,
+                        wallet_id=wallet_of_user[request.user_id],
+                        asset=request.token_id,
+                        side=request.side,
+                        price_micro=to_micro(request.limit_price),
+                        size_micro=to_micro(request.shares),
+                        order_type=str(request.order_type),
+                        status=OrderStatus.SUBMITTING,
+                    )
+                )
+
+        return record
+
+    async def _lookup_submit(self, request: OrderRequest) -> str | None:
+        async with self.sessions() as session:
+            found = await session.scalar(
+                select(Order.venue_order_id)
+                .where(Order.copy_trade_id == request.copy_trade_id)
+                .order_by(Order.id.desc())
+                .limit(1)
+            )
+        return found
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "worker": self.worker_id,
+            "signals": self.engine.stats.signals,
+            "copies": dict(self.engine.stats.copies),
+            "duplicates": self.engine.stats.duplicates,
+            "stages": self.engine.metrics.summary(),
+            "ingest": self.ingest.snapshot(),
+            "sweeper": {"expired": self.sweeper.stats.expired, "reconciled": self.sweeper.stats.reconciled},
+        }
+
+    async def run(self, duration_s: float | None = None) -> None:
+        self._tasks = [
+            asyncio.create_task(self.ingest.run(), name="ingest"),
+            asyncio.create_task(self.sweeper.run(), name="sweeper"),
+            asyncio.create_task(self._log_metrics(), name="metrics-log"),
+        ]
+        try:
+            if duration_s is None:
+                await asyncio.gather(*self._tasks)
+            else:
+                done, _ = await asyncio.wait(
+                    self._tasks, timeout=duration_s, return_when=asyncio.FIRST_EXCEPTION
+                )
+                for task in done:
+                    task.result()
+        finally:
+            await self.stop()
+
+    async def _log_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.engine.metrics_interval_ms / 1000)
+            log.info("stage latency", **self.engine.metrics.summary())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.ingest.close()
+        for close in reversed(self._closers):
+            await close()
+        self._closers = []
+
+    def paper_equity(self, marks: dict[str, Decimal]) -> dict[int, Decimal]:
+        return {uid: acct.equity(marks) for uid, acct in self.paper.accounts.items()}
