@@ -93,6 +93,7 @@ _ORDER_TYPE_BYTES = ORDER_TYPE_STRING.encode()
 _POLY_1271_TAIL = _ORDER_TYPE_BYTES + len(_ORDER_TYPE_BYTES).to_bytes(2, "big")
 
 _PAD12 = bytes(12)
+_UINT256_LIMIT = 1 << 256
 _WORD_SIDE = {Side.BUY: bytes(32), Side.SELL: (1).to_bytes(32, "big")}
 
 # Exchange contracts (PCC2 1.2.1 config, protocol reference §3.7).
@@ -179,6 +180,14 @@ class Order:
     metadata: str = BYTES32_ZERO
     builder: str = BYTES32_ZERO
     expiration: int = 0  # wire only (GTD); not part of the signed struct
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "side", Side(self.side))
+        object.__setattr__(self, "signature_type", SignatureType(self.signature_type))
+        for name in ("salt", "token_id", "maker_amount", "taker_amount", "timestamp_ms", "expiration"):
+            value = getattr(self, name)
+            if not 0 <= value < _UINT256_LIMIT:
+                raise ValueError(f"{name} out of uint256 range: {value}")
 
 
 @dataclass(frozen=True, slots=True)

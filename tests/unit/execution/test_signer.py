@@ -265,3 +265,20 @@ def test_build_defaults_and_salt_range() -> None:
     assert len(salts) > 40
     assert all(0 <= s < 1_000_000 for s in salts)
     assert "ac0974" not in repr(SIGNERS[0])
+
+
+def test_order_fields_are_validated() -> None:
+    base = SIGNERS[0].build(
+        maker=None, token_id=1, maker_amount=1, taker_amount=1, side=Side.BUY, salt=1, timestamp_ms=1
+    )
+    with pytest.raises(ValueError, match="uint256"):
+        dataclasses.replace(base, maker_amount=-1)
+    with pytest.raises(ValueError, match="uint256"):
+        dataclasses.replace(base, token_id=2**256)
+    with pytest.raises(ValueError, match="SignatureType"):
+        dataclasses.replace(base, signature_type=4)
+    with pytest.raises(ValueError, match="Side"):
+        dataclasses.replace(base, side="HOLD")
+    coerced = dataclasses.replace(base, side="SELL", signature_type=2)
+    assert coerced.side is Side.SELL
+    assert coerced.signature_type is SignatureType.POLY_GNOSIS_SAFE
