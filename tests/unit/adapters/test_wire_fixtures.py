@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +320,80 @@ def test_v2_order_body_encodes_in_sdk_key_order() -> None:
         "builder",
         "signature",
     ]
+
+
+# Shapes quoted in the protocol reference (§3.1, §3.4, §2) that have no recorded file.
+REFERENCE_EXAMPLES: list[tuple[bytes, Any]] = [
+    (b'{"mid":"0.195"}', rest.Midpoint),
+    (b'{"price":"0.19"}', rest.Price),
+    (b'{"spread":"0.01"}', rest.Spread),
+    (b'{"price":"0.45","side":"BUY"}', rest.LastTradePrice),
+    (b'{"price":"0.5","side":""}', rest.LastTradePrice),
+    (b'{"minimum_tick_size":0.01}', rest.TickSize),
+    (b'{"neg_risk":false}', rest.NegRisk),
+    (b'{"base_fee":0}', rest.FeeRate),
+    (b'{"version":2}', rest.ServerVersion),
+    (b'{"error":"Invalid token id"}', rest.ClobError),
+    (
+        b'{"error":"order couldn\'t be fully filled. FOK orders are fully filled or killed.","orderID":"0xab"}',
+        rest.ClobError,
+    ),
+    (b'{"canceled":["0x1"],"not_canceled":{"0x2":"already canceled or matched"}}', rest.CancelResponse),
+    (
+        b'{"balance":"1000000","allowances":{"0xE111180000d2663C0091e4f400237545B87B996B":"115792"}}',
+        rest.BalanceAllowance,
+    ),
+    (
+        b'{"apiKey":"3e2c94ca-8124-c4c1-c7ea-be1ea21b71fe","secret":"c2VjcmV0","passphrase":"p"}',
+        rest.ApiCreds,
+    ),
+    (b'{"condition_id":"0x1","primary_token_id":"1","secondary_token_id":"2"}', rest.MarketByToken),
+    (
+        b'{"c":"0x1","t":[{"t":"11","o":"Yes"},{"t":"22","o":"No"}],"mts":0.01,"nr":true,'
+        b'"fd":{"r":0.072,"e":1,"to":true},"mbf":0,"tbf":1000,"ao":true,"mos":5,"sd":0,"v":"v1"}',
+        rest.ClobMarketInfo,
+    ),
+    (b'{"data":[],"next_cursor":"LTE=","limit":100,"count":0}', rest.OrdersPage),
+    (b'{"data":[],"next_cursor":"LTE=","limit":100,"count":0}', rest.TradesPage),
+    (
+        b'{"proxyWallet":"0xfd9b763674cb096cacec059fcfe60ae82aae09e8","timestamp":1783529873,'
+        b'"conditionId":"0x94","type":"REDEEM","size":0,"usdcSize":0,"transactionHash":"0x83","price":0,'
+        b'"asset":"","side":"","outcomeIndex":0}',
+        data.DataActivity,
+    ),
+    (
+        b'{"action":"subscribe","subscriptions":[{"topic":"activity","type":"trades",'
+        b'"filters":"{\\"market_slug\\":\\"some-slug\\"}"}]}',
+        rtds.RtdsSubscribeRequest,
+    ),
+    (b'{"body":{"message":"leger GetTopics error: x not found"},"statusCode":401}', rtds.RtdsStatusError),
+    (
+        b'{"connection_id":"c","topic":"crypto_prices","type":"update","timestamp":1,'
+        b'"payload":{"symbol":"btcusdt","timestamp":1,"value":61035.86,"full_accuracy_value":"61035.86000000"}}',
+        rtds.RtdsEnvelope,
+    ),
+    (b'{"assets_ids":["1","2"],"type":"market","custom_feature_enabled":true}', ws.MarketSubscribe),
+    (b'{"operation":"unsubscribe","assets_ids":["1"]}', ws.MarketSubscriptionUpdate),
+    (
+        b'{"auth":{"apiKey":"k","secret":"s","passphrase":"p"},"markets":["0x1"],"type":"user"}',
+        ws.UserSubscribe,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("payload", "tp"), REFERENCE_EXAMPLES, ids=[e[1].__name__ for e in REFERENCE_EXAMPLES]
+)
+def test_reference_examples_roundtrip(payload: bytes, tp: Any) -> None:
+    decoded = decode(payload, tp)
+    assert_same_shape(json.loads(payload), json.loads(encode(decoded)))
+
+
+def test_reference_example_values() -> None:
+    assert decode(b'{"minimum_tick_size":0.01}', rest.TickSize).minimum_tick_size == Decimal("0.01")
+    info = decode(REFERENCE_EXAMPLES[15][0], rest.ClobMarketInfo)
+    assert [t.t for t in info.t if t is not None] == ["11", "22"]
+    assert info.nr is True
+    envelope = decode(REFERENCE_EXAMPLES[21][0], rtds.RtdsEnvelope)
+    price = decode(bytes(envelope.payload), rtds.RtdsCryptoPrice)
+    assert str(price.value) == "61035.86"
