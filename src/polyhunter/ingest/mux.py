@@ -17,6 +17,7 @@ from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ports import SignalDedup, SignalSource
+from polyhunter.settings import IngestSettings
 
 Sink = Callable[[list[Signal]], Awaitable[None]]
 
@@ -73,6 +74,26 @@ class SignalMux:
         self._sink = sink
         self._stats = metrics.sources
         metrics.track_late_duplicates(lambda: dedup.stats.late_by_winner)
+
+    @classmethod
+    def from_settings(
+        cls,
+        ingest: IngestSettings,
+        metrics: IngestMetrics,
+        *,
+        sink: Sink = _discard,
+        shared: SignalDedup | None = None,
+        max_keys: int = 2_000_000,
+    ) -> SignalMux:
+        """Mode, stale limit and dedup window from the ``[ingest]`` settings."""
+        return cls(
+            ingest.mode,
+            DedupSet(ttl_s=ingest.dedup_ttl_s, max_keys=max_keys),
+            metrics,
+            max_signal_age_s=ingest.max_signal_age_s,
+            shared=shared,
+            sink=sink,
+        )
 
     def runs(self, source: SourceKind) -> bool:
         return source in self.enabled

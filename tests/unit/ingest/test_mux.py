@@ -158,3 +158,12 @@ async def test_consume_drains_a_signal_source_and_tracks_its_health() -> None:
     await mux.consume(poll_source)
     assert [s.tx_hash[-1] for s in got] == ["1", "2", "3"]
     assert mux.metrics.source(POLL).duplicates == 1
+
+
+def test_from_settings() -> None:
+    from polyhunter.settings import IngestSettings
+
+    mux = SignalMux.from_settings(IngestSettings(mode="POLLING_ONLY", max_signal_age_s=30), IngestMetrics())
+    assert mux.enabled == {POLL}
+    assert mux.offer(sig(1, POLL, lag_s=31)) is Verdict.STALE
+    assert mux.offer(sig(1, POLL, lag_s=29)) is Verdict.ACCEPTED
