@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import config, db, run, watch
+from polyhunter.commands import config, db, run, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
+app.command("sim")(sim.sim)
 app.command("run")(run.run)
 
 

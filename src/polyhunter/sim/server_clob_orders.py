@@ -11,7 +11,6 @@ logged for the admin ``GET /orders``.
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
@@ -33,6 +32,7 @@ from polyhunter.execution.signer import (
     recover_order_signer,
 )
 from polyhunter.sim import errors
+from polyhunter.sim.amounts import order_terms_from_amounts
 from polyhunter.sim.events import CancelResult, SubmitResult
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_clob_auth import CHAIN_ID, authenticate
@@ -41,7 +41,7 @@ from polyhunter.sim.server_http import BadRequest, json_response
 from polyhunter.sim.state import SimState
 from polyhunter.sim.state_records import ApiKey, ReceivedOrder
 
-__all__ = ["MAX_BATCH", "add_order_routes", "implied_price"]
+__all__ = ["MAX_BATCH", "add_order_routes"]
 
 MAX_BATCH = 15
 INVALID_SIGNATURE = "invalid signature"
@@ -49,7 +49,6 @@ OWNER_MISMATCH = "the order owner has to be the owner of the API KEY"
 SIGNER_MISMATCH = "the order signer address has to be the address of the API KEY"
 MAKER_PRECISION = "invalid amounts, maker amount supports a max accuracy of 2 decimals"
 _POST_ORDER = msgspec.json.Decoder(PostOrderV2)
-_SNAP_TOLERANCE = Decimal("0.0001")
 
 
 class OrderRejected(Exception):
@@ -57,19 +56,6 @@ class OrderRejected(Exception):
         super().__init__(message)
         self.message = message
         self.order_id = order_id
-
-
-def implied_price(side: Side, maker_amount: int, taker_amount: int, tick: Decimal) -> Decimal:
-    """The limit price a signed order expresses, snapped to ``tick`` when it is within 0.01 % of it
-    (market orders divide by rounded amounts); otherwise the raw ratio, which the engine rejects."""
-    if side is Side.BUY:
-        ratio = Decimal(maker_amount) / Decimal(taker_amount)
-    else:
-        ratio = Decimal(taker_amount) / Decimal(maker_amount)
-    snapped = (ratio / tick).to_integral_value(ROUND_HALF_EVEN) * tick
-    if snapped > 0 and abs(ratio - snapped) <= snapped * _SNAP_TOLERANCE:
-        return snapped.normalize()
-    return ratio.quantize(Decimal("0.000001"))
 
 
 def _record(state: SimState, raw: Any, endpoint: str) -> ReceivedOrder:
@@ -134,13 +120,14 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
     order_type = OrderType(body.order_type)
     if not order_type.can_rest and order.maker_amount % 10_000:
         raise OrderRejected(MAKER_PRECISION, order_id)
+    price, size = order_terms_from_amounts(side, order.maker_amount, order.taker_amount, market.tick_size)
     return OrderRequest(
         order_id=order_id,
         owner=order.maker,
         token_id=o.token_id,
         side=side,
-        price=implied_price(side, order.maker_amount, order.taker_amount, market.tick_size),
-        size=order.taker_amount if side is Side.BUY else order.maker_amount,
+        price=price,
+        size=size,
         order_type=order_type,
         expiration=order.expiration,
         post_only=body.post_only,
@@ -167,14 +154,15 @@ def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> Submit
     return result
 
 
-def _response(result: SubmitResult) -> PostOrderResponse:
+def _response(result: SubmitResult, mirrored: bool) -> PostOrderResponse:
+    hashes = [] if mirrored else list(result.transaction_hashes)  # mirrored: known once mined
     return PostOrderResponse(
         error_msg="",
         order_id=result.order_id,
         taking_amount=result.taking_amount,
         making_amount=result.making_amount,
         status=result.status,
-        transactions_hashes=list(result.transaction_hashes) or None,
+        transactions_hashes=hashes or None,
         trade_ids=list(result.trade_ids) or None,
         success=True,
     )
@@ -191,7 +179,7 @@ async def _post_order(request: web.Request) -> web.Response:
     if not result.success:
         err = ClobError(error=result.error, order_id=result.order_id or None)
         return json_response(err, 404 if "not found" in result.error else 400)
-    return json_response(_response(result))
+    return json_response(_response(result, request.app[STATE].mirrored))
 
 
 async def _post_orders(request: web.Request) -> web.Response:
@@ -209,7 +197,7 @@ async def _post_orders(request: web.Request) -> web.Response:
     for raw in items:
         result = _place(request, key, raw, "POST /orders")
         if result.success:
-            out.append(_response(result))
+            out.append(_response(result, request.app[STATE].mirrored))
         else:  # live reports a rejected leg as success with an empty id and the reason
             out.append(
                 PostOrderResponse(

@@ -52,7 +52,7 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 def error_response(message: str, status: int = 400, **extra: Any) -> web.Response:
-    return raw_json_response(json.dumps({"error": message, **extra}).encode(), status)
+    return raw_json_response(json.dumps({"error": message, **extra}, separators=(",", ":")).encode(), status)
 
 
 def parse_int(query: Any, name: str, default: int | None, *, minimum: int | None = None) -> int | None:

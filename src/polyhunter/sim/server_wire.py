@@ -126,7 +126,7 @@ def price_change(market: str, changes: list[BookChange]) -> WsPriceChange:
     return WsPriceChange(market=market, price_changes=entries, timestamp=str(ts), event_type="price_change")
 
 
-def last_trade_price(trade: TradeEvent) -> WsLastTradePrice:
+def last_trade_price(trade: TradeEvent, transaction_hash: str) -> WsLastTradePrice:
     return WsLastTradePrice(
         market=trade.market,
         asset_id=trade.token_id,
@@ -136,7 +136,7 @@ def last_trade_price(trade: TradeEvent) -> WsLastTradePrice:
         side="BUY" if trade.side is Side.BUY else "SELL",
         timestamp=str(trade.timestamp_ms),
         event_type="last_trade_price",
-        transaction_hash=trade.transaction_hash,
+        transaction_hash=transaction_hash,
     )
 
 
@@ -211,6 +211,7 @@ class TradeState:
     trade: TradeEvent
     status: str = "MATCHED"
     last_update_s: int = 0
+    transaction_hash: str | None = None  # known once mined (the chain's hash when mirrored)
 
 
 def _trade_fields(ts: TradeState, info: MarketInfo, recipient: str | None) -> dict[str, object]:
@@ -234,7 +235,7 @@ def _trade_fields(ts: TradeState, info: MarketInfo, recipient: str | None) -> di
         "bucket_index": 0,
         "owner": recipient if recipient is not None else t.taker_api_owner,
         "maker_address": to_checksum_address(makers[0].owner if is_maker and makers else t.taker_owner),
-        "transaction_hash": t.transaction_hash,
+        "transaction_hash": ts.transaction_hash,
         "maker_orders": [_maker_order(m, index_of) for m in makers],
         "trader_side": "MAKER" if is_maker else "TAKER",
     }
@@ -263,7 +264,7 @@ def user_trade(ts: TradeState, info: MarketInfo, recipient: str, now_ms: int) ->
         timestamp=str(now_ms),
         trade_owner=ts.trade.taker_api_owner,
         trader_side=f["trader_side"],  # type: ignore[arg-type]
-        transaction_hash=ts.trade.transaction_hash,
+        transaction_hash=ts.transaction_hash,
         type="TRADE",
     )
 

@@ -133,8 +133,8 @@ class MarketChannel:
                 )
                 self._broadcast({token}, encode(bba).decode(), custom_only=True)
 
-    def publish_trade(self, trade: TradeEvent) -> None:
-        self._broadcast({trade.token_id}, encode(last_trade_price(trade)).decode())
+    def publish_trade(self, trade: TradeEvent, transaction_hash: str) -> None:
+        self._broadcast({trade.token_id}, encode(last_trade_price(trade, transaction_hash)).decode())
 
     def publish_tick_size(self, event: TickSizeChanged) -> None:
         frame = WsTickSizeChange(

@@ -54,7 +54,7 @@ __all__ = ["MatchHook", "SimState"]
 log = get_logger(__name__)
 
 MatchHook = Callable[[TradeEvent, MarketInfo], Awaitable[str | None]]
-"""Called when a trade is mined (e.g. the chain mirror); may return the real tx hash."""
+"""Settles a trade elsewhere (the chain mirror) and returns the transaction hash to publish."""
 
 
 def _micro(value: int) -> Decimal:
@@ -87,7 +87,7 @@ class SimState:
         self.rtds = RtdsChannel(faults, self.registry, seed)
         self.mined_delay_s = mined_delay_s
         self.confirmed_delay_s = confirmed_delay_s
-        self.match_hooks: list[MatchHook] = []
+        self.mirror_hook: MatchHook | None = None
         self.received: list[ReceivedOrder] = []
         self._keys: dict[str, ApiKey] = {}
         self._keys_by_owner: dict[tuple[str, int], str] = {}
@@ -289,7 +289,7 @@ class SimState:
                 self.market_ws.publish_tick_size(ev)
         self.market_ws.publish_book_changes(changes)
 
-    def _fill_rows(self, t: TradeEvent) -> list[FillRow]:
+    def _fill_rows(self, t: TradeEvent, tx_hash: str) -> list[FillRow]:
         ts_s, base = t.timestamp_ms // 1000, len(self._fills)
         rows = [
             FillRow(
@@ -303,7 +303,7 @@ class SimState:
                 fee=_micro(t.fee),
                 timestamp_s=ts_s,
                 timestamp_ms=t.timestamp_ms,
-                transaction_hash=t.transaction_hash,
+                transaction_hash=tx_hash,
                 is_taker=True,
                 seq=base,
             )
@@ -321,25 +321,28 @@ class SimState:
                     fee=Decimal(0),
                     timestamp_s=ts_s,
                     timestamp_ms=t.timestamp_ms,
-                    transaction_hash=t.transaction_hash,
+                    transaction_hash=tx_hash,
                     is_taker=False,
                     seq=base + i,
                 )
             )
         return rows
 
+    @property
+    def mirrored(self) -> bool:
+        """True when trades get their transaction hash from a chain mirror (known only once mined)."""
+        return self.mirror_hook is not None
+
     def _on_trade(self, t: TradeEvent) -> None:
         info = self.info_by_condition(t.market)
         if info is None:
             return
         ts = TradeState(trade=t, status="MATCHED", last_update_s=t.timestamp_ms // 1000)
+        if not self.mirrored:
+            ts.transaction_hash = t.transaction_hash
+            self.market_ws.publish_trade(t, t.transaction_hash)
         self._trades[t.trade_id] = ts
         self._trade_order.append(t.trade_id)
-        rows = self._fill_rows(t)
-        self._fills.extend(rows)
-        for row in rows:
-            self.rtds.publish_trade(rtds_payload(row, info, self.profile(row.proxy_wallet)), t.timestamp_ms)
-        self.market_ws.publish_trade(t)
         self._publish_trade_status(ts, info)
         task = asyncio.get_running_loop().create_task(self._progress(ts, info))
         self._tasks.add(task)
@@ -353,18 +356,38 @@ class SimState:
             if key and self.user_ws.is_subscribed(key):
                 self.user_ws.publish(key, t.market, encode(user_trade(ts, info, key, now)).decode())
 
+    async def _mined_hash(self, t: TradeEvent, info: MarketInfo) -> str:
+        if self.mirror_hook is None:
+            return t.transaction_hash
+        try:
+            return await self.mirror_hook(t, info) or t.transaction_hash
+        except Exception as exc:  # a broken mirror must not stop the venue
+            log.warning("sim.chain_mirror_failed", trade_id=t.trade_id, error=str(exc))
+            return t.transaction_hash
+
     async def _progress(self, ts: TradeState, info: MarketInfo) -> None:
+        """MATCHED → (mined_delay) MINED → (confirmed_delay) CONFIRMED; fills reach the Data API and
+        RTDS when mined, with the transaction hash (the chain's when mirrored)."""
         await asyncio.sleep(self.mined_delay_s)
-        for hook in self.match_hooks:
-            try:
-                await hook(ts.trade, info)
-            except Exception as exc:  # a broken mirror must not stop the venue
-                log.warning("sim.match_hook_failed", error=str(exc))
-        ts.status, ts.last_update_s = "MINED", self.now_s()
+        t = ts.trade
+        tx_hash = await self._mined_hash(t, info)
+        if self.mirrored:
+            self.market_ws.publish_trade(t, tx_hash)
+        rows = self._fill_rows(t, tx_hash)
+        self._fills.extend(rows)
+        for row in rows:
+            self.rtds.publish_trade(rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms())
+        ts.status, ts.last_update_s, ts.transaction_hash = "MINED", self.now_s(), tx_hash
         self._publish_trade_status(ts, info)
         await asyncio.sleep(self.confirmed_delay_s)
         ts.status, ts.last_update_s = "CONFIRMED", self.now_s()
         self._publish_trade_status(ts, info)
+
+    async def settle(self, timeout_s: float = 10.0) -> None:
+        """Wait until every trade so far is CONFIRMED (tests and scenario shutdown)."""
+        pending = list(self._tasks)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):

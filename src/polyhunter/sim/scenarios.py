@@ -1,0 +1,331 @@
+"""Deterministic scenarios (same ``--seed`` → same markets, wallets and order flow).
+
+* ``quiet``: market makers keep a ladder of depth on every market; nobody takes.
+* ``leaders``: as quiet, plus ``leaders`` wallets taking liquidity on ``markets`` markets at ``rate``
+  fills per second (Poisson), with sizes shaped like recorded trades (log-normal around ~40 shares,
+  mostly BUYs, SELLs of what they hold).
+* ``replay``: a JSON array of Data API trade rows (recorded format) is replayed as the leaders' fills,
+  time compressed by ``speed``: each row's wallet takes exactly the row's size at the row's price
+  from a maker order placed for it, so it shows in ``/trades``, ``/activity`` and RTDS. The markets
+  are built from the rows (their condition ids, token ids, titles and slugs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from polyhunter.domain.signal import Side
+from polyhunter.log import get_logger
+from polyhunter.sim.markets import Market, token_id_for
+from polyhunter.sim.orders import OrderType
+from polyhunter.sim.scenario_agents import MarketMaker, Participants, address_for, snap
+from polyhunter.sim.scenario_markets import MarketInfo, build_catalog
+from polyhunter.sim.state import SimState
+from polyhunter.sim.state_records import UserProfile
+from polyhunter.sim.units import MICRO
+
+__all__ = ["SCENARIOS", "ScenarioConfig", "ScenarioRunner", "catalog_for", "load_replay"]
+
+log = get_logger(__name__)
+SCENARIOS = ("quiet", "leaders", "replay")
+_NAMES = ("Talvez10", "CemeterySun", "Momo63", "WhaleWatch", "SharpMoney", "QuietFox", "BayesBet", "Kelly")
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    name: str = "quiet"
+    seed: int = 0
+    markets: int = 4
+    leaders: int = 3
+    rate: float = 1.0  # leader fills per second (leaders scenario)
+    replay_file: Path | None = None
+    speed: float = 1.0
+    maker_levels: int = 5
+    maker_level_size: Decimal = Decimal(500)
+    refresh_s: float = 1.0
+    start: datetime = field(default_factory=lambda: datetime(2026, 10, 1, tzinfo=UTC))
+
+    def __post_init__(self) -> None:
+        if self.name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {self.name!r} (one of {', '.join(SCENARIOS)})")
+        if self.markets < 1 or self.leaders < 0 or self.rate < 0 or self.speed <= 0:
+            raise ValueError("markets >= 1, leaders >= 0, rate >= 0 and speed > 0 are required")
+        if self.name == "replay" and self.replay_file is None:
+            raise ValueError("the replay scenario needs --replay-file")
+
+
+def load_replay(path: Path) -> list[dict[str, Any]]:
+    rows = json.loads(path.read_text())
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: expected a JSON array of Data API trade rows")
+    needed = ("proxyWallet", "side", "asset", "conditionId", "size", "price", "timestamp")
+    for i, row in enumerate(rows):
+        missing = [k for k in needed if k not in row]
+        if missing:
+            raise ValueError(f"{path}: row {i} lacks {missing}")
+    return sorted(rows, key=lambda r: int(r["timestamp"]))
+
+
+def _replay_tick(prices: list[Decimal]) -> Decimal:
+    for tick in (Decimal("0.01"), Decimal("0.001"), Decimal("0.0001")):
+        if all(p % tick == 0 for p in prices):
+            return tick
+    return Decimal("0.0001")
+
+
+def _replay_catalog(rows: list[dict[str, Any]], seed: int, start: datetime) -> list[MarketInfo]:
+    by_cid: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_cid.setdefault(str(row["conditionId"]).lower(), []).append(row)
+    out = []
+    for index, (cid, group) in enumerate(by_cid.items()):
+        tokens = ["", ""]
+        outcomes = ["Yes", "No"]
+        for row in group:
+            i = int(row.get("outcomeIndex", 0)) if int(row.get("outcomeIndex", 0)) in (0, 1) else 0
+            tokens[i] = str(row["asset"])
+            if row.get("outcome"):
+                outcomes[i] = str(row["outcome"])
+        for i in (0, 1):
+            tokens[i] = tokens[i] or token_id_for(f"replay-{seed}", index, i)
+        head = group[0]
+        market = Market(
+            condition_id=cid,
+            tokens=(tokens[0], tokens[1]),
+            outcomes=(outcomes[0], outcomes[1]),
+            question=str(head.get("title") or f"Replayed market {index}"),
+            slug=str(head.get("slug") or f"replay-market-{index}"),
+            tick_size=_replay_tick([Decimal(str(r["price"])) for r in group]),
+            min_order_size=Decimal(5),
+        )
+        out.append(
+            MarketInfo(
+                market=market,
+                gamma_id=600_000 + index,
+                event_id=95_000 + index,
+                event_slug=str(head.get("eventSlug") or market.slug),
+                event_title=str(head.get("title") or market.question),
+                icon=str(head.get("icon") or ""),
+                category="Replay",
+                end_date=start,
+            )
+        )
+    return out
+
+
+def catalog_for(config: ScenarioConfig) -> list[MarketInfo]:
+    if config.name == "replay":
+        assert config.replay_file is not None
+        return _replay_catalog(load_replay(config.replay_file), config.seed, config.start)
+    return build_catalog(config.seed, config.markets, config.start)
+
+
+class ScenarioRunner:
+    """Seeds the makers, then runs the scenario's background tasks until ``stop()``."""
+
+    def __init__(self, config: ScenarioConfig, state: SimState) -> None:
+        self.config = config
+        self.state = state
+        self.agents = Participants(state, config.seed)
+        self.rng = random.Random(f"scenario:{config.seed}")  # noqa: S311 - simulation draws
+        self.makers: dict[str, MarketMaker] = {}
+        self.leaders: list[str] = []
+        self.fills = 0
+        self.skipped = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._replay_rows = (
+            load_replay(config.replay_file) if config.replay_file and config.name == "replay" else []
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.config.name,
+            "seed": self.config.seed,
+            "leaders": [
+                {
+                    "address": a,
+                    "name": self.state.profile(a).name,
+                    "pseudonym": self.state.profile(a).pseudonym,
+                }
+                for a in self.leaders
+            ],
+            "makers": sorted(m.address for m in self.makers.values()),
+            "markets": [
+                {
+                    "condition_id": i.condition_id,
+                    "tokens": list(i.market.tokens),
+                    "outcomes": list(i.market.outcomes),
+                    "question": i.title,
+                    "slug": i.slug,
+                    "event_slug": i.event_slug,
+                    "neg_risk": i.market.neg_risk,
+                    "tick_size": str(i.market.tick_size),
+                    "min_order_size": str(i.market.min_order_size),
+                }
+                for i in self.state.catalog
+            ],
+            "leader_fills": self.fills,
+            "skipped_rows": self.skipped,
+        }
+
+    async def start(self) -> None:
+        for index, info in enumerate(self.state.catalog):
+            fair = Decimal(self.rng.randrange(25, 76)) / 100
+            if self._replay_rows:
+                first = next(
+                    r for r in self._replay_rows if str(r["conditionId"]).lower() == info.condition_id
+                )
+                price = Decimal(str(first["price"]))
+                fair = price if int(first.get("outcomeIndex", 0)) == 0 else 1 - price
+            maker = MarketMaker(
+                self.agents,
+                info.market,
+                address_for(self.config.seed, "maker", index),
+                fair,
+                levels=self.config.maker_levels,
+                level_size=self.config.maker_level_size,
+            )
+            self.state.set_profile(
+                maker.address, UserProfile(name=f"sim-maker-{index}", pseudonym="Market-Maker")
+            )
+            maker.refresh()
+            self.makers[info.condition_id] = maker
+        self._tasks.append(asyncio.create_task(self._refresh_loop(), name="sim-makers"))
+        if self.config.name == "leaders":
+            self._setup_leaders()
+            if self.config.rate > 0 and self.leaders:
+                self._tasks.append(asyncio.create_task(self._leader_loop(), name="sim-leaders"))
+        elif self.config.name == "replay":
+            self._setup_replay_profiles()
+            self._tasks.append(asyncio.create_task(self._replay_loop(), name="sim-replay"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.refresh_s)
+            for maker in self.makers.values():
+                maker.refresh()
+
+    # -- leaders ----------------------------------------------------------------------------------
+    def _setup_leaders(self) -> None:
+        for i in range(self.config.leaders):
+            address = address_for(self.config.seed, "leader", i)
+            self.leaders.append(address)
+            name = _NAMES[i % len(_NAMES)] + (str(i // len(_NAMES)) if i >= len(_NAMES) else "")
+            self.state.set_profile(address, UserProfile(name=name, pseudonym=f"Leader-{i}"))
+            self.state.fund_collateral(address, 1_000_000 * MICRO)
+
+    def _leader_size(self) -> Decimal:
+        shares = math.exp(self.rng.gauss(math.log(40), 1.1))
+        return Decimal(str(min(max(shares, 5.0), 5000.0))).quantize(Decimal("0.01"))
+
+    def leader_trade(self) -> bool:
+        """One leader fill: pick a leader, market and outcome; sell what it holds or buy."""
+        leader = self.rng.choice(self.leaders)
+        info = self.rng.choice(self.state.catalog)
+        market = self.state.engine.market(info.condition_id)
+        if not market.accepting_orders:
+            return False
+        token = market.tokens[self.rng.randrange(2)]
+        held = self.state.engine.account(leader).tokens_available(token)
+        size = int(self._leader_size() * MICRO)
+        side = Side.SELL if held >= 5 * MICRO and self.rng.random() < 0.3 else Side.BUY
+        bid, ask = self.state.engine.best_bid_ask(token)
+        tick = market.tick_size
+        if side is Side.SELL:
+            size = min(size, held - held % 10_000)
+            if bid is None:
+                return False
+            price = snap(bid - 2 * tick, tick)
+        else:
+            if ask is None:
+                return False
+            price = snap(ask + 2 * tick, tick)
+            size = max(size, int((Decimal(MICRO) / price).to_integral_value(ROUND_HALF_UP)) + 10_000)
+        result = self.agents.submit(leader, token, side, price, size, OrderType.FAK)
+        self.fills += int(result.success and result.status == "matched")
+        return result.success
+
+    async def _leader_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.rng.expovariate(self.config.rate))
+            self.leader_trade()
+
+    # -- replay -----------------------------------------------------------------------------------
+    def _setup_replay_profiles(self) -> None:
+        for row in self._replay_rows:
+            wallet = str(row["proxyWallet"]).lower()
+            if wallet not in self.leaders:
+                self.leaders.append(wallet)
+                self.state.set_profile(
+                    wallet,
+                    UserProfile(
+                        name=str(row.get("name") or ""),
+                        pseudonym=str(row.get("pseudonym") or ""),
+                        bio=str(row.get("bio") or ""),
+                        profile_image=str(row.get("profileImage") or ""),
+                    ),
+                )
+
+    def replay_row(self, row: dict[str, Any]) -> bool:
+        """Make ``row``'s wallet take exactly its size at its price from a maker order placed for it."""
+        info = self.state.info_by_condition(str(row["conditionId"]))
+        if info is None:
+            return False
+        market = self.state.engine.market(info.condition_id)
+        token, wallet = str(row["asset"]), str(row["proxyWallet"]).lower()
+        side = Side.BUY if row["side"] == "BUY" else Side.SELL
+        price = snap(Decimal(str(row["price"])), market.tick_size)
+        size = int(Decimal(str(row["size"])) * MICRO) // 10_000 * 10_000
+        if size <= 0 or (side is Side.BUY and size * price < MICRO) or token not in market.tokens:
+            self.skipped += 1
+            return False
+        maker = self.makers[info.condition_id]
+        maker.clear()
+        if side is Side.BUY:
+            self.agents.ensure_shares(maker.address, token, size)
+            self.agents.ensure_cash(wallet, int(size * price) + MICRO)
+        else:
+            self.agents.ensure_cash(maker.address, int(size * price) + MICRO)
+            self.agents.ensure_shares(wallet, token, size)
+        counter = Side.SELL if side is Side.BUY else Side.BUY
+        self.agents.submit(maker.address, token, counter, price, size, OrderType.GTC)
+        result = self.agents.submit(wallet, token, side, price, size, OrderType.FAK)
+        maker.clear()
+        maker.recenter(price if token == market.tokens[0] else 1 - price)
+        ok = result.success and result.status == "matched"
+        self.fills += int(ok)
+        self.skipped += int(not ok)
+        return ok
+
+    async def _replay_loop(self) -> None:
+        if not self._replay_rows:
+            return
+        loop = asyncio.get_running_loop()
+        t0, began = int(self._replay_rows[0]["timestamp"]), loop.time()
+        for row in self._replay_rows:
+            due = began + (int(row["timestamp"]) - t0) / self.config.speed
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                self.replay_row(row)
+            except Exception as exc:  # one bad row must not end the replay
+                self.skipped += 1
+                log.warning("sim.replay_row_failed", error=str(exc))

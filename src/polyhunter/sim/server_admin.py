@@ -1,0 +1,157 @@
+"""Admin API of the simulator (its own base URL; never faulted).
+
+* ``GET /health`` → ``{"status": "ok", ...counters}``
+* ``POST /fund`` ``{"address", "collateral"}`` (pUSD, decimal) or ``{"address", "token_id", "shares"}``
+  (minted as full sets: the wallet also receives the other outcome)
+* ``GET /orders`` every signed order received (``?owner=<api key>`` / ``?maker=<address>`` filter)
+* ``GET /scenario`` leaders, makers and markets of the running scenario
+* ``GET /faults``; ``POST /faults`` set/clear (see ``faults.Faults.apply``)
+* ``POST /resolve`` ``{"condition_id", "winning_token"}`` or ``{"condition_id", "winning_outcome"}``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from polyhunter.sim.errors import SimError
+from polyhunter.sim.events import MarketResolved
+from polyhunter.sim.faults import FaultConfigError
+from polyhunter.sim.server_http import BadRequest, json_response
+from polyhunter.sim.state import SimState
+from polyhunter.sim.units import MICRO
+
+__all__ = ["build_admin_app"]
+
+ADMIN_STATE: web.AppKey[SimState] = web.AppKey("admin_state", SimState)
+DESCRIBE: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("describe", object)  # type: ignore[arg-type]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _amount(value: Any, name: str) -> int:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise BadRequest(f"{name} must be a decimal number") from None
+    if not amount.is_finite() or amount < 0:
+        raise BadRequest(f"{name} must be a non-negative number")
+    return int(amount * MICRO)
+
+
+async def _health(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    return json_response(
+        {
+            "status": "ok",
+            "markets": len(state.catalog),
+            "trades": len(state.engine.trades()),
+            "fills": len(state.fills),
+            "orders_received": len(state.received),
+            "websockets": len(state.registry),
+        }
+    )
+
+
+async def _fund(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    address = str(body.get("address", ""))
+    if len(address) != 42 or not address.startswith("0x"):
+        raise BadRequest("address must be a 0x address")
+    if "collateral" in body:
+        state.fund_collateral(address, _amount(body["collateral"], "collateral"))
+    elif "token_id" in body and "shares" in body:
+        token = str(body["token_id"])
+        if state.info_by_token(token) is None:
+            raise BadRequest("unknown token_id", 404)
+        try:
+            state.fund_shares(address, token, _amount(body["shares"], "shares"))
+        except SimError as exc:
+            raise BadRequest(str(exc)) from None
+    else:
+        raise BadRequest('expected {"address","collateral"} or {"address","token_id","shares"}')
+    acct = state.engine.account(address)
+    return json_response({"address": address, "collateral": str(acct.cash), "tokens": dict(acct.tokens)})
+
+
+async def _orders(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    owner = request.query.get("owner")
+    maker = (request.query.get("maker") or "").lower()
+    rows = [
+        r.to_json()
+        for r in state.received
+        if (not owner or r.owner == owner) and (not maker or str(r.order.get("maker", "")).lower() == maker)
+    ]
+    return json_response(rows)
+
+
+async def _scenario(request: web.Request) -> web.Response:
+    return json_response(request.app[DESCRIBE]())
+
+
+async def _get_faults(request: web.Request) -> web.Response:
+    return json_response(request.app[ADMIN_STATE].faults.snapshot())
+
+
+async def _set_faults(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    try:
+        state.faults.apply(await _body(request))
+    except FaultConfigError as exc:
+        raise BadRequest(str(exc)) from None
+    return json_response(state.faults.snapshot())
+
+
+async def _resolve(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    info = state.info_by_condition(str(body.get("condition_id", "")))
+    if info is None:
+        raise BadRequest("unknown condition_id", 404)
+    market = state.engine.market(info.condition_id)
+    winner = body.get("winning_token")
+    if winner is None and "winning_outcome" in body:
+        labels = dict(zip(market.outcomes, market.tokens, strict=True))
+        winner = labels.get(str(body["winning_outcome"]))
+    if winner not in market.tokens:
+        raise BadRequest("winning_token (or winning_outcome) must name one of the market's outcomes")
+    try:
+        events = state.resolve(info.condition_id, str(winner))
+    except SimError as exc:
+        raise BadRequest(str(exc), 409) from None
+    payouts = [
+        {"address": address, "collateral": str(amount)}
+        for e in events
+        if isinstance(e, MarketResolved)
+        for address, amount in e.payouts
+    ]
+    return json_response({"condition_id": info.condition_id, "winning_token": winner, "payouts": payouts})
+
+
+def build_admin_app(
+    state: SimState, describe: Callable[[], dict[str, Any]], middlewares: list[Any]
+) -> web.Application:
+    app = web.Application(middlewares=middlewares)
+    app[ADMIN_STATE] = state
+    app[DESCRIBE] = describe
+    app.router.add_get("/health", _health)
+    app.router.add_post("/fund", _fund)
+    app.router.add_get("/orders", _orders)
+    app.router.add_get("/scenario", _scenario)
+    app.router.add_get("/faults", _get_faults)
+    app.router.add_post("/faults", _set_faults)
+    app.router.add_post("/resolve", _resolve)
+    return app
