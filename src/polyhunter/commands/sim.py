@@ -13,6 +13,7 @@ import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -36,34 +37,44 @@ async def _serve(server: SimServer) -> None:
 
 
 def sim(
-    port: int = typer.Option(0, help="First port (surfaces take port..port+5); 0 = free ports."),
-    scenario: str = typer.Option("quiet", help=f"Scenario: {', '.join(SCENARIOS)}."),
-    seed: int = typer.Option(0, help="Seed: same seed, same markets, wallets and order flow."),
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    markets: int = typer.Option(4, help="Markets (quiet, leaders)."),
-    leaders: int = typer.Option(3, help="Leader wallets (leaders)."),
-    rate: float = typer.Option(1.0, help="Leader fills per second (leaders)."),
-    replay_file: Path | None = typer.Option(None, help="JSON array of Data API trade rows (replay)."),
-    speed: float = typer.Option(1.0, help="Replay time compression factor."),
-    maker_level_size: str = typer.Option("500", help="Shares per maker ladder level."),
-    chain_rpc: str | None = typer.Option(None, help="Mirror every match on this JSON-RPC node (anvil)."),
-    chain_id: int = typer.Option(137, help="Chain id orders and L1 auth are signed for."),
-    latency: list[str] = typer.Option([], help="Latency SCOPE=MS, e.g. clob:/book=50 or data_api=20."),
-    rate_429: list[str] = typer.Option([], help="429 rate SCOPE=P in [0,1], e.g. clob=0.2."),
-    rate_5xx: list[str] = typer.Option([], help="5xx rate SCOPE=P in [0,1]."),
-    ws_drop_every: float | None = typer.Option(None, help="Close every websocket each N seconds."),
-    ws_silence: float | None = typer.Option(None, help="Websockets stay open but quiet for N seconds."),
-    stale_books: bool = typer.Option(False, help="Freeze books (REST and websocket) at start."),
-    log_level: str = typer.Option("WARNING", help="Log level (logs go to stderr)."),
+    port: Annotated[int, typer.Option(help="First port (surfaces take port..port+5); 0 = free ports.")] = 0,
+    scenario: Annotated[str, typer.Option(help=f"Scenario: {', '.join(SCENARIOS)}.")] = "quiet",
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same markets, wallets and order flow.")] = 0,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    markets: Annotated[int, typer.Option(help="Markets (quiet, leaders).")] = 4,
+    leaders: Annotated[int, typer.Option(help="Leader wallets (leaders).")] = 3,
+    rate: Annotated[float, typer.Option(help="Leader fills per second (leaders).")] = 1.0,
+    replay_file: Annotated[
+        Path | None, typer.Option(help="JSON array of Data API trade rows (replay).")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Replay time compression factor.")] = 1.0,
+    maker_level_size: Annotated[str, typer.Option(help="Shares per maker ladder level.")] = "500",
+    chain_rpc: Annotated[
+        str | None, typer.Option(help="Mirror every match on this JSON-RPC node (anvil).")
+    ] = None,
+    chain_id: Annotated[int, typer.Option(help="Chain id orders and L1 auth are signed for.")] = 137,
+    latency: Annotated[
+        list[str] | None, typer.Option(help="Latency SCOPE=MS, e.g. clob:/book=50 or data_api=20.")
+    ] = None,
+    rate_429: Annotated[
+        list[str] | None, typer.Option(help="429 rate SCOPE=P in [0,1], e.g. clob=0.2.")
+    ] = None,
+    rate_5xx: Annotated[list[str] | None, typer.Option(help="5xx rate SCOPE=P in [0,1].")] = None,
+    ws_drop_every: Annotated[float | None, typer.Option(help="Close every websocket each N seconds.")] = None,
+    ws_silence: Annotated[
+        float | None, typer.Option(help="Websockets stay open but quiet for N seconds.")
+    ] = None,
+    stale_books: Annotated[bool, typer.Option(help="Freeze books (REST and websocket) at start.")] = False,
+    log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
 ) -> None:
     """Serve Polymarket's CLOB, Data API, Gamma, CLOB websockets and RTDS locally."""
     configure_logging(log_level, "console", [])
     try:
         faults = Faults(
             seed=seed,
-            latency_ms=parse_scope_values(latency, "--latency"),
-            rate_429=parse_scope_values(rate_429, "--rate-429"),
-            rate_5xx=parse_scope_values(rate_5xx, "--rate-5xx"),
+            latency_ms=parse_scope_values(latency or [], "--latency"),
+            rate_429=parse_scope_values(rate_429 or [], "--rate-429"),
+            rate_5xx=parse_scope_values(rate_5xx or [], "--rate-5xx"),
             ws_drop_every_s=ws_drop_every,
             stale_books=stale_books,
         )
@@ -79,7 +90,9 @@ def sim(
             speed=speed,
             maker_level_size=Decimal(maker_level_size),
         )
-        server = SimServer(config, port=port, host=host, faults=faults, chain_rpc=chain_rpc, chain_id=chain_id)
+        server = SimServer(
+            config, port=port, host=host, faults=faults, chain_rpc=chain_rpc, chain_id=chain_id
+        )
     except (FaultConfigError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
