@@ -13,8 +13,9 @@ How the server layer uses it (one ``Engine`` per simulated venue, called from on
 * ``POST /order``: verify signature/auth, turn the signed amounts into an ``OrderRequest``
   (``order_terms_from_amounts`` in ``amounts.py`` gives price and size), call ``engine.submit(req)``.
   The ``SubmitResult`` maps 1:1 onto the response: ``success``, ``error`` (exact live string, HTTP
-  400), ``order_id``, ``status`` ("matched"/"live"), ``making_amount``/``taking_amount`` (human
-  decimals like "2.65"), ``trade_ids``, ``transaction_hashes``.
+  400), ``order_id``, ``status`` ("matched"/"live"/"delayed"), ``making_amount``/``taking_amount``
+  (human decimals like "2.65"), ``trade_ids``, ``transaction_hashes``. On a market with
+  ``match_delay_ms`` a marketable order answers "delayed" and is matched by ``run_due`` later.
 * ``DELETE /order(s)``, ``/cancel-all``, ``/cancel-market-orders``: ``cancel_orders(ids, owner)``,
   ``cancel_all(owner)``, ``cancel_market(owner, market, asset_id)`` -> ``CancelResult`` with
   ``canceled`` and ``not_canceled`` {id: reason}.
@@ -25,7 +26,9 @@ How the server layer uses it (one ``Engine`` per simulated venue, called from on
   logs (``order_filled_legs(exchange)``), and a fresh ``book`` message per token (``engine.book``);
   ``BookChange`` -> ``price_change`` entries (new total size per level, best bid/ask after);
   ``MarketResolved`` -> ``market_resolved``; ``TickSizeChanged`` -> ``tick_size_change``.
-* Call ``engine.expire()`` on a timer (or rely on the next submit/cancel) to expire GTD orders.
+* Call ``engine.run_due()`` on a timer (every submit/cancel/resolve also runs it first): it expires
+  GTD orders whose time has passed and matches delayed orders whose delay is over, and returns
+  their events.
 * Queries: ``book(token)`` (levels worst-first like live), ``best_bid_ask``, ``last_trade``,
   ``order(id)``, ``open_orders(...)``, ``trades()``, ``account(address)`` (balances, reservations,
   allowance, positions with average cost and realized PnL).
@@ -47,11 +50,9 @@ from polyhunter.sim import errors
 from polyhunter.sim.accounts import Account, Ledger
 from polyhunter.sim.book import MarketBook
 from polyhunter.sim.events import (
-    BookChange,
     BookSnapshot,
     CancelResult,
     Event,
-    Level,
     MarketResolved,
     OrderEvent,
     OrderEventKind,
@@ -63,7 +64,8 @@ from polyhunter.sim.ids import IdSource
 from polyhunter.sim.markets import TICK_SIZES, Market
 from polyhunter.sim.matching import Sweep, crosses, fee_bound, sweep, taker_fee
 from polyhunter.sim.orders import Order, OrderRequest, OrderStatus, OrderType, OrderView
-from polyhunter.sim.units import MICRO, cost, lot_floor, micro_to_decimal, price_decimal, price_to_micro
+from polyhunter.sim.snapshots import best_prices, book_changes, snapshot
+from polyhunter.sim.units import MICRO, cost, lot_floor, micro_to_decimal, price_to_micro
 from polyhunter.sim.validation import static_error
 
 Clock = Callable[[], int]
@@ -81,7 +83,9 @@ class Engine:
         self._books: dict[str, MarketBook] = {}
         self._token_market: dict[str, str] = {}
         self._orders: dict[str, Order] = {}
-        self._expiry: list[tuple[int, int, str]] = []
+        self._expiry: list[tuple[int, int, str]] = []  # (expires at ms, seq, order id) of GTD orders
+        self._delayed: list[tuple[int, int, str]] = []  # (due ms, seq, order id) of DELAYED orders
+        self._open: dict[str, Order] = {}  # LIVE and DELAYED orders, in submission order
         self._last_trade: dict[str, tuple[Decimal, Side]] = {}
         self._trades: list[TradeEvent] = []
         self._seq = 0
@@ -147,17 +151,21 @@ class Engine:
 
     # -- orders ---------------------------------------------------------------------------------
     def submit(self, req: OrderRequest) -> SubmitResult:
+        events: list[Event] = self.run_due()
         now = self._clock()
-        events: list[Event] = self.expire()
         market = self.market_of_token(req.token_id)
         if market is None:
             return SubmitResult(req.order_id, False, errors.INVALID_PAYLOAD, events=tuple(events))
         error = static_error(req, market, now, req.order_id in self._orders)
         order = None if error else self._new_order(req, market, now)
+        delayed = order is not None and market.match_delay_ms > 0 and self._marketable(order)
         if order is not None:
-            error = self._admit(order, market)
+            error = self._admit(order, market, check_book=not delayed)
         if error or order is None:
             return SubmitResult(req.order_id, False, error or errors.INVALID_PAYLOAD, events=tuple(events))
+        self._orders[order.order_id] = order
+        if delayed:
+            return self._hold(order, market, now, events)
         return self._execute(order, market, now, events)
 
     def _new_order(self, req: OrderRequest, market: Market, now: int) -> Order:
@@ -186,16 +194,18 @@ class Engine:
             book_price=price if primary else MICRO - price,
         )
 
-    def _admit(self, order: Order, market: Market) -> str | None:
+    def _crossing(self, order: Order) -> bool:
+        return crosses(self._books[order.market].side(not order.book_bid), order.book_price)
+
+    def _marketable(self, order: Order) -> bool:
+        return not order.order_type.can_rest or self._crossing(order)
+
+    def _admit(self, order: Order, market: Market, *, check_book: bool) -> str | None:
         """Book- and balance-dependent checks; on success the order's funds are reserved."""
-        book = self._books[market.condition_id]
-        opposite = book.side(not order.book_bid)
-        crossing = crosses(opposite, order.book_price)
-        if order.post_only and crossing:
+        if order.post_only and self._crossing(order):
             return errors.POST_ONLY_CROSSES
-        marketable = crossing or not order.order_type.can_rest
         notional = cost(order.open_size, order.price)
-        if order.side is Side.BUY and marketable and notional < MICRO:
+        if order.side is Side.BUY and notional < MICRO and self._marketable(order):
             return errors.marketable_buy_too_small(micro_to_decimal(notional))
         if order.side is Side.BUY:
             need = notional + fee_bound(order.open_size, order.price, market.taker_fee_rate)
@@ -206,31 +216,48 @@ class Engine:
         if not ok:
             return errors.NOT_ENOUGH_BALANCE
         order.reserved = need
-        error = None
-        if order.order_type is OrderType.FOK:
-            if opposite.fillable(order.book_price, order.open_size) < order.open_size:
-                error = errors.FOK_NOT_FILLED
-        elif order.order_type is OrderType.FAK and not crossing:
-            error = errors.FAK_NO_MATCH
+        error = self._book_check(order) if check_book else None
         if error:
             self._release(order)
         return error
 
+    def _book_check(self, order: Order) -> str | None:
+        """FOK needs its whole size fillable now; FAK needs something to match."""
+        if order.order_type is OrderType.FOK:
+            opposite = self._books[order.market].side(not order.book_bid)
+            if opposite.fillable(order.book_price, order.open_size) < order.open_size:
+                return errors.FOK_NOT_FILLED
+        elif order.order_type is OrderType.FAK and not self._crossing(order):
+            return errors.FAK_NO_MATCH
+        return None
+
+    def _hold(self, order: Order, market: Market, now: int, events: list[Event]) -> SubmitResult:
+        order.status = OrderStatus.DELAYED
+        self._open[order.order_id] = order
+        heapq.heappush(self._delayed, (now + market.match_delay_ms, order.seq, order.order_id))
+        if order.order_type is OrderType.GTD:
+            heapq.heappush(self._expiry, (order.expiration * 1000, order.seq, order.order_id))
+        events.append(OrderEvent(OrderEventKind.PLACEMENT, order.view(), now))
+        return SubmitResult(order.order_id, True, status="delayed", events=tuple(events))
+
     def _execute(self, order: Order, market: Market, now: int, events: list[Event]) -> SubmitResult:
         book = self._books[market.condition_id]
-        self._orders[order.order_id] = order
+        was_delayed = order.status is OrderStatus.DELAYED
         swept = sweep(market, book, self.ledger, order)
         trade = self._record_trade(order, market, swept, now) if swept.fills else None
         if order.remaining > 0 and order.order_type.can_rest:
-            self._rest(order, market, book)
+            order.status = OrderStatus.LIVE
+            self._rest(order, book, expiry_queued=was_delayed)
         else:
             order.status = OrderStatus.MATCHED
+            self._open.pop(order.order_id, None)
             self._release(order)
-        events.append(OrderEvent(OrderEventKind.PLACEMENT, order.view(), now))
+        kind = OrderEventKind.UPDATE if was_delayed else OrderEventKind.PLACEMENT
+        events.append(OrderEvent(kind, order.view(), now))
         if trade is not None:
             events.append(trade)
             events.extend(OrderEvent(OrderEventKind.UPDATE, m.view(), now) for m in swept.makers)
-        events.extend(self._book_changes(market, book, now))
+        events.extend(book_changes(market, book, now))
         return SubmitResult(
             order_id=order.order_id,
             success=True,
@@ -242,14 +269,15 @@ class Engine:
             events=tuple(events),
         )
 
-    def _rest(self, order: Order, market: Market, book: MarketBook) -> None:
+    def _rest(self, order: Order, book: MarketBook, *, expiry_queued: bool) -> None:
         if order.side is Side.BUY:  # keep only the resting part's cost reserved (drop the fee bound)
             excess = order.reserved - cost(order.remaining, order.price)
             self.ledger.release_cash(order.owner, excess)
             order.reserved -= excess
         book.side(order.book_bid).add(order)
         book.touch(order.book_bid, order.book_price)
-        if order.order_type is OrderType.GTD:
+        self._open[order.order_id] = order
+        if order.order_type is OrderType.GTD and not expiry_queued:
             heapq.heappush(self._expiry, (order.expiration * 1000, order.seq, order.order_id))
 
     def _release(self, order: Order) -> None:
@@ -290,7 +318,8 @@ class Engine:
             maker.trade_ids.append(trade.trade_id)
             if maker.remaining == 0:
                 maker.status = OrderStatus.MATCHED
-                self._release(maker)  # returns nothing but dust left from rounding
+                del self._open[maker.order_id]
+                self._release(maker)
         last = trade.last_price
         self._last_trade[order.token_id] = (last, order.side)
         other_side = Side.SELL if order.side is Side.BUY else Side.BUY
@@ -298,14 +327,14 @@ class Engine:
         self._trades.append(trade)
         return trade
 
-    # -- cancellation, expiry, resolution --------------------------------------------------------
+    # -- cancellation, timers, resolution --------------------------------------------------------
     def cancel(self, order_id: str, owner: str | None = None) -> CancelResult:
         return self.cancel_orders([order_id], owner)
 
     def cancel_orders(self, order_ids: Iterable[str], owner: str | None = None) -> CancelResult:
         """Cancel by id; with ``owner`` set, orders of other owners count as not found."""
+        events: list[Event] = self.run_due()
         now = self._clock()
-        events: list[Event] = self.expire()
         canceled: list[str] = []
         not_canceled: dict[str, str] = {}
         touched: set[str] = set()
@@ -313,14 +342,14 @@ class Engine:
             order = self._orders.get(order_id)
             if order is None or (owner is not None and order.owner.lower() != owner.lower()):
                 not_canceled[order_id] = errors.ORDER_NOT_FOUND
-            elif order.status is not OrderStatus.LIVE:
+            elif not order.status.is_open:
                 not_canceled[order_id] = errors.ALREADY_DONE
             else:
                 events.append(self._cancel_order(order, OrderStatus.CANCELED, now))
                 canceled.append(order_id)
                 touched.add(order.market)
         for cid in sorted(touched):
-            events.extend(self._book_changes(self._markets[cid], self._books[cid], now))
+            events.extend(book_changes(self._markets[cid], self._books[cid], now))
         return CancelResult(tuple(canceled), not_canceled, tuple(events))
 
     def cancel_all(self, owner: str) -> CancelResult:
@@ -333,40 +362,65 @@ class Engine:
         return self.cancel_orders(ids, owner)
 
     def _cancel_order(self, order: Order, status: OrderStatus, now: int) -> OrderEvent:
-        book = self._books[order.market]
-        book.side(order.book_bid).remove(order)
-        book.touch(order.book_bid, order.book_price)
+        if order.status is OrderStatus.LIVE:
+            book = self._books[order.market]
+            book.side(order.book_bid).remove(order)
+            book.touch(order.book_bid, order.book_price)
         self._release(order)
         order.status = status
+        del self._open[order.order_id]
         return OrderEvent(OrderEventKind.CANCELLATION, order.view(), now)
 
-    def expire(self) -> list[Event]:
-        """Cancel every GTD order whose expiration has passed on the injected clock."""
+    def run_due(self) -> list[Event]:
+        """Expire GTD orders whose time has passed and match delayed orders whose delay is over,
+        in time order, at the injected clock's time. Returns their events."""
         now = self._clock()
         events: list[Event] = []
         touched: set[str] = set()
-        while self._expiry and self._expiry[0][0] <= now:
-            _, _, order_id = heapq.heappop(self._expiry)
-            order = self._orders[order_id]
-            if order.status is OrderStatus.LIVE:
-                events.append(self._cancel_order(order, OrderStatus.CANCELED_EXPIRED_ORDER, now))
-                touched.add(order.market)
+        while True:
+            exp = self._expiry[0] if self._expiry and self._expiry[0][0] <= now else None
+            due = self._delayed[0] if self._delayed and self._delayed[0][0] <= now else None
+            if exp is None and due is None:
+                break
+            if due is not None and (exp is None or due < exp):
+                heapq.heappop(self._delayed)
+                delayed = self._orders[due[2]]
+                if delayed.status is OrderStatus.DELAYED:
+                    self._run_delayed(delayed, due[0], events)
+            elif exp is not None:
+                heapq.heappop(self._expiry)
+                expired = self._orders[exp[2]]
+                if expired.status.is_open:
+                    events.append(self._cancel_order(expired, OrderStatus.CANCELED_EXPIRED_ORDER, now))
+                    touched.add(expired.market)
         for cid in sorted(touched):
-            events.extend(self._book_changes(self._markets[cid], self._books[cid], now))
+            events.extend(book_changes(self._markets[cid], self._books[cid], now))
         return events
 
+    def expire(self) -> list[Event]:
+        """Same as ``run_due`` (kept for callers that only think of GTD expiry)."""
+        return self.run_due()
+
+    def _run_delayed(self, order: Order, at_ms: int, events: list[Event]) -> None:
+        market = self._markets[order.market]
+        error = self._book_check(order)
+        if error is None:
+            self._execute(order, market, at_ms, events)
+            return
+        status = OrderStatus.CANCELED_FOK if order.order_type is OrderType.FOK else OrderStatus.CANCELED_FAK
+        events.append(self._cancel_order(order, status, at_ms))
+
     def resolve(self, condition_id: str, winning_token: str) -> list[Event]:
-        """Close the market, cancel its resting orders and redeem 1 pUSD per winning share."""
+        """Close the market, cancel its open orders and redeem 1 pUSD per winning share."""
         market = self.market(condition_id)
         if winning_token not in market.tokens or market.winning_token is not None:
             raise errors.SimError(f"cannot resolve {condition_id} to {winning_token}")
+        events: list[Event] = self.run_due()
         now = self._clock()
-        events: list[Event] = self.expire()
         book = self._books[condition_id]
-        resting = sorted(list(book.bids.orders()) + list(book.asks.orders()), key=lambda o: o.seq)
-        for order in resting:
+        for order in [o for o in self._open.values() if o.market == condition_id]:
             events.append(self._cancel_order(order, OrderStatus.CANCELED_MARKET_RESOLVED, now))
-        events.extend(self._book_changes(market, book, now))
+        events.extend(book_changes(market, book, now))
         payouts = self.ledger.redeem_all(condition_id, market.tokens, winning_token)
         self._markets[condition_id] = market.with_changes(
             active=False, closed=True, winning_token=winning_token
@@ -391,94 +445,33 @@ class Engine:
     def open_orders(
         self, owner: str | None = None, market: str | None = None, asset_id: str | None = None
     ) -> list[OrderView]:
-        """Resting orders (status LIVE) in submission order, optionally filtered."""
+        """Open orders (LIVE in the book or DELAYED), in submission order, optionally filtered."""
         owner_key = owner.lower() if owner is not None else None
-        out = [
-            o
-            for o in self._orders.values()
-            if o.status is OrderStatus.LIVE
-            and (owner_key is None or o.owner.lower() == owner_key)
+        return [
+            o.view()
+            for o in self._open.values()
+            if (owner_key is None or o.owner.lower() == owner_key)
             and (market is None or o.market == market)
             and (asset_id is None or o.token_id == asset_id)
         ]
-        return [o.view() for o in out]
 
     def trades(self) -> list[TradeEvent]:
         return list(self._trades)
 
     def book(self, token_id: str) -> BookSnapshot:
-        market = self.market_of_token(token_id)
-        if market is None:
-            raise errors.SimError(f"unknown token {token_id}")
+        market = self._market_of(token_id)
         book = self._books[market.condition_id]
-        bids = book.bids.levels_worst_first()
-        asks = book.asks.levels_worst_first()
-        if token_id != market.tokens[0]:
-            bids, asks = [(MICRO - p, s) for p, s in asks], [(MICRO - p, s) for p, s in bids]
-        last = self._last_trade.get(token_id)
-        return BookSnapshot(
-            market=market.condition_id,
-            asset_id=token_id,
-            timestamp_ms=self._clock(),
-            bids=tuple(Level(price_decimal(p), s) for p, s in bids),
-            asks=tuple(Level(price_decimal(p), s) for p, s in asks),
-            tick_size=market.tick_size,
-            min_order_size=market.min_order_size,
-            neg_risk=market.neg_risk,
-            last_trade_price=None if last is None else last[0],
-            last_trade_side=None if last is None else last[1],
-        )
+        return snapshot(market, book, token_id, self._clock(), self._last_trade.get(token_id))
 
     def best_bid_ask(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
-        market = self.market_of_token(token_id)
-        if market is None:
-            raise errors.SimError(f"unknown token {token_id}")
-        return self._best(market, self._books[market.condition_id], token_id)
+        market = self._market_of(token_id)
+        return best_prices(market, self._books[market.condition_id], token_id)
 
     def last_trade(self, token_id: str) -> tuple[Decimal, Side] | None:
         return self._last_trade.get(token_id)
 
-    @staticmethod
-    def _best(market: Market, book: MarketBook, token_id: str) -> tuple[Decimal | None, Decimal | None]:
-        bid, ask = book.bids.best(), book.asks.best()
-        if token_id != market.tokens[0]:
-            bid, ask = (None if ask is None else MICRO - ask), (None if bid is None else MICRO - bid)
-        return (
-            None if bid is None else price_decimal(bid),
-            None if ask is None else price_decimal(ask),
-        )
-
-    def _book_changes(self, market: Market, book: MarketBook, now: int) -> list[Event]:
-        changes = book.drain_touched()
-        if not changes:
-            return []
-        primary, secondary = market.tokens
-        best0 = self._best(market, book, primary)
-        best1 = self._best(market, book, secondary)
-        out: list[Event] = []
-        for bid, price, total in changes:
-            out.append(
-                BookChange(
-                    market.condition_id,
-                    primary,
-                    Side.BUY if bid else Side.SELL,
-                    price_decimal(price),
-                    total,
-                    best0[0],
-                    best0[1],
-                    now,
-                )
-            )
-            out.append(
-                BookChange(
-                    market.condition_id,
-                    secondary,
-                    Side.SELL if bid else Side.BUY,
-                    price_decimal(MICRO - price),
-                    total,
-                    best1[0],
-                    best1[1],
-                    now,
-                )
-            )
-        return out
+    def _market_of(self, token_id: str) -> Market:
+        market = self.market_of_token(token_id)
+        if market is None:
+            raise errors.SimError(f"unknown token {token_id}")
+        return market

@@ -33,6 +33,7 @@ class Market:
     active: bool = True
     closed: bool = False
     taker_fee_rate: Decimal = Decimal(0)
+    match_delay_ms: int = 0  # > 0: marketable orders wait this long ("delayed"), like sports markets
     winning_token: str | None = None
 
     def __post_init__(self) -> None:
@@ -40,8 +41,8 @@ class Market:
             raise SimError(f"unsupported tick size {self.tick_size}")
         if self.tokens[0] == self.tokens[1]:
             raise SimError("the two outcome tokens must differ")
-        if self.min_order_size < 0 or not 0 <= self.taker_fee_rate <= 1:
-            raise SimError("min_order_size must be >= 0 and taker_fee_rate within [0, 1]")
+        if self.min_order_size < 0 or not 0 <= self.taker_fee_rate <= 1 or self.match_delay_ms < 0:
+            raise SimError("min_order_size and match_delay_ms must be >= 0, taker_fee_rate within [0, 1]")
 
     @property
     def accepting_orders(self) -> bool:
@@ -90,6 +91,7 @@ def make_market(
     min_order_size: Decimal = DEFAULT_MIN_ORDER_SIZE,
     neg_risk: bool = False,
     taker_fee_rate: Decimal = Decimal(0),
+    match_delay_ms: int = 0,
 ) -> Market:
     """A market whose condition id and token ids depend only on ``seed`` and ``index``."""
     return Market(
@@ -102,4 +104,5 @@ def make_market(
         min_order_size=min_order_size,
         neg_risk=neg_risk,
         taker_fee_rate=taker_fee_rate,
+        match_delay_ms=match_delay_ms,
     )

@@ -25,14 +25,22 @@ class OrderStatus(StrEnum):
     """Order statuses as the user channel and ``/data/order`` print them."""
 
     LIVE = "LIVE"
+    DELAYED = "DELAYED"
     MATCHED = "MATCHED"
     CANCELED = "CANCELED"
     CANCELED_EXPIRED_ORDER = "CANCELED_EXPIRED_ORDER"
     CANCELED_MARKET_RESOLVED = "CANCELED_MARKET_RESOLVED"
+    # a delayed FOK/FAK that could not match when its delay ran out (status string seen live)
+    CANCELED_FOK = "CANCELED_order couldn't be fully filled. FOK orders are fully filled or killed."
+    CANCELED_FAK = (
+        "CANCELED_no orders found to match with FAK order. FAK orders are partially filled or killed "
+        "if no match is found."
+    )
 
     @property
     def is_open(self) -> bool:
-        return self is OrderStatus.LIVE
+        """Resting in the book (LIVE) or waiting out a market's match delay (DELAYED)."""
+        return self is OrderStatus.LIVE or self is OrderStatus.DELAYED
 
 
 class MatchType(StrEnum):

@@ -23,7 +23,8 @@ from polyhunter.sim import errors
 from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import TradeEvent
 from polyhunter.sim.markets import TICK_SIZES, make_market
-from polyhunter.sim.orders import OrderRequest, OrderType, OrderView
+from polyhunter.sim.matching import fee_bound
+from polyhunter.sim.orders import OrderRequest, OrderStatus, OrderType, OrderView
 from polyhunter.sim.units import cost, price_to_micro
 
 from .conftest import FakeClock, M
@@ -74,10 +75,12 @@ class World:
     seq: dict[str, int] = field(default_factory=dict)
 
 
-def _setup(tick: Decimal, fee_rate: Decimal) -> World:
+def _setup(tick: Decimal, fee_rate: Decimal, delay_ms: int = 0) -> World:
     clock = FakeClock()
     engine = Engine(clock, seed="prop")
-    market = engine.add_market(make_market("prop", 0, tick_size=tick, taker_fee_rate=fee_rate))
+    market = engine.add_market(
+        make_market("prop", 0, tick_size=tick, taker_fee_rate=fee_rate, match_delay_ms=delay_ms)
+    )
     for i, w in enumerate(WALLETS):
         engine.deposit(w, (200 + 100 * i) * M)
         engine.split(w, market.condition_id, (50 + 25 * i) * M)
@@ -95,6 +98,8 @@ def _effective(o: OrderView, token: str, taker_side: Side) -> Decimal | None:
 def _candidates(world: World, token: str, side: Side, limit: Decimal) -> list[tuple[Decimal, int, str]]:
     out = []
     for o in world.engine.open_orders(market=world.cid):
+        if o.status is OrderStatus.DELAYED:
+            continue
         eff = _effective(o, token, side)
         if eff is None or (eff > limit if side is Side.BUY else eff < limit):
             continue
@@ -140,7 +145,7 @@ def _submit(world: World, a: Action, n: int) -> None:
     )
     res = eng.submit(req)
     trades = [e for e in res.events if isinstance(e, TradeEvent)]
-    if a.order_type is OrderType.FOK:
+    if a.order_type is OrderType.FOK and res.status != "delayed":
         if res.success:
             assert len(trades) == 1
             assert trades[0].size == req.size, "FOK partially filled"
@@ -150,6 +155,9 @@ def _submit(world: World, a: Action, n: int) -> None:
         assert not trades
         return
     world.seq[req.order_id] = n
+    if res.status == "delayed":
+        assert not trades
+        return
     if trades:
         _check_priority(world, req, before, trades[0])
         assert res.status == "matched"
@@ -163,18 +171,24 @@ def _check_invariants(world: World) -> None:
     eng = world.engine
     ledger = eng.ledger
     yes, no = world.tokens
-    opened = eng.open_orders(market=world.cid)
+    rate = eng.market(world.cid).taker_fee_rate
+    opened = [o for o in eng.open_orders(market=world.cid) if o.status is OrderStatus.LIVE]
     best: dict[tuple[str, Side], Decimal] = {}
     need_cash: dict[str, int] = {}
     need_tokens: dict[tuple[str, str], int] = {}
-    for o in opened:
-        key = (o.token_id, o.side)
-        better = max if o.side is Side.BUY else min
-        best[key] = better(best.get(key, o.price), o.price)
+    for o in eng.open_orders(market=world.cid):
         rem = o.original_size - o.original_size % 10_000 - o.size_matched
         assert rem > 0
+        if o.status is OrderStatus.LIVE:
+            key = (o.token_id, o.side)
+            better = max if o.side is Side.BUY else min
+            best[key] = better(best.get(key, o.price), o.price)
+        else:
+            assert o.status is OrderStatus.DELAYED
+            assert o.size_matched == 0
         if o.side is Side.BUY:
-            need_cash[o.owner] = need_cash.get(o.owner, 0) + cost(rem, price_to_micro(o.price))
+            extra = fee_bound(rem, price_to_micro(o.price), rate) if o.status is OrderStatus.DELAYED else 0
+            need_cash[o.owner] = need_cash.get(o.owner, 0) + cost(rem, price_to_micro(o.price)) + extra
         else:
             need_tokens[(o.owner, o.token_id)] = need_tokens.get((o.owner, o.token_id), 0) + rem
     for token in (yes, no):
@@ -213,16 +227,24 @@ def _flip(p: Decimal | None) -> Decimal | None:
 @given(
     tick=st.sampled_from(TICK_SIZES),
     fee_rate=st.sampled_from([Decimal(0), Decimal("0.072")]),
+    delay_ms=st.sampled_from([0, 0, 3_000]),
     data=st.data(),
 )
-def test_random_order_flow_keeps_invariants(tick: Decimal, fee_rate: Decimal, data: st.DataObject) -> None:
-    world = _setup(tick, fee_rate)
+def test_random_order_flow_keeps_invariants(
+    tick: Decimal, fee_rate: Decimal, delay_ms: int, data: st.DataObject
+) -> None:
+    world = _setup(tick, fee_rate, delay_ms)
     n_ticks = int(1 / tick)
     steps = data.draw(st.lists(actions(n_ticks), min_size=1, max_size=60))
     for n, a in enumerate(steps):
         if a.kind == "advance":
             world.clock.advance(a.ttl_s * 1000)
-            world.engine.expire()
+            for ev in world.engine.run_due():
+                if isinstance(ev, TradeEvent):
+                    taker = world.engine.order(ev.taker_order_id)
+                    assert taker is not None
+                    if taker.order_type is OrderType.FOK:
+                        assert ev.size == taker.original_size - taker.original_size % 10_000
         elif a.kind == "cancel":
             opened = world.engine.open_orders()
             if opened:
