@@ -92,6 +92,7 @@ class IngestSettings(Section):
     reconnect_backoff_initial_ms: int = Field(default=250, ge=10)
     reconnect_backoff_max_ms: int = Field(default=10_000, ge=10)
     chain_poll_interval_ms: int = Field(default=1_000, ge=50)
+    chain_in_hybrid: bool = True  # HYBRID also reads chain logs (needs a reachable chain_rpc_url)
     chain_confirmations: int = Field(default=0, ge=0, le=256)
     chain_exchange_addresses: list[str] = Field(
         default_factory=lambda: [

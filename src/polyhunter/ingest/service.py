@@ -26,7 +26,7 @@ from polyhunter.ingest.data_api_poll import DataApiPoller
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
-from polyhunter.ingest.mux import SignalMux
+from polyhunter.ingest.mux import IngestMode, SignalMux
 from polyhunter.ingest.rate_budget import RequestBudget
 from polyhunter.ingest.rtds import RtdsSource
 from polyhunter.log import get_logger
@@ -112,7 +112,8 @@ class IngestService:
             self.metrics.probe_health(
                 SourceKind.POLL, lambda: SourceHealth.HEALTHY if poller.healthy else SourceHealth.DEGRADED
             )
-        if self.mux.runs(SourceKind.CHAIN):
+        chain_wanted = self.mux.mode is not IngestMode.HYBRID or ing.chain_in_hybrid
+        if self.mux.runs(SourceKind.CHAIN) and chain_wanted:
             self.chain = ChainLogSource.from_settings(
                 settings, leaders=self.leaders, cursor_store=cursors, extra_exchanges=extra_exchanges
             )
