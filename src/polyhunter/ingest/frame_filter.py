@@ -48,25 +48,18 @@ class FrameFilter:
         self._leaders = lowered
         self._leaders_b = frozenset(addr.encode() for addr in lowered)
 
-    def _precheck(self, raw: bytes) -> bool | None:
-        """False: not a followed leader's trade frame. True: decode it. None: no proxyWallet at all."""
-        # rfind: RTDS serializes keys alphabetically, so proxyWallet sits in the last third of the frame
-        at = raw.rfind(_KEY)
-        if at < 0:
-            return None
-        start = raw.find(b"0x", at + _KEY_LEN, at + _KEY_LEN + 8)
-        if start < 0:
-            return True  # odd spacing: let the full decode decide
-        return raw[start : start + _ADDR_LEN].lower() in self._leaders_b
-
     def __call__(self, raw: bytes, seen_at: datetime) -> list[Signal]:
         stats = self._stats
         stats.frames += 1
-        hit = self._precheck(raw)
-        if hit is None:
+        # Pre-check, inlined (this runs for every frame of the firehose). rfind: RTDS serializes keys
+        # alphabetically, so proxyWallet sits in the last third of the frame.
+        at = raw.rfind(_KEY)
+        if at < 0:
             stats.not_trades += 1
             return []
-        if not hit:
+        start = raw.find(b"0x", at + _KEY_LEN, at + _KEY_LEN + 8)
+        # no "0x" right after the key (odd spacing): let the full decode decide
+        if start >= 0 and raw[start : start + _ADDR_LEN].lower() not in self._leaders_b:
             stats.prefiltered += 1
             return []
         try:
