@@ -89,7 +89,8 @@ class Account:
 class Ledger:
     def __init__(self, fee_account: str) -> None:
         self.fee_account = fee_account
-        self._accounts: dict[str, Account] = {}
+        self._accounts: dict[str, Account] = {}  # by lower-case address
+        self._spellings: dict[str, Account] = {}  # by address as callers spell it (fast path)
         self.supply: dict[str, int] = {}
         self.locked: dict[str, int] = {}
         self.deposited = 0
@@ -97,10 +98,14 @@ class Ledger:
 
     # -- accounts -----------------------------------------------------------------------------
     def account(self, address: str) -> Account:
-        key = address.lower()
-        acct = self._accounts.get(key)
+        """The account of ``address`` (case-insensitive), created empty on first use."""
+        acct = self._spellings.get(address)
         if acct is None:
-            acct = self._accounts[key] = Account(address=address)
+            key = address.lower()
+            acct = self._accounts.get(key)
+            if acct is None:
+                acct = self._accounts[key] = Account(address=address)
+            self._spellings[address] = acct
         return acct
 
     def accounts(self) -> Iterator[Account]:
