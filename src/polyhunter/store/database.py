@@ -61,6 +61,11 @@ def create_engine(db: DbSettings, *, pooled: bool = True) -> AsyncEngine:
     pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     if is_sqlite(url):
         ensure_sqlite_directory(url)
+        if pooled:
+            # Every SQLite transaction takes the write lock, so a process gains nothing from more than
+            # one connection; one pooled connection makes sessions queue in FIFO order instead of
+            # spinning in SQLite's busy handler (which sleeps in growing steps: long tail latencies).
+            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         engine = create_async_engine(
             url, echo=db.echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
         )
