@@ -241,12 +241,13 @@ class ChainLogSource:
                 self._cursor = max(-1, saved.last_ts - self._state.window)
                 self.stats.reorgs += 1
                 log.warning("chain.cursor_block_replaced", block=saved.last_ts, rescan_from=self._cursor + 1)
-        elif self._start_block is not None:
-            self._cursor = self._start_block - 1
         else:
-            self._cursor = max(-1, await self._rpc.block_number() - self._confirmations)
-            if self._cursor >= 0:
-                header = await self._header(self._cursor)
+            if self._start_block is not None:
+                self._cursor = self._start_block - 1
+            else:
+                self._cursor = max(-1, await self._rpc.block_number() - self._confirmations)
+            header = await self._rpc.get_block_by_number(self._cursor) if self._cursor >= 0 else None
+            if header is not None:
                 self._state.record(self._cursor, str(header["hash"]).lower())
         log.info("chain.source_start", cursor=self._cursor, exchanges=len(self._exchanges))
 
