@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import config, db, run, sim, watch
+from polyhunter.commands import config, db, demo, run, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -17,6 +17,7 @@ app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
 app.command("sim")(sim.sim)
 app.command("run")(run.run)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

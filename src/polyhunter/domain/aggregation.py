@@ -56,9 +56,13 @@ class Aggregator:
             return Released(bucket.shares, bucket.notional, tuple(bucket.signal_keys))
         return None
 
-    def expire(self, now_ms: int) -> list[tuple[BucketKey, Bucket]]:
-        """Buckets whose window passed without reaching the minimum."""
-        dead = [(k, b) for k, b in self._buckets.items() if now_ms - b.opened_at_ms > self._window_ms]
+    def expire(self, now_ms: int, *, everything: bool = False) -> list[tuple[BucketKey, Bucket]]:
+        """Buckets whose window passed without reaching the minimum (all of them at shutdown)."""
+        dead = [
+            (k, b)
+            for k, b in self._buckets.items()
+            if everything or now_ms - b.opened_at_ms > self._window_ms
+        ]
         for key, _ in dead:
             del self._buckets[key]
         return dead

@@ -395,13 +395,14 @@ class CopyEngine:
             work.outcomes.append(Outcome(int(trade_id), SKIPPED, reason=f"AGGREGATED_INTO_{work.trade_id}"))
         return released.shares
 
-    def flush_aggregates(self) -> list[Outcome]:
-        """Buckets whose window passed below the minimum: their copies end SKIPPED."""
-        dead = self.aggregator.expire(int(time.time() * 1000))
+    def flush_aggregates(self, *, everything: bool = False) -> list[Outcome]:
+        """Buckets whose window passed below the minimum (or all, at shutdown): their copies end SKIPPED."""
+        dead = self.aggregator.expire(int(time.time() * 1000), everything=everything)
         outcomes = []
         for _key, bucket in dead:
             for trade_id in bucket.signal_keys:
                 outcomes.append(Outcome(int(trade_id), SKIPPED, reason="BELOW_VENUE_MINIMUM"))
+                self.stats.copies[f"{SKIPPED}:BELOW_VENUE_MINIMUM"] += 1
         return outcomes
 
     # ------------------------------------------------------------------------------------ recording

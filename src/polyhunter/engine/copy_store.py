@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,9 +128,10 @@ async def prewrite_copies(
     return created
 
 
+_TRADES = cast(Table, CopyTrade.__table__)
 _FINISH = (
-    update(CopyTrade)
-    .where(CopyTrade.id == bindparam("b_id"), CopyTrade.state == CopyTradeState.PENDING)
+    update(_TRADES)
+    .where(_TRADES.c.id == bindparam("b_id"), _TRADES.c.state == CopyTradeState.PENDING)
     .values(
         state=bindparam("b_state"),
         reason=bindparam("b_reason"),
@@ -144,7 +145,6 @@ _FINISH = (
         locked_at=None,
         locked_by=None,
     )
-    .execution_options(synchronize_session=False)
 )
 
 

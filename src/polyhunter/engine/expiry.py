@@ -77,13 +77,17 @@ class PendingSweeper:
         self._batch = batch
         self.stats = SweepStats()
 
-    async def sweep_once(self) -> int:
-        self.stats.runs += 1
-        closed = self._engine.flush_aggregates()
+    async def close_aggregates(self, *, everything: bool = False) -> int:
+        closed = self._engine.flush_aggregates(everything=everything)
         if closed:
             async with unit_of_work(self._sessions) as session:
                 await finish_copies(session, closed, datetime.now(UTC))
             self.stats.aggregates_closed += len(closed)
+        return len(closed)
+
+    async def sweep_once(self) -> int:
+        self.stats.runs += 1
+        await self.close_aggregates()
         now = datetime.now(UTC)
         async with unit_of_work(self._sessions) as session:
             rows = await CopyTradeRepository(session).claim_stale_pending(

@@ -230,7 +230,8 @@ class Supervisor:
             "sweeper": {"expired": self.sweeper.stats.expired, "reconciled": self.sweeper.stats.reconciled},
         }
 
-    async def run(self, duration_s: float | None = None) -> None:
+    async def run(self, duration_s: float | None = None, *, stop_after: bool = True) -> None:
+        """Run until `duration_s` passes (or forever); `stop_after=False` leaves clients open for a summary."""
         self._tasks = [
             asyncio.create_task(self.ingest.run(), name="ingest"),
             asyncio.create_task(self.sweeper.run(), name="sweeper"),
@@ -246,18 +247,27 @@ class Supervisor:
                 for task in done:
                     task.result()
         finally:
-            await self.stop()
+            if stop_after:
+                await self.stop()
+            else:
+                await self._stop_tasks()
 
     async def _log_metrics(self) -> None:
         while True:
             await asyncio.sleep(self.settings.engine.metrics_interval_ms / 1000)
             log.info("stage latency", **self.engine.metrics.summary())
 
-    async def stop(self) -> None:
+    async def _stop_tasks(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            # Copies parked below the venue minimum cannot complete once we stop: close them now.
+            await self.sweeper.close_aggregates(everything=True)
         self._tasks = []
+
+    async def stop(self) -> None:
+        await self._stop_tasks()
         await self.ingest.close()
         for close in reversed(self._closers):
             await close()

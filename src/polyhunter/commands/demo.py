@@ -1,0 +1,44 @@
+"""`polyhunter demo`: simulator + demo followers + the copy engine, with a live view or a JSON summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.runtime.demo import run_demo
+
+
+def demo(
+    duration_s: Annotated[
+        float | None, typer.Option("--duration", help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="No live view; print one JSON summary at the end.")
+    ] = False,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Simulator seed (same seed, same leaders and markets).")
+    ] = 7,
+    rate: Annotated[float, typer.Option("--rate", help="Leader fills per second in the simulator.")] = 2.0,
+    settings_file: Path | None = CONFIG_OPTION,
+) -> None:
+    """Copy the simulator's leaders for a paper follower and an own-wallet follower, end to end."""
+    if duration_s is not None and duration_s <= 0:
+        typer.echo("error: --duration must be positive", err=True)
+        raise typer.Exit(2)
+    settings = settings_or_exit(settings_file)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_demo(
+                settings,
+                duration_s=duration_s,
+                as_json=as_json,
+                seed=seed,
+                rate=rate,
+                workdir=Path("var/demo"),
+            )
+        )

@@ -1,0 +1,250 @@
+"""`polyhunter demo`: the simulator's `leaders` scenario, two demo followers, the whole pipeline.
+
+One follower trades on paper, the other with its own generated key (funded on the simulator, orders
+signed and posted to the simulator's CLOB). Runs on SQLite (a fresh file under ./var/demo/) with
+in-memory coordination, shows a live view (or one JSON summary with --json) and stops after
+--duration seconds or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import statistics
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from polyhunter.adapters.polymarket.data_api_client import DataApiClient
+from polyhunter.engine.copy_engine import CopyRecord
+from polyhunter.execution.eip712 import address_from_private_key
+from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.settings import Settings
+from polyhunter.sim.server_app import SimServer
+from polyhunter.store.models import CopyTrade
+
+START_CASH = Decimal(1000)
+
+
+@dataclass(slots=True)
+class DemoLog:
+    recent: deque[CopyRecord] = field(default_factory=lambda: deque(maxlen=15))
+    slippage_ticks: list[Decimal] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+
+    def add(self, record: CopyRecord) -> None:
+        self.recent.append(record)
+        if record.slippage_ticks is not None:
+            self.slippage_ticks.append(record.slippage_ticks)
+        if record.signal_to_submit_ms is not None:
+            self.latency_ms.append(record.signal_to_submit_ms)
+
+
+def _followers(leaders: list[str], eoa_key: str) -> RunFile:
+    copies_paper = [
+        CopySpec(leader=a, sizing="FIXED_USDC", sizing_value=Decimal(5), max_trade_usdc=Decimal(25))
+        for a in leaders
+    ]
+    copies_eoa = [
+        CopySpec(
+            leader=a,
+            sizing="PERCENT_OF_LEADER",
+            sizing_value=Decimal(5),
+            max_trade_usdc=Decimal(20),
+            max_slippage_bps=300,
+        )
+        for a in leaders
+    ]
+    return RunFile(
+        followers=[
+            FollowerSpec(
+                name="demo-paper", custody="PAPER", starting_cash_usdc=START_CASH, copies=copies_paper
+            ),
+            FollowerSpec(
+                name="demo-wallet", custody="EOA", private_key=SecretStr(eoa_key), copies=copies_eoa
+            ),
+        ]
+    )
+
+
+def _demo_settings(base: Settings, urls: dict[str, str], db_path: Path) -> Settings:
+    data = base.model_dump()
+    data["venue"].update(
+        clob_url=urls["clob"],
+        data_api_url=urls["data_api"],
+        gamma_url=urls["gamma"],
+        clob_ws_url=urls["clob_ws"],
+        rtds_ws_url=urls["rtds_ws"],
+    )
+    data["db"]["url"] = f"sqlite+aiosqlite:///{db_path}"
+    data["coord"]["backend"] = "memory"
+    data["ingest"].update(mode="HYBRID", chain_in_hybrid=False, poll_interval_ms=1000, replay_window_s=600)
+    data["api"]["port"] = 0
+    data["engine"]["metrics_interval_ms"] = 3_600_000
+    return Settings.model_validate(data)
+
+
+async def _admin(session: aiohttp.ClientSession, url: str, method: str, path: str, body: Any = None) -> Any:
+    async with session.request(method, url + path, json=body) as resp:
+        resp.raise_for_status()
+        return await resp.json()
+
+
+async def _wallet_equity(data_api_url: str, sup: Supervisor, user_id: int) -> Decimal:
+    cash = await sup.eoa.collateral_available(user_id)
+    account = sup.eoa._accounts[user_id]  # noqa: SLF001 - the demo reads its own follower's funder
+    client = DataApiClient(data_api_url)
+    try:
+        positions = await client.positions(account.funder.lower())
+    finally:
+        await client.close()
+    return cash + sum((p.current_value for p in positions), Decimal(0))
+
+
+async def _marks(sup: Supervisor) -> dict[str, Decimal]:
+    tokens = {t for acct in sup.paper.accounts.values() for t in acct.positions}
+    marks = {}
+    for token in tokens:
+        mid = await sup.engine.pricer._market.midpoint(token)  # noqa: SLF001 - current mark for PnL
+        if mid is not None:
+            marks[token] = mid
+    return marks
+
+
+async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: str) -> dict[str, Any]:
+    async with sup.sessions() as session:
+        rows = (
+            await session.execute(
+                select(CopyTrade.state, CopyTrade.reason, func.count()).group_by(
+                    CopyTrade.state, CopyTrade.reason
+                )
+            )
+        ).all()
+    by_state: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    for state, reason, count in rows:
+        by_state[str(state)] += count
+        if reason:
+            by_reason[f"{state}:{reason}"] += count
+    stage = sup.engine.metrics.snapshot().get("signal_to_submit")
+    marks = await _marks(sup)
+    pnl: dict[str, str] = {}
+    for f in sup.followers:
+        if f.spec.custody == "PAPER":
+            equity = sup.paper.account(f.user_id).equity(marks)
+        else:
+            equity = await _wallet_equity(data_api_url, sup, f.user_id)
+        pnl[f.spec.name] = str((equity - START_CASH).quantize(Decimal("0.0001")))
+    slip = demo.slippage_ticks
+    return {
+        "duration_s": round(time.monotonic() - started, 1),
+        "signals": sup.engine.stats.signals,
+        "signals_recorded": sup.ingest.recorded,
+        "copies": dict(by_state),
+        "copies_by_reason": dict(by_reason),
+        "signal_to_submit_ms": {
+            "count": stage.count if stage else 0,
+            "p50": round(stage.p50_ms, 3) if stage else None,
+            "p99": round(stage.p99_ms, 3) if stage else None,
+        },
+        "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
+        "pnl_usdc": pnl,
+        "ingest": sup.ingest.snapshot(),
+    }
+
+
+def _render(demo: DemoLog, sup: Supervisor) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        title=f"PolyHunter demo — signals {sup.engine.stats.signals}, copies {sum(sup.engine.stats.copies.values())}"
+    )
+    for col in (
+        "time",
+        "follower",
+        "side",
+        "shares",
+        "price",
+        "leader",
+        "slip (ticks)",
+        "latency ms",
+        "state",
+    ):
+        table.add_column(col)
+    for r in list(demo.recent)[::-1]:
+        table.add_row(
+            r.at.strftime("%H:%M:%S"),
+            demo.names.get(r.user_id, str(r.user_id)),
+            str(r.side),
+            f"{r.shares:.2f}",
+            f"{r.price:.4f}" if r.price else "",
+            f"{r.leader_price}",
+            f"{r.slippage_ticks:.2f}" if r.slippage_ticks is not None else "",
+            f"{r.signal_to_submit_ms:.1f}" if r.signal_to_submit_ms is not None else "",
+            str(r.state) + (f" {r.reason}" if r.reason and str(r.state) != "EXECUTED" else ""),
+        )
+    return table
+
+
+async def run_demo(
+    base: Settings, *, duration_s: float | None, as_json: bool, seed: int, rate: float, workdir: Path
+) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
+    db_path = workdir / f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-{seed}.db"
+    demo = DemoLog()
+    eoa_key = "0x" + secrets.token_hex(32)
+    async with SimServer("leaders", seed, 0, leaders=3, markets=4, rate=rate) as sim:
+        async with aiohttp.ClientSession() as http:
+            scenario = await _admin(http, sim.urls["admin"], "GET", "/scenario")
+            leaders = [leader["address"] for leader in scenario["leaders"]]
+            await _admin(
+                http,
+                sim.urls["admin"],
+                "POST",
+                "/fund",
+                {"address": address_from_private_key(eoa_key), "collateral": str(START_CASH)},
+            )
+        settings = _demo_settings(base, sim.urls, db_path)
+        sup = Supervisor(settings, _followers(leaders, eoa_key), on_copy=demo.add)
+        started = time.monotonic()
+        await sup.start()
+        demo.names = {f.user_id: f.spec.name for f in sup.followers}
+        try:
+            if as_json:
+                await sup.run(duration_s, stop_after=False)
+                result = await summary(sup, demo, started, settings.venue.data_api_url)
+                print(json.dumps(result, indent=2, default=str))  # noqa: T201 - the command's output
+                return result
+            return await _run_live(sup, demo, duration_s, started, settings.venue.data_api_url)
+        finally:
+            await sup.stop()
+
+
+async def _run_live(
+    sup: Supervisor, demo: DemoLog, duration_s: float | None, started: float, data_api_url: str
+) -> dict[str, Any]:
+    import asyncio
+
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console()
+    runner = asyncio.create_task(sup.run(duration_s, stop_after=False))
+    with Live(_render(demo, sup), console=console, refresh_per_second=4) as live:
+        while not runner.done():
+            live.update(_render(demo, sup))
+            await asyncio.sleep(0.25)
+    result = await summary(sup, demo, started, data_api_url)
+    runner.result()
+    console.print_json(json.dumps({k: v for k, v in result.items() if k != "ingest"}, default=str))
+    return result
