@@ -51,8 +51,9 @@ test-integration: sync services node ## integration and e2e tests (PostgreSQL, R
 test: sync services node lint typecheck ## lint, types and every test tier
 	$(RUN) pytest -q -p no:cacheprovider
 
-demo: sync ## the main job on the embedded default
-	$(RUN) polyhunter demo
+DEMO_ARGS ?= --duration 60
+demo: sync ## the main job: simulator + paper and own-wallet followers for 60 s (DEMO_ARGS=... to change)
+	$(RUN) polyhunter demo $(DEMO_ARGS)
 
 bench: sync ## performance figures
 	$(RUN) polyhunter bench
