@@ -9,13 +9,13 @@ finds them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from polyhunter.domain.book_math import walk_book
-from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderBook, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
-from polyhunter.engine.ports import MarketData
 
 FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
 FAK_NO_MATCH = (
@@ -47,8 +47,11 @@ class PaperAccount:
 
 
 class PaperExecutor:
-    def __init__(self, market: MarketData, starting_cash: Decimal = Decimal(1000)) -> None:
-        self._market = market
+    def __init__(
+        self, book: Callable[[str], Awaitable[OrderBook]], starting_cash: Decimal = Decimal(1000)
+    ) -> None:
+        """`book` gives the current book of a token (the engine's quote cache: one fetch per token)."""
+        self._book = book
         self._starting_cash = starting_cash
         self.accounts: dict[int, PaperAccount] = {}
         self._orders: dict[str, ExecutionResult] = {}
@@ -76,7 +79,7 @@ class PaperExecutor:
         return result
 
     async def _fill(self, request: OrderRequest) -> ExecutionResult:
-        book = await self._market.book(request.token_id)
+        book = await self._book(request.token_id)
         buying = request.side is Side.BUY
         walk = walk_book(
             book.asks if buying else book.bids, request.shares, request.limit_price, buying=buying

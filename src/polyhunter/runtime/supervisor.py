@@ -100,7 +100,15 @@ class Supervisor:
         market = ClobMarketData(HttpClient(s.venue.clob_url, s.venue.request_timeout_ms, policy))
         self._closers.append(market.close)
         order_version = await market.version()
-        self.paper = PaperExecutor(market)
+        e = s.engine
+        pricer = Pricer(
+            market,
+            quote_ttl_ms=e.quote_cache_ttl_ms,
+            max_entries=e.quote_cache_max_entries,
+            fallback_ttl_ms=e.fallback_price_ttl_ms,
+            force_fallback=e.force_fallback_price,
+        )
+        self.paper = PaperExecutor(pricer.book)
         eoa_accounts: dict[int, EoaAccount] = {}
         wallet_of_user: dict[int, int] = {}
         for f in self.followers:
@@ -124,14 +132,6 @@ class Supervisor:
             GuardrailLimits(g.max_trade_usdc, g.daily_user_cap_usdc, g.global_daily_cap_usdc, g.dry_run),
             g.circuit_breaker_failures,
             g.circuit_breaker_cooldown_s * 1000,
-        )
-        e = s.engine
-        pricer = Pricer(
-            market,
-            quote_ttl_ms=e.quote_cache_ttl_ms,
-            max_entries=e.quote_cache_max_entries,
-            fallback_ttl_ms=e.fallback_price_ttl_ms,
-            force_fallback=e.force_fallback_price,
         )
         self.engine = CopyEngine(
             self.sessions,
