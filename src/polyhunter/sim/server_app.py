@@ -141,12 +141,12 @@ class SimServer:
         if self.chain_rpc:
             await self._start_mirror(self.chain_rpc)
         for offset, (name, app) in enumerate(self._apps().items()):
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
             await runner.setup()
             self._runners.append(runner)
             sock = _bind(self.host, self.port + offset if self.port else 0)
             port = sock.getsockname()[1]
-            await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+            await web.SockSite(runner, sock).start()
             scheme = "ws" if name.endswith("_ws") else "http"
             suffix = "/ws" if name == "clob_ws" else ""
             self.urls[name] = f"{scheme}://{self.host}:{port}{suffix}"

@@ -68,12 +68,11 @@ def gamma_market(view: GammaView, info: MarketInfo, with_event: bool = True) -> 
         order_min_size=m.min_order_size,
         end_date_iso=info.end_date.strftime("%Y-%m-%d"),
         clob_token_ids=json.dumps(list(m.tokens)),
-        maker_base_fee=0,
-        taker_base_fee=int(m.taker_fee_rate * 10_000),
+        maker_base_fee=0 if with_event else None,  # markets nested in an event omit the base fees live
+        taker_base_fee=int(m.taker_fee_rate * 10_000) if with_event else None,
         accepting_orders=m.accepting_orders and not closed,
         neg_risk=m.neg_risk,
         events=[_event(view, info, [], with_markets=False)] if with_event else None,
-        tags=[_tag(info)],
         fees_enabled=m.taker_fee_rate > 0,
     )
 
@@ -93,7 +92,7 @@ def _event(view: GammaView, info: MarketInfo, members: list[MarketInfo], *, with
         enable_order_book=True,
         neg_risk=info.market.neg_risk,
         markets=[gamma_market(view, m, with_event=False) for m in members] if with_markets else None,
-        tags=[_tag(info)],
+        tags=[_tag(info)] if with_markets else None,  # events nested in a market carry no tags live
     )
 
 

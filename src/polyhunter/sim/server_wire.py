@@ -189,7 +189,7 @@ def open_order(o: OrderView, maker_address: str) -> OpenOrder:
     )
 
 
-def _maker_order(m: MakerFill, index_of: dict[str, int]) -> MakerOrder:
+def _maker_order(m: MakerFill) -> MakerOrder:
     return MakerOrder(
         order_id=m.order_id,
         owner=m.api_owner,
@@ -200,7 +200,6 @@ def _maker_order(m: MakerFill, index_of: dict[str, int]) -> MakerOrder:
         asset_id=m.token_id,
         outcome=m.outcome,
         side=_side(m.side),  # type: ignore[arg-type]
-        outcome_index=index_of.get(m.token_id),
     )
 
 
@@ -216,7 +215,6 @@ class TradeState:
 
 def _trade_fields(ts: TradeState, info: MarketInfo, recipient: str | None) -> dict[str, object]:
     t = ts.trade
-    index_of = {tok: i for i, tok in enumerate(info.market.tokens)}
     is_maker = recipient is not None and recipient != t.taker_api_owner
     makers = [m for m in t.makers if not is_maker or m.api_owner == recipient] if is_maker else list(t.makers)
     return {
@@ -236,7 +234,7 @@ def _trade_fields(ts: TradeState, info: MarketInfo, recipient: str | None) -> di
         "owner": recipient if recipient is not None else t.taker_api_owner,
         "maker_address": to_checksum_address(makers[0].owner if is_maker and makers else t.taker_owner),
         "transaction_hash": ts.transaction_hash,
-        "maker_orders": [_maker_order(m, index_of) for m in makers],
+        "maker_orders": [_maker_order(m) for m in makers],
         "trader_side": "MAKER" if is_maker else "TAKER",
     }
 

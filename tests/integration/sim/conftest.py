@@ -20,7 +20,9 @@ ANVIL_ADDRESS_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    async with SimServer(scenario="quiet", seed=11, port=0, mined_delay_s=0.05, confirmed_delay_s=0.1) as server:
+    async with SimServer(
+        scenario="quiet", seed=11, port=0, mined_delay_s=0.05, confirmed_delay_s=0.1
+    ) as server:
         yield server
 
 

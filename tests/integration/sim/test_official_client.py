@@ -27,7 +27,9 @@ from tests.integration.sim.conftest import ANVIL_ADDRESS_0, ANVIL_KEY_0, scenari
 
 
 async def _fund(http: aiohttp.ClientSession, sim: SimServer, address: str, collateral: str) -> None:
-    async with http.post(sim.urls["admin"] + "/fund", json={"address": address, "collateral": collateral}) as r:
+    async with http.post(
+        sim.urls["admin"] + "/fund", json={"address": address, "collateral": collateral}
+    ) as r:
         assert r.status == 200, await r.text()
 
 
@@ -46,7 +48,8 @@ def _client_flow(host: str, token: str, neg_token: str) -> dict[str, Any]:
     out["version"] = client.get_version()
     best_bid = float(out["book"]["bids"][-1]["price"])
     gtc = client.create_and_post_order(
-        OrderArgsV2(token_id=token, price=round(best_bid - 0.05, 2), size=10, side="BUY"), order_type=OrderType.GTC
+        OrderArgsV2(token_id=token, price=round(best_bid - 0.05, 2), size=10, side="BUY"),
+        order_type=OrderType.GTC,
     )
     out["gtc"] = gtc
     out["gtc_read"] = client.get_order(gtc["orderID"])
@@ -101,9 +104,14 @@ async def test_official_client_full_flow(sim: SimServer, http: aiohttp.ClientSes
     assert out["neg_fok"]["status"] == "matched"  # signed for the neg-risk exchange by the SDK
     assert any(t["taker_order_id"] == fok["orderID"] for t in out["trades"])
     # the plain market charges no fee: the balance drops by exactly makingAmount
-    assert Decimal(out["balance_after_fok"]["balance"]) == (Decimal(1000) - Decimal(fok["makingAmount"])) * 1_000_000
+    assert (
+        Decimal(out["balance_after_fok"]["balance"])
+        == (Decimal(1000) - Decimal(fok["makingAmount"])) * 1_000_000
+    )
     # the neg-risk (Politics) market charges the taker fee on top
-    after_neg = Decimal(out["balance_after_fok"]["balance"]) - Decimal(out["neg_fok"]["makingAmount"]) * 1_000_000
+    after_neg = (
+        Decimal(out["balance_after_fok"]["balance"]) - Decimal(out["neg_fok"]["makingAmount"]) * 1_000_000
+    )
     assert Decimal(out["balance"]["balance"]) < after_neg
 
 
@@ -115,7 +123,9 @@ async def _post(http: aiohttp.ClientSession, sim: SimServer, creds: ApiCreds, bo
         return resp.status, await resp.json()
 
 
-async def test_order_signed_for_the_wrong_exchange_is_rejected(sim: SimServer, http: aiohttp.ClientSession) -> None:
+async def test_order_signed_for_the_wrong_exchange_is_rejected(
+    sim: SimServer, http: aiohttp.ClientSession
+) -> None:
     info = await scenario(http, sim)
     neg = next(m for m in info["markets"] if m["neg_risk"])  # type: ignore[attr-defined]
     await _fund(http, sim, ANVIL_ADDRESS_0, "100")
@@ -124,7 +134,11 @@ async def test_order_signed_for_the_wrong_exchange_is_rejected(sim: SimServer, h
     creds = ApiCreds(sdk_creds.api_key, sdk_creds.api_secret, sdk_creds.api_passphrase)
     signer = OrderSigner(ANVIL_KEY_0)
     order = signer.build(
-        maker=None, token_id=int(neg["tokens"][0]), maker_amount=2_000_000, taker_amount=10_000_000, side=Side.BUY
+        maker=None,
+        token_id=int(neg["tokens"][0]),
+        maker_amount=2_000_000,
+        taker_amount=10_000_000,
+        side=Side.BUY,
     )
 
     wrong = signer.sign(order, exchange_domain(137, 2, neg_risk=False))
