@@ -65,8 +65,10 @@ def assert_worst_first(book: dict[str, Any]) -> None:
     asks = [Decimal(level["price"]) for level in book["asks"]]
     assert bids == sorted(bids), "bids must be ascending (best last)"
     assert asks == sorted(asks, reverse=True), "asks must be descending (best last)"
-    assert len(book["hash"]) == 40 and int(book["hash"], 16) >= 0
-    assert len(book["timestamp"]) == 13 and book["timestamp"].isdigit()
+    assert len(book["hash"]) == 40
+    assert int(book["hash"], 16) >= 0
+    assert len(book["timestamp"]) == 13
+    assert book["timestamp"].isdigit()
 
 
 class Trader:

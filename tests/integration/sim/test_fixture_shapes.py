@@ -34,7 +34,8 @@ def plain_market(sim: SimServer) -> MarketInfo:
 
 def best(sim: SimServer, token: str) -> tuple[Decimal, Decimal]:
     bid, ask = sim.state.engine.best_bid_ask(token)
-    assert bid is not None and ask is not None
+    assert bid is not None
+    assert ask is not None
     return bid, ask
 
 
@@ -115,16 +116,20 @@ async def test_post_order_and_order_status_match_live(sim: SimServer, http: aioh
     body = await take(t, sim, token, "5")
     live = fixture("http/order-responses-v1-2026-01/poly_full_fill_real.json")["response"]["body_parsed"]
     assert_same_shape(live, body, extra_ok=frozenset({"tradeIDs"}))
-    assert body["status"] == "matched" and body["takingAmount"] == "5"
+    assert body["status"] == "matched"
+    assert body["takingAmount"] == "5"
     assert Decimal(body["makingAmount"]) == 5 * best(sim, token)[1] or "." in body["makingAmount"]
     status, order = await t.request("GET", f"/data/order/{body['orderID']}")
     live_order = fixture("http/order-responses-v1-2026-01/poly_order_status_full_real.json")
     assert status == 200
     assert_same_shape(live_order["response"]["body_parsed"], order)
-    assert order["order_type"] == "FAK" and order["status"] == "MATCHED"
+    assert order["order_type"] == "FAK"
+    assert order["status"] == "MATCHED"
     await sim.state.settle()
     status, trades = await t.request("GET", "/data/trades")
-    assert status == 200 and trades["next_cursor"] == "LTE=" and trades["count"] == 1
+    assert status == 200
+    assert trades["next_cursor"] == "LTE="
+    assert trades["count"] == 1
     assert_same_shape(
         fixture("ws-market/trades_data_trades_row.json"), trades["data"][0], extra_ok=frozenset({"side"})
     )
@@ -146,8 +151,10 @@ async def test_data_api_and_rtds_rows_match_live(sim: SimServer, http: aiohttp.C
         assert_same_shape(without_fee, frame)
         assert list(frame) == list(without_fee)
         wallet = frame["payload"]["proxyWallet"]
-        assert wallet == to_checksum_address(wallet) and wallet != wallet.lower()
-        assert len(str(frame["timestamp"])) == 13 and len(str(frame["payload"]["timestamp"])) == 10
+        assert wallet == to_checksum_address(wallet)
+        assert wallet != wallet.lower()
+        assert len(str(frame["timestamp"])) == 13
+        assert len(str(frame["payload"]["timestamp"])) == 10
     taker_row = next(f for f in frames if f["payload"]["proxyWallet"] == t.address)
     async with http.get(sim.urls["data_api"] + "/trades", params={"user": t.address}) as resp:
         rows = await resp.json()
@@ -157,7 +164,8 @@ async def test_data_api_and_rtds_rows_match_live(sim: SimServer, http: aiohttp.C
     assert rows[0]["transactionHash"] == taker_row["payload"]["transactionHash"]
     async with http.get(sim.urls["data_api"] + "/activity", params={"user": t.address}) as resp:
         activity = await resp.json()
-    assert activity[0]["type"] == "TRADE" and activity[0]["usdcSize"] > 0
+    assert activity[0]["type"] == "TRADE"
+    assert activity[0]["usdcSize"] > 0
 
 
 async def test_market_channel_frames_match_live(sim: SimServer, http: aiohttp.ClientSession) -> None:
@@ -170,7 +178,8 @@ async def test_market_channel_frames_match_live(sim: SimServer, http: aiohttp.Cl
     async with http.ws_connect(sim.urls["clob_ws"] + "/market") as ws:
         await ws.send_str(json.dumps({"assets_ids": [token], "type": "market"}))
         snapshot = json.loads((await ws.receive(timeout=5)).data)
-        assert isinstance(snapshot, list) and len(snapshot) == 1
+        assert isinstance(snapshot, list)
+        assert len(snapshot) == 1
         assert_same_shape(live_by_type["book"], snapshot[0])
         assert_same_shape(fixture("ws-market/book.json"), snapshot[0], subset=True)  # 2024: no tick_size
         assert_worst_first(snapshot[0])
@@ -212,7 +221,8 @@ async def test_user_channel_events_match_live(sim: SimServer, http: aiohttp.Clie
         await ws.send_str(json.dumps({"auth": auth, "markets": [info.condition_id], "type": "user"}))
         await asyncio.sleep(0.05)
         status, resting = await t.order(token, Side.BUY, str(inside), "5", "GTC")
-        assert status == 200 and resting["status"] == "live"
+        assert status == 200
+        assert resting["status"] == "live"
         placement = (await _user_frames(ws, 1))[0]
         assert_same_shape(fixture("ws-user/order_placement.json"), placement)
         assert (placement["type"], placement["status"]) == ("PLACEMENT", "LIVE")
@@ -229,7 +239,8 @@ async def test_user_channel_events_match_live(sim: SimServer, http: aiohttp.Clie
         frames = await _user_frames(ws, 4)
         update = next(f for f in frames if f["event_type"] == "order")
         maker_trades = [f for f in frames if f["event_type"] == "trade"]
-        assert update["type"] == "UPDATE" and update["status"] == "MATCHED"
+        assert update["type"] == "UPDATE"
+        assert update["status"] == "MATCHED"
         assert_same_shape(fixture("ws-user/user_trade4.json"), maker_trades[-1])
         assert maker_trades[0]["trader_side"] == "MAKER"
         status, rest2 = await t.order(token, Side.BUY, str(inside), "5", "GTC")

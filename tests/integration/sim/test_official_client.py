@@ -78,11 +78,13 @@ async def test_official_client_full_flow(sim: SimServer, http: aiohttp.ClientSes
 
     out = await asyncio.to_thread(_client_flow, sim.urls["clob"], token, neg_token)
 
-    assert out["creds"].api_key and out["again"].api_key == out["creds"].api_key
+    assert out["creds"].api_key
+    assert out["again"].api_key == out["creds"].api_key
     book = out["book"]
     bids = [Decimal(level["price"]) for level in book["bids"]]
     asks = [Decimal(level["price"]) for level in book["asks"]]
-    assert bids == sorted(bids) and asks == sorted(asks, reverse=True)  # worst first, best LAST
+    assert bids == sorted(bids)
+    assert asks == sorted(asks, reverse=True)
     assert Decimal(out["mid"]["mid"]) == (bids[-1] + asks[-1]) / 2
     assert out["price"] == {"price": str(bids[-1]).rstrip("0").rstrip(".")}
     assert out["tick"] == "0.01"
@@ -90,17 +92,25 @@ async def test_official_client_full_flow(sim: SimServer, http: aiohttp.ClientSes
     assert out["version"] == 2
 
     gtc = out["gtc"]
-    assert gtc["success"] is True and gtc["status"] == "live" and gtc["errorMsg"] == ""
-    assert gtc["orderID"].startswith("0x") and len(gtc["orderID"]) == 66
-    assert out["gtc_read"]["status"] == "LIVE" and out["gtc_read"]["original_size"] == "10"
+    assert gtc["success"] is True
+    assert gtc["status"] == "live"
+    assert gtc["errorMsg"] == ""
+    assert gtc["orderID"].startswith("0x")
+    assert len(gtc["orderID"]) == 66
+    assert out["gtc_read"]["status"] == "LIVE"
+    assert out["gtc_read"]["original_size"] == "10"
     assert [o["id"] for o in out["open"]] == [gtc["orderID"]]
     assert out["cancel"] == {"canceled": [gtc["orderID"]], "not_canceled": {}}
 
     fok = out["fok"]
-    assert fok["success"] is True and fok["status"] == "matched"
-    assert Decimal(fok["makingAmount"]) <= Decimal(10) and Decimal(fok["takingAmount"]) > 0
-    assert fok["transactionsHashes"] and fok["transactionsHashes"][0].startswith("0x")
-    assert out["fok_read"]["status"] == "MATCHED" and out["fok_read"]["order_type"] == "FOK"
+    assert fok["success"] is True
+    assert fok["status"] == "matched"
+    assert Decimal(fok["makingAmount"]) <= Decimal(10)
+    assert Decimal(fok["takingAmount"]) > 0
+    assert fok["transactionsHashes"]
+    assert fok["transactionsHashes"][0].startswith("0x")
+    assert out["fok_read"]["status"] == "MATCHED"
+    assert out["fok_read"]["order_type"] == "FOK"
     assert out["neg_fok"]["status"] == "matched"  # signed for the neg-risk exchange by the SDK
     assert any(t["taker_order_id"] == fok["orderID"] for t in out["trades"])
     # the plain market charges no fee: the balance drops by exactly makingAmount
@@ -147,7 +157,9 @@ async def test_order_signed_for_the_wrong_exchange_is_rejected(
 
     right = signer.sign(order, exchange_domain(137, 2, neg_risk=True))
     status, body = await _post(http, sim, creds, order_to_wire_json(right, creds.api_key, "GTC"))
-    assert status == 200 and body["success"] is True and body["orderID"] == right.order_hash
+    assert status == 200
+    assert body["success"] is True
+    assert body["orderID"] == right.order_hash
 
     status, body = await _post(http, sim, creds, order_to_wire_json(right, creds.api_key, "GTC"))
     assert (status, body["error"]) == (400, f"order {right.order_hash} is invalid. Duplicated.")
