@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from polyhunter.adapters.chain.abi import address_topic
 from polyhunter.adapters.chain.exchange_events import ORDER_FILLED_TOPICS, LogDecodeError
@@ -48,6 +48,23 @@ _HASH_TAG = "blockhash:"
 _POLL_ERRORS = (RpcError, RpcTransportError, LogDecodeError, TimeoutError)
 
 
+class ChainReader(Protocol):
+    """What the source reads from a node (:class:`JsonRpcClient` is one)."""
+
+    async def block_number(self) -> int: ...
+
+    async def get_block_by_number(self, block: int | str, *, full: bool = False) -> dict[str, Any] | None: ...
+
+    async def get_logs(
+        self,
+        *,
+        from_block: int | str,
+        to_block: int | str,
+        addresses: Sequence[str] = (),
+        topics: Sequence[str | Sequence[str] | None] = (),
+    ) -> list[dict[str, Any]]: ...
+
+
 class _ChainMoved(Exception):
     """The chain changed while a batch was read; read it again on the next poll."""
 
@@ -64,7 +81,7 @@ class ChainLogSource:
 
     def __init__(
         self,
-        rpc: JsonRpcClient,
+        rpc: ChainReader,
         *,
         exchanges: Sequence[str],
         leaders: Iterable[str],
@@ -107,6 +124,7 @@ class ChainLogSource:
         self._closed = asyncio.Event()
         self._health = SourceHealth.CONNECTING
         self.stats = ChainSourceStats()
+        self._owned_client: JsonRpcClient | None = None
 
     @classmethod
     def from_settings(
@@ -123,7 +141,7 @@ class ChainLogSource:
         client = rpc or JsonRpcClient(
             venue.chain_rpc_url, timeout_ms=venue.request_timeout_ms, max_retries=venue.max_retries
         )
-        return cls(
+        source = cls(
             client,
             exchanges=[*ingest.chain_exchange_addresses, *extra_exchanges],
             leaders=leaders,
@@ -134,6 +152,8 @@ class ChainLogSource:
             error_backoff_max_ms=ingest.reconnect_backoff_max_ms,
             **options,
         )
+        source._owned_client = client if rpc is None else None
+        return source
 
     # --- SignalSource --------------------------------------------------------------------------------
 
@@ -161,8 +181,12 @@ class ChainLogSource:
         return self._iterate()
 
     async def close(self) -> None:
+        """Stop the iterator (it ends after the current poll) and close a client made by ``from_settings``."""
         self._closed.set()
         self._health = SourceHealth.DOWN
+        client, self._owned_client = self._owned_client, None
+        if client is not None:
+            await client.close()
 
     async def _iterate(self) -> AsyncIterator[Signal]:
         while not self._closed.is_set():
@@ -218,7 +242,7 @@ class ChainLogSource:
         self.stats.polls += 1
         self.stats.consecutive_errors = 0
         self.stats.last_poll_at = self._clock()
-        self._health = SourceHealth.HEALTHY if self._caught_up or buffered else SourceHealth.DEGRADED
+        self._health = SourceHealth.HEALTHY if self._caught_up else SourceHealth.DEGRADED  # behind = late
         return buffered
 
     def _require_cursor(self) -> int:

@@ -197,4 +197,3 @@ async def test_from_settings_uses_ingest_settings(rpc: JsonRpcClient, mirror: Ch
         assert signal.tx_hash == later != tx
     finally:
         await source.close()
-        await source._rpc.close()
