@@ -1,0 +1,63 @@
+"""``chain_rpc``: every simulator match is mirrored on anvil and published with the chain's tx hash."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from polyhunter.adapters.chain.rpc import JsonRpcClient
+from polyhunter.domain.signal import Side
+from polyhunter.sim.anvil import AnvilError, AnvilProcess, anvil_path
+from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
+from polyhunter.sim.orders import OrderType
+from polyhunter.sim.server_app import SimServer
+
+ORDER_FILLED_V2 = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"
+ORDERS_MATCHED_V2 = "0x174b3811690657c217184f89418266767c87e4805d09680c39fc9c031c0cab7c"
+
+
+@pytest.fixture
+def anvil_url() -> Iterator[str]:
+    try:
+        anvil_path()
+        solcjs_path()
+    except (AnvilError, ChainBuildError) as exc:
+        pytest.skip(f"chain tools missing ({exc}); `make node` installs them")
+    with AnvilProcess() as anvil:
+        yield anvil.url
+
+
+async def test_matches_are_mirrored_with_the_chain_hash(anvil_url: str, http: aiohttp.ClientSession) -> None:
+    async with SimServer(scenario="quiet", seed=4, port=0, chain_rpc=anvil_url, mined_delay_s=0.01) as sim:
+        assert sim.urls["chain_rpc"] == anvil_url
+        token = sim.state.catalog[0].market.tokens[0]
+        _, ask = sim.state.engine.best_bid_ask(token)
+        assert ask is not None
+        leader = "0x" + "1e" * 20
+        sim.runner.agents.ensure_cash(leader, 100_000_000)
+        async with http.ws_connect(sim.urls["rtds_ws"]) as ws:
+            await ws.send_str(
+                json.dumps(
+                    {"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]}
+                )
+            )
+            result = sim.runner.agents.submit(leader, token, Side.BUY, ask, 10_000_000, OrderType.FAK)
+            assert result.status == "matched"
+            frame = json.loads((await ws.receive(timeout=30)).data)
+        await sim.state.settle(timeout_s=30)
+        async with http.get(sim.urls["data_api"] + "/trades", params={"user": leader}) as resp:
+            rows = await resp.json()
+    tx_hash = rows[0]["transactionHash"]
+    assert frame["payload"]["transactionHash"] == tx_hash
+    assert tx_hash not in result.transaction_hashes  # the engine's placeholder was replaced
+    async with JsonRpcClient(anvil_url) as rpc:
+        receipt = await rpc.get_transaction_receipt(tx_hash)
+    assert receipt is not None
+    assert receipt["status"] == "0x1"
+    topics = [log["topics"][0] for log in receipt["logs"]]
+    assert topics.count(ORDER_FILLED_V2) == 2  # one maker leg + the taker leg
+    assert topics[-1] == ORDERS_MATCHED_V2
+    assert any(log["topics"][2] == "0x" + "0" * 24 + leader[2:] for log in receipt["logs"][:-1])
