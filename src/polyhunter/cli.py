@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import config, db, demo, run, sim, watch
+from polyhunter.commands import bench, config, db, demo, run, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -18,6 +18,7 @@ app.command("watch")(watch.watch)
 app.command("sim")(sim.sim)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)
+app.command("bench")(bench.bench)
 
 
 def main() -> None:

@@ -1,0 +1,156 @@
+"""`polyhunter bench`: every benchmark under benchmarks/ in one run, as a table or one JSON document."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Any
+
+import typer
+
+# (module, label); each module under benchmarks/ has `run(quick) -> dict`.
+SUITE = (
+    ("bench_signing", "order signing"),
+    ("bench_matching", "simulator matching engine"),
+    ("bench_sim_rest", "simulator REST round trip"),
+    ("bench_ingest", "ingest mux + dedup"),
+    ("bench_engine", "copy latency and fan-out"),
+    ("bench_detection", "detection: push vs polling"),
+    ("bench_memory", "memory over a demo run"),
+)
+
+
+def _benchmarks_dir() -> Path:
+    for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        if (base / "benchmarks" / "bench_signing.py").exists():
+            return base / "benchmarks"
+    raise typer.BadParameter("benchmarks/ not found: run from the project root")
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def machine() -> dict[str, Any]:
+    mem = ""
+    try:
+        mem = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 - one case per benchmark
+    rows: list[tuple[str, str]] = []
+    if "error" in r:
+        return [(name, f"failed: {r['error']}")]
+    if name == "bench_signing":
+        rows += [
+            ("signing: ours", f"{r['ours_orders_per_s']:,} orders/s"),
+            ("signing: official client", f"{r['official_orders_per_s']:,} orders/s"),
+            ("signing: primitive floor", f"{r['floor_orders_per_s']:,} orders/s"),
+        ]
+    elif name == "bench_matching":
+        rows.append(("matching engine", f"{round(r['ops_per_s']):,} orders/s"))
+    elif name == "bench_sim_rest":
+        for key, row in r.items():
+            if isinstance(row, dict) and "p50_ms" in row:
+                rows.append((f"sim REST {key}", f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"))
+    elif name == "bench_ingest":
+        rows.append(("ingest mux + dedup", f"{r['pipeline_frames_per_s']:,} RTDS frames/s"))
+    elif name == "bench_engine":
+        for row in r["latency"]:
+            s2s, venue = row["signal_to_submit_ms"] or {}, row["venue_round_trip_ms"] or {}
+            rows.append(
+                (
+                    f"signal->submit, 1 follower, {row['custody']}",
+                    f"p50 {s2s.get('p50_ms')} ms, p99 {s2s.get('p99_ms')} ms (venue round trip p50 {venue.get('p50_ms')} ms)",
+                )
+            )
+        for row in r["fanout"]:
+            rows.append(
+                (
+                    f"fan-out {row['configs']:,} configs, {row['db']}",
+                    f"{row['wall_s']} s ({row['copies_per_s']:,} copies/s)",
+                )
+            )
+    elif name == "bench_detection":
+        for mode in ("WS_ONLY", "POLLING_ONLY"):
+            m = r[mode]
+            rows.append(
+                (
+                    f"detection {mode}",
+                    f"p50 {m.get('p50_ms')} ms, p99 {m.get('p99_ms')} ms ({m.get('count')} fills)",
+                )
+            )
+    elif name == "bench_memory":
+        rows.append(
+            (
+                f"RSS over a {r['duration_s'] / 60:.0f}-min demo",
+                f"start {r['rss_start_mib']} MiB, peak {r['rss_peak_mib']} MiB, end {r['rss_end_mib']} MiB, "
+                f"growth after min 2 {r['growth_after_2min_mib']} MiB",
+            )
+        )
+    return rows
+
+
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller runs (about 3 minutes in all).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document instead of a table.")] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run just these (e.g. bench_signing).")
+    ] = None,
+) -> None:
+    """Run the benchmarks and print their figures with the machine they ran on."""
+    directory = _benchmarks_dir()
+    results: dict[str, Any] = {"machine": machine(), "quick": quick, "at": datetime.now(UTC).isoformat()}
+    for name, label in SUITE:
+        if only and name not in only:
+            continue
+        if not as_json:
+            typer.echo(f"running {label} ...", err=True)
+        started = time.monotonic()
+        try:
+            results[name] = _load(directory / f"{name}.py").run(quick)
+        except Exception as exc:  # noqa: BLE001 - one failing benchmark must not hide the others
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[name]["elapsed_s"] = round(time.monotonic() - started, 1)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2, default=str))
+        return
+    m = results["machine"]
+    typer.echo(f"\nmachine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Python {m['python']}\n")
+    typer.echo(f"| {'figure':<45} | value |\n|{'-' * 47}|-------|")
+    for name, _ in SUITE:
+        if name in results:
+            for label, value in _rows(name, results[name]):
+                typer.echo(f"| {label:<45} | {value} |")
