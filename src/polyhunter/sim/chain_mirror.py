@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from polyhunter.adapters.chain.abi import encode_call
-from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
+from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.signal import Side
 from polyhunter.log import get_logger
 from polyhunter.sim.chain_build import compile_contract
@@ -220,9 +220,9 @@ class ChainMirror:
         }
         try:
             tx_hash = (await self._rpc.send_transaction(tx)).lower()
-        except (RpcError, RpcTransportError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the sender outlives one bad send; the caller gets the error
             self.failed_count += 1
-            log.error("chain_mirror.send_failed", error=str(exc))
+            log.error("chain_mirror.send_failed", error=f"{type(exc).__name__}: {exc}")
             if not job.future.done():
                 job.future.set_exception(MirrorError(f"sending match failed: {exc}"))
             return

@@ -10,7 +10,7 @@ from eth_abi import decode as eth_decode
 from polyhunter.adapters.chain.abi import address_topic
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError
 from polyhunter.domain.signal import Side
-from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch, encode_match
+from polyhunter.sim.chain_mirror import ChainMirror, MirrorError, MirrorLeg, MirrorMatch, encode_match
 
 from .matches import TOKENS, address, order_hash
 
@@ -132,3 +132,21 @@ async def test_only_the_deployer_may_emit(rpc: JsonRpcClient, mirror: ChainMirro
     receipt = await rpc.wait_for_receipt(sent)
     assert receipt["status"] == "0x0"
     assert receipt["logs"] == []
+
+
+async def test_a_failed_send_fails_its_caller_and_the_sender_goes_on(
+    rpc: JsonRpcClient, mirror: ChainMirror
+) -> None:
+    operator = mirror.operator
+    mirror.operator = "0x" + "00" * 19 + "01"  # no key for this account on the node: the node refuses
+    with pytest.raises(MirrorError, match="sending match failed"):
+        await mirror.emit_match(_match())
+    mirror.operator = operator
+    tx = await mirror.emit_match(_match())
+    assert (await rpc.wait_for_receipt(tx))["status"] == "0x1"
+    assert (mirror.sent_count, mirror.failed_count) == (1, 1)
+
+
+async def test_submit_before_start_is_refused(anvil_url: str) -> None:
+    with pytest.raises(MirrorError, match="start"):
+        ChainMirror(anvil_url).submit(_match())
