@@ -1,0 +1,117 @@
+"""CLOB trading endpoints over HTTP: batches, cancels, pagination cursors, balances, live errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import aiohttp
+
+from polyhunter.adapters.polymarket.auth import l1_headers
+from polyhunter.domain.signal import Side
+from polyhunter.execution.signer import exchange_domain, order_to_wire_json
+from polyhunter.sim.server_app import SimServer
+from tests.integration.sim.conftest import ANVIL_KEY_0
+from tests.integration.sim.helpers import Trader
+
+
+async def _trader(http: aiohttp.ClientSession, sim: SimServer) -> Trader:
+    t = Trader(http, sim, ANVIL_KEY_0)
+    await t.login()
+    await t.fund("500")
+    return t
+
+
+async def test_batches_cancels_and_cursors(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    t = await _trader(http, sim)
+    info = next(i for i in sim.state.catalog if not i.market.neg_risk)
+    token, other = info.market.tokens
+    assert t.creds is not None
+    bodies = []
+    for i in range(16):
+        order = t.signer.build(
+            maker=None,
+            token_id=int(token),
+            maker_amount=1_000_000,
+            taker_amount=10_000_000,
+            side=Side.BUY,
+            salt=i + 1,
+        )
+        bodies.append(
+            order_to_wire_json(t.signer.sign(order, exchange_domain(137, 2)), t.creds.api_key, "GTC")
+        )
+    status, body = await t.request("POST", "/orders", bodies)
+    assert (status, body) == (400, {"error": "Too many orders in payload: 16, max allowed: 15"})
+    bodies[3]["order"]["signature"] = bodies[4]["order"]["signature"]  # one bad leg
+    status, placed = await t.request("POST", "/orders", bodies[:15])
+    assert status == 200
+    assert len(placed) == 15
+    bad = placed[3]
+    assert (bad["success"], bad["orderID"], bad["errorMsg"]) == (True, "", "invalid signature")
+    live_ids = [p["orderID"] for p in placed if p["orderID"]]
+    assert len(live_ids) == 14
+    assert all(p["status"] == "live" for p in placed if p["orderID"])
+
+    status, page = await t.request("GET", "/data/orders")
+    assert status == 200
+    assert page["next_cursor"] == "LTE="
+    assert sorted(o["id"] for o in page["data"]) == sorted(live_ids)
+    status, err = await t.request("GET", "/data/trades?next_cursor=LTE=")
+    assert status == 400
+
+    status, result = await t.request("DELETE", "/orders", live_ids[:2] + ["0x" + "ab" * 32])
+    assert result["canceled"] == live_ids[:2]
+    assert result["not_canceled"] == {"0x" + "ab" * 32: "order not found"}
+    status, result = await t.request(
+        "DELETE", "/cancel-market-orders", {"market": info.condition_id, "asset_id": other}
+    )
+    assert result == {"canceled": [], "not_canceled": {}}
+    status, result = await t.request("DELETE", "/cancel-market-orders", {"market": info.condition_id})
+    assert sorted(result["canceled"]) == sorted(live_ids[2:])
+    status, extra = await t.order(token, Side.BUY, "0.1", "10")
+    status, result = await t.request("DELETE", "/cancel-all")
+    assert result == {"canceled": [extra["orderID"]], "not_canceled": {}}
+    status, page = await t.request("GET", "/data/orders")
+    assert page["data"] == []
+    status, again = await t.request("DELETE", "/order", {"orderID": live_ids[0]})
+    assert again == {"canceled": [], "not_canceled": {live_ids[0]: "already canceled or matched"}}
+
+    status, balance = await t.request("GET", "/balance-allowance?asset_type=COLLATERAL&signature_type=0")
+    assert balance["balance"] == str(500 * 1_000_000)
+    assert len(balance["allowances"]) == 3
+    status, shares = await t.request("GET", f"/balance-allowance?asset_type=CONDITIONAL&token_id={token}")
+    assert shares["balance"] == "0"
+
+
+async def test_order_rule_errors_are_the_live_strings(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    t = await _trader(http, sim)
+    token = next(i for i in sim.state.catalog if not i.market.neg_risk).market.tokens[0]
+    bid, ask = sim.state.engine.best_bid_ask(token)
+    assert bid is not None
+    assert ask is not None
+    status, body = await t.order(token, Side.BUY, "0.105", "10")
+    assert status == 400
+    assert (
+        body["error"]
+        == f"order {body['orderID']} is invalid. Price (0.105) breaks minimum tick size rule: 0.01"
+    )
+    status, body = await t.order(token, Side.BUY, "0.1", "2")
+    assert body["error"] == f"order {body['orderID']} is invalid. Size (2) lower than the minimum: 5"
+    status, body = await t.order(token, Side.BUY, str(ask), "100000", "FOK")
+    assert body["error"] in (
+        "order couldn't be fully filled. FOK orders are fully filled or killed.",
+        "not enough balance / allowance",
+    )
+    status, body = await t.order(token, Side.BUY, str(bid - Decimal("0.01")), "10", "FAK")
+    assert body["error"].startswith("no orders found to match with FAK order")
+    status, body = await t.order(token, Side.SELL, str(ask), "10")
+    assert (status, body["error"]) == (400, "not enough balance / allowance")
+
+    async with http.get(
+        sim.urls["clob"] + "/auth/derive-api-key", headers=l1_headers(ANVIL_KEY_0, 137, nonce=7)
+    ) as resp:
+        assert (resp.status, await resp.json()) == (400, {"error": "Could not derive api key!"})
+    headers = l1_headers(ANVIL_KEY_0, 1)  # signed for another chain
+    async with http.post(sim.urls["clob"] + "/auth/api-key", headers=headers) as resp:
+        assert (resp.status, await resp.json()) == (401, {"error": "Invalid L1 Request headers"})
+    async with http.get(sim.urls["clob"] + "/data/orders") as resp:
+        assert (resp.status, await resp.json()) == (401, {"error": "Unauthorized/Invalid api key"})
