@@ -10,6 +10,8 @@ from typing import Any
 
 import aiohttp
 
+from polyhunter.domain.signal import Side
+from polyhunter.sim.orders import OrderType
 from polyhunter.sim.scenarios import ScenarioConfig
 from polyhunter.sim.server_app import SimServer
 from tests.integration.sim.conftest import FIXTURES
@@ -98,3 +100,67 @@ async def test_data_api_limits_and_errors(sim: SimServer, http: aiohttp.ClientSe
             assert resp.status == status, path
             if status == 400:
                 assert "error" in await resp.json()
+
+
+async def test_rtds_filters_and_rejections(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    first, second = sim.state.catalog[0], sim.state.catalog[1]
+    agents = sim.runner.agents
+    wallet = "0x" + "3c" * 20
+    agents.ensure_cash(wallet, 100_000_000)
+    async with http.ws_connect(sim.urls["rtds_ws"]) as ws:
+        await ws.send_str(
+            json.dumps({"action": "subscribe", "subscriptions": [{"topic": "nope", "type": "x"}]})
+        )
+        assert json.loads((await ws.receive(timeout=5)).data)["statusCode"] == 401
+        await ws.send_str(json.dumps({"action": "subscribe", "subscriptions": [{"topic": "activity"}]}))
+        assert json.loads((await ws.receive(timeout=5)).data) == {"message": "Invalid request body"}
+        filters = json.dumps({"market_slug": second.slug})
+        sub = {"topic": "activity", "type": "trades", "filters": filters}
+        await ws.send_str(json.dumps({"action": "subscribe", "subscriptions": [sub]}))
+        for info in (first, second):
+            token = info.market.tokens[0]
+            _, ask = sim.state.engine.best_bid_ask(token)
+            assert ask is not None
+            agents.submit(wallet, token, Side.BUY, ask, 10_000_000, OrderType.FAK)
+        frames = [json.loads((await ws.receive(timeout=5)).data) for _ in range(2)]
+        assert {f["payload"]["slug"] for f in frames} == {second.slug}
+
+
+async def test_resolve_positions_and_market_resolved(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    info = sim.state.catalog[0]
+    token, other = info.market.tokens
+    wallet = "0x" + "4d" * 20
+    sim.runner.agents.ensure_cash(wallet, 100_000_000)
+    _, ask = sim.state.engine.best_bid_ask(token)
+    assert ask is not None
+    sim.runner.agents.submit(wallet, token, Side.BUY, ask, 20_000_000, OrderType.FAK)
+    await sim.state.settle()
+    positions = await _get(http, sim.urls["data_api"] + "/positions", user=wallet)
+    assert [(p["asset"], p["size"], p["redeemable"]) for p in positions] == [(token, 20, False)]
+    assert positions[0]["negativeRisk"] is False
+    async with http.ws_connect(sim.urls["clob_ws"] + "/market") as ws:
+        await ws.send_str(
+            json.dumps({"assets_ids": [token], "type": "market", "custom_feature_enabled": True})
+        )
+        await ws.receive(timeout=5)
+        await ws.send_str(json.dumps({"operation": "unsubscribe", "assets_ids": [token]}))
+        await ws.send_str(json.dumps({"operation": "subscribe", "assets_ids": [other]}))
+        assert json.loads((await ws.receive(timeout=5)).data)[0]["asset_id"] == other
+        async with http.post(
+            sim.urls["admin"] + "/resolve",
+            json={"condition_id": info.condition_id, "winning_outcome": info.market.outcomes[0]},
+        ) as resp:
+            resolved = await resp.json()
+        assert resp.status == 200
+        assert {"address": wallet, "collateral": "20000000"} in resolved["payouts"]
+        frames = []
+        while not any(f.get("event_type") == "market_resolved" for f in frames):
+            data = json.loads((await ws.receive(timeout=5)).data)
+            frames.extend(data if isinstance(data, list) else [data])
+    event = next(f for f in frames if f["event_type"] == "market_resolved")
+    assert event["winning_asset_id"] == token
+    markets = await _get(http, sim.urls["gamma"] + "/markets", condition_ids=info.condition_id)
+    assert markets[0]["closed"] is True
+    async with http.get(sim.urls["clob"] + "/markets/" + info.condition_id) as resp:
+        clob = await resp.json()
+    assert [t["winner"] for t in clob["tokens"]] == [True, False]
