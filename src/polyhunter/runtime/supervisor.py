@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from polyhunter.adapters.polymarket.auth import ApiCreds
 from polyhunter.adapters.polymarket.clob_market_data import ClobMarketData
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
+from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiServer
@@ -35,6 +36,7 @@ from polyhunter.engine.guard import Guard
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
+from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperAccount, PaperExecutor
 from polyhunter.execution.signer import OrderSigner, SignatureType, SignedOrder
@@ -51,6 +53,24 @@ from polyhunter.store.models import Order
 from polyhunter.store.repos.wallets import ClobCredentials, WalletRepository
 
 log = get_logger(__name__)
+
+
+class LeaderEquity:
+    """A leader's equity for PROPORTIONAL sizing: the value of its open positions (Data API), cached 60 s."""
+
+    def __init__(self, client: DataApiClient) -> None:
+        self._client = client
+        self._cache: TtlCache[str, Decimal] = TtlCache(60_000, 10_000)
+
+    async def __call__(self, leader: str) -> Decimal:
+        async def load() -> Decimal:
+            positions = await self._client.positions(leader)
+            return sum((p.current_value for p in positions), Decimal(0))
+
+        return await self._cache.get(leader, load)
+
+    async def close(self) -> None:
+        await self._client.close()
 
 
 class Supervisor:
@@ -133,6 +153,8 @@ class Supervisor:
             g.circuit_breaker_failures,
             g.circuit_breaker_cooldown_s * 1000,
         )
+        equity = LeaderEquity(DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy))
+        self._closers.append(equity.close)
         self.engine = CopyEngine(
             self.sessions,
             pricer,
@@ -141,6 +163,7 @@ class Supervisor:
             e,
             StageMetrics(self.registry),
             self.worker_id,
+            equity=equity,
             on_copy=self._on_copy,
         )
         self.ingest = IngestService(
