@@ -10,6 +10,8 @@ Conventions for every ``wire_*`` module:
 * Decimal values the wire writes as strings stay ``str``; values it writes as JSON numbers where the
   exact value matters (sizes, prices, fees) decode to ``Decimal`` from the number's digits (no float
   detour) and encode back as JSON numbers.
+* Wire structs hold no reference cycles, so they are not tracked by the cycle collector
+  (``gc=False``): decoding the RTDS firehose then does not trigger collections.
 * Enumerations are ``Literal`` types: an unknown value fails decoding with ``msgspec.ValidationError``.
   Fields the venue documents as free-form (user-channel order ``status``) stay ``str``.
 """
@@ -25,11 +27,11 @@ T = TypeVar("T")
 SideWire = Literal["BUY", "SELL"]
 
 
-class WireSnake(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class WireSnake(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """Base of structs whose wire names are already snake_case (CLOB)."""
 
 
-class WireCamel(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel"):
+class WireCamel(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename="camel", gc=False):
     """Base of structs whose wire names are camelCase (Data API v1, RTDS, Gamma, order bodies)."""
 
 
