@@ -1,0 +1,39 @@
+"""`polyhunter demo --duration N --json` end to end in a subprocess, as a newcomer runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_json_summary(tmp_path: Path) -> None:
+    env = {**os.environ, "POLYHUNTER__LOGGING__LEVEL": "WARNING"}
+    env.pop("POLYHUNTER_CONFIG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyhunter.cli", "demo", "--duration", "15", "--json", "--rate", "3"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert summary["signals"] > 5
+    copies = summary["copies"]
+    assert copies.get("EXECUTED", 0) > 0
+    assert "PENDING" not in copies, copies  # every copy ends terminal
+    assert set(summary["pnl_usdc"]) == {"demo-paper", "demo-wallet"}
+    latency = summary["signal_to_submit_ms"]
+    assert latency["count"] >= copies["EXECUTED"]  # one per order sent (a FOK chase sends more)
+    assert 0 < latency["p50"] <= latency["p99"]
+    assert summary["ingest"]["ws"]["accepted"] > 0
+    assert (tmp_path / "var" / "demo").is_dir()
