@@ -22,6 +22,7 @@ from polyhunter.log import get_logger
 log = get_logger(__name__)
 
 ConditionLookup = Callable[[str], str]
+_UNKNOWN_TIME = datetime.fromtimestamp(0, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +103,17 @@ def fills_to_signals(
         identity = (fill.removed, fill.tx_hash, fill.maker, fill.token_id, str(fill.side), fill.shares_micro)
         ordinal = seen[identity]
         seen[identity] += 1
-        header = headers[fill.block_number]
+        header = headers.get(fill.block_number)
+        if header is not None:
+            fill_time = block_time(header)
+        elif fill.removed:
+            fill_time = _UNKNOWN_TIME  # a removed log's block may be gone; it is only matched by key
+        else:
+            raise LogDecodeError(f"no header for block {fill.block_number}")
         condition = condition_for(str(fill.token_id)) if condition_for is not None else ""
         out.append(
             ChainFill(
-                signal=fill_signal(fill, ordinal, block_time(header), seen_at, condition),
+                signal=fill_signal(fill, ordinal, fill_time, seen_at, condition),
                 block_number=fill.block_number,
                 block_hash=fill.block_hash,
                 log_index=fill.log_index,

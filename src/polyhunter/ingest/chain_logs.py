@@ -307,9 +307,11 @@ class ChainLogSource:
         self.stats.decode_errors += errors
         headers: dict[int, dict[str, Any]] = {}
         for fill in fills:
+            if fill.removed:  # its block may be gone; only its key matters
+                continue
             if fill.block_number not in headers:
                 headers[fill.block_number] = await self._header(fill.block_number)
-            if str(headers[fill.block_number]["hash"]).lower() != fill.block_hash and not fill.removed:
+            if str(headers[fill.block_number]["hash"]).lower() != fill.block_hash:
                 raise _ChainMoved(f"log of block {fill.block_number} is from another fork")
         buffered = 0
         for item in fills_to_signals(fills, headers, self._clock(), self._condition_for):

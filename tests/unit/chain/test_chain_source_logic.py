@@ -54,6 +54,23 @@ async def test_removed_log_retracts_a_handed_out_signal() -> None:
     assert source.stats.retracted == 1
 
 
+async def test_removed_log_of_a_vanished_block_still_retracts() -> None:
+    chain = FakeChain()
+    source, _, retracted = _source(chain, start_block=1)
+    chain.mine(_log(1_000_000, "01"))
+    [signal] = await _take(source, 1)
+    gone = {
+        **chain.blocks[1]["logs"][0],
+        "removed": True,
+        "blockNumber": "0x63",
+        "blockHash": "0x" + "99" * 32,
+    }
+    chain.extra_logs = [gone]
+    chain.mine()
+    assert await source.poll_once() == 0
+    assert [s.key for s in retracted] == [signal.key]
+
+
 async def test_removed_log_discards_a_buffered_signal() -> None:
     chain = FakeChain()
     source, _, retracted = _source(chain, start_block=1)
