@@ -23,7 +23,7 @@ sync: uv ## create .venv from the lock file
 node: ## npm packages for chain tests (solc, anvil)
 	@if [ ! -x "$(NODE_BIN)/solcjs" ] || [ ! -e "$(NODE_BIN)/anvil" ]; then \
 	  command -v npm >/dev/null || { echo "npm is needed for solc/anvil: apt-get install -y nodejs npm"; exit 1; }; \
-	  npm ci --no-audit --no-fund --loglevel=error; fi
+	  npm install --no-audit --no-fund --loglevel=error; fi
 
 services: ## start PostgreSQL and Redis if installed but stopped
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
