@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,7 @@ class Faults:
     stale_books: bool = False
     silence_until: float = 0.0
     version: int = 0
+    listeners: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _rng: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -120,6 +121,8 @@ class Faults:
              self.stale_books, self.silence_until) = backup  # fmt: skip
             raise FaultConfigError(str(exc)) from exc
         self.version += 1
+        for listener in self.listeners:
+            listener()
 
     def _apply(self, body: Mapping[str, Any]) -> None:
         if body.get("clear"):

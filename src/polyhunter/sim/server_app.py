@@ -95,6 +95,7 @@ class SimServer:
             mined_delay_s=mined_delay_s,
             confirmed_delay_s=confirmed_delay_s,
         )
+        self.faults.listeners.append(self.state.on_faults_changed)
         self.runner = ScenarioRunner(self.config, self.state)
         self.urls: dict[str, str] = {}
         self._runners: list[web.AppRunner] = []
@@ -153,7 +154,8 @@ class SimServer:
         if self.chain_rpc:
             self.urls["chain_rpc"] = self.chain_rpc
         await self.runner.start()
-        self._drop_task = asyncio.create_task(self._drop_loop(), name="sim-ws-drop")
+        self.state.on_faults_changed()  # --stale-books freezes the seeded books
+        self._drop_task = asyncio.create_task(self._housekeeping(), name="sim-housekeeping")
         log.info("sim.started", scenario=self.config.name, seed=self.config.seed, **self.urls)
         return self.urls
 
@@ -182,12 +184,16 @@ class SimServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _drop_loop(self) -> None:
-        """Close every websocket each ``ws_drop_every_s`` seconds while that fault is set."""
+    async def _housekeeping(self) -> None:
+        """Expire GTD orders on time, and close every websocket each ``ws_drop_every_s`` seconds
+        while that fault is set."""
         loop = asyncio.get_running_loop()
-        last = loop.time()
+        last = next_expiry = loop.time()
         while True:
             await asyncio.sleep(0.05)
+            if loop.time() >= next_expiry:
+                self.state.expire()
+                next_expiry = loop.time() + 0.5
             every = self.faults.ws_drop_every_s
             if every is None:
                 last = loop.time()

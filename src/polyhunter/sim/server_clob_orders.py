@@ -168,13 +168,28 @@ def _response(result: SubmitResult, mirrored: bool) -> PostOrderResponse:
     )
 
 
-async def _post_order(request: web.Request) -> web.Response:
+async def _authenticated_body(request: web.Request, endpoint: str) -> tuple[ApiKey, Any]:
+    """The caller's key and the parsed body. Orders refused at authentication are logged too, so
+    the admin log holds every order that reached the simulator."""
     text = await request.text()
-    key = await authenticate(request, text)
     try:
         raw = json.loads(text)
     except ValueError:
-        raise BadRequest(errors.INVALID_PAYLOAD) from None
+        raw = None
+    try:
+        key = await authenticate(request, text)
+    except BadRequest as exc:
+        state: SimState = request.app[STATE]
+        for item in raw if isinstance(raw, list) else [raw]:
+            _record(state, item, endpoint).error = exc.message
+        raise
+    if raw is None:
+        raise BadRequest(errors.INVALID_PAYLOAD)
+    return key, raw
+
+
+async def _post_order(request: web.Request) -> web.Response:
+    key, raw = await _authenticated_body(request, "POST /order")
     result = _place(request, key, raw, "POST /order")
     if not result.success:
         err = ClobError(error=result.error, order_id=result.order_id or None)
@@ -183,12 +198,7 @@ async def _post_order(request: web.Request) -> web.Response:
 
 
 async def _post_orders(request: web.Request) -> web.Response:
-    text = await request.text()
-    key = await authenticate(request, text)
-    try:
-        items = json.loads(text)
-    except ValueError:
-        raise BadRequest(errors.INVALID_PAYLOAD) from None
+    key, items = await _authenticated_body(request, "POST /orders")
     if not isinstance(items, list):
         raise BadRequest(errors.INVALID_PAYLOAD)
     if len(items) > MAX_BATCH:

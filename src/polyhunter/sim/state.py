@@ -135,12 +135,25 @@ class SimState:
         if self.info_by_token(token_id) is None:
             return None
         if self.faults.stale_books:
-            snap = self._stale.get(token_id)
-            if snap is None:
-                snap = self._stale[token_id] = self.engine.book(token_id)
-            return snap
+            if not self._stale:
+                self.freeze_books()
+            return self._stale[token_id]
         self._stale.clear()
         return self.engine.book(token_id)
+
+    def freeze_books(self) -> None:
+        """Snapshot every book now: what REST and websocket serve while ``stale_books`` is set."""
+        self._stale = {t: self.engine.book(t) for t in self._by_token}
+
+    def on_faults_changed(self) -> None:
+        if self.faults.stale_books and not self._stale:
+            self.freeze_books()
+        elif not self.faults.stale_books:
+            self._stale.clear()
+
+    def expire(self) -> None:
+        """Cancel GTD orders whose expiration passed (the engine checks on each call; this runs on a timer)."""
+        self.dispatch(self.engine.expire())
 
     def current_price(self, token_id: str) -> Decimal:
         """Midpoint when both sides exist, else the last trade, else 0.5 (what Gamma/positions show)."""

@@ -174,6 +174,8 @@ async def test_order_signed_for_the_wrong_exchange_is_rejected(
 
     async with http.get(sim.urls["admin"] + "/orders", params={"maker": ANVIL_ADDRESS_0}) as resp:
         received = await resp.json()
-    assert len(received) == 4
-    assert [r["accepted"] for r in received] == [False, True, False, False]
+    assert len(received) == 5  # refused at authentication too: every order that reached the venue
+    assert [r["accepted"] for r in received] == [False, True, False, False, False]
     assert received[1]["order"]["signature"] == right.signature
+    assert received[4]["error"] == "Unauthorized/Invalid api key"
+    assert [r["order"]["signature"] for r in received].count(right.signature) == 4  # duplicates countable

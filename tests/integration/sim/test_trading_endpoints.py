@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import aiohttp
@@ -115,3 +116,31 @@ async def test_order_rule_errors_are_the_live_strings(sim: SimServer, http: aioh
         assert (resp.status, await resp.json()) == (401, {"error": "Invalid L1 Request headers"})
     async with http.get(sim.urls["clob"] + "/data/orders") as resp:
         assert (resp.status, await resp.json()) == (401, {"error": "Unauthorized/Invalid api key"})
+
+
+async def test_gtd_orders_expire_on_time(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    t = await _trader(http, sim)
+    assert t.creds is not None
+    token = next(i for i in sim.state.catalog if not i.market.neg_risk).market.tokens[0]
+    expiration = sim.state.now_s() + 2
+    order = t.signer.build(
+        maker=None,
+        token_id=int(token),
+        maker_amount=1_000_000,
+        taker_amount=10_000_000,
+        side=Side.BUY,
+        expiration=expiration,
+    )
+    wire = order_to_wire_json(t.signer.sign(order, exchange_domain(137, 2)), t.creds.api_key, "GTD")
+    status, placed = await t.request("POST", "/order", wire)
+    assert placed["status"] == "live"
+    status, view = await t.request("GET", f"/data/order/{placed['orderID']}")
+    assert view["status"] == "LIVE"
+    for _ in range(60):
+        await asyncio.sleep(0.1)
+        status, view = await t.request("GET", f"/data/order/{placed['orderID']}")
+        if view["status"] != "LIVE":
+            break
+    assert view["status"] == "CANCELED_EXPIRED_ORDER"
+    status, balance = await t.request("GET", "/balance-allowance?asset_type=COLLATERAL")
+    assert balance["balance"] == str(500 * 1_000_000)
