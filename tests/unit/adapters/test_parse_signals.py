@@ -177,7 +177,7 @@ def test_payload_mapping_takes_an_explicit_ordinal() -> None:
 
 
 def test_leg_ordinals_are_bounded() -> None:
-    ordinals = LegOrdinals(max_txs=100)
+    ordinals = LegOrdinals(max_legs=100)
     for i in range(1_000):
         assert ordinals.next((f"0x{i}", "0xa", "1", Side.BUY, 1)) == 0
     assert len(ordinals) <= 100

@@ -41,17 +41,18 @@ def map_side(side: str) -> Side:
 
 
 class LegOrdinals:
-    """Counts identical legs per transaction; bounded: the oldest transactions are forgotten.
+    """Counts identical legs per transaction; bounded: the oldest distinct legs are forgotten.
 
-    ``max_txs`` bounds memory for a long-running stream. A transaction's legs arrive within about a
-    second of each other, so forgetting transactions thousands of entries back loses nothing.
+    ``max_legs`` bounds memory for a long-running stream (only followed leaders' fills are counted).
+    A transaction's legs arrive within about a second of each other, so forgetting legs tens of
+    thousands of entries back loses nothing.
     """
 
     __slots__ = ("_counts", "_max")
 
-    def __init__(self, max_txs: int = 65_536) -> None:
+    def __init__(self, max_legs: int = 65_536) -> None:
         self._counts: dict[LegId, int] = {}
-        self._max = max_txs
+        self._max = max_legs
 
     def next(self, leg: LegId) -> int:
         counts = self._counts
@@ -156,7 +157,7 @@ def signals_from_rtds_frames(frames: Iterable[RtdsActivityFrame], seen_at: datet
 
 def signals_from_data_trades(rows: Sequence[DataTrade], seen_at: datetime) -> list[Signal]:
     """``GET /trades`` rows (one page or several pages of one poll) as signals, ordinals per batch."""
-    ordinals = LegOrdinals(max_txs=max(len(rows), 1) * 2)
+    ordinals = LegOrdinals(max_legs=max(len(rows), 1) * 2)
     out: list[Signal] = []
     for row in rows:
         leg = _leg(row.transaction_hash, row.proxy_wallet, row.asset, row.side, row.size)
@@ -179,7 +180,7 @@ def signals_from_data_trades(rows: Sequence[DataTrade], seen_at: datetime) -> li
 
 def signals_from_activity(rows: Sequence[DataActivity], seen_at: datetime) -> list[Signal]:
     """``GET /activity`` rows: TRADE rows become signals (ordinals per batch); others are skipped."""
-    ordinals = LegOrdinals(max_txs=max(len(rows), 1) * 2)
+    ordinals = LegOrdinals(max_legs=max(len(rows), 1) * 2)
     out: list[Signal] = []
     for row in rows:
         if row.type != "TRADE":
