@@ -14,6 +14,7 @@ several rounds, each round with a fresh dedup set):
   ordinals, stale check, dedup, counters) with a fixed receipt time.
 * ``pipeline_with_clock``: the same, reading ``datetime.now(UTC)`` per frame as the RTDS source does.
 * ``matched_path``: every frame from a followed leader (decode + map + dedup for each one).
+* ``dedup_check``: ``DedupSet.check`` alone on 32-hex keys (2% repeats).
 """
 
 from __future__ import annotations
@@ -168,6 +169,16 @@ def run(quick: bool = False, leaders: int = 500) -> dict[str, Any]:
             f(raw, seen_at)
         return len(matched_frames)
 
+    keys = [f"{i:032x}" for i in range(n)]
+    keys += keys[: n // 50]  # 2% repeats
+
+    def dedup_check() -> int:
+        check = DedupSet(ttl_s=86_400).check
+        ws = SourceKind.WS
+        for key in keys:
+            check(key, ws)
+        return len(keys)
+
     results: dict[str, Any] = {
         "frames": n,
         "frame_bytes_avg": round(sum(map(len, frames)) / n, 1),
@@ -180,6 +191,7 @@ def run(quick: bool = False, leaders: int = 500) -> dict[str, Any]:
         ("pipeline", pipeline),
         ("pipeline_with_clock", pipeline_with_clock),
         ("matched_path", matched_path),
+        ("dedup_check", dedup_check),
     ):
         rate, _ = best_rate(fn, rounds)
         results[f"{name}_frames_per_s"] = round(rate)
