@@ -185,15 +185,16 @@ class SimServer:
         await self.stop()
 
     async def _housekeeping(self) -> None:
-        """Expire GTD orders on time, and close every websocket each ``ws_drop_every_s`` seconds
-        while that fault is set."""
+        """Expire GTD orders on time, cancel the orders of keys whose heartbeats stopped, and close
+        every websocket each ``ws_drop_every_s`` seconds while that fault is set."""
         loop = asyncio.get_running_loop()
         last = next_expiry = loop.time()
         while True:
             await asyncio.sleep(0.05)
             if loop.time() >= next_expiry:
                 self.state.expire()
-                next_expiry = loop.time() + 0.5
+                self.state.check_heartbeats()
+                next_expiry = loop.time() + 0.1
             every = self.faults.ws_drop_every_s
             if every is None:
                 last = loop.time()

@@ -284,8 +284,19 @@ async def _cancel_market_orders(request: web.Request) -> web.Response:
     return json_response(_cancel(state, key, ids))
 
 
+async def _heartbeat(request: web.Request) -> web.Response:
+    """``POST /v1/heartbeats``: keep the key's orders alive; missing beats for 10 s cancels them all."""
+    key, body = await _json_body(request, authenticate)
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest(errors.INVALID_PAYLOAD)
+    beat_id = request.app[STATE].heartbeat(key.api_key)
+    return json_response({"status": "ok", "heartbeat_id": beat_id})
+
+
 def add_order_routes(app: web.Application) -> None:
     r = app.router
+    r.add_post("/v1/heartbeats", _heartbeat)
+    r.add_post("/heartbeats", _heartbeat)
     r.add_post("/order", _post_order)
     r.add_post("/orders", _post_orders)
     r.add_delete("/order", _delete_order)

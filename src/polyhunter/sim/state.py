@@ -92,6 +92,8 @@ class SimState:
         self._keys: dict[str, ApiKey] = {}
         self._keys_by_owner: dict[tuple[str, int], str] = {}
         self._funders: dict[str, str] = {}
+        self._heartbeats: dict[str, tuple[str, int]] = {}
+        self.heartbeat_timeout_s = 10.0
         self._fills: list[FillRow] = []
         self._trades: dict[str, TradeState] = {}
         self._trade_order: list[str] = []
@@ -150,6 +152,28 @@ class SimState:
             self.freeze_books()
         elif not self.faults.stale_books:
             self._stale.clear()
+
+    def heartbeat(self, api_key: str) -> str:
+        """Record a heartbeat of ``api_key``; the first one starts its dead-man switch."""
+        known = self._heartbeats.get(api_key)
+        beat_id = (
+            known[0]
+            if known
+            else str(uuid.UUID(bytes=hashlib.sha256(f"hb|{api_key}".encode()).digest()[:16]))
+        )
+        self._heartbeats[api_key] = (beat_id, self.now_ms())
+        return beat_id
+
+    def check_heartbeats(self) -> list[str]:
+        """Cancel every open order of a key whose heartbeats stopped for ``heartbeat_timeout_s``."""
+        deadline = self.now_ms() - int(self.heartbeat_timeout_s * 1000)
+        expired = [key for key, (_, last) in self._heartbeats.items() if last < deadline]
+        for key in expired:
+            del self._heartbeats[key]
+            ids = [o.order_id for o in self.engine.open_orders() if o.api_owner == key]
+            if ids:
+                self.cancel_orders(ids, None)
+        return expired
 
     def expire(self) -> None:
         """Cancel GTD orders whose expiration passed (the engine checks on each call; this runs on a timer)."""

@@ -144,3 +144,22 @@ async def test_gtd_orders_expire_on_time(sim: SimServer, http: aiohttp.ClientSes
     assert view["status"] == "CANCELED_EXPIRED_ORDER"
     status, balance = await t.request("GET", "/balance-allowance?asset_type=COLLATERAL")
     assert balance["balance"] == str(500 * 1_000_000)
+
+
+async def test_missed_heartbeats_cancel_every_order(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    t = await _trader(http, sim)
+    token = next(i for i in sim.state.catalog if not i.market.neg_risk).market.tokens[0]
+    sim.state.heartbeat_timeout_s = 0.3
+    status, placed = await t.order(token, Side.BUY, "0.1", "10")
+    status, beat = await t.request("POST", "/v1/heartbeats", {"heartbeat_id": ""})
+    assert status == 200
+    assert beat["status"] == "ok"
+    for _ in range(3):  # beating keeps the order alive
+        await asyncio.sleep(0.15)
+        status, again = await t.request("POST", "/v1/heartbeats", {"heartbeat_id": beat["heartbeat_id"]})
+        assert again["heartbeat_id"] == beat["heartbeat_id"]
+    status, view = await t.request("GET", f"/data/order/{placed['orderID']}")
+    assert view["status"] == "LIVE"
+    await asyncio.sleep(0.8)  # beats stop
+    status, view = await t.request("GET", f"/data/order/{placed['orderID']}")
+    assert view["status"] == "CANCELED"
