@@ -128,74 +128,72 @@ def make_filter(leaders: Sequence[str]) -> FrameFilter:
     return FrameFilter(leaders, mux)
 
 
+def loop_json_loads(frames: Sequence[bytes]) -> int:
+    loads = json.loads
+    for raw in frames:
+        loads(raw)
+    return len(frames)
+
+
+def loop_msgspec_decode(frames: Sequence[bytes]) -> int:
+    decode = ACTIVITY_FRAME_DECODER.decode
+    for raw in frames:
+        decode(raw)
+    return len(frames)
+
+
+def loop_filter(f: FrameFilter, frames: Sequence[bytes], seen_at: datetime | None) -> int:
+    """Feed every frame; ``seen_at=None`` reads the clock per frame like the RTDS source."""
+    if seen_at is None:
+        now = datetime.now
+        for raw in frames:
+            f(raw, now(UTC))
+    else:
+        for raw in frames:
+            f(raw, seen_at)
+    return len(frames)
+
+
+def loop_dedup(keys: Sequence[str]) -> int:
+    check = DedupSet(ttl_s=86_400).check
+    ws = SourceKind.WS
+    for key in keys:
+        check(key, ws)
+    return len(keys)
+
+
 def run(quick: bool = False, leaders: int = 500) -> dict[str, Any]:
     n = 40_000 if quick else 200_000
     rounds = 3 if quick else 5
     frames, followed = build_frames(n, leaders, leader_share=0.05, dup_share=0.02)
-    seen_at = datetime.fromtimestamp(1790272258, UTC)
-
-    def json_loads() -> int:
-        loads = json.loads
-        for raw in frames:
-            loads(raw)
-        return len(frames)
-
-    def msgspec_decode() -> int:
-        decode = ACTIVITY_FRAME_DECODER.decode
-        for raw in frames:
-            decode(raw)
-        return len(frames)
-
-    last: dict[str, FrameFilter] = {}
-
-    def pipeline() -> int:
-        f = last["pipeline"] = make_filter(followed)
-        for raw in frames:
-            f(raw, seen_at)
-        return len(frames)
-
-    def pipeline_with_clock() -> int:
-        f = make_filter(followed)
-        now = datetime.now
-        for raw in frames:
-            f(raw, now(UTC))
-        return len(frames)
-
     matched_frames, matched_leaders = build_frames(n // 4, leaders, leader_share=1.0, dup_share=0.02, seed=11)
-
-    def matched_path() -> int:
-        f = make_filter(matched_leaders)
-        for raw in matched_frames:
-            f(raw, seen_at)
-        return len(matched_frames)
-
+    seen_at = datetime.fromtimestamp(1790272258, UTC)
     keys = [f"{i:032x}" for i in range(n)]
     keys += keys[: n // 50]  # 2% repeats
+    filters: list[FrameFilter] = []
 
-    def dedup_check() -> int:
-        check = DedupSet(ttl_s=86_400).check
-        ws = SourceKind.WS
-        for key in keys:
-            check(key, ws)
-        return len(keys)
+    def pipeline() -> int:
+        filters.append(make_filter(followed))
+        return loop_filter(filters[-1], frames, seen_at)
 
+    cases: list[tuple[str, Callable[[], int]]] = [
+        ("json_loads", lambda: loop_json_loads(frames)),
+        ("msgspec_decode", lambda: loop_msgspec_decode(frames)),
+        ("pipeline", pipeline),
+        ("pipeline_with_clock", lambda: loop_filter(make_filter(followed), frames, None)),
+        ("matched_path", lambda: loop_filter(make_filter(matched_leaders), matched_frames, seen_at)),
+        ("dedup_check", lambda: loop_dedup(keys)),
+    ]
     results: dict[str, Any] = {
         "frames": n,
         "frame_bytes_avg": round(sum(map(len, frames)) / n, 1),
         "followed_leaders": leaders,
         "rounds": rounds,
     }
-    for name, fn in (
-        ("json_loads", json_loads),
-        ("msgspec_decode", msgspec_decode),
-        ("pipeline", pipeline),
-        ("pipeline_with_clock", pipeline_with_clock),
-        ("matched_path", matched_path),
-        ("dedup_check", dedup_check),
-    ):
+    for name, fn in cases:
         rate, _ = best_rate(fn, rounds)
         results[f"{name}_frames_per_s"] = round(rate)
-    stats = last["pipeline"]._mux.metrics
+    stats = filters[-1]._mux.metrics
     ws = stats.source(SourceKind.WS)
     results["pipeline_counts"] = {
         "frames": stats.frames.frames,
