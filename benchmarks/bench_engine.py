@@ -42,7 +42,6 @@ from polyhunter.domain.copy_config import CustodyMode, SizingMode
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
 from polyhunter.engine.copy_engine import CopyEngine
-from polyhunter.engine.copy_store import record_signals
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.pricing import Pricer
@@ -241,9 +240,7 @@ async def latency(
                 fresh = Signal(
                     **{**{f: getattr(signal, f) for f in signal.__slots__}, "seen_at": datetime.now(UTC)}
                 )  # type: ignore[attr-defined]
-                async with unit_of_work(sessions) as session:
-                    await record_signals(session, [fresh])
-                await engine.process_signal(fresh)
+                await engine.process_signal(fresh)  # records the signal and prewrites in one transaction
             stages = engine.metrics.summary()
         finally:
             await market.close()

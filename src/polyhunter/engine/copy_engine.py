@@ -33,6 +33,7 @@ from polyhunter.engine.copy_store import (
     finish_copies,
     prewrite_copies,
     record_guardrail_events,
+    record_signals,
 )
 from polyhunter.engine.guard import Guard, Reservation
 from polyhunter.engine.ports import Executor
@@ -79,7 +80,8 @@ class CopyRecord:
 class EngineStats:
     signals: int = 0
     copies: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0
+    duplicates: int = 0  # copies another process (or an earlier run) had already prewritten
+    duplicate_signals: int = 0  # signals already recorded: nothing done for them
     unknown: int = 0
 
 
@@ -106,6 +108,7 @@ class CopyEngine:
         *,
         equity: Callable[[str], Awaitable[Decimal]] | None = None,
         on_copy: Callable[[CopyRecord], None] | None = None,
+        records_signals: bool = True,
     ) -> None:
         self._sessions = sessions
         self.pricer = pricer
@@ -116,6 +119,7 @@ class CopyEngine:
         self.worker_id = worker_id
         self._equity = equity
         self._on_copy = on_copy
+        self._records_signals = records_signals
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._balances: TtlCache[tuple[str, int, str], Decimal] = TtlCache(
             settings.preflight_cache_ttl_ms, 100_000
@@ -147,19 +151,28 @@ class CopyEngine:
         return await self._configs.get(leader, load)
 
     async def process_signal(self, signal: Signal) -> list[Outcome]:
+        """Record the signal and prewrite its copies in ONE transaction, then run the copies.
+
+        A signal already recorded (a late duplicate, or a replay after a restart) stops here: the
+        signal row and its copies were committed together, so nothing is lost and nothing repeats.
+        """
         started = time.perf_counter()
-        self.stats.signals += 1
-        leader_before = self.leaders.apply(signal)
         configs = await self.configs_for(signal.leader)
-        if not configs:
-            return []
+        leader_before = self.leaders.position(signal.leader, signal.asset)
         now = datetime.now(UTC)
         plans = [await self._plan(signal, stored, leader_before) for stored in configs]
         with self.metrics.time("prewrite"):
             async with unit_of_work(self._sessions) as session:
-                created = await prewrite_copies(
-                    session, signal.key, [p[1] for p in plans], self.worker_id, now
+                if self._records_signals and signal.key not in await record_signals(session, [signal]):
+                    self.stats.duplicate_signals += 1
+                    return []
+                created = (
+                    await prewrite_copies(session, signal.key, [p[1] for p in plans], self.worker_id, now)
+                    if plans
+                    else {}
                 )
+        self.stats.signals += 1
+        self.leaders.apply(signal)
         self.stats.duplicates += len(plans) - len(created)
         works: list[_Work] = []
         outcomes: list[Outcome] = []

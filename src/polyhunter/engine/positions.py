@@ -17,6 +17,9 @@ class LeaderPositions:
     def seed(self, leader: str, token: str, shares: Decimal) -> None:
         self._shares[(leader, token)] = shares
 
+    def position(self, leader: str, token: str) -> Decimal:
+        return self._shares.get((leader, token), Decimal(0))
+
     def apply(self, signal: Signal) -> Decimal:
         """Record the fill; return the leader's position before it."""
         key = (signal.leader, signal.asset)

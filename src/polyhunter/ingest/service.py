@@ -51,11 +51,15 @@ class IngestService:
         coord: Coordinator | None = None,
         extra_exchanges: Sequence[str] = (),
         on_stale: Callable[[list[Signal]], None] | None = None,
+        sink_records: bool = False,
     ) -> None:
+        """`sink_records=True`: the sink stores each signal itself (the copy engine does, in the same
+        transaction as the copies' prewrite), so the service does not write it first."""
         self.settings = settings
         self.leaders = [leader.lower() for leader in leaders]
         self._sessions = sessions
         self._sink = sink
+        self._sink_records = sink_records
         ing = settings.ingest
         self.metrics = IngestMetrics(registry)
         self.dedup = DedupSet(ttl_s=ing.dedup_ttl_s)
@@ -123,6 +127,10 @@ class IngestService:
 
     async def _record(self, signals: list[Signal]) -> None:
         """Durable dedup: only signals never stored before (by any source, in any run) go on."""
+        if self._sink_records:
+            self.recorded += len(signals)
+            await self._sink(signals)
+            return
         async with unit_of_work(self._sessions) as session:
             new = await record_signals(session, signals)
         fresh = [s for s in signals if s.key in new]

@@ -174,6 +174,7 @@ class Supervisor:
             registry=self.registry,
             coord=self.coord,
             extra_exchanges=self._extra_exchanges,
+            sink_records=True,
         )
         self.sweeper = PendingSweeper(
             self.sessions,
