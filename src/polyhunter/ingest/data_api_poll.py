@@ -96,6 +96,9 @@ class DataApiPoller:
                 if top == start:  # more than 5,000 fills in one second: take what the API allows
                     log.warning("activity window saturated", leader=leader, ts=start)
                     return rows
+                # The next window starts at `top` again and returns that whole second: drop its rows read
+                # so far, or they come twice (and a repeated leg would get a new ordinal, hence a new key).
+                rows = [r for r in rows if r.timestamp < top]
                 start, offset = top, 0
 
     async def poll_leader(self, leader: str) -> int:

@@ -1,0 +1,278 @@
+"""Polling cursors and the Data API poller, against an in-memory /activity that pages like the live one.
+
+No I/O: the "API" is a list of rows served with the live paging rules (ascending by time then insertion,
+``start`` inclusive, ``limit`` clamped to 500, ``offset`` past 5,000 rejected with a 400).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pytest
+
+from polyhunter.adapters.polymarket.data_api_client import ACTIVITY_MAX_LIMIT, ACTIVITY_MAX_OFFSET
+from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
+from polyhunter.adapters.polymarket.wire_data_api import DataActivity
+from polyhunter.domain.signal import Side, Signal, signal_key, to_micro
+from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
+from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
+from polyhunter.ingest.rate_budget import RequestBudget
+
+A = "0x" + "a1" * 20
+B = "0x" + "b2" * 20
+C = "0x" + "c3" * 20
+NOW = 1_790_000_000
+
+
+def row(
+    leader: str, ts: int, n: int, *, size: str = "10", asset: str = "111", side: str = "BUY"
+) -> DataActivity:
+    return DataActivity(
+        proxy_wallet=leader,
+        timestamp=ts,
+        condition_id="0x" + "cd" * 32,
+        type="TRADE",
+        size=Decimal(size),
+        usdc_size=Decimal(size) / 2,
+        transaction_hash=f"0x{n:064x}",
+        price=Decimal("0.5"),
+        asset=asset,
+        side="BUY" if side == "BUY" else "SELL",
+        outcome_index=0,
+    )
+
+
+def key_of(r: DataActivity, ordinal: int = 0) -> str:
+    side = Side.BUY if r.side == "BUY" else Side.SELL
+    return signal_key(r.transaction_hash, r.proxy_wallet, r.asset, side, to_micro(r.size), ordinal)
+
+
+class FakeActivityApi:
+    """``DataApiClient.activity`` over a list of rows, with the live paging rules."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[DataActivity]] = {}
+        self.calls: list[tuple[str, int | None, int]] = []
+        self.failing: set[str] = set()
+
+    def add(self, *rows: DataActivity) -> None:
+        for r in rows:
+            bucket = self.rows.setdefault(r.proxy_wallet, [])
+            bucket.append(r)
+            bucket.sort(key=lambda x: x.timestamp)  # stable: insertion order within a second
+
+    async def activity(
+        self, user: str, *, start: int | None = None, limit: int = 100, offset: int = 0, **_: object
+    ) -> list[DataActivity]:
+        self.calls.append((user, start, offset))
+        if user in self.failing:
+            raise RetryableError("GET /activity: HTTP 429", 429)
+        if offset > ACTIVITY_MAX_OFFSET:
+            raise VenueError(400, "max historical activity offset of 5000 exceeded")
+        rows = [r for r in self.rows.get(user, []) if not start or r.timestamp >= start]
+        return rows[offset : offset + min(limit, ACTIVITY_MAX_LIMIT)]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.signals: list[Signal] = []
+        self.stale: list[Signal] = []
+
+    async def sink(self, signals: list[Signal]) -> None:
+        self.signals.extend(signals)
+
+    def on_stale(self, signals: list[Signal]) -> None:
+        self.stale.extend(signals)
+
+
+def make_poller(
+    api: FakeActivityApi,
+    store: MemoryCursorStore,
+    rec: Recorder,
+    leaders: Sequence[str] = (A,),
+    *,
+    now: float = NOW,
+    replay_window_s: int = 600,
+    push_healthy: bool = True,
+) -> DataApiPoller:
+    return DataApiPoller(
+        api,  # type: ignore[arg-type]  # duck-typed: only .activity is used
+        leaders,
+        store,
+        signals_from_activity,
+        rec.sink,
+        interval_ms=1_000,
+        degraded_interval_ms=50,
+        replay_window_s=replay_window_s,
+        budget=RequestBudget(100_000),
+        push_healthy=lambda: push_healthy,
+        on_stale=rec.on_stale,
+        clock=lambda: now,
+    )
+
+
+# -- Cursor.advance ----------------------------------------------------------------------------------
+
+
+def test_advance_keeps_every_key_of_the_top_second() -> None:
+    cursor = Cursor(A, SOURCE, 100)
+    moved = cursor.advance([(101, "k1"), (102, "k2"), (102, "k3"), (101, "k4")])
+    assert moved.last_ts == 102
+    assert moved.seen_keys == frozenset({"k2", "k3"})
+
+
+def test_advance_within_the_same_second_adds_keys() -> None:
+    cursor = Cursor(A, SOURCE, 102, frozenset({"k2"}))
+    assert cursor.advance([(102, "k3")]).seen_keys == frozenset({"k2", "k3"})
+
+
+def test_advance_to_a_newer_second_forgets_older_keys() -> None:
+    cursor = Cursor(A, SOURCE, 102, frozenset({"k2"}))
+    moved = cursor.advance([(102, "k3"), (103, "k5")])
+    assert (moved.last_ts, moved.seen_keys) == (103, frozenset({"k5"}))
+
+
+def test_advance_never_moves_back() -> None:
+    cursor = Cursor(A, SOURCE, 102, frozenset({"k2"}))
+    assert cursor.advance([(100, "old")]) is cursor
+    assert cursor.advance([]) is cursor
+
+
+# -- poller: resume, replay window, offsets ---------------------------------------------------------
+
+
+async def test_new_leader_starts_from_now() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    api.add(row(A, NOW - 50, 1))  # history before we followed the leader
+    await make_poller(api, store, rec).poll_leader(A)
+    assert rec.signals == []
+    cursor = await store.load(A, SOURCE)
+    assert cursor is not None
+    assert cursor.last_ts == NOW
+
+
+async def test_restart_skips_exactly_the_keys_emitted_at_the_cursor_second() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 10))
+    first = [row(A, NOW - 5, 1), row(A, NOW - 3, 2), row(A, NOW - 3, 3, size="7")]
+    # two identical legs of one transaction: ordinals 0 and 1
+    twins = [row(A, NOW - 3, 4), row(A, NOW - 3, 4)]
+    api.add(*first, *twins)
+    assert await make_poller(api, store, rec, now=NOW).poll_leader(A) == 5
+    cursor = await store.load(A, SOURCE)
+    assert cursor is not None
+    assert cursor.last_ts == NOW - 3
+    assert len(cursor.seen_keys) == 4
+
+    # more fills land in the cursor's own second and later; a new process resumes from the store
+    late = [row(A, NOW - 3, 5), row(A, NOW - 1, 6)]
+    api.add(*late)
+    rec2 = Recorder()
+    assert await make_poller(api, store, rec2, now=NOW + 2).poll_leader(A) == 2
+    assert [s.key for s in rec2.signals] == [key_of(r) for r in late]
+    all_keys = [s.key for s in rec.signals + rec2.signals]
+    assert len(all_keys) == len(set(all_keys)) == 7
+    assert key_of(twins[1], 1) in all_keys
+
+    rec3 = Recorder()
+    assert await make_poller(api, store, rec3, now=NOW + 4).poll_leader(A) == 0
+
+
+async def test_misses_older_than_the_replay_window_are_stale_not_emitted() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 3_000))  # down for 50 minutes
+    old = [row(A, NOW - 2_000, 1), row(A, NOW - 601, 2)]
+    fresh = [row(A, NOW - 599, 3), row(A, NOW - 10, 4)]
+    api.add(*old, *fresh)
+    poller = make_poller(api, store, rec, now=NOW, replay_window_s=600)
+    assert await poller.poll_leader(A) == 2
+    assert [s.key for s in rec.signals] == [key_of(r) for r in fresh]
+    assert [s.key for s in rec.stale] == [key_of(r) for r in old]
+    assert poller.stale == 2
+    # the cursor moved past the stale ones too: they are never reported again
+    again = Recorder()
+    assert await make_poller(api, store, again, now=NOW + 1).poll_leader(A) == 0
+    assert again.stale == []
+
+
+@pytest.mark.parametrize("per_second", [7, 500, 1_200])
+async def test_more_than_the_offset_cap_is_read_once_each(per_second: int) -> None:
+    """5,600 fills since the cursor: past offset 5,000 the window moves; no fill lost or repeated."""
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 100))
+    total = 5_600
+    rows = []
+    for n in range(total):
+        twin = n % 10 in (0, 1)  # every 10th fill has an identical twin leg in its transaction
+        ts = NOW - 99 + (n - n % 10 if twin else n) // per_second
+        rows.append(row(A, ts, n // 2 if twin else n + 100_000))
+    api.add(*rows)
+    poller = make_poller(api, store, rec, now=NOW + 100, replay_window_s=3_600)
+    assert await poller.poll_leader(A) == total
+    keys = Counter(s.key for s in rec.signals)
+    assert len(keys) == total
+    assert max(keys.values()) == 1
+    assert all(offset <= ACTIVITY_MAX_OFFSET for _, _, offset in api.calls)
+
+
+async def test_more_than_the_cap_in_one_second_takes_what_the_api_allows() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 1))
+    api.add(*(row(A, NOW - 1, n) for n in range(ACTIVITY_MAX_OFFSET + 700)))
+    poller = make_poller(api, store, rec)
+    emitted = await asyncio.wait_for(poller.poll_leader(A), 10)
+    assert emitted == ACTIVITY_MAX_OFFSET
+    assert len({s.key for s in rec.signals}) == emitted
+
+
+# -- round-robin, failures, cadence -----------------------------------------------------------------
+
+
+async def test_round_robin_starts_one_further_each_round() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    poller = make_poller(api, store, rec, leaders=(A, B, C))
+    for _ in range(4):
+        await poller.run_round()
+    order = [user for user, _, _ in api.calls]
+    assert order == [A, B, C, B, C, A, C, A, B, A, B, C]
+    assert Counter(order) == {A: 4, B: 4, C: 4}
+
+
+async def test_a_failing_leader_does_not_stop_the_others() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    for leader in (A, B, C):
+        await store.save(Cursor(leader, SOURCE, NOW - 10))
+        api.add(row(leader, NOW - 5, int(leader[2:6], 16)))
+    api.failing.add(B)
+    poller = make_poller(api, store, rec, leaders=(A, B, C))
+    await poller.run_round()
+    assert {s.leader for s in rec.signals} == {A, C}
+    assert not poller.healthy
+    assert poller.errors == 1
+    b_cursor = await store.load(B, SOURCE)
+    assert b_cursor is not None
+    assert b_cursor.last_ts == NOW - 10  # not advanced: retried next round
+
+    api.failing.clear()
+    await poller.run_round()
+    assert {s.leader for s in rec.signals} == {A, B, C}
+    assert len(rec.signals) == 3
+    assert poller.healthy
+
+
+@pytest.mark.parametrize(("push_healthy", "fast"), [(True, False), (False, True)])
+async def test_cadence_speeds_up_while_push_is_unhealthy(push_healthy: bool, fast: bool) -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    poller = make_poller(api, store, rec, push_healthy=push_healthy)
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.4)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # interval 1,000 ms healthy, 50 ms degraded
+    assert (poller.polls >= 4) is fast
+    assert poller.polls >= 1
