@@ -15,9 +15,10 @@ from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
-from polyhunter.domain.order_math import get_market_order_amounts, get_order_amounts, round_down
+from polyhunter.domain.order_math import round_down
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
+from polyhunter.execution.order_factory import limit_order, market_order
 from polyhunter.execution.signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.log import get_logger
 
@@ -59,26 +60,35 @@ class EoaExecutor:
         return acct
 
     def sign(self, request: OrderRequest) -> SignedOrder:
+        """FOK/FAK: a market order (USDC to spend for BUY, shares for SELL) with the limit as worst price;
+        GTC/GTD: a limit order. Built exactly like the official client's builders."""
         acct = self._account(request.user_id)
+        signer, token, tick = acct.client.signer, int(request.token_id), request.tick_size
         if request.order_type in (OrderType.FOK, OrderType.FAK):
-            amount = (
-                round_down(request.shares * request.limit_price, 2)
-                if request.side is Side.BUY
-                else request.shares
+            buying = request.side is Side.BUY
+            amount = round_down(request.shares * request.limit_price, 2) if buying else request.shares
+            order = market_order(
+                signer,
+                token_id=token,
+                side=request.side,
+                amount=amount,
+                price=request.limit_price,
+                tick=tick,
+                funder=acct.funder,
+                signature_type=acct.signature_type,
             )
-            amounts = get_market_order_amounts(request.side, amount, request.limit_price, request.tick_size)
         else:
-            amounts = get_order_amounts(request.side, request.shares, request.limit_price, request.tick_size)
-        order = acct.client.signer.build(
-            maker=acct.funder,
-            token_id=int(request.token_id),
-            maker_amount=amounts.maker_amount,
-            taker_amount=amounts.taker_amount,
-            side=request.side,
-            signature_type=acct.signature_type,
-        )
-        domain = exchange_domain(self._chain_id, self._version, request.neg_risk)
-        return acct.client.signer.sign(order, domain)
+            order = limit_order(
+                signer,
+                token_id=token,
+                side=request.side,
+                size=request.shares,
+                price=request.limit_price,
+                tick=tick,
+                funder=acct.funder,
+                signature_type=acct.signature_type,
+            )
+        return signer.sign(order, exchange_domain(self._chain_id, self._version, request.neg_risk))
 
     async def execute(self, request: OrderRequest) -> ExecutionResult:
         acct = self._account(request.user_id)
