@@ -264,6 +264,11 @@ class OrderSigner:
     def __repr__(self) -> str:
         return f"OrderSigner(address={self.address})"
 
+    @property
+    def private_key(self) -> PrivateKey:
+        """The key itself, for the L1 (ClobAuth) headers that derive this signer's API key."""
+        return self._key
+
     def sign(self, order: Order, domain: ExchangeDomain) -> SignedOrder:
         """Sign ``order`` for ``domain``; same checks and bytes as the official client."""
         struct_hash = order_struct_hash(order)

@@ -38,11 +38,11 @@ class ClobTradingClient:
         """Derive the key for this signer; create one if the venue has none yet."""
         if self.creds is not None:
             return self.creds
-        headers = l1_headers(self.signer._key, self.chain_id)  # noqa: SLF001 - same key, L1 auth
+        headers = l1_headers(self.signer.private_key, self.chain_id)
         try:
             raw = await self.http.request("GET", "/auth/derive-api-key", headers=headers)
         except VenueError:
-            headers = l1_headers(self.signer._key, self.chain_id)  # noqa: SLF001
+            headers = l1_headers(self.signer.private_key, self.chain_id)
             raw = await self.http.request("POST", "/auth/api-key", headers=headers)
         wire = decode(raw, WireCreds)
         self.creds = ApiCreds(wire.api_key, wire.secret, wire.passphrase)
