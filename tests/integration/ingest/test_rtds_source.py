@@ -1,0 +1,202 @@
+"""RtdsSource against a tiny local websocket server: subscribe, silence and close lead to a reconnect,
+failed connects back off within the configured bound, frames reach the handler and the sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+import pytest
+from aiohttp import web
+
+from polyhunter.domain.signal import Signal
+from polyhunter.ingest.rtds import SUBSCRIBE, RtdsSource
+from polyhunter.ports import SourceHealth
+
+Behaviour = Callable[[web.WebSocketResponse, int], Awaitable[None]]
+
+
+class WsServer:
+    """Counts upgrade attempts and connections; each connection runs the current behaviour."""
+
+    def __init__(self) -> None:
+        self.behaviour: Behaviour | None = None
+        self.refuse = False
+        self.attempts: list[float] = []
+        self.connections = 0
+        self.subscribes: list[str] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        self.attempts.append(time.monotonic())
+        if self.refuse:
+            return web.Response(status=503, text="unavailable")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.connections += 1
+        number = self.connections
+        first = await ws.receive(timeout=5)
+        self.subscribes.append(str(first.data))
+        if self.behaviour is not None:
+            await self.behaviour(ws, number)
+        if not ws.closed:
+            await ws.close()
+        return ws
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self.handler)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"ws://127.0.0.1:{port}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[WsServer]:
+    srv = WsServer()
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.sunk: list[Signal] = []
+
+    def handle(self, raw: bytes, _seen_at: datetime) -> list[Signal]:
+        self.frames.append(raw)
+        return []
+
+    async def sink(self, signals: list[Signal]) -> None:
+        self.sunk.extend(signals)
+
+
+def source(
+    url: str, got: Collected, *, silence_ms: int = 300, initial_ms: int = 20, max_ms: int = 100
+) -> RtdsSource:
+    return RtdsSource(
+        url,
+        got.handle,
+        got.sink,
+        silence_timeout_ms=silence_ms,
+        backoff_initial_ms=initial_ms,
+        backoff_max_ms=max_ms,
+    )
+
+
+async def wait_until(done: Callable[[], bool], timeout_s: float) -> None:
+    for _ in range(int(timeout_s / 0.02)):
+        if done():
+            return
+        await asyncio.sleep(0.02)
+
+
+async def run_until(src: RtdsSource, done: Callable[[], bool], timeout_s: float) -> None:
+    task = asyncio.create_task(src.run())
+    try:
+        await wait_until(done, timeout_s)
+    finally:
+        src.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_subscribes_and_hands_frames_to_the_handler(server: WsServer) -> None:
+    async def talk(ws: web.WebSocketResponse, _n: int) -> None:
+        await ws.send_str("")  # the live feed may open with an empty frame
+        await ws.send_str('{"topic":"activity","type":"trades","payload":{"n":1}}')
+        await asyncio.sleep(5)
+
+    server.behaviour = talk
+    got = Collected()
+    src = source(server.url, got, silence_ms=5_000)
+    await run_until(src, lambda: len(got.frames) >= 1, 5)
+    assert json.loads(server.subscribes[0]) == json.loads(SUBSCRIBE)
+    assert got.frames == [b'{"topic":"activity","type":"trades","payload":{"n":1}}']
+    assert src.frames == 1
+
+
+async def test_silence_leads_to_a_fresh_connection_and_subscription(server: WsServer) -> None:
+    async def quiet_then_talk(ws: web.WebSocketResponse, n: int) -> None:
+        if n == 1:
+            await asyncio.sleep(10)  # open, subscribed, but nothing ever arrives
+            return
+        await ws.send_str('{"payload":{"n":2}}')
+        await asyncio.sleep(10)
+
+    server.behaviour = quiet_then_talk
+    got = Collected()
+    src = source(server.url, got, silence_ms=300)
+    started = time.monotonic()
+    await run_until(src, lambda: len(got.frames) >= 1, 5)
+    assert src.silences == 1
+    assert server.connections == 2
+    assert len(server.subscribes) == 2  # subscribed again on the new connection
+    assert got.frames == [b'{"payload":{"n":2}}']
+    assert time.monotonic() - started < 2.0
+
+
+async def test_a_closed_socket_is_reopened(server: WsServer) -> None:
+    async def one_frame_then_close(ws: web.WebSocketResponse, n: int) -> None:
+        await ws.send_str(json.dumps({"payload": {"n": n}}))
+        if n >= 3:
+            await asyncio.sleep(10)
+
+    server.behaviour = one_frame_then_close
+    got = Collected()
+    src = source(server.url, got, silence_ms=5_000)
+    await run_until(src, lambda: len(got.frames) >= 3, 5)
+    assert [json.loads(f)["payload"]["n"] for f in got.frames] == [1, 2, 3]
+    assert src.connects == 3
+    assert src.disconnects >= 2
+    assert src.silences == 0
+    assert src.health is SourceHealth.HEALTHY
+
+
+async def test_failed_connects_back_off_within_the_bound(server: WsServer) -> None:
+    server.refuse = True
+    got = Collected()
+    src = source(server.url, got, initial_ms=20, max_ms=150)
+    task = asyncio.create_task(src.run())
+    await asyncio.sleep(2.0)
+    assert src.health is SourceHealth.DOWN
+    src.stop()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    gaps = [b - a for a, b in zip(server.attempts, server.attempts[1:], strict=False)]
+    # full jitter under a 150 ms cap: many attempts, and no gap much above the cap
+    assert len(server.attempts) >= 8
+    assert max(gaps) < 0.15 + 0.25
+    assert src.connects == 0
+
+
+async def test_recovers_once_the_server_comes_back(server: WsServer) -> None:
+    async def talk(ws: web.WebSocketResponse, _n: int) -> None:
+        await ws.send_str('{"payload":{"back":true}}')
+        await asyncio.sleep(10)
+
+    server.refuse = True
+    server.behaviour = talk
+    got = Collected()
+    src = source(server.url, got, initial_ms=20, max_ms=100)
+    task = asyncio.create_task(src.run())
+    await asyncio.sleep(0.5)
+    server.refuse = False
+    await wait_until(lambda: bool(got.frames), 3)
+    src.stop()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert got.frames == [b'{"payload":{"back":true}}']
+    assert len(server.attempts) >= 3
