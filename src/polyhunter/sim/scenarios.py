@@ -220,7 +220,10 @@ class ScenarioRunner:
         while True:
             await asyncio.sleep(self.config.refresh_s)
             for maker in self.makers.values():
-                maker.refresh()
+                try:
+                    maker.refresh()
+                except Exception as exc:  # one market's trouble must not stop the others' quotes
+                    log.warning("sim.maker_refresh_failed", market=maker.market.condition_id, error=str(exc))
 
     # -- leaders ----------------------------------------------------------------------------------
     def _setup_leaders(self) -> None:
@@ -265,7 +268,10 @@ class ScenarioRunner:
     async def _leader_loop(self) -> None:
         while True:
             await asyncio.sleep(self.rng.expovariate(self.config.rate))
-            self.leader_trade()
+            try:
+                self.leader_trade()
+            except Exception as exc:  # keep the flow going; the next draw picks another trade
+                log.warning("sim.leader_trade_failed", error=str(exc))
 
     # -- replay -----------------------------------------------------------------------------------
     def _setup_replay_profiles(self) -> None:
