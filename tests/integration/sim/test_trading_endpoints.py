@@ -10,6 +10,7 @@ import aiohttp
 from polyhunter.adapters.polymarket.auth import l1_headers
 from polyhunter.domain.signal import Side
 from polyhunter.execution.signer import exchange_domain, order_to_wire_json
+from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_app import SimServer
 from tests.integration.sim.conftest import ANVIL_KEY_0
 from tests.integration.sim.helpers import Trader
@@ -163,3 +164,26 @@ async def test_missed_heartbeats_cancel_every_order(sim: SimServer, http: aiohtt
     await asyncio.sleep(0.8)  # beats stop
     status, view = await t.request("GET", f"/data/order/{placed['orderID']}")
     assert view["status"] == "CANCELED"
+
+
+async def test_data_trades_pages_with_cursors(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    t = await _trader(http, sim)
+    assert t.creds is not None
+    token = next(i for i in sim.state.catalog if not i.market.neg_risk).market.tokens[0]
+    for i in range(105):
+        _, ask = sim.state.engine.best_bid_ask(token)
+        assert ask is not None
+        req = OrderRequest(
+            order_id=f"0x{i:064x}", owner=t.address, token_id=token, side=Side.BUY, price=ask,
+            size=3_000_000, order_type=OrderType.FAK, api_owner=t.creds.api_key,
+        )  # fmt: skip
+        result = sim.state.submit(req)
+        assert result.status == "matched", result.error
+        sim.runner.makers[sim.state.catalog[0].condition_id].refresh()
+    status, first = await t.request("GET", "/data/trades")
+    assert (status, first["count"], first["limit"]) == (200, 100, 100)
+    assert first["next_cursor"] not in ("MA==", "LTE=")
+    status, second = await t.request("GET", f"/data/trades?next_cursor={first['next_cursor']}")
+    assert (second["count"], second["next_cursor"]) == (5, "LTE=")
+    ids = [r["id"] for r in first["data"] + second["data"]]
+    assert len(set(ids)) == 105
