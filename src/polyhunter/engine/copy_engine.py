@@ -129,6 +129,12 @@ class CopyEngine:
         self.exposure = FollowerExposure()
         self.aggregator = Aggregator(settings.aggregation_window_ms)
         self.stats = EngineStats()
+        self._in_flight: set[int] = set()  # copies a task of this process is working on
+        self._parked: set[int] = set()  # copies waiting in an aggregation bucket of this process
+
+    def held(self) -> frozenset[int]:
+        """Copy trade ids this process still owns (in flight or parked): the sweeper leaves them alone."""
+        return frozenset(self._in_flight | self._parked)
 
     # ------------------------------------------------------------------------------------ entry points
 
@@ -184,12 +190,17 @@ class CopyEngine:
                 self._report(signal, stored, SKIPPED, new.reason, Decimal(0), Decimal(0), None, None)
                 continue
             works.append(_Work(signal, stored, trade_id, size, outcomes, []))
-        await asyncio.gather(*(self._run(w) for w in works))
-        events = [e for w in works for e in w.events]
-        with self.metrics.time("persist"):
-            async with unit_of_work(self._sessions) as session:
-                await finish_copies(session, outcomes, datetime.now(UTC))
-                await record_guardrail_events(session, events, datetime.now(UTC))
+            self._in_flight.add(trade_id)
+        try:
+            await asyncio.gather(*(self._run(w) for w in works))
+            events = [e for w in works for e in w.events]
+            with self.metrics.time("persist"):
+                async with unit_of_work(self._sessions) as session:
+                    await finish_copies(session, outcomes, datetime.now(UTC))
+                    await record_guardrail_events(session, events, datetime.now(UTC))
+        finally:
+            self._in_flight.difference_update(w.trade_id for w in works)
+            self._in_flight.difference_update(o.copy_trade_id for o in outcomes)
         self.metrics.observe("total", time.perf_counter() - started)
         return outcomes
 
@@ -250,14 +261,12 @@ class CopyEngine:
         return await self._balances.get((str(stored.config.custody), user, kind + token), load)
 
     async def _run(self, work: _Work) -> None:
-        async with self._sem:
-            try:
+        try:
+            async with self._sem:
                 await self._copy(work)
-            except Exception as exc:  # noqa: BLE001 - one copy's bug must not sink the others
-                log.exception(
-                    "copy failed unexpectedly", signal=work.signal.key, config=work.stored.config.id
-                )
-                self._finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one copy's bug must not sink the others
+            log.exception("copy failed unexpectedly", signal=work.signal.key, config=work.stored.config.id)
+            self._finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
 
     async def _copy(self, work: _Work) -> None:
         signal, cfg = work.signal, work.stored.config
@@ -393,6 +402,10 @@ class CopyEngine:
             self._finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
             return None
         now_ms = int(time.time() * 1000)
+        # Close buckets whose window passed first, so `add` never silently replaces one still holding copies.
+        closed = self._expired_buckets(now_ms)
+        self._in_flight.update(o.copy_trade_id for o in closed)  # until this signal's outcomes are written
+        work.outcomes.extend(closed)
         released = self.aggregator.add(
             (cfg.id, signal.asset, signal.side),
             str(work.trade_id),
@@ -403,17 +416,22 @@ class CopyEngine:
         )
         if released is None:
             # Stays PENDING until its bucket fills (SKIPPED as aggregated) or expires (`flush_aggregates`).
+            self._parked.add(work.trade_id)
             return None
         for trade_id in released.signal_keys[:-1]:
+            self._parked.discard(int(trade_id))
             work.outcomes.append(Outcome(int(trade_id), SKIPPED, reason=f"AGGREGATED_INTO_{work.trade_id}"))
         return released.shares
 
     def flush_aggregates(self, *, everything: bool = False) -> list[Outcome]:
         """Buckets whose window passed below the minimum (or all, at shutdown): their copies end SKIPPED."""
-        dead = self.aggregator.expire(int(time.time() * 1000), everything=everything)
+        return self._expired_buckets(int(time.time() * 1000), everything=everything)
+
+    def _expired_buckets(self, now_ms: int, *, everything: bool = False) -> list[Outcome]:
         outcomes = []
-        for _key, bucket in dead:
+        for _key, bucket in self.aggregator.expire(now_ms, everything=everything):
             for trade_id in bucket.signal_keys:
+                self._parked.discard(int(trade_id))
                 outcomes.append(Outcome(int(trade_id), SKIPPED, reason="BELOW_VENUE_MINIMUM"))
                 self.stats.copies[f"{SKIPPED}:BELOW_VENUE_MINIMUM"] += 1
         return outcomes

@@ -93,8 +93,12 @@ class PendingSweeper:
             rows = await CopyTradeRepository(session).claim_stale_pending(
                 self._worker, older_than=now - self._ttl, lock_ttl=self._ttl, limit=self._batch, now=now
             )
+        held = self._engine.held()
         for row in rows:
-            await self._settle(row)
+            # A copy in flight or parked for aggregation in this process still gets its outcome from the
+            # engine: the claim just renewed its lock (so the next batch moves on), settle the others.
+            if row.id not in held:
+                await self._settle(row)
         return len(rows)
 
     async def _settle(self, row: CopyTrade) -> None:
@@ -120,12 +124,12 @@ class PendingSweeper:
                     int(result.fee * 1_000_000),
                     result.venue_order_id or None,
                 )
-                await repo.mark_executed(row.id, fill, locked_by=self._worker)
-                self.stats.reconciled += 1
+                if await repo.mark_executed(row.id, fill, locked_by=self._worker):
+                    self.stats.reconciled += 1
             else:
                 reason = "pending past its time-to-live; venue shows no fill"
-                await repo.mark_expired(row.id, reason, locked_by=self._worker)
-                self.stats.expired += 1
+                if await repo.mark_expired(row.id, reason, locked_by=self._worker):
+                    self.stats.expired += 1
 
     async def run(self) -> None:
         while True:

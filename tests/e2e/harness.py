@@ -1,0 +1,164 @@
+"""Shared pieces of the end-to-end tests: settings pointed at a simulator, follower keys, admin calls,
+and the independent checks (expected copy set, venue orders per copy) the tests assert with.
+
+Nothing here calls the engine's own decision code: the expected results are computed from the
+configs and the recorded signals alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import create_engine, text
+
+from polyhunter.execution.eip712 import address_from_private_key
+from polyhunter.secretbox import generate_master_key
+from polyhunter.settings import Settings
+
+TERMINAL = frozenset({"EXECUTED", "SKIPPED", "FAILED", "EXPIRED"})
+
+
+def follower_key(tag: str, index: int) -> tuple[str, str]:
+    """A deterministic secp256k1 key (and its address) for test follower `index`."""
+    key = "0x" + hashlib.sha256(f"polyhunter-e2e:{tag}:{index}".encode()).hexdigest()
+    return key, address_from_private_key(key).lower()
+
+
+def sim_settings(urls: Mapping[str, str], db_path: Path, **sections: dict[str, Any]) -> Settings:
+    """Settings for a supervisor against the simulator at `urls` on a SQLite file; `sections` override."""
+    data: dict[str, Any] = Settings().model_dump()
+    data["venue"].update(
+        clob_url=urls["clob"],
+        data_api_url=urls["data_api"],
+        gamma_url=urls["gamma"],
+        clob_ws_url=urls["clob_ws"],
+        rtds_ws_url=urls["rtds_ws"],
+    )
+    data["db"]["url"] = f"sqlite+aiosqlite:///{db_path}"
+    data["coord"]["backend"] = "memory"
+    data["ingest"].update(mode="HYBRID", chain_in_hybrid=False, poll_interval_ms=1000, replay_window_s=600)
+    data["api"]["port"] = 0
+    data["engine"]["metrics_interval_ms"] = 3_600_000
+    data["secrets"]["master_key"] = generate_master_key()
+    data["secrets"]["master_key_file"] = str(db_path.with_suffix(".key"))
+    for name, values in sections.items():
+        data[name].update(values)
+    return Settings.model_validate(data)
+
+
+async def admin(http: aiohttp.ClientSession, base: str, method: str, path: str, body: Any = None) -> Any:
+    async with http.request(method, base + path, json=body) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+
+async def fund(http: aiohttp.ClientSession, admin_url: str, address: str, usdc: Decimal) -> None:
+    await admin(http, admin_url, "POST", "/fund", {"address": address, "collateral": str(usdc)})
+
+
+# ------------------------------------------------------------------------------------ database reads
+
+
+def rows(db_path: Path, sql: str) -> list[dict[str, Any]]:
+    """Read the run's SQLite file directly (plain sqlite3 through a sync engine, after the run)."""
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    """What the test itself knows about one config (from its own spec, not from the engine)."""
+
+    config_id: int
+    leader: str
+    sides: frozenset[str]
+    deny: frozenset[str]
+    min_price: Decimal
+    max_price: Decimal
+
+
+def expected_filter_reason(cfg: ConfigView, side: str, price: Decimal, condition_id: str) -> str | None:
+    """The skip reason a config's filters alone decide, in the documented order, or None."""
+    if side not in cfg.sides:
+        return "SIDE_FILTERED"
+    if condition_id.lower() in cfg.deny:
+        return "MARKET_DENIED"
+    if not (cfg.min_price <= price <= cfg.max_price):
+        return "PRICE_OUT_OF_BOUNDS"
+    return None
+
+
+def check_copy_set(db_path: Path, configs: Iterable[ConfigView]) -> dict[str, int]:
+    """Assert: exactly one copy row per (signal, config of its leader); every row terminal; filter
+    skips exactly where the config decides them. Returns counts by state."""
+    by_leader: dict[str, list[ConfigView]] = {}
+    for cfg in configs:
+        by_leader.setdefault(cfg.leader, []).append(cfg)
+    signals = rows(db_path, "SELECT key, leader, side, price_micro, condition_id FROM signals")
+    expected: dict[tuple[str, int], str | None] = {}
+    for s in signals:
+        price = Decimal(s["price_micro"]) / Decimal(1_000_000)
+        for cfg in by_leader.get(s["leader"], []):
+            expected[(s["key"], cfg.config_id)] = expected_filter_reason(
+                cfg, s["side"], price, s["condition_id"]
+            )
+    copies = rows(db_path, "SELECT signal_key, config_id, state, reason FROM copy_trades")
+    got = Counter((c["signal_key"], c["config_id"]) for c in copies)
+    duplicated = [k for k, n in got.items() if n > 1]
+    assert not duplicated, f"{len(duplicated)} (signal, config) pairs have several rows"
+    missing = set(expected) - set(got)
+    extra = set(got) - set(expected)
+    assert not missing, f"{len(missing)} expected copies have no row, e.g. {sorted(missing)[:3]}"
+    assert not extra, f"{len(extra)} copy rows nobody expected, e.g. {sorted(extra)[:3]}"
+    not_terminal = [c for c in copies if c["state"] not in TERMINAL]
+    assert not not_terminal, f"{len(not_terminal)} copies not terminal, e.g. {not_terminal[:3]}"
+    wrong = []
+    for c in copies:
+        want = expected[(c["signal_key"], c["config_id"])]
+        if want is not None and (c["state"], c["reason"]) != ("SKIPPED", want):
+            wrong.append((c, want))
+        if want is None and c["reason"] in ("SIDE_FILTERED", "MARKET_DENIED", "PRICE_OUT_OF_BOUNDS"):
+            wrong.append((c, want))
+    assert not wrong, f"{len(wrong)} copies with the wrong filter outcome, e.g. {wrong[:3]}"
+    return dict(Counter(c["state"] for c in copies))
+
+
+def check_venue_orders(
+    received: list[dict[str, Any]], db_path: Path, makers: Iterable[str]
+) -> dict[str, int]:
+    """Assert on the simulator's record of every order it received from our followers: each maps (by
+    order hash) to a copy trade through the `orders` table, no hash arrives twice, and no copy trade
+    has more than one matched order. Returns counts."""
+    ours = {m.lower() for m in makers}
+    mine = [r for r in received if str(r["order"].get("maker", "")).lower() in ours]
+    hashes = Counter(r["orderID"] for r in mine)
+    assert all(hashes), "an order the simulator received has no hash (rejected before hashing)"
+    resent = {h: n for h, n in hashes.items() if n > 1}
+    assert not resent, f"orders received more than once: {resent}"
+    recorded = rows(db_path, "SELECT venue_order_id, copy_trade_id FROM orders")
+    copy_of = {r["venue_order_id"]: r["copy_trade_id"] for r in recorded}
+    unmapped = [h for h in hashes if h not in copy_of]
+    assert not unmapped, f"{len(unmapped)} venue orders were not recorded before they were sent"
+    matched = Counter(copy_of[r["orderID"]] for r in mine if r["accepted"] and r["status"] == "matched")
+    twice = {c: n for c, n in matched.items() if n > 1}
+    assert not twice, f"copies with more than one matched order: {twice}"
+    executed = rows(
+        db_path,
+        "SELECT c.id, c.venue_order_id FROM copy_trades c JOIN orders o ON o.copy_trade_id = c.id "
+        "WHERE c.state = 'EXECUTED' GROUP BY c.id",
+    )
+    matched_ids = {r["orderID"] for r in mine if r["accepted"] and r["status"] == "matched"}
+    unbacked = [r for r in executed if r["venue_order_id"] not in matched_ids]
+    assert not unbacked, f"EXECUTED copies without a matched venue order: {unbacked[:3]}"
+    return {"orders": len(mine), "matched": len(matched), "copies_with_orders": len(set(copy_of.values()))}

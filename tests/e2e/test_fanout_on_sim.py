@@ -1,0 +1,185 @@
+"""End to end on the simulator: ~500 leader fills copied by 20 configs (paper and own-wallet).
+
+The simulator runs in process (`leaders` scenario at a high rate); one Supervisor (SQLite file,
+in-memory coordination) ingests the fills over RTDS + Data API polling and copies them. The test
+then computes, on its own, the copy rows that must exist and the filter outcomes the configs decide,
+and checks the simulator's record of every order it received against the `orders` table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.sim.server_app import SimServer
+from tests.e2e.harness import (
+    ConfigView,
+    admin,
+    check_copy_set,
+    check_venue_orders,
+    follower_key,
+    fund,
+    rows,
+    sim_settings,
+)
+
+TARGET_FILLS = 500
+SEED = 23
+TTL_S = 3
+
+
+def _specs(markets: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Ten followers (five PAPER, five EOA), each copying both leaders: twenty configs."""
+    yield "PAPER", {"sizing": "FIXED_USDC", "sizing_value": Decimal(5)}
+    yield "EOA", {"sizing": "FIXED_USDC", "sizing_value": Decimal(3), "sides": ["BUY"]}
+    yield "PAPER", {"sizing": "PERCENT_OF_LEADER", "sizing_value": Decimal(10), "max_trade_usdc": Decimal(20)}
+    yield (
+        "EOA",
+        {
+            "sizing": "MULTIPLIER",
+            "sizing_value": Decimal("0.1"),
+            "min_price": Decimal("0.35"),
+            "max_price": Decimal("0.65"),
+        },
+    )
+    yield "PAPER", {"sizing": "MULTIPLIER", "sizing_value": Decimal("0.5"), "sides": ["SELL"]}
+    yield "EOA", {"sizing": "PERCENT_OF_LEADER", "sizing_value": Decimal(5), "deny_markets": markets[:2]}
+    yield (
+        "PAPER",
+        {
+            "sizing": "FIXED_USDC",
+            "sizing_value": Decimal(2),
+            "aggregate_below_minimum": False,
+            "min_price": Decimal("0.2"),
+            "max_price": Decimal("0.8"),
+        },
+    )
+    yield "EOA", {"sizing": "FIXED_USDC", "sizing_value": Decimal(8), "max_slippage_bps": 50}
+    yield "PAPER", {"sizing": "FIXED_USDC", "sizing_value": Decimal("0.5")}
+    yield (
+        "EOA",
+        {
+            "sizing": "MULTIPLIER",
+            "sizing_value": Decimal("0.2"),
+            "max_trade_usdc": Decimal(10),
+            "sides": ["BUY"],
+            "max_price": Decimal("0.5"),
+        },
+    )
+
+
+def _run_file(leaders: list[str], markets: list[str]) -> tuple[RunFile, list[str]]:
+    followers, eoa_addresses = [], []
+    for i, (custody, params) in enumerate(_specs(markets)):
+        key = None
+        if custody == "EOA":
+            secret, address = follower_key("fanout", i)
+            key = SecretStr(secret)
+            eoa_addresses.append(address)
+        copies = [CopySpec(leader=leader, **params) for leader in leaders]
+        followers.append(
+            FollowerSpec(name=f"f{i}", custody=custody, private_key=key, copies=copies)  # type: ignore[arg-type]
+        )
+    return RunFile(followers=followers), eoa_addresses
+
+
+def _views(sup: Supervisor) -> list[ConfigView]:
+    out = []
+    for f in sup.followers:
+        for spec, config_id in zip(f.spec.copies, f.config_ids, strict=True):
+            out.append(
+                ConfigView(
+                    config_id,
+                    spec.leader,
+                    frozenset(str(s) for s in spec.sides),
+                    frozenset(m.lower() for m in spec.deny_markets),
+                    spec.min_price,
+                    spec.max_price,
+                )
+            )
+    return out
+
+
+async def _quiesce(db_path: Path, quiet_s: float, limit_s: float) -> None:
+    """Wait until the signal and copy tables stop changing for `quiet_s` seconds."""
+    sql = "SELECT (SELECT count(*) FROM signals) AS s, state, count(*) AS n FROM copy_trades GROUP BY state"
+    last: Any = None
+    since = time.monotonic()
+    deadline = since + limit_s
+    while time.monotonic() < deadline:
+        now = sorted(tuple(r.values()) for r in rows(db_path, sql))
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError("the engine did not go quiet")
+
+
+async def _copy_until(sim: SimServer, sup: Supervisor, db_path: Path) -> float:
+    """Run the supervisor until the simulator made TARGET_FILLS leader fills and the engine went quiet;
+    stop it, then sweep what is left once the TTL passed. Returns the seconds of leader flow."""
+    started = time.monotonic()
+    runner = asyncio.create_task(sup.run(600, stop_after=False))
+    while sim.runner.fills < TARGET_FILLS:
+        assert not runner.done(), runner
+        await asyncio.sleep(0.2)
+    await sim.runner.stop()  # no more leader fills
+    flow_s = time.monotonic() - started
+    await _quiesce(db_path, quiet_s=3.0, limit_s=120)
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await asyncio.sleep(TTL_S + 0.5)
+    while await sup.sweeper.sweep_once():
+        pass
+    return flow_s
+
+
+async def test_500_signals_20_configs(tmp_path: Path) -> None:
+    started = time.monotonic()
+    db_path = tmp_path / "fanout.db"
+    async with (
+        SimServer("leaders", SEED, 0, leaders=2, markets=6, rate=40) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
+        leaders = [leader["address"].lower() for leader in scenario["leaders"]]
+        run_file, eoa = _run_file(leaders, [m["condition_id"] for m in scenario["markets"]])
+        for address in eoa:
+            await fund(http, sim.urls["admin"], address, Decimal(50_000))
+        settings = sim_settings(
+            sim.urls,
+            db_path,
+            engine={"pending_ttl_s": TTL_S, "expiry_scan_interval_ms": 500},
+            guardrails={"daily_user_cap_usdc": Decimal(10**6), "global_daily_cap_usdc": Decimal(10**7)},
+        )
+        sup = Supervisor(settings, run_file, serve_api=False)
+        await sup.start()
+        try:
+            assert len(_views(sup)) == 20
+            flow_s = await _copy_until(sim, sup, db_path)
+            received = await admin(http, sim.urls["admin"], "GET", "/orders")
+        finally:
+            await sup.stop()
+    signals = rows(db_path, "SELECT count(*) AS n FROM signals")[0]["n"]
+    states = check_copy_set(db_path, _views(sup))
+    venue = check_venue_orders(received, db_path, eoa)
+    print(  # noqa: T201 - the test reports its measured numbers
+        f"\nfanout e2e: leader fills {sim.runner.fills}, signals {signals}, copies {sum(states.values())} "
+        f"{states}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
+        f"total {time.monotonic() - started:.1f}s"
+    )
+    assert signals >= TARGET_FILLS * 0.9
+    assert states.get("EXECUTED", 0) > 0
+    assert venue["matched"] > 0
