@@ -23,8 +23,6 @@ from polyhunter.store.enums import CopyTradeState, GuardrailDecision
 from polyhunter.store.models import CopyTrade, GuardrailEvent, SignalRecord
 from polyhunter.store.repos.sql_helpers import is_postgresql
 
-CHUNK = 500  # rows per INSERT: keeps SQLite under its bound-variable limit
-
 
 @dataclass(frozen=True, slots=True)
 class NewCopy:
@@ -52,8 +50,14 @@ class Outcome:
     venue_order_id: str | None = None
 
 
-def _insert(session: AsyncSession, model: Any) -> Any:
-    return postgresql.insert(model) if is_postgresql(session) else sqlite.insert(model)
+_SIGNALS = cast(Table, SignalRecord.__table__)
+_TRADES = cast(Table, CopyTrade.__table__)
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    """A one-row core INSERT for the session's dialect. Executed with a list of rows it becomes an
+    executemany that SQLAlchemy batches ("insertmanyvalues") from ONE cached compiled statement."""
+    return postgresql.insert(table) if is_postgresql(session) else sqlite.insert(table)
 
 
 async def record_signals(session: AsyncSession, signals: Sequence[Signal]) -> set[str]:
@@ -78,16 +82,8 @@ async def record_signals(session: AsyncSession, signals: Sequence[Signal]) -> se
         }
         for s in signals
     ]
-    new: set[str] = set()
-    for start in range(0, len(rows), CHUNK):
-        stmt = (
-            _insert(session, SignalRecord)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(SignalRecord.key)
-        )
-        new.update((await session.execute(stmt)).scalars().all())
-    return new
+    stmt = _insert(session, _SIGNALS).on_conflict_do_nothing(index_elements=["key"]).returning(_SIGNALS.c.key)
+    return set((await session.execute(stmt, rows)).scalars().all())
 
 
 async def prewrite_copies(
@@ -116,19 +112,16 @@ async def prewrite_copies(
         }
         for c in copies
     ]
-    for start in range(0, len(rows), CHUNK):
-        stmt = (
-            _insert(session, CopyTrade)
-            .values(rows[start : start + CHUNK])
-            .on_conflict_do_nothing(index_elements=["signal_key", "config_id"])
-            .returning(CopyTrade.config_id, CopyTrade.id)
-        )
-        for config_id, trade_id in (await session.execute(stmt)).all():
-            created[int(config_id)] = int(trade_id)
+    stmt = (
+        _insert(session, _TRADES)
+        .on_conflict_do_nothing(index_elements=["signal_key", "config_id"])
+        .returning(_TRADES.c.config_id, _TRADES.c.id)
+    )
+    for config_id, trade_id in (await session.execute(stmt, rows)).all():
+        created[int(config_id)] = int(trade_id)
     return created
 
 
-_TRADES = cast(Table, CopyTrade.__table__)
 _FINISH = (
     update(_TRADES)
     .where(_TRADES.c.id == bindparam("b_id"), _TRADES.c.state == CopyTradeState.PENDING)
