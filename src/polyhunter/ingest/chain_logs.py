@@ -45,7 +45,13 @@ log = get_logger(__name__)
 
 RetractHandler = Callable[[Signal], Awaitable[None]]
 _HASH_TAG = "blockhash:"
-_POLL_ERRORS = (RpcError, RpcTransportError, LogDecodeError, TimeoutError)
+
+
+class CursorUnavailable(RuntimeError):
+    """The cursor store could not be read; the source does not start without its cursor."""
+
+
+_POLL_ERRORS = (RpcError, RpcTransportError, LogDecodeError, TimeoutError, CursorUnavailable)
 
 
 class ChainReader(Protocol):
@@ -251,7 +257,10 @@ class ChainLogSource:
         return self._cursor
 
     async def _start(self) -> None:
-        saved = await self._cursors.load("*", self._cursor_source)
+        try:
+            saved = await self._cursors.load("*", self._cursor_source)
+        except Exception as exc:  # a store failure: retry with backoff, never start without the cursor
+            raise CursorUnavailable(f"cursor load: {type(exc).__name__}: {exc}") from exc
         if saved is not None:
             stored_hash = next(
                 (k[len(_HASH_TAG) :] for k in saved.seen_keys if k.startswith(_HASH_TAG)), None
@@ -397,12 +406,24 @@ class ChainLogSource:
     # --- cursor persistence -----------------------------------------------------------------------------
 
     async def _commit_ready(self) -> None:
+        """Persist the newest commit point whose signals have all been handed out.
+
+        A failing store does not stop the source: the point stays queued and is retried on the next call
+        (until then a restart would re-read from the older cursor: duplicates, never a gap).
+        """
         oldest_buffered = self._buffer[0][0] if self._buffer else self._next_seq
-        ready: _CommitPoint | None = None
-        while self._commits and self._commits[0].before_seq <= oldest_buffered:
-            ready = self._commits.popleft()
-        if ready is None:
+        ready = [i for i, point in enumerate(self._commits) if point.before_seq <= oldest_buffered]
+        if not ready:
             return
-        keys = frozenset({_HASH_TAG + ready.block_hash}) if ready.block_hash else frozenset()
-        await self._cursors.save(Cursor("*", self._cursor_source, ready.block, keys))
-        self.stats.committed_block = ready.block
+        point = self._commits[ready[-1]]
+        keys = frozenset({_HASH_TAG + point.block_hash}) if point.block_hash else frozenset()
+        try:
+            await self._cursors.save(Cursor("*", self._cursor_source, point.block, keys))
+        except Exception as exc:  # noqa: BLE001 - any store failure: keep reading, retry the save later
+            self.stats.cursor_errors += 1
+            self.stats.last_error = f"cursor save: {type(exc).__name__}: {exc}"
+            log.error("chain.cursor_save_failed", block=point.block, error=self.stats.last_error)
+            return
+        for _ in range(ready[-1] + 1):
+            self._commits.popleft()
+        self.stats.committed_block = point.block

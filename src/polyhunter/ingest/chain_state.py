@@ -23,6 +23,7 @@ class ChainSourceStats:
     retracted: int = 0
     reorgs: int = 0
     decode_errors: int = 0
+    cursor_errors: int = 0
 
     @property
     def lag_blocks(self) -> int | None:

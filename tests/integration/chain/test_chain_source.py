@@ -7,16 +7,20 @@ import contextlib
 import random
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.ingest.chain_logs import ChainLogSource
-from polyhunter.ingest.cursors import MemoryCursorStore
+from polyhunter.ingest.cursor_store_sql import SqlCursorStore
+from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
 from polyhunter.ports import SourceHealth
-from polyhunter.settings import load_settings
+from polyhunter.settings import DbSettings, load_settings
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
+from polyhunter.store.database import create_engine, create_session_factory
+from polyhunter.store.migrate import upgrade
 
 from .matches import TOKENS, ExpectedFill, address, expected_fills, order_hash, random_match
 
@@ -197,3 +201,53 @@ async def test_from_settings_uses_ingest_settings(rpc: JsonRpcClient, mirror: Ch
         assert signal.tx_hash == later != tx
     finally:
         await source.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="known defect outside this module: SqlCursorStore keys the chain cursor as leader '*<name>', which "
+    "SignalCursorRepository rejects (normalize_address); the source survives it (cursor_errors) but persists "
+    "nothing. Remove this mark once they agree.",
+)
+async def test_cursor_in_the_database_round_trips_block_and_hash(
+    rpc: JsonRpcClient, mirror: ChainMirror, tmp_path: Path
+) -> None:
+    db = DbSettings(url=f"sqlite+aiosqlite:///{tmp_path}/cursors.db")
+    await upgrade(db)
+    engine = create_engine(db)
+    try:
+        store = SqlCursorStore(create_session_factory(engine))
+        probe = Cursor("*", "chain:probe", 5, frozenset({"blockhash:0x" + "ab" * 32}))
+        await store.save(probe)  # the contract the source relies on
+        assert await store.load("*", "chain:probe") == probe
+        rng = random.Random(17)
+        leader = address(rng)
+        start = await rpc.block_number() + 1
+        first = await mirror.emit_match(
+            MirrorMatch(order_hash(rng), leader, Side.BUY, TOKENS[0], 10_000, 20_000, [])
+        )
+        source = _source(rpc, mirror, [leader], start_block=start, cursor_store=store)
+        assert [s.tx_hash for s in await _collect(source, 1)] == [first]
+        await _drain_extra(source, 0.3)
+        await source.close()
+        assert source.stats.cursor_errors == 0, source.stats.last_error
+        saved = await store.load("*", "chain:default")
+        assert saved is not None
+        header = await rpc.get_block_by_number(saved.last_ts)
+        assert header is not None
+        assert saved.seen_keys == {"blockhash:" + header["hash"]}
+        second = await mirror.emit_match(
+            MirrorMatch(order_hash(rng), leader, Side.SELL, TOKENS[0], 20_000, 9_000, [])
+        )
+        restarted = _source(rpc, mirror, [leader], start_block=start, cursor_store=store)
+        got = await _collect(restarted, 1) + await _drain_extra(restarted, 0.3)
+        await restarted.close()
+        assert [s.tx_hash for s in got] == [second]
+        assert restarted.stats.reorgs == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_node_chain_id(rpc: JsonRpcClient) -> None:
+    assert await rpc.chain_id() == 31337

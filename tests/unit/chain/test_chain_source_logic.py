@@ -197,3 +197,53 @@ async def test_confirmations_and_block_ranges() -> None:
     assert await source.poll_once() == 1  # block 3 = head 5 - 2 confirmations
     assert source.health is SourceHealth.HEALTHY
     assert source.stats.lag_blocks == 2
+
+
+class FlakyStore(MemoryCursorStore):
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def save(self, cursor: Cursor) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("database unavailable")
+        await super().save(cursor)
+
+
+async def test_a_failing_cursor_store_does_not_stop_the_source() -> None:
+    chain = FakeChain()
+    store = FlakyStore(failures=1)
+    source, _, _ = _source(chain, start_block=1, cursor_store=store, cursor_name="f")
+    chain.mine(_log(1_000_000, "01"))
+    chain.mine(_log(2_000_000, "02"))
+    got = await _take(source, 2)
+    assert [s.tx_hash[2:4] for s in got] == ["01", "02"]
+    chain.mine(_log(3_000_000, "03"))
+    [third] = await _take(source, 1)  # the save before it failed; reading went on
+    assert third.tx_hash[2:4] == "03"
+    assert source.stats.cursor_errors == 1
+    assert "database unavailable" in source.stats.last_error
+    await source.poll_once()  # retried
+    saved = await store.load("*", "chain:f")
+    assert saved is not None
+    assert saved.last_ts == 3
+
+
+async def test_an_unreadable_cursor_store_delays_the_start_instead_of_skipping() -> None:
+    class Unreadable(MemoryCursorStore):
+        loads = 0
+
+        async def load(self, leader: str, source: str) -> Cursor | None:
+            self.loads += 1
+            if self.loads == 1:
+                raise OSError("database unavailable")
+            return Cursor("*", source, 0)
+
+    chain = FakeChain()
+    chain.mine(_log(1_000_000, "01"))  # before the source runs: must not be skipped
+    store = Unreadable()
+    source, _, _ = _source(chain, cursor_store=store, error_backoff_max_ms=60)
+    [signal] = await _take(source, 1)
+    assert signal.tx_hash[2:4] == "01"
+    assert "CursorUnavailable" in source.stats.last_error
