@@ -262,7 +262,8 @@ async def _activity(request: web.Request) -> web.Response:
     return json_response(out)
 
 
-def _position(view: DataView, h: Holding) -> DataPosition | None:
+def _position(view: DataView, h: Holding, held: set[str]) -> DataPosition | None:
+    """One row; ``held`` = the wallet's tokens with a positive size (both outcomes held = mergeable)."""
     info = view.info_by_condition(h.condition_id)
     if info is None:
         return None
@@ -290,7 +291,7 @@ def _position(view: DataView, h: Holding) -> DataPosition | None:
         percent_realized_pnl=number(realized_pct),
         cur_price=number(cur),
         redeemable=view.is_resolved(h.condition_id),
-        mergeable=False,
+        mergeable=not view.is_resolved(h.condition_id) and market.tokens[other] in held,
         title=info.title,
         slug=info.slug,
         icon=info.icon,
@@ -336,10 +337,12 @@ async def _positions(request: web.Request) -> web.Response:
         raise BadRequest("title must be at most 100 characters")
     scope = _market_scope(view, q)
     positions = []
-    for h in view.holdings(user):
+    holdings = view.holdings(user)
+    held = {h.asset for h in holdings if h.size > 0}
+    for h in holdings:
         if h.size <= 0 or h.size < threshold or (scope is not None and h.condition_id not in scope):
             continue
-        p = _position(view, h)
+        p = _position(view, h, held)
         if p is None or (redeemable and not p.redeemable) or (mergeable and not p.mergeable):
             continue
         if title and title.lower() not in (p.title or "").lower():

@@ -27,17 +27,22 @@ async def test_leaders_take_liquidity_deterministically(http: aiohttp.ClientSess
     flows = []
     for _ in range(2):
         async with SimServer(scenario="leaders", seed=21, port=0, leaders=2, markets=2, rate=0) as sim:
-            before = {t: sim.state.engine.book(t) for i in sim.state.catalog for t in i.market.tokens}
-            for _ in range(12):
+            tokens = [t for i in sim.state.catalog for t in i.market.tokens]
+            moves = []
+            for _ in range(12):  # synchronous: no maker refresh can run in between
+                before = [(b.bids, b.asks) for b in map(sim.state.engine.book, tokens)]
+                fills_before = sim.runner.fills
                 sim.runner.leader_trade()
+                after = [(b.bids, b.asks) for b in map(sim.state.engine.book, tokens)]
+                if sim.runner.fills > fills_before:
+                    moves.append(after != before)
             await sim.state.settle()
             scenario = await _get(http, sim.urls["admin"] + "/scenario")
             trades = await _get(http, sim.urls["data_api"] + "/trades")
-            moved = any(sim.state.engine.book(t).asks != b.asks or sim.state.engine.book(t).bids != b.bids
-                        for t, b in before.items())  # fmt: skip
             flows.append((scenario, [(r["proxyWallet"], r["asset"], r["side"], r["size"]) for r in trades]))
             leaders = {x["address"] for x in scenario["leaders"]}
-            assert moved
+            assert moves
+            assert all(moves)  # every leader fill moved a book that followers read
             assert trades
             assert {r["proxyWallet"] for r in trades} <= leaders  # takerOnly default: leaders' rows
             everyone = await _get(http, sim.urls["data_api"] + "/trades", takerOnly="false")
@@ -164,3 +169,17 @@ async def test_resolve_positions_and_market_resolved(sim: SimServer, http: aioht
     async with http.get(sim.urls["clob"] + "/markets/" + info.condition_id) as resp:
         clob = await resp.json()
     assert [t["winner"] for t in clob["tokens"]] == [True, False]
+
+
+async def test_funded_shares_show_as_mergeable_positions(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    info = sim.state.catalog[1]
+    wallet = "0x" + "5f" * 20
+    body = {"address": wallet, "token_id": info.market.tokens[0], "shares": "12.5"}
+    async with http.post(sim.urls["admin"] + "/fund", json=body) as resp:
+        assert resp.status == 200
+    positions = await _get(http, sim.urls["data_api"] + "/positions", user=wallet)
+    assert sorted((p["asset"], p["size"], p["mergeable"]) for p in positions) == sorted(
+        (t, 12.5, True) for t in info.market.tokens
+    )
+    assert all(p["avgPrice"] == 0.5 for p in positions)  # a split's cost basis
+    assert await _get(http, sim.urls["data_api"] + "/positions", user=wallet, sizeThreshold="20") == []
