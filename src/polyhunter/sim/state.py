@@ -51,6 +51,9 @@ from polyhunter.sim.units import micro_to_decimal
 
 __all__ = ["MatchHook", "SimState"]
 
+COARSE_TICK, FINE_TICK = Decimal("0.01"), Decimal("0.001")
+EXTREME_LOW, EXTREME_HIGH = Decimal("0.04"), Decimal("0.96")
+
 log = get_logger(__name__)
 
 MatchHook = Callable[[TradeEvent, MarketInfo], Awaitable[str | None]]
@@ -384,6 +387,13 @@ class SimState:
         task = asyncio.get_running_loop().create_task(self._progress(ts, info))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._maybe_refine_tick(t)
+
+    def _maybe_refine_tick(self, t: TradeEvent) -> None:
+        """Live moves a 0.01 market to a 0.001 tick once it trades above 0.96 or below 0.04."""
+        market = self.engine.market(t.market)
+        if market.tick_size == COARSE_TICK and not EXTREME_LOW <= t.last_price <= EXTREME_HIGH:
+            self.dispatch(self.engine.set_tick_size(t.market, FINE_TICK))
 
     def _publish_trade_status(self, ts: TradeState, info: MarketInfo) -> None:
         t = ts.trade

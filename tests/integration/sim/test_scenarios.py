@@ -183,3 +183,28 @@ async def test_funded_shares_show_as_mergeable_positions(sim: SimServer, http: a
     )
     assert all(p["avgPrice"] == 0.5 for p in positions)  # a split's cost basis
     assert await _get(http, sim.urls["data_api"] + "/positions", user=wallet, sizeThreshold="20") == []
+
+
+async def test_trading_past_096_refines_the_tick(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    info = sim.state.catalog[0]
+    token = info.market.tokens[0]
+    maker, taker = "0x" + "6a" * 20, "0x" + "6b" * 20
+    agents = sim.runner.agents
+    agents.ensure_shares(maker, token, 10_000_000)
+    agents.ensure_cash(taker, 100_000_000)
+    async with http.ws_connect(sim.urls["clob_ws"] + "/market") as ws:
+        await ws.send_str(json.dumps({"assets_ids": [token], "type": "market"}))
+        await ws.receive(timeout=5)
+        sim.runner.makers[info.condition_id].clear()
+        assert agents.submit(maker, token, Side.SELL, Decimal("0.97"), 10_000_000, OrderType.GTC).success
+        assert (
+            agents.submit(taker, token, Side.BUY, Decimal("0.97"), 5_000_000, OrderType.FAK).status
+            == "matched"
+        )
+        frames: list[dict[str, Any]] = []
+        while not any(f["event_type"] == "tick_size_change" for f in frames):
+            frames.append(json.loads((await ws.receive(timeout=5)).data))
+    change = next(f for f in frames if f["event_type"] == "tick_size_change")
+    assert (change["old_tick_size"], change["new_tick_size"]) == ("0.01", "0.001")
+    tick = await _get(http, sim.urls["clob"] + "/tick-size", token_id=token)
+    assert tick == {"minimum_tick_size": 0.001}
