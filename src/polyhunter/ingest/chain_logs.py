@@ -18,6 +18,10 @@ Cursor: the last fully processed block, persisted through :class:`~polyhunter.in
 (``Cursor(leader="*", source="chain:<name>", last_ts=<block>)``; ``seen_keys`` holds ``"blockhash:<hash>"`` so a
 restart can tell whether the chain changed under it). It is saved only after every signal of the processed
 blocks has been handed out and the consumer asked for the next one, so a crash never skips a signal.
+
+Failures: node errors (transport, JSON-RPC, undecodable replies) and an unreadable cursor store are retried with
+exponential backoff (health DEGRADED, ``stats.last_error``); the source never starts without its saved cursor.
+A failed cursor save is retried at the next commit while reading goes on (a restart then re-reads, never skips).
 """
 
 from __future__ import annotations
