@@ -23,8 +23,16 @@ from polyhunter.domain.signal import from_micro, to_micro
 DAY_MS = 86_400_000 + 3_600_000  # a little more than a day: counters are keyed by date anyway
 
 
+_day_cache: tuple[int, str] = (-1, "")
+
+
 def _day(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y%m%d")
+    """The UTC date of `now` as YYYYMMDD (memoized per day: it is asked for every copy)."""
+    global _day_cache
+    ordinal = now.astimezone(UTC).toordinal()
+    if _day_cache[0] != ordinal:
+        _day_cache = (ordinal, now.astimezone(UTC).strftime("%Y%m%d"))
+    return _day_cache[1]
 
 
 @dataclass(frozen=True, slots=True)

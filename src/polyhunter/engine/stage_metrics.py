@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -54,6 +55,7 @@ class _Ring:
 class StageMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, ring_size: int = 4096) -> None:
         self._rings: dict[str, _Ring] = {}
+        self._children: dict[str, Any] = {}  # the histogram's child per stage (labels() is not free)
         self._ring_size = ring_size
         self._hist = Histogram(
             "polyhunter_stage_seconds",
@@ -67,8 +69,9 @@ class StageMetrics:
         ring = self._rings.get(stage)
         if ring is None:
             ring = self._rings[stage] = _Ring(self._ring_size)
+            self._children[stage] = self._hist.labels(stage)
         ring.add(seconds)
-        self._hist.labels(stage).observe(seconds)
+        self._children[stage].observe(seconds)
 
     @contextmanager
     def time(self, stage: str) -> Iterator[None]:
