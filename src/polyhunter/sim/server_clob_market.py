@@ -275,7 +275,7 @@ def clob_market(state: SimState, info: MarketInfo) -> ClobMarket:
 async def _markets(request: web.Request) -> web.Response:
     state = _state(request)
     offset = decode_cursor(request.query.get("next_cursor"))
-    infos = [state.market_info(i) for i in state.catalog]
+    infos = state.catalog
     page = infos[offset : offset + MARKETS_PAGE]
     nxt = offset + len(page)
     cursor = END_CURSOR if nxt >= len(infos) else encode_cursor(nxt)

@@ -79,7 +79,7 @@ class SimState:
         self.faults = faults
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.engine = Engine(self._clock, seed=f"polyhunter-sim-{seed}")
-        self.catalog: list[MarketInfo] = list(catalog)
+        self._catalog: list[MarketInfo] = list(catalog)
         self._by_condition = {i.condition_id: i for i in catalog}
         self._by_token = {t: i for i in catalog for t in i.market.tokens}
         for info in catalog:
@@ -117,6 +117,11 @@ class SimState:
 
     def info_by_token(self, token_id: str) -> MarketInfo | None:
         return self._by_token.get(token_id)
+
+    @property
+    def catalog(self) -> list[MarketInfo]:
+        """Every market, with the engine's current state (tick size, status, winner)."""
+        return [self.market_info(i) for i in self._catalog]
 
     def market_info(self, info: MarketInfo) -> MarketInfo:
         """``info`` with the engine's current market (tick size, status, winner)."""
