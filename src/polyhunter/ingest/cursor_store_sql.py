@@ -1,11 +1,13 @@
 """Cursors in the database (`signal_cursors`), so every source resumes where it stopped after a restart.
 
 The poller's cursor is per leader (`last_ts` in epoch seconds); the chain source keeps one cursor per
-chain (`leader="*<chain>"`, the block number in `last_block`).
+chain name, the block number in `last_block`, under a reserved pseudo-address (`0xffff…` followed by
+a hash of the name) since the table is keyed by (leader address, source).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,11 +18,17 @@ from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.signals import Cursor as StoredCursor
 from polyhunter.store.repos.signals import SignalCursorRepository
 
+CHAIN_CURSOR_PREFIX = "0x" + "f" * 16
+
+
+def chain_cursor_address(name: str) -> str:
+    """The reserved address that holds the chain cursor called `name` (no leader owns 0xffff…ffff…)."""
+    return CHAIN_CURSOR_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:24]
+
 
 def _split(leader: str, source: str) -> tuple[str, SourceKind]:
     if source.startswith("chain"):
-        name = source.partition(":")[2]
-        return f"*{name}"[:42], SourceKind.CHAIN
+        return chain_cursor_address(source.partition(":")[2]), SourceKind.CHAIN
     return leader, SourceKind(source)
 
 

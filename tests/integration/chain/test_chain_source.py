@@ -203,13 +203,6 @@ async def test_from_settings_uses_ingest_settings(rpc: JsonRpcClient, mirror: Ch
         await source.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="known defect outside this module: SqlCursorStore keys the chain cursor as leader '*<name>', which "
-    "SignalCursorRepository rejects (normalize_address); the source survives it (cursor_errors) but persists "
-    "nothing. Remove this mark once they agree.",
-)
 async def test_cursor_in_the_database_round_trips_block_and_hash(
     rpc: JsonRpcClient, mirror: ChainMirror, tmp_path: Path
 ) -> None:
