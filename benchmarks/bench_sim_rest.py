@@ -26,6 +26,7 @@ import aiohttp
 from polyhunter.adapters.polymarket.auth import ApiCreds, l1_headers, l2_headers
 from polyhunter.domain.signal import Side
 from polyhunter.execution.signer import OrderSigner, exchange_domain, order_to_wire_json
+from polyhunter.log import configure_logging
 from polyhunter.sim.server_app import SimServer
 
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 requests per endpoint instead of 2000")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout carries only the results
     result = run(args.quick)
     if args.json:
         print(json.dumps(result))
