@@ -92,7 +92,7 @@ class RtdsChannel:
         self._rng = random.Random(f"rtds:{seed}")  # noqa: S311 - connection ids, not secrets
 
     def _connection_id(self) -> str:
-        return base64.b64encode(self._rng.randbytes(13)).decode().rstrip("=")[:18] + "=="
+        return base64.urlsafe_b64encode(self._rng.randbytes(13)).decode()[:18] + "=="
 
     def _handle(self, rc: _RtdsConn, data: Any) -> None:
         if not isinstance(data, dict) or data.get("action") not in ("subscribe", "unsubscribe"):
