@@ -133,6 +133,15 @@ class MarketChannel:
                 )
                 self._broadcast({token}, encode(bba).decode(), custom_only=True)
 
+    def publish_books(self, tokens: tuple[str, ...]) -> None:
+        """One ``book`` frame per token to its subscribers (sent live after a trade moved the book)."""
+        if self._faults.stale_books:
+            return
+        for token in tokens:
+            snap = self._books(token)
+            if snap is not None and any(token in sub.assets for sub in self._subs):
+                self._broadcast({token}, encode(ws_book(snap)).decode())
+
     def publish_trade(self, trade: TradeEvent, transaction_hash: str) -> None:
         self._broadcast({trade.token_id}, encode(last_trade_price(trade, transaction_hash)).decode())
 

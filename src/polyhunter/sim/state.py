@@ -318,6 +318,7 @@ class SimState:
     # -- fan-out ----------------------------------------------------------------------------------
     def dispatch(self, events: Sequence[Event]) -> None:
         changes: list[BookChange] = []
+        traded: dict[str, None] = {}
         for ev in events:
             if isinstance(ev, BookChange):
                 changes.append(ev)
@@ -326,6 +327,7 @@ class SimState:
                 self.user_ws.publish(ev.order.api_owner, ev.order.market, encode(frame).decode())
             elif isinstance(ev, TradeEvent):
                 self._on_trade(ev)
+                traded[ev.market] = None
             elif isinstance(ev, MarketResolved):
                 self._resolved.add(ev.market)
                 info = self.info_by_condition(ev.market)
@@ -333,6 +335,8 @@ class SimState:
             elif isinstance(ev, TickSizeChanged):
                 self.market_ws.publish_tick_size(ev)
         self.market_ws.publish_book_changes(changes)
+        for market in traded:  # live also re-sends the whole book when a trade changed it
+            self.market_ws.publish_books(self.engine.market(market).tokens)
 
     def _fill_rows(self, t: TradeEvent, tx_hash: str) -> list[FillRow]:
         ts_s, base = t.timestamp_ms // 1000, len(self._fills)

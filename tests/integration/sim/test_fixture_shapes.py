@@ -189,15 +189,19 @@ async def test_market_channel_frames_match_live(sim: SimServer, http: aiohttp.Cl
         assert json.loads((await ws.receive(timeout=5)).data) == []
         await take(t, sim, token)
         seen: dict[str, dict[str, Any]] = {}
-        while "price_change" not in seen or "last_trade_price" not in seen:
+        while {"price_change", "last_trade_price", "book"} - set(seen):
             frame = json.loads((await ws.receive(timeout=5)).data)
             seen[frame["event_type"]] = frame
         sim.state.dispatch(sim.state.engine.set_tick_size(info.condition_id, Decimal("0.001")))
         tick = json.loads((await ws.receive(timeout=5)).data)
+        while tick["event_type"] != "tick_size_change":
+            tick = json.loads((await ws.receive(timeout=5)).data)
     assert_same_shape(live_by_type["price_change"], seen["price_change"])
     assert_same_shape(fixture("ws-market/price_change_v2.json"), seen["price_change"])
     assert_same_shape(live_by_type["last_trade_price"], seen["last_trade_price"])
     assert seen["last_trade_price"]["transaction_hash"].startswith("0x")
+    assert_same_shape(live_by_type["book"], seen["book"])  # the book re-sent after the trade
+    assert seen["book"]["last_trade_price"] != ""
     assert_same_shape(fixture("ws-market/tick_size_change.json"), tick)
     assert (tick["old_tick_size"], tick["new_tick_size"]) == ("0.01", "0.001")
     async with http.ws_connect(sim.urls["clob_ws"] + "/market") as ws:
