@@ -18,7 +18,7 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,13 @@ SCENARIOS = ("quiet", "leaders", "replay")
 _NAMES = ("Talvez10", "CemeterySun", "Momo63", "WhaleWatch", "SharpMoney", "QuietFox", "BayesBet", "Kelly")
 
 
+def _tomorrow() -> datetime:
+    """Midnight UTC tomorrow: market dates (names, slugs, end dates) are relative to the run day;
+    condition and token ids depend on the seed alone."""
+    now = datetime.now(UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class ScenarioConfig:
     name: str = "quiet"
@@ -52,7 +59,7 @@ class ScenarioConfig:
     maker_levels: int = 5
     maker_level_size: Decimal = Decimal(500)
     refresh_s: float = 1.0
-    start: datetime = field(default_factory=lambda: datetime(2026, 10, 1, tzinfo=UTC))
+    start: datetime = field(default_factory=_tomorrow)  # markets end in the future
 
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
