@@ -66,7 +66,7 @@ class RtdsSource:
         async with aiohttp.ClientSession() as session:
             while not self._stop.is_set():
                 self.health = Health.CONNECTING
-                started = time.monotonic()
+                started, frames_before = time.monotonic(), self.frames
                 try:
                     await self._session(session)
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -74,8 +74,10 @@ class RtdsSource:
                 if self._stop.is_set():
                     break
                 self.health = Health.DOWN
-                # A connection that lived a while resets the backoff.
-                attempt = 0 if time.monotonic() - started > 30 else attempt + 1
+                # A connection that delivered frames (or lived a while) was not a failed attempt: the
+                # feed dropping a working socket is rejoined at once, not after a backoff grown by drops.
+                worked = self.frames > frames_before or time.monotonic() - started > 30
+                attempt = 0 if worked else attempt + 1
                 delay = random.uniform(0, min(self._backoff_max, self._backoff_initial * 2**attempt))  # noqa: S311
                 await asyncio.sleep(delay)
 

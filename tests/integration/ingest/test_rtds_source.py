@@ -200,3 +200,19 @@ async def test_recovers_once_the_server_comes_back(server: WsServer) -> None:
     await asyncio.gather(task, return_exceptions=True)
     assert got.frames == [b'{"payload":{"back":true}}']
     assert len(server.attempts) >= 3
+
+
+async def test_a_connection_that_delivered_frames_resets_the_backoff(server: WsServer) -> None:
+    """A feed that drops working connections now and then (as the live one does) is rejoined at once,
+    not after a backoff that grew with every drop; only attempts that delivered nothing back off."""
+
+    async def one_frame_then_close(ws: web.WebSocketResponse, n: int) -> None:
+        await ws.send_str(json.dumps({"payload": {"n": n}}))
+
+    server.behaviour = one_frame_then_close
+    got = Collected()
+    src = source(server.url, got, silence_ms=5_000, initial_ms=200, max_ms=5_000)
+    await run_until(src, lambda: server.connections >= 8, 10)
+    gaps = [b - a for a, b in zip(server.attempts, server.attempts[1:], strict=False)]
+    assert server.connections >= 8
+    assert max(gaps) < 0.2 + 0.2  # each reconnect waits at most the initial backoff (plus slack)
