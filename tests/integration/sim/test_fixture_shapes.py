@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+from py_clob_client_v2.utilities import generate_orderbook_summary_hash, parse_raw_orderbook_summary
 
 from polyhunter.domain.signal import Side
 from polyhunter.execution.eip712 import to_checksum_address
@@ -63,6 +64,9 @@ async def test_rest_book_has_the_live_shape_and_field_order(
     assert_same_shape(live, book)
     assert list(book) == list(live)  # served key order
     assert_worst_first(book)
+    assert book["hash"] == generate_orderbook_summary_hash(
+        parse_raw_orderbook_summary(dict(book))
+    )  # SDK check
     assert_same_shape(fixture("http/book.json"), book, subset=True)  # the 2024 capture lacks the newer keys
     async with http.get(sim.urls["clob"] + "/book", params={"token_id": "123"}) as resp:
         assert (resp.status, await resp.json()) == (
