@@ -86,7 +86,20 @@ async def _api_keys(request: web.Request) -> web.Response:
     return json_response({"apiKeys": [key.api_key]})
 
 
+async def _delete_api_key(request: web.Request) -> web.Response:
+    key = await authenticate(request, None)
+    request.app[STATE].delete_api_key(key.api_key)
+    return json_response("OK")
+
+
+async def _closed_only(request: web.Request) -> web.Response:
+    await authenticate(request, None)
+    return json_response({"closed_only": False})
+
+
 def add_auth_routes(app: web.Application) -> None:
     app.router.add_post("/auth/api-key", _create_api_key)
     app.router.add_get("/auth/derive-api-key", _derive_api_key)
     app.router.add_get("/auth/api-keys", _api_keys)
+    app.router.add_delete("/auth/api-key", _delete_api_key)
+    app.router.add_get("/auth/ban-status/closed-only", _closed_only)

@@ -283,6 +283,36 @@ async def _markets(request: web.Request) -> web.Response:
     return json_response(MarketsPage(data=data, next_cursor=cursor, limit=MARKETS_PAGE, count=len(data)))
 
 
+def _simplified(state: SimState, info: MarketInfo) -> dict[str, Any]:
+    full = clob_market(state, info)
+    return {
+        "condition_id": full.condition_id,
+        "rewards": full.rewards,
+        "tokens": full.tokens,
+        "active": full.active,
+        "closed": full.closed,
+        "archived": full.archived,
+        "accepting_orders": full.accepting_orders,
+    }
+
+
+def _markets_page(simplified: bool, sampling: bool) -> Any:
+    """``/simplified-markets``, ``/sampling-markets`` and ``/sampling-simplified-markets``: the same
+    cursor paging as ``/markets``; sampling = markets still accepting orders."""
+
+    async def handler(request: web.Request) -> web.Response:
+        state = _state(request)
+        offset = decode_cursor(request.query.get("next_cursor"))
+        infos = [i for i in state.catalog if not sampling or i.market.accepting_orders]
+        page = infos[offset : offset + MARKETS_PAGE]
+        nxt = offset + len(page)
+        data = [_simplified(state, i) if simplified else clob_market(state, i) for i in page]
+        cursor = END_CURSOR if nxt >= len(infos) else encode_cursor(nxt)
+        return json_response({"data": data, "next_cursor": cursor, "limit": MARKETS_PAGE, "count": len(data)})
+
+    return handler
+
+
 def _info_by_cid(request: web.Request) -> MarketInfo:
     state = _state(request)
     info = state.info_by_condition(request.match_info["condition_id"])
@@ -349,6 +379,9 @@ def add_market_routes(app: web.Application) -> None:
     r.add_get("/time", _time)
     r.add_get("/version", _version)
     r.add_get("/markets", _markets)
+    r.add_get("/simplified-markets", _markets_page(simplified=True, sampling=False))
+    r.add_get("/sampling-markets", _markets_page(simplified=False, sampling=True))
+    r.add_get("/sampling-simplified-markets", _markets_page(simplified=True, sampling=True))
     r.add_get("/markets/{condition_id}", _market)
     r.add_get("/clob-markets/{condition_id}", _clob_market)
     r.add_get("/markets-by-token/{token_id}", _market_by_token)

@@ -248,6 +248,12 @@ class SimState:
         api_key = self._keys_by_owner.get((address.lower(), nonce))
         return None if api_key is None else self._keys[api_key]
 
+    def delete_api_key(self, api_key: str) -> None:
+        """Revoke a key; its (address, nonce) can then create a fresh one."""
+        key = self._keys.pop(api_key, None)
+        if key is not None:
+            self._keys_by_owner.pop((key.address.lower(), key.nonce), None)
+
     def remember_funder(self, api_key: str, funder: str) -> None:
         """The funder (order ``maker``) last used with ``api_key``: balance queries report it."""
         self._funders[api_key] = funder

@@ -179,3 +179,41 @@ async def test_order_signed_for_the_wrong_exchange_is_rejected(
     assert received[1]["order"]["signature"] == right.signature
     assert received[4]["error"] == "Unauthorized/Invalid api key"
     assert [r["order"]["signature"] for r in received].count(right.signature) == 4  # duplicates countable
+
+
+def _account_flow(host: str) -> dict[str, Any]:
+    client = ClobClient(host, chain_id=137, key=ANVIL_KEY_0)
+    client.set_api_creds(client.create_or_derive_api_key())
+    out: dict[str, Any] = {
+        "keys": client.get_api_keys(),
+        "closed_only": client.get_closed_only_mode(),
+        "markets": client.get_markets(),
+        "simplified": client.get_simplified_markets(),
+        "sampling": client.get_sampling_simplified_markets(),
+        "server_time": client.get_server_time(),
+        "last": client.get_last_trade_price(client.get_markets()["data"][0]["tokens"][0]["token_id"]),
+    }
+    out["deleted"] = client.delete_api_key()
+    out["recreated"] = client.create_api_key()  # the nonce is free again
+    return out
+
+
+async def test_official_client_account_and_market_listing(sim: SimServer) -> None:
+    out = await asyncio.to_thread(_account_flow, sim.urls["clob"])
+    assert out["keys"] == {"apiKeys": [out["recreated"].api_key]}
+    assert out["closed_only"] == {"closed_only": False}
+    assert len(out["markets"]["data"]) == len(sim.state.catalog)
+    simplified = out["simplified"]["data"][0]
+    assert set(simplified) == {
+        "condition_id",
+        "rewards",
+        "tokens",
+        "active",
+        "closed",
+        "archived",
+        "accepting_orders",
+    }
+    assert out["sampling"]["next_cursor"] == "LTE="
+    assert isinstance(out["server_time"], int)
+    assert out["last"] == {"price": "0.5", "side": ""}
+    assert out["deleted"] == "OK"
