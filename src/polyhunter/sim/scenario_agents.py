@@ -14,7 +14,7 @@ from itertools import count
 from polyhunter.domain.signal import Side
 from polyhunter.sim.events import SubmitResult
 from polyhunter.sim.markets import Market
-from polyhunter.sim.orders import OrderRequest, OrderType
+from polyhunter.sim.orders import OrderRequest, OrderStatus, OrderType, OrderView
 from polyhunter.sim.state import SimState
 from polyhunter.sim.units import MICRO
 
@@ -91,6 +91,7 @@ class MarketMaker:
         self.fair = snap(fair, market.tick_size)
         self.levels = levels
         self.level_size = int(level_size * MICRO)
+        self._order_ids: list[str] = []
 
     def _ladder(self) -> list[tuple[Side, Decimal]]:
         tick = self.market.tick_size
@@ -103,13 +104,32 @@ class MarketMaker:
                 out.append((Side.SELL, ask))
         return out
 
+    def _live(self) -> list[OrderView]:
+        """This maker's resting orders (tracked by id: no scan over every order the engine holds)."""
+        views = [v for oid in self._order_ids if (v := self.agents.state.engine.order(oid)) is not None]
+        live = [v for v in views if v.status is OrderStatus.LIVE]
+        self._order_ids = [v.order_id for v in live]
+        return live
+
     def _resting(self) -> dict[tuple[Side, Decimal], int]:
         token = self.market.tokens[0]
         resting: dict[tuple[Side, Decimal], int] = {}
-        for o in self.agents.state.engine.open_orders(owner=self.address, asset_id=token):
-            key = (o.side, o.price)
-            resting[key] = resting.get(key, 0) + o.original_size - o.size_matched
+        for o in self._live():
+            if o.token_id == token:
+                key = (o.side, o.price)
+                resting[key] = resting.get(key, 0) + o.original_size - o.size_matched
         return resting
+
+    def post(self, token: str, side: Side, price: Decimal, size: int) -> SubmitResult:
+        """Rest one GTC order for this maker (funding it first) and track it."""
+        if side is Side.BUY:
+            self.agents.ensure_cash(self.address, size * int(price * MICRO) // MICRO + MICRO)
+        else:
+            self.agents.ensure_shares(self.address, token, size)
+        result = self.agents.submit(self.address, token, side, price, size, OrderType.GTC)
+        if result.success:  # a filled order is pruned by the next _live()
+            self._order_ids.append(result.order_id)
+        return result
 
     def refresh(self) -> int:
         """Top every ladder level back up; returns the number of orders posted."""
@@ -123,12 +143,7 @@ class MarketMaker:
             missing = self.level_size - resting.get((side, price), 0)
             if missing < max(minimum, 1):
                 continue
-            if side is Side.BUY:
-                self.agents.ensure_cash(self.address, missing * int(price * MICRO) // MICRO + MICRO)
-            else:
-                self.agents.ensure_shares(self.address, token, missing)
-            result = self.agents.submit(self.address, token, side, price, missing, OrderType.GTC)
-            posted += int(result.success)
+            posted += int(self.post(token, side, price, missing).success)
         return posted
 
     def recenter(self, fair: Decimal) -> None:
@@ -137,7 +152,7 @@ class MarketMaker:
         wanted = set(self._ladder())
         stale = [
             o.order_id
-            for o in self.agents.state.engine.open_orders(owner=self.address)
+            for o in self._live()
             if o.token_id != self.market.tokens[0] or (o.side, o.price) not in wanted
         ]
         if stale:
@@ -145,4 +160,8 @@ class MarketMaker:
         self.refresh()
 
     def clear(self) -> None:
-        self.agents.state.cancel_all(self.address)
+        """Cancel every resting order of this maker."""
+        ids = [o.order_id for o in self._live()]
+        if ids:
+            self.agents.state.cancel_orders(ids, None)
+        self._order_ids = []

@@ -312,13 +312,10 @@ class ScenarioRunner:
         maker = self.makers[info.condition_id]
         maker.clear()
         if side is Side.BUY:
-            self.agents.ensure_shares(maker.address, token, size)
             self.agents.ensure_cash(wallet, int(size * price) + MICRO)
         else:
-            self.agents.ensure_cash(maker.address, int(size * price) + MICRO)
             self.agents.ensure_shares(wallet, token, size)
-        counter = Side.SELL if side is Side.BUY else Side.BUY
-        self.agents.submit(maker.address, token, counter, price, size, OrderType.GTC)
+        maker.post(token, Side.SELL if side is Side.BUY else Side.BUY, price, size)
         result = self.agents.submit(wallet, token, side, price, size, OrderType.FAK)
         maker.clear()
         maker.recenter(price if token == market.tokens[0] else 1 - price)
