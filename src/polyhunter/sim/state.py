@@ -99,7 +99,7 @@ class SimState:
         self.heartbeat_timeout_s = 10.0
         self._fills: list[FillRow] = []
         self._trades: dict[str, TradeState] = {}
-        self._trade_order: list[str] = []
+        self._trades_by_key: dict[str, list[TradeState]] = {}
         self._profiles: dict[str, UserProfile] = {}
         self._resolved: set[str] = set()
         self._stale: dict[str, BookSnapshot] = {}
@@ -313,13 +313,8 @@ class SimState:
         return self._trades.get(trade_id)
 
     def trades_for_key(self, api_key: str) -> list[TradeState]:
-        out = []
-        for trade_id in self._trade_order:
-            ts = self._trades[trade_id]
-            t = ts.trade
-            if t.taker_api_owner == api_key or any(m.api_owner == api_key for m in t.makers):
-                out.append(ts)
-        return out
+        """Trades the key took part in (as taker or maker), oldest first."""
+        return list(self._trades_by_key.get(api_key, ()))
 
     # -- fan-out ----------------------------------------------------------------------------------
     def dispatch(self, events: Sequence[Event]) -> None:
@@ -397,7 +392,8 @@ class SimState:
             ts.transaction_hash = t.transaction_hash
             self.market_ws.publish_trade(t, t.transaction_hash)
         self._trades[t.trade_id] = ts
-        self._trade_order.append(t.trade_id)
+        for key in dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)]):
+            self._trades_by_key.setdefault(key, []).append(ts)
         self._publish_trade_status(ts, info)
         task = asyncio.get_running_loop().create_task(self._progress(ts, info))
         self._tasks.add(task)
