@@ -161,4 +161,7 @@ def check_venue_orders(
     matched_ids = {r["orderID"] for r in mine if r["accepted"] and r["status"] == "matched"}
     unbacked = [r for r in executed if r["venue_order_id"] not in matched_ids]
     assert not unbacked, f"EXECUTED copies without a matched venue order: {unbacked[:3]}"
+    state = {r["id"]: r["state"] for r in rows(db_path, "SELECT id, state FROM copy_trades")}
+    unreconciled = {c: state[c] for c in matched if state[c] != "EXECUTED"}
+    assert not unreconciled, f"copies whose order matched on the venue but are not EXECUTED: {unreconciled}"
     return {"orders": len(mine), "matched": len(matched), "copies_with_orders": len(set(copy_of.values()))}

@@ -1,0 +1,116 @@
+"""A real engine against the in-process simulator, fed one leader fill at a time.
+
+`Rig` starts the simulator (`quiet` scenario: market makers only, so the only orders it receives from
+our followers are the copies), funds the own-wallet followers, starts a Supervisor on a SQLite file
+(ingestion not running) and hands each test signal to `engine.handle` exactly as ingestion does
+(the engine records it in `signals` in the same transaction as its copies).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_micro
+from polyhunter.runtime.run_file import RunFile
+from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.settings import Settings
+from polyhunter.sim.server_app import SimServer
+from tests.e2e.harness import admin, fund, rows, sim_settings
+
+
+def leader_address(n: int) -> str:
+    return "0x" + f"{n:02x}" * 20
+
+
+@dataclass
+class Rig:
+    sim: SimServer
+    sup: Supervisor
+    http: aiohttp.ClientSession
+    db: Path
+    markets: list[dict[str, Any]]
+
+    async def best_ask(self, token: str) -> Decimal:
+        async with self.http.get(self.sim.urls["clob"] + "/book", params={"token_id": token}) as resp:
+            assert resp.status == 200
+            book = await resp.json()
+        return min(Decimal(level["price"]) for level in book["asks"])
+
+    async def signal(
+        self, leader: str, market: int = 0, *, size: Decimal = Decimal(50), price: Decimal | None = None
+    ) -> Signal:
+        """A leader BUY fill of `market`'s first outcome (at its current best ask unless `price`)."""
+        info = self.markets[market]
+        token = info["tokens"][0]
+        tx = "0x" + secrets.token_hex(32)
+        now = datetime.now(UTC)
+        return Signal(
+            key=signal_key(tx, leader, token, Side.BUY, to_micro(size)),
+            leader=leader,
+            asset=token,
+            condition_id=info["condition_id"],
+            side=Side.BUY,
+            size=size,
+            price=price if price is not None else await self.best_ask(token),
+            tx_hash=tx,
+            fill_time=now,
+            seen_at=now,
+            source=SourceKind.WS,
+            slug=info["slug"],
+        )
+
+    async def feed(self, signal: Signal) -> list[dict[str, Any]]:
+        """Hand the signal to the engine as ingestion does (the engine records it with its copies'
+        prewrite); return its copy rows."""
+        await self.sup.engine.handle([signal])
+        assert rows(self.db, f"SELECT key FROM signals WHERE key = '{signal.key}'")  # noqa: S608 - test data
+        return self.copies(signal.key)
+
+    def copies(self, key: str) -> list[dict[str, Any]]:
+        return rows(
+            self.db,
+            "SELECT id, config_id, state, reason, error, venue_order_id, filled_size_micro "
+            f"FROM copy_trades WHERE signal_key = '{key}' ORDER BY config_id",  # noqa: S608 - test data
+        )
+
+    def events(self) -> list[dict[str, Any]]:
+        return rows(self.db, "SELECT rule, config_id, signal_key, copy_trade_id FROM guardrail_events")
+
+    async def orders(self) -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = await admin(self.http, self.sim.urls["admin"], "GET", "/orders")
+        return received
+
+    async def faults(self, body: dict[str, Any]) -> None:
+        await admin(self.http, self.sim.urls["admin"], "POST", "/faults", body)
+
+    async def restart(self) -> None:
+        """Stop the supervisor and start a new one on the same database (a process restart)."""
+        await self.sup.stop()
+        self.sup = Supervisor(self.sup.settings, self.sup.run_file, serve_api=False)
+        await self.sup.start()
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path, run: RunFile, eoa: list[str], **sections: dict[str, Any]) -> AsyncIterator[Rig]:
+    db = tmp_path / "engine.db"
+    async with SimServer("quiet", 7, 0, markets=3) as sim, aiohttp.ClientSession() as http:
+        for address in eoa:
+            await fund(http, sim.urls["admin"], address, Decimal(1000))
+        scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
+        settings: Settings = sim_settings(sim.urls, db, **sections)
+        sup = Supervisor(settings, run, serve_api=False)
+        await sup.start()
+        r = Rig(sim, sup, http, db, scenario["markets"])
+        try:
+            yield r
+        finally:
+            await r.sup.stop()

@@ -1,0 +1,125 @@
+"""Every guardrail through the real engine and the simulator: a veto sends nothing to the venue and
+leaves a guardrail event and a SKIPPED copy naming the rule; copies the rule allows do go out."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from tests.e2e.harness import admin, follower_key
+from tests.integration.engine.rig import Rig, leader_address, rig
+
+L1, L2 = leader_address(1), leader_address(2)
+
+
+def _run(followers: dict[str, list[tuple[str, dict[str, Any]]]]) -> tuple[RunFile, dict[str, str]]:
+    """EOA followers by name: [(leader, copy spec fields)]; returns the run file and name -> address."""
+    specs, addresses = [], {}
+    for i, (name, copies) in enumerate(followers.items()):
+        key, addresses[name] = follower_key("guard", i)
+        specs.append(
+            FollowerSpec(
+                name=name,
+                custody="EOA",
+                private_key=SecretStr(key),
+                copies=[CopySpec(leader=leader, **params) for leader, params in copies],
+            )
+        )
+    return RunFile(followers=specs), addresses
+
+
+FIXED3: dict[str, Any] = {"sizing": "FIXED_USDC", "sizing_value": Decimal(3)}
+
+
+def _makers(orders: list[dict[str, Any]]) -> list[str]:
+    return [str(o["order"]["maker"]).lower() for o in orders]
+
+
+def _assert_veto(r: Rig, copy: dict[str, Any], rule: str) -> None:
+    assert (copy["state"], copy["reason"]) == ("SKIPPED", f"GUARDRAIL_{rule}")
+    events = [e for e in r.events() if e["copy_trade_id"] == copy["id"]]
+    assert [(e["rule"], e["config_id"]) for e in events] == [(rule, copy["config_id"])]
+
+
+async def test_per_trade_max_vetoes_only_the_big_copy(tmp_path: Path) -> None:
+    run, addr = _run(
+        {"big": [(L1, {"sizing": "FIXED_USDC", "sizing_value": Decimal(10)})], "small": [(L1, FIXED3)]}
+    )
+    async with rig(tmp_path, run, list(addr.values()), guardrails={"max_trade_usdc": Decimal(5)}) as r:
+        big, small = await r.feed(await r.signal(L1))
+        _assert_veto(r, big, "PER_TRADE_MAX")
+        assert small["state"] == "EXECUTED"
+        assert _makers(await r.orders()) == [addr["small"]]
+
+
+async def test_user_daily_cap(tmp_path: Path) -> None:
+    run, addr = _run({"u1": [(L1, FIXED3), (L2, FIXED3)], "u2": [(L1, FIXED3)]})
+    limits = {"daily_user_cap_usdc": Decimal(8), "global_daily_cap_usdc": Decimal(1000)}
+    async with rig(tmp_path, run, list(addr.values()), guardrails=limits) as r:
+        first = await r.feed(await r.signal(L1))
+        second = await r.feed(await r.signal(L2, market=1))
+        assert [c["state"] for c in first + second] == ["EXECUTED"] * 3
+        assert len(await r.orders()) == 3
+        u1, u2 = await r.feed(await r.signal(L1, market=2))  # u1 would reach ~9 USDC today: over its cap
+        _assert_veto(r, u1, "USER_DAILY_CAP")
+        assert u2["state"] == "EXECUTED"  # another user's cap is separate
+        assert _makers(await r.orders())[3:] == [addr["u2"]]
+
+
+async def test_global_daily_cap(tmp_path: Path) -> None:
+    run, addr = _run({"u1": [(L1, FIXED3)], "u2": [(L2, FIXED3)]})
+    limits = {"daily_user_cap_usdc": Decimal(1000), "global_daily_cap_usdc": Decimal(8)}
+    async with rig(tmp_path, run, list(addr.values()), guardrails=limits) as r:
+        assert [c["state"] for c in await r.feed(await r.signal(L1))] == ["EXECUTED"]
+        assert [c["state"] for c in await r.feed(await r.signal(L2, market=1))] == ["EXECUTED"]
+        before = await r.orders()
+        (u1,) = await r.feed(await r.signal(L1, market=2))  # ~9 USDC platform-wide: over the global cap
+        _assert_veto(r, u1, "GLOBAL_DAILY_CAP")
+        assert await r.orders() == before
+
+
+async def test_circuit_breaker_opens_after_failures_and_recovers_after_cooldown(tmp_path: Path) -> None:
+    run, addr = _run({"u1": [(L1, FIXED3)]})
+    async with rig(
+        tmp_path,
+        run,
+        list(addr.values()),
+        guardrails={"circuit_breaker_failures": 2, "circuit_breaker_cooldown_s": 1},
+        engine={"quote_cache_ttl_ms": 600_000},  # the engine keeps pricing market 0 from its cached book
+    ) as r:
+        assert [c["state"] for c in await r.feed(await r.signal(L1))] == ["EXECUTED"]
+        doomed = [await r.signal(L1) for _ in range(3)]
+        token = r.markets[0]["tokens"][0]
+        await admin(
+            r.http,
+            r.sim.urls["admin"],
+            "POST",
+            "/resolve",
+            {"condition_id": r.markets[0]["condition_id"], "winning_token": token},
+        )
+        for sig in doomed[:2]:  # the venue rejects orders on a resolved market: two failures in a row
+            (copy,) = await r.feed(sig)
+            assert copy["state"] == "FAILED", copy
+        assert len(await r.orders()) == 3
+        (vetoed,) = await r.feed(doomed[2])
+        _assert_veto(r, vetoed, "CIRCUIT_BREAKER")
+        assert len(await r.orders()) == 3
+        await asyncio.sleep(1.2)  # cooldown: half-open, one try goes out and succeeds, the breaker closes
+        for _ in range(2):
+            assert [c["state"] for c in await r.feed(await r.signal(L1, market=1))] == ["EXECUTED"]
+        assert len(await r.orders()) == 5
+
+
+async def test_dry_run_sends_nothing(tmp_path: Path) -> None:
+    run, addr = _run({"u1": [(L1, FIXED3)], "u2": [(L1, FIXED3), (L2, FIXED3)]})
+    async with rig(tmp_path, run, list(addr.values()), guardrails={"dry_run": True}) as r:
+        copies = await r.feed(await r.signal(L1)) + await r.feed(await r.signal(L2, market=1))
+        assert len(copies) == 3
+        for copy in copies:
+            _assert_veto(r, copy, "DRY_RUN")
+        assert await r.orders() == []
