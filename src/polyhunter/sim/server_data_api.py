@@ -51,6 +51,8 @@ class DataView(Protocol):
     @property
     def fills(self) -> Sequence[FillRow]: ...
 
+    def fills_of(self, wallet: str) -> Sequence[FillRow]: ...
+
     def info_by_condition(self, condition_id: str) -> MarketInfo | None: ...
 
     def info_by_token(self, token_id: str) -> MarketInfo | None: ...
@@ -92,6 +94,12 @@ def _user(query: Any, required: bool) -> str | None:
     if not _ADDRESS.match(user):
         raise BadRequest(f"invalid user address: {user!r}")
     return str(user).lower()
+
+
+def _required_user(query: Any) -> str:
+    user = _user(query, True)
+    assert user is not None  # _user raises when a required user is missing
+    return user
 
 
 def _side(query: Any) -> str | None:
@@ -189,7 +197,7 @@ async def _trades(request: web.Request) -> web.Response:
         raise BadRequest("filterAmount must be >= 0")
     user, side, scope = _user(q, False), _side(q), _market_scope(view, q)
     rows: list[FillRow] = []
-    for row in reversed(view.fills):
+    for row in reversed(view.fills_of(user) if user else view.fills):
         if (
             (taker_only and not row.is_taker)
             or (user and row.proxy_wallet != user)
@@ -218,7 +226,7 @@ def _activity_sort(sort_by: str) -> Callable[[FillRow], tuple[Any, ...]]:
 async def _activity(request: web.Request) -> web.Response:
     view: DataView = request.app[VIEW]
     q = request.query
-    user = _user(q, True)
+    user = _required_user(q)
     limit, offset = _limit_offset(q, default=100, max_limit=500, max_offset=5000)
     types = set(_csv(q, "type") or ["TRADE"])
     if not types <= ACTIVITY_TYPES:
@@ -232,7 +240,7 @@ async def _activity(request: web.Request) -> web.Response:
     side, scope = _side(q), _market_scope(view, q)
     rows = [
         r
-        for r in view.fills
+        for r in view.fills_of(user)
         if r.proxy_wallet == user
         and "TRADE" in types
         and (side is None or r.side == side)
@@ -321,8 +329,7 @@ _POSITION_KEYS: dict[str, Callable[[DataPosition], Any]] = {
 async def _positions(request: web.Request) -> web.Response:
     view: DataView = request.app[VIEW]
     q = request.query
-    user = _user(q, True)
-    assert user is not None
+    user = _required_user(q)
     limit, offset = _limit_offset(q, default=100, max_limit=500, max_offset=10_000)
     threshold = parse_decimal(q, "sizeThreshold")
     threshold = Decimal(1) if threshold is None else threshold

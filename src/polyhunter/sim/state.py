@@ -98,6 +98,7 @@ class SimState:
         self._heartbeats: dict[str, tuple[str, int]] = {}
         self.heartbeat_timeout_s = 10.0
         self._fills: list[FillRow] = []
+        self._fills_by_wallet: dict[str, list[FillRow]] = {}
         self._trades: dict[str, TradeState] = {}
         self._trades_by_key: dict[str, list[TradeState]] = {}
         self._profiles: dict[str, UserProfile] = {}
@@ -131,6 +132,10 @@ class SimState:
     @property
     def fills(self) -> Sequence[FillRow]:
         return self._fills
+
+    def fills_of(self, wallet: str) -> Sequence[FillRow]:
+        """One wallet's rows (lower-case address), oldest first."""
+        return self._fills_by_wallet.get(wallet.lower(), [])
 
     def profile(self, wallet: str) -> UserProfile:
         return self._profiles.get(wallet.lower(), UserProfile())
@@ -433,6 +438,8 @@ class SimState:
             self.market_ws.publish_trade(t, tx_hash)
         rows = self._fill_rows(t, tx_hash)
         self._fills.extend(rows)
+        for row in rows:
+            self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)
         for row in rows:
             self.rtds.publish_trade(rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms())
         ts.status, ts.last_update_s, ts.transaction_hash = "MINED", self.now_s(), tx_hash
