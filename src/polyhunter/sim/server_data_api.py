@@ -53,6 +53,9 @@ class DataView(Protocol):
 
     def fills_of(self, wallet: str) -> Sequence[FillRow]: ...
 
+    @property
+    def catalog(self) -> Sequence[MarketInfo]: ...
+
     def info_by_condition(self, condition_id: str) -> MarketInfo | None: ...
 
     def info_by_token(self, token_id: str) -> MarketInfo | None: ...
@@ -120,11 +123,7 @@ def _market_scope(view: DataView, query: Any) -> set[str] | None:
         return {m.lower() for m in markets}
     if events is not None:
         wanted = {int(e) for e in events}
-        return {
-            info.condition_id
-            for row in view.fills
-            if (info := view.info_by_condition(row.condition_id)) is not None and info.event_id in wanted
-        }
+        return {info.condition_id for info in view.catalog if info.event_id in wanted}
     return None
 
 

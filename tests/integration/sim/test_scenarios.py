@@ -208,3 +208,28 @@ async def test_trading_past_096_refines_the_tick(sim: SimServer, http: aiohttp.C
     assert (change["old_tick_size"], change["new_tick_size"]) == ("0.01", "0.001")
     tick = await _get(http, sim.urls["clob"] + "/tick-size", token_id=token)
     assert tick == {"minimum_tick_size": 0.001}
+
+
+async def test_data_api_market_and_event_filters(sim: SimServer, http: aiohttp.ClientSession) -> None:
+    first, second = sim.state.catalog[0], sim.state.catalog[1]
+    wallet = "0x" + "7e" * 20
+    sim.runner.agents.ensure_cash(wallet, 100_000_000)
+    for info in (first, second):
+        token = info.market.tokens[0]
+        _, ask = sim.state.engine.best_bid_ask(token)
+        assert ask is not None
+        sim.runner.agents.submit(wallet, token, Side.BUY, ask, 10_000_000, OrderType.FAK)
+    await sim.state.settle()
+    base = sim.urls["data_api"]
+    by_market = await _get(http, base + "/trades", user=wallet, market=second.condition_id)
+    by_event = await _get(http, base + "/trades", user=wallet, eventId=str(first.event_id))
+    both = await _get(
+        http, base + "/activity", user=wallet, market=f"{first.condition_id},{second.condition_id}"
+    )
+    assert [r["conditionId"] for r in by_market] == [second.condition_id]
+    assert [r["conditionId"] for r in by_event] == [first.condition_id]
+    assert len(both) == 2
+    asc = await _get(http, base + "/activity", user=wallet, sortDirection="ASC")
+    assert [r["conditionId"] for r in asc] == [first.condition_id, second.condition_id]
+    cash = await _get(http, base + "/trades", user=wallet, filterType="CASH", filterAmount="1000")
+    assert cash == []
