@@ -54,9 +54,7 @@ async def test_hybrid_emits_every_fill_once_under_faults(tmp_path: Path) -> None
                 "chain_in_hybrid": False,
                 "poll_interval_ms": 2_000,
                 "poll_interval_degraded_ms": 500,
-                "ws_silence_timeout_ms": 4_000,
-                "reconnect_backoff_initial_ms": 100,
-                "reconnect_backoff_max_ms": 2_000,
+                "ws_silence_timeout_ms": 4_000,  # below the 10 s silence, so it is detected
             },
         )
         await upgrade(settings.db)
