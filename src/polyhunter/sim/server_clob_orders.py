@@ -48,7 +48,6 @@ INVALID_SIGNATURE = "invalid signature"
 OWNER_MISMATCH = "the order owner has to be the owner of the API KEY"
 SIGNER_MISMATCH = "the order signer address has to be the address of the API KEY"
 MAKER_PRECISION = "invalid amounts, maker amount supports a max accuracy of 2 decimals"
-_POST_ORDER = msgspec.json.Decoder(PostOrderV2)
 
 
 class OrderRejected(Exception):
@@ -79,7 +78,7 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
     """Validate one signed order body and turn it into an engine request (or raise OrderRejected)."""
     state: SimState = request.app[STATE]
     try:
-        body = _POST_ORDER.decode(json.dumps(raw))
+        body = msgspec.convert(raw, PostOrderV2)
         o = body.order
         side = Side.BUY if o.side == "BUY" else Side.SELL
         order = Order(
