@@ -71,6 +71,7 @@ class DataApiPoller:
         self.polls = 0
         self.errors = 0
         self.stale = 0
+        self.skipped_rows = 0
         self.healthy = True
 
     async def _cursor(self, leader: str, now_s: int) -> Cursor:
@@ -101,12 +102,20 @@ class DataApiPoller:
                 rows = [r for r in rows if r.timestamp < top]
                 start, offset = top, 0
 
+    def _usable(self, leader: str, rows: list[DataActivity]) -> list[DataActivity]:
+        """Drop TRADE rows without a side (they cannot be mapped): one bad row must not stall the leader."""
+        good = [r for r in rows if r.type != "TRADE" or r.side in ("BUY", "SELL")]
+        if len(good) < len(rows):
+            self.skipped_rows += len(rows) - len(good)
+            log.warning("activity rows without a side skipped", leader=leader, rows=len(rows) - len(good))
+        return good
+
     async def poll_leader(self, leader: str) -> int:
         """One incremental read of one leader; returns the number of signals emitted."""
         now = self._clock()
         now_s = int(now)
         cursor = await self._cursor(leader, now_s)
-        rows = await self._fetch(leader, cursor.last_ts)
+        rows = self._usable(leader, await self._fetch(leader, cursor.last_ts))
         self.polls += 1
         seen_at = datetime.fromtimestamp(now, UTC)
         fresh: list[Signal] = []

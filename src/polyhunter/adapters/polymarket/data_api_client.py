@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
+import msgspec
+
+from polyhunter.adapters.polymarket.http import HttpClient, RetryableError, RetryPolicy
 from polyhunter.adapters.polymarket.wire_data_api import (
     DataActivity,
     DataPosition,
@@ -48,7 +50,11 @@ class DataApiClient:
             params["start"] = start
         if end is not None:
             params["end"] = end
-        return decode_activity(await self.http.request("GET", "/activity", params=params))
+        body = await self.http.request("GET", "/activity", params=params)
+        try:
+            return decode_activity(body)
+        except msgspec.DecodeError as exc:  # a garbled or cut-off 200 (proxy page, truncated body)
+            raise RetryableError(f"GET /activity: malformed answer: {exc}") from exc
 
     async def trades(
         self, user: str | None = None, *, limit: int = 100, offset: int = 0, taker_only: bool = True
