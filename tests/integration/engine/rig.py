@@ -25,6 +25,7 @@ from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
 from polyhunter.sim.server_app import SimServer
 from tests.e2e.harness import admin, fund, rows, sim_settings
+from tests.integration.engine.delay_proxy import DelayProxy
 
 
 def leader_address(n: int) -> str:
@@ -100,13 +101,22 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, run: RunFile, eoa: list[str], **sections: dict[str, Any]) -> AsyncIterator[Rig]:
+async def rig(
+    tmp_path: Path,
+    run: RunFile,
+    eoa: list[str],
+    proxy: DelayProxy | None = None,
+    **sections: dict[str, Any],
+) -> AsyncIterator[Rig]:
     db = tmp_path / "engine.db"
     async with SimServer("quiet", 7, 0, markets=3) as sim, aiohttp.ClientSession() as http:
         for address in eoa:
             await fund(http, sim.urls["admin"], address, Decimal(1000))
         scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
-        settings: Settings = sim_settings(sim.urls, db, **sections)
+        urls = dict(sim.urls)
+        if proxy is not None:  # the engine reaches the CLOB through the proxy
+            urls["clob"] = await proxy.start(sim.urls["clob"])
+        settings: Settings = sim_settings(urls, db, **sections)
         sup = Supervisor(settings, run, serve_api=False)
         await sup.start()
         r = Rig(sim, sup, http, db, scenario["markets"])
@@ -114,3 +124,5 @@ async def rig(tmp_path: Path, run: RunFile, eoa: list[str], **sections: dict[str
             yield r
         finally:
             await r.sup.stop()
+            if proxy is not None:
+                await proxy.stop()

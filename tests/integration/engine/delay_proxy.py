@@ -1,0 +1,65 @@
+"""A forwarding HTTP proxy on 127.0.0.1 that can hold POST /order before or after the venue sees it.
+
+`hold_before_s`: the request is read in full, held, then forwarded (the client may have given up:
+the venue still gets the order, later). `hold_after_s`: forwarded at once, the venue's answer is
+held before it goes back. Every other request passes straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+@dataclass
+class DelayProxy:
+    upstream: str = ""
+    hold_before_s: float = 0.0
+    hold_after_s: float = 0.0
+    url: str = ""
+    forwarded_orders: int = 0
+    _runner: web.AppRunner | None = None
+    _client: aiohttp.ClientSession | None = None
+    _held: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self, upstream: str) -> str:
+        self.upstream = upstream
+        self._client = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._client is not None:
+            await self._client.close()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()  # all of it, before any hold: the venue will get the whole order
+        is_order = request.method == "POST" and request.path == "/order"
+        if is_order and self.hold_before_s:
+            await asyncio.sleep(self.hold_before_s)
+        assert self._client is not None
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        async with self._client.request(
+            request.method, self.upstream + request.path_qs, data=body, headers=headers
+        ) as resp:
+            data = await resp.read()
+            status, content_type = resp.status, resp.content_type
+        if is_order:
+            self.forwarded_orders += 1
+            if self.hold_after_s:
+                await asyncio.sleep(self.hold_after_s)
+        return web.Response(body=data, status=status, content_type=content_type)

@@ -1,0 +1,124 @@
+"""An order whose submit result is unknown: the venue accepted it but the client timed out first.
+
+The engine reaches the simulator's CLOB through a local proxy that holds POST /order longer than the
+client's request timeout. (The simulator's own latency fault cannot do this: it waits before reading
+the request, so an order whose client gave up is dropped, never accepted.)
+
+* held before forwarding: the executor's immediate lookup finds nothing yet, the copy stays PENDING
+  (never resubmitted) and the sweep reconciles it to EXECUTED from the venue's record of that exact
+  order, in the same process (the executor remembers the hash) and after a restart (the hash comes
+  from the `orders` table, written before the POST);
+* held after forwarding: the executor's immediate lookup already finds the match: EXECUTED at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from tests.e2e.harness import follower_key, rows
+from tests.integration.engine.delay_proxy import DelayProxy
+from tests.integration.engine.rig import Rig, leader_address, rig
+
+L1 = leader_address(1)
+TTL_S = 1
+TIMEOUT_MS = 400
+HOLD_S = 1.5
+
+
+def _run_file() -> tuple[RunFile, str]:
+    key, address = follower_key("unknown", 0)
+    follower = FollowerSpec(
+        name="slow",
+        custody="EOA",
+        private_key=SecretStr(key),
+        copies=[CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal(3))],
+    )
+    return RunFile(followers=[follower]), address
+
+
+SETTINGS: dict[str, dict[str, Any]] = {
+    "venue": {"request_timeout_ms": TIMEOUT_MS, "max_retries": 0},
+    "engine": {"pending_ttl_s": TTL_S, "expiry_scan_interval_ms": 200},
+}
+
+
+def _copy(r: Rig, copy_id: int) -> dict[str, Any]:
+    (row,) = rows(
+        r.db,
+        "SELECT c.state, c.venue_order_id, c.filled_size_micro, o.venue_order_id AS recorded "
+        f"FROM copy_trades c JOIN orders o ON o.copy_trade_id = c.id WHERE c.id = {copy_id}",  # noqa: S608
+    )
+    return row
+
+
+async def _unknown_copy(r: Rig, proxy: DelayProxy) -> tuple[int, str]:
+    """Feed one signal while POST /order is held past the client timeout; return the copy id and the
+    hash recorded before posting, once the venue has matched that order."""
+    (copy,) = await r.feed(await r.signal(L1))
+    assert copy["state"] == "PENDING", copy  # the result is unknown: nothing decided yet
+    assert r.sup.engine.stats.unknown == 1
+    recorded = _copy(r, copy["id"])["recorded"]
+    assert proxy.forwarded_orders == 0
+    await asyncio.sleep(HOLD_S + 0.3)  # the proxy forwards the held order: the venue matches it
+    (order,) = await r.orders()
+    assert (order["orderID"], order["accepted"], order["status"]) == (recorded, True, "matched")
+    return int(copy["id"]), str(recorded)
+
+
+async def test_timed_out_order_is_reconciled_by_the_sweep_not_resent(tmp_path: Path) -> None:
+    run, address = _run_file()
+    proxy = DelayProxy(hold_before_s=HOLD_S)
+    async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
+        copy_id, order_hash = await _unknown_copy(r, proxy)
+        await asyncio.sleep(TTL_S)
+        assert await r.sup.sweeper.sweep_once() == 1
+        done = _copy(r, copy_id)
+        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", order_hash)
+        assert done["filled_size_micro"] > 0
+        assert r.sup.sweeper.stats.reconciled == 1
+        assert len(await r.orders()) == 1  # reconciled, never sent again
+
+
+async def test_timed_out_order_is_reconciled_after_a_restart(tmp_path: Path) -> None:
+    run, address = _run_file()
+    proxy = DelayProxy(hold_before_s=HOLD_S)
+    async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
+        copy_id, order_hash = await _unknown_copy(r, proxy)
+        await r.restart()  # a new process: the executor no longer remembers the hash
+        await asyncio.sleep(TTL_S)
+        assert await r.sup.sweeper.sweep_once() == 1
+        done = _copy(r, copy_id)
+        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", order_hash)
+        assert len(await r.orders()) == 1
+
+
+async def test_immediate_lookup_finds_an_order_matched_before_the_timeout(tmp_path: Path) -> None:
+    run, address = _run_file()
+    proxy = DelayProxy(hold_after_s=HOLD_S)
+    async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
+        (copy,) = await r.feed(await r.signal(L1))
+        assert r.sup.engine.stats.unknown == 0
+        done = _copy(r, copy["id"])
+        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", done["recorded"])
+        (order,) = await r.orders()
+        assert (order["orderID"], order["status"]) == (done["recorded"], "matched")
+
+
+async def test_order_the_venue_never_saw_expires(tmp_path: Path) -> None:
+    """The control: a 503 before the order reaches the matching engine leaves nothing to reconcile."""
+    run, address = _run_file()
+    async with rig(tmp_path, run, [address], **SETTINGS) as r:
+        await r.faults({"rate_5xx": {"clob:/order": 1}})
+        (copy,) = await r.feed(await r.signal(L1))
+        assert copy["state"] == "PENDING"
+        await r.faults({"clear": True})
+        await asyncio.sleep(TTL_S)
+        assert await r.sup.sweeper.sweep_once() == 1
+        assert _copy(r, copy["id"])["state"] == "EXPIRED"
+        assert await r.orders() == []  # the fault answered before the venue recorded anything
