@@ -140,7 +140,9 @@ class DataApiPoller:
                 self._on_stale(stale)
         if fresh:
             await self._sink(fresh)
-        await self._cursors.save(cursor.advance(emitted))
+        moved = cursor.advance(emitted)
+        if moved != cursor:  # an idle leader costs no write per poll
+            await self._cursors.save(moved)
         return len(fresh)
 
     async def run_round(self) -> None:

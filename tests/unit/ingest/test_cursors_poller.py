@@ -276,3 +276,28 @@ async def test_cadence_speeds_up_while_push_is_unhealthy(push_healthy: bool, fas
     # interval 1,000 ms healthy, 50 ms degraded
     assert (poller.polls >= 4) is fast
     assert poller.polls >= 1
+
+
+class CountingStore(MemoryCursorStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves = 0
+
+    async def save(self, cursor: Cursor) -> None:
+        self.saves += 1
+        await super().save(cursor)
+
+
+async def test_an_idle_leader_is_not_written_every_poll() -> None:
+    api, store, rec = FakeActivityApi(), CountingStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 10))
+    poller = make_poller(api, store, rec)
+    for _ in range(5):
+        await poller.poll_leader(A)
+    assert store.saves == 1
+    api.add(row(A, NOW - 2, 1))
+    await poller.poll_leader(A)
+    assert store.saves == 2
+    await poller.poll_leader(A)  # the same row again: skipped by key, nothing new to save
+    assert store.saves == 2
+    assert len(rec.signals) == 1
