@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,7 @@ from polyhunter.engine.expiry import PendingSweeper
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.pricing import Pricer
+from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
@@ -153,6 +155,7 @@ class Supervisor:
             g.circuit_breaker_failures,
             g.circuit_breaker_cooldown_s * 1000,
         )
+        await seed_guard(guard, self.sessions, datetime.now(UTC))  # today's spend survives a restart
         equity = LeaderEquity(DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy))
         self._closers.append(equity.close)
         self.engine = CopyEngine(

@@ -123,3 +123,16 @@ async def test_dry_run_sends_nothing(tmp_path: Path) -> None:
         for copy in copies:
             _assert_veto(r, copy, "DRY_RUN")
         assert await r.orders() == []
+
+
+async def test_daily_caps_survive_a_restart(tmp_path: Path) -> None:
+    """In-memory counters die with the process: a restart must start them from today's copies."""
+    run, addr = _run({"u1": [(L1, FIXED3), (L2, FIXED3)]})
+    limits = {"daily_user_cap_usdc": Decimal(8), "global_daily_cap_usdc": Decimal(1000)}
+    async with rig(tmp_path, run, list(addr.values()), guardrails=limits) as r:
+        assert [c["state"] for c in await r.feed(await r.signal(L1))] == ["EXECUTED"]
+        assert [c["state"] for c in await r.feed(await r.signal(L2, market=1))] == ["EXECUTED"]
+        await r.restart()
+        (copy,) = await r.feed(await r.signal(L1, market=2))  # ~9 USDC today: over the cap
+        _assert_veto(r, copy, "USER_DAILY_CAP")
+        assert len(await r.orders()) == 2
