@@ -7,8 +7,9 @@ the same hash, and a leader appears in a match once, so this identity is unique 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -93,3 +94,12 @@ def sim_settings(urls: Mapping[str, str], db_url: str, ingest: Mapping[str, Any]
         venue["chain_rpc_url"] = urls["chain_rpc"]
         venue["chain_id"] = 31337
     return Settings.model_validate({"db": {"url": db_url}, "venue": venue, "ingest": dict(ingest)})
+
+
+async def wait_for(cond: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
+    """Poll ``cond`` until it holds or ``timeout_s`` passes; returns its last value."""
+    for _ in range(int(timeout_s / step_s)):
+        if cond():
+            return True
+        await asyncio.sleep(step_s)
+    return cond()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,44 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.service import IngestService
-from polyhunter.sim.anvil import AnvilError, AnvilProcess, anvil_path
-from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-from tests.e2e.ingest.ledger import FillId, compare, fill_id, sim_settings
+from tests.e2e.ingest.ledger import FillId, compare, fill_id, sim_settings, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 FOLLOWED = 5
 MODES = ("CHAIN_ONLY", "WS_ONLY", "POLLING_ONLY")
-
-
-@pytest.fixture
-def anvil_url() -> Iterator[str]:
-    try:
-        anvil_path()
-        solcjs_path()
-    except (AnvilError, ChainBuildError) as exc:
-        pytest.skip(f"chain tools missing ({exc}); `make node` installs them")
-    with AnvilProcess() as anvil:
-        yield anvil.url
-
-
-@pytest.fixture
-async def engines() -> AsyncIterator[list[AsyncEngine]]:
-    made: list[AsyncEngine] = []
-    yield made
-    for engine in made:
-        await engine.dispose()
-
-
-async def wait_for(cond: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    for _ in range(int(timeout_s / step_s)):
-        if cond():
-            return True
-        await asyncio.sleep(step_s)
-    return cond()
 
 
 async def test_chain_only_sees_every_mirrored_fill_once_with_the_shared_keys(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -23,20 +22,12 @@ from polyhunter.sim.faults import Faults
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-from tests.e2e.ingest.ledger import FillId, compare, fill_id, sim_settings
+from tests.e2e.ingest.ledger import FillId, compare, fill_id, sim_settings, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 TARGET_FILLS = 1_000
 FOLLOWED = 20
-
-
-async def wait_for(cond: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    for _ in range(int(timeout_s / step_s)):
-        if cond():
-            return True
-        await asyncio.sleep(step_s)
-    return cond()
 
 
 async def test_hybrid_emits_every_fill_once_under_faults(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -18,7 +17,7 @@ from typing import IO, Any
 import pytest
 
 from polyhunter.sim.server_app import SimServer
-from tests.e2e.ingest.ledger import FillId, compare, fill_id
+from tests.e2e.ingest.ledger import FillId, compare, fill_id, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -85,14 +84,6 @@ class Watcher:
         for f in self._files:
             f.close()
         return code
-
-
-async def wait_for(cond: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
-    for _ in range(int(timeout_s / step_s)):
-        if cond():
-            return True
-        await asyncio.sleep(step_s)
-    return cond()
 
 
 def parse(lines: list[str]) -> tuple[list[dict[str, Any]], int]:
