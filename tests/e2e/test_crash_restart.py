@@ -28,8 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from polyhunter.secretbox import generate_master_key
 from tests.e2e.harness import ConfigView, check_copy_set, check_venue_orders, follower_key, rows
+
+pytestmark = pytest.mark.integration
 
 SEED = 20261122
 KILLS = 10
@@ -246,6 +250,7 @@ def _missing_rows(db: Path, replay_rows: list[dict[str, Any]]) -> list[int]:
     return missing
 
 
+@pytest.mark.timeout(480)
 def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
     started = time.monotonic()
     rng = random.Random(SEED)

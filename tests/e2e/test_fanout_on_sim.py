@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
@@ -32,6 +33,8 @@ from tests.e2e.harness import (
     rows,
     sim_settings,
 )
+
+pytestmark = pytest.mark.integration
 
 TARGET_FILLS = 500
 SEED = 23

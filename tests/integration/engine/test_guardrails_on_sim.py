@@ -8,11 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from tests.e2e.harness import admin, follower_key
 from tests.integration.engine.rig import Rig, leader_address, rig
+
+pytestmark = pytest.mark.integration
 
 L1, L2 = leader_address(1), leader_address(2)
 

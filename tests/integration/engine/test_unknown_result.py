@@ -18,12 +18,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from tests.e2e.harness import follower_key, rows
 from tests.integration.engine.delay_proxy import DelayProxy
 from tests.integration.engine.rig import Rig, leader_address, rig
+
+pytestmark = pytest.mark.integration
 
 L1 = leader_address(1)
 TTL_S = 1
