@@ -185,4 +185,7 @@ async def test_500_signals_20_configs(tmp_path: Path) -> None:
     )
     assert signals >= TARGET_FILLS * 0.9
     assert states.get("EXECUTED", 0) > 0
+    # No faults and no crash: nothing may be left to expire. Copies parked for aggregation (window 60 s)
+    # outlive the 3 s TTL here; the sweeper must leave them to the engine.
+    assert states.get("EXPIRED", 0) == 0
     assert venue["matched"] > 0
