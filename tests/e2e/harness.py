@@ -86,6 +86,7 @@ class ConfigView:
     deny: frozenset[str]
     min_price: Decimal
     max_price: Decimal
+    max_slippage_bps: int = 200  # the engine's default when the config has none
 
 
 def expected_filter_reason(cfg: ConfigView, side: str, price: Decimal, condition_id: str) -> str | None:
@@ -165,3 +166,23 @@ def check_venue_orders(
     unreconciled = {c: state[c] for c in matched if state[c] != "EXECUTED"}
     assert not unreconciled, f"copies whose order matched on the venue but are not EXECUTED: {unreconciled}"
     return {"orders": len(mine), "matched": len(matched), "copies_with_orders": len(set(copy_of.values()))}
+
+
+def check_slippage(db_path: Path, configs: Iterable[ConfigView]) -> int:
+    """Assert every EXECUTED copy filled within its config's slippage budget of its own leader's price
+    (BUY at most price x (1 + bps), SELL at least price x (1 - bps)). Returns the copies checked."""
+    budget = {c.config_id: Decimal(c.max_slippage_bps) / Decimal(10_000) for c in configs}
+    executed = rows(
+        db_path,
+        "SELECT c.id, c.config_id, c.side, c.filled_price_micro, s.price_micro FROM copy_trades c "
+        "JOIN signals s ON s.key = c.signal_key WHERE c.state = 'EXECUTED'",
+    )
+    over = []
+    for r in executed:
+        paid, leader = Decimal(r["filled_price_micro"]), Decimal(r["price_micro"])
+        bps = budget[r["config_id"]]
+        ok = paid <= leader * (1 + bps) if r["side"] == "BUY" else paid >= leader * (1 - bps)
+        if not ok:
+            over.append(r)
+    assert not over, f"{len(over)} copies filled outside their slippage budget, e.g. {over[:3]}"
+    return len(executed)

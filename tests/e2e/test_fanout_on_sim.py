@@ -27,6 +27,7 @@ from tests.e2e.harness import (
     ConfigView,
     admin,
     check_copy_set,
+    check_slippage,
     check_venue_orders,
     follower_key,
     fund,
@@ -108,6 +109,7 @@ def _views(sup: Supervisor) -> list[ConfigView]:
                     frozenset(m.lower() for m in spec.deny_markets),
                     spec.min_price,
                     spec.max_price,
+                    spec.max_slippage_bps if spec.max_slippage_bps is not None else 200,
                 )
             )
     return out
@@ -178,9 +180,10 @@ async def test_500_signals_20_configs(tmp_path: Path) -> None:
     signals = rows(db_path, "SELECT count(*) AS n FROM signals")[0]["n"]
     states = check_copy_set(db_path, _views(sup))
     venue = check_venue_orders(received, db_path, eoa)
+    within_budget = check_slippage(db_path, _views(sup))
     print(  # noqa: T201 - the test reports its measured numbers
         f"\nfanout e2e: leader fills {sim.runner.fills}, signals {signals}, copies {sum(states.values())} "
-        f"{states}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
+        f"{states}, within slippage budget {within_budget}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
         f"total {time.monotonic() - started:.1f}s"
     )
     assert signals >= TARGET_FILLS * 0.9
