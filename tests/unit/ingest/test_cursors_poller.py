@@ -7,9 +7,11 @@ No I/O: the "API" is a list of rows served with the live paging rules (ascending
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -301,3 +303,49 @@ async def test_an_idle_leader_is_not_written_every_poll() -> None:
     await poller.poll_leader(A)  # the same row again: skipped by key, nothing new to save
     assert store.saves == 2
     assert len(rec.signals) == 1
+
+
+class SlowApi(FakeActivityApi):
+    """Every answer takes ``delay_s`` (the live Data API: ~100-300 ms per request)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def activity(self, user: str, **kwargs: Any) -> list[DataActivity]:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay_s)
+            return await super().activity(user, **kwargs)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_round_is_not_bound_by_request_latency() -> None:
+    """40 leaders at 200 ms a request: one after the other a round would take 8 s, so a fill waits
+    that long whatever the cadence; in flight together (within the budget) it takes about 200 ms."""
+    api, store, rec = SlowApi(0.2), MemoryCursorStore(), Recorder()
+    leaders = [f"0x{i:040x}" for i in range(1, 41)]
+    for leader in leaders:
+        await store.save(Cursor(leader, SOURCE, NOW - 10))
+        api.add(row(leader, NOW - 5, int(leader, 16)))
+    poller = make_poller(api, store, rec, leaders=leaders)
+    started = time.monotonic()
+    await poller.run_round()
+    assert time.monotonic() - started < 1.5
+    assert len(rec.signals) == 40
+    assert 1 < api.max_in_flight <= DataApiPoller.MAX_IN_FLIGHT
+
+
+async def test_the_request_budget_still_bounds_a_round() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    leaders = [f"0x{i:040x}" for i in range(1, 21)]
+    poller = make_poller(api, store, rec, leaders=leaders)
+    poller._budget = RequestBudget(10, per_seconds=1.0)  # 10 now, then 10 a second
+    started = time.monotonic()
+    await poller.run_round()
+    assert 0.8 < time.monotonic() - started < 2.0
+    assert len(api.calls) == 20
