@@ -147,7 +147,7 @@ def check_venue_orders(
     assert all(hashes), "an order the simulator received has no hash (rejected before hashing)"
     resent = {h: n for h, n in hashes.items() if n > 1}
     assert not resent, f"orders received more than once: {resent}"
-    recorded = rows(db_path, "SELECT venue_order_id, copy_trade_id FROM orders")
+    recorded = rows(db_path, "SELECT venue_order_id, copy_trade_id, status FROM orders")
     copy_of = {r["venue_order_id"]: r["copy_trade_id"] for r in recorded}
     unmapped = [h for h in hashes if h not in copy_of]
     assert not unmapped, f"{len(unmapped)} venue orders were not recorded before they were sent"
@@ -162,6 +162,11 @@ def check_venue_orders(
     matched_ids = {r["orderID"] for r in mine if r["accepted"] and r["status"] == "matched"}
     unbacked = [r for r in executed if r["venue_order_id"] not in matched_ids]
     assert not unbacked, f"EXECUTED copies without a matched venue order: {unbacked[:3]}"
+    status = {r["venue_order_id"]: r["status"] for r in recorded}
+    wrong = {h: status[h] for h in hashes if (status[h] == "MATCHED") != (h in matched_ids)}
+    assert not wrong, f"orders whose recorded status disagrees with the venue: {wrong}"
+    open_rows = [h for h, st in status.items() if st == "SUBMITTING"]
+    assert not open_rows, f"{len(open_rows)} orders still SUBMITTING after the run settled"
     state = {r["id"]: r["state"] for r in rows(db_path, "SELECT id, state FROM copy_trades")}
     unreconciled = {c: state[c] for c in matched if state[c] != "EXECUTED"}
     assert not unreconciled, f"copies whose order matched on the venue but are not EXECUTED: {unreconciled}"

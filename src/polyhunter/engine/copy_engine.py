@@ -31,6 +31,7 @@ from polyhunter.engine.copy_store import (
     NewCopy,
     Outcome,
     finish_copies,
+    finish_orders,
     prewrite_copies,
     record_guardrail_events,
     record_signals,
@@ -93,6 +94,7 @@ class _Work:
     size: SizeDecision
     outcomes: list[Outcome]
     events: list[dict[str, Any]]
+    sent: bool = False  # an order went to an executor (its `orders` row, if any, gets the outcome)
 
 
 class CopyEngine:
@@ -196,6 +198,7 @@ class CopyEngine:
             with self.metrics.time("persist"):
                 async with unit_of_work(self._sessions) as session:
                     await finish_copies(session, outcomes, datetime.now(UTC))
+                    await finish_orders(session, outcomes, datetime.now(UTC))
                     await record_guardrail_events(session, events, datetime.now(UTC))
         finally:
             self._in_flight.difference_update(w.trade_id for w in works)
@@ -377,6 +380,7 @@ class CopyEngine:
             client_id=f"{signal.key}:{cfg.id}",
         )
         self.metrics.observe("signal_to_submit", (datetime.now(UTC) - signal.seen_at).total_seconds())
+        work.sent = True
         with self.metrics.time("execute"):
             result = await self._executors[cfg.custody].execute(request)
         for kind, token in (("cash", ""), ("shares", signal.asset)):
@@ -473,6 +477,7 @@ class CopyEngine:
                 filled_price_micro=to_micro(price) if filled else None,
                 fees_micro=to_micro(fee) if filled else None,
                 venue_order_id=order_id,
+                order_sent=work.sent,
             )
         )
         slip = None

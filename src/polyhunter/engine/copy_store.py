@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyhunter.domain.signal import Side, Signal, to_micro
-from polyhunter.store.enums import CopyTradeState, GuardrailDecision
-from polyhunter.store.models import CopyTrade, GuardrailEvent, SignalRecord
+from polyhunter.store.enums import CopyTradeState, GuardrailDecision, OrderStatus
+from polyhunter.store.models import CopyTrade, GuardrailEvent, Order, SignalRecord
 from polyhunter.store.repos.sql_helpers import is_postgresql
 
 
@@ -48,6 +48,7 @@ class Outcome:
     filled_price_micro: int | None = None
     fees_micro: int | None = None
     venue_order_id: str | None = None
+    order_sent: bool = False  # the copy reached an executor: its `orders` rows take this outcome
 
 
 _SIGNALS = cast(Table, SignalRecord.__table__)
@@ -161,6 +162,41 @@ async def finish_copies(session: AsyncSession, outcomes: Sequence[Outcome], now:
         for o in outcomes
     ]
     await session.execute(_FINISH, params)
+
+
+_ORDERS = cast(Table, Order.__table__)
+_ORDER_MATCHED = (
+    update(_ORDERS)
+    .where(_ORDERS.c.venue_order_id == bindparam("b_order_id"), _ORDERS.c.copy_trade_id == bindparam("b_id"))
+    .values(status=OrderStatus.MATCHED, updated_at=bindparam("b_now"))
+)
+_ORDER_CLOSED = (
+    update(_ORDERS)
+    .where(_ORDERS.c.copy_trade_id == bindparam("b_id"), _ORDERS.c.status == OrderStatus.SUBMITTING)
+    .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
+)
+
+
+async def finish_orders(
+    session: AsyncSession,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    unfilled: OrderStatus = OrderStatus.REJECTED,
+) -> None:
+    """Give the `orders` rows (written SUBMITTING before each POST) of finished copies their result: the
+    order an EXECUTED copy filled with is MATCHED, every other one `unfilled` (killed or refused)."""
+    sent = [o for o in outcomes if o.order_sent]
+    matched = [
+        {"b_id": o.copy_trade_id, "b_order_id": o.venue_order_id, "b_now": now}
+        for o in sent
+        if o.state is CopyTradeState.EXECUTED and o.venue_order_id
+    ]
+    if matched:
+        await session.execute(_ORDER_MATCHED, matched)
+    if sent:
+        await session.execute(
+            _ORDER_CLOSED, [{"b_id": o.copy_trade_id, "b_status": unfilled, "b_now": now} for o in sent]
+        )
 
 
 async def record_guardrail_events(

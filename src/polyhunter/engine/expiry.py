@@ -19,15 +19,17 @@ from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import ExecStatus, OrderRequest
 from polyhunter.domain.signal import from_micro
 from polyhunter.engine.copy_engine import CopyEngine
-from polyhunter.engine.copy_store import finish_copies
+from polyhunter.engine.copy_store import Outcome, finish_copies, finish_orders
 from polyhunter.engine.ports import Executor
 from polyhunter.log import get_logger
 from polyhunter.store.database import unit_of_work
+from polyhunter.store.enums import CopyTradeState, OrderStatus
 from polyhunter.store.models import CopyTrade
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository, FillSummary
 
 log = get_logger(__name__)
+EXECUTED = CopyTradeState.EXECUTED
 
 
 @dataclass(slots=True)
@@ -126,10 +128,14 @@ class PendingSweeper:
                 )
                 if await repo.mark_executed(row.id, fill, locked_by=self._worker):
                     self.stats.reconciled += 1
+                    outcome = Outcome(row.id, EXECUTED, venue_order_id=fill.venue_order_id, order_sent=True)
+                    await finish_orders(session, [outcome], datetime.now(UTC))
             else:
                 reason = "pending past its time-to-live; venue shows no fill"
                 if await repo.mark_expired(row.id, reason, locked_by=self._worker):
                     self.stats.expired += 1
+                    outcome = Outcome(row.id, CopyTradeState.EXPIRED, order_sent=True)
+                    await finish_orders(session, [outcome], datetime.now(UTC), OrderStatus.UNMATCHED)
 
     async def run(self) -> None:
         while True:

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import admin, follower_key
+from tests.e2e.harness import admin, follower_key, rows
 from tests.integration.engine.rig import Rig, leader_address, rig
 
 pytestmark = pytest.mark.integration
@@ -108,6 +108,8 @@ async def test_circuit_breaker_opens_after_failures_and_recovers_after_cooldown(
         for sig in doomed[:2]:  # the venue rejects orders on a resolved market: two failures in a row
             (copy,) = await r.feed(sig)
             assert copy["state"] == "FAILED", copy
+            (order,) = rows(r.db, f"SELECT status FROM orders WHERE copy_trade_id = {copy['id']}")  # noqa: S608
+            assert order["status"] == "REJECTED"
         assert len(await r.orders()) == 3
         (vetoed,) = await r.feed(doomed[2])
         _assert_veto(r, vetoed, "CIRCUIT_BREAKER")

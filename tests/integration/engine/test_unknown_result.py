@@ -54,7 +54,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 def _copy(r: Rig, copy_id: int) -> dict[str, Any]:
     (row,) = rows(
         r.db,
-        "SELECT c.state, c.venue_order_id, c.filled_size_micro, o.venue_order_id AS recorded "
+        "SELECT c.state, c.venue_order_id, c.filled_size_micro, o.venue_order_id AS recorded, o.status "
         f"FROM copy_trades c JOIN orders o ON o.copy_trade_id = c.id WHERE c.id = {copy_id}",  # noqa: S608
     )
     return row
@@ -82,7 +82,7 @@ async def test_timed_out_order_is_reconciled_by_the_sweep_not_resent(tmp_path: P
         await asyncio.sleep(TTL_S)
         assert await r.sup.sweeper.sweep_once() == 1
         done = _copy(r, copy_id)
-        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", order_hash)
+        assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
         assert done["filled_size_micro"] > 0
         assert r.sup.sweeper.stats.reconciled == 1
         assert len(await r.orders()) == 1  # reconciled, never sent again
@@ -97,7 +97,7 @@ async def test_timed_out_order_is_reconciled_after_a_restart(tmp_path: Path) -> 
         await asyncio.sleep(TTL_S)
         assert await r.sup.sweeper.sweep_once() == 1
         done = _copy(r, copy_id)
-        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", order_hash)
+        assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
         assert len(await r.orders()) == 1
 
 
@@ -108,7 +108,11 @@ async def test_immediate_lookup_finds_an_order_matched_before_the_timeout(tmp_pa
         (copy,) = await r.feed(await r.signal(L1))
         assert r.sup.engine.stats.unknown == 0
         done = _copy(r, copy["id"])
-        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", done["recorded"])
+        assert (done["state"], done["venue_order_id"], done["status"]) == (
+            "EXECUTED",
+            done["recorded"],
+            "MATCHED",
+        )
         (order,) = await r.orders()
         assert (order["orderID"], order["status"]) == (done["recorded"], "matched")
 
@@ -123,5 +127,6 @@ async def test_order_the_venue_never_saw_expires(tmp_path: Path) -> None:
         await r.faults({"clear": True})
         await asyncio.sleep(TTL_S)
         assert await r.sup.sweeper.sweep_once() == 1
-        assert _copy(r, copy["id"])["state"] == "EXPIRED"
+        done = _copy(r, copy["id"])
+        assert (done["state"], done["status"]) == ("EXPIRED", "UNMATCHED")
         assert await r.orders() == []  # the fault answered before the venue recorded anything
