@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import ExecStatus, OrderRequest
-from polyhunter.domain.signal import from_micro
+from polyhunter.domain.signal import Side, from_micro
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_store import Outcome, finish_copies, finish_orders
 from polyhunter.engine.ports import Executor
@@ -134,6 +134,10 @@ class PendingSweeper:
                 reason = "pending past its time-to-live; venue shows no fill"
                 if await repo.mark_expired(row.id, reason, locked_by=self._worker):
                     self.stats.expired += 1
+                    if row.side is Side.BUY:  # its notional was counted against today's caps: give it back
+                        await self._engine.guard.refund(
+                            row.user_id, row.created_at, row.requested_notional_micro
+                        )
                     outcome = Outcome(row.id, CopyTradeState.EXPIRED, order_sent=True)
                     await finish_orders(session, [outcome], datetime.now(UTC), OrderStatus.UNMATCHED)
 

@@ -90,6 +90,10 @@ class Guard:
             return None, veto
         return reservation, None
 
+    async def refund(self, user_id: int, reserved_at: datetime, micro: int) -> None:
+        """Give back a reservation a copy kept though nothing was spent (its unknown order expired unseen)."""
+        await self.release(Reservation(user_id, _day(reserved_at), micro))
+
     async def release(self, reservation: Reservation, keep_micro: int = 0) -> None:
         """Give back what a copy reserved but did not spend (all of it, or all but `keep_micro`)."""
         back = reservation.micro - keep_micro

@@ -130,3 +130,20 @@ async def test_order_the_venue_never_saw_expires(tmp_path: Path) -> None:
         done = _copy(r, copy["id"])
         assert (done["state"], done["status"]) == ("EXPIRED", "UNMATCHED")
         assert await r.orders() == []  # the fault answered before the venue recorded anything
+
+
+async def test_expired_copy_gives_back_its_daily_reservation(tmp_path: Path) -> None:
+    """An unknown result keeps its notional reserved against the daily cap until it is known; when the
+    sweep finds the venue never saw the order, the reservation comes back (nothing was spent)."""
+    run, address = _run_file()
+    limits = {"daily_user_cap_usdc": Decimal(4), "global_daily_cap_usdc": Decimal(1000)}
+    async with rig(tmp_path, run, [address], guardrails=limits, **SETTINGS) as r:
+        await r.faults({"rate_5xx": {"clob:/order": 1}})
+        (lost,) = await r.feed(await r.signal(L1))
+        assert lost["state"] == "PENDING"
+        await r.faults({"clear": True})
+        await asyncio.sleep(TTL_S)
+        assert await r.sup.sweeper.sweep_once() == 1
+        assert _copy(r, lost["id"])["state"] == "EXPIRED"
+        (copy,) = await r.feed(await r.signal(L1, market=1))  # ~3 USDC: fits the 4 USDC cap again
+        assert copy["state"] == "EXECUTED", copy
