@@ -9,8 +9,8 @@
   and reported as stale, never emitted (copying a 2-hour-old trade is worse than not copying it).
 * Leaders are served round-robin within a request budget, several requests in flight at once (one
   after the other a round of 60 leaders at 200 ms would take 12 s, whatever the cadence); the cadence
-  speeds up while the push feed is unhealthy. 429/5xx are retried with backoff by the HTTP client; a leader whose poll still fails
-  is retried next round, the others go on.
+  speeds up while the push feed is unhealthy. 429/5xx are retried with backoff by the HTTP client; a
+  leader whose poll still fails (or whose answer is garbled) is retried next round, the others go on.
 """
 
 from __future__ import annotations
