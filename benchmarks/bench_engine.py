@@ -4,17 +4,20 @@
 
 * latency: signal -> order submitted for ONE follower over N signals (in-process timestamps: from the
   signal's receipt to the executor call, including recording the signal, prewrite, guardrails,
-  pricing and preflight). PAPER and own-wallet (EOA, signed orders posted to the simulator); the
-  venue round trip (the `execute` stage) is reported separately.
-* fan-out: one signal to 1,000 and 10,000 configs, on SQLite and on PostgreSQL: wall time until every
-  copy is terminal and persisted, and copies/s. PAPER fills against the simulator's book (one book
-  fetch for all of them).
+  pricing and preflight), on SQLite and on PostgreSQL. PAPER and own-wallet (EOA, signed orders posted
+  to the simulator); the venue round trip (the `execute` stage) is reported separately.
+* fan-out: one signal to 1,000 and 10,000 configs, on SQLite and on PostgreSQL, PAPER (fills against
+  the simulator's book, one book fetch for all of them) and own-wallet (every copy signed, journaled in
+  `orders` and POSTed to the simulator): wall time until every copy is terminal and persisted, and
+  copies/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import gc
 import json
 import os
 import platform
@@ -24,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -50,12 +53,13 @@ from polyhunter.execution.eip712 import address_from_private_key
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperExecutor
 from polyhunter.execution.signer import OrderSigner, SignatureType
+from polyhunter.runtime.gc_tuning import tune_gc
+from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.settings import DbSettings, EngineSettings
-from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
-from polyhunter.store.enums import CopyTradeState
+from polyhunter.store.enums import CopyTradeState, WalletKind
 from polyhunter.store.migrate import upgrade
-from polyhunter.store.models import CopyConfig, CopyConfigVersion, CopyTrade, Leader, User
+from polyhunter.store.models import CopyConfig, CopyConfigVersion, CopyTrade, Leader, User, Wallet
 
 PG_ADMIN = "postgresql://127.0.0.1:5432/test"
 LEADER = "0x" + "1e" * 20
@@ -176,78 +180,169 @@ async def buy_signal(market: ClobMarketData, token: str, condition: str, n: int)
     )
 
 
-async def fanout(sim: SimServer, token: str, condition: str, kind: str, n: int) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Sim:
+    urls: dict[str, str]
+
+
+@asynccontextmanager
+async def sim_process() -> AsyncIterator[Sim]:
+    """The simulator in its own process (`polyhunter sim`), as the venue is to a running supervisor: its
+    CPU time is not the engine's. Its first stdout line is the JSON map of its URLs."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from polyhunter.cli import main; main()",
+        "sim",
+        "--scenario=quiet",
+        "--seed=3",
+        "--markets=2",
+        "--maker-level-size=100000",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "POLYHUNTER__LOGGING__LEVEL": "WARNING"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if not line:
+            raise RuntimeError(f"the simulator exited before it started (code {await proc.wait()})")
+        yield Sim(json.loads(line))
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+WALLETS = 16  # real keys the own-wallet followers sign with (round-robin): the per-copy work is the same
+
+
+@asynccontextmanager
+async def own_wallets(
+    sim: Sim, sessions: async_sessionmaker[AsyncSession], market: ClobMarketData
+) -> AsyncIterator[EoaExecutor]:
+    """An own-wallet executor for every seeded user, as the supervisor wires it: orders signed with the
+    follower's key, journaled (`orders` row, SUBMITTING) before the POST, posted with its L2 credentials.
+    WALLETS funded keys with their API keys are shared round-robin (each user still has its own wallet
+    row, so the journal writes one row per copy against the right wallet)."""
+    clients: list[ClobTradingClient] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(WALLETS):
+                key = "0x" + secrets.token_hex(32)
+                body = {"address": address_from_private_key(key), "collateral": "100000000"}
+                async with http.post(sim.urls["admin"] + "/fund", json=body) as resp:
+                    resp.raise_for_status()
+                client = ClobTradingClient(HttpClient(sim.urls["clob"]), OrderSigner(key), 137)
+                clients.append(client)
+                await client.ensure_api_key()
+        async with unit_of_work(sessions) as session:
+            user_ids = list((await session.scalars(select(User.id).order_by(User.id))).all())
+            wallet_ids = (
+                await session.scalars(
+                    insert(Wallet).returning(Wallet.id),
+                    [
+                        {
+                            "user_id": uid,
+                            "kind": WalletKind.EOA,
+                            "address": f"0x{uid:040x}",
+                            "signature_type": 0,
+                        }
+                        for uid in user_ids
+                    ],
+                )
+            ).all()
+        accounts = {
+            uid: EoaAccount(clients[i % WALLETS], clients[i % WALLETS].signer.address, SignatureType.EOA)
+            for i, uid in enumerate(user_ids)
+        }
+        journal = OrderJournal(sessions, dict(zip(user_ids, wallet_ids, strict=True)))
+        yield EoaExecutor(
+            accounts,
+            chain_id=137,
+            order_version=await market.version(),
+            record_submit=journal.record_submit,
+            lookup_submit=journal.lookup_submit,
+        )
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def fanout(
+    sim: Sim, token: str, condition: str, kind: str, n: int, custody: CustodyMode
+) -> dict[str, Any]:
     async with database(kind) as db:
         await upgrade(db)
         engine_db = create_engine(db)
         sessions = create_session_factory(engine_db)
-        await seed_configs(sessions, n, CustodyMode.PAPER)
+        await seed_configs(sessions, n, custody)
         market = ClobMarketData.connect(sim.urls["clob"])
         try:
-            engine = engine_for(sessions, market, {}, concurrency=256)
-            await engine.configs_for(LEADER)  # warm the config cache as a running supervisor has it
-            signal = await buy_signal(market, token, condition, n)
-            started = time.perf_counter()
-            await engine.process_signal(signal)
-            wall = time.perf_counter() - started
-            async with sessions() as session:
-                terminal = await session.scalar(
-                    select(func.count())
-                    .select_from(CopyTrade)
-                    .where(CopyTrade.state != CopyTradeState.PENDING)
-                )
+            async with AsyncExitStack() as stack:
+                executors: dict[CustodyMode, Executor] = {}
+                if custody is CustodyMode.EOA:
+                    executors[custody] = await stack.enter_async_context(own_wallets(sim, sessions, market))
+                engine = engine_for(sessions, market, executors, concurrency=256)
+                await engine.configs_for(LEADER)  # warm the config cache as a running supervisor has it
+                signal = await buy_signal(market, token, condition, n)
+                started = time.perf_counter()
+                await engine.process_signal(signal)
+                wall = time.perf_counter() - started
+                async with sessions() as session:
+                    terminal = await session.scalar(
+                        select(func.count())
+                        .select_from(CopyTrade)
+                        .where(CopyTrade.state != CopyTradeState.PENDING)
+                    )
+                    executed = await session.scalar(
+                        select(func.count())
+                        .select_from(CopyTrade)
+                        .where(CopyTrade.state == CopyTradeState.EXECUTED)
+                    )
         finally:
             await market.close()
             await engine_db.dispose()
     return {
         "db": kind,
+        "custody": str(custody),
         "configs": n,
         "wall_s": round(wall, 3),
         "copies_per_s": round(n / wall),
         "terminal": terminal,
+        "executed": executed,
     }
 
 
 async def latency(
-    sim: SimServer, token: str, condition: str, custody: CustodyMode, count: int
+    sim: Sim, token: str, condition: str, custody: CustodyMode, count: int, kind: str = "sqlite"
 ) -> dict[str, Any]:
-    async with database("sqlite") as db:
+    async with database(kind) as db:
         await upgrade(db)
         engine_db = create_engine(db)
         sessions = create_session_factory(engine_db)
         await seed_configs(sessions, 1, custody)
         market = ClobMarketData.connect(sim.urls["clob"])
-        executors: dict[CustodyMode, Executor] = {}
-        client = None
-        if custody is CustodyMode.EOA:
-            key = "0x" + secrets.token_hex(32)
-            async with aiohttp.ClientSession() as http:
-                body = {"address": address_from_private_key(key), "collateral": "1000000"}
-                async with http.post(sim.urls["admin"] + "/fund", json=body) as resp:
-                    resp.raise_for_status()
-            client = ClobTradingClient(HttpClient(sim.urls["clob"]), OrderSigner(key), 137)
-            await client.ensure_api_key()
-            async with sessions() as session:
-                user_id = int(await session.scalar(select(User.id)) or 0)
-            account = EoaAccount(client, client.signer.address, SignatureType.EOA)
-            executors[CustodyMode.EOA] = EoaExecutor(
-                {user_id: account}, chain_id=137, order_version=await market.version()
-            )
         try:
-            engine = engine_for(sessions, market, executors, concurrency=64)
-            for i in range(count):
-                signal = await buy_signal(market, token, condition, i)
-                fresh = Signal(
-                    **{**{f: getattr(signal, f) for f in signal.__slots__}, "seen_at": datetime.now(UTC)}
-                )  # type: ignore[attr-defined]
-                await engine.process_signal(fresh)  # records the signal and prewrites in one transaction
-            stages = engine.metrics.summary()
+            async with AsyncExitStack() as stack:
+                executors: dict[CustodyMode, Executor] = {}
+                if custody is CustodyMode.EOA:
+                    executors[custody] = await stack.enter_async_context(own_wallets(sim, sessions, market))
+                engine = engine_for(sessions, market, executors, concurrency=64)
+                for i in range(count):
+                    signal = await buy_signal(market, token, condition, i)
+                    fresh = dataclasses.replace(signal, seen_at=datetime.now(UTC))
+                    await engine.process_signal(fresh)  # records the signal and prewrites in one transaction
+                stages = engine.metrics.summary()
         finally:
             await market.close()
-            if client is not None:
-                await client.close()
             await engine_db.dispose()
     return {
+        "db": kind,
         "custody": str(custody),
         "signals": count,
         "signal_to_submit_ms": stages.get("signal_to_submit"),
@@ -257,19 +352,27 @@ async def latency(
 
 
 async def run_async(quick: bool, postgres: bool) -> dict[str, Any]:
-    async with SimServer("quiet", 3, 0, markets=2, maker_level_size=Decimal(100_000)) as sim:
+    async with sim_process() as sim:
         async with aiohttp.ClientSession() as http, http.get(sim.urls["admin"] + "/scenario") as resp:
             market = (await resp.json())["markets"][0]
         token, condition = market["tokens"][0], market["condition_id"]
         n_latency = 100 if quick else 1000
         results: dict[str, Any] = {"machine": machine(), "latency": [], "fanout": []}
-        for custody in (CustodyMode.PAPER, CustodyMode.EOA):
-            results["latency"].append(await latency(sim, token, condition, custody, n_latency))
-        sizes = (1000,) if quick else (1000, 10_000)
         kinds = ("sqlite", "postgresql") if postgres else ("sqlite",)
-        for kind in kinds:
-            for n in sizes:
-                results["fanout"].append(await fanout(sim, token, condition, kind, n))
+        thresholds = gc.get_threshold()
+        tune_gc(EngineSettings().gc_gen0_threshold)  # as a started supervisor runs
+        try:
+            for kind in kinds:
+                for custody in (CustodyMode.PAPER, CustodyMode.EOA):
+                    results["latency"].append(await latency(sim, token, condition, custody, n_latency, kind))
+            sizes = (1000,) if quick else (1000, 10_000)
+            for kind in kinds:
+                for custody in (CustodyMode.PAPER, CustodyMode.EOA):
+                    for n in sizes:
+                        results["fanout"].append(await fanout(sim, token, condition, kind, n, custody))
+        finally:
+            gc.unfreeze()
+            gc.set_threshold(*thresholds)
         return results
 
 
@@ -290,12 +393,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in result["latency"]:
         s2s, venue = row["signal_to_submit_ms"] or {}, row["venue_round_trip_ms"] or {}
         print(
-            f"latency {row['custody']:<5} n={row['signals']}: signal->submit p50 {s2s.get('p50_ms')} ms "
+            f"latency {row['db']:<10} {row['custody']:<5} n={row['signals']}: signal->submit p50 {s2s.get('p50_ms')} ms "
             f"p99 {s2s.get('p99_ms')} ms; venue round trip p50 {venue.get('p50_ms')} ms p99 {venue.get('p99_ms')} ms"
         )
     for row in result["fanout"]:
         print(
-            f"fan-out {row['db']:<10} {row['configs']:>6} configs: {row['wall_s']} s, {row['copies_per_s']} copies/s, terminal {row['terminal']}"
+            f"fan-out {row['db']:<10} {row['custody']:<5} {row['configs']:>6} configs: {row['wall_s']} s, "
+            f"{row['copies_per_s']} copies/s, terminal {row['terminal']}, executed {row['executed']}"
         )
     return 0
 

@@ -30,6 +30,11 @@ class DbSettings(Section):
     echo: bool = False
     pool_size: int = Field(default=10, ge=1, le=200)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # Off by default: a ping is one more round trip (about 1 ms here) on every checkout, on the copy
+    # engine's hot path. A connection that died in the pool fails its first statement instead; the
+    # engine retries its writes on a fresh connection (see engine/db_retry.py).
+    pool_pre_ping: bool = False
+    pool_recycle_s: int = Field(default=1_800, ge=0)  # replace pooled connections older than this (0: never)
 
     @field_validator("url")
     @classmethod
@@ -119,6 +124,9 @@ class EngineSettings(Section):
     price_chase_steps: int = Field(default=2, ge=0, le=20)
     aggregation_window_ms: int = Field(default=60_000, ge=0)
     metrics_interval_ms: int = Field(default=30_000, ge=100)
+    # Young-generation GC threshold once started (CPython's default is 700); 0 keeps the defaults.
+    # See runtime/gc_tuning.py: fewer, cheaper collections while a signal fans out.
+    gc_gen0_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
 
 
 class GuardrailSettings(Section):

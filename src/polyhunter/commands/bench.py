@@ -92,14 +92,14 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
             s2s, venue = row["signal_to_submit_ms"] or {}, row["venue_round_trip_ms"] or {}
             rows.append(
                 (
-                    f"signal->submit, 1 follower, {row['custody']}",
+                    f"signal->submit, 1 follower, {row['custody']}, {row.get('db', 'sqlite')}",
                     f"p50 {s2s.get('p50_ms')} ms, p99 {s2s.get('p99_ms')} ms (venue round trip p50 {venue.get('p50_ms')} ms)",
                 )
             )
         for row in r["fanout"]:
             rows.append(
                 (
-                    f"fan-out {row['configs']:,} configs, {row['db']}",
+                    f"fan-out {row['configs']:,} configs, {row.get('custody', 'PAPER')}, {row['db']}",
                     f"{row['wall_s']} s ({row['copies_per_s']:,} copies/s)",
                 )
             )

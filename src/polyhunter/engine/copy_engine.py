@@ -1,7 +1,11 @@
 """The copy pipeline: for each signal, every active config of its leader, each stage timed.
 
-    filters + sizing (pure) → prewrite (one INSERT .. ON CONFLICT DO NOTHING for all configs)
-    → guardrails → pricing → preflight → execute → persist (one executemany for all outcomes)
+    filters + sizing (pure) → prewrite (the signal and one INSERT .. ON CONFLICT DO NOTHING for all
+    configs, atomically; on PostgreSQL one autocommit statement) → guardrails → pricing → preflight
+    → execute → persist (one batched write for all outcomes)
+
+What a finished copy reports (outcome rows, counters, `CopyRecord`s) lives in copy_records.py; the
+batched SQL in copy_store.py.
 
 Copies run with bounded concurrency. Every copy this process prewrote ends in exactly one terminal
 state, except an order whose submit result is unknown: that row stays PENDING and the expiry sweep
@@ -12,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +29,7 @@ from polyhunter.domain.filters import check_filters
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
+from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.copy_store import (
     NewCopy,
     Outcome,
@@ -34,8 +37,10 @@ from polyhunter.engine.copy_store import (
     finish_orders,
     prewrite_copies,
     record_guardrail_events,
+    record_signal_and_prewrite,
     record_signals,
 )
+from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard, Reservation
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.positions import FollowerExposure, LeaderPositions
@@ -44,7 +49,7 @@ from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.log import get_logger
 from polyhunter.settings import EngineSettings
-from polyhunter.store.database import unit_of_work
+from polyhunter.store.database import autocommit_connection, core_transaction, engine_of
 from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
 
@@ -56,45 +61,6 @@ FOK_KILL_MARK = "FOK orders are fully filled or killed"
 EXECUTED = CopyTradeState.EXECUTED
 SKIPPED = CopyTradeState.SKIPPED
 FAILED = CopyTradeState.FAILED
-
-
-@dataclass(slots=True)
-class CopyRecord:
-    """What the engine reports about one finished copy (for the demo view and summaries)."""
-
-    signal_key: str
-    config_id: int
-    user_id: int
-    state: CopyTradeState
-    reason: str | None
-    side: Side
-    token_id: str
-    shares: Decimal
-    price: Decimal
-    leader_price: Decimal
-    slippage_ticks: Decimal | None
-    signal_to_submit_ms: float | None
-    at: datetime
-
-
-@dataclass(slots=True)
-class EngineStats:
-    signals: int = 0
-    copies: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0  # copies another process (or an earlier run) had already prewritten
-    duplicate_signals: int = 0  # signals already recorded: nothing done for them
-    unknown: int = 0
-
-
-@dataclass(slots=True)
-class _Work:
-    signal: Signal
-    stored: StoredConfig
-    trade_id: int
-    size: SizeDecision
-    outcomes: list[Outcome]
-    events: list[dict[str, Any]]
-    sent: bool = False  # an order went to an executor (its `orders` row, if any, gets the outcome)
 
 
 class CopyEngine:
@@ -120,8 +86,8 @@ class CopyEngine:
         self.metrics = metrics
         self.worker_id = worker_id
         self._equity = equity
-        self._on_copy = on_copy
         self._records_signals = records_signals
+        self._postgresql = engine_of(sessions).dialect.name == "postgresql"
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._balances: TtlCache[tuple[str, int, str], Decimal] = TtlCache(
             settings.preflight_cache_ttl_ms, 100_000
@@ -130,6 +96,7 @@ class CopyEngine:
         self.exposure = FollowerExposure()
         self.aggregator = Aggregator(settings.aggregation_window_ms)
         self.stats = EngineStats()
+        self._reporter = CopyReporter(self.stats, on_copy)
         self._in_flight: set[int] = set()  # copies a task of this process is working on
         self._parked: set[int] = set()  # copies waiting in an aggregation bucket of this process
 
@@ -169,42 +136,53 @@ class CopyEngine:
         now = datetime.now(UTC)
         plans = [await self._plan(signal, stored, leader_before) for stored in configs]
         with self.metrics.time("prewrite"):
-            async with unit_of_work(self._sessions) as session:
-                if self._records_signals and signal.key not in await record_signals(session, [signal]):
-                    self.stats.duplicate_signals += 1
-                    return []
-                created = (
-                    await prewrite_copies(session, signal.key, [p[1] for p in plans], self.worker_id, now)
-                    if plans
-                    else {}
-                )
+            created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
+        if created is None:
+            self.stats.duplicate_signals += 1
+            return []
         self.stats.signals += 1
         self.leaders.apply(signal)
         self.stats.duplicates += len(plans) - len(created)
-        works: list[_Work] = []
+        works: list[CopyWork] = []
         outcomes: list[Outcome] = []
         for stored, new, size in plans:
             trade_id = created.get(stored.config.id)
             if trade_id is None:
                 continue
             if new.state is SKIPPED:
-                self._report(signal, stored, SKIPPED, new.reason, Decimal(0), Decimal(0), None, None)
+                self._reporter.report(signal, stored, SKIPPED, new.reason, Decimal(0), Decimal(0), None)
                 continue
-            works.append(_Work(signal, stored, trade_id, size, outcomes, []))
+            works.append(CopyWork(signal, stored, trade_id, size, outcomes, []))
             self._in_flight.add(trade_id)
         try:
             await self._run_all(works)
             events = [e for w in works for e in w.events]
             with self.metrics.time("persist"):
-                async with unit_of_work(self._sessions) as session:
-                    await finish_copies(session, outcomes, datetime.now(UTC))
-                    await finish_orders(session, outcomes, datetime.now(UTC))
-                    await record_guardrail_events(session, events, datetime.now(UTC))
+                await retry_on_disconnect(lambda: self._persist(outcomes, events), "persist")
         finally:
             self._in_flight.difference_update(w.trade_id for w in works)
             self._in_flight.difference_update(o.copy_trade_id for o in outcomes)
         self.metrics.observe("total", time.perf_counter() - started)
         return outcomes
+
+    async def _prewrite(
+        self, signal: Signal, plans: list[tuple[StoredConfig, NewCopy, SizeDecision]], now: datetime
+    ) -> dict[int, int] | None:
+        """Record the signal and prewrite its copies atomically; None if the signal was recorded before."""
+        copies = [p[1] for p in plans]
+        if self._records_signals and self._postgresql:
+            async with autocommit_connection(self._sessions) as db:
+                return await record_signal_and_prewrite(db, signal, copies, self.worker_id, now)
+        async with core_transaction(self._sessions) as db:
+            if self._records_signals and signal.key not in await record_signals(db, [signal]):
+                return None
+            return await prewrite_copies(db, signal.key, copies, self.worker_id, now) if copies else {}
+
+    async def _persist(self, outcomes: list[Outcome], events: list[dict[str, Any]]) -> None:
+        async with core_transaction(self._sessions) as db:
+            await finish_copies(db, outcomes, datetime.now(UTC))
+            await finish_orders(db, outcomes, datetime.now(UTC))
+            await record_guardrail_events(db, events, datetime.now(UTC))
 
     # ----------------------------------------------------------------------------------- the stages
 
@@ -262,7 +240,7 @@ class CopyEngine:
 
         return await self._balances.get((str(stored.config.custody), user, kind + token), load)
 
-    async def _run_all(self, works: list[_Work]) -> None:
+    async def _run_all(self, works: list[CopyWork]) -> None:
         """Bounded concurrency as a pool of workers draining one iterator (cheaper than a task and a
         semaphore wait per copy when a signal fans out to thousands of configs)."""
         pending = iter(works)
@@ -277,14 +255,14 @@ class CopyEngine:
         elif width > 1:
             await asyncio.gather(*(worker() for _ in range(width)))
 
-    async def _run(self, work: _Work) -> None:
+    async def _run(self, work: CopyWork) -> None:
         try:
             await self._copy(work)
         except Exception as exc:  # noqa: BLE001 - one copy's bug must not sink the others
             log.exception("copy failed unexpectedly", signal=work.signal.key, config=work.stored.config.id)
-            self._finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
+            self._reporter.finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
 
-    async def _copy(self, work: _Work) -> None:
+    async def _copy(self, work: CopyWork) -> None:
         signal, cfg = work.signal, work.stored.config
         now = datetime.now(UTC)
         with self.metrics.time("guardrails"):
@@ -301,7 +279,7 @@ class CopyEngine:
                     "copy_trade_id": work.trade_id,
                 }
             )
-            self._finish(work, SKIPPED, reason=f"GUARDRAIL_{veto.rule}")
+            self._reporter.finish(work, SKIPPED, reason=f"GUARDRAIL_{veto.rule}")
             return
         assert reservation is not None
         spent = 0
@@ -310,7 +288,7 @@ class CopyEngine:
         finally:
             await self.guard.release(reservation, keep_micro=spent)
 
-    async def _priced_copy(self, work: _Work, reservation: Reservation) -> int:
+    async def _priced_copy(self, work: CopyWork, reservation: Reservation) -> int:
         """Pricing → preflight → execute; returns the micro-USDC actually spent."""
         signal, cfg = work.signal, work.stored.config
         max_bps = (
@@ -325,7 +303,7 @@ class CopyEngine:
                     signal.asset, signal.side, shares, signal.price, max_bps, age_s
                 )
             if price.skip is not None and not (order_type is OrderType.FAK and price.fillable_shares > 0):
-                self._finish(work, SKIPPED, reason=str(price.skip))
+                self._reporter.finish(work, SKIPPED, reason=str(price.skip))
                 return 0
             if order_type is OrderType.FAK:
                 shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
@@ -338,7 +316,7 @@ class CopyEngine:
             with self.metrics.time("preflight"):
                 ok = await self._preflight(work.stored, signal, shares, notional)
             if not ok:
-                self._finish(work, SKIPPED, reason="INSUFFICIENT_BALANCE")
+                self._reporter.finish(work, SKIPPED, reason="INSUFFICIENT_BALANCE")
                 return 0
             result = await self._execute(work, shares, price, order_type)
             if (
@@ -359,7 +337,7 @@ class CopyEngine:
         return await self._balance(stored, "shares", signal.asset) >= shares
 
     async def _execute(
-        self, work: _Work, shares: Decimal, price: PriceDecision, order_type: OrderType
+        self, work: CopyWork, shares: Decimal, price: PriceDecision, order_type: OrderType
     ) -> ExecutionResult:
         signal, cfg = work.signal, work.stored.config
         request = OrderRequest(
@@ -387,13 +365,13 @@ class CopyEngine:
             self._balances.invalidate((str(cfg.custody), cfg.user_id, kind + token))
         return result
 
-    def _record_result(self, work: _Work, result: ExecutionResult, price: PriceDecision) -> int:
+    def _record_result(self, work: CopyWork, result: ExecutionResult, price: PriceDecision) -> int:
         signal, cfg = work.signal, work.stored.config
         breaker = self.guard.breaker(cfg.id)
         if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
             breaker.record_success()
             self.exposure.add(cfg.user_id, signal.condition_id, signal.side, result.notional)
-            self._finish(
+            self._reporter.finish(
                 work,
                 EXECUTED,
                 filled=(result.filled_shares, result.avg_price, result.fee),
@@ -408,15 +386,15 @@ class CopyEngine:
             )
             return to_micro(work.size.notional)
         breaker.record_failure(int(time.time() * 1000))
-        self._finish(work, FAILED, error=result.error or "rejected")
+        self._reporter.finish(work, FAILED, error=result.error or "rejected")
         return 0
 
-    def _below_minimum(self, work: _Work, shares: Decimal, notional: Decimal) -> Decimal | None:
+    def _below_minimum(self, work: CopyWork, shares: Decimal, notional: Decimal) -> Decimal | None:
         """Park a copy worth less than the venue minimum; return the aggregate's shares once the bucket
         of (config, token, side) reaches the minimum (this copy then executes for all of them)."""
         cfg, signal = work.stored.config, work.signal
         if not cfg.aggregate_below_minimum:
-            self._finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
+            self._reporter.finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
             return None
         now_ms = int(time.time() * 1000)
         # Close buckets whose window passed first, so `add` never silently replaces one still holding copies.
@@ -452,71 +430,3 @@ class CopyEngine:
                 outcomes.append(Outcome(int(trade_id), SKIPPED, reason="BELOW_VENUE_MINIMUM"))
                 self.stats.copies[f"{SKIPPED}:BELOW_VENUE_MINIMUM"] += 1
         return outcomes
-
-    # ------------------------------------------------------------------------------------ recording
-
-    def _finish(
-        self,
-        work: _Work,
-        state: CopyTradeState,
-        *,
-        reason: str | None = None,
-        error: str | None = None,
-        filled: tuple[Decimal, Decimal, Decimal] | None = None,
-        order_id: str | None = None,
-        tick: Decimal | None = None,
-    ) -> None:
-        shares, price, fee = filled if filled else (Decimal(0), Decimal(0), Decimal(0))
-        work.outcomes.append(
-            Outcome(
-                work.trade_id,
-                state,
-                reason=reason,
-                error=error,
-                filled_size_micro=to_micro(shares) if filled else None,
-                filled_price_micro=to_micro(price) if filled else None,
-                fees_micro=to_micro(fee) if filled else None,
-                venue_order_id=order_id,
-                order_sent=work.sent,
-            )
-        )
-        slip = None
-        if filled and tick and price > 0:
-            move = price - work.signal.price if work.signal.side is Side.BUY else work.signal.price - price
-            slip = move / tick
-        self._report(work.signal, work.stored, state, reason or error, shares, price, slip, tick)
-
-    def _report(
-        self,
-        signal: Signal,
-        stored: StoredConfig,
-        state: CopyTradeState,
-        reason: str | None,
-        shares: Decimal,
-        price: Decimal,
-        slippage_ticks: Decimal | None,
-        _tick: Decimal | None,
-    ) -> None:
-        self.stats.copies[f"{state}:{reason}" if state is not EXECUTED and reason else str(state)] += 1
-        if self._on_copy is None:
-            return
-        now = datetime.now(UTC)
-        self._on_copy(
-            CopyRecord(
-                signal_key=signal.key,
-                config_id=stored.config.id,
-                user_id=stored.config.user_id,
-                state=state,
-                reason=reason,
-                side=signal.side,
-                token_id=signal.asset,
-                shares=shares,
-                price=price,
-                leader_price=signal.price,
-                slippage_ticks=slippage_ticks,
-                signal_to_submit_ms=(now - signal.seen_at).total_seconds() * 1000
-                if state is EXECUTED
-                else None,
-                at=now,
-            )
-        )

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
-from polyhunter.engine.copy_engine import CopyRecord
+from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.execution.eip712 import address_from_private_key
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor

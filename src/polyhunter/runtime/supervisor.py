@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.polymarket.auth import ApiCreds
@@ -29,9 +28,8 @@ from polyhunter.coord.base import Coordinator
 from polyhunter.coord.factory import make_coordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
-from polyhunter.domain.orders import OrderRequest
-from polyhunter.domain.signal import to_micro
-from polyhunter.engine.copy_engine import CopyEngine, CopyRecord
+from polyhunter.engine.copy_engine import CopyEngine
+from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.expiry import PendingSweeper
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.ports import Executor
@@ -41,17 +39,17 @@ from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperAccount, PaperExecutor
-from polyhunter.execution.signer import OrderSigner, SignatureType, SignedOrder
+from polyhunter.execution.signer import OrderSigner, SignatureType
 from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
+from polyhunter.runtime.gc_tuning import tune_gc
+from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.secretbox import secret_box_from_settings
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
-from polyhunter.store.enums import OrderStatus
 from polyhunter.store.migrate import upgrade
-from polyhunter.store.models import Order
 from polyhunter.store.repos.wallets import ClobCredentials, WalletRepository
 
 log = get_logger(__name__)
@@ -140,12 +138,13 @@ class Supervisor:
                 self.paper.accounts[f.user_id] = PaperAccount(cash, cash)
             else:
                 eoa_accounts[f.user_id] = await self._eoa_account(f, box_repo_sessions=self.sessions, box=box)
+        journal = OrderJournal(self.sessions, wallet_of_user)
         self.eoa = EoaExecutor(
             eoa_accounts,
             chain_id=s.venue.chain_id,
             order_version=order_version,
-            record_submit=self._record_submit(wallet_of_user),
-            lookup_submit=self._lookup_submit,
+            record_submit=journal.record_submit,
+            lookup_submit=journal.lookup_submit,
         )
         executors: dict[CustodyMode, Executor] = {CustodyMode.PAPER: self.paper, CustodyMode.EOA: self.eoa}
         g = s.guardrails
@@ -192,6 +191,7 @@ class Supervisor:
             await self.api.start()
             self._closers.append(self.api.stop)
             log.info("api listening", url=self.api.url)
+        tune_gc(e.gc_gen0_threshold)
 
     async def _eoa_account(
         self, f: Provisioned, *, box_repo_sessions: async_sessionmaker[AsyncSession], box: Any
@@ -216,35 +216,6 @@ class Supervisor:
                 )
         funder = f.wallet.funder_address or client.signer.address
         return EoaAccount(client, funder, SignatureType(f.wallet.signature_type))
-
-    def _record_submit(self, wallet_of_user: dict[int, int]) -> Callable[[OrderRequest, SignedOrder], Any]:
-        async def record(request: OrderRequest, signed: SignedOrder) -> None:
-            async with unit_of_work(self.sessions) as session:
-                session.add(
-                    Order(
-                        venue_order_id=signed.order_hash,
-                        copy_trade_id=request.copy_trade_id,
-                        wallet_id=wallet_of_user[request.user_id],
-                        asset=request.token_id,
-                        side=request.side,
-                        price_micro=to_micro(request.limit_price),
-                        size_micro=to_micro(request.shares),
-                        order_type=str(request.order_type),
-                        status=OrderStatus.SUBMITTING,
-                    )
-                )
-
-        return record
-
-    async def _lookup_submit(self, request: OrderRequest) -> str | None:
-        async with self.sessions() as session:
-            found = await session.scalar(
-                select(Order.venue_order_id)
-                .where(Order.copy_trade_id == request.copy_trade_id)
-                .order_by(Order.id.desc())
-                .limit(1)
-            )
-        return found
 
     def status(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 from polyhunter.settings import DbSettings
@@ -76,7 +82,12 @@ def create_engine(db: DbSettings, *, pooled: bool = True) -> AsyncEngine:
     if db.statement_timeout_ms:
         server_settings["statement_timeout"] = str(db.statement_timeout_ms)
     if pooled:
-        pool = {"pool_size": db.pool_size, "max_overflow": db.pool_size, "pool_pre_ping": True}
+        pool = {
+            "pool_size": db.pool_size,
+            "max_overflow": db.pool_size,
+            "pool_pre_ping": db.pool_pre_ping,
+            "pool_recycle": db.pool_recycle_s or -1,
+        }
     return create_async_engine(url, echo=db.echo, connect_args={"server_settings": server_settings}, **pool)
 
 
@@ -90,3 +101,26 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One session, one transaction: committed when the block ends, rolled back if it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the session factory is not bound to an AsyncEngine")
+    return engine
+
+
+@asynccontextmanager
+async def core_transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
+    """One Core connection and transaction on the sessions' engine, without an ORM session: about a
+    millisecond less per unit of work, for the copy engine's hot path (prewrite and persist)."""
+    async with engine_of(sessions).begin() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def autocommit_connection(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncConnection]:
+    """A Core connection in autocommit mode: each statement is its own transaction (for one statement
+    that does a whole unit of work: no BEGIN and COMMIT round trips)."""
+    async with engine_of(sessions).connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")

@@ -1,0 +1,37 @@
+"""Retry a unit of work whose pooled connection turned out to be dead.
+
+The pool does not ping connections before use (a round trip on every checkout of the hot path), so a
+connection the server dropped while it sat in the pool fails its first statement. SQLAlchemy marks that
+error ``connection_invalidated`` and discards the connection; the work is then run again on a fresh one.
+Only work that is safe to repeat goes through here: the engine's writes are idempotent (inserts are ON
+CONFLICT DO NOTHING, terminal states compare-and-set on PENDING).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+
+from polyhunter.log import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+ATTEMPTS = 3
+BACKOFF_S = 0.05
+
+
+async def retry_on_disconnect(work: Callable[[], Awaitable[T]], what: str, attempts: int = ATTEMPTS) -> T:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                raise
+            log.warning("database connection lost; retrying on a fresh one", work=what, attempt=attempt)
+            await asyncio.sleep(BACKOFF_S * attempt)
+    raise AssertionError("unreachable")
