@@ -26,6 +26,7 @@ import aiohttp
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.service import IngestService
+from polyhunter.log import configure_logging
 from polyhunter.settings import Settings
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
@@ -129,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     result = run(args.quick)
     if args.json:
         print(json.dumps(result, indent=2))

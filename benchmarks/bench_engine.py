@@ -53,6 +53,7 @@ from polyhunter.execution.eip712 import address_from_private_key
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperExecutor
 from polyhunter.execution.signer import OrderSigner, SignatureType
+from polyhunter.log import configure_logging
 from polyhunter.runtime.gc_tuning import tune_gc
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.settings import DbSettings, EngineSettings
@@ -386,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON document")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     result = run(args.quick, not args.no_postgres)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -37,6 +37,7 @@ from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
+from polyhunter.log import configure_logging
 
 FIXTURE = (
     Path(__file__).resolve().parents[1].parent
@@ -215,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--leaders", type=int, default=500, help="followed leader wallets")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     results = run(quick=args.quick, leaders=args.leaders)
     if args.json:
         print(json.dumps(results))

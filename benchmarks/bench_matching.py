@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from polyhunter.domain.signal import Side
+from polyhunter.log import configure_logging
 from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import TradeEvent
 from polyhunter.sim.markets import Market, make_market
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small run (seconds)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     result = run(args.quick)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from polyhunter.log import configure_logging
+
 
 def rss_kib(pid: int) -> int | None:
     try:
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     result = run(args.quick, args.minutes)
     print(json.dumps(result, indent=2) if args.json else " ".join(f"{k}={v}" for k, v in result.items()))
     return 0

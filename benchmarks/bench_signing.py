@@ -34,6 +34,7 @@ from polyhunter.execution.signer import (
     order_hash,
     recover_order_signer,
 )
+from polyhunter.log import configure_logging
 
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 TOKEN = 23305969272951306317157739183583008201155714184462027894470739210983097393455
@@ -170,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer orders and rounds (a few seconds)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     result = run(quick=args.quick)
     if args.json:
         print(json.dumps(result, sort_keys=True))

@@ -26,6 +26,7 @@ import asyncpg
 
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
 from polyhunter.domain.signal import Side
+from polyhunter.log import configure_logging
 from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
@@ -108,6 +109,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")  # logs to stderr: stdout is the figures
     n = 200 if args.quick else 2000
     report: list[dict[str, Any]] = []
     for backend in args.backends.split(","):

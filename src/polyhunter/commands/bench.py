@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import platform
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,8 @@ from types import ModuleType
 from typing import Annotated, Any
 
 import typer
+
+from polyhunter.log import configure_logging
 
 # (module, label); each module under benchmarks/ has `run(quick) -> dict`.
 SUITE = (
@@ -38,6 +41,7 @@ def _load(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImportError(str(path))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses (and pickling) look their module up by name
     spec.loader.exec_module(module)
     return module
 
@@ -131,6 +135,11 @@ def bench(
     ] = None,
 ) -> None:
     """Run the benchmarks and print their figures with the machine they ran on."""
+    configure_logging("WARNING")  # to stderr: stdout carries only the table or the JSON document
+    known = [name for name, _ in SUITE]
+    unknown = sorted(set(only or ()) - set(known))
+    if unknown:
+        raise typer.BadParameter(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(known)}")
     directory = _benchmarks_dir()
     results: dict[str, Any] = {"machine": machine(), "quick": quick, "at": datetime.now(UTC).isoformat()}
     for name, label in SUITE:

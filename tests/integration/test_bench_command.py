@@ -1,0 +1,43 @@
+"""`polyhunter bench` as a user runs it: the machine and the figures, as one JSON document on stdout
+(logs go to stderr) or as a table."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "polyhunter.cli", "bench", "--quick", "--only", "bench_ingest", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_json_document_carries_machine_and_figures() -> None:
+    done = bench("--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)  # nothing else on stdout
+    assert doc["quick"] is True
+    assert doc["machine"]["cores"] >= 1
+    assert doc["machine"]["python"].startswith("3.11")
+    ingest = doc["bench_ingest"]
+    assert "error" not in ingest
+    assert ingest["pipeline_frames_per_s"] > 0
+    assert "bench_signing" not in doc  # --only
+
+
+def test_table_names_machine_and_figure() -> None:
+    done = bench()
+    assert done.returncode == 0, done.stderr
+    assert "machine:" in done.stdout
+    line = next(row for row in done.stdout.splitlines() if row.startswith("| ingest mux + dedup"))
+    assert "RTDS frames/s" in line
