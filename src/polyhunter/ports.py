@@ -49,6 +49,10 @@ class SignalDedup(Protocol):
 
     async def first_seen(self, key: str, source: SourceKind) -> bool: ...
 
+    async def forget(self, key: str) -> None:
+        """Undo an accepted key whose signal could not be handed on: a later offer is accepted again."""
+        ...
+
 
 class SyncSignalDedup(SignalDedup, Protocol):
     def check(self, key: str, source: SourceKind) -> bool:

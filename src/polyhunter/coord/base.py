@@ -14,6 +14,10 @@ class Coordinator(Protocol):
         """True for the first caller with this key within the TTL, False for every later one."""
         ...
 
+    async def forget(self, key: str) -> None:
+        """Undo `first_seen` for `key` (its work failed): the next caller is first again."""
+        ...
+
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:
         """Add to an integer counter (e.g. micro-USDC spent today) and return the new total."""
         ...

@@ -37,6 +37,9 @@ class MemoryCoordinator:
         self._prune_seen(now)
         return True
 
+    async def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:
         now = _now_ms()
         value, expires = self._counters.get(key, (0, 0))

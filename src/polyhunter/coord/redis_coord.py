@@ -37,6 +37,9 @@ class RedisCoordinator:
     async def first_seen(self, key: str, ttl_ms: int) -> bool:
         return bool(await self._redis.set(self._p + "seen:" + key, b"1", nx=True, px=ttl_ms))
 
+    async def forget(self, key: str) -> None:
+        await self._redis.delete(self._p + "seen:" + key)
+
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:
         return int(await self._incr(keys=[self._p + "ctr:" + key], args=[amount, ttl_ms]))
 

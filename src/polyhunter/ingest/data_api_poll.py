@@ -156,6 +156,10 @@ class DataApiPoller:
                 self.errors += 1
                 log.warning("poll failed", leader=leader, error=str(exc))
                 return False
+            except Exception as exc:  # noqa: BLE001 - e.g. the database: the cursor did not move, next round retries
+                self.errors += 1
+                log.error("poll round failed; retrying next round", leader=leader, error=repr(exc))
+                return False
             return True
 
     async def run_round(self) -> None:

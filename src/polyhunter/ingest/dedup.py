@@ -105,6 +105,13 @@ class DedupSet:
     async def first_seen(self, key: str, source: SourceKind) -> bool:
         return self.check(key, source)
 
+    def discard(self, key: str) -> None:
+        self._cur.pop(key, None)
+        self._old.pop(key, None)
+
+    async def forget(self, key: str) -> None:
+        self.discard(key)
+
     def __len__(self) -> int:
         return len(self._cur) + len(self._old)
 
@@ -129,3 +136,6 @@ class CoordinatorDedup:
             # the shared store keeps no winner; attribute the late copy to this source only
             self.stats.late[source] += 1
         return new
+
+    async def forget(self, key: str) -> None:
+        await self._coord.forget(self._prefix + key)

@@ -133,8 +133,19 @@ class SignalMux:
     async def submit(self, signals: list[Signal]) -> None:
         """Sink for sources: gate the batch, hand what is accepted to the engine's sink."""
         accepted = await self.admit(signals)
-        if accepted:
+        if not accepted:
+            return
+        try:
             await self._sink(accepted)
+        except BaseException:
+            # Not handed on (e.g. the database refused the write): forget the keys, so the source's
+            # retry (the poller re-reads from its unmoved cursor) or another source is accepted again.
+            for signal in accepted:
+                self.dedup.discard(signal.key)
+                if self.shared is not None:
+                    await self.shared.forget(signal.key)
+                self._stats[signal.source].accepted -= 1
+            raise
 
     async def consume(self, source: SignalSource) -> None:
         """Drain a ``SignalSource`` through the gate until it ends; its health feeds the metrics."""

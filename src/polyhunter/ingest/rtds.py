@@ -52,6 +52,7 @@ class RtdsSource:
         self.disconnects = 0
         self.silences = 0
         self.frames = 0
+        self.sink_errors = 0
         self._stop = asyncio.Event()
 
     @property
@@ -121,4 +122,13 @@ class RtdsSource:
             self.frames += 1
             signals = self._handle(raw, datetime.now(UTC))
             if signals:
-                await self._sink(signals)
+                try:
+                    await self._sink(signals)
+                except Exception as exc:  # noqa: BLE001 - keep the stream; the mux forgot these keys
+                    self.sink_errors += 1
+                    log.error(
+                        "signals not handed on; left to the other sources",
+                        count=len(signals),
+                        keys=[s.key for s in signals],
+                        error=repr(exc),
+                    )

@@ -36,6 +36,15 @@ async def test_first_seen_expires(coord: Coordinator) -> None:
     assert await coord.first_seen("short", 50)
 
 
+async def test_forget_makes_the_next_caller_first(coord: Coordinator) -> None:
+    assert await coord.first_seen("sig-f", 60_000)
+    assert not await coord.first_seen("sig-f", 60_000)
+    await coord.forget("sig-f")
+    assert await coord.first_seen("sig-f", 60_000)
+    assert not await coord.first_seen("sig-f", 60_000)
+    await coord.forget("never-seen")  # harmless
+
+
 async def test_counters(coord: Coordinator) -> None:
     assert await coord.incr("spent", 5, 60_000) == 5
     totals = await asyncio.gather(*(coord.incr("spent", 1, 60_000) for _ in range(20)))

@@ -201,6 +201,33 @@ async def test_misses_older_than_the_replay_window_are_stale_not_emitted() -> No
     assert again.stale == []
 
 
+async def test_a_failing_sink_costs_a_round_not_the_poller_or_the_fill() -> None:
+    """The engine's write failed (e.g. the database timed out): the poller logs it, keeps its cursor and
+    hands the same fill on in the next round."""
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 10))
+    api.add(row(A, NOW - 5, 7))
+    failures = [TimeoutError("QueuePool limit reached")]
+
+    async def flaky(signals: list[Signal]) -> None:
+        if failures:
+            raise failures.pop()
+        await rec.sink(signals)
+
+    poller = make_poller(api, store, rec)
+    poller._sink = flaky  # noqa: SLF001 - the engine's sink, failing once
+    await poller.run_round()
+    assert rec.signals == []
+    assert not poller.healthy
+    assert poller.errors == 1
+    cursor = await store.load(A, SOURCE)
+    assert cursor is not None
+    assert cursor.last_ts == NOW - 10
+    await poller.run_round()
+    assert len(rec.signals) == 1
+    assert poller.healthy
+
+
 @pytest.mark.parametrize("per_second", [7, 500, 1_200])
 async def test_more_than_the_offset_cap_is_read_once_each(per_second: int) -> None:
     """5,600 fills since the cursor: past offset 5,000 the window moves; no fill lost or repeated."""

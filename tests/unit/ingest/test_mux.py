@@ -120,6 +120,38 @@ async def test_shared_dedup_across_two_muxes() -> None:
     assert b.metrics.source(POLL).accepted == 0
 
 
+async def test_a_failed_hand_off_forgets_the_keys_so_a_retry_is_accepted() -> None:
+    """A signal the sink could not take (the database refused it) is not lost to the dedup gate: the
+    poller's retry from its unmoved cursor, or another source, is accepted again, also across muxes."""
+    got: list[str] = []
+    fail = True
+
+    async def sink(batch: list[Signal]) -> None:
+        if fail:
+            raise ConnectionError("database gone")
+        got.extend(s.key for s in batch)
+
+    coord = MemoryCoordinator()
+    mux = SignalMux(
+        "HYBRID",
+        DedupSet(ttl_s=60),
+        IngestMetrics(),
+        max_signal_age_s=60,
+        sink=sink,
+        shared=CoordinatorDedup(coord, 60),
+    )
+    with pytest.raises(ConnectionError):
+        await mux.submit([sig(1, WS), sig(2, WS)])
+    assert mux.metrics.source(WS).accepted == 0
+    fail = False
+    await mux.submit([sig(1, POLL), sig(2, WS)])
+    assert got == [sig(1, POLL).key, sig(2, WS).key]
+    other = SignalMux(
+        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=CoordinatorDedup(coord, 60)
+    )
+    assert await other.admit([sig(1, CHAIN)]) == []  # once handed on, the shared key holds again
+
+
 class ListSource:
     def __init__(self, kind: SourceKind, signals: list[Signal]) -> None:
         self._kind = kind
