@@ -65,6 +65,13 @@ def sim(
         float | None, typer.Option(help="Websockets stay open but quiet for N seconds.")
     ] = None,
     stale_books: Annotated[bool, typer.Option(help="Freeze books (REST and websocket) at start.")] = False,
+    history_retention_s: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Keep this many seconds of trade and order history (0: all); bounds memory on long runs.",
+        ),
+    ] = 0,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
 ) -> None:
     """Serve Polymarket's CLOB, Data API, Gamma, CLOB websockets and RTDS locally."""
@@ -91,7 +98,13 @@ def sim(
             maker_level_size=Decimal(maker_level_size),
         )
         server = SimServer(
-            config, port=port, host=host, faults=faults, chain_rpc=chain_rpc, chain_id=chain_id
+            config,
+            port=port,
+            host=host,
+            faults=faults,
+            chain_rpc=chain_rpc,
+            chain_id=chain_id,
+            history_retention_s=history_retention_s,
         )
     except (FaultConfigError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)

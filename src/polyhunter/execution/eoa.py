@@ -19,6 +19,7 @@ from polyhunter.domain.order_math import round_down
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.execution.order_factory import limit_order, market_order
+from polyhunter.execution.recent import RecentMap
 from polyhunter.execution.signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.log import get_logger
 
@@ -51,7 +52,7 @@ class EoaExecutor:
         self._version = order_version
         self._record_submit = record_submit
         self._lookup_submit = lookup_submit
-        self._submitted: dict[str, str] = {}  # client id -> order hash (this process)
+        self._submitted: RecentMap[str, str] = RecentMap()  # client id -> order hash (this process)
 
     def _account(self, user_id: int) -> EoaAccount:
         acct = self._accounts.get(user_id)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from polyhunter.domain.book_math import walk_book
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderBook, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
+from polyhunter.execution.recent import RecentMap
 
 FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
 FAK_NO_MATCH = (
@@ -54,7 +55,7 @@ class PaperExecutor:
         self._book = book
         self._starting_cash = starting_cash
         self.accounts: dict[int, PaperAccount] = {}
-        self._orders: dict[str, ExecutionResult] = {}
+        self._orders: RecentMap[str, ExecutionResult] = RecentMap()
 
     def account(self, user_id: int) -> PaperAccount:
         acct = self.accounts.get(user_id)

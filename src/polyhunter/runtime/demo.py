@@ -33,13 +33,18 @@ from polyhunter.sim.server_app import SimServer
 from polyhunter.store.models import CopyTrade
 
 START_CASH = Decimal(1000)
+# The embedded simulator keeps one minute of trade and order history (the followers' poller reads
+# seconds back); a demo left running for hours then holds a window, not everything it ever traded.
+SIM_HISTORY_RETENTION_S = 60.0
+# Latency and slippage percentiles of the summary are over the most recent copies.
+SUMMARY_WINDOW = 10_000
 
 
 @dataclass(slots=True)
 class DemoLog:
     recent: deque[CopyRecord] = field(default_factory=lambda: deque(maxlen=15))
-    slippage_ticks: list[Decimal] = field(default_factory=list)
-    latency_ms: list[float] = field(default_factory=list)
+    slippage_ticks: deque[Decimal] = field(default_factory=lambda: deque(maxlen=SUMMARY_WINDOW))
+    latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SUMMARY_WINDOW))
     names: dict[int, str] = field(default_factory=dict)
 
     def add(self, record: CopyRecord) -> None:
@@ -203,7 +208,10 @@ async def run_demo(
     db_path = workdir / f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-{seed}.db"
     demo = DemoLog()
     eoa_key = "0x" + secrets.token_hex(32)
-    async with SimServer("leaders", seed, 0, leaders=3, markets=4, rate=rate) as sim:
+    sim_server = SimServer(
+        "leaders", seed, 0, leaders=3, markets=4, rate=rate, history_retention_s=SIM_HISTORY_RETENTION_S
+    )
+    async with sim_server as sim:
         async with aiohttp.ClientSession() as http:
             scenario = await _admin(http, sim.urls["admin"], "GET", "/scenario")
             leaders = [leader["address"] for leader in scenario["leaders"]]

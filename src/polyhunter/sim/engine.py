@@ -458,6 +458,22 @@ class Engine:
     def trades(self) -> list[TradeEvent]:
         return list(self._trades)
 
+    def forget_before(self, cutoff_ms: int) -> int:
+        """Drop finished orders created before ``cutoff_ms`` and trades before it (a bounded history for
+        long runs); open, delayed and still-scheduled orders stay. Returns the orders dropped."""
+        scheduled = {oid for _, _, oid in self._expiry} | {oid for _, _, oid in self._delayed}
+        stale = []
+        for order_id, order in self._orders.items():  # insertion order is creation order
+            if order.created_ms >= cutoff_ms:
+                break
+            if order_id not in self._open and order_id not in scheduled:
+                stale.append(order_id)
+        for order_id in stale:
+            del self._orders[order_id]
+        keep = next((i for i, t in enumerate(self._trades) if t.timestamp_ms >= cutoff_ms), len(self._trades))
+        del self._trades[:keep]
+        return len(stale)
+
     def book(self, token_id: str) -> BookSnapshot:
         market = self._market_of(token_id)
         book = self._books[market.condition_id]

@@ -77,8 +77,10 @@ class SimServer:
         chain_id: int = 137,
         mined_delay_s: float = 0.2,
         confirmed_delay_s: float = 0.6,
+        history_retention_s: float = 0,
         **scenario_options: Any,
     ) -> None:
+        """``history_retention_s`` > 0 keeps only that much trade and order history (0: all of it)."""
         if isinstance(scenario, ScenarioConfig):
             self.config = replace(scenario, **scenario_options) if scenario_options else scenario
         else:
@@ -87,6 +89,7 @@ class SimServer:
         self.port = port
         self.chain_rpc = chain_rpc
         self.chain_id = chain_id
+        self.history_retention_s = history_retention_s
         self.faults = faults or Faults(seed=self.config.seed)
         self.state = SimState(
             seed=self.config.seed,
@@ -188,13 +191,16 @@ class SimServer:
         """Expire GTD orders on time, cancel the orders of keys whose heartbeats stopped, and close
         every websocket each ``ws_drop_every_s`` seconds while that fault is set."""
         loop = asyncio.get_running_loop()
-        last = next_expiry = loop.time()
+        last = next_expiry = next_prune = loop.time()
         while True:
             await asyncio.sleep(0.05)
             if loop.time() >= next_expiry:
                 self.state.expire()
                 self.state.check_heartbeats()
                 next_expiry = loop.time() + 0.1
+            if self.history_retention_s > 0 and loop.time() >= next_prune:
+                self.state.prune_history(self.state.now_ms() - int(self.history_retention_s * 1000))
+                next_prune = loop.time() + 5.0
             every = self.faults.ws_drop_every_s
             if every is None:
                 last = loop.time()

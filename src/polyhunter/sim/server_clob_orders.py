@@ -61,8 +61,9 @@ def _record(state: SimState, raw: Any, endpoint: str) -> ReceivedOrder:
     item = raw if isinstance(raw, dict) else {}
     sent = item.get("order")
     order: dict[str, Any] = dict(sent) if isinstance(sent, dict) else {}
+    state.received_seq += 1
     rec = ReceivedOrder(
-        seq=len(state.received),
+        seq=state.received_seq - 1,
         received_at_ms=state.now_ms(),
         endpoint=endpoint,
         owner=str(item.get("owner", "")),

@@ -92,6 +92,8 @@ class SimState:
         self.confirmed_delay_s = confirmed_delay_s
         self.mirror_hook: MatchHook | None = None
         self.received: list[ReceivedOrder] = []
+        self.received_seq = 0  # sequence of the next received order (the list may be pruned)
+        self._fill_seq = 0
         self._keys: dict[str, ApiKey] = {}
         self._keys_by_owner: dict[tuple[str, int], str] = {}
         self._funders: dict[str, str] = {}
@@ -345,7 +347,8 @@ class SimState:
             self.market_ws.publish_books(self.engine.market(market).tokens)
 
     def _fill_rows(self, t: TradeEvent, tx_hash: str) -> list[FillRow]:
-        ts_s, base = t.timestamp_ms // 1000, len(self._fills)
+        ts_s, base = t.timestamp_ms // 1000, self._fill_seq
+        self._fill_seq += 1 + len(t.makers)
         rows = [
             FillRow(
                 proxy_wallet=t.taker_owner.lower(),
@@ -460,6 +463,38 @@ class SimState:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    def prune_history(self, cutoff_ms: int) -> int:
+        """Forget received orders, fills, trades and finished orders older than ``cutoff_ms``: a simulator
+        that runs for hours keeps a window of history instead of all of it. Returns the records dropped."""
+        dropped = 0
+
+        def cut(rows: list[Any], stamp: Callable[[Any], int]) -> int:
+            keep = next((i for i, r in enumerate(rows) if stamp(r) >= cutoff_ms), len(rows))
+            del rows[:keep]
+            return keep
+
+        dropped += cut(self.received, lambda r: r.received_at_ms)
+        dropped += cut(self._fills, lambda r: r.timestamp_ms)
+        for wallet in list(self._fills_by_wallet):
+            cut(self._fills_by_wallet[wallet], lambda r: r.timestamp_ms)
+            if not self._fills_by_wallet[wallet]:
+                del self._fills_by_wallet[wallet]
+        old = [
+            trade_id
+            for trade_id, ts in self._trades.items()
+            if ts.trade.timestamp_ms < cutoff_ms and ts.status == "CONFIRMED"
+        ]
+        for trade_id in old:
+            del self._trades[trade_id]
+        gone = set(old)
+        for key in list(self._trades_by_key):
+            kept = [ts for ts in self._trades_by_key[key] if ts.trade.trade_id not in gone]
+            if kept:
+                self._trades_by_key[key] = kept
+            else:
+                del self._trades_by_key[key]
+        return dropped + len(old) + self.engine.forget_before(cutoff_ms)
 
     def orders_json(self) -> list[dict[str, Any]]:
         return [r.to_json() for r in self.received]
