@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -36,14 +35,19 @@ def _benchmarks_dir() -> Path:
     raise typer.BadParameter("benchmarks/ not found: run from the project root")
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(str(path))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses (and pickling) look their module up by name
-    spec.loader.exec_module(module)
-    return module
+def _run_isolated(path: Path, quick: bool) -> dict[str, Any]:
+    """Run one benchmark script in its own interpreter (`--json`): a fresh heap and no state left by the
+    benchmarks before it. Its stdout is one JSON document; a failure is reported, not raised."""
+    cmd = [sys.executable, str(path), "--json", *(["--quick"] if quick else [])]
+    done = subprocess.run(cmd, cwd=path.parent.parent, capture_output=True, text=True, check=False)  # noqa: S603 - our own scripts
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {tail}"}
+    try:
+        result: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        return {"error": f"not one JSON document on stdout: {exc}"}
+    return result
 
 
 def machine() -> dict[str, Any]:
@@ -148,10 +152,7 @@ def bench(
         if not as_json:
             typer.echo(f"running {label} ...", err=True)
         started = time.monotonic()
-        try:
-            results[name] = _load(directory / f"{name}.py").run(quick)
-        except Exception as exc:  # noqa: BLE001 - one failing benchmark must not hide the others
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[name] = _run_isolated(directory / f"{name}.py", quick)
         results[name]["elapsed_s"] = round(time.monotonic() - started, 1)
     if as_json:
         typer.echo(json.dumps(results, indent=2, default=str))
