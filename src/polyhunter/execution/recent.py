@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
-DEFAULT_MAX_ENTRIES = 50_000
+DEFAULT_MAX_ENTRIES = 10_000  # far more copies than reach reconciliation within a PENDING TTL
 
 
 class RecentMap(Generic[K, V]):
