@@ -7,17 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from polyhunter.sim.anvil import AnvilError, AnvilProcess, anvil_path
-from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
+from polyhunter.sim.anvil import AnvilProcess
+from tests.chain_tools import require_chain_tools
 
 
 @pytest.fixture
 def anvil_url() -> Iterator[str]:
-    try:
-        anvil_path()
-        solcjs_path()
-    except (AnvilError, ChainBuildError) as exc:
-        pytest.skip(f"chain tools missing ({exc}); `make node` installs them")
+    require_chain_tools()
     with AnvilProcess() as anvil:
         yield anvil.url
 

@@ -7,24 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
-from polyhunter.sim.anvil import AnvilError, AnvilProcess, anvil_path
-from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
+from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.chain_mirror import ChainMirror
+from tests.chain_tools import require_chain_tools
 
 pytestmark = pytest.mark.integration
 
 
-def _tools_or_skip() -> None:
-    try:
-        anvil_path()
-        solcjs_path()
-    except (AnvilError, ChainBuildError) as exc:
-        pytest.skip(f"chain tools missing ({exc}); `make test` / `make node` installs them")
-
-
 @pytest.fixture
 def anvil_url() -> Iterator[str]:
-    _tools_or_skip()
+    require_chain_tools()
     with AnvilProcess() as anvil:
         yield anvil.url
 

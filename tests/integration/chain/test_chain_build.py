@@ -9,15 +9,13 @@ import pytest
 from polyhunter.adapters.chain.abi import event_topic
 from polyhunter.sim import chain_build
 from polyhunter.sim.chain_build import ChainBuildError, compile_contract
+from tests.chain_tools import require_chain_tools
 
 pytestmark = pytest.mark.integration
 
 
 def test_compiles_into_a_cache_and_reuses_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    try:
-        chain_build.solcjs_path()
-    except ChainBuildError as exc:
-        pytest.skip(f"{exc} (`make test` installs it)")
+    require_chain_tools(anvil=False)
     monkeypatch.setenv("POLYHUNTER_CHAIN_BUILD_DIR", str(tmp_path))
     compiled = compile_contract("FillMirror")
     assert compiled.bytecode
@@ -53,10 +51,7 @@ def test_compiles_into_a_cache_and_reuses_it(tmp_path: Path, monkeypatch: pytest
 
 
 def test_broken_source_reports_the_compiler_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    try:
-        chain_build.solcjs_path()
-    except ChainBuildError as exc:
-        pytest.skip(f"{exc} (`make test` installs it)")
+    require_chain_tools(anvil=False)
     monkeypatch.setenv("POLYHUNTER_CHAIN_BUILD_DIR", str(tmp_path / "cache"))
     broken = tmp_path / "Broken.sol"
     broken.write_text(

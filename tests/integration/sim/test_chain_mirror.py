@@ -10,10 +10,10 @@ import pytest
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.signal import Side
-from polyhunter.sim.anvil import AnvilError, AnvilProcess, anvil_path
-from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
+from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.server_app import SimServer
+from tests.chain_tools import require_chain_tools
 
 ORDER_FILLED_V2 = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"
 ORDERS_MATCHED_V2 = "0x174b3811690657c217184f89418266767c87e4805d09680c39fc9c031c0cab7c"
@@ -21,11 +21,7 @@ ORDERS_MATCHED_V2 = "0x174b3811690657c217184f89418266767c87e4805d09680c39fc9c031
 
 @pytest.fixture
 def anvil_url() -> Iterator[str]:
-    try:
-        anvil_path()
-        solcjs_path()
-    except (AnvilError, ChainBuildError) as exc:
-        pytest.skip(f"chain tools missing ({exc}); `make node` installs them")
+    require_chain_tools()
     with AnvilProcess() as anvil:
         yield anvil.url
 

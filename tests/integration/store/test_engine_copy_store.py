@@ -4,6 +4,7 @@ and a pooled connection the server killed costs a retry, not the signal."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -23,7 +24,13 @@ from polyhunter.engine.copy_store import (
 )
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.settings import DbSettings
-from polyhunter.store.database import autocommit_connection, core_transaction, unit_of_work
+from polyhunter.store.database import (
+    autocommit_connection,
+    core_transaction,
+    create_engine,
+    create_session_factory,
+    unit_of_work,
+)
 from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.models import CopyTrade, SignalRecord
 from polyhunter.store.repos.copy_configs import StoredConfig
@@ -135,12 +142,18 @@ async def test_finish_batch_is_compare_and_set(sessions: async_sessionmaker[Asyn
 
 
 @pytest.fixture
-def pg_sessions(
-    head_db: DbSettings, sessions: async_sessionmaker[AsyncSession]
-) -> async_sessionmaker[AsyncSession]:
-    if not head_db.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL-only statement")
-    return sessions
+async def pg_engine(pg_head: DbSettings) -> AsyncIterator[AsyncEngine]:
+    """PostgreSQL only (these statements have no SQLite form): not parametrized over both backends."""
+    eng = create_engine(pg_head)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+def pg_sessions(pg_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(pg_engine)
 
 
 async def test_signal_and_copies_in_one_statement(pg_sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -170,11 +183,11 @@ async def test_signal_and_copies_in_one_statement(pg_sessions: async_sessionmake
 
 
 async def test_a_killed_pooled_connection_is_retried(
-    head_db: DbSettings, engine: AsyncEngine, pg_sessions: async_sessionmaker[AsyncSession]
+    pg_head: DbSettings, pg_engine: AsyncEngine, pg_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with engine.connect() as conn:  # warm the pool, then have the server kill its connections
+    async with pg_engine.connect() as conn:  # warm the pool, then have the server kill its connections
         await conn.execute(text("SELECT 1"))
-    database = head_db.url.rsplit("/", 1)[1]
+    database = pg_head.url.rsplit("/", 1)[1]
     admin = await asyncpg.connect("postgresql://127.0.0.1:5432/test")
     try:
         killed = await admin.fetchval(
