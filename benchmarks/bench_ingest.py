@@ -14,12 +14,16 @@ several rounds, each round with a fresh dedup set):
   ordinals, stale check, dedup, counters) with a fixed receipt time.
 * ``pipeline_with_clock``: the same, reading ``datetime.now(UTC)`` per frame as the RTDS source does.
 * ``matched_path``: every frame from a followed leader (decode + map + dedup for each one).
+* ``pipeline_with_hand_off``: the RTDS source's whole path in an event loop: ``FrameFilter``, then
+  ``SignalMux.hand_off`` of what it accepted (the shared dedup gate over an in-memory coordinator, a
+  sink that discards); a Redis round trip per accepted signal is not part of the figure.
 * ``dedup_check``: ``DedupSet.check`` alone on 32-hex keys (2% repeats).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -32,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from polyhunter.adapters.polymarket.wire_rtds import ACTIVITY_FRAME_DECODER
+from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.signal import SourceKind
-from polyhunter.ingest.dedup import DedupSet
+from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
@@ -155,6 +160,27 @@ def loop_filter(f: FrameFilter, frames: Sequence[bytes], seen_at: datetime | Non
     return len(frames)
 
 
+def loop_hand_off(leaders: Sequence[str], frames: Sequence[bytes], seen_at: datetime) -> int:
+    mux = SignalMux(
+        "HYBRID",
+        DedupSet(ttl_s=86_400),
+        IngestMetrics(),
+        max_signal_age_s=86_400 * 3650,
+        shared=CoordinatorDedup(MemoryCoordinator(), 86_400),
+    )
+    f = FrameFilter(leaders, mux)
+    hand_off = mux.hand_off
+
+    async def feed() -> None:
+        for raw in frames:
+            signals = f(raw, seen_at)
+            if signals:
+                await hand_off(signals)
+
+    asyncio.run(feed())
+    return len(frames)
+
+
 def loop_dedup(keys: Sequence[str]) -> int:
     check = DedupSet(ttl_s=86_400).check
     ws = SourceKind.WS
@@ -183,6 +209,7 @@ def run(quick: bool = False, leaders: int = 500) -> dict[str, Any]:
         ("pipeline", pipeline),
         ("pipeline_with_clock", lambda: loop_filter(make_filter(followed), frames, None)),
         ("matched_path", lambda: loop_filter(make_filter(matched_leaders), matched_frames, seen_at)),
+        ("pipeline_with_hand_off", lambda: loop_hand_off(followed, frames, seen_at)),
         ("dedup_check", lambda: loop_dedup(keys)),
     ]
     results: dict[str, Any] = {

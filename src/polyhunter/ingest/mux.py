@@ -4,8 +4,17 @@ Each signal offered is, in this order: counted as received for its source; dropp
 not run that source; dropped as stale if it reached us more than ``max_signal_age_s`` after the fill
 (``seen_at - fill_time``, both carried by the signal: no clock read here); dropped as a duplicate if
 its key was accepted before (first source wins, the late copy is counted against the late source);
-otherwise accepted and handed to the sink. Sources call :meth:`SignalMux.submit` (the ``Sink`` shape
-the RTDS source and the Data API poller take) or are drained with :meth:`SignalMux.consume`.
+otherwise accepted and handed to the sink. Every source goes through the same gate:
+
+* the Data API poller calls :meth:`SignalMux.submit` (local gate, shared gate, hand-off);
+* the RTDS fast path runs the synchronous local gate (:meth:`SignalMux.offer`) inside ``FrameFilter``
+  (no await per frame: the firehose is almost all other wallets) and passes what it accepted to
+  :meth:`SignalMux.hand_off` (shared gate, hand-off);
+* chain logs (a ``SignalSource``) are drained with :meth:`SignalMux.consume`.
+
+With a shared dedup (Redis, several supervisors) a locally new key is also claimed there. A hand-off
+that fails forgets the keys again, locally and in the shared dedup, so the source's retry or another
+source's copy of the same fill is accepted: a failed hand-off never turns a fill into a "duplicate".
 """
 
 from __future__ import annotations
@@ -16,8 +25,11 @@ from enum import StrEnum
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
+from polyhunter.log import get_logger
 from polyhunter.ports import SignalDedup, SignalSource
 from polyhunter.settings import IngestSettings
+
+log = get_logger(__name__)
 
 Sink = Callable[[list[Signal]], Awaitable[None]]
 
@@ -118,21 +130,33 @@ class SignalMux:
 
     async def admit(self, signals: Sequence[Signal]) -> list[Signal]:
         """Gate a batch; with a shared dedup, locally new keys are also checked across processes."""
-        accepted: list[Signal] = []
-        for signal in signals:
-            if self.offer(signal) is not Verdict.ACCEPTED:
+        return await self._claim_shared([s for s in signals if self.offer(s) is Verdict.ACCEPTED])
+
+    async def _claim_shared(self, accepted: list[Signal]) -> list[Signal]:
+        """Of signals the local gate accepted, those no other process claimed first."""
+        shared = self.shared
+        if shared is None:
+            return accepted
+        claimed: list[Signal] = []
+        for signal in accepted:
+            if await shared.first_seen(signal.key, signal.source):
+                claimed.append(signal)
                 continue
-            if self.shared is not None and not await self.shared.first_seen(signal.key, signal.source):
-                st = self._stats[signal.source]
-                st.accepted -= 1
-                st.duplicates += 1
-                continue
-            accepted.append(signal)
-        return accepted
+            st = self._stats[signal.source]
+            st.accepted -= 1
+            st.duplicates += 1
+        return claimed
 
     async def submit(self, signals: list[Signal]) -> None:
         """Sink for sources: gate the batch, hand what is accepted to the engine's sink."""
-        accepted = await self.admit(signals)
+        accepted = [s for s in signals if self.offer(s) is Verdict.ACCEPTED]
+        if accepted:
+            await self.hand_off(accepted)
+
+    async def hand_off(self, offered: list[Signal]) -> None:
+        """Sink for signals that already passed :meth:`offer` (the RTDS fast path): the shared gate,
+        then the engine's sink. Raises what the sink raised, after forgetting the keys."""
+        accepted = await self._claim_shared(offered)
         if not accepted:
             return
         try:
@@ -140,12 +164,20 @@ class SignalMux:
         except BaseException:
             # Not handed on (e.g. the database refused the write): forget the keys, so the source's
             # retry (the poller re-reads from its unmoved cursor) or another source is accepted again.
-            for signal in accepted:
-                self.dedup.discard(signal.key)
-                if self.shared is not None:
-                    await self.shared.forget(signal.key)
-                self._stats[signal.source].accepted -= 1
+            await self._forget(accepted)
             raise
+
+    async def _forget(self, signals: list[Signal]) -> None:
+        for signal in signals:
+            self.dedup.discard(signal.key)
+            self._stats[signal.source].accepted -= 1
+        if self.shared is None:
+            return
+        for signal in signals:
+            try:
+                await self.shared.forget(signal.key)
+            except Exception as exc:  # noqa: BLE001 - the hand-off error is the one to raise
+                log.error("shared dedup key not forgotten", key=signal.key, error=repr(exc))
 
     async def consume(self, source: SignalSource) -> None:
         """Drain a ``SignalSource`` through the gate until it ends; its health feeds the metrics."""

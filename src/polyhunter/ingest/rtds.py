@@ -125,6 +125,7 @@ class RtdsSource:
                 try:
                     await self._sink(signals)
                 except Exception as exc:  # noqa: BLE001 - keep the stream; the mux forgot these keys
+                    # (RTDS never resends a frame: the poller's or the chain's copy of the fill is accepted)
                     self.sink_errors += 1
                     log.error(
                         "signals not handed on; left to the other sources",

@@ -1,9 +1,12 @@
 """Ingestion wired together: the sources a mode runs, the mux gate, durable dedup, one downstream sink.
 
-RTDS frames ─► FrameFilter (pre-check, decode, mux gate) ─┐
-Data API poller (cursor) ─────────► mux.submit (gate) ────┼─► record in `signals` (ON CONFLICT DO
-chain logs (block cursor) ────────► mux.consume (gate) ───┘   NOTHING: the durable dedup that also
-                                                              holds across restarts) ─► sink
+RTDS frames ─► FrameFilter (pre-check, decode, mux.offer) ─► mux.hand_off ─┐
+Data API poller (cursor) ──────────────────────────────────► mux.submit ───┼─► record in `signals`
+chain logs (block cursor) ─────────────────────────────────► mux.consume ──┘   (ON CONFLICT DO NOTHING:
+                                                 the durable dedup that also holds across restarts) ─► sink
+
+All three pass the same gate: local dedup, then the shared dedup (Redis) when ``coord.backend`` is
+``redis``; a failed hand-off forgets the keys in both, so another copy of the fill is accepted later.
 """
 
 from __future__ import annotations
@@ -87,8 +90,8 @@ class IngestService:
             self.frame_filter = FrameFilter(self.leaders, self.mux)
             self.rtds = RtdsSource(
                 venue.rtds_ws_url,
-                self.frame_filter,
-                self._record,
+                self.frame_filter,  # the local gate, per frame, no await
+                self.mux.hand_off,  # then the shared gate and the hand-off, as for the other sources
                 silence_timeout_ms=ing.ws_silence_timeout_ms,
                 backoff_initial_ms=ing.reconnect_backoff_initial_ms,
                 backoff_max_ms=ing.reconnect_backoff_max_ms,
