@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.copy_config import CustodyMode, MarketRef
-from polyhunter.domain.filters import check_filters
+from polyhunter.domain.filters import check_filters, needs_market_metadata
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
@@ -33,15 +33,14 @@ from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, E
 from polyhunter.engine.copy_store import (
     NewCopy,
     Outcome,
-    finish_copies,
-    finish_orders,
-    prewrite_copies,
-    record_guardrail_events,
-    record_signal_and_prewrite,
-    record_signals,
+    insert_copies,
+    insert_signal_then_copies,
+    insert_signal_with_copies,
+    write_outcomes,
 )
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard, Reservation
+from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.positions import FollowerExposure, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
@@ -49,8 +48,9 @@ from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.log import get_logger
 from polyhunter.settings import EngineSettings
-from polyhunter.store.database import autocommit_connection, core_transaction, engine_of
+from polyhunter.store.database import engine_of
 from polyhunter.store.enums import CopyTradeState
+from polyhunter.store.hot_path import hot_path_for
 from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
 
 log = get_logger(__name__)
@@ -77,6 +77,7 @@ class CopyEngine:
         equity: Callable[[str], Awaitable[Decimal]] | None = None,
         on_copy: Callable[[CopyRecord], None] | None = None,
         records_signals: bool = True,
+        markets: MarketDirectory | None = None,
     ) -> None:
         self._sessions = sessions
         self.pricer = pricer
@@ -88,7 +89,10 @@ class CopyEngine:
         self._equity = equity
         self._records_signals = records_signals
         self._postgresql = engine_of(sessions).dialect.name == "postgresql"
+        self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
+        self._needs_market: dict[str, bool] = {}  # leader -> a config of it filters on slugs or tags
+        self.markets = markets
         self._balances: TtlCache[tuple[str, int, str], Decimal] = TtlCache(
             settings.preflight_cache_ttl_ms, 100_000
         )
@@ -120,7 +124,9 @@ class CopyEngine:
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:
             async with self._sessions() as session:
-                return await CopyConfigRepository(session).active_for_leader(leader)
+                found = await CopyConfigRepository(session).active_for_leader(leader)
+            self._needs_market[leader] = any(needs_market_metadata(s.config) for s in found)
+            return found
 
         return await self._configs.get(leader, load)
 
@@ -133,8 +139,9 @@ class CopyEngine:
         started = time.perf_counter()
         configs = await self.configs_for(signal.leader)
         leader_before = self.leaders.position(signal.leader, signal.asset)
+        market = await self._market(signal)
         now = datetime.now(UTC)
-        plans = [await self._plan(signal, stored, leader_before) for stored in configs]
+        plans = [await self._plan(signal, stored, leader_before, market) for stored in configs]
         with self.metrics.time("prewrite"):
             created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
         if created is None:
@@ -170,27 +177,40 @@ class CopyEngine:
     ) -> dict[int, int] | None:
         """Record the signal and prewrite its copies atomically; None if the signal was recorded before."""
         copies = [p[1] for p in plans]
-        if self._records_signals and self._postgresql:
-            async with autocommit_connection(self._sessions) as db:
-                return await record_signal_and_prewrite(db, signal, copies, self.worker_id, now)
-        async with core_transaction(self._sessions) as db:
-            if self._records_signals and signal.key not in await record_signals(db, [signal]):
-                return None
-            return await prewrite_copies(db, signal.key, copies, self.worker_id, now) if copies else {}
+        if not self._records_signals:
+            if not copies:
+                return {}
+            return await self._hot.transaction(insert_copies, signal.key, copies, self.worker_id, now)
+        if self._postgresql:  # one statement: autocommit, no BEGIN/COMMIT round trips
+            return await self._hot.autocommit(insert_signal_with_copies, signal, copies, self.worker_id, now)
+        return await self._hot.transaction(insert_signal_then_copies, signal, copies, self.worker_id, now)
 
     async def _persist(self, outcomes: list[Outcome], events: list[dict[str, Any]]) -> None:
-        async with core_transaction(self._sessions) as db:
-            await finish_copies(db, outcomes, datetime.now(UTC))
-            await finish_orders(db, outcomes, datetime.now(UTC))
-            await record_guardrail_events(db, events, datetime.now(UTC))
+        if outcomes or events:
+            await self._hot.transaction(write_outcomes, outcomes, events, datetime.now(UTC))
 
     # ----------------------------------------------------------------------------------- the stages
 
+    async def _market(self, signal: Signal) -> MarketRef | None:
+        """What the market filters match on: the signal's own condition id and slug, plus the market's
+        slug and tags from the directory when a config of this leader names slugs or tags (None: that
+        lookup failed; the filters then skip rather than guess)."""
+        own = MarketRef(signal.condition_id, signal.slug)
+        if not self._needs_market.get(signal.leader, False):
+            return own
+        if self.markets is None:  # no directory to ask: slug and tag lists cannot be decided
+            return None
+        with self.metrics.time("market_meta"):
+            found = await self.markets.market(signal.condition_id)
+        if found is None:
+            return None
+        return MarketRef(signal.condition_id, found.slug or signal.slug, found.tags)
+
     async def _plan(
-        self, signal: Signal, stored: StoredConfig, leader_before: Decimal
+        self, signal: Signal, stored: StoredConfig, leader_before: Decimal, market: MarketRef | None
     ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
         cfg = stored.config
-        skip = check_filters(cfg, signal, MarketRef(signal.condition_id, signal.slug))
+        skip = check_filters(cfg, signal, market)
         size = SizeDecision(Decimal(0), Decimal(0))
         reason: str | None = str(skip) if skip else None
         if skip is None:
@@ -414,6 +434,9 @@ class CopyEngine:
             self._parked.add(work.trade_id)
             return None
         for trade_id in released.signal_keys[:-1]:
+            # Held as in flight (not parked any more) until this signal's outcomes are written: the sweeper
+            # would otherwise see an unheld PENDING row past its TTL and expire it first.
+            self._in_flight.add(int(trade_id))
             self._parked.discard(int(trade_id))
             work.outcomes.append(Outcome(int(trade_id), SKIPPED, reason=f"AGGREGATED_INTO_{work.trade_id}"))
         return released.shares

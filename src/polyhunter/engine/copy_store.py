@@ -19,7 +19,9 @@ from typing import Any, cast
 
 from sqlalchemy import BigInteger, Table, Text, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.store.enums import CopyTradeState, GuardrailDecision, OrderStatus
@@ -54,18 +56,19 @@ class Outcome:
     order_sent: bool = False  # the copy reached an executor: its `orders` rows take this outcome
 
 
-Db = AsyncSession | AsyncConnection  # the ORM session of a repository's unit of work, or a bare Core one
+SyncDb = Session | Connection  # what a unit of work runs on: the hot path's Connection, or an ORM session
+Db = AsyncSession | AsyncConnection  # the async forms, for callers outside the hot path (`run_sync`)
 
 _SIGNALS = cast(Table, SignalRecord.__table__)
 _TRADES = cast(Table, CopyTrade.__table__)
 
 
-def _is_postgresql(db: Db) -> bool:
-    dialect = db.dialect if isinstance(db, AsyncConnection) else db.get_bind().dialect
+def _is_postgresql(db: SyncDb) -> bool:
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
     return dialect.name == "postgresql"
 
 
-def _insert(db: Db, table: Table) -> Any:
+def _insert(db: SyncDb, table: Table) -> Any:
     """A one-row core INSERT for the connection's dialect. Executed with a list of rows it becomes an
     executemany that SQLAlchemy batches ("insertmanyvalues") from ONE cached compiled statement."""
     return postgresql.insert(table) if _is_postgresql(db) else sqlite.insert(table)
@@ -195,13 +198,17 @@ def _signal_row(s: Signal) -> dict[str, Any]:
     }
 
 
-async def record_signals(db: Db, signals: Sequence[Signal]) -> set[str]:
+def insert_signals(db: SyncDb, signals: Sequence[Signal]) -> set[str]:
     """Insert the signals not stored yet; return the keys that were new."""
     if not signals:
         return set()
     rows = [_signal_row(s) for s in signals]
     stmt = _insert(db, _SIGNALS).on_conflict_do_nothing(index_elements=["key"]).returning(_SIGNALS.c.key)
-    return set((await db.execute(stmt, rows[0] if len(rows) == 1 else rows)).scalars().all())
+    return set(db.execute(stmt, rows[0] if len(rows) == 1 else rows).scalars().all())
+
+
+async def record_signals(db: Db, signals: Sequence[Signal]) -> set[str]:
+    return await db.run_sync(insert_signals, signals)
 
 
 def _copy_arrays(copies: Sequence[NewCopy]) -> dict[str, list[Any]]:
@@ -219,8 +226,8 @@ def _copy_arrays(copies: Sequence[NewCopy]) -> dict[str, list[Any]]:
     }
 
 
-async def record_signal_and_prewrite(
-    db: AsyncConnection, signal: Signal, copies: Sequence[NewCopy], worker: str, now: datetime
+def insert_signal_with_copies(
+    db: Connection, signal: Signal, copies: Sequence[NewCopy], worker: str, now: datetime
 ) -> dict[int, int] | None:
     """PostgreSQL: record the signal and prewrite its copies in ONE statement (atomic on its own, so it
     runs in autocommit: no BEGIN/COMMIT round trips). None if the signal was already recorded (then
@@ -234,20 +241,36 @@ async def record_signal_and_prewrite(
     }
     del params["key"]
     params["side"], params["source"] = str(signal.side), str(signal.source)
-    rows = (await db.execute(_PG_SIGNAL_AND_COPIES, params)).all()
+    rows = db.execute(_PG_SIGNAL_AND_COPIES, params).all()
     if not any(config_id is None for config_id, _ in rows):
         return None  # no marker row: the signal existed
     return {int(config_id): int(trade_id) for config_id, trade_id in rows if config_id is not None}
 
 
-async def prewrite_copies(
-    db: Db, signal_key: str, copies: Sequence[NewCopy], worker: str, now: datetime
+async def record_signal_and_prewrite(
+    db: AsyncConnection, signal: Signal, copies: Sequence[NewCopy], worker: str, now: datetime
+) -> dict[int, int] | None:
+    return await db.run_sync(insert_signal_with_copies, signal, copies, worker, now)
+
+
+def insert_signal_then_copies(
+    db: SyncDb, signal: Signal, copies: Sequence[NewCopy], worker: str, now: datetime
+) -> dict[int, int] | None:
+    """Any database: the signal, then (if it was new) its copies, in the caller's transaction. None if
+    the signal was already recorded."""
+    if signal.key not in insert_signals(db, [signal]):
+        return None
+    return insert_copies(db, signal.key, copies, worker, now) if copies else {}
+
+
+def insert_copies(
+    db: SyncDb, signal_key: str, copies: Sequence[NewCopy], worker: str, now: datetime
 ) -> dict[int, int]:
     """INSERT every copy of one signal; return {config_id: copy_trade_id} for the rows created here."""
     created: dict[int, int] = {}
     if len(copies) >= BULK_MIN_ROWS and _is_postgresql(db):
         params = {"signal_key": signal_key, "now": now, "worker": worker, **_copy_arrays(copies)}
-        result = await db.execute(_PG_PREWRITE, params)
+        result = db.execute(_PG_PREWRITE, params)
         return {int(config_id): int(trade_id) for config_id, trade_id in result.all()}
     rows = [
         {
@@ -275,9 +298,15 @@ async def prewrite_copies(
         .on_conflict_do_nothing(index_elements=["signal_key", "config_id"])
         .returning(_TRADES.c.config_id, _TRADES.c.id)
     )
-    for config_id, trade_id in (await db.execute(stmt, rows[0] if len(rows) == 1 else rows)).all():
+    for config_id, trade_id in db.execute(stmt, rows[0] if len(rows) == 1 else rows).all():
         created[int(config_id)] = int(trade_id)
     return created
+
+
+async def prewrite_copies(
+    db: Db, signal_key: str, copies: Sequence[NewCopy], worker: str, now: datetime
+) -> dict[int, int]:
+    return await db.run_sync(insert_copies, signal_key, copies, worker, now)
 
 
 _FINISH = (
@@ -299,12 +328,12 @@ _FINISH = (
 )
 
 
-async def finish_copies(db: Db, outcomes: Sequence[Outcome], now: datetime) -> None:
+def update_finished_copies(db: SyncDb, outcomes: Sequence[Outcome], now: datetime) -> None:
     """Write terminal states (compare-and-set on PENDING) in one executemany."""
     if not outcomes:
         return
     if len(outcomes) >= BULK_MIN_ROWS and _is_postgresql(db):
-        await db.execute(
+        db.execute(
             _PG_FINISH,
             {
                 "now": now,
@@ -334,7 +363,11 @@ async def finish_copies(db: Db, outcomes: Sequence[Outcome], now: datetime) -> N
         }
         for o in outcomes
     ]
-    await db.execute(_FINISH, params)
+    db.execute(_FINISH, params)
+
+
+async def finish_copies(db: Db, outcomes: Sequence[Outcome], now: datetime) -> None:
+    await db.run_sync(update_finished_copies, outcomes, now)
 
 
 _ORDERS = cast(Table, Order.__table__)
@@ -350,8 +383,8 @@ _ORDER_CLOSED = (
 )
 
 
-async def finish_orders(
-    db: Db,
+def update_finished_orders(
+    db: SyncDb,
     outcomes: Sequence[Outcome],
     now: datetime,
     unfilled: OrderStatus = OrderStatus.REJECTED,
@@ -366,7 +399,7 @@ async def finish_orders(
     ]
     if len(sent) >= BULK_MIN_ROWS and _is_postgresql(db):
         if matched:
-            await db.execute(
+            db.execute(
                 _PG_ORDER_MATCHED,
                 {
                     "now": now,
@@ -374,21 +407,40 @@ async def finish_orders(
                     "order_ids": [m["b_order_id"] for m in matched],
                 },
             )
-        await db.execute(
+        db.execute(
             _PG_ORDER_CLOSED, {"now": now, "status": str(unfilled), "ids": [o.copy_trade_id for o in sent]}
         )
         return
     if matched:
-        await db.execute(_ORDER_MATCHED, matched)
+        db.execute(_ORDER_MATCHED, matched)
     if sent:
-        await db.execute(
+        db.execute(
             _ORDER_CLOSED, [{"b_id": o.copy_trade_id, "b_status": unfilled, "b_now": now} for o in sent]
         )
 
 
-async def record_guardrail_events(db: Db, events: Sequence[dict[str, Any]], now: datetime) -> None:
+async def finish_orders(
+    db: Db,
+    outcomes: Sequence[Outcome],
+    now: datetime,
+    unfilled: OrderStatus = OrderStatus.REJECTED,
+) -> None:
+    await db.run_sync(update_finished_orders, outcomes, now, unfilled)
+
+
+def insert_guardrail_events(db: SyncDb, events: Sequence[dict[str, Any]], now: datetime) -> None:
     if events:
-        await db.execute(
+        db.execute(
             insert(GuardrailEvent),
             [{"decision": GuardrailDecision.VETO, "created_at": now, **e} for e in events],
         )
+
+
+def write_outcomes(
+    db: SyncDb, outcomes: Sequence[Outcome], events: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """The engine's persist step as one unit of work: terminal states, their orders' results and the
+    guardrail events of one signal."""
+    update_finished_copies(db, outcomes, now)
+    update_finished_orders(db, outcomes, now)
+    insert_guardrail_events(db, events, now)

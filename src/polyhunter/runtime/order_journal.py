@@ -17,22 +17,29 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.orders import OrderRequest
 from polyhunter.domain.signal import to_micro
 from polyhunter.execution.signer import SignedOrder
-from polyhunter.store.database import core_transaction, engine_of
+from polyhunter.store.database import engine_of
 from polyhunter.store.enums import OrderStatus
+from polyhunter.store.hot_path import hot_path_for
 from polyhunter.store.models import Order
 
 _ORDERS = cast(Table, Order.__table__)
 
 
+def _insert_orders(db: Connection, rows: list[dict[str, Any]]) -> None:
+    db.execute(insert(_ORDERS), rows)
+
+
 class OrderJournal:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], wallet_of_user: Mapping[int, int]) -> None:
         self._sessions = sessions
+        self._hot = hot_path_for(sessions)  # the rows go through the engine's hot-path connection
         self._wallet_of_user = wallet_of_user
         self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -94,8 +101,7 @@ class OrderJournal:
                 done.set_result(None)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        async with core_transaction(self._sessions) as db:
-            await db.execute(insert(_ORDERS), rows)
+        await self._hot.transaction(_insert_orders, rows)
         self.batches += 1
         self.rows += len(rows)
 

@@ -44,7 +44,7 @@ def ensure_sqlite_directory(url: str | URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Hand transaction control to SQLAlchemy (see module docstring), then set the pragmas.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -57,7 +57,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _sqlite_on_begin(conn: Connection) -> None:
+def sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -75,8 +75,8 @@ def create_engine(db: DbSettings, *, pooled: bool = True) -> AsyncEngine:
         engine = create_async_engine(
             url, echo=db.echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        event.listen(engine.sync_engine, "connect", sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", sqlite_on_begin)
         return engine
     server_settings = {"application_name": "polyhunter"}
     if db.statement_timeout_ms:
