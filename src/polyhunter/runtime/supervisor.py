@@ -21,6 +21,7 @@ from polyhunter.adapters.polymarket.auth import ApiCreds
 from polyhunter.adapters.polymarket.clob_market_data import ClobMarketData
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
+from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiServer
@@ -32,6 +33,7 @@ from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.expiry import PendingSweeper
 from polyhunter.engine.guard import Guard
+from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.spend_seed import seed_guard
@@ -157,6 +159,8 @@ class Supervisor:
         await seed_guard(guard, self.sessions, datetime.now(UTC))  # today's spend survives a restart
         equity = LeaderEquity(DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy))
         self._closers.append(equity.close)
+        gamma = GammaClient(s.venue.gamma_url, s.venue.request_timeout_ms, policy)
+        self._closers.append(gamma.close)
         self.engine = CopyEngine(
             self.sessions,
             pricer,
@@ -167,6 +171,7 @@ class Supervisor:
             self.worker_id,
             equity=equity,
             on_copy=self._on_copy,
+            markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
         )
         self.ingest = IngestService(
             s,

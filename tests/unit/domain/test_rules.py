@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.book_math import BookSide, Level, slippage_bps, slippage_limit_price, walk_book
 from polyhunter.domain.copy_config import CopyConfig, MarketRef, SizingMode
-from polyhunter.domain.filters import FilterSkip, check_filters
+from polyhunter.domain.filters import FilterSkip, check_filters, needs_market_metadata
 from polyhunter.domain.guardrails import (
     CircuitBreaker,
     GuardrailInput,
@@ -49,6 +49,18 @@ def test_filters() -> None:
     assert check_filters(_cfg(allow_markets=frozenset({"nba-game"})), _sig(), market) is None
     bounded = _cfg(min_price=Decimal("0.1"), max_price=Decimal("0.4"))
     assert check_filters(bounded, _sig(), market) is FilterSkip.PRICE_OUT_OF_BOUNDS
+    assert check_filters(_cfg(allow_markets=frozenset({"Sports"})), _sig(), market) is None  # any case
+
+
+def test_filters_without_market_metadata_never_guess() -> None:
+    unknown = FilterSkip.MARKET_METADATA_UNAVAILABLE
+    assert check_filters(_cfg(deny_markets=frozenset({"sports"})), _sig(), None) is unknown
+    assert check_filters(_cfg(allow_markets=frozenset({"sports"})), _sig(), None) is unknown
+    assert check_filters(_cfg(deny_markets=frozenset({"0xABC"})), _sig(), None) is FilterSkip.MARKET_DENIED
+    assert check_filters(_cfg(allow_markets=frozenset({"0xabc", "sports"})), _sig(), None) is None
+    assert check_filters(_cfg(deny_markets=frozenset({"0xdef"})), _sig(), None) is None
+    assert not needs_market_metadata(_cfg(deny_markets=frozenset({"0xdef"})))
+    assert needs_market_metadata(_cfg(allow_markets=frozenset({"0xdef", "nba-game"})))
 
 
 def test_config_validation() -> None:
