@@ -73,7 +73,16 @@ class LagReservoir:
 
 
 class SourceStats:
-    __slots__ = ("accepted", "disabled", "duplicates", "health", "lag", "received", "stale")
+    __slots__ = (
+        "accepted",
+        "disabled",
+        "duplicates",
+        "handoff_failures",
+        "health",
+        "lag",
+        "received",
+        "stale",
+    )
 
     def __init__(self) -> None:
         self.received = 0
@@ -81,6 +90,7 @@ class SourceStats:
         self.duplicates = 0
         self.stale = 0
         self.disabled = 0  # offered by a source the mode does not run
+        self.handoff_failures = 0  # accepted signals the sink failed to take (keys forgotten; retried)
         self.lag = LagReservoir()
         self.health = SourceHealth.CONNECTING
 
@@ -140,6 +150,7 @@ class IngestMetrics:
                 "duplicates": st.duplicates,
                 "stale": st.stale,
                 "disabled": st.disabled,
+                "handoff_failures": st.handoff_failures,
                 "lag_p50_ms": st.lag.quantile(0.5),
                 "lag_p99_ms": st.lag.quantile(0.99),
                 "health": self.health(kind).value,
@@ -157,6 +168,11 @@ class _IngestCollector(Collector):
             f"{p}_signals", "Signals offered to the mux, by source and outcome", labels=["source", "outcome"]
         )
         received = CounterMetricFamily(f"{p}_received", "Signals received per source", labels=["source"])
+        failures = CounterMetricFamily(
+            f"{p}_handoff_failures",
+            "Accepted signals the sink failed to take (keys forgotten, left to a retry or another source)",
+            labels=["source"],
+        )
         lag = HistogramMetricFamily(f"{p}_lag_seconds", "Fill-to-receipt lag per source", labels=["source"])
         p50 = GaugeMetricFamily(f"{p}_lag_p50_seconds", "Median recent lag per source", labels=["source"])
         p99 = GaugeMetricFamily(f"{p}_lag_p99_seconds", "99th percentile recent lag", labels=["source"])
@@ -164,6 +180,7 @@ class _IngestCollector(Collector):
         for kind, st in m.sources.items():
             src = kind.value
             received.add_metric([src], st.received)
+            failures.add_metric([src], st.handoff_failures)
             for outcome, value in (
                 ("accepted", st.accepted),
                 ("duplicate", st.duplicates),
@@ -199,4 +216,4 @@ class _IngestCollector(Collector):
             ("matched", fs.matched),
         ):
             frames.add_metric([outcome], value)
-        yield from (signals, received, lag, p50, p99, health, late, frames)
+        yield from (signals, received, failures, lag, p50, p99, health, late, frames)

@@ -19,6 +19,8 @@ source's copy of the same fill is accepted: a failed hand-off never turns a fill
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 
@@ -76,6 +78,8 @@ class SignalMux:
         max_signal_age_s: float,
         shared: SignalDedup | None = None,
         sink: Sink = _discard,
+        retry_initial_s: float = 0.1,
+        retry_max_s: float = 5.0,
     ) -> None:
         self.mode = IngestMode(mode)
         self.enabled = sources_for(self.mode)
@@ -84,6 +88,8 @@ class SignalMux:
         self.metrics = metrics
         self._max_age_ms = int(max_signal_age_s * 1000)
         self._sink = sink
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
         self._stats = metrics.sources
         metrics.track_late_duplicates(lambda: dedup.stats.late_by_winner)
 
@@ -133,13 +139,19 @@ class SignalMux:
         return await self._claim_shared([s for s in signals if self.offer(s) is Verdict.ACCEPTED])
 
     async def _claim_shared(self, accepted: list[Signal]) -> list[Signal]:
-        """Of signals the local gate accepted, those no other process claimed first."""
+        """Of signals the local gate accepted, those no other process claimed first. If the shared
+        dedup fails (Redis down), every key of the batch is forgotten again and the error raised."""
         shared = self.shared
         if shared is None:
             return accepted
         claimed: list[Signal] = []
-        for signal in accepted:
-            if await shared.first_seen(signal.key, signal.source):
+        for i, signal in enumerate(accepted):
+            try:
+                new = await shared.first_seen(signal.key, signal.source)
+            except BaseException:
+                await self._failed([*claimed, *accepted[i:]])
+                raise
+            if new:
                 claimed.append(signal)
                 continue
             st = self._stats[signal.source]
@@ -162,15 +174,17 @@ class SignalMux:
         try:
             await self._sink(accepted)
         except BaseException:
-            # Not handed on (e.g. the database refused the write): forget the keys, so the source's
-            # retry (the poller re-reads from its unmoved cursor) or another source is accepted again.
-            await self._forget(accepted)
+            await self._failed(accepted)
             raise
 
-    async def _forget(self, signals: list[Signal]) -> None:
+    async def _failed(self, signals: list[Signal]) -> None:
+        """Not handed on (e.g. the database refused the write): forget the keys, so the source's retry
+        (the poller re-reads from its unmoved cursor) or another source is accepted again."""
         for signal in signals:
             self.dedup.discard(signal.key)
-            self._stats[signal.source].accepted -= 1
+            st = self._stats[signal.source]
+            st.accepted -= 1
+            st.handoff_failures += 1
         if self.shared is None:
             return
         for signal in signals:
@@ -180,7 +194,44 @@ class SignalMux:
                 log.error("shared dedup key not forgotten", key=signal.key, error=repr(exc))
 
     async def consume(self, source: SignalSource) -> None:
-        """Drain a ``SignalSource`` through the gate until it ends; its health feeds the metrics."""
+        """Drain a ``SignalSource`` through the gate until it ends; its health feeds the metrics.
+
+        A failed hand-off (e.g. a database timeout) neither ends the drain nor skips the signal: its keys
+        are forgotten and the same signal is handed on again after a backoff with jitter, until it is
+        taken or another source's copy of the fill was taken meanwhile. The source is not asked for its
+        next signal until then, so the chain source's cursor is not committed past it (a restart in the
+        meantime reads it again).
+        """
         self.metrics.probe_health(source.kind, lambda: source.health)
         async for signal in source.signals():
-            await self.submit([signal])
+            if self.offer(signal) is Verdict.ACCEPTED:
+                await self._hand_off_until_taken(signal)
+
+    async def _hand_off_until_taken(self, signal: Signal) -> None:
+        delay = self._retry_initial_s
+        while True:
+            try:
+                await self.hand_off([signal])
+            except Exception as exc:  # noqa: BLE001 - any sink failure: retry the same signal
+                log.error(
+                    "signal not handed on; retrying",
+                    key=signal.key,
+                    source=str(signal.source),
+                    retry_in_s=round(delay, 3),
+                    error=repr(exc),
+                )
+            else:
+                return
+            await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter, not security
+            delay = min(self._retry_max_s, delay * 2)
+            if not self._reclaim(signal):
+                return  # another source's copy was handed on meanwhile
+
+    def _reclaim(self, signal: Signal) -> bool:
+        """The local gate again for a signal whose hand-off failed (received and lag already counted)."""
+        st = self._stats[signal.source]
+        if not self.dedup.check(signal.key, signal.source):
+            st.duplicates += 1
+            return False
+        st.accepted += 1
+        return True

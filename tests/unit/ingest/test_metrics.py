@@ -31,6 +31,7 @@ def test_prometheus_export() -> None:
         ws.lag.observe(lag)
     m.set_health(SourceKind.WS, SourceHealth.HEALTHY)
     m.probe_health(SourceKind.POLL, lambda: SourceHealth.DEGRADED)
+    m.source(SourceKind.CHAIN).handoff_failures = 3
     m.frames.frames = 1_000
     m.frames.prefiltered = 950
     m.track_late_duplicates(lambda: {(SourceKind.POLL, SourceKind.WS): 4})
@@ -39,6 +40,7 @@ def test_prometheus_export() -> None:
     assert 'polyhunter_ingest_signals_total{outcome="duplicate",source="ws"} 2.0' in text
     assert 'polyhunter_ingest_signals_total{outcome="stale",source="ws"} 1.0' in text
     assert 'polyhunter_ingest_received_total{source="ws"} 10.0' in text
+    assert 'polyhunter_ingest_handoff_failures_total{source="chain"} 3.0' in text
     assert 'polyhunter_ingest_lag_seconds_bucket{le="0.5",source="ws"} 1.0' in text
     assert 'polyhunter_ingest_lag_seconds_bucket{le="+Inf",source="ws"} 3.0' in text
     assert 'polyhunter_ingest_lag_seconds_count{source="ws"} 3.0' in text

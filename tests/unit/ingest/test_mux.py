@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,10 +12,14 @@ import pytest
 
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.ingest.chain_logs import ChainLogSource
+from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
 from polyhunter.ports import SourceHealth
+from tests.unit.chain.fake_chain import FakeChain
+from tests.unit.chain.logs import EXCHANGE, LEADER, OTHER, v2_log
 
 WS, POLL, CHAIN = SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN
 FILL = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)
@@ -199,3 +205,103 @@ def test_from_settings() -> None:
     assert mux.enabled == {POLL}
     assert mux.offer(sig(1, POLL, lag_s=31)) is Verdict.STALE
     assert mux.offer(sig(1, POLL, lag_s=29)) is Verdict.ACCEPTED
+
+
+# -- a failing hand-off of a chain signal (the real ChainLogSource over an in-memory chain) ----------
+
+
+def chain_log(shares: int, tx_byte: str) -> dict[str, object]:
+    return {**v2_log(LEADER, OTHER, 0, shares // 2, shares), "transactionHash": "0x" + tx_byte * 32}
+
+
+def chain_source(chain: FakeChain, store: MemoryCursorStore) -> ChainLogSource:
+    return ChainLogSource(
+        chain,
+        exchanges=[EXCHANGE],
+        leaders=[LEADER],
+        cursor_store=store,
+        cursor_name="t",
+        poll_interval_ms=20,
+        start_block=1,
+    )
+
+
+async def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    for _ in range(int(timeout_s / 0.01)):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_a_failed_chain_hand_off_is_retried_not_fatal_and_the_cursor_waits() -> None:
+    """The engine's write times out for the second chain fill: consume keeps running, hands the same
+    signal on again (its keys were forgotten), and the block cursor is not saved past it meanwhile."""
+    chain, store = FakeChain(), MemoryCursorStore()
+    chain.mine(chain_log(1_000_000, "01"), chain_log(2_000_000, "02"), chain_log(3_000_000, "03"))
+    got: list[str] = []
+    failing = asyncio.Event()
+    failing.set()
+
+    async def sink(batch: list[Signal]) -> None:
+        if failing.is_set() and batch[0].tx_hash.startswith("0x02"):
+            raise TimeoutError("QueuePool limit reached")
+        got.extend(s.tx_hash[2:4] for s in batch)
+
+    metrics = IngestMetrics()
+    mux = SignalMux(
+        "CHAIN_ONLY", DedupSet(ttl_s=60), metrics, max_signal_age_s=10**9, sink=sink, retry_initial_s=0.01
+    )
+    source = chain_source(chain, store)
+    task = asyncio.create_task(mux.consume(source))
+    try:
+        await wait_for(lambda: metrics.source(CHAIN).handoff_failures >= 3)
+        assert not task.done()  # the chain path survives the failure
+        assert got == ["01"]
+        assert await store.load("*", "chain:t") is None  # not committed past the unhanded fill
+        failing.clear()  # the database is back
+        await wait_for(lambda: len(got) == 3)
+        chain.mine()
+        await wait_for(lambda: source.stats.committed_block is not None and source.stats.committed_block >= 1)
+        assert not task.done()
+    finally:
+        await source.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert got == ["01", "02", "03"]
+    st = metrics.source(CHAIN)
+    assert (st.received, st.accepted, st.duplicates) == (3, 3, 0)
+    saved = await store.load("*", "chain:t")
+    assert saved is not None
+    assert saved.last_ts >= 1
+
+
+async def test_a_chain_retry_yields_to_another_sources_copy_taken_meanwhile() -> None:
+    chain, store = FakeChain(), MemoryCursorStore()
+    chain.mine(chain_log(1_000_000, "01"))
+    got: list[Signal] = []
+
+    async def sink(batch: list[Signal]) -> None:
+        if batch[0].source is CHAIN and not got:
+            raise ConnectionError("database gone")
+        got.extend(batch)
+
+    metrics = IngestMetrics()
+    mux = SignalMux(
+        "HYBRID", DedupSet(ttl_s=60), metrics, max_signal_age_s=10**9, sink=sink, retry_initial_s=0.2
+    )
+    source = chain_source(chain, store)
+    task = asyncio.create_task(mux.consume(source))
+    try:
+        await wait_for(lambda: metrics.source(CHAIN).handoff_failures >= 1)
+        chained = await anext(chain_source(chain, MemoryCursorStore()).signals())  # the same fill
+        polled = replace(chained, source=POLL)
+        await mux.submit([polled])  # the poller's copy of the fill, during the chain's backoff
+        await wait_for(lambda: metrics.source(CHAIN).duplicates >= 1)
+        assert not task.done()  # the chain retry saw the copy and moved on to the next signal
+    finally:
+        await source.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [(s.key, s.source) for s in got] == [(chained.key, POLL)]
+    assert (metrics.source(CHAIN).accepted, metrics.source(CHAIN).duplicates) == (0, 1)
+    assert metrics.source(POLL).accepted == 1
