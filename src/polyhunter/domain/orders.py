@@ -84,3 +84,24 @@ class ExecutionResult:
     @property
     def notional(self) -> Decimal:
         return self.filled_shares * self.avg_price
+
+
+@dataclass(frozen=True, slots=True)
+class Funds:
+    """What a follower can put into an order: its balance (USDC, or shares of one token) and what the
+    exchange contracts may move of it. ``None`` allowance: unlimited, or not reported by the venue.
+
+    V2 has two exchanges: orders on neg-risk markets settle through the neg-risk exchange, so they need
+    its allowance; the others need the CTF exchange's.
+    """
+
+    balance: Decimal
+    allowance: Decimal | None = None  # the CTF exchange's
+    neg_risk_allowance: Decimal | None = None  # the neg-risk exchange's
+
+    def allowance_for(self, neg_risk: bool) -> Decimal | None:
+        return self.neg_risk_allowance if neg_risk else self.allowance
+
+    def spendable(self, neg_risk: bool) -> Decimal:
+        allowance = self.allowance_for(neg_risk)
+        return self.balance if allowance is None else min(self.balance, allowance)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.copy_config import CustodyMode, MarketRef
 from polyhunter.domain.filters import check_filters, needs_market_metadata
-from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
@@ -93,7 +93,7 @@ class CopyEngine:
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._needs_market: dict[str, bool] = {}  # leader -> a config of it filters on slugs or tags
         self.markets = markets
-        self._balances: TtlCache[tuple[str, int, str], Decimal] = TtlCache(
+        self._balances: TtlCache[tuple[str, int, str], Funds] = TtlCache(
             settings.preflight_cache_ttl_ms, 100_000
         )
         self.leaders = LeaderPositions()
@@ -236,10 +236,10 @@ class CopyEngine:
         cfg = stored.config
         follower_shares = Decimal(0)
         if signal.side is Side.SELL:
-            follower_shares = await self._balance(stored, "shares", signal.asset)
+            follower_shares = (await self._balance(stored, "shares", signal.asset)).balance
         follower_equity = leader_equity = Decimal(0)
         if cfg.sizing.value == "PROPORTIONAL":
-            follower_equity = await self._balance(stored, "cash", "")
+            follower_equity = (await self._balance(stored, "cash", "")).balance
             leader_equity = await self._equity(signal.leader) if self._equity else Decimal(0)
         return SizingContext(
             follower_position_shares=follower_shares,
@@ -249,14 +249,14 @@ class CopyEngine:
             leader_equity=leader_equity,
         )
 
-    async def _balance(self, stored: StoredConfig, kind: str, token: str) -> Decimal:
+    async def _balance(self, stored: StoredConfig, kind: str, token: str) -> Funds:
         executor = self._executors[stored.config.custody]
         user = stored.config.user_id
 
-        async def load() -> Decimal:
+        async def load() -> Funds:
             if kind == "shares":
-                return await executor.shares_available(user, token)
-            return await executor.collateral_available(user)
+                return await executor.shares(user, token)
+            return await executor.collateral(user)
 
         return await self._balances.get((str(stored.config.custody), user, kind + token), load)
 
@@ -334,9 +334,9 @@ class CopyEngine:
                     return 0
                 shares, notional = aggregate, aggregate * price.limit_price
             with self.metrics.time("preflight"):
-                ok = await self._preflight(work.stored, signal, shares, notional)
-            if not ok:
-                self._reporter.finish(work, SKIPPED, reason="INSUFFICIENT_BALANCE")
+                short = await self._preflight(work.stored, signal, shares, notional, price.neg_risk)
+            if short is not None:
+                self._reporter.finish(work, SKIPPED, reason=short)
                 return 0
             result = await self._execute(work, shares, price, order_type)
             if (
@@ -350,11 +350,20 @@ class CopyEngine:
         return 0
 
     async def _preflight(
-        self, stored: StoredConfig, signal: Signal, shares: Decimal, notional: Decimal
-    ) -> bool:
+        self, stored: StoredConfig, signal: Signal, shares: Decimal, notional: Decimal, neg_risk: bool
+    ) -> str | None:
+        """Why the follower cannot pay for the order (its balance, or the allowance of the exchange the
+        order settles through: the neg-risk exchange's for neg-risk markets), or None."""
         if signal.side is Side.BUY:
-            return await self._balance(stored, "cash", "") >= notional
-        return await self._balance(stored, "shares", signal.asset) >= shares
+            funds, need = await self._balance(stored, "cash", ""), notional
+        else:
+            funds, need = await self._balance(stored, "shares", signal.asset), shares
+        if funds.balance < need:
+            return "INSUFFICIENT_BALANCE"
+        allowance = funds.allowance_for(neg_risk)
+        if allowance is not None and allowance < need:
+            return "INSUFFICIENT_ALLOWANCE"
+        return None
 
     async def _execute(
         self, work: CopyWork, shares: Decimal, price: PriceDecision, order_type: OrderType

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol
 
-from polyhunter.domain.orders import ExecutionResult, OrderBook, OrderRequest
+from polyhunter.domain.orders import ExecutionResult, Funds, OrderBook, OrderRequest
 
 
 class MarketData(Protocol):
@@ -25,6 +25,10 @@ class Executor(Protocol):
         """After an UNKNOWN submit or a crash: what the venue knows of this copy's order, if anything."""
         ...
 
-    async def collateral_available(self, user_id: int) -> Decimal: ...
+    async def collateral(self, user_id: int) -> Funds:
+        """The follower's USDC and the exchanges' allowances on it."""
+        ...
 
-    async def shares_available(self, user_id: int, token_id: str) -> Decimal: ...
+    async def shares(self, user_id: int, token_id: str) -> Funds:
+        """The follower's shares of one token and whether the exchanges may move them."""
+        ...

@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
 from polyhunter.domain.order_math import round_down
-from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.execution.order_factory import limit_order, market_order
 from polyhunter.execution.recent import RecentMap
@@ -155,12 +156,27 @@ class EoaExecutor:
             return None  # never signed, so never sent
         return await self._query(self._account(request.user_id), order_hash)
 
-    async def collateral_available(self, user_id: int) -> Decimal:
+    def _funds(self, ba: BalanceAllowance) -> Funds:
+        """Balance and the two V2 exchanges' allowances (the spenders the orders are signed for).
+
+        A spender the venue does not list is taken as not reported (None), not as zero: the answer's
+        shape differs across venue versions, and the venue itself refuses an order it cannot settle.
+        """
+        allowances = {k.lower(): v for k, v in (ba.allowances or {}).items()}
+
+        def of(neg_risk: bool) -> Decimal | None:
+            spender = exchange_domain(self._chain_id, self._version, neg_risk).verifying_contract.lower()
+            raw = allowances.get(spender, ba.allowance)
+            return Decimal(raw) / MICRO if raw is not None else None
+
+        return Funds(Decimal(ba.balance) / MICRO, of(False), of(True))
+
+    async def collateral(self, user_id: int) -> Funds:
         acct = self._account(user_id)
         ba = await acct.client.balance_allowance("COLLATERAL", signature_type=int(acct.signature_type))
-        return Decimal(ba.balance) / MICRO
+        return self._funds(ba)
 
-    async def shares_available(self, user_id: int, token_id: str) -> Decimal:
+    async def shares(self, user_id: int, token_id: str) -> Funds:
         acct = self._account(user_id)
         ba = await acct.client.balance_allowance("CONDITIONAL", token_id, int(acct.signature_type))
-        return Decimal(ba.balance) / MICRO
+        return self._funds(ba)

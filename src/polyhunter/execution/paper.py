@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from polyhunter.domain.book_math import walk_book
-from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderBook, OrderRequest, OrderType
+from polyhunter.domain.orders import (
+    ExecStatus,
+    ExecutionResult,
+    Funds,
+    OrderBook,
+    OrderRequest,
+    OrderType,
+)
 from polyhunter.domain.signal import Side
 from polyhunter.execution.recent import RecentMap
 
@@ -63,12 +70,12 @@ class PaperExecutor:
             acct = self.accounts[user_id] = PaperAccount(self._starting_cash, self._starting_cash)
         return acct
 
-    async def collateral_available(self, user_id: int) -> Decimal:
-        return self.account(user_id).cash
+    async def collateral(self, user_id: int) -> Funds:
+        return Funds(self.account(user_id).cash)  # paper money needs no allowance
 
-    async def shares_available(self, user_id: int, token_id: str) -> Decimal:
+    async def shares(self, user_id: int, token_id: str) -> Funds:
         pos = self.account(user_id).positions.get(token_id)
-        return pos.shares if pos else Decimal(0)
+        return Funds(pos.shares if pos else Decimal(0))
 
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
         return self._orders.get(request.client_id)

@@ -106,7 +106,7 @@ async def _admin(session: aiohttp.ClientSession, url: str, method: str, path: st
 
 
 async def _wallet_equity(data_api_url: str, sup: Supervisor, user_id: int) -> Decimal:
-    cash = await sup.eoa.collateral_available(user_id)
+    cash = (await sup.eoa.collateral(user_id)).balance
     account = sup.eoa._accounts[user_id]  # noqa: SLF001 - the demo reads its own follower's funder
     client = DataApiClient(data_api_url)
     try:

@@ -40,28 +40,46 @@ class Rig:
     db: Path
     markets: list[dict[str, Any]]
 
-    async def best_ask(self, token: str) -> Decimal:
+    async def book(self, token: str) -> dict[str, Any]:
         async with self.http.get(self.sim.urls["clob"] + "/book", params={"token_id": token}) as resp:
             assert resp.status == 200
-            book = await resp.json()
-        return min(Decimal(level["price"]) for level in book["asks"])
+            book: dict[str, Any] = await resp.json()
+        return book
+
+    async def best_ask(self, token: str) -> Decimal:
+        return min(Decimal(level["price"]) for level in (await self.book(token))["asks"])
+
+    async def best_bid(self, token: str) -> Decimal:
+        return max(Decimal(level["price"]) for level in (await self.book(token))["bids"])
+
+    def token(self, market: int = 0) -> str:
+        return str(self.markets[market]["tokens"][0])
 
     async def signal(
-        self, leader: str, market: int = 0, *, size: Decimal = Decimal(50), price: Decimal | None = None
+        self,
+        leader: str,
+        market: int = 0,
+        *,
+        size: Decimal = Decimal(50),
+        price: Decimal | None = None,
+        side: Side = Side.BUY,
     ) -> Signal:
-        """A leader BUY fill of `market`'s first outcome (at its current best ask unless `price`)."""
+        """A leader fill of `market`'s first outcome (at its current best ask for a BUY, best bid for a
+        SELL, unless `price`)."""
         info = self.markets[market]
         token = info["tokens"][0]
         tx = "0x" + secrets.token_hex(32)
         now = datetime.now(UTC)
+        if price is None:
+            price = await self.best_ask(token) if side is Side.BUY else await self.best_bid(token)
         return Signal(
-            key=signal_key(tx, leader, token, Side.BUY, to_micro(size)),
+            key=signal_key(tx, leader, token, side, to_micro(size)),
             leader=leader,
             asset=token,
             condition_id=info["condition_id"],
-            side=Side.BUY,
+            side=side,
             size=size,
-            price=price if price is not None else await self.best_ask(token),
+            price=price,
             tx_hash=tx,
             fill_time=now,
             seen_at=now,

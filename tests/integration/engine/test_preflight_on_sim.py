@@ -1,0 +1,82 @@
+"""Preflight through the real engine and the simulator's /balance-allowance: a follower that cannot pay
+(balance) or has not approved the exchange (allowance) is SKIPPED with the reason, and nothing is sent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from polyhunter.domain.signal import Side
+from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from tests.e2e.harness import admin, follower_key
+from tests.integration.engine.rig import Rig, leader_address, rig
+
+pytestmark = pytest.mark.integration
+
+L1 = leader_address(1)
+FIXED3: dict[str, Any] = {"sizing": "FIXED_USDC", "sizing_value": Decimal(3)}
+
+
+def _run(names: list[str], **params: Any) -> tuple[RunFile, dict[str, str]]:
+    specs, addresses = [], {}
+    for i, name in enumerate(names):
+        key, addresses[name] = follower_key("preflight", i)
+        copy = CopySpec(leader=L1, **{**FIXED3, **params})
+        specs.append(FollowerSpec(name=name, custody="EOA", private_key=SecretStr(key), copies=[copy]))
+    return RunFile(followers=specs), addresses
+
+
+def _states(r: Rig, copies: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
+    names = {f.config_ids[0]: f.spec.name for f in r.sup.followers}
+    return {names[c["config_id"]]: (c["state"], c["reason"] or c["error"]) for c in copies}
+
+
+def _makers(orders: list[dict[str, Any]]) -> list[str]:
+    return [str(o["order"]["maker"]).lower() for o in orders]
+
+
+async def test_buy_without_allowance_is_skipped_not_sent(tmp_path: Path) -> None:
+    run, addr = _run(["approved", "unapproved", "too-little"])
+    async with rig(tmp_path, run, list(addr.values())) as r:
+        ledger = r.sim.state.engine.ledger
+        ledger.approve(addr["unapproved"], 0)  # funded with 1000 USDC, but the exchange may take none
+        ledger.approve(addr["too-little"], 2_000_000)  # 2 USDC allowed, the copy needs ~3
+        got = _states(r, await r.feed(await r.signal(L1)))
+        assert got == {
+            "approved": ("EXECUTED", None),
+            "unapproved": ("SKIPPED", "INSUFFICIENT_ALLOWANCE"),
+            "too-little": ("SKIPPED", "INSUFFICIENT_ALLOWANCE"),
+        }
+        assert _makers(await r.orders()) == [addr["approved"]]
+
+
+async def test_sell_without_token_approval_is_skipped_not_sent(tmp_path: Path) -> None:
+    run, addr = _run(["approved", "unapproved"])
+    async with rig(tmp_path, run, list(addr.values())) as r:
+        for address in addr.values():
+            await admin(
+                r.http,
+                r.sim.urls["admin"],
+                "POST",
+                "/fund",
+                {"address": address, "token_id": r.token(0), "shares": "10"},
+            )
+        r.sim.state.engine.ledger.set_ctf_approval(addr["unapproved"], False)
+        got = _states(r, await r.feed(await r.signal(L1, side=Side.SELL, size=Decimal(20))))
+        assert got == {"approved": ("EXECUTED", None), "unapproved": ("SKIPPED", "INSUFFICIENT_ALLOWANCE")}
+        assert _makers(await r.orders()) == [addr["approved"]]
+
+
+async def test_follower_without_enough_cash_is_skipped_not_sent(tmp_path: Path) -> None:
+    run, addr = _run(["rich", "poor"], sizing_value=Decimal(30))
+    async with rig(tmp_path, run, [addr["rich"]]) as r:
+        await admin(
+            r.http, r.sim.urls["admin"], "POST", "/fund", {"address": addr["poor"], "collateral": "20"}
+        )
+        got = _states(r, await r.feed(await r.signal(L1)))
+        assert got == {"rich": ("EXECUTED", None), "poor": ("SKIPPED", "INSUFFICIENT_BALANCE")}
+        assert _makers(await r.orders()) == [addr["rich"]]
