@@ -53,7 +53,14 @@ async def _watch(settings: Settings, leaders: list[str], as_json: bool) -> None:
         for signal in signals:
             typer.echo(json.dumps(signal_json(signal)) if as_json else _line(signal))
 
-    service = IngestService(settings, leaders, sessions, emit)
+    async def retracted(signal: Signal) -> None:
+        # stdout holds only signals; a retraction of one printed before goes to stderr, one line
+        typer.echo(
+            f"retracted (re-org): key {signal.key} tx {signal.tx_hash} leader {signal.leader}", err=True
+        )
+
+    # stale misses (older than the replay window after a restart) are logged with their key by the service
+    service = IngestService(settings, leaders, sessions, emit, on_retract=retracted)
     try:
         await service.run()
     finally:

@@ -1,4 +1,5 @@
-"""Ingest metrics per source: received / accepted / duplicates / stale, fill-to-receipt lag, health.
+"""Ingest metrics per source: received / accepted / duplicates / stale (with a reason) / retracted,
+fill-to-receipt lag, health.
 
 The hot path only bumps plain integer attributes (a prometheus ``Counter.labels().inc()`` costs more
 than the whole pre-filter of a frame); a custom collector turns them into Prometheus counter, gauge,
@@ -81,16 +82,20 @@ class SourceStats:
         "health",
         "lag",
         "received",
+        "retracted",
         "stale",
+        "stale_replay_window",
     )
 
     def __init__(self) -> None:
         self.received = 0
         self.accepted = 0
         self.duplicates = 0
-        self.stale = 0
+        self.stale = 0  # offered, but older than max_signal_age_s (reason "max_age")
+        self.stale_replay_window = 0  # misses read after a restart, older than the replay window
         self.disabled = 0  # offered by a source the mode does not run
         self.handoff_failures = 0  # accepted signals the sink failed to take (keys forgotten; retried)
+        self.retracted = 0  # handed on, then undone by a re-org (chain)
         self.lag = LagReservoir()
         self.health = SourceHealth.CONNECTING
 
@@ -149,6 +154,8 @@ class IngestMetrics:
                 "accepted": st.accepted,
                 "duplicates": st.duplicates,
                 "stale": st.stale,
+                "stale_replay_window": st.stale_replay_window,
+                "retracted": st.retracted,
                 "disabled": st.disabled,
                 "handoff_failures": st.handoff_failures,
                 "lag_p50_ms": st.lag.quantile(0.5),
@@ -173,6 +180,14 @@ class _IngestCollector(Collector):
             "Accepted signals the sink failed to take (keys forgotten, left to a retry or another source)",
             labels=["source"],
         )
+        stale = CounterMetricFamily(
+            f"{p}_stale",
+            "Fills not copied because they were too old, by source and reason",
+            labels=["source", "reason"],
+        )
+        retracted = CounterMetricFamily(
+            f"{p}_retracted", "Signals handed on and then retracted (re-orged away)", labels=["source"]
+        )
         lag = HistogramMetricFamily(f"{p}_lag_seconds", "Fill-to-receipt lag per source", labels=["source"])
         p50 = GaugeMetricFamily(f"{p}_lag_p50_seconds", "Median recent lag per source", labels=["source"])
         p99 = GaugeMetricFamily(f"{p}_lag_p99_seconds", "99th percentile recent lag", labels=["source"])
@@ -181,6 +196,9 @@ class _IngestCollector(Collector):
             src = kind.value
             received.add_metric([src], st.received)
             failures.add_metric([src], st.handoff_failures)
+            stale.add_metric([src, "max_age"], st.stale)
+            stale.add_metric([src, "replay_window"], st.stale_replay_window)
+            retracted.add_metric([src], st.retracted)
             for outcome, value in (
                 ("accepted", st.accepted),
                 ("duplicate", st.duplicates),
@@ -216,4 +234,4 @@ class _IngestCollector(Collector):
             ("matched", fs.matched),
         ):
             frames.add_metric([outcome], value)
-        yield from (signals, received, failures, lag, p50, p99, health, late, frames)
+        yield from (signals, received, failures, stale, retracted, lag, p50, p99, health, late, frames)

@@ -23,7 +23,7 @@ from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.coord.base import Coordinator
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.engine.copy_store import record_signals
-from polyhunter.ingest.chain_logs import ChainLogSource
+from polyhunter.ingest.chain_logs import ChainLogSource, RetractHandler
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
@@ -54,15 +54,24 @@ class IngestService:
         coord: Coordinator | None = None,
         extra_exchanges: Sequence[str] = (),
         on_stale: Callable[[list[Signal]], None] | None = None,
+        on_retract: RetractHandler | None = None,
         sink_records: bool = False,
     ) -> None:
         """`sink_records=True`: the sink stores each signal itself (the copy engine does, in the same
-        transaction as the copies' prewrite), so the service does not write it first."""
+        transaction as the copies' prewrite), so the service does not write it first.
+
+        Stale misses (fills the poller reads after a restart that are older than the replay window) are
+        never copied: each is counted (``polyhunter_ingest_stale_total{reason="replay_window"}``) and
+        logged with its key, then passed to ``on_stale``. A signal handed on and then re-orged away is
+        counted (``polyhunter_ingest_retracted_total``) and passed to ``on_retract`` (the sink's owner
+        decides what a retracted copy needs); the chain source logs it with its key."""
         self.settings = settings
         self.leaders = [leader.lower() for leader in leaders]
         self._sessions = sessions
         self._sink = sink
         self._sink_records = sink_records
+        self._on_stale = on_stale
+        self._on_retract = on_retract
         ing = settings.ingest
         self.metrics = IngestMetrics(registry)
         self.dedup = DedupSet(ttl_s=ing.dedup_ttl_s)
@@ -113,7 +122,7 @@ class IngestService:
                 replay_window_s=ing.replay_window_s,
                 budget=RequestBudget(ing.poll_requests_per_10s),
                 push_healthy=self._push_healthy,
-                on_stale=on_stale,
+                on_stale=self._stale,
             )
             poller = self.poller
             self.metrics.probe_health(
@@ -122,11 +131,42 @@ class IngestService:
         chain_wanted = self.mux.mode is not IngestMode.HYBRID or ing.chain_in_hybrid
         if self.mux.runs(SourceKind.CHAIN) and chain_wanted:
             self.chain = ChainLogSource.from_settings(
-                settings, leaders=self.leaders, cursor_store=cursors, extra_exchanges=extra_exchanges
+                settings,
+                leaders=self.leaders,
+                cursor_store=cursors,
+                extra_exchanges=extra_exchanges,
+                on_retract=self._retracted,
             )
 
     def _push_healthy(self) -> bool:
         return self.rtds is not None and self.rtds.healthy
+
+    def _stale(self, signals: list[Signal]) -> None:
+        """Misses older than the replay window: recorded (counted, logged with their key), not copied."""
+        window_s = self.settings.ingest.replay_window_s
+        for signal in signals:
+            self.metrics.source(signal.source).stale_replay_window += 1
+            log.warning(
+                "stale miss not copied",
+                reason="replay_window",
+                key=signal.key,
+                source=str(signal.source),
+                leader=signal.leader,
+                tx_hash=signal.tx_hash,
+                fill_time=signal.fill_time.isoformat(),
+                age_s=signal.lag_ms // 1000,
+                replay_window_s=window_s,
+            )
+        if self._on_stale is not None:
+            try:
+                self._on_stale(signals)
+            except Exception as exc:  # noqa: BLE001 - the owner's hook must not stall the poller
+                log.error("stale hook failed", keys=[s.key for s in signals], error=repr(exc))
+
+    async def _retracted(self, signal: Signal) -> None:
+        self.metrics.source(signal.source).retracted += 1
+        if self._on_retract is not None:
+            await self._on_retract(signal)
 
     async def _record(self, signals: list[Signal]) -> None:
         """Durable dedup: only signals never stored before (by any source, in any run) go on."""
@@ -166,16 +206,5 @@ class IngestService:
             await self.chain.close()
 
     def snapshot(self) -> dict[str, object]:
-        out: dict[str, object] = {"recorded": self.recorded}
-        for kind in SourceKind:
-            st = self.metrics.source(kind)
-            out[str(kind)] = {
-                "received": st.received,
-                "accepted": st.accepted,
-                "duplicates": st.duplicates,
-                "stale": st.stale,
-                "health": str(self.metrics.health(kind)),
-                "lag_p50_ms": st.lag.quantile(0.5),
-                "lag_p99_ms": st.lag.quantile(0.99),
-            }
-        return out
+        """The per-source metrics (``IngestMetrics.snapshot``) and how many signals were recorded."""
+        return {"recorded": self.recorded, **self.metrics.snapshot()}

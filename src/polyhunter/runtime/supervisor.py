@@ -29,6 +29,7 @@ from polyhunter.coord.base import Coordinator
 from polyhunter.coord.factory import make_coordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
+from polyhunter.domain.signal import Signal
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.expiry import PendingSweeper
@@ -42,6 +43,7 @@ from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperAccount, PaperExecutor
 from polyhunter.execution.signer import OrderSigner, SignatureType
+from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
 from polyhunter.runtime.gc_tuning import tune_gc
@@ -82,6 +84,7 @@ class Supervisor:
         run: RunFile,
         *,
         on_copy: Callable[[CopyRecord], None] | None = None,
+        on_retract: RetractHandler | None = None,
         serve_api: bool = True,
         extra_exchanges: tuple[str, ...] = (),
     ) -> None:
@@ -90,6 +93,7 @@ class Supervisor:
         self.registry = CollectorRegistry()
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._on_copy = on_copy
+        self._on_retract = on_retract
         self._serve_api = serve_api
         self._extra_exchanges = extra_exchanges
         self._closers: list[Callable[[], Any]] = []
@@ -181,6 +185,7 @@ class Supervisor:
             registry=self.registry,
             coord=self.coord,
             extra_exchanges=self._extra_exchanges,
+            on_retract=self._signal_retracted,
             sink_records=True,
         )
         self.sweeper = PendingSweeper(
@@ -221,6 +226,18 @@ class Supervisor:
                 )
         funder = f.wallet.funder_address or client.signer.address
         return EoaAccount(client, funder, SignatureType(f.wallet.signature_type))
+
+    async def _signal_retracted(self, signal: Signal) -> None:
+        """A leader fill that was copied has been re-orged away: the copies stand (they are orders of
+        their own), so the operator is told, and the owner's hook (if any) decides what else to do."""
+        log.error(
+            "copied leader fill retracted by a re-org; review its copies",
+            key=signal.key,
+            leader=signal.leader,
+            tx_hash=signal.tx_hash,
+        )
+        if self._on_retract is not None:
+            await self._on_retract(signal)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -33,6 +33,7 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
+from tests.integration.ingest.local_data_api import ActivityApi, row_from_rtds_frame, serve_activity
 from tests.integration.ingest.test_rtds_source import WsServer
 
 pytestmark = pytest.mark.integration
@@ -157,47 +158,10 @@ async def test_push_signals_consult_and_set_the_shared_dedup(
     assert not await CoordinatorDedup(coords(), 600).first_seen(second.key, POLL)
 
 
-class ActivityApi:
-    """``GET /activity``: nothing until ``rows`` is filled (the Data API lags the push feed)."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.calls = 0
-
-    async def activity(self, request: web.Request) -> web.Response:
-        self.calls += 1
-        start = int(request.query.get("start", "0"))
-        return web.json_response([r for r in self.rows if r["timestamp"] >= start])
-
-
 @pytest.fixture
 async def data_api() -> AsyncIterator[tuple[ActivityApi, str]]:
-    api = ActivityApi()
-    app = web.Application()
-    app.router.add_get("/activity", api.activity)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield api, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
-
-
-def activity_row(raw: bytes) -> dict[str, Any]:
-    """The same fill as the Data API lists it."""
-    p = json.loads(raw)["payload"]
-    return {
-        "proxyWallet": p["proxyWallet"].lower(),
-        "timestamp": p["timestamp"],
-        "conditionId": p["conditionId"],
-        "type": "TRADE",
-        "size": p["size"],
-        "usdcSize": round(p["size"] * p["price"], 6),
-        "transactionHash": p["transactionHash"],
-        "price": p["price"],
-        "asset": p["asset"],
-        "side": p["side"],
-        "outcomeIndex": p["outcomeIndex"],
-    }
+    async with serve_activity() as served:
+        yield served
 
 
 async def test_a_failed_push_hand_off_leaves_the_fill_to_the_poller(
@@ -248,7 +212,7 @@ async def test_a_failed_push_hand_off_leaves_the_fill_to_the_poller(
         assert rtds.sink_errors == 1
         assert pushed.key not in service.dedup
         assert service.metrics.source(WS).accepted == 0
-        api.rows.append(activity_row(frames[0]))  # the Data API lists the fill a moment later
+        api.rows.append(row_from_rtds_frame(frames[0]))  # the Data API lists the fill a moment later
         await until(lambda: bool(got))
         assert not task.done()  # the push stream and the poller are still up
     finally:

@@ -32,6 +32,8 @@ def test_prometheus_export() -> None:
     m.set_health(SourceKind.WS, SourceHealth.HEALTHY)
     m.probe_health(SourceKind.POLL, lambda: SourceHealth.DEGRADED)
     m.source(SourceKind.CHAIN).handoff_failures = 3
+    m.source(SourceKind.CHAIN).retracted = 2
+    m.source(SourceKind.POLL).stale_replay_window = 5
     m.frames.frames = 1_000
     m.frames.prefiltered = 950
     m.track_late_duplicates(lambda: {(SourceKind.POLL, SourceKind.WS): 4})
@@ -41,6 +43,9 @@ def test_prometheus_export() -> None:
     assert 'polyhunter_ingest_signals_total{outcome="stale",source="ws"} 1.0' in text
     assert 'polyhunter_ingest_received_total{source="ws"} 10.0' in text
     assert 'polyhunter_ingest_handoff_failures_total{source="chain"} 3.0' in text
+    assert 'polyhunter_ingest_retracted_total{source="chain"} 2.0' in text
+    assert 'polyhunter_ingest_stale_total{reason="max_age",source="ws"} 1.0' in text
+    assert 'polyhunter_ingest_stale_total{reason="replay_window",source="poll"} 5.0' in text
     assert 'polyhunter_ingest_lag_seconds_bucket{le="0.5",source="ws"} 1.0' in text
     assert 'polyhunter_ingest_lag_seconds_bucket{le="+Inf",source="ws"} 3.0' in text
     assert 'polyhunter_ingest_lag_seconds_count{source="ws"} 3.0' in text
@@ -61,3 +66,4 @@ def test_prometheus_export() -> None:
     snap = m.snapshot()
     assert snap["ws"]["lag_p50_ms"] == 800
     assert snap["poll"]["health"] == "DEGRADED"
+    assert (snap["poll"]["stale_replay_window"], snap["chain"]["retracted"]) == (5, 2)

@@ -1,0 +1,76 @@
+"""A local Data API ``GET /activity`` for the ingest service tests (the live paging rules are not needed:
+answers stay far below one page)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+
+
+class ActivityApi:
+    """Serves ``rows`` (filtered by ``user`` and ``start``, ascending); counts requests per user."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.calls: dict[str, int] = {}
+        self.limits: list[int] = []
+
+    async def activity(self, request: web.Request) -> web.Response:
+        user = request.query["user"].lower()
+        self.calls[user] = self.calls.get(user, 0) + 1
+        self.limits.append(int(request.query.get("limit", "100")))
+        start = int(request.query.get("start", "0"))
+        rows = [r for r in self.rows if r["proxyWallet"] == user and r["timestamp"] >= start]
+        return web.json_response(sorted(rows, key=lambda r: int(r["timestamp"])))
+
+
+@asynccontextmanager
+async def serve_activity() -> AsyncIterator[tuple[ActivityApi, str]]:
+    api = ActivityApi()
+    app = web.Application()
+    app.router.add_get("/activity", api.activity)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield api, f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def activity_row(leader: str, ts: int, n: int, *, size: float = 10.0, price: float = 0.5) -> dict[str, Any]:
+    return {
+        "proxyWallet": leader.lower(),
+        "timestamp": ts,
+        "conditionId": "0x" + "cd" * 32,
+        "type": "TRADE",
+        "size": size,
+        "usdcSize": round(size * price, 6),
+        "transactionHash": f"0x{n:064x}",
+        "price": price,
+        "asset": "777",
+        "side": "BUY",
+        "outcomeIndex": 0,
+    }
+
+
+def row_from_rtds_frame(raw: bytes) -> dict[str, Any]:
+    """The fill of an RTDS frame as the Data API lists it."""
+    p = json.loads(raw)["payload"]
+    return {
+        "proxyWallet": p["proxyWallet"].lower(),
+        "timestamp": p["timestamp"],
+        "conditionId": p["conditionId"],
+        "type": "TRADE",
+        "size": p["size"],
+        "usdcSize": round(p["size"] * p["price"], 6),
+        "transactionHash": p["transactionHash"],
+        "price": p["price"],
+        "asset": p["asset"],
+        "side": p["side"],
+        "outcomeIndex": p["outcomeIndex"],
+    }
