@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.copy_config import CustodyMode, MarketRef
 from polyhunter.domain.filters import check_filters, needs_market_metadata
-from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
+from polyhunter.engine.balances import FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.copy_store import (
     NewCopy,
@@ -93,9 +94,7 @@ class CopyEngine:
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._needs_market: dict[str, bool] = {}  # leader -> a config of it filters on slugs or tags
         self.markets = markets
-        self._balances: TtlCache[tuple[str, int, str], Funds] = TtlCache(
-            settings.preflight_cache_ttl_ms, 100_000
-        )
+        self.funds = FollowerFunds(executors, settings.preflight_cache_ttl_ms)
         self.leaders = LeaderPositions()
         self.exposure = FollowerExposure()
         self.aggregator = Aggregator(settings.aggregation_window_ms)
@@ -236,10 +235,10 @@ class CopyEngine:
         cfg = stored.config
         follower_shares = Decimal(0)
         if signal.side is Side.SELL:
-            follower_shares = (await self._balance(stored, "shares", signal.asset)).balance
+            follower_shares = (await self.funds.get(cfg.custody, cfg.user_id, signal.asset)).balance
         follower_equity = leader_equity = Decimal(0)
         if cfg.sizing.value == "PROPORTIONAL":
-            follower_equity = (await self._balance(stored, "cash", "")).balance
+            follower_equity = (await self.funds.get(cfg.custody, cfg.user_id)).balance
             leader_equity = await self._equity(signal.leader) if self._equity else Decimal(0)
         return SizingContext(
             follower_position_shares=follower_shares,
@@ -248,17 +247,6 @@ class CopyEngine:
             follower_equity=follower_equity,
             leader_equity=leader_equity,
         )
-
-    async def _balance(self, stored: StoredConfig, kind: str, token: str) -> Funds:
-        executor = self._executors[stored.config.custody]
-        user = stored.config.user_id
-
-        async def load() -> Funds:
-            if kind == "shares":
-                return await executor.shares(user, token)
-            return await executor.collateral(user)
-
-        return await self._balances.get((str(stored.config.custody), user, kind + token), load)
 
     async def _run_all(self, works: list[CopyWork]) -> None:
         """Bounded concurrency as a pool of workers draining one iterator (cheaper than a task and a
@@ -334,11 +322,22 @@ class CopyEngine:
                     return 0
                 shares, notional = aggregate, aggregate * price.limit_price
             with self.metrics.time("preflight"):
-                short = await self._preflight(work.stored, signal, shares, notional, price.neg_risk)
-            if short is not None:
+                hold, short = await self.funds.hold(
+                    cfg.custody,
+                    cfg.user_id,
+                    signal.side,
+                    signal.asset,
+                    notional if signal.side is Side.BUY else shares,
+                    price.neg_risk,
+                )
+            if hold is None:
                 self._reporter.finish(work, SKIPPED, reason=short)
                 return 0
-            result = await self._execute(work, shares, price, order_type)
+            result: ExecutionResult | None = None
+            try:
+                result = await self._execute(work, shares, price, order_type)
+            finally:  # an exception leaves the result unknown: the funds are read again
+                self.funds.settle(hold, result if result is not None else ExecutionResult(ExecStatus.UNKNOWN))
             if (
                 result.status is ExecStatus.REJECTED
                 and FOK_KILL_MARK in result.error
@@ -348,22 +347,6 @@ class CopyEngine:
                 continue
             return self._record_result(work, result, price)
         return 0
-
-    async def _preflight(
-        self, stored: StoredConfig, signal: Signal, shares: Decimal, notional: Decimal, neg_risk: bool
-    ) -> str | None:
-        """Why the follower cannot pay for the order (its balance, or the allowance of the exchange the
-        order settles through: the neg-risk exchange's for neg-risk markets), or None."""
-        if signal.side is Side.BUY:
-            funds, need = await self._balance(stored, "cash", ""), notional
-        else:
-            funds, need = await self._balance(stored, "shares", signal.asset), shares
-        if funds.balance < need:
-            return "INSUFFICIENT_BALANCE"
-        allowance = funds.allowance_for(neg_risk)
-        if allowance is not None and allowance < need:
-            return "INSUFFICIENT_ALLOWANCE"
-        return None
 
     async def _execute(
         self, work: CopyWork, shares: Decimal, price: PriceDecision, order_type: OrderType
@@ -389,10 +372,7 @@ class CopyEngine:
         self.metrics.observe("signal_to_submit", (datetime.now(UTC) - signal.seen_at).total_seconds())
         work.sent = True
         with self.metrics.time("execute"):
-            result = await self._executors[cfg.custody].execute(request)
-        for kind, token in (("cash", ""), ("shares", signal.asset)):
-            self._balances.invalidate((str(cfg.custody), cfg.user_id, kind + token))
-        return result
+            return await self._executors[cfg.custody].execute(request)
 
     def _record_result(self, work: CopyWork, result: ExecutionResult, price: PriceDecision) -> int:
         signal, cfg = work.signal, work.stored.config

@@ -48,6 +48,15 @@ class TtlCache(Generic[K, V]):
             self._data.popitem(last=False)
             self.stats.evictions += 1
 
+    def replace(self, key: K, value: V) -> bool:
+        """Change a live entry's value without renewing it (it still expires when it would have);
+        False (and nothing stored) if there is no live entry."""
+        item = self._data.get(key)
+        if item is None or self._clock() - item[0] > self._ttl:
+            return False
+        self._data[key] = (item[0], value)
+        return True
+
     def invalidate(self, key: K) -> None:
         self._data.pop(key, None)
 

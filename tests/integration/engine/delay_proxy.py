@@ -2,12 +2,13 @@
 
 `hold_before_s`: the request is read in full, held, then forwarded (the client may have given up:
 the venue still gets the order, later). `hold_after_s`: forwarded at once, the venue's answer is
-held before it goes back. Every other request passes straight through.
+held before it goes back. Every other request passes straight through; `requests` counts them all by path.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -23,6 +24,7 @@ class DelayProxy:
     hold_after_s: float = 0.0
     url: str = ""
     forwarded_orders: int = 0
+    requests: Counter[str] = field(default_factory=Counter)  # by path
     _runner: web.AppRunner | None = None
     _client: aiohttp.ClientSession | None = None
     _held: set[asyncio.Task[None]] = field(default_factory=set)
@@ -48,6 +50,7 @@ class DelayProxy:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()  # all of it, before any hold: the venue will get the whole order
+        self.requests[request.path] += 1
         is_order = request.method == "POST" and request.path == "/order"
         if is_order and self.hold_before_s:
             await asyncio.sleep(self.hold_before_s)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ from pydantic import SecretStr
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from tests.e2e.harness import admin, follower_key
+from tests.integration.engine.delay_proxy import DelayProxy
 from tests.integration.engine.rig import Rig, leader_address, rig
 
 pytestmark = pytest.mark.integration
 
-L1 = leader_address(1)
+L1, L2 = leader_address(1), leader_address(2)
 FIXED3: dict[str, Any] = {"sizing": "FIXED_USDC", "sizing_value": Decimal(3)}
 
 
@@ -80,3 +82,37 @@ async def test_follower_without_enough_cash_is_skipped_not_sent(tmp_path: Path) 
         got = _states(r, await r.feed(await r.signal(L1)))
         assert got == {"rich": ("EXECUTED", None), "poor": ("SKIPPED", "INSUFFICIENT_BALANCE")}
         assert _makers(await r.orders()) == [addr["rich"]]
+
+
+async def test_known_fills_move_the_cached_funds_without_asking_the_venue(tmp_path: Path) -> None:
+    """With a long preflight TTL the venue is asked once; each fill moves the cached cash itself, so
+    the copy the remaining cash cannot pay is skipped here instead of being refused by the venue."""
+    run, addr = _run(["u"])
+    proxy = DelayProxy()
+    async with rig(tmp_path, run, [], proxy, engine={"preflight_cache_ttl_ms": 600_000}) as r:
+        await admin(r.http, r.sim.urls["admin"], "POST", "/fund", {"address": addr["u"], "collateral": "10"})
+        states = []
+        for market in (0, 1, 2, 0):
+            (copy,) = await r.feed(await r.signal(L1, market))
+            states.append((copy["state"], copy["reason"]))
+        assert states == [("EXECUTED", None)] * 3 + [("SKIPPED", "INSUFFICIENT_BALANCE")]
+        assert proxy.requests["/balance-allowance"] == 1
+        assert len(await r.orders()) == 3
+
+
+async def test_concurrent_copies_of_one_follower_never_overspend(tmp_path: Path) -> None:
+    """Two leaders' signals at once for a follower that can pay one copy: while the first order is in
+    flight (its answer held by the proxy), the second sees the first's hold and is skipped."""
+    key, address = follower_key("preflight", 9)
+    copies = [CopySpec(leader=leader, **FIXED3) for leader in (L1, L2)]
+    run = RunFile(
+        followers=[FollowerSpec(name="u", custody="EOA", private_key=SecretStr(key), copies=copies)]
+    )
+    proxy = DelayProxy(hold_after_s=0.5)
+    async with rig(tmp_path, run, [], proxy) as r:
+        await admin(r.http, r.sim.urls["admin"], "POST", "/fund", {"address": address, "collateral": "5"})
+        first, second = await r.signal(L1), await r.signal(L2, market=1)
+        await asyncio.gather(r.sup.engine.handle([first]), r.sup.engine.handle([second]))
+        got = sorted((c["state"], c["reason"]) for c in r.copies(first.key) + r.copies(second.key))
+        assert got == [("EXECUTED", None), ("SKIPPED", "INSUFFICIENT_BALANCE")]
+        assert len(await r.orders()) == 1

@@ -1,0 +1,144 @@
+"""Follower funds for sizing and preflight: a short-TTL cache of each follower's balances and
+allowances (in-flight de-duplicated), local holds for copies in flight, and local bookkeeping of fills.
+
+* A copy that passes preflight *holds* what it needs (USDC for a BUY, shares for a SELL) until its
+  result is known; concurrent copies of one follower see each other's holds, so together they never
+  pass a balance or an allowance that covers only some of them.
+* A known fill moves the cached values itself (BUY: cash and allowance go down by notional + fee,
+  shares up by the filled size; SELL: shares down, cash up by the proceeds less fee) without renewing
+  the entry: the TTL still refreshes it from the venue. The own-wallet path thus asks the venue once
+  per TTL, not once per copy.
+* An order the venue killed unfilled (FOK/FAK) moved nothing: the cache stays. An unknown result,
+  or any other rejection (the venue may disagree with our numbers), drops the follower's entries so
+  the next copy reads the venue again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds
+from polyhunter.domain.signal import Side
+from polyhunter.engine.ports import Executor
+from polyhunter.engine.ttl_cache import TtlCache
+
+FundsKey = tuple[CustodyMode, int, str]  # (custody, user, "" for USDC or the token id)
+
+INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+INSUFFICIENT_ALLOWANCE = "INSUFFICIENT_ALLOWANCE"
+KILLED_UNFILLED = ("FOK orders are fully filled or killed", "FAK orders are partially filled or killed")
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """What one copy in flight holds of its follower's funds."""
+
+    custody: CustodyMode
+    user_id: int
+    side: Side
+    token: str
+    amount: Decimal  # USDC for a BUY, shares for a SELL
+
+    @property
+    def key(self) -> FundsKey:
+        return (self.custody, self.user_id, "" if self.side is Side.BUY else self.token)
+
+
+def _minus(value: Decimal | None, amount: Decimal) -> Decimal | None:
+    return None if value is None else max(Decimal(0), value - amount)
+
+
+class FollowerFunds:
+    def __init__(
+        self,
+        executors: Mapping[CustodyMode, Executor],
+        ttl_ms: int,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._executors = executors
+        self.cache: TtlCache[FundsKey, Funds] = TtlCache(ttl_ms, max_entries, clock)
+        self._held: dict[FundsKey, Decimal] = {}
+
+    async def get(self, custody: CustodyMode, user_id: int, token: str = "") -> Funds:
+        """The follower's USDC (`token` "") or shares of `token`, as last read (or adjusted)."""
+        executor = self._executors[custody]
+
+        async def load() -> Funds:
+            if token:
+                return await executor.shares(user_id, token)
+            return await executor.collateral(user_id)
+
+        return await self.cache.get((custody, user_id, token), load)
+
+    def held(self, key: FundsKey) -> Decimal:
+        return self._held.get(key, Decimal(0))
+
+    async def hold(
+        self, custody: CustodyMode, user_id: int, side: Side, token: str, amount: Decimal, neg_risk: bool
+    ) -> tuple[Hold | None, str | None]:
+        """Hold `amount` for one copy, or say why the follower cannot pay it (balance, or the allowance
+        of the exchange the order settles through)."""
+        hold = Hold(custody, user_id, side, token, amount)
+        funds = await self.get(custody, user_id, "" if side is Side.BUY else token)
+        # No await from here on: the check and the hold are one step for concurrent copies.
+        held = self.held(hold.key)
+        if funds.balance - held < amount:
+            return None, INSUFFICIENT_BALANCE
+        allowance = funds.allowance_for(neg_risk)
+        if allowance is not None and allowance - held < amount:
+            return None, INSUFFICIENT_ALLOWANCE
+        self._held[hold.key] = held + amount
+        return hold, None
+
+    def settle(self, hold: Hold, result: ExecutionResult | None) -> None:
+        """Release the hold; book a known fill locally, forget the follower's numbers if unsure.
+        `result` None: nothing was sent."""
+        left = self.held(hold.key) - hold.amount
+        if left > 0:
+            self._held[hold.key] = left
+        else:
+            self._held.pop(hold.key, None)
+        if result is None:
+            return
+        cash_key: FundsKey = (hold.custody, hold.user_id, "")
+        shares_key: FundsKey = (hold.custody, hold.user_id, hold.token)
+        if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+            self._book_fill(cash_key, shares_key, hold.side, result)
+        elif result.status is ExecStatus.REJECTED and any(m in result.error for m in KILLED_UNFILLED):
+            return  # killed unfilled: nothing moved
+        else:
+            self.cache.invalidate(cash_key)
+            self.cache.invalidate(shares_key)
+
+    def _book_fill(
+        self, cash_key: FundsKey, shares_key: FundsKey, side: Side, result: ExecutionResult
+    ) -> None:
+        cash = self.cache.peek(cash_key)
+        shares = self.cache.peek(shares_key)
+        filled, notional, fee = result.filled_shares, result.notional, result.fee
+        if side is Side.BUY:
+            if cash is not None:
+                spent = notional + fee
+                self.cache.replace(
+                    cash_key,
+                    Funds(
+                        max(Decimal(0), cash.balance - spent),
+                        _minus(cash.allowance, spent),
+                        _minus(cash.neg_risk_allowance, spent),
+                    ),
+                )
+            if shares is not None:
+                self.cache.replace(shares_key, dataclasses.replace(shares, balance=shares.balance + filled))
+        else:
+            if shares is not None:
+                self.cache.replace(
+                    shares_key, dataclasses.replace(shares, balance=max(Decimal(0), shares.balance - filled))
+                )
+            if cash is not None:  # proceeds raise the balance, never the allowance
+                self.cache.replace(cash_key, dataclasses.replace(cash, balance=cash.balance + notional - fee))
