@@ -32,6 +32,8 @@ def test_json_document_carries_machine_and_figures() -> None:
     ingest = doc["bench_ingest"]
     assert "error" not in ingest
     assert ingest["pipeline_frames_per_s"] > 0
+    assert isinstance(ingest["target_met"], bool)
+    assert ingest["target_met"] is (ingest["pipeline_frames_per_s"] >= ingest["target_pipeline_per_s"])
     assert "bench_signing" not in doc  # --only
 
 
@@ -41,3 +43,23 @@ def test_table_names_machine_and_figure() -> None:
     assert "machine:" in done.stdout
     line = next(row for row in done.stdout.splitlines() if row.startswith("| ingest mux + dedup"))
     assert "RTDS frames/s" in line
+    assert "(target 200,000: met)" in line or "(target 200,000: NOT met)" in line
+
+
+def test_bench_ingest_says_whether_the_target_is_met() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_ingest.py"), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rate = int(
+        next(r for r in done.stdout.splitlines() if r.strip().startswith("pipeline "))
+        .split()[1]
+        .replace(",", "")
+    )
+    target = next(r for r in done.stdout.splitlines() if r.strip().startswith("target:"))
+    assert target.endswith(f"{'met' if rate >= 200_000 else 'NOT met'} ({rate:,} frames/s)")

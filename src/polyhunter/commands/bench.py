@@ -94,7 +94,13 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
             if isinstance(row, dict) and "p50_ms" in row:
                 rows.append((f"sim REST {key}", f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"))
     elif name == "bench_ingest":
-        rows.append(("ingest mux + dedup", f"{r['pipeline_frames_per_s']:,} RTDS frames/s"))
+        met = "met" if r.get("target_met") else "NOT met"
+        rows.append(
+            (
+                "ingest mux + dedup",
+                f"{r['pipeline_frames_per_s']:,} RTDS frames/s (target {r['target_pipeline_per_s']:,}: {met})",
+            )
+        )
     elif name == "bench_engine":
         for row in r["latency"]:
             s2s, venue = row["signal_to_submit_ms"] or {}, row["venue_round_trip_ms"] or {}
