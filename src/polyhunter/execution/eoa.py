@@ -3,8 +3,9 @@
 * FOK/FAK copies are signed as market orders (USDC amount for BUY, shares for SELL) with the
   slippage-bounded limit as the worst price, as the official client does.
 * Before the POST the order hash is recorded (`record_submit`), so a crash or a timeout leaves the
-  hash behind; `reconcile` asks the venue about that exact order (its record, then its trades) and
-  never resubmits.
+  hash behind; `reconcile` asks the venue about that exact order (its record, then its trade records:
+  an order record that is missing or shows no fill is not taken as proof nothing filled) and never
+  resubmits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from polyhunter.log import get_logger
 log = get_logger(__name__)
 
 MICRO = Decimal(1_000_000)
+TRADE_PAGES = 20  # at most this many pages of the token's trades are read to find one order's fills
+END_CURSOR = "LTE="
 RecordSubmit = Callable[[OrderRequest, SignedOrder], Awaitable[None]]
 LookupSubmit = Callable[[OrderRequest], Awaitable[str | None]]
 
@@ -104,7 +107,10 @@ class EoaExecutor:
             return ExecutionResult(ExecStatus.REJECTED, error=exc.message, venue_order_id=signed.order_hash)
         except (RetryableError, TimeoutError, OSError) as exc:
             log.warning("order submit result unknown", order=signed.order_hash, error=str(exc))
-            found = await self._query(acct, signed.order_hash)
+            try:
+                found = await self._query(acct, signed.order_hash, request)
+            except RetryableError:
+                found = None  # cannot tell now: the sweep asks again
             if found is not None:
                 return found
             return ExecutionResult(
@@ -132,21 +138,69 @@ class EoaExecutor:
             tx_hashes=tuple(resp.transactions_hashes or ()),
         )
 
-    async def _query(self, acct: EoaAccount, order_hash: str) -> ExecutionResult | None:
-        """What the venue knows of this order: None if it never saw it (or we cannot tell)."""
+    async def _query(
+        self, acct: EoaAccount, order_hash: str, request: OrderRequest
+    ) -> ExecutionResult | None:
+        """What the venue knows of this order: its order record, else its trade records; None if it
+        shows neither. Raises RetryableError when neither could be read (nothing can be concluded)."""
         try:
             order = await acct.client.get_order(order_hash)
         except (RetryableError, VenueError, OSError) as exc:
-            log.warning("order lookup failed", order=order_hash, error=str(exc))
-            return None
-        if order is None:
-            return None
-        matched = Decimal(order.size_matched)
-        if matched <= 0:
+            log.warning("order lookup failed; checking trades", order=order_hash, error=str(exc))
+            order = None
+        if order is not None and Decimal(order.size_matched) > 0:
+            return ExecutionResult(
+                ExecStatus.FILLED, Decimal(order.size_matched), Decimal(order.price), Decimal(0), order_hash
+            )
+        try:
+            traded = await self._traded(acct, order_hash, request)
+        except (RetryableError, VenueError, OSError) as exc:
+            log.warning("trade lookup failed", order=order_hash, error=str(exc))
+            if order is None:
+                raise RetryableError(
+                    f"order {order_hash}: neither its record nor its trades readable"
+                ) from exc
+            traded = None
+        if traded is not None:
+            return traded
+        if order is not None:  # the venue has the order and no fill of it: killed or refused
             return ExecutionResult(
                 ExecStatus.REJECTED, error=f"venue status {order.status}", venue_order_id=order_hash
             )
-        return ExecutionResult(ExecStatus.FILLED, matched, Decimal(order.price), Decimal(0), order_hash)
+        return None
+
+    async def _traded(
+        self, acct: EoaAccount, order_hash: str, request: OrderRequest
+    ) -> ExecutionResult | None:
+        """The fill of `order_hash` from the venue's trade records (as taker or as a maker leg) in the
+        copy's token; None if there is none."""
+        wanted = order_hash.lower()
+        shares = usdc = Decimal(0)
+        tx_hashes: list[str] = []
+        cursor: str | None = None
+        for _ in range(TRADE_PAGES):
+            page = await acct.client.trades(asset_id=request.token_id, cursor=cursor)
+            for trade in page.data:
+                if trade.status == "FAILED":
+                    continue
+                legs = [(trade.size, trade.price)] if trade.taker_order_id.lower() == wanted else []
+                legs += [
+                    (m.matched_amount, m.price) for m in trade.maker_orders if m.order_id.lower() == wanted
+                ]
+                for size, price in legs:
+                    shares += Decimal(size)
+                    usdc += Decimal(size) * Decimal(price)
+                if legs and trade.transaction_hash:
+                    tx_hashes.append(trade.transaction_hash)
+            if page.next_cursor in ("", END_CURSOR) or not page.data:
+                break
+            cursor = page.next_cursor
+        if shares <= 0:
+            return None
+        status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
+        return ExecutionResult(
+            status, shares, usdc / shares, Decimal(0), order_hash, tx_hashes=tuple(tx_hashes)
+        )
 
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
         order_hash = self._submitted.get(request.client_id)
@@ -154,7 +208,7 @@ class EoaExecutor:
             order_hash = await self._lookup_submit(request)
         if order_hash is None:
             return None  # never signed, so never sent
-        return await self._query(self._account(request.user_id), order_hash)
+        return await self._query(self._account(request.user_id), order_hash, request)
 
     def _funds(self, ba: BalanceAllowance) -> Funds:
         """Balance and the two V2 exchanges' allowances (the spenders the orders are signed for).

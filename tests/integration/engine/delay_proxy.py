@@ -2,7 +2,8 @@
 
 `hold_before_s`: the request is read in full, held, then forwarded (the client may have given up:
 the venue still gets the order, later). `hold_after_s`: forwarded at once, the venue's answer is
-held before it goes back. Every other request passes straight through; `requests` counts them all by path.
+held before it goes back. `hide_orders`: the venue's order records are not found (its trade
+records still are). Every other request passes straight through; `requests` counts them all by path.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class DelayProxy:
     url: str = ""
     forwarded_orders: int = 0
     requests: Counter[str] = field(default_factory=Counter)  # by path
+    hide_orders: bool = False  # answer GET /data/order/{id} with 404 (a venue whose order record is gone)
     _runner: web.AppRunner | None = None
     _client: aiohttp.ClientSession | None = None
     _held: set[asyncio.Task[None]] = field(default_factory=set)
@@ -52,6 +54,8 @@ class DelayProxy:
         body = await request.read()  # all of it, before any hold: the venue will get the whole order
         self.requests[request.path] += 1
         is_order = request.method == "POST" and request.path == "/order"
+        if self.hide_orders and request.method == "GET" and request.path.startswith("/data/order/"):
+            return web.json_response({"error": "order not found"}, status=404)
         if is_order and self.hold_before_s:
             await asyncio.sleep(self.hold_before_s)
         assert self._client is not None

@@ -117,6 +117,33 @@ async def test_immediate_lookup_finds_an_order_matched_before_the_timeout(tmp_pa
         assert (order["orderID"], order["status"]) == (done["recorded"], "matched")
 
 
+async def test_order_record_gone_is_reconciled_from_the_trades(tmp_path: Path) -> None:
+    """The venue no longer answers for the order itself (404): the sweep finds its fill in the trade
+    records instead of expiring a copy that did fill."""
+    run, address = _run_file()
+    proxy = DelayProxy(hold_before_s=HOLD_S, hide_orders=True)
+    async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
+        copy_id, order_hash = await _unknown_copy(r, proxy)
+        await asyncio.sleep(TTL_S)
+        assert await r.sup.sweeper.sweep_once() == 1
+        done = _copy(r, copy_id)
+        assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
+        venue = r.sim.state.engine.order(order_hash)  # what the venue itself matched of that order
+        assert venue is not None
+        assert done["filled_size_micro"] == venue.size_matched > 0
+        assert proxy.requests["/data/trades"] >= 1
+
+
+async def test_immediate_lookup_uses_the_trades_when_the_order_record_is_gone(tmp_path: Path) -> None:
+    run, address = _run_file()
+    proxy = DelayProxy(hold_after_s=HOLD_S, hide_orders=True)
+    async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
+        (copy,) = await r.feed(await r.signal(L1))
+        assert r.sup.engine.stats.unknown == 0
+        done = _copy(r, copy["id"])
+        assert (done["state"], done["venue_order_id"]) == ("EXECUTED", done["recorded"])
+
+
 async def test_order_the_venue_never_saw_expires(tmp_path: Path) -> None:
     """The control: a 503 before the order reaches the matching engine leaves nothing to reconcile."""
     run, address = _run_file()

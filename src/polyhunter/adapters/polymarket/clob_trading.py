@@ -75,13 +75,25 @@ class ClobTradingClient:
             return None
         return decode(raw, OpenOrder)
 
-    async def trades(self, *, asset_id: str | None = None, after: int | None = None) -> TradesPage:
+    async def trades(
+        self,
+        *,
+        asset_id: str | None = None,
+        market: str | None = None,
+        after: int | None = None,
+        cursor: str | None = None,
+    ) -> TradesPage:
+        """One page of this key's trades (`cursor`: the previous page's `next_cursor`)."""
         await self.ensure_api_key()
         params: dict[str, Any] = {"maker_address": self.signer.address}
         if asset_id:
             params["asset_id"] = asset_id
+        if market:
+            params["market"] = market
         if after is not None:
             params["after"] = after
+        if cursor:
+            params["next_cursor"] = cursor
         raw = await self.http.request(
             "GET", "/data/trades", params=params, headers=self._l2("GET", "/data/trades")
         )
