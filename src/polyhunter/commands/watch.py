@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +18,8 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
+
+ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def signal_json(signal: Signal) -> dict[str, Any]:
@@ -76,10 +79,11 @@ def watch(
     settings_file: Path | None = CONFIG_OPTION,
 ) -> None:
     """Stream the leaders' fills as normalized signals, with source and lag (Ctrl-C to stop)."""
-    for leader in leaders:
-        if not (leader.startswith("0x") and len(leader) == 42):
-            typer.echo(f"error: {leader!r} is not an address (0x + 40 hex)", err=True)
-            raise typer.Exit(2)
+    bad = [leader for leader in leaders if not ADDRESS.fullmatch(leader)]
+    if bad:
+        names = ", ".join(repr(b) for b in bad)
+        typer.echo(f"error: not a leader address (0x + 40 hex digits): {names}", err=True)
+        raise typer.Exit(2)
     overrides = {"ingest": {"mode": str(mode)}} if mode else None
     settings = settings_or_exit(settings_file, overrides)
     with contextlib.suppress(KeyboardInterrupt):
