@@ -1,7 +1,8 @@
 """The Data API poller: per leader, incremental `/activity?type=TRADE` from a persisted cursor.
 
-* Each leader is read from its cursor (`start = last_ts`, ascending, pages of 500, offsets up to the
-  API's 5,000 cap, then the window moves to the last timestamp read). Rows at the cursor's own second
+* Each leader is read from its cursor (`start = last_ts`, ascending, pages of `ingest.poll_page_limit`
+  rows, at most the API's 500, offsets up to the API's 5,000 cap, then the window moves to the last
+  timestamp read). Rows at the cursor's own second
   that were already emitted are skipped by key.
 * The cursor is saved only after the sink has taken the signals, so a crash repeats at most the last
   batch (the downstream dedup drops the repeat) and never loses one.
@@ -54,11 +55,15 @@ class DataApiPoller:
         degraded_interval_ms: int,
         replay_window_s: int,
         budget: RequestBudget,
+        page_limit: int = ACTIVITY_MAX_LIMIT,
         push_healthy: Callable[[], bool] = lambda: True,
         on_stale: Callable[[list[Signal]], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if page_limit < 1:
+            raise ValueError(f"page_limit must be at least 1, got {page_limit}")
         self._client = client
+        self.page_limit = min(page_limit, ACTIVITY_MAX_LIMIT)  # rows per /activity request
         self._leaders = [leader.lower() for leader in leaders]
         self._cursors = cursors
         self._parse = parse
@@ -87,14 +92,14 @@ class DataApiPoller:
 
     async def _fetch(self, leader: str, start: int) -> list[DataActivity]:
         rows: list[DataActivity] = []
-        offset = 0
+        offset, limit = 0, self.page_limit
         while True:
             await self._budget.take()
-            page = await self._client.activity(leader, start=start, limit=ACTIVITY_MAX_LIMIT, offset=offset)
+            page = await self._client.activity(leader, start=start, limit=limit, offset=offset)
             rows.extend(page)
-            if len(page) < ACTIVITY_MAX_LIMIT:
+            if len(page) < limit:
                 return rows
-            offset += ACTIVITY_MAX_LIMIT
+            offset += limit
             if offset >= ACTIVITY_MAX_OFFSET:
                 top = page[-1].timestamp
                 if top == start:  # more than 5,000 fills in one second: take what the API allows

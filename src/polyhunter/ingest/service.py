@@ -121,6 +121,7 @@ class IngestService:
                 degraded_interval_ms=ing.poll_interval_degraded_ms,
                 replay_window_s=ing.replay_window_s,
                 budget=RequestBudget(ing.poll_requests_per_10s),
+                page_limit=ing.poll_page_limit,
                 push_healthy=self._push_healthy,
                 on_stale=self._stale,
             )

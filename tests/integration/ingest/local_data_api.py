@@ -1,5 +1,5 @@
-"""A local Data API ``GET /activity`` for the ingest service tests (the live paging rules are not needed:
-answers stay far below one page)."""
+"""A local Data API ``GET /activity`` for the ingest service tests: ``user``, ``start`` (inclusive),
+ascending, ``limit`` (at most 500) and ``offset`` as the live one pages."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from aiohttp import web
 
 
 class ActivityApi:
-    """Serves ``rows`` (filtered by ``user`` and ``start``, ascending); counts requests per user."""
+    """Serves ``rows`` of the asked ``user`` from ``start``; counts requests per user, records limits."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
@@ -22,10 +22,12 @@ class ActivityApi:
     async def activity(self, request: web.Request) -> web.Response:
         user = request.query["user"].lower()
         self.calls[user] = self.calls.get(user, 0) + 1
-        self.limits.append(int(request.query.get("limit", "100")))
-        start = int(request.query.get("start", "0"))
+        limit = int(request.query.get("limit", "100"))
+        self.limits.append(limit)
+        start, offset = int(request.query.get("start", "0")), int(request.query.get("offset", "0"))
         rows = [r for r in self.rows if r["proxyWallet"] == user and r["timestamp"] >= start]
-        return web.json_response(sorted(rows, key=lambda r: int(r["timestamp"])))
+        rows.sort(key=lambda r: int(r["timestamp"]))  # stable: insertion order within a second
+        return web.json_response(rows[offset : offset + min(limit, 500)])
 
 
 @asynccontextmanager

@@ -106,3 +106,29 @@ async def test_stale_misses_are_counted_logged_with_their_key_and_not_copied(
         (stale[0].key, "replay_window", "warning")
     ]
     assert recorded[0]["age_s"] >= 2_000
+
+
+async def test_the_configured_page_limit_is_what_the_poller_asks_for(
+    data_api: tuple[ActivityApi, str], store: Store
+) -> None:
+    api, url = data_api
+    settings = poll_settings(store, url, poll_page_limit=50, poll_interval_ms=100)
+    sessions = await store.sessions(settings)
+    now = int(time.time())
+    await SqlCursorStore(sessions).save(Cursor(LEADER, SOURCE, now - 60))
+    api.rows = [activity_row(LEADER, now - 30, n) for n in range(120)]
+    copied: list[Signal] = []
+
+    async def sink(signals: list[Signal]) -> None:
+        copied.extend(signals)
+
+    service = IngestService(settings, [LEADER], sessions, sink)
+    task = asyncio.create_task(service.run())
+    try:
+        await until(lambda: len(copied) >= 120)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len({s.key for s in copied}) == len(copied) == 120
+    assert api.limits[:3] == [50, 50, 50]  # three pages: 50 + 50 + 20
+    assert set(api.limits) == {50}

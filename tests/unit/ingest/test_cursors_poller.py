@@ -59,6 +59,7 @@ class FakeActivityApi:
     def __init__(self) -> None:
         self.rows: dict[str, list[DataActivity]] = {}
         self.calls: list[tuple[str, int | None, int]] = []
+        self.limits: list[int] = []
         self.failing: set[str] = set()
 
     def add(self, *rows: DataActivity) -> None:
@@ -71,6 +72,7 @@ class FakeActivityApi:
         self, user: str, *, start: int | None = None, limit: int = 100, offset: int = 0, **_: object
     ) -> list[DataActivity]:
         self.calls.append((user, start, offset))
+        self.limits.append(limit)
         if user in self.failing:
             raise RetryableError("GET /activity: HTTP 429", 429)
         if offset > ACTIVITY_MAX_OFFSET:
@@ -100,6 +102,7 @@ def make_poller(
     now: float = NOW,
     replay_window_s: int = 600,
     push_healthy: bool = True,
+    page_limit: int = ACTIVITY_MAX_LIMIT,
 ) -> DataApiPoller:
     return DataApiPoller(
         api,  # type: ignore[arg-type]  # duck-typed: only .activity is used
@@ -111,6 +114,7 @@ def make_poller(
         degraded_interval_ms=50,
         replay_window_s=replay_window_s,
         budget=RequestBudget(100_000),
+        page_limit=page_limit,
         push_healthy=lambda: push_healthy,
         on_stale=rec.on_stale,
         clock=lambda: now,
@@ -256,6 +260,36 @@ async def test_more_than_the_cap_in_one_second_takes_what_the_api_allows() -> No
     emitted = await asyncio.wait_for(poller.poll_leader(A), 10)
     assert emitted == ACTIVITY_MAX_OFFSET
     assert len({s.key for s in rec.signals}) == emitted
+
+
+@pytest.mark.parametrize(("page_limit", "sent"), [(100, 100), (500, 500), (2_000, ACTIVITY_MAX_LIMIT)])
+async def test_pages_have_the_configured_size_clamped_to_the_api_max(page_limit: int, sent: int) -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 100))
+    api.add(*(row(A, NOW - 99 + n // 10, n) for n in range(250)))
+    poller = make_poller(api, store, rec, page_limit=page_limit)
+    assert poller.page_limit == sent
+    assert await poller.poll_leader(A) == 250
+    assert set(api.limits) == {sent}
+    assert [offset for _, _, offset in api.calls] == list(range(0, 250 // sent * sent + 1, sent))
+    assert len({s.key for s in rec.signals}) == 250
+
+
+@pytest.mark.parametrize("per_second", [7, 1_200])
+async def test_small_pages_still_read_past_the_offset_cap_once_each(per_second: int) -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 100))
+    api.add(*(row(A, NOW - 99 + n // per_second, n) for n in range(5_600)))
+    poller = make_poller(api, store, rec, now=NOW + 100, replay_window_s=3_600, page_limit=300)
+    assert await poller.poll_leader(A) == 5_600
+    assert len({s.key for s in rec.signals}) == len(rec.signals) == 5_600
+    assert all(offset <= ACTIVITY_MAX_OFFSET for _, _, offset in api.calls)
+    assert set(api.limits) == {300}
+
+
+def test_a_page_limit_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="page_limit"):
+        make_poller(FakeActivityApi(), MemoryCursorStore(), Recorder(), page_limit=0)
 
 
 # -- round-robin, failures, cadence -----------------------------------------------------------------
