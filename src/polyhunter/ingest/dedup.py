@@ -97,11 +97,6 @@ class DedupSet:
         self.stats.record(source, winner)
         return False
 
-    def winner(self, key: str) -> SourceKind | None:
-        """The source that offered ``key`` first, if it is still remembered."""
-        found = self._cur.get(key)
-        return found if found is not None else self._old.get(key)
-
     async def first_seen(self, key: str, source: SourceKind) -> bool:
         return self.check(key, source)
 

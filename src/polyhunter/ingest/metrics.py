@@ -126,9 +126,6 @@ class IngestMetrics:
     def source(self, kind: SourceKind) -> SourceStats:
         return self.sources[kind]
 
-    def set_health(self, kind: SourceKind, health: SourceHealth) -> None:
-        self.sources[kind].health = health
-
     def probe_health(self, kind: SourceKind, probe: Callable[[], SourceHealth]) -> None:
         """Read ``kind``'s health from its source whenever metrics are read."""
         self._health_probes[kind] = probe

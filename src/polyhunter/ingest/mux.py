@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from polyhunter.domain.signal import Signal, SourceKind
@@ -29,7 +29,6 @@ from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.log import get_logger
 from polyhunter.ports import SignalDedup, SignalSource
-from polyhunter.settings import IngestSettings
 
 log = get_logger(__name__)
 
@@ -93,26 +92,6 @@ class SignalMux:
         self._stats = metrics.sources
         metrics.track_late_duplicates(lambda: dedup.stats.late_by_winner)
 
-    @classmethod
-    def from_settings(
-        cls,
-        ingest: IngestSettings,
-        metrics: IngestMetrics,
-        *,
-        sink: Sink = _discard,
-        shared: SignalDedup | None = None,
-        max_keys: int = 2_000_000,
-    ) -> SignalMux:
-        """Mode, stale limit and dedup window from the ``[ingest]`` settings."""
-        return cls(
-            ingest.mode,
-            DedupSet(ttl_s=ingest.dedup_ttl_s, max_keys=max_keys),
-            metrics,
-            max_signal_age_s=ingest.max_signal_age_s,
-            shared=shared,
-            sink=sink,
-        )
-
     def runs(self, source: SourceKind) -> bool:
         return source in self.enabled
 
@@ -133,10 +112,6 @@ class SignalMux:
             return Verdict.DUPLICATE
         st.accepted += 1
         return Verdict.ACCEPTED
-
-    async def admit(self, signals: Sequence[Signal]) -> list[Signal]:
-        """Gate a batch; with a shared dedup, locally new keys are also checked across processes."""
-        return await self._claim_shared([s for s in signals if self.offer(s) is Verdict.ACCEPTED])
 
     async def _claim_shared(self, accepted: list[Signal]) -> list[Signal]:
         """Of signals the local gate accepted, those no other process claimed first. If the shared

@@ -14,7 +14,6 @@ class RequestBudget:
         self._rate = requests / per_seconds
         self._tokens = float(requests)
         self._stamp = time.monotonic()
-        self.waited_s = 0.0
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -24,12 +23,6 @@ class RequestBudget:
     async def take(self) -> None:
         self._refill()
         while self._tokens < 1:
-            wait = (1 - self._tokens) / self._rate
-            self.waited_s += wait
-            await asyncio.sleep(wait)
+            await asyncio.sleep((1 - self._tokens) / self._rate)
             self._refill()
         self._tokens -= 1
-
-    def available(self) -> float:
-        self._refill()
-        return self._tokens

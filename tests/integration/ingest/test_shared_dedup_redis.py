@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -51,6 +51,14 @@ async def prefix() -> AsyncIterator[str]:
 
 async def test_one_winner_across_two_processes(prefix: str) -> None:
     coords = [RedisCoordinator(URL, prefix=prefix) for _ in range(2)]
+    taken: list[list[Signal]] = [[], []]
+
+    def keep(into: list[Signal]) -> Callable[[list[Signal]], Awaitable[None]]:
+        async def sink(batch: list[Signal]) -> None:
+            into.extend(batch)
+
+        return sink
+
     muxes = [
         SignalMux(
             "HYBRID",
@@ -58,15 +66,14 @@ async def test_one_winner_across_two_processes(prefix: str) -> None:
             IngestMetrics(),
             max_signal_age_s=900,
             shared=CoordinatorDedup(c, 600),
+            sink=keep(into),
         )
-        for c in coords
+        for c, into in zip(coords, taken, strict=True)
     ]
     try:
         batches = [[sig(i, SourceKind.WS) for i in range(200)], [sig(i, SourceKind.POLL) for i in range(200)]]
-        accepted = await asyncio.gather(
-            *(mux.admit(batch) for mux, batch in zip(muxes, batches, strict=True))
-        )
-        keys = [s.key for batch in accepted for s in batch]
+        await asyncio.gather(*(mux.submit(batch) for mux, batch in zip(muxes, batches, strict=True)))
+        keys = [s.key for batch in taken for s in batch]
         assert len(keys) == 200
         assert len(set(keys)) == 200
         ws, poll = muxes[0].metrics.source(SourceKind.WS), muxes[1].metrics.source(SourceKind.POLL)
@@ -76,7 +83,9 @@ async def test_one_winner_across_two_processes(prefix: str) -> None:
         shared = muxes[0].shared
         assert isinstance(shared, CoordinatorDedup)
         before = shared.stats.first[SourceKind.WS] + shared.stats.late[SourceKind.WS]
-        assert await muxes[0].admit([sig(0, SourceKind.WS)]) == []
+        handed_on = len(taken[0])
+        await muxes[0].submit([sig(0, SourceKind.WS)])
+        assert len(taken[0]) == handed_on
         assert shared.stats.first[SourceKind.WS] + shared.stats.late[SourceKind.WS] == before
     finally:
         for c in coords:

@@ -15,15 +15,15 @@ from polyhunter.adapters.polymarket.parse_signals import (
     LegOrdinals,
     UnknownSide,
     map_side,
-    signal_from_rtds_payload,
+    ordinal_domain,
+    signal_from_rtds_frame,
     signals_from_activity,
     signals_from_data_trades,
-    signals_from_rtds_frames,
 )
 from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity, DataTrade, decode_trades
 from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame
-from polyhunter.domain.signal import Side, SourceKind, signal_key
+from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
 
 FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "polymarket"
 SEEN = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)
@@ -39,6 +39,15 @@ def rtds_docs() -> list[dict[str, Any]]:
 
 def rtds_frames(docs: list[dict[str, Any]] | None = None) -> list[RtdsActivityFrame]:
     return decode(json.dumps(docs if docs is not None else rtds_docs()), list[RtdsActivityFrame])
+
+
+def signals_from_rtds_frames(frames: list[RtdsActivityFrame], seen_at: datetime) -> list[Signal]:
+    """Frames as one push stream maps them (``FrameFilter`` does the same): ordinals per domain."""
+    domains: dict[tuple[str, str], LegOrdinals] = {}
+    return [
+        signal_from_rtds_frame(f, seen_at, domains.setdefault(ordinal_domain(f), LegOrdinals()))
+        for f in frames
+    ]
 
 
 def data_row_from_rtds(payload: dict[str, Any], price: Any) -> dict[str, Any]:
@@ -168,12 +177,17 @@ def test_side_mapping_is_exhaustive() -> None:
             map_side(bad)
 
 
-def test_payload_mapping_takes_an_explicit_ordinal() -> None:
-    payload = rtds_frames()[0].payload
-    a = signal_from_rtds_payload(payload, SEEN, 0)
-    b = signal_from_rtds_payload(payload, SEEN, 1)
-    assert a.key != b.key
-    assert a.key == signal_from_rtds_payload(msgspec.structs.replace(payload, price=Decimal("0.5")), SEEN).key
+def test_a_repeated_leg_in_one_stream_gets_the_next_ordinal_and_price_is_not_in_the_key() -> None:
+    frame = rtds_frames()[0]
+    ordinals = LegOrdinals()
+    a = signal_from_rtds_frame(frame, SEEN, ordinals)
+    b = signal_from_rtds_frame(frame, SEEN, ordinals)
+    assert a.key == signal_key(a.tx_hash, a.leader, a.asset, a.side, 1_030_920_000, 0)
+    assert b.key == signal_key(a.tx_hash, a.leader, a.asset, a.side, 1_030_920_000, 1)
+    repriced = msgspec.structs.replace(
+        frame, payload=msgspec.structs.replace(frame.payload, price=Decimal("0.5"))
+    )
+    assert signal_from_rtds_frame(repriced, SEEN, LegOrdinals()).key == a.key
 
 
 def test_leg_ordinals_are_bounded() -> None:

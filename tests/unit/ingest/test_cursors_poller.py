@@ -20,7 +20,7 @@ from polyhunter.adapters.polymarket.http import RetryableError, VenueError
 from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity
 from polyhunter.domain.signal import Side, Signal, signal_key, to_micro
-from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
+from polyhunter.ingest.cursors import Cursor, CursorStore, MemoryCursorStore
 from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
 from polyhunter.ingest.rate_budget import RequestBudget
 
@@ -95,7 +95,7 @@ class Recorder:
 
 def make_poller(
     api: FakeActivityApi,
-    store: MemoryCursorStore,
+    store: CursorStore,
     rec: Recorder,
     leaders: Sequence[str] = (A,),
     *,

@@ -29,7 +29,7 @@ def test_prometheus_export() -> None:
     ws.received, ws.accepted, ws.duplicates, ws.stale = 10, 7, 2, 1
     for lag in (400, 800, 1_200):
         ws.lag.observe(lag)
-    m.set_health(SourceKind.WS, SourceHealth.HEALTHY)
+    m.probe_health(SourceKind.WS, lambda: SourceHealth.HEALTHY)
     m.probe_health(SourceKind.POLL, lambda: SourceHealth.DEGRADED)
     m.source(SourceKind.CHAIN).handoff_failures = 3
     m.source(SourceKind.CHAIN).retracted = 2

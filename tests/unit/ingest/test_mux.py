@@ -112,16 +112,27 @@ async def test_submit_hands_only_accepted_signals_to_the_sink() -> None:
     assert [[s.key for s in batch] for batch in got] == [[sig(1, WS).key, sig(3, CHAIN).key]]
 
 
+class Taken(list[Signal]):
+    """A sink that keeps what it was handed."""
+
+    async def __call__(self, batch: list[Signal]) -> None:
+        self.extend(batch)
+
+
+def shared_mux(coord: MemoryCoordinator, sink: Taken) -> SignalMux:
+    shared = CoordinatorDedup(coord, 60)
+    return SignalMux(
+        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=shared, sink=sink
+    )
+
+
 async def test_shared_dedup_across_two_muxes() -> None:
     coord = MemoryCoordinator()
-    a = SignalMux(
-        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=CoordinatorDedup(coord, 60)
-    )
-    b = SignalMux(
-        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=CoordinatorDedup(coord, 60)
-    )
-    assert await a.admit([sig(1, WS)]) == [sig(1, WS)]
-    assert await b.admit([sig(1, POLL)]) == []
+    a, b = shared_mux(coord, a_took := Taken()), shared_mux(coord, b_took := Taken())
+    await a.submit([sig(1, WS)])
+    await b.submit([sig(1, POLL)])
+    assert a_took == [sig(1, WS)]
+    assert b_took == []
     assert b.metrics.source(POLL).duplicates == 1
     assert b.metrics.source(POLL).accepted == 0
 
@@ -152,10 +163,9 @@ async def test_a_failed_hand_off_forgets_the_keys_so_a_retry_is_accepted() -> No
     fail = False
     await mux.submit([sig(1, POLL), sig(2, WS)])
     assert got == [sig(1, POLL).key, sig(2, WS).key]
-    other = SignalMux(
-        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=CoordinatorDedup(coord, 60)
-    )
-    assert await other.admit([sig(1, CHAIN)]) == []  # once handed on, the shared key holds again
+    other = shared_mux(coord, other_took := Taken())
+    await other.submit([sig(1, CHAIN)])
+    assert other_took == []  # once handed on, the shared key holds again
 
 
 class ListSource:
@@ -196,15 +206,6 @@ async def test_consume_drains_a_signal_source_and_tracks_its_health() -> None:
     await mux.consume(poll_source)
     assert [s.tx_hash[-1] for s in got] == ["1", "2", "3"]
     assert mux.metrics.source(POLL).duplicates == 1
-
-
-def test_from_settings() -> None:
-    from polyhunter.settings import IngestSettings
-
-    mux = SignalMux.from_settings(IngestSettings(mode="POLLING_ONLY", max_signal_age_s=30), IngestMetrics())
-    assert mux.enabled == {POLL}
-    assert mux.offer(sig(1, POLL, lag_s=31)) is Verdict.STALE
-    assert mux.offer(sig(1, POLL, lag_s=29)) is Verdict.ACCEPTED
 
 
 # -- a failing hand-off of a chain signal (the real ChainLogSource over an in-memory chain) ----------

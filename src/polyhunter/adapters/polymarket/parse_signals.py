@@ -14,7 +14,7 @@ own domain (:func:`ordinal_domain`): repeats across domains map to the same keys
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -128,12 +128,6 @@ def rtds_leg(payload: RtdsTradePayload) -> LegId:
     return _leg(payload.transaction_hash, payload.proxy_wallet, payload.asset, payload.side, payload.size)
 
 
-def signal_from_rtds_payload(
-    payload: RtdsTradePayload, seen_at: datetime, ordinal: int = 0, source: SourceKind = SourceKind.WS
-) -> Signal:
-    return _rtds_signal(payload, rtds_leg(payload), ordinal, seen_at, source)
-
-
 def signal_from_rtds_frame(frame: RtdsActivityFrame, seen_at: datetime, ordinals: LegOrdinals) -> Signal:
     """One RTDS activity frame; ``ordinals`` is the counter of the frame's :func:`ordinal_domain`."""
     leg = rtds_leg(frame.payload)
@@ -143,16 +137,6 @@ def signal_from_rtds_frame(frame: RtdsActivityFrame, seen_at: datetime, ordinals
 def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
     """The stream within which identical legs are numbered: (connection id, frame type)."""
     return (frame.connection_id or "", frame.type)
-
-
-def signals_from_rtds_frames(frames: Iterable[RtdsActivityFrame], seen_at: datetime) -> list[Signal]:
-    """A recorded batch of frames, numbered per :func:`ordinal_domain`."""
-    domains: dict[tuple[str, str], LegOrdinals] = {}
-    out: list[Signal] = []
-    for frame in frames:
-        ordinals = domains.setdefault(ordinal_domain(frame), LegOrdinals())
-        out.append(signal_from_rtds_frame(frame, seen_at, ordinals))
-    return out
 
 
 def signals_from_data_trades(rows: Sequence[DataTrade], seen_at: datetime) -> list[Signal]:
