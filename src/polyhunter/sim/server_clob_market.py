@@ -27,6 +27,7 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     MarketsPage,
     Midpoint,
     Price,
+    Rewards,
     Spread,
 )
 from polyhunter.sim.events import BookSnapshot
@@ -43,6 +44,7 @@ START_CURSOR = "MA=="
 END_CURSOR = "LTE="
 MARKETS_PAGE = 1000
 NO_BOOK = "No orderbook exists for the requested token id"
+NO_REWARDS = Rewards(rates=None, min_size=Decimal(0), max_spread=Decimal(0))
 
 
 def encode_cursor(offset: int) -> str:
@@ -262,7 +264,7 @@ def clob_market(state: SimState, info: MarketInfo) -> ClobMarket:
         neg_risk_request_id="",
         icon=info.icon,
         image=info.icon,
-        rewards=None,
+        rewards=NO_REWARDS,  # live always serves the object; rates null when no program runs
         is_50_50_outcome=False,
         tokens=[
             ClobToken(token_id=t, outcome=o, price=p, winner=m.winning_token == t)

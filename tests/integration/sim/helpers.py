@@ -36,28 +36,46 @@ def assert_same_shape(
     extra_ok: frozenset[str] = frozenset(),
     subset: bool = False,
     trimmed: bool = False,
+    nullable: frozenset[str] = frozenset(),
+    empty_ok: frozenset[str] = frozenset(),
 ) -> None:
-    """``sim`` has ``live``'s shape, recursively: the same JSON type per key (``null`` on either side
-    matches anything) and the same keys. ``subset``: sim may add keys (older, smaller captures);
-    ``extra_ok``: the only keys sim may add otherwise; ``trimmed``: sim serves only some of live's keys
-    (metadata endpoints), but every key it serves exists live with the same type."""
-    if live is None or sim is None:
+    """``sim`` has ``live``'s shape, recursively: the same keys and the same JSON type per key.
+
+    Strict by default: ``null`` stands in for another type only where the live capture itself holds
+    ``null`` (the capture does not show the type) or where the key is in ``nullable`` (documented as
+    "T or null"); an array empty on one side only is a failure (nothing was compared), and both
+    empty passes only for the keys in ``empty_ok``. ``subset``: sim may add keys (older, smaller
+    captures); ``extra_ok``: the only keys sim may add otherwise; ``trimmed``: sim serves only some of
+    live's keys (metadata endpoints), but every key it serves exists live with the same type."""
+    key = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    if live is None:
+        return  # the capture shows no type here: anything sim serves is consistent with it
+    if sim is None:
+        assert key in nullable, f"{path}: sim null where live has {json_kind(live)} (not documented nullable)"
         return
     assert json_kind(live) == json_kind(sim), f"{path}: live {json_kind(live)} vs sim {json_kind(sim)}"
+    options: dict[str, Any] = {
+        "extra_ok": extra_ok,
+        "subset": subset,
+        "trimmed": trimmed,
+        "nullable": nullable,
+        "empty_ok": empty_ok,
+    }
     if isinstance(live, dict):
         missing = set(live) - set(sim)
         assert trimmed or not missing, f"{path}: sim lacks {sorted(missing)}"
         extra = set(sim) - set(live) - extra_ok
         assert subset or not extra, f"{path}: sim adds {sorted(extra)}"
-        for key in set(live) & set(sim):
-            assert_same_shape(
-                live[key], sim[key], f"{path}.{key}", extra_ok=extra_ok, subset=subset, trimmed=trimmed
-            )
-    elif isinstance(live, list) and live and sim:
+        for name in sorted(set(live) & set(sim)):
+            assert_same_shape(live[name], sim[name], f"{path}.{name}", **options)
+    elif isinstance(live, list):
+        if not live and not sim:
+            assert key in empty_ok, f"{path}: both arrays empty, nothing compared"
+            return
+        assert live, f"{path}: live array empty, sim has {len(sim)} items: nothing to compare with"
+        assert sim, f"{path}: sim array empty, live has {len(live)} items"
         for i, item in enumerate(sim):
-            assert_same_shape(
-                live[0], item, f"{path}[{i}]", extra_ok=extra_ok, subset=subset, trimmed=trimmed
-            )
+            assert_same_shape(live[0], item, f"{path}[{i}]", **options)
 
 
 def assert_worst_first(book: dict[str, Any]) -> None:
