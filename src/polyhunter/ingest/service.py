@@ -140,7 +140,9 @@ class IngestService:
             )
 
     def _push_healthy(self) -> bool:
-        return self.rtds is not None and self.rtds.healthy
+        """Whether the poller may keep its normal cadence: the fast one stands in for a push feed that
+        is down (HYBRID). A mode without a push feed (POLLING_ONLY) polls at the configured cadence."""
+        return self.rtds is None or self.rtds.healthy
 
     def _stale(self, signals: list[Signal]) -> None:
         """Misses older than the replay window: recorded (counted, logged with their key), not copied."""

@@ -132,3 +132,44 @@ async def test_the_configured_page_limit_is_what_the_poller_asks_for(
     assert len({s.key for s in copied}) == len(copied) == 120
     assert api.limits[:3] == [50, 50, 50]  # three pages: 50 + 50 + 20
     assert set(api.limits) == {50}
+
+
+@pytest.mark.parametrize(("mode", "fast"), [("POLLING_ONLY", False), ("HYBRID", True)])
+async def test_the_fast_cadence_is_for_hybrid_while_push_is_down_not_for_polling_only(
+    data_api: tuple[ActivityApi, str], store: Store, mode: str, fast: bool
+) -> None:
+    """POLLING_ONLY has no push feed to be unhealthy: it polls every `poll_interval_ms`. HYBRID with the
+    push feed down (nothing listens at its URL) polls every `poll_interval_degraded_ms`."""
+    api, url = data_api
+    settings = poll_settings(
+        store,
+        url,
+        mode=mode,
+        chain_in_hybrid=False,
+        poll_interval_ms=400,
+        poll_interval_degraded_ms=50,
+        reconnect_backoff_initial_ms=50,
+        reconnect_backoff_max_ms=200,
+    )
+    sessions = await store.sessions(settings)
+
+    async def sink(_signals: list[Signal]) -> None:
+        return None
+
+    service = IngestService(settings, [LEADER], sessions, sink)
+    task = asyncio.create_task(service.run())
+    try:
+        await until(lambda: api.calls.get(LEADER, 0) >= 1)
+        first = api.calls[LEADER]
+        await asyncio.sleep(1.2)
+        polls = api.calls[LEADER] - first
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    if fast:
+        assert service.rtds is not None
+        assert not service.rtds.healthy
+        assert polls >= 8, polls  # every 50 ms: ~24 in 1.2 s
+    else:
+        assert service.rtds is None
+        assert 2 <= polls <= 4, polls  # every 400 ms: 3 in 1.2 s
