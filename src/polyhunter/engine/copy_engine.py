@@ -29,7 +29,7 @@ from polyhunter.domain.filters import check_filters, needs_market_metadata
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
-from polyhunter.engine.balances import FollowerFunds
+from polyhunter.engine.balances import KILLED_UNFILLED, FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.copy_store import (
     NewCopy,
@@ -57,7 +57,6 @@ from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConf
 log = get_logger(__name__)
 
 VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
-FOK_KILL_MARK = "FOK orders are fully filled or killed"
 
 EXECUTED = CopyTradeState.EXECUTED
 SKIPPED = CopyTradeState.SKIPPED
@@ -297,7 +296,14 @@ class CopyEngine:
             await self.guard.release(reservation, keep_micro=spent)
 
     async def _priced_copy(self, work: CopyWork, reservation: Reservation) -> int:
-        """Pricing → preflight → execute; returns the micro-USDC actually spent."""
+        """Pricing → preflight → execute, with a bounded price chase; returns the micro-USDC spent.
+
+        An order killed unfilled (FOK, or FAK with no match) is chased: the book is read again and the
+        copy priced with the killed limit as `chase_from`, so each attempt's limit is at least one tick
+        further toward the market, never past the slippage budget against the leader's price. The chase
+        ends with a fill, a skip (the re-read book cannot fill within the budget), the last step, or
+        when the limit cannot move any more (it is at the budget).
+        """
         signal, cfg = work.signal, work.stored.config
         max_bps = (
             cfg.max_slippage_bps if cfg.max_slippage_bps is not None else self._settings.max_slippage_bps
@@ -305,14 +311,18 @@ class CopyEngine:
         age_s = (datetime.now(UTC) - signal.fill_time).total_seconds()
         shares = work.size.shares
         order_type = OrderType(self._settings.order_type)
+        sent: tuple[ExecutionResult, PriceDecision] | None = None
         for attempt in range(self._settings.price_chase_steps + 1):
+            chase_from = sent[1].limit_price if sent is not None else None
             with self.metrics.time("pricing"):
                 price = await self.pricer.price(
-                    signal.asset, signal.side, shares, signal.price, max_bps, age_s
+                    signal.asset, signal.side, shares, signal.price, max_bps, age_s, chase_from
                 )
             if price.skip is not None and not (order_type is OrderType.FAK and price.fillable_shares > 0):
                 self._reporter.finish(work, SKIPPED, reason=str(price.skip))
                 return 0
+            if sent is not None and price.limit_price == chase_from:
+                break  # at the budget: the limit cannot move toward the market any more
             if order_type is OrderType.FAK:
                 shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
             notional = shares * price.limit_price
@@ -338,15 +348,13 @@ class CopyEngine:
                 result = await self._execute(work, shares, price, order_type)
             finally:  # an exception leaves the result unknown: the funds are read again
                 self.funds.settle(hold, result if result is not None else ExecutionResult(ExecStatus.UNKNOWN))
-            if (
-                result.status is ExecStatus.REJECTED
-                and FOK_KILL_MARK in result.error
-                and attempt < self._settings.price_chase_steps
-            ):
-                self.pricer.invalidate(signal.asset)  # the book moved: re-read it and chase within the budget
-                continue
-            return self._record_result(work, result, price)
-        return 0
+            sent = (result, price)
+            killed = result.status is ExecStatus.REJECTED and any(m in result.error for m in KILLED_UNFILLED)
+            if not killed or attempt == self._settings.price_chase_steps:
+                break
+            self.pricer.invalidate(signal.asset)  # the book moved: re-read it before the next step
+        assert sent is not None
+        return self._record_result(work, *sent)
 
     async def _execute(
         self, work: CopyWork, shares: Decimal, price: PriceDecision, order_type: OrderType

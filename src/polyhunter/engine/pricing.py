@@ -3,8 +3,14 @@
 Order of preference: the live book (quote cache with TTL, one fetch per token however many followers
 wait) → midpoint → last trade → the leader's own price. Each fallback is used only while fresh
 (`fallback_price_ttl_ms`), and `force_fallback` skips the book (an operator switch for a book feed
-that misbehaves). The signed limit is the slippage-bounded price on the tick (BUY rounds down, SELL
-up): the venue fills at maker prices, so the expected price is the book VWAP.
+that misbehaves).
+
+The *budget* is the leader's price moved by the config's slippage allowance, on the tick (BUY rounds
+down, SELL up). From the book, the signed limit is the worst level the copy's size needs (the venue
+fills at maker prices, so the expected price is the book VWAP), never past the budget. After a FOK/FAK
+kill the engine re-reads the book and prices again with `chase_from` = the killed limit: the next limit
+is at least one tick further toward the market (`chase_limit`), still never past the budget. Fallback
+prices sign the budget itself.
 """
 
 from __future__ import annotations
@@ -58,6 +64,22 @@ def to_tick(price: Decimal, tick: Decimal, side: Side) -> Decimal:
     return min(max(on_tick, tick), Decimal(1) - tick)
 
 
+def chase_limit(
+    side: Side, book_worst: Decimal, chase_from: Decimal | None, tick: Decimal, budget: Decimal
+) -> Decimal:
+    """The limit to sign: the book's worst price for the size (on the tick, rounded toward the market),
+    after a kill at `chase_from` at least one tick further toward the market, and never past `budget`."""
+    if side is Side.BUY:
+        limit = to_tick(book_worst, tick, Side.SELL)  # round up: a level between ticks needs the tick above
+        if chase_from is not None:
+            limit = max(limit, chase_from + tick)
+        return min(limit, budget)
+    limit = to_tick(book_worst, tick, Side.BUY)
+    if chase_from is not None:
+        limit = min(limit, chase_from - tick)
+    return max(limit, budget)
+
+
 @dataclass(slots=True)
 class PricingStats:
     book: int = 0
@@ -102,7 +124,9 @@ class Pricer:
         reference: Decimal,
         max_slippage_bps: int,
         reference_age_s: float,
+        chase_from: Decimal | None = None,
     ) -> PriceDecision:
+        """`chase_from`: the limit of the previous attempt, killed unfilled (see `chase_limit`)."""
         if not self._force_fallback:
             try:
                 book = await self.book(token_id)
@@ -112,20 +136,29 @@ class Pricer:
             else:
                 side_levels = book.asks if side is Side.BUY else book.bids
                 if side_levels.levels:
-                    return self._from_book(book, side, shares, reference, max_slippage_bps)
+                    return self._from_book(book, side, shares, reference, max_slippage_bps, chase_from)
         return await self._fallback(token_id, side, shares, reference, max_slippage_bps, reference_age_s)
 
     def _from_book(
-        self, book: OrderBook, side: Side, shares: Decimal, reference: Decimal, max_bps: int
+        self,
+        book: OrderBook,
+        side: Side,
+        shares: Decimal,
+        reference: Decimal,
+        max_bps: int,
+        chase_from: Decimal | None,
     ) -> PriceDecision:
-        limit = to_tick(slippage_limit_price(side, reference, max_bps), book.tick_size, side)
+        budget = to_tick(slippage_limit_price(side, reference, max_bps), book.tick_size, side)
         levels = book.asks if side is Side.BUY else book.bids
-        walk = walk_book(levels, shares, limit, buying=side is Side.BUY)
+        walk = walk_book(levels, shares, budget, buying=side is Side.BUY)
         self.stats.book += 1
         skip: PriceSkip | None = None
+        limit = budget
         if not walk.complete:
             unbounded = walk_book(levels, shares, None, buying=side is Side.BUY)
             skip = PriceSkip.SLIPPAGE_EXCEEDED if unbounded.shares > walk.shares else PriceSkip.NO_LIQUIDITY
+        else:
+            limit = chase_limit(side, walk.worst_price, chase_from, book.tick_size, budget)
         expected = walk.vwap if walk.shares > 0 else limit
         return PriceDecision(
             limit_price=limit,

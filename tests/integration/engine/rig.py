@@ -124,10 +124,15 @@ async def rig(
     run: RunFile,
     eoa: list[str],
     proxy: DelayProxy | None = None,
+    sim_options: dict[str, Any] | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Rig]:
+    """`sim_options`: scenario options of the simulator (e.g. `refresh_s` of its market makers)."""
     db = tmp_path / "engine.db"
-    async with SimServer("quiet", 7, 0, markets=3) as sim, aiohttp.ClientSession() as http:
+    async with (
+        SimServer("quiet", 7, 0, markets=3, **(sim_options or {})) as sim,
+        aiohttp.ClientSession() as http,
+    ):
         for address in eoa:
             await fund(http, sim.urls["admin"], address, Decimal(1000))
         scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")

@@ -123,6 +123,23 @@ async def test_book_walk_within_slippage() -> None:
     assert tight.skip is PriceSkip.SLIPPAGE_EXCEEDED
 
 
+async def test_chase_steps_toward_the_market_within_the_budget() -> None:
+    market = Market(_book([("0.50", "10"), ("0.51", "100")], [("0.48", "50"), ("0.47", "50")]))
+    pricer = _pricer(market)
+    first = await pricer.price("tok", Side.BUY, Decimal(5), Decimal("0.50"), 400, 1.0)
+    assert first.limit_price == Decimal("0.50")  # the worst level the size needs, not the budget (0.52)
+    second = await pricer.price("tok", Side.BUY, Decimal(5), Decimal("0.50"), 400, 1.0, first.limit_price)
+    assert second.limit_price == Decimal("0.51")
+    third = await pricer.price("tok", Side.BUY, Decimal(5), Decimal("0.50"), 400, 1.0, second.limit_price)
+    assert third.limit_price == Decimal("0.52")
+    fourth = await pricer.price("tok", Side.BUY, Decimal(5), Decimal("0.50"), 400, 1.0, third.limit_price)
+    assert fourth.limit_price == Decimal("0.52")  # the budget: the chase cannot go further
+    sell = await pricer.price("tok", Side.SELL, Decimal(60), Decimal("0.48"), 300, 1.0)
+    assert sell.limit_price == Decimal("0.47")
+    chased = await pricer.price("tok", Side.SELL, Decimal(60), Decimal("0.48"), 300, 1.0, sell.limit_price)
+    assert chased.limit_price == Decimal("0.47")  # budget 0.4656 rounds up to 0.47
+
+
 async def test_fallback_chain() -> None:
     assert (
         await _pricer(Market(None, mid=Decimal("0.5"))).price(
