@@ -7,7 +7,8 @@ allowances (in-flight de-duplicated), local holds for copies in flight, and loca
 * A known fill moves the cached values itself (BUY: cash and allowance go down by notional + fee,
   shares up by the filled size; SELL: shares down, cash up by the proceeds less fee) without renewing
   the entry: the TTL still refreshes it from the venue. The own-wallet path thus asks the venue once
-  per TTL, not once per copy.
+  per TTL, not once per copy. An entry read from the venue while the order was out may already show
+  the fill: it is dropped instead of adjusted (booking the fill twice).
 * An order the venue killed unfilled (FOK/FAK) moved nothing: the cache stays. An unknown result,
   or any other rejection (the venue may disagree with our numbers), drops the follower's entries so
   the next copy reads the venue again.
@@ -43,6 +44,7 @@ class Hold:
     side: Side
     token: str
     amount: Decimal  # USDC for a BUY, shares for a SELL
+    taken_at: float  # the cache's clock when the hold was taken
 
     @property
     def key(self) -> FundsKey:
@@ -63,6 +65,7 @@ class FollowerFunds:
     ) -> None:
         self._executors = executors
         self.cache: TtlCache[FundsKey, Funds] = TtlCache(ttl_ms, max_entries, clock)
+        self._clock = clock
         self._held: dict[FundsKey, Decimal] = {}
 
     async def get(self, custody: CustodyMode, user_id: int, token: str = "") -> Funds:
@@ -84,8 +87,8 @@ class FollowerFunds:
     ) -> tuple[Hold | None, str | None]:
         """Hold `amount` for one copy, or say why the follower cannot pay it (balance, or the allowance
         of the exchange the order settles through)."""
-        hold = Hold(custody, user_id, side, token, amount)
         funds = await self.get(custody, user_id, "" if side is Side.BUY else token)
+        hold = Hold(custody, user_id, side, token, amount, self._clock())
         # No await from here on: the check and the hold are one step for concurrent copies.
         held = self.held(hold.key)
         if funds.balance - held < amount:
@@ -109,6 +112,10 @@ class FollowerFunds:
         cash_key: FundsKey = (hold.custody, hold.user_id, "")
         shares_key: FundsKey = (hold.custody, hold.user_id, hold.token)
         if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+            for key in (cash_key, shares_key):
+                stored = self.cache.stored_at(key)
+                if stored is not None and stored > hold.taken_at:
+                    self.cache.invalidate(key)  # read while the order was out: it may show the fill already
             self._book_fill(cash_key, shares_key, hold.side, result)
         elif result.status is ExecStatus.REJECTED and any(m in result.error for m in KILLED_UNFILLED):
             return  # killed unfilled: nothing moved

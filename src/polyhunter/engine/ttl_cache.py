@@ -48,6 +48,13 @@ class TtlCache(Generic[K, V]):
             self._data.popitem(last=False)
             self.stats.evictions += 1
 
+    def stored_at(self, key: K) -> float | None:
+        """When the live entry of `key` was loaded or put (the cache's clock), or None."""
+        item = self._data.get(key)
+        if item is None or self._clock() - item[0] > self._ttl:
+            return None
+        return item[0]
+
     def replace(self, key: K, value: V) -> bool:
         """Change a live entry's value without renewing it (it still expires when it would have);
         False (and nothing stored) if there is no live entry."""

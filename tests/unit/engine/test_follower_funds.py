@@ -114,3 +114,16 @@ async def test_unknown_or_refused_results_forget_the_numbers_but_kills_do_not() 
         funds.settle(hold, result)
         await funds.get(EOA, 1)
         assert venue.reads == reads + 1
+
+
+async def test_an_entry_read_while_the_order_was_out_is_not_booked_twice() -> None:
+    venue, clock = Venue(), Clock()
+    funds = _funds(venue, clock)
+    hold, _ = await funds.hold(EOA, 1, Side.BUY, TOKEN, Decimal(10), neg_risk=False)
+    assert hold is not None
+    clock.now = 0.1
+    venue.tokens = Funds(Decimal(60), Decimal(10**9), Decimal(10**9))  # the venue already shows the fill
+    assert (await funds.get(EOA, 1, TOKEN)).balance == 60
+    funds.settle(hold, ExecutionResult(ExecStatus.FILLED, Decimal(20), Decimal("0.5")))
+    assert (await funds.get(EOA, 1, TOKEN)).balance == 60  # read again, not 80
+    assert (await funds.get(EOA, 1)).balance == 90  # the cash read before the order: booked locally
