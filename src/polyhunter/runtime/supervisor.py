@@ -36,10 +36,10 @@ from polyhunter.engine.expiry import PendingSweeper
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.ports import Executor
+from polyhunter.engine.positions import LeaderHolding, LeaderPortfolio, LoadHoldings
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
-from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperAccount, PaperExecutor
 from polyhunter.execution.signer import OrderSigner, SignatureType
@@ -59,22 +59,14 @@ from polyhunter.store.repos.wallets import ClobCredentials, WalletRepository
 log = get_logger(__name__)
 
 
-class LeaderEquity:
-    """A leader's equity for PROPORTIONAL sizing: the value of its open positions (Data API), cached 60 s."""
+def leader_holdings(client: DataApiClient) -> LoadHoldings:
+    """A leader's open positions by token from the Data API (for sell mirroring and PROPORTIONAL)."""
 
-    def __init__(self, client: DataApiClient) -> None:
-        self._client = client
-        self._cache: TtlCache[str, Decimal] = TtlCache(60_000, 10_000)
+    async def load(leader: str) -> dict[str, LeaderHolding]:
+        positions = await client.positions(leader)
+        return {p.asset: LeaderHolding(p.size, p.current_value) for p in positions}
 
-    async def __call__(self, leader: str) -> Decimal:
-        async def load() -> Decimal:
-            positions = await self._client.positions(leader)
-            return sum((p.current_value for p in positions), Decimal(0))
-
-        return await self._cache.get(leader, load)
-
-    async def close(self) -> None:
-        await self._client.close()
+    return load
 
 
 class Supervisor:
@@ -161,8 +153,8 @@ class Supervisor:
             g.circuit_breaker_cooldown_s * 1000,
         )
         await seed_guard(guard, self.sessions, datetime.now(UTC))  # today's spend survives a restart
-        equity = LeaderEquity(DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy))
-        self._closers.append(equity.close)
+        data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
+        self._closers.append(data_api.close)
         gamma = GammaClient(s.venue.gamma_url, s.venue.request_timeout_ms, policy)
         self._closers.append(gamma.close)
         self.engine = CopyEngine(
@@ -173,7 +165,7 @@ class Supervisor:
             e,
             StageMetrics(self.registry),
             self.worker_id,
-            equity=equity,
+            portfolio=LeaderPortfolio(leader_holdings(data_api)),
             on_copy=self._on_copy,
             markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
         )

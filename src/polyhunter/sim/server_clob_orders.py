@@ -154,8 +154,10 @@ def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> Submit
     return result
 
 
-def _response(result: SubmitResult, mirrored: bool) -> PostOrderResponse:
-    hashes = [] if mirrored else list(result.transaction_hashes)  # mirrored: known once mined
+async def _response(state: SimState, result: SubmitResult) -> PostOrderResponse:
+    """The accepted order's answer; ``transactionsHashes`` are the chain's when mirrored (the answer
+    waits until the mirror has sent the settlement transaction, as live answers after submitting it)."""
+    hashes = list(await state.transaction_hashes(result))
     return PostOrderResponse(
         error_msg="",
         order_id=result.order_id,
@@ -194,7 +196,7 @@ async def _post_order(request: web.Request) -> web.Response:
     if not result.success:
         err = ClobError(error=result.error, order_id=result.order_id or None)
         return json_response(err, 404 if "not found" in result.error else 400)
-    return json_response(_response(result, request.app[STATE].mirrored))
+    return json_response(await _response(request.app[STATE], result))
 
 
 async def _post_orders(request: web.Request) -> web.Response:
@@ -207,7 +209,7 @@ async def _post_orders(request: web.Request) -> web.Response:
     for raw in items:
         result = _place(request, key, raw, "POST /orders")
         if result.success:
-            out.append(_response(result, request.app[STATE].mirrored))
+            out.append(await _response(request.app[STATE], result))
         else:  # live reports a rejected leg as success with an empty id and the reason
             out.append(
                 PostOrderResponse(

@@ -210,7 +210,7 @@ class TradeState:
     trade: TradeEvent
     status: str = "MATCHED"
     last_update_s: int = 0
-    transaction_hash: str | None = None  # known once mined (the chain's hash when mirrored)
+    transaction_hash: str | None = None  # the settlement tx (the chain's, once the mirror sent it)
 
 
 def _trade_fields(ts: TradeState, info: MarketInfo, recipient: str | None) -> dict[str, object]:

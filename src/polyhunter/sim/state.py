@@ -16,13 +16,12 @@ import hashlib
 import time
 import uuid
 from base64 import urlsafe_b64encode
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from polyhunter.adapters.polymarket.wire_base import encode
-from polyhunter.domain.signal import Side
 from polyhunter.execution.eip712 import to_checksum_address
 from polyhunter.log import get_logger
 from polyhunter.sim.engine import Engine
@@ -46,7 +45,7 @@ from polyhunter.sim.server_ws_common import WsRegistry
 from polyhunter.sim.server_ws_market import MarketChannel
 from polyhunter.sim.server_ws_user import UserChannel
 from polyhunter.sim.state_positions import Holding
-from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile
+from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile, fill_rows
 from polyhunter.sim.units import micro_to_decimal
 
 __all__ = ["MatchHook", "SimState"]
@@ -55,6 +54,7 @@ COARSE_TICK, FINE_TICK = Decimal("0.01"), Decimal("0.001")
 EXTREME_LOW, EXTREME_HIGH = Decimal("0.04"), Decimal("0.96")
 
 log = get_logger(__name__)
+_T = TypeVar("_T")
 
 MatchHook = Callable[[TradeEvent, MarketInfo], Awaitable[str | None]]
 """Settles a trade elsewhere (the chain mirror) and returns the transaction hash to publish."""
@@ -106,7 +106,8 @@ class SimState:
         self._profiles: dict[str, UserProfile] = {}
         self._resolved: set[str] = set()
         self._stale: dict[str, BookSnapshot] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._hashing: dict[str, asyncio.Task[str]] = {}  # trade id → its chain mirror send
 
     # -- time, lookups ---------------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -346,67 +347,60 @@ class SimState:
         for market in traded:  # live also re-sends the whole book when a trade changed it
             self.market_ws.publish_books(self.engine.market(market).tokens)
 
-    def _fill_rows(self, t: TradeEvent, tx_hash: str) -> list[FillRow]:
-        ts_s, base = t.timestamp_ms // 1000, self._fill_seq
-        self._fill_seq += 1 + len(t.makers)
-        rows = [
-            FillRow(
-                proxy_wallet=t.taker_owner.lower(),
-                side="BUY" if t.side is Side.BUY else "SELL",
-                asset=t.token_id,
-                condition_id=t.market,
-                size=_micro(t.size),
-                price=(Decimal(t.usdc) / Decimal(t.size)) if t.size else t.price,
-                usdc_size=_micro(t.usdc),
-                fee=_micro(t.fee),
-                timestamp_s=ts_s,
-                timestamp_ms=t.timestamp_ms,
-                transaction_hash=tx_hash,
-                is_taker=True,
-                seq=base,
-            )
-        ]
-        for i, m in enumerate(t.makers, start=1):
-            rows.append(
-                FillRow(
-                    proxy_wallet=m.owner.lower(),
-                    side="BUY" if m.side is Side.BUY else "SELL",
-                    asset=m.token_id,
-                    condition_id=t.market,
-                    size=_micro(m.size),
-                    price=m.price,
-                    usdc_size=_micro(m.usdc),
-                    fee=Decimal(0),
-                    timestamp_s=ts_s,
-                    timestamp_ms=t.timestamp_ms,
-                    transaction_hash=tx_hash,
-                    is_taker=False,
-                    seq=base + i,
-                )
-            )
-        return rows
-
     @property
     def mirrored(self) -> bool:
-        """True when trades get their transaction hash from a chain mirror (known only once mined)."""
+        """True when trades get their transaction hash from a chain mirror (known once the tx is sent)."""
         return self.mirror_hook is not None
+
+    def _spawn(self, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def _on_trade(self, t: TradeEvent) -> None:
         info = self.info_by_condition(t.market)
         if info is None:
             return
         ts = TradeState(trade=t, status="MATCHED", last_update_s=t.timestamp_ms // 1000)
-        if not self.mirrored:
-            ts.transaction_hash = t.transaction_hash
-            self.market_ws.publish_trade(t, t.transaction_hash)
         self._trades[t.trade_id] = ts
         for key in dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)]):
             self._trades_by_key.setdefault(key, []).append(ts)
-        self._publish_trade_status(ts, info)
-        task = asyncio.get_running_loop().create_task(self._progress(ts, info))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self.mirrored:  # the settlement tx goes out at match time; frames wait for its hash
+            hashing = self._spawn(self._mirror(ts, info))
+            self._hashing[t.trade_id] = hashing
+            hashing.add_done_callback(lambda _: self._hashing.pop(t.trade_id, None))
+        else:
+            ts.transaction_hash = t.transaction_hash
+            self._announce(ts, info)
+        self._spawn(self._progress(ts, info))
         self._maybe_refine_tick(t)
+
+    def _announce(self, ts: TradeState, info: MarketInfo) -> None:
+        """The market channel's last trade price and the MATCHED trade frames, with the tx hash."""
+        self.market_ws.publish_trade(ts.trade, ts.transaction_hash or ts.trade.transaction_hash)
+        self._publish_trade_status(ts, info)
+
+    async def _mirror(self, ts: TradeState, info: MarketInfo) -> str:
+        ts.transaction_hash = await self._mined_hash(ts.trade, info)
+        self._announce(ts, info)
+        return ts.transaction_hash
+
+    async def transaction_hashes(self, result: SubmitResult) -> tuple[str, ...]:
+        """The settlement tx hashes of ``result``'s trades (``POST /order``'s ``transactionsHashes``);
+        with a chain mirror, the chain's, awaited until the mirror has sent the transaction."""
+        if not self.mirrored:
+            return result.transaction_hashes
+        hashes: list[str] = []
+        for trade_id in result.trade_ids:
+            hashing = self._hashing.get(trade_id)
+            ts = self._trades.get(trade_id)
+            known = (
+                await asyncio.shield(hashing) if hashing is not None else ts.transaction_hash if ts else None
+            )
+            if known:
+                hashes.append(known)
+        return tuple(dict.fromkeys(hashes))
 
     def _maybe_refine_tick(self, t: TradeEvent) -> None:
         """Live moves a 0.01 market to a 0.001 tick once it trades above 0.96 or below 0.04."""
@@ -434,12 +428,12 @@ class SimState:
     async def _progress(self, ts: TradeState, info: MarketInfo) -> None:
         """MATCHED → (mined_delay) MINED → (confirmed_delay) CONFIRMED; fills reach the Data API and
         RTDS when mined, with the transaction hash (the chain's when mirrored)."""
-        await asyncio.sleep(self.mined_delay_s)
         t = ts.trade
-        tx_hash = await self._mined_hash(t, info)
-        if self.mirrored:
-            self.market_ws.publish_trade(t, tx_hash)
-        rows = self._fill_rows(t, tx_hash)
+        hashing = self._hashing.get(t.trade_id)
+        await asyncio.sleep(self.mined_delay_s)
+        tx_hash = await hashing if hashing is not None else ts.transaction_hash or t.transaction_hash
+        rows = fill_rows(t, tx_hash, self._fill_seq)
+        self._fill_seq += len(rows)
         self._fills.extend(rows)
         for row in rows:
             self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)

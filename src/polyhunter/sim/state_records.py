@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-__all__ = ["ApiKey", "FillRow", "ReceivedOrder", "UserProfile"]
+from polyhunter.domain.signal import Side
+from polyhunter.sim.events import TradeEvent
+from polyhunter.sim.units import micro_to_decimal
+
+__all__ = ["ApiKey", "FillRow", "ReceivedOrder", "UserProfile", "fill_rows"]
 
 SideText = Literal["BUY", "SELL"]
 
@@ -32,6 +36,48 @@ class FillRow:
     transaction_hash: str
     is_taker: bool
     seq: int  # global insertion order; ties on timestamp sort by it
+
+
+def fill_rows(t: TradeEvent, tx_hash: str, first_seq: int) -> list[FillRow]:
+    """The Data API / RTDS rows of one match: the taker's (legs aggregated at the average price),
+    then one per maker leg; ``seq`` numbers them from ``first_seq``."""
+    ts_s = t.timestamp_ms // 1000
+    rows = [
+        FillRow(
+            proxy_wallet=t.taker_owner.lower(),
+            side="BUY" if t.side is Side.BUY else "SELL",
+            asset=t.token_id,
+            condition_id=t.market,
+            size=micro_to_decimal(t.size),
+            price=(Decimal(t.usdc) / Decimal(t.size)) if t.size else t.price,
+            usdc_size=micro_to_decimal(t.usdc),
+            fee=micro_to_decimal(t.fee),
+            timestamp_s=ts_s,
+            timestamp_ms=t.timestamp_ms,
+            transaction_hash=tx_hash,
+            is_taker=True,
+            seq=first_seq,
+        )
+    ]
+    for i, m in enumerate(t.makers, start=1):
+        rows.append(
+            FillRow(
+                proxy_wallet=m.owner.lower(),
+                side="BUY" if m.side is Side.BUY else "SELL",
+                asset=m.token_id,
+                condition_id=t.market,
+                size=micro_to_decimal(m.size),
+                price=m.price,
+                usdc_size=micro_to_decimal(m.usdc),
+                fee=Decimal(0),
+                timestamp_s=ts_s,
+                timestamp_ms=t.timestamp_ms,
+                transaction_hash=tx_hash,
+                is_taker=False,
+                seq=first_seq + i,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
