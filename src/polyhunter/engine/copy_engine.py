@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,7 +43,7 @@ from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard, Reservation
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.ports import Executor
-from polyhunter.engine.positions import FollowerExposure, LeaderPositions
+from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
@@ -74,7 +74,7 @@ class CopyEngine:
         metrics: StageMetrics,
         worker_id: str,
         *,
-        equity: Callable[[str], Awaitable[Decimal]] | None = None,
+        portfolio: LeaderPortfolio | None = None,
         on_copy: Callable[[CopyRecord], None] | None = None,
         records_signals: bool = True,
         markets: MarketDirectory | None = None,
@@ -86,12 +86,13 @@ class CopyEngine:
         self._settings = settings
         self.metrics = metrics
         self.worker_id = worker_id
-        self._equity = equity
+        self.portfolio = portfolio  # leaders' Data API positions: sell mirroring seeds, PROPORTIONAL
         self._records_signals = records_signals
         self._postgresql = engine_of(sessions).dialect.name == "postgresql"
         self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._needs_market: dict[str, bool] = {}  # leader -> a config of it filters on slugs or tags
+        self._mirrors: dict[str, bool] = {}  # leader -> a config of it mirrors its sells
         self.markets = markets
         self.funds = FollowerFunds(executors, settings.preflight_cache_ttl_ms)
         self.leaders = LeaderPositions()
@@ -124,6 +125,7 @@ class CopyEngine:
             async with self._sessions() as session:
                 found = await CopyConfigRepository(session).active_for_leader(leader)
             self._needs_market[leader] = any(needs_market_metadata(s.config) for s in found)
+            self._mirrors[leader] = any(s.config.mirror_sells and Side.SELL in s.config.sides for s in found)
             return found
 
         return await self._configs.get(leader, load)
@@ -136,7 +138,9 @@ class CopyEngine:
         """
         started = time.perf_counter()
         configs = await self.configs_for(signal.leader)
-        leader_before = self.leaders.position(signal.leader, signal.asset)
+        leader_before: Decimal | None = self.leaders.position(signal.leader, signal.asset)
+        if signal.side is Side.SELL and self._mirrors.get(signal.leader, False):
+            leader_before = await self.leaders.before_sell(signal, self.portfolio)
         market = await self._market(signal)
         now = datetime.now(UTC)
         plans = [await self._plan(signal, stored, leader_before, market) for stored in configs]
@@ -205,14 +209,22 @@ class CopyEngine:
         return MarketRef(signal.condition_id, found.slug or signal.slug, found.tags)
 
     async def _plan(
-        self, signal: Signal, stored: StoredConfig, leader_before: Decimal, market: MarketRef | None
+        self,
+        signal: Signal,
+        stored: StoredConfig,
+        leader_before: Decimal | None,
+        market: MarketRef | None,
     ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
+        """`leader_before` None: the leader's position before this SELL is unknown (positions.py)."""
         cfg = stored.config
         skip = check_filters(cfg, signal, market)
         size = SizeDecision(Decimal(0), Decimal(0))
         reason: str | None = str(skip) if skip else None
-        if skip is None:
-            size = size_copy(cfg, signal, await self._sizing_context(signal, stored, leader_before))
+        if skip is None and leader_before is None and cfg.mirror_sells:
+            reason = "LEADER_POSITION_UNAVAILABLE"  # a partial sell must not pass for a full exit
+        elif skip is None:
+            before = leader_before if leader_before is not None else Decimal(0)
+            size = size_copy(cfg, signal, await self._sizing_context(signal, stored, before))
             reason = str(size.skip) if size.skip else None
         new = NewCopy(
             config_id=cfg.id,
@@ -238,7 +250,7 @@ class CopyEngine:
         follower_equity = leader_equity = Decimal(0)
         if cfg.sizing.value == "PROPORTIONAL":
             follower_equity = (await self.funds.get(cfg.custody, cfg.user_id)).balance
-            leader_equity = await self._equity(signal.leader) if self._equity else Decimal(0)
+            leader_equity = await self.portfolio.equity(signal.leader) if self.portfolio else Decimal(0)
         return SizingContext(
             follower_position_shares=follower_shares,
             follower_market_notional=self.exposure.get(cfg.user_id, signal.condition_id),

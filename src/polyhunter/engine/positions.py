@@ -1,21 +1,76 @@
-"""Running positions the sizing needs: the leader's (from its observed fills) and the followers' exposure."""
+"""Running positions the sizing needs: the leader's (for sell mirroring and PROPORTIONAL equity) and
+the followers' exposure per market.
+
+Leader positions: our signals show the leader's fills from when we started, not what it held before,
+and a restart forgets them. So the position before a leader SELL is taken as follows:
+
+* *known* (seeded from the Data API earlier in this process, then moved by every signal since): that;
+* otherwise the Data API's `/positions` size for the token **plus the shares this sell sold**. The
+  Data API is read after the sell was observed, so it normally already shows the position after the
+  sell; if it lags and still shows the position before, the estimate is too large and the follower
+  sells a smaller fraction than the leader did (never a larger one, never everything by mistake).
+  The (leader, token) is then known from that value on.
+* if the Data API cannot be read, the position stays unknown and the engine skips those sell copies
+  (LEADER_POSITION_UNAVAILABLE) rather than treating a partial sell as a full exit.
+"""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from polyhunter.domain.signal import Side, Signal
+from polyhunter.engine.ttl_cache import TtlCache
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderHolding:
+    shares: Decimal
+    value: Decimal  # USDC at the venue's current price
+
+
+LoadHoldings = Callable[[str], Awaitable[Mapping[str, LeaderHolding]]]
+
+
+class LeaderPortfolio:
+    """A leader's open positions by token as the Data API shows them (TTL cache with in-flight
+    de-duplication: a signal fanning out to many configs costs one read)."""
+
+    def __init__(
+        self,
+        load: LoadHoldings,
+        *,
+        ttl_ms: int = 5_000,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self.cache: TtlCache[str, Mapping[str, LeaderHolding]] = TtlCache(ttl_ms, max_entries, clock)
+
+    async def holdings(self, leader: str) -> Mapping[str, LeaderHolding]:
+        return await self.cache.get(leader, lambda: self._load(leader))
+
+    async def equity(self, leader: str) -> Decimal:
+        """The value of the leader's open positions (its cash is not observable: see `size_copy`)."""
+        return sum((h.value for h in (await self.holdings(leader)).values()), Decimal(0))
 
 
 class LeaderPositions:
-    """Shares each leader holds per token, as far as our signals show (for sell mirroring)."""
+    """Shares each leader holds per token, as far as we know (for sell mirroring)."""
 
     def __init__(self) -> None:
         self._shares: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        self._known: set[tuple[str, str]] = set()
 
     def seed(self, leader: str, token: str, shares: Decimal) -> None:
         self._shares[(leader, token)] = shares
+        self._known.add((leader, token))
+
+    def known(self, leader: str, token: str) -> bool:
+        return (leader, token) in self._known
 
     def position(self, leader: str, token: str) -> Decimal:
         return self._shares.get((leader, token), Decimal(0))
@@ -26,6 +81,21 @@ class LeaderPositions:
         before = self._shares[key]
         after = before + signal.size if signal.side is Side.BUY else max(Decimal(0), before - signal.size)
         self._shares[key] = after
+        return before
+
+    async def before_sell(self, signal: Signal, portfolio: LeaderPortfolio | None) -> Decimal | None:
+        """The leader's position before this SELL (module docstring), or None if it cannot be had."""
+        if self.known(signal.leader, signal.asset):
+            return self.position(signal.leader, signal.asset)
+        if portfolio is None:
+            return None
+        try:
+            holdings = await portfolio.holdings(signal.leader)
+        except Exception:  # noqa: BLE001 - an unreadable Data API leaves the position unknown
+            return None
+        held = holdings.get(signal.asset)
+        before = (held.shares if held is not None else Decimal(0)) + signal.size
+        self.seed(signal.leader, signal.asset, before)
         return before
 
 

@@ -23,6 +23,8 @@ from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_mi
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
+from polyhunter.sim.orders import OrderRequest as SimOrder
+from polyhunter.sim.orders import OrderType as SimOrderType
 from polyhunter.sim.server_app import SimServer
 from tests.e2e.harness import admin, fund, rows, sim_settings
 from tests.integration.engine.delay_proxy import DelayProxy
@@ -86,6 +88,29 @@ class Rig:
             source=SourceKind.WS,
             slug=info["slug"],
         )
+
+    def trade(self, address: str, token: str, side: Side, shares: Decimal, price: Decimal) -> None:
+        """`address` trades on the simulator itself (a FOK order straight into its matching engine), as a
+        leader or another market participant would; funded with collateral first if it has none."""
+        state = self.sim.state
+        if state.engine.account(address).cash < 1_000_000_000:
+            state.fund_collateral(address, 10_000_000_000)
+        result = state.submit(
+            SimOrder(
+                order_id="0x" + secrets.token_hex(32),
+                owner=address,
+                token_id=token,
+                side=side,
+                price=price,
+                size=to_micro(shares),
+                order_type=SimOrderType.FOK,
+            )
+        )
+        assert result.success, result.error
+
+    def shares_of(self, address: str, token: str) -> Decimal:
+        """What the simulator's ledger says `address` holds of `token`."""
+        return Decimal(self.sim.state.engine.account(address).tokens.get(token, 0)) / Decimal(1_000_000)
 
     async def feed(self, signal: Signal) -> list[dict[str, Any]]:
         """Hand the signal to the engine as ingestion does (the engine records it with its copies'

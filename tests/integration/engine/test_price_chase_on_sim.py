@@ -9,7 +9,6 @@ to re-quote during the test, so the book stays moved.
 
 from __future__ import annotations
 
-import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from pydantic import SecretStr
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from polyhunter.sim.orders import OrderRequest as SimOrder
-from polyhunter.sim.orders import OrderType as SimOrderType
 from tests.e2e.harness import follower_key
 from tests.integration.engine.rig import Rig, leader_address, rig
 
@@ -48,21 +45,8 @@ def _run(max_slippage_bps: int) -> tuple[RunFile, str]:
 async def _take_best_asks(r: Rig, token: str, levels: int) -> None:
     """Another trader buys the best `levels` ask levels out entirely."""
     book = await r.book(token)
-    asks = sorted(book["asks"], key=lambda lv: Decimal(lv["price"]))[:levels]
-    r.sim.state.fund_collateral(WHALE, 10_000_000_000)
-    for level in asks:
-        result = r.sim.state.submit(
-            SimOrder(
-                order_id="0x" + secrets.token_hex(32),
-                owner=WHALE,
-                token_id=token,
-                side=Side.BUY,
-                price=Decimal(level["price"]),
-                size=int(Decimal(level["size"]) * 1_000_000),
-                order_type=SimOrderType.FOK,
-            )
-        )
-        assert result.success, result.error
+    for level in sorted(book["asks"], key=lambda lv: Decimal(lv["price"]))[:levels]:
+        r.trade(WHALE, token, Side.BUY, Decimal(level["size"]), Decimal(level["price"]))
 
 
 def _limits(orders: list[dict[str, Any]]) -> list[tuple[Decimal, str]]:
