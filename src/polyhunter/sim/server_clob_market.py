@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -238,13 +239,14 @@ async def _plural_get(request: web.Request) -> web.Response:
 def clob_market(state: SimState, info: MarketInfo) -> ClobMarket:
     m = info.market
     prices = [state.current_price(t) for t in m.tokens]
+    opened = datetime.fromtimestamp(state.started_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ClobMarket(
-        enable_order_book=True,
+        enable_order_book=not m.closed,  # live closed markets have no order book
         active=m.active,
         closed=m.closed,
         archived=False,
         accepting_orders=m.accepting_orders,
-        accepting_order_timestamp=None,
+        accepting_order_timestamp=opened,
         minimum_order_size=m.min_order_size,
         minimum_tick_size=m.tick_size,
         condition_id=m.condition_id,

@@ -79,6 +79,7 @@ class SimState:
         self.faults = faults
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.engine = Engine(self._clock, seed=f"polyhunter-sim-{seed}")
+        self.started_ms = self._clock()  # the markets accept orders from here on
         self._catalog: list[MarketInfo] = list(catalog)
         self._by_condition = {i.condition_id: i for i in catalog}
         self._by_token = {t: i for i in catalog for t in i.market.tokens}
