@@ -253,7 +253,7 @@ class CopyEngine:
             leader_equity = await self.portfolio.equity(signal.leader) if self.portfolio else Decimal(0)
         return SizingContext(
             follower_position_shares=follower_shares,
-            follower_market_notional=self.exposure.get(cfg.user_id, signal.condition_id),
+            follower_market_notional=self.exposure.get(cfg.id, signal.condition_id),
             leader_position_before=leader_before,
             follower_equity=follower_equity,
             leader_equity=leader_equity,
@@ -399,7 +399,7 @@ class CopyEngine:
         breaker = self.guard.breaker(cfg.id)
         if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
             breaker.record_success()
-            self.exposure.add(cfg.user_id, signal.condition_id, signal.side, result.notional)
+            self.exposure.add(cfg.id, signal.condition_id, signal.side, result.notional)
             self._reporter.finish(
                 work,
                 EXECUTED,

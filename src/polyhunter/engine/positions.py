@@ -1,5 +1,5 @@
 """Running positions the sizing needs: the leader's (for sell mirroring and PROPORTIONAL equity) and
-the followers' exposure per market.
+each config's exposure per market.
 
 Leader positions: our signals show the leader's fills from when we started, not what it held before,
 and a restart forgets them. So the position before a leader SELL is taken as follows:
@@ -100,15 +100,20 @@ class LeaderPositions:
 
 
 class FollowerExposure:
-    """USDC each follower has put into each market (condition id), for the per-market position cap."""
+    """USDC each copy config has put into each market (condition id), for the config's per-market
+    position cap (`max_position_usdc` is per config and market). Started from the store at start-up
+    (`exposure_seed.seed_exposure`), then moved by every fill."""
 
     def __init__(self) -> None:
         self._notional: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
 
-    def get(self, user_id: int, condition_id: str) -> Decimal:
-        return self._notional.get((user_id, condition_id), Decimal(0))
+    def get(self, config_id: int, condition_id: str) -> Decimal:
+        return self._notional.get((config_id, condition_id.lower()), Decimal(0))
 
-    def add(self, user_id: int, condition_id: str, side: Side, notional: Decimal) -> None:
-        key = (user_id, condition_id)
+    def seed(self, config_id: int, condition_id: str, notional: Decimal) -> None:
+        self._notional[(config_id, condition_id.lower())] = max(Decimal(0), notional)
+
+    def add(self, config_id: int, condition_id: str, side: Side, notional: Decimal) -> None:
+        key = (config_id, condition_id.lower())
         delta = notional if side is Side.BUY else -notional
         self._notional[key] = max(Decimal(0), self._notional[key] + delta)

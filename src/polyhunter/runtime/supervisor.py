@@ -33,6 +33,7 @@ from polyhunter.domain.signal import Signal
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.expiry import PendingSweeper
+from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.ports import Executor
@@ -169,6 +170,7 @@ class Supervisor:
             on_copy=self._on_copy,
             markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
         )
+        await seed_exposure(self.engine.exposure, self.sessions)  # per-market caps survive a restart
         self.ingest = IngestService(
             s,
             self.run_file.leaders(),

@@ -1,0 +1,66 @@
+"""What the engine starts from after a restart, read from the store, the same on SQLite and PostgreSQL:
+each config's per-market exposure (EXECUTED fills, BUYs minus SELLs, never below zero)."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.domain.signal import Side, signal_key
+from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, prewrite_copies, record_signals
+from polyhunter.engine.exposure_seed import executed_notional, seed_exposure
+from polyhunter.engine.positions import FollowerExposure
+from polyhunter.store.database import core_transaction
+from polyhunter.store.enums import CopyTradeState
+from tests.integration.store.factories import new_address
+from tests.integration.store.test_engine_copy_store import a_signal, configs
+
+pytestmark = pytest.mark.integration
+
+EXECUTED, FAILED = CopyTradeState.EXECUTED, CopyTradeState.FAILED
+
+
+async def test_exposure_per_config_and_market(sessions: async_sessionmaker[AsyncSession]) -> None:
+    leader = new_address()
+    first, second = await configs(sessions, leader, 2)
+    market_a, market_b = "0x" + "aa" * 32, "0x" + "bb" * 32
+    fills = [  # (config, market, side, shares, price, state)
+        (first, market_a, Side.BUY, 10, "0.40", EXECUTED),
+        (first, market_a, Side.BUY, 5, "0.60", EXECUTED),
+        (first, market_a, Side.SELL, 4, "0.50", EXECUTED),
+        (first, market_a, Side.BUY, 100, "0.50", FAILED),  # never filled: not exposure
+        (first, market_b, Side.BUY, 2, "0.25", EXECUTED),
+        (second, market_a, Side.BUY, 3, "0.10", EXECUTED),
+        (second, market_b, Side.BUY, 1, "0.50", EXECUTED),
+        (second, market_b, Side.SELL, 5, "0.50", EXECUTED),  # sold more than it bought: clamps at zero
+    ]
+    for n, (stored, market, side, shares, price, state) in enumerate(fills):
+        base = a_signal(leader, 1000 + n)
+        signal = dataclasses.replace(
+            base,
+            key=signal_key(base.tx_hash, leader, "123", side, shares * 1_000_000),
+            condition_id=market,
+            side=side,
+        )
+        cfg = stored.config
+        size, price_micro = shares * 1_000_000, int(Decimal(price) * 1_000_000)
+        copy = NewCopy(
+            cfg.id, cfg.version, cfg.user_id, side, "123", size, price_micro, size * price_micro // 10**6
+        )
+        async with core_transaction(sessions) as db:
+            await record_signals(db, [signal])
+            ids = await prewrite_copies(db, signal.key, [copy], "w", signal.seen_at)
+            filled = (size, price_micro) if state is EXECUTED else (None, None)
+            outcome = Outcome(ids[cfg.id], state, filled_size_micro=filled[0], filled_price_micro=filled[1])
+            await finish_copies(db, [outcome], signal.seen_at)
+    net = await executed_notional(sessions)
+    assert net[(first.config.id, market_a)] == Decimal("5")  # 4 + 3 - 2
+    assert net[(first.config.id, market_b)] == Decimal("0.5")
+    assert net[(second.config.id, market_a)] == Decimal("0.3")
+    exposure = FollowerExposure()
+    await seed_exposure(exposure, sessions)
+    assert exposure.get(first.config.id, market_a) == 5
+    assert exposure.get(second.config.id, market_b) == 0
