@@ -58,6 +58,7 @@ class DataApiPoller:
         page_limit: int = ACTIVITY_MAX_LIMIT,
         push_healthy: Callable[[], bool] = lambda: True,
         on_stale: Callable[[list[Signal]], None] | None = None,
+        follow_from_s: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if page_limit < 1:
@@ -75,6 +76,7 @@ class DataApiPoller:
         self._push_healthy = push_healthy
         self._on_stale = on_stale
         self._clock = clock
+        self._follow_from_s = follow_from_s  # a new leader is followed from here (default: its first poll)
         self._next = 0
         self.polls = 0
         self.errors = 0
@@ -85,8 +87,10 @@ class DataApiPoller:
     async def _cursor(self, leader: str, now_s: int) -> Cursor:
         cursor = await self._cursors.load(leader, SOURCE)
         if cursor is None:
-            # A new leader: follow from now on, do not copy its history.
-            cursor = Cursor(leader, SOURCE, now_s)
+            # A new leader: follow from when following began (the service's start: fills made while the
+            # push feed was still connecting are not lost), not its history before that.
+            start = now_s if self._follow_from_s is None else min(now_s, self._follow_from_s)
+            cursor = Cursor(leader, SOURCE, start)
             await self._cursors.save(cursor)
         return cursor
 

@@ -12,6 +12,7 @@ All three pass the same gate: local dedup, then the shared dedup (Redis) when ``
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry
@@ -56,6 +57,7 @@ class IngestService:
         on_stale: Callable[[list[Signal]], None] | None = None,
         on_retract: RetractHandler | None = None,
         sink_records: bool = False,
+        follow_from: float | None = None,
     ) -> None:
         """`sink_records=True`: the sink stores each signal itself (the copy engine does, in the same
         transaction as the copies' prewrite), so the service does not write it first.
@@ -64,7 +66,11 @@ class IngestService:
         never copied: each is counted (``polyhunter_ingest_stale_total{reason="replay_window"}``) and
         logged with its key, then passed to ``on_stale``. A signal handed on and then re-orged away is
         counted (``polyhunter_ingest_retracted_total``) and passed to ``on_retract`` (the sink's owner
-        decides what a retracted copy needs); the chain source logs it with its key."""
+        decides what a retracted copy needs); the chain source logs it with its key.
+
+        `follow_from` (unix seconds, default: now) is when following began: a leader with no cursor yet is
+        polled from there, so its fills since the owner started are caught even before the push feed is
+        connected."""
         self.settings = settings
         self.leaders = [leader.lower() for leader in leaders]
         self._sessions = sessions
@@ -124,6 +130,7 @@ class IngestService:
                 page_limit=ing.poll_page_limit,
                 push_healthy=self._push_healthy,
                 on_stale=self._stale,
+                follow_from_s=int(follow_from if follow_from is not None else time.time()),
             )
             poller = self.poller
             self.metrics.probe_health(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -103,6 +104,7 @@ class Supervisor:
         self.api: ApiServer | None = None
 
     async def start(self) -> None:
+        started_at = time.time()  # leaders are followed from here (see IngestService follow_from)
         s = self.settings
         await upgrade(s.db)
         self.db = create_engine(s.db)
@@ -181,6 +183,7 @@ class Supervisor:
             extra_exchanges=self._extra_exchanges,
             on_retract=self._signal_retracted,
             sink_records=True,
+            follow_from=started_at,
         )
         self.sweeper = PendingSweeper(
             self.sessions,

@@ -103,6 +103,7 @@ def make_poller(
     replay_window_s: int = 600,
     push_healthy: bool = True,
     page_limit: int = ACTIVITY_MAX_LIMIT,
+    follow_from_s: int | None = None,
 ) -> DataApiPoller:
     return DataApiPoller(
         api,  # type: ignore[arg-type]  # duck-typed: only .activity is used
@@ -117,6 +118,7 @@ def make_poller(
         page_limit=page_limit,
         push_healthy=lambda: push_healthy,
         on_stale=rec.on_stale,
+        follow_from_s=follow_from_s,
         clock=lambda: now,
     )
 
@@ -159,6 +161,17 @@ async def test_new_leader_starts_from_now() -> None:
     cursor = await store.load(A, SOURCE)
     assert cursor is not None
     assert cursor.last_ts == NOW
+
+
+async def test_new_leader_is_followed_from_when_following_began() -> None:
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    api.add(row(A, NOW - 50, 1))  # before the service started: history
+    api.add(row(A, NOW - 3, 2, size="20"))  # after it started, before its first poll (push still connecting)
+    await make_poller(api, store, rec, follow_from_s=NOW - 5).poll_leader(A)
+    assert [s.size for s in rec.signals] == [Decimal(20)]
+    cursor = await store.load(A, SOURCE)
+    assert cursor is not None
+    assert cursor.last_ts == NOW - 3
 
 
 async def test_restart_skips_exactly_the_keys_emitted_at_the_cursor_second() -> None:
