@@ -236,17 +236,21 @@ async def _plural_get(request: web.Request) -> web.Response:
     return error_response("Invalid payload", 400)
 
 
+def _opened(state: SimState) -> str:
+    """When the simulator's markets began accepting orders (``accepting_order_timestamp``)."""
+    return datetime.fromtimestamp(state.started_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def clob_market(state: SimState, info: MarketInfo) -> ClobMarket:
     m = info.market
     prices = [state.current_price(t) for t in m.tokens]
-    opened = datetime.fromtimestamp(state.started_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ClobMarket(
         enable_order_book=not m.closed,  # live closed markets have no order book
         active=m.active,
         closed=m.closed,
         archived=False,
         accepting_orders=m.accepting_orders,
-        accepting_order_timestamp=opened,
+        accepting_order_timestamp=_opened(state),
         minimum_order_size=m.min_order_size,
         minimum_tick_size=m.tick_size,
         condition_id=m.condition_id,
@@ -330,6 +334,8 @@ async def _market(request: web.Request) -> web.Response:
 
 
 async def _clob_market(request: web.Request) -> web.Response:
+    """The V2 compact market (§3.1): ``nr`` only on neg-risk markets and ``fd`` only where a fee is
+    charged (absent keys, like live); ``gst`` (game start) is left out as no simulated market is a game."""
     info = _info_by_cid(request)
     m = info.market
     fee = CompactFeeDetails(r=m.taker_fee_rate, e=Decimal(1), to=True) if m.taker_fee_rate else None
@@ -338,14 +344,16 @@ async def _clob_market(request: web.Request) -> web.Response:
             c=m.condition_id,
             t=[CompactToken(t=t, o=o) for t, o in zip(m.tokens, m.outcomes, strict=True)],
             mts=m.tick_size,
-            nr=m.neg_risk,
+            nr=True if m.neg_risk else None,
             fd=fee,
             mbf=0,
             tbf=int(m.taker_fee_rate * 10_000),
+            r=NO_REWARDS,
             ao=m.accepting_orders,
             mos=m.min_order_size,
             sd=0,
             cbos=False,
+            aot=_opened(_state(request)),
             v="v1",
         )
     )
