@@ -76,6 +76,42 @@ async def test_5xx_and_latency(sim: SimServer, http: aiohttp.ClientSession) -> N
         assert resp.status == 400
 
 
+async def _timed(http: aiohttp.ClientSession, url: str, **params: str) -> float:
+    started = time.perf_counter()
+    async with http.get(url, params=params) as resp:
+        assert resp.status == 200, (url, await resp.text())
+        await resp.read()
+    return time.perf_counter() - started
+
+
+async def test_latency_on_one_endpoint_leaves_the_others_alone(
+    sim: SimServer, http: aiohttp.ClientSession
+) -> None:
+    token, user = token_of(sim), "0x" + "1" * 40
+    clob, data = sim.urls["clob"], sim.urls["data_api"]
+    await set_faults(http, sim, {"latency_ms": {"clob:/time": 400, "data_api:/trades": 400}})
+    for url in (clob + "/time", data + "/trades"):
+        assert min([await _timed(http, url) for _ in range(2)]) >= 0.4, url  # every call waits
+    unaffected: list[tuple[str, dict[str, str]]] = [
+        (clob + "/book", {"token_id": token}),
+        (clob + "/midpoint", {"token_id": token}),
+        (clob + "/version", {}),
+        (data + "/activity", {"user": user}),
+        (data + "/positions", {"user": user}),
+        (sim.urls["gamma"] + "/markets", {}),
+    ]
+    for url, params in unaffected:  # best of three: well under the injected 400 ms
+        assert min([await _timed(http, url, **params) for _ in range(3)]) < 0.2, url
+    slow = asyncio.create_task(_timed(http, clob + "/time"))
+    await asyncio.sleep(0.05)  # the slow call is in flight, sleeping in the server
+    for url, params in unaffected[:2]:
+        await _timed(http, url, **params)
+    assert not slow.done()  # the delayed request does not hold up the others on its surface
+    assert await slow >= 0.4
+    await set_faults(http, sim, {"clear": True})
+    assert min([await _timed(http, clob + "/time") for _ in range(3)]) < 0.2
+
+
 async def test_websocket_drop_every_n_seconds(sim: SimServer, http: aiohttp.ClientSession) -> None:
     await set_faults(http, sim, {"ws_drop_every_s": 0.3})
     started = time.perf_counter()
