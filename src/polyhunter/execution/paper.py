@@ -3,7 +3,8 @@
 Each follower has a paper account (cash and positions with average cost). A copy takes liquidity
 from the live book level by level up to its limit, exactly as a FOK/FAK would, and the account
 moves; nothing reaches the venue. Orders are remembered by client id so a reconcile after a crash
-finds them.
+finds them. `on_change` (if given) is awaited after every fill with the follower's account and the
+token that moved: the supervisor persists the account there, so a restart resumes it.
 """
 
 from __future__ import annotations
@@ -54,13 +55,21 @@ class PaperAccount:
         return self.cash + held
 
 
+OnChange = Callable[[int, PaperAccount, str], Awaitable[None]]
+
+
 class PaperExecutor:
     def __init__(
-        self, book: Callable[[str], Awaitable[OrderBook]], starting_cash: Decimal = Decimal(1000)
+        self,
+        book: Callable[[str], Awaitable[OrderBook]],
+        starting_cash: Decimal = Decimal(1000),
+        *,
+        on_change: OnChange | None = None,
     ) -> None:
         """`book` gives the current book of a token (the engine's quote cache: one fetch per token)."""
         self._book = book
         self._starting_cash = starting_cash
+        self._on_change = on_change
         self.accounts: dict[int, PaperAccount] = {}
         self._orders: RecentMap[str, ExecutionResult] = RecentMap()
 
@@ -84,6 +93,8 @@ class PaperExecutor:
         result = await self._fill(request)
         if request.client_id:
             self._orders[request.client_id] = result
+        if self._on_change is not None and result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+            await self._on_change(request.user_id, self.account(request.user_id), request.token_id)
         return result
 
     async def _fill(self, request: OrderRequest) -> ExecutionResult:

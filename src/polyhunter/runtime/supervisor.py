@@ -50,6 +50,7 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
 from polyhunter.runtime.gc_tuning import tune_gc
 from polyhunter.runtime.order_journal import OrderJournal
+from polyhunter.runtime.paper_journal import PaperJournal
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.secretbox import secret_box_from_settings
@@ -129,14 +130,16 @@ class Supervisor:
             fallback_ttl_ms=e.fallback_price_ttl_ms,
             force_fallback=e.force_fallback_price,
         )
-        self.paper = PaperExecutor(pricer.book)
         eoa_accounts: dict[int, EoaAccount] = {}
         wallet_of_user: dict[int, int] = {}
+        paper_journal = PaperJournal(self.sessions, wallet_of_user)  # paper accounts survive a restart
+        restored = await paper_journal.restore()
+        self.paper = PaperExecutor(pricer.book, on_change=paper_journal.save)
         for f in self.followers:
             wallet_of_user[f.user_id] = f.wallet.id
             if f.spec.custody == "PAPER":
                 cash = f.spec.starting_cash_usdc
-                self.paper.accounts[f.user_id] = PaperAccount(cash, cash)
+                self.paper.accounts[f.user_id] = restored.get(f.user_id) or PaperAccount(cash, cash)
             else:
                 eoa_accounts[f.user_id] = await self._eoa_account(f, box_repo_sessions=self.sessions, box=box)
         journal = OrderJournal(self.sessions, wallet_of_user)

@@ -1,5 +1,6 @@
 """What the engine starts from after a restart, read from the store, the same on SQLite and PostgreSQL:
-each config's per-market exposure (EXECUTED fills, BUYs minus SELLs, never below zero)."""
+each config's per-market exposure (EXECUTED fills, BUYs minus SELLs, never below zero) and the paper
+accounts."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from polyhunter.domain.signal import Side, signal_key
 from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, prewrite_copies, record_signals
 from polyhunter.engine.exposure_seed import executed_notional, seed_exposure
 from polyhunter.engine.positions import FollowerExposure
-from polyhunter.store.database import core_transaction
-from polyhunter.store.enums import CopyTradeState
-from tests.integration.store.factories import new_address
+from polyhunter.secretbox import SecretBox, generate_master_key
+from polyhunter.store.database import core_transaction, unit_of_work
+from polyhunter.store.enums import CopyTradeState, WalletKind
+from polyhunter.store.repos.paper_accounts import PaperAccountRepository, PaperHolding, StoredPaperAccount
+from polyhunter.store.repos.wallets import WalletRepository
+from tests.integration.store.factories import new_address, new_user
 from tests.integration.store.test_engine_copy_store import a_signal, configs
 
 pytestmark = pytest.mark.integration
@@ -64,3 +68,29 @@ async def test_exposure_per_config_and_market(sessions: async_sessionmaker[Async
     await seed_exposure(exposure, sessions)
     assert exposure.get(first.config.id, market_a) == 5
     assert exposure.get(second.config.id, market_b) == 0
+
+
+async def test_paper_accounts_round_trip(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Upserts of the account and of its positions; a closed position is stored at zero and not loaded."""
+    async with unit_of_work(sessions) as s:
+        user_id = await new_user(s)
+        wallet_id = await WalletRepository(s, SecretBox(generate_master_key())).create(
+            new_address(), WalletKind.PAPER, user_id=user_id
+        )
+    account = StoredPaperAccount(user_id, wallet_id, 90_000_000, 100_000_000, 0)
+    async with unit_of_work(sessions) as s:
+        repo = PaperAccountRepository(s)
+        await repo.save(
+            account, {"tok-a": PaperHolding(8_000_000, 500_000), "tok-b": PaperHolding(4_000_000, 250_000)}
+        )
+    account.cash_micro, account.realized_pnl_micro = 93_500_000, 1_500_000
+    async with unit_of_work(sessions) as s:
+        await PaperAccountRepository(s).save(account, {"tok-a": PaperHolding(0, 0)})
+    async with sessions() as s:
+        loaded = (await PaperAccountRepository(s).load_all())[user_id]
+    assert (loaded.cash_micro, loaded.starting_cash_micro, loaded.realized_pnl_micro) == (
+        93_500_000,
+        100_000_000,
+        1_500_000,
+    )
+    assert loaded.holdings == {"tok-b": PaperHolding(4_000_000, 250_000)}
