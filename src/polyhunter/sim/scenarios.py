@@ -2,8 +2,10 @@
 
 * ``quiet``: market makers keep a ladder of depth on every market; nobody takes.
 * ``leaders``: as quiet, plus ``leaders`` wallets taking liquidity on ``markets`` markets at ``rate``
-  fills per second (Poisson), with sizes shaped like recorded trades (log-normal around ~40 shares,
-  mostly BUYs, SELLs of what they hold).
+  fills per second (Poisson), with sizes shaped like recorded trades (log-normal with median 40
+  shares, clamped to [5, 5000], mostly BUYs, SELLs of what they hold) and prices from the book: each
+  is a FAK two ticks through the touch, so fills print on the makers' ladder (1 to ``maker_levels``
+  ticks from the market's fair price).
 * ``replay``: a JSON array of Data API trade rows (recorded format) is replayed as the leaders' fills,
   time compressed by ``speed``: each row's wallet takes exactly the row's size at the row's price
   from a maker order placed for it, so it shows in ``/trades``, ``/activity`` and RTDS. The markets
