@@ -2,6 +2,16 @@
 
 All pure Decimal arithmetic. Sizes are shares, notionals are USDC at the leader's price (the price
 the follower will pay is decided later by pricing; the cap is re-checked there).
+
+PROPORTIONAL: shares = leader shares x follower equity / leader equity (x `sizing_value` if set).
+Equity is "what the account is worth": USDC held plus open positions at their current value. For
+the follower both are known (its balance, and its positions: the paper account marked at the book,
+or its wallet's Data API positions). For a leader only the positions are observable (the Data API
+`/positions` current value); its USDC balance is not published anywhere we can read, so the leader
+side counts positions only. That makes the leader's equity a lower bound, and the ratio (and the
+copy) an upper bound when the leader holds cash: the per-trade max, the position cap and the daily
+caps bound it, and `sizing_value` scales it down for a leader known to keep cash. A leader with no
+open positions has no observable equity: NO_EQUITY.
 """
 
 from __future__ import annotations

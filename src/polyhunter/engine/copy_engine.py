@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.aggregation import Aggregator
-from polyhunter.domain.copy_config import CustodyMode, MarketRef
+from polyhunter.domain.copy_config import CustodyMode, MarketRef, SizingMode
 from polyhunter.domain.filters import check_filters, needs_market_metadata
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
@@ -75,6 +75,7 @@ class CopyEngine:
         worker_id: str,
         *,
         portfolio: LeaderPortfolio | None = None,
+        positions_value: Callable[[CustodyMode, int], Awaitable[Decimal]] | None = None,
         on_copy: Callable[[CopyRecord], None] | None = None,
         records_signals: bool = True,
         markets: MarketDirectory | None = None,
@@ -87,6 +88,7 @@ class CopyEngine:
         self.metrics = metrics
         self.worker_id = worker_id
         self.portfolio = portfolio  # leaders' Data API positions: sell mirroring seeds, PROPORTIONAL
+        self._positions_value = positions_value  # a follower's open positions at market (PROPORTIONAL)
         self._records_signals = records_signals
         self._postgresql = engine_of(sessions).dialect.name == "postgresql"
         self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
@@ -224,8 +226,12 @@ class CopyEngine:
             reason = "LEADER_POSITION_UNAVAILABLE"  # a partial sell must not pass for a full exit
         elif skip is None:
             before = leader_before if leader_before is not None else Decimal(0)
-            size = size_copy(cfg, signal, await self._sizing_context(signal, stored, before))
-            reason = str(size.skip) if size.skip else None
+            ctx = await self._sizing_context(signal, stored, before)
+            if ctx is None:
+                reason = "EQUITY_UNAVAILABLE"
+            else:
+                size = size_copy(cfg, signal, ctx)
+                reason = str(size.skip) if size.skip else None
         new = NewCopy(
             config_id=cfg.id,
             config_version=cfg.version,
@@ -242,15 +248,19 @@ class CopyEngine:
 
     async def _sizing_context(
         self, signal: Signal, stored: StoredConfig, leader_before: Decimal
-    ) -> SizingContext:
+    ) -> SizingContext | None:
+        """What the sizing needs to know; None if a PROPORTIONAL config's equities cannot be read."""
         cfg = stored.config
         follower_shares = Decimal(0)
         if signal.side is Side.SELL:
             follower_shares = (await self.funds.get(cfg.custody, cfg.user_id, signal.asset)).balance
         follower_equity = leader_equity = Decimal(0)
-        if cfg.sizing.value == "PROPORTIONAL":
-            follower_equity = (await self.funds.get(cfg.custody, cfg.user_id)).balance
-            leader_equity = await self.portfolio.equity(signal.leader) if self.portfolio else Decimal(0)
+        if cfg.sizing is SizingMode.PROPORTIONAL:
+            try:
+                follower_equity, leader_equity = await self._equities(stored, signal.leader)
+            except Exception as exc:  # noqa: BLE001 - one config's missing equity must not sink the signal
+                log.warning("equity unavailable", config=cfg.id, leader=signal.leader, error=str(exc))
+                return None
         return SizingContext(
             follower_position_shares=follower_shares,
             follower_market_notional=self.exposure.get(cfg.id, signal.condition_id),
@@ -258,6 +268,17 @@ class CopyEngine:
             follower_equity=follower_equity,
             leader_equity=leader_equity,
         )
+
+    async def _equities(self, stored: StoredConfig, leader: str) -> tuple[Decimal, Decimal]:
+        """(follower, leader) equity for PROPORTIONAL sizing, as `domain.sizing` defines them: the
+        follower's cash plus its open positions at market; the leader's open positions at market (its
+        cash is not observable)."""
+        cfg = stored.config
+        follower = (await self.funds.get(cfg.custody, cfg.user_id)).balance
+        if self._positions_value is not None:
+            follower += await self._positions_value(cfg.custody, cfg.user_id)
+        leader_equity = await self.portfolio.equity(leader) if self.portfolio is not None else Decimal(0)
+        return follower, leader_equity
 
     async def _run_all(self, works: list[CopyWork]) -> None:
         """Bounded concurrency as a pool of workers draining one iterator (cheaper than a task and a

@@ -64,6 +64,10 @@ class EoaExecutor:
             raise LookupError(f"no EOA wallet configured for user {user_id}")
         return acct
 
+    def funder(self, user_id: int) -> str:
+        """The address that holds the follower's funds and positions (the order's maker)."""
+        return self._account(user_id).funder
+
     def sign(self, request: OrderRequest) -> SignedOrder:
         """FOK/FAK: a market order (USDC to spend for BUY, shares for SELL) with the limit as worst price;
         GTC/GTD: a limit order. Built exactly like the official client's builders."""

@@ -48,6 +48,7 @@ from polyhunter.execution.signer import OrderSigner, SignatureType
 from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
+from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.gc_tuning import tune_gc
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.runtime.paper_journal import PaperJournal
@@ -161,6 +162,7 @@ class Supervisor:
         await seed_guard(guard, self.sessions, datetime.now(UTC))  # today's spend survives a restart
         data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
         self._closers.append(data_api.close)
+        portfolio = LeaderPortfolio(leader_holdings(data_api))  # leaders' (and own wallets') positions
         gamma = GammaClient(s.venue.gamma_url, s.venue.request_timeout_ms, policy)
         self._closers.append(gamma.close)
         self.engine = CopyEngine(
@@ -171,7 +173,8 @@ class Supervisor:
             e,
             StageMetrics(self.registry),
             self.worker_id,
-            portfolio=LeaderPortfolio(leader_holdings(data_api)),
+            portfolio=portfolio,
+            positions_value=PositionsValue(self.paper, self.eoa, portfolio, pricer.book),
             on_copy=self._on_copy,
             markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
         )

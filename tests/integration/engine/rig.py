@@ -122,7 +122,7 @@ class Rig:
     def copies(self, key: str) -> list[dict[str, Any]]:
         return rows(
             self.db,
-            "SELECT id, config_id, state, reason, error, venue_order_id, filled_size_micro "
+            "SELECT id, config_id, state, reason, error, venue_order_id, filled_size_micro, requested_size_micro "
             f"FROM copy_trades WHERE signal_key = '{key}' ORDER BY config_id",  # noqa: S608 - test data
         )
 
