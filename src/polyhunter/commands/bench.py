@@ -88,7 +88,7 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
             ("signing: primitive floor", f"{r['floor_orders_per_s']:,} orders/s"),
         ]
     elif name == "bench_matching":
-        rows.append(("matching engine", f"{round(r['ops_per_s']):,} orders/s"))
+        rows.append(("matching engine", f"{round(r['orders_per_s']):,} orders/s"))
     elif name == "bench_sim_rest":
         for key, row in r.items():
             if isinstance(row, dict) and "p50_ms" in row:
