@@ -12,7 +12,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.store import migrate
 
 T = TypeVar("T")
@@ -41,27 +41,38 @@ def _run(url: str, coro: Coroutine[Any, Any, T]) -> T:
 
 
 @app.command("upgrade")
-def upgrade(revision: str = REVISION_UP, settings_file: Path | None = CONFIG_OPTION) -> None:
+def upgrade(
+    revision: str = REVISION_UP,
+    settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
+) -> None:
     """Migrate the database up to REVISION."""
-    settings = settings_or_exit(settings_file)
+    settings = settings_or_exit(settings_file, set_flags=set_flags)
     _run(settings.db.url, migrate.upgrade(settings.db, revision))
     heads = _run(settings.db.url, migrate.current(settings.db))
     typer.echo(f"{_where(settings.db.url)}: at {', '.join(heads) or 'base'}")
 
 
 @app.command("downgrade")
-def downgrade(revision: str = REVISION_DOWN, settings_file: Path | None = CONFIG_OPTION) -> None:
+def downgrade(
+    revision: str = REVISION_DOWN,
+    settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
+) -> None:
     """Migrate the database down to REVISION (one step by default; `base` removes every table)."""
-    settings = settings_or_exit(settings_file)
+    settings = settings_or_exit(settings_file, set_flags=set_flags)
     _run(settings.db.url, migrate.downgrade(settings.db, revision))
     heads = _run(settings.db.url, migrate.current(settings.db))
     typer.echo(f"{_where(settings.db.url)}: at {', '.join(heads) or 'base'}")
 
 
 @app.command("current")
-def current(settings_file: Path | None = CONFIG_OPTION) -> None:
+def current(
+    settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
+) -> None:
     """Print the database's revision and whether it is the newest this code ships."""
-    settings = settings_or_exit(settings_file)
+    settings = settings_or_exit(settings_file, set_flags=set_flags)
     heads = _run(settings.db.url, migrate.current(settings.db))
     head = migrate.head_revision()
     state = "up to date" if heads == (head,) else f"behind (newest is {head}; run `polyhunter db upgrade`)"

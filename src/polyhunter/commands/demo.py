@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.demo import run_demo
 
 
@@ -25,12 +25,13 @@ def demo(
     ] = 7,
     rate: Annotated[float, typer.Option("--rate", help="Leader fills per second in the simulator.")] = 2.0,
     settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
 ) -> None:
     """Copy the simulator's leaders for a paper follower and an own-wallet follower, end to end."""
     if duration_s is not None and duration_s <= 0:
         typer.echo("error: --duration must be positive", err=True)
         raise typer.Exit(2)
-    settings = settings_or_exit(settings_file)
+    settings = settings_or_exit(settings_file, set_flags=set_flags)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_demo(

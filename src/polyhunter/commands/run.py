@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings, SettingsError
@@ -30,9 +30,10 @@ def run(
         typer.Option("--duration", help="Stop after this many seconds (default: run until Ctrl-C)."),
     ] = None,
     settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
 ) -> None:
     """Copy the leaders in the run file for its followers until stopped."""
-    settings = settings_or_exit(settings_file)
+    settings = settings_or_exit(settings_file, set_flags=set_flags)
     try:
         load_run_file(config)
     except SettingsError as exc:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from polyhunter.commands.common import CONFIG_OPTION, settings_or_exit
+from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.mux import IngestMode
 from polyhunter.ingest.service import IngestService
@@ -77,6 +77,7 @@ def watch(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
 ) -> None:
     """Stream the leaders' fills as normalized signals, with source and lag (Ctrl-C to stop)."""
     bad = [leader for leader in leaders if not ADDRESS.fullmatch(leader)]
@@ -85,6 +86,6 @@ def watch(
         typer.echo(f"error: not a leader address (0x + 40 hex digits): {names}", err=True)
         raise typer.Exit(2)
     overrides = {"ingest": {"mode": str(mode)}} if mode else None
-    settings = settings_or_exit(settings_file, overrides)
+    settings = settings_or_exit(settings_file, overrides, set_flags)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_watch(settings, leaders, as_json))

@@ -106,3 +106,53 @@ def test_config_show_redacts_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "passphrase-123456" not in result.output
     shown = json.loads(result.output)
     assert shown["secrets"]["private_key"] == "**********"
+
+
+def test_set_flags_win_over_file_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, '[api]\nport = 1111\n[ingest]\nmode = "WS_ONLY"\n')
+    monkeypatch.setenv("POLYHUNTER__API__PORT", "2222")
+    result = CliRunner().invoke(
+        app,
+        [
+            "config",
+            "show",
+            "--set",
+            "api.port=3333",
+            "--set",
+            "guardrails.dry_run=true",
+            "--set",
+            "ingest.mode=HYBRID",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["api"]["port"] == 3333
+    assert shown["guardrails"]["dry_run"] is True
+    assert shown["ingest"]["mode"] == "HYBRID"
+
+
+def test_set_flag_with_a_json_list(tmp_path: Path) -> None:
+    leader = "0x" + "ab" * 20
+    result = CliRunner().invoke(
+        app, ["config", "show", "--set", f'ingest.chain_exchange_addresses=["{leader}"]']
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ingest"]["chain_exchange_addresses"] == [leader]
+
+
+@pytest.mark.parametrize(
+    ("flag", "needle"),
+    [
+        ("api.port", "expected SECTION.KEY=VALUE"),
+        ("port=1", "expected SECTION.KEY=VALUE"),
+        ("api.port=lots", "api.port"),
+        ("api.nosuch=1", "api.nosuch"),
+        ("ingest.mode=[1", "not valid JSON"),
+    ],
+)
+def test_bad_set_flag_is_one_line_naming_it(tmp_path: Path, flag: str, needle: str) -> None:
+    result = CliRunner().invoke(app, ["config", "check", "--set", flag])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert needle in lines[0]
