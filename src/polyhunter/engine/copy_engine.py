@@ -23,9 +23,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from polyhunter.domain.aggregation import Aggregator
+from polyhunter.domain.aggregation import Released
 from polyhunter.domain.copy_config import CustodyMode, MarketRef, SizingMode
 from polyhunter.domain.filters import check_filters, needs_market_metadata
+from polyhunter.domain.guardrails import Veto
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
@@ -40,8 +41,9 @@ from polyhunter.engine.copy_store import (
     write_outcomes,
 )
 from polyhunter.engine.db_retry import retry_on_disconnect
-from polyhunter.engine.guard import Guard, Reservation
+from polyhunter.engine.guard import Guard
 from polyhunter.engine.market_meta import MarketDirectory
+from polyhunter.engine.parking import Parking
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
@@ -99,15 +101,14 @@ class CopyEngine:
         self.funds = FollowerFunds(executors, settings.preflight_cache_ttl_ms)
         self.leaders = LeaderPositions()
         self.exposure = FollowerExposure()
-        self.aggregator = Aggregator(settings.aggregation_window_ms)
         self.stats = EngineStats()
         self._reporter = CopyReporter(self.stats, on_copy)
         self._in_flight: set[int] = set()  # copies a task of this process is working on
-        self._parked: set[int] = set()  # copies waiting in an aggregation bucket of this process
+        self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
 
     def held(self) -> frozenset[int]:
         """Copy trade ids this process still owns (in flight or parked): the sweeper leaves them alone."""
-        return frozenset(self._in_flight | self._parked)
+        return frozenset(self._in_flight | self.parking.parked)
 
     # ------------------------------------------------------------------------------------ entry points
 
@@ -303,32 +304,41 @@ class CopyEngine:
             self._reporter.finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
 
     async def _copy(self, work: CopyWork) -> None:
-        signal, cfg = work.signal, work.stored.config
-        now = datetime.now(UTC)
+        cfg = work.stored.config
         with self.metrics.time("guardrails"):
-            reservation, veto = await self.guard.reserve(cfg.id, cfg.user_id, work.size.notional, now)
-        if veto is not None:
-            work.events.append(
-                {
-                    "rule": str(veto.rule),
-                    "detail": {"detail": veto.detail, "notional": str(work.size.notional)},
-                    "user_id": cfg.user_id,
-                    "config_id": cfg.id,
-                    "config_version": cfg.version,
-                    "signal_key": signal.key,
-                    "copy_trade_id": work.trade_id,
-                }
+            reservation, veto = await self.guard.reserve(
+                cfg.id, cfg.user_id, work.size.notional, datetime.now(UTC), work.signal.side
             )
-            self._reporter.finish(work, SKIPPED, reason=f"GUARDRAIL_{veto.rule}")
+        if veto is not None:
+            self._veto(work, veto, work.size.notional)
             return
-        assert reservation is not None
+        work.reservation = reservation
         spent = 0
         try:
-            spent = await self._priced_copy(work, reservation)
+            spent = await self._priced_copy(work)
         finally:
-            await self.guard.release(reservation, keep_micro=spent)
+            if work.reservation is not None:
+                await self.guard.release(work.reservation, keep_micro=spent)
 
-    async def _priced_copy(self, work: CopyWork, reservation: Reservation) -> int:
+    def _veto(self, work: CopyWork, veto: Veto, notional: Decimal) -> str:
+        """A guardrail refused the copy: its event, and the copy SKIPPED naming the rule."""
+        cfg = work.stored.config
+        work.events.append(
+            {
+                "rule": str(veto.rule),
+                "detail": {"detail": veto.detail, "notional": str(notional)},
+                "user_id": cfg.user_id,
+                "config_id": cfg.id,
+                "config_version": cfg.version,
+                "signal_key": work.signal.key,
+                "copy_trade_id": work.trade_id,
+            }
+        )
+        reason = f"GUARDRAIL_{veto.rule}"
+        self._reporter.finish(work, SKIPPED, reason=reason)
+        return reason
+
+    async def _priced_copy(self, work: CopyWork) -> int:
         """Pricing → preflight → execute, with a bounded price chase; returns the micro-USDC spent.
 
         An order killed unfilled (FOK, or FAK with no match) is chased: the book is read again and the
@@ -360,10 +370,10 @@ class CopyEngine:
                 shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
             notional = shares * price.limit_price
             if notional < VENUE_MIN_NOTIONAL:
-                aggregate = self._below_minimum(work, shares, notional)
-                if aggregate is None:
+                released = await self._below_minimum(work, shares, notional)
+                if released is None:
                     return 0
-                shares, notional = aggregate, aggregate * price.limit_price
+                shares, notional = released.shares, released.shares * price.limit_price
             with self.metrics.time("preflight"):
                 hold, short = await self.funds.hold(
                     cfg.custody,
@@ -434,52 +444,37 @@ class CopyEngine:
             log.warning(
                 "submit result unknown; left PENDING for reconciliation", signal=signal.key, config=cfg.id
             )
-            return to_micro(work.size.notional)
+            # Kept: it may have been spent. Exactly what the sweep gives back (the row's requested
+            # notional, BUY only) if the venue turns out never to have seen the order.
+            return to_micro(work.size.notional) if signal.side is Side.BUY else 0
         breaker.record_failure(int(time.time() * 1000))
         self._reporter.finish(work, FAILED, error=result.error or "rejected")
         return 0
 
-    def _below_minimum(self, work: CopyWork, shares: Decimal, notional: Decimal) -> Decimal | None:
-        """Park a copy worth less than the venue minimum; return the aggregate's shares once the bucket
-        of (config, token, side) reaches the minimum (this copy then executes for all of them)."""
-        cfg, signal = work.stored.config, work.signal
+    async def _below_minimum(self, work: CopyWork, shares: Decimal, notional: Decimal) -> Released | None:
+        """Park a copy worth less than the venue minimum (parking.py); once its bucket reaches the
+        minimum, this copy executes for all of them, and holds the daily caps for the aggregate's
+        notional (checked by the guardrails like any copy of that size). None: parked or skipped."""
+        cfg = work.stored.config
         if not cfg.aggregate_below_minimum:
             self._reporter.finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
             return None
-        now_ms = int(time.time() * 1000)
-        # Close buckets whose window passed first, so `add` never silently replaces one still holding copies.
-        closed = self._expired_buckets(now_ms)
-        self._in_flight.update(o.copy_trade_id for o in closed)  # until this signal's outcomes are written
-        work.outcomes.extend(closed)
-        released = self.aggregator.add(
-            (cfg.id, signal.asset, signal.side),
-            str(work.trade_id),
-            shares,
-            notional,
-            VENUE_MIN_NOTIONAL,
-            now_ms,
-        )
+        released = self.parking.park(work, shares, notional, VENUE_MIN_NOTIONAL)
         if released is None:
-            # Stays PENDING until its bucket fills (SKIPPED as aggregated) or expires (`flush_aggregates`).
-            self._parked.add(work.trade_id)
-            return None
-        for trade_id in released.signal_keys[:-1]:
-            # Held as in flight (not parked any more) until this signal's outcomes are written: the sweeper
-            # would otherwise see an unheld PENDING row past its TTL and expire it first.
-            self._in_flight.add(int(trade_id))
-            self._parked.discard(int(trade_id))
-            work.outcomes.append(Outcome(int(trade_id), SKIPPED, reason=f"AGGREGATED_INTO_{work.trade_id}"))
-        return released.shares
+            return None  # stays PENDING until its bucket fills or expires (`flush_aggregates`)
+        if work.signal.side is Side.BUY:
+            bigger, veto = await self.guard.reserve(
+                cfg.id, cfg.user_id, released.notional, datetime.now(UTC), Side.BUY
+            )
+            if veto is not None:
+                self.parking.close(work, released, self._veto(work, veto, released.notional))
+                return None
+            if work.reservation is not None:
+                await self.guard.release(work.reservation)
+            work.reservation = bigger
+        self.parking.close(work, released, f"AGGREGATED_INTO_{work.trade_id}")
+        return released
 
     def flush_aggregates(self, *, everything: bool = False) -> list[Outcome]:
         """Buckets whose window passed below the minimum (or all, at shutdown): their copies end SKIPPED."""
-        return self._expired_buckets(int(time.time() * 1000), everything=everything)
-
-    def _expired_buckets(self, now_ms: int, *, everything: bool = False) -> list[Outcome]:
-        outcomes = []
-        for _key, bucket in self.aggregator.expire(now_ms, everything=everything):
-            for trade_id in bucket.signal_keys:
-                self._parked.discard(int(trade_id))
-                outcomes.append(Outcome(int(trade_id), SKIPPED, reason="BELOW_VENUE_MINIMUM"))
-                self.stats.copies[f"{SKIPPED}:BELOW_VENUE_MINIMUM"] += 1
-        return outcomes
+        return self.parking.expired(int(time.time() * 1000), everything=everything)

@@ -13,6 +13,7 @@ from typing import Any
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision
 from polyhunter.engine.copy_store import Outcome
+from polyhunter.engine.guard import Reservation
 from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.repos.copy_configs import StoredConfig
 
@@ -58,6 +59,7 @@ class CopyWork:
     outcomes: list[Outcome]
     events: list[dict[str, Any]]
     sent: bool = False  # an order went to an executor (its `orders` row, if any, gets the outcome)
+    reservation: Reservation | None = None  # what it holds of the daily caps (BUY notional)
 
 
 class CopyReporter:

@@ -134,7 +134,7 @@ class PendingSweeper:
                 reason = "pending past its time-to-live; venue shows no fill"
                 if await repo.mark_expired(row.id, reason, locked_by=self._worker):
                     self.stats.expired += 1
-                    if row.side is Side.BUY:  # its notional was counted against today's caps: give it back
+                    if row.side is Side.BUY:  # its notional held the daily caps (SELLs hold none): give it back
                         await self._engine.guard.refund(
                             row.user_id, row.created_at, row.requested_notional_micro
                         )

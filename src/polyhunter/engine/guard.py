@@ -1,7 +1,9 @@
 """Guardrail state around the pure rules: daily notional reserved in the Coordinator, breakers per config.
 
-A copy reserves its notional in the user's and the global daily counters before it is sent
+A BUY copy reserves its notional in the user's and the global daily counters before it is sent
 (atomic INCRBY with Redis across supervisors); a veto or a copy that does not spend gives it back.
+The daily caps are caps on money put in: a SELL reserves nothing and is never refused by them (a
+user at its cap can still exit); dry run, the circuit breaker and the per-trade max apply to both.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from polyhunter.domain.guardrails import (
     Veto,
     check_guardrails,
 )
-from polyhunter.domain.signal import from_micro, to_micro
+from polyhunter.domain.signal import Side, from_micro, to_micro
 
 DAY_MS = 86_400_000 + 3_600_000  # a little more than a day: counters are keyed by date anyway
 
@@ -67,7 +69,7 @@ class Guard:
                 await self._coord.incr(f"spent:user:{user_id}:{day}", micro, DAY_MS)
 
     async def reserve(
-        self, config_id: int, user_id: int, notional: Decimal, now: datetime
+        self, config_id: int, user_id: int, notional: Decimal, now: datetime, side: Side = Side.BUY
     ) -> tuple[Reservation | None, Veto | None]:
         day = _day(now)
         micro = to_micro(notional)
@@ -78,6 +80,8 @@ class Guard:
                 self.limits, GuardrailInput(notional, Decimal(0), Decimal(0), breaker_open)
             )
             return None, veto
+        if side is Side.SELL:
+            return Reservation(user_id, day, 0), None
         user_total = await self._coord.incr(f"spent:user:{user_id}:{day}", micro, DAY_MS)
         global_total = await self._coord.incr(f"spent:global:{day}", micro, DAY_MS)
         inp = GuardrailInput(

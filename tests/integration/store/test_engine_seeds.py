@@ -1,10 +1,11 @@
 """What the engine starts from after a restart, read from the store, the same on SQLite and PostgreSQL:
 each config's per-market exposure (EXECUTED fills, BUYs minus SELLs, never below zero) and the paper
-accounts."""
+accounts, and today's spend for the daily caps."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from polyhunter.domain.signal import Side, signal_key
 from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, prewrite_copies, record_signals
 from polyhunter.engine.exposure_seed import executed_notional, seed_exposure
 from polyhunter.engine.positions import FollowerExposure
+from polyhunter.engine.spend_seed import spent_today
 from polyhunter.secretbox import SecretBox, generate_master_key
 from polyhunter.store.database import core_transaction, unit_of_work
 from polyhunter.store.enums import CopyTradeState, WalletKind
@@ -94,3 +96,30 @@ async def test_paper_accounts_round_trip(sessions: async_sessionmaker[AsyncSessi
         1_500_000,
     )
     assert loaded.holdings == {"tok-b": PaperHolding(4_000_000, 250_000)}
+
+
+async def test_spent_today_counts_buys_by_what_they_filled(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    leader = new_address()
+    (stored,) = await configs(sessions, leader, 1)
+    cfg = stored.config
+    cases = [  # (side, requested notional micro, state, filled (size, price) micro)
+        (Side.BUY, 600_000, EXECUTED, (2_400_000, 500_000)),  # an aggregate: filled 1.2 USDC, requested 0.6
+        (Side.BUY, 3_000_000, CopyTradeState.PENDING, None),  # unknown result: its request counts
+        (Side.BUY, 5_000_000, FAILED, None),  # nothing spent
+        (Side.SELL, 7_000_000, EXECUTED, (14_000_000, 500_000)),  # SELLs never count
+    ]
+    for n, (side, notional, state, filled) in enumerate(cases):
+        base = a_signal(leader, 2000 + n)
+        signal = dataclasses.replace(base, key=signal_key(base.tx_hash, leader, "123", side, 1), side=side)
+        copy = NewCopy(cfg.id, cfg.version, cfg.user_id, side, "123", 1_000_000, 500_000, notional)
+        async with core_transaction(sessions) as db:
+            await record_signals(db, [signal])
+            ids = await prewrite_copies(db, signal.key, [copy], "w", signal.seen_at)
+            if state is not CopyTradeState.PENDING:
+                size, price = filled if filled else (None, None)
+                outcome = Outcome(ids[cfg.id], state, filled_size_micro=size, filled_price_micro=price)
+                await finish_copies(db, [outcome], signal.seen_at)
+    spent = await spent_today(sessions, datetime.now(UTC))
+    assert spent[cfg.user_id] == 1_200_000 + 3_000_000
