@@ -420,7 +420,10 @@ class CopyEngine:
             min_order_size=price.min_order_size,
             client_id=f"{signal.key}:{cfg.id}",
         )
-        self.metrics.observe("signal_to_submit", (datetime.now(UTC) - signal.seen_at).total_seconds())
+        to_submit = (datetime.now(UTC) - signal.seen_at).total_seconds()
+        self.metrics.observe("signal_to_submit", to_submit)
+        if work.signal_to_submit_s is None:  # the first order of a chase: when the copy reached the venue
+            work.signal_to_submit_s = to_submit
         work.sent = True
         with self.metrics.time("execute"):
             return await self._executors[cfg.custody].execute(request)

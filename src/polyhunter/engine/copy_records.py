@@ -35,7 +35,7 @@ class CopyRecord:
     price: Decimal
     leader_price: Decimal
     slippage_ticks: Decimal | None
-    signal_to_submit_ms: float | None
+    signal_to_submit_ms: float | None  # when an order was submitted for it (None: nothing was sent)
     at: datetime
 
 
@@ -60,6 +60,7 @@ class CopyWork:
     events: list[dict[str, Any]]
     sent: bool = False  # an order went to an executor (its `orders` row, if any, gets the outcome)
     reservation: Reservation | None = None  # what it holds of the daily caps (BUY notional)
+    signal_to_submit_s: float | None = None  # from the signal's arrival to its (first) order's submit
 
 
 class CopyReporter:
@@ -98,7 +99,8 @@ class CopyReporter:
         if filled and tick and price > 0:
             move = price - work.signal.price if work.signal.side is Side.BUY else work.signal.price - price
             slip = move / tick
-        self.report(work.signal, work.stored, state, reason or error, shares, price, slip)
+        to_submit = work.signal_to_submit_s * 1000 if work.signal_to_submit_s is not None else None
+        self.report(work.signal, work.stored, state, reason or error, shares, price, slip, to_submit)
 
     def report(
         self,
@@ -109,6 +111,7 @@ class CopyReporter:
         shares: Decimal,
         price: Decimal,
         slippage_ticks: Decimal | None,
+        signal_to_submit_ms: float | None = None,
     ) -> None:
         self.stats.copies[f"{state}:{reason}" if state is not EXECUTED and reason else str(state)] += 1
         if self._on_copy is None:
@@ -127,9 +130,7 @@ class CopyReporter:
                 price=price,
                 leader_price=signal.price,
                 slippage_ticks=slippage_ticks,
-                signal_to_submit_ms=(now - signal.seen_at).total_seconds() * 1000
-                if state is EXECUTED
-                else None,
+                signal_to_submit_ms=signal_to_submit_ms,
                 at=now,
             )
         )

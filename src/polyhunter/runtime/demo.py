@@ -26,11 +26,14 @@ from sqlalchemy import func, select
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.execution.eip712 import address_from_private_key
+from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.models import CopyTrade
+
+log = get_logger(__name__)
 
 START_CASH = Decimal(1000)
 # The embedded simulator keeps one minute of trade and order history (the followers' poller reads
@@ -38,6 +41,7 @@ START_CASH = Decimal(1000)
 SIM_HISTORY_RETENTION_S = 60.0
 # Latency and slippage percentiles of the summary are over the most recent copies.
 SUMMARY_WINDOW = 10_000
+PNL_REFRESH_S = 2.0
 
 
 @dataclass(slots=True)
@@ -46,6 +50,7 @@ class DemoLog:
     slippage_ticks: deque[Decimal] = field(default_factory=lambda: deque(maxlen=SUMMARY_WINDOW))
     latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SUMMARY_WINDOW))
     names: dict[int, str] = field(default_factory=dict)
+    pnl: dict[str, Decimal] = field(default_factory=dict)  # by follower name, refreshed by the live loop
 
     def add(self, record: CopyRecord) -> None:
         self.recent.append(record)
@@ -126,6 +131,20 @@ async def _marks(sup: Supervisor) -> dict[str, Decimal]:
     return marks
 
 
+async def follower_pnl(sup: Supervisor, data_api_url: str) -> dict[str, Decimal]:
+    """Each follower's PnL in USDC: equity (cash + positions at the current midpoint, or at the Data
+    API's value for the wallet) less its starting cash."""
+    marks = await _marks(sup)
+    pnl: dict[str, Decimal] = {}
+    for f in sup.followers:
+        if f.spec.custody == "PAPER":
+            equity = sup.paper.account(f.user_id).equity(marks)
+        else:
+            equity = await _wallet_equity(data_api_url, sup, f.user_id)
+        pnl[f.spec.name] = (equity - START_CASH).quantize(Decimal("0.0001"))
+    return pnl
+
+
 async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: str) -> dict[str, Any]:
     async with sup.sessions() as session:
         rows = (
@@ -142,14 +161,7 @@ async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: 
         if reason:
             by_reason[f"{state}:{reason}"] += count
     stage = sup.engine.metrics.snapshot().get("signal_to_submit")
-    marks = await _marks(sup)
-    pnl: dict[str, str] = {}
-    for f in sup.followers:
-        if f.spec.custody == "PAPER":
-            equity = sup.paper.account(f.user_id).equity(marks)
-        else:
-            equity = await _wallet_equity(data_api_url, sup, f.user_id)
-        pnl[f.spec.name] = str((equity - START_CASH).quantize(Decimal("0.0001")))
+    pnl = {name: str(value) for name, value in (await follower_pnl(sup, data_api_url)).items()}
     slip = demo.slippage_ticks
     return {
         "duration_s": round(time.monotonic() - started, 1),
@@ -168,12 +180,13 @@ async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: 
     }
 
 
-def _render(demo: DemoLog, sup: Supervisor) -> Any:
+def _render(demo: DemoLog, signals: int, copies: int) -> Any:
+    """The live view: the most recent copies (with signal-to-submit latency: from the leader's fill
+    reaching us to our order's submit) and each follower's PnL."""
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(
-        title=f"PolyHunter demo — signals {sup.engine.stats.signals}, copies {sum(sup.engine.stats.copies.values())}"
-    )
+    table = Table(title=f"PolyHunter demo — signals {signals}, copies {copies}")
     for col in (
         "time",
         "follower",
@@ -182,7 +195,7 @@ def _render(demo: DemoLog, sup: Supervisor) -> Any:
         "price",
         "leader",
         "slip (ticks)",
-        "latency ms",
+        "signal→submit ms",
         "state",
     ):
         table.add_column(col)
@@ -198,7 +211,16 @@ def _render(demo: DemoLog, sup: Supervisor) -> Any:
             f"{r.signal_to_submit_ms:.1f}" if r.signal_to_submit_ms is not None else "",
             str(r.state) + (f" {r.reason}" if r.reason and str(r.state) != "EXECUTED" else ""),
         )
-    return table
+    pnl = Table(title="PnL per follower (USDC)")
+    pnl.add_column("follower")
+    pnl.add_column("PnL", justify="right")
+    for name in sorted(demo.pnl):
+        pnl.add_row(name, f"{demo.pnl[name]:+.4f}")
+    return Group(table, pnl)
+
+
+def _counts(sup: Supervisor) -> tuple[int, int]:
+    return sup.engine.stats.signals, sum(sup.engine.stats.copies.values())
 
 
 async def run_demo(
@@ -248,9 +270,16 @@ async def _run_live(
 
     console = Console()
     runner = asyncio.create_task(sup.run(duration_s, stop_after=False))
-    with Live(_render(demo, sup), console=console, refresh_per_second=4) as live:
+    next_pnl = 0.0
+    with Live(_render(demo, *_counts(sup)), console=console, refresh_per_second=4) as live:
         while not runner.done():
-            live.update(_render(demo, sup))
+            if time.monotonic() >= next_pnl:  # marks and the wallet's positions: every 2 s, not every frame
+                next_pnl = time.monotonic() + PNL_REFRESH_S
+                try:
+                    demo.pnl = await follower_pnl(sup, data_api_url)
+                except Exception as exc:  # noqa: BLE001 - the view keeps the last PnL it had
+                    log.warning("demo PnL refresh failed", error=str(exc))
+            live.update(_render(demo, *_counts(sup)))
             await asyncio.sleep(0.25)
     result = await summary(sup, demo, started, data_api_url)
     runner.result()

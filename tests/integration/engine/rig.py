@@ -9,7 +9,7 @@ our followers are the copies), funds the own-wallet followers, starts a Supervis
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_micro
+from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
@@ -41,6 +42,7 @@ class Rig:
     http: aiohttp.ClientSession
     db: Path
     markets: list[dict[str, Any]]
+    on_copy: Callable[[CopyRecord], None] | None = None
 
     async def book(self, token: str) -> dict[str, Any]:
         async with self.http.get(self.sim.urls["clob"] + "/book", params={"token_id": token}) as resp:
@@ -139,7 +141,7 @@ class Rig:
     async def restart(self) -> None:
         """Stop the supervisor and start a new one on the same database (a process restart)."""
         await self.sup.stop()
-        self.sup = Supervisor(self.sup.settings, self.sup.run_file, serve_api=False)
+        self.sup = Supervisor(self.sup.settings, self.sup.run_file, serve_api=False, on_copy=self.on_copy)
         await self.sup.start()
 
 
@@ -150,6 +152,7 @@ async def rig(
     eoa: list[str],
     proxy: DelayProxy | None = None,
     sim_options: dict[str, Any] | None = None,
+    on_copy: Callable[[CopyRecord], None] | None = None,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Rig]:
     """`sim_options`: scenario options of the simulator (e.g. `refresh_s` of its market makers)."""
@@ -165,9 +168,9 @@ async def rig(
         if proxy is not None:  # the engine reaches the CLOB through the proxy
             urls["clob"] = await proxy.start(sim.urls["clob"])
         settings: Settings = sim_settings(urls, db, **sections)
-        sup = Supervisor(settings, run, serve_api=False)
+        sup = Supervisor(settings, run, serve_api=False, on_copy=on_copy)
         await sup.start()
-        r = Rig(sim, sup, http, db, scenario["markets"])
+        r = Rig(sim, sup, http, db, scenario["markets"], on_copy)
         try:
             yield r
         finally:
