@@ -53,6 +53,24 @@ class Guard:
         self._breaker_failures = breaker_failures
         self._breaker_cooldown_ms = breaker_cooldown_ms
         self._breakers: dict[int, CircuitBreaker] = {}
+        self._user_limits: dict[int, GuardrailLimits] = {}  # followers with limits of their own
+
+    def set_user_limits(
+        self, user_id: int, *, daily_cap_usdc: Decimal | None = None, max_trade_usdc: Decimal | None = None
+    ) -> None:
+        """A follower's own guardrails: applied with the platform's, the stricter of each wins."""
+        base = self.limits
+        self._user_limits[user_id] = GuardrailLimits(
+            base.max_trade_usdc if max_trade_usdc is None else min(base.max_trade_usdc, max_trade_usdc),
+            base.daily_user_cap_usdc
+            if daily_cap_usdc is None
+            else min(base.daily_user_cap_usdc, daily_cap_usdc),
+            base.global_daily_cap_usdc,
+            base.dry_run,
+        )
+
+    def limits_for(self, user_id: int) -> GuardrailLimits:
+        return self._user_limits.get(user_id, self.limits)
 
     def breaker(self, config_id: int) -> CircuitBreaker:
         b = self._breakers.get(config_id)
@@ -75,10 +93,9 @@ class Guard:
         micro = to_micro(notional)
         now_ms = int(now.timestamp() * 1000)
         breaker_open = self.breaker(config_id).is_open(now_ms)
-        if self.limits.dry_run or breaker_open or notional > self.limits.max_trade_usdc:
-            veto = check_guardrails(
-                self.limits, GuardrailInput(notional, Decimal(0), Decimal(0), breaker_open)
-            )
+        limits = self.limits_for(user_id)
+        if limits.dry_run or breaker_open or notional > limits.max_trade_usdc:
+            veto = check_guardrails(limits, GuardrailInput(notional, Decimal(0), Decimal(0), breaker_open))
             return None, veto
         if side is Side.SELL:
             return Reservation(user_id, day, 0), None
@@ -87,7 +104,7 @@ class Guard:
         inp = GuardrailInput(
             notional, from_micro(user_total - micro), from_micro(global_total - micro), breaker_open
         )
-        veto = check_guardrails(self.limits, inp)
+        veto = check_guardrails(limits, inp)
         reservation = Reservation(user_id, day, micro)
         if veto is not None:
             await self.release(reservation)

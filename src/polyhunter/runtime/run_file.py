@@ -8,14 +8,21 @@
     signature_type = 0                   # EOA: 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271
     funder = "0x…"                       # EOA with a proxy / Safe: the funder address
 
+      [followers.limits]                 # optional guardrails of this follower, on top of the
+      daily_cap_usdc = "200"             # platform's [guardrails] (the stricter of the two applies):
+      max_trade_usdc = "25"              # BUY notional per UTC day, and notional per copy
+
       [[followers.copies]]
-      leader = "0x…"
+      leader = "0x…"                     # one copy config per (follower, leader)
       sizing = "FIXED_USDC"              # FIXED_USDC | PERCENT_OF_LEADER | PROPORTIONAL | MULTIPLIER
       sizing_value = "10"
-      max_trade_usdc = "50"
+      max_trade_usdc = "50"              # sizing bound: a larger copy is cut down to this
       ...every other CopyConfig field
 
-Unknown keys are rejected with the key named, as in the settings file.
+Every error names its key, with the follower's name (`followers[0] (alice).copies[1].sizing_value:
+...`): unknown keys, bad values, a copy config the domain refuses, a second config for the same
+leader (the store keeps one config per follower and leader), a repeated follower name, and an
+`private_key_env` whose variable is not set.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
 from polyhunter.domain.signal import Side
-from polyhunter.settings import SettingsError, format_validation_error
+from polyhunter.settings import SettingsError
 
 
 class _Strict(BaseModel):
@@ -88,6 +95,13 @@ class CopySpec(_Strict):
         )
 
 
+class FollowerLimits(_Strict):
+    """Guardrails of one follower, applied with the platform's (the stricter wins)."""
+
+    daily_cap_usdc: Decimal | None = Field(default=None, ge=0)
+    max_trade_usdc: Decimal | None = Field(default=None, ge=0)
+
+
 class FollowerSpec(_Strict):
     name: str = Field(min_length=1, max_length=64)
     custody: Literal["PAPER", "EOA"] = "PAPER"
@@ -96,6 +110,7 @@ class FollowerSpec(_Strict):
     private_key: SecretStr | None = Field(default=None, exclude=True)  # set by code (demo), never from files
     signature_type: int = Field(default=0, ge=0, le=3)
     funder: str | None = None
+    limits: FollowerLimits = Field(default_factory=FollowerLimits)
     copies: list[CopySpec] = Field(default_factory=list)
 
     def key(self) -> str | None:
@@ -116,6 +131,62 @@ class RunFile(_Strict):
         return sorted({c.leader for f in self.followers for c in f.copies})
 
 
+def _where(run: dict[str, object] | RunFile, loc: tuple[int | str, ...]) -> str:
+    """A readable key path: `followers[0] (alice).copies[1].sizing_value`."""
+    parts: list[str] = []
+    names = _follower_names(run)
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if i == 1 and loc[0] == "followers" and part < len(names) and names[part]:
+                label += f" ({names[part]})"
+            parts[-1] += label
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def _follower_names(run: dict[str, object] | RunFile) -> list[str]:
+    if isinstance(run, RunFile):
+        return [f.name for f in run.followers]
+    followers = run.get("followers")
+    if not isinstance(followers, list):
+        return []
+    return [str(f.get("name", "")) if isinstance(f, dict) else "" for f in followers]
+
+
+def check_run_file(run: RunFile, source: str) -> None:
+    """What field validation alone cannot see; raises SettingsError naming every offending key."""
+    errors: list[str] = []
+    seen_names: dict[str, int] = {}
+    for i, f in enumerate(run.followers):
+        where = _where(run, ("followers", i))
+        if f.name in seen_names:
+            errors.append(
+                f"{where}.name: follower {f.name!r} is already defined at followers[{seen_names[f.name]}]"
+            )
+        seen_names.setdefault(f.name, i)
+        if f.custody == "EOA" and not f.private_key_env and f.private_key is None:
+            errors.append(f"{where}.private_key_env: EOA custody needs private_key_env")
+        elif f.custody == "EOA" and f.private_key is None and not os.environ.get(f.private_key_env or ""):
+            errors.append(f"{where}.private_key_env: env var {f.private_key_env} is not set")
+        leaders: dict[str, int] = {}
+        for j, copy in enumerate(f.copies):
+            at = _where(run, ("followers", i, "copies", j))
+            if copy.leader in leaders:
+                errors.append(
+                    f"{at}.leader: {copy.leader} is already copied by this follower (copies[{leaders[copy.leader]}]);"
+                    " one copy config per follower and leader"
+                )
+            leaders.setdefault(copy.leader, j)
+            try:
+                copy.to_domain(0, CustodyMode(f.custody))
+            except ValueError as exc:
+                errors.append(f"{at}: {exc}")
+    if errors:
+        raise SettingsError("\n".join(f"{source}: {e}" for e in errors))
+
+
 def load_run_file(path: Path) -> RunFile:
     if not path.exists():
         raise SettingsError(f"{path}: run file not found")
@@ -124,13 +195,15 @@ def load_run_file(path: Path) -> RunFile:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
-    if any("private_key" in f for f in data.get("followers", []) if isinstance(f, dict)):
-        raise SettingsError(f"{path}: followers.private_key: keys never go in files; use private_key_env")
+    followers = data.get("followers", [])
+    for i, f in enumerate(followers if isinstance(followers, list) else []):
+        if isinstance(f, dict) and "private_key" in f:
+            where = _where(data, ("followers", i, "private_key"))
+            raise SettingsError(f"{path}: {where}: keys never go in files; use private_key_env")
     try:
         run = RunFile.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(format_validation_error(exc, str(path))) from None
-    for f in run.followers:
-        if f.custody == "EOA" and not f.private_key_env:
-            raise SettingsError(f"{path}: follower {f.name}: EOA custody needs private_key_env")
+        lines = [f"{path}: {_where(data, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
+        raise SettingsError("\n".join(lines)) from None
+    check_run_file(run, str(path))
     return run

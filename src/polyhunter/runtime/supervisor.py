@@ -159,6 +159,11 @@ class Supervisor:
             g.circuit_breaker_failures,
             g.circuit_breaker_cooldown_s * 1000,
         )
+        for f in self.followers:  # a follower's own [followers.limits], on top of [guardrails]
+            limits = f.spec.limits
+            guard.set_user_limits(
+                f.user_id, daily_cap_usdc=limits.daily_cap_usdc, max_trade_usdc=limits.max_trade_usdc
+            )
         await seed_guard(guard, self.sessions, datetime.now(UTC))  # today's spend survives a restart
         data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
         self._closers.append(data_api.close)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from polyhunter.runtime.run_file import CopySpec, FollowerLimits, FollowerSpec, RunFile
 from tests.e2e.harness import admin, follower_key, rows
 from tests.integration.engine.rig import Rig, leader_address, rig
 
@@ -141,3 +141,33 @@ async def test_daily_caps_survive_a_restart(tmp_path: Path) -> None:
         (copy,) = await r.feed(await r.signal(L1, market=2))  # ~9 USDC today: over the cap
         _assert_veto(r, copy, "USER_DAILY_CAP")
         assert len(await r.orders()) == 2
+
+
+async def test_follower_limits_from_the_run_file(tmp_path: Path) -> None:
+    """A follower's own [followers.limits] apply on top of the platform's: its daily cap and per-trade
+    max veto its copies only; the platform's (looser) limits still govern the others."""
+    specs, addresses = [], {}
+    limits = {
+        "capped": FollowerLimits(daily_cap_usdc=Decimal(4)),
+        "small-trades": FollowerLimits(max_trade_usdc=Decimal(2)),
+        "free": FollowerLimits(),
+    }
+    for i, (name, own) in enumerate(limits.items()):
+        key, addresses[name] = follower_key("limits", i)
+        copies = [CopySpec(leader=L1, **FIXED3)]
+        specs.append(
+            FollowerSpec(name=name, custody="EOA", private_key=SecretStr(key), limits=own, copies=copies)
+        )
+    platform = {"max_trade_usdc": Decimal(100), "daily_user_cap_usdc": Decimal(100)}
+    async with rig(tmp_path, RunFile(followers=specs), list(addresses.values()), guardrails=platform) as r:
+        first = await r.feed(await r.signal(L1))
+        by_config = {f.config_ids[0]: f.spec.name for f in r.sup.followers}
+        got = {by_config[c["config_id"]]: c for c in first}
+        assert got["capped"]["state"] == got["free"]["state"] == "EXECUTED"
+        _assert_veto(r, got["small-trades"], "PER_TRADE_MAX")
+        second = {by_config[c["config_id"]]: c for c in await r.feed(await r.signal(L1, market=1))}
+        _assert_veto(r, second["capped"], "USER_DAILY_CAP")  # ~3 + ~3 > its own 4 USDC
+        assert second["free"]["state"] == "EXECUTED"
+        assert sorted(_makers(await r.orders())) == sorted(
+            [addresses["capped"], addresses["free"], addresses["free"]]
+        )
