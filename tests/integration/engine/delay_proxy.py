@@ -26,6 +26,8 @@ class DelayProxy:
     url: str = ""
     forwarded_orders: int = 0
     requests: Counter[str] = field(default_factory=Counter)  # by path
+    orders_in_flight: int = 0  # POST /order requests being handled now
+    max_orders_in_flight: int = 0
     hide_orders: bool = False  # answer GET /data/order/{id} with 404 (a venue whose order record is gone)
     _runner: web.AppRunner | None = None
     _client: aiohttp.ClientSession | None = None
@@ -56,6 +58,16 @@ class DelayProxy:
         is_order = request.method == "POST" and request.path == "/order"
         if self.hide_orders and request.method == "GET" and request.path.startswith("/data/order/"):
             return web.json_response({"error": "order not found"}, status=404)
+        if is_order:
+            self.orders_in_flight += 1
+            self.max_orders_in_flight = max(self.max_orders_in_flight, self.orders_in_flight)
+        try:
+            return await self._forward(request, body, is_order)
+        finally:
+            if is_order:
+                self.orders_in_flight -= 1
+
+    async def _forward(self, request: web.Request, body: bytes, is_order: bool) -> web.Response:
         if is_order and self.hold_before_s:
             await asyncio.sleep(self.hold_before_s)
         assert self._client is not None

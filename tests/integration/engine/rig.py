@@ -153,6 +153,7 @@ async def rig(
     proxy: DelayProxy | None = None,
     sim_options: dict[str, Any] | None = None,
     on_copy: Callable[[CopyRecord], None] | None = None,
+    serve_api: bool = False,
     **sections: dict[str, Any],
 ) -> AsyncIterator[Rig]:
     """`sim_options`: scenario options of the simulator (e.g. `refresh_s` of its market makers)."""
@@ -168,7 +169,7 @@ async def rig(
         if proxy is not None:  # the engine reaches the CLOB through the proxy
             urls["clob"] = await proxy.start(sim.urls["clob"])
         settings: Settings = sim_settings(urls, db, **sections)
-        sup = Supervisor(settings, run, serve_api=False, on_copy=on_copy)
+        sup = Supervisor(settings, run, serve_api=serve_api, on_copy=on_copy)
         await sup.start()
         r = Rig(sim, sup, http, db, scenario["markets"], on_copy)
         try:
