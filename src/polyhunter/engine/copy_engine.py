@@ -94,6 +94,7 @@ class CopyEngine:
         self._records_signals = records_signals
         self._postgresql = engine_of(sessions).dialect.name == "postgresql"
         self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
+        # Configs change only by provisioning (before start, or another process): picked up within 2 s.
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._needs_market: dict[str, bool] = {}  # leader -> a config of it filters on slugs or tags
         self._mirrors: dict[str, bool] = {}  # leader -> a config of it mirrors its sells
@@ -116,12 +117,6 @@ class CopyEngine:
         """The ingest sink: process each signal in arrival order."""
         for signal in signals:
             await self.process_signal(signal)
-
-    def invalidate_configs(self, leader: str | None = None) -> None:
-        if leader is None:
-            self._configs = TtlCache(2_000, 100_000)
-        else:
-            self._configs.invalidate(leader)
 
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:

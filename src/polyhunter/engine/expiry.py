@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.copy_config import CustodyMode
@@ -24,12 +25,13 @@ from polyhunter.engine.ports import Executor
 from polyhunter.log import get_logger
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.enums import CopyTradeState, OrderStatus
-from polyhunter.store.models import CopyTrade
+from polyhunter.store.models import CopyTrade, Order, SignalRecord
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository, FillSummary
 
 log = get_logger(__name__)
 EXECUTED = CopyTradeState.EXECUTED
+DEFAULT_TICK = Decimal("0.01")
 
 
 @dataclass(slots=True)
@@ -40,20 +42,33 @@ class SweepStats:
     runs: int = 0
 
 
-def _request(row: CopyTrade, custody_neg_risk: bool = False) -> OrderRequest:
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """What the store and the market say about a PENDING copy's order, for its reconcile request."""
+
+    condition_id: str  # of the copy's signal
+    limit_micro: int | None  # the signed order's limit and size (its `orders` row), if it was recorded
+    size_micro: int | None
+    tick_size: Decimal  # the token's, from its book (the order was signed on it)
+    neg_risk: bool
+
+
+def _request(row: CopyTrade, recorded: _Recorded) -> OrderRequest:
+    limit = recorded.limit_micro if recorded.limit_micro is not None else row.requested_price_micro
+    size = recorded.size_micro if recorded.size_micro is not None else row.requested_size_micro
     return OrderRequest(
         copy_trade_id=row.id,
         signal_key=row.signal_key,
         config_id=row.config_id,
         user_id=row.user_id,
         token_id=row.asset,
-        condition_id="",
+        condition_id=recorded.condition_id,
         side=row.side,
-        shares=from_micro(row.requested_size_micro),
-        limit_price=from_micro(row.requested_price_micro),
+        shares=from_micro(size),
+        limit_price=from_micro(limit),
         reference_price=from_micro(row.requested_price_micro),
-        tick_size=Decimal("0.01"),
-        neg_risk=custody_neg_risk,
+        tick_size=recorded.tick_size,
+        neg_risk=recorded.neg_risk,
         client_id=f"{row.signal_key}:{row.config_id}",
     )
 
@@ -103,6 +118,37 @@ class PendingSweeper:
                 await self._settle(row)
         return len(rows)
 
+    async def _recorded(self, row: CopyTrade) -> _Recorded:
+        """The copy's signal's condition id and its signed order's limit and size from the store; tick
+        size and neg-risk from the token's book (the engine's quote cache). A book that cannot be read
+        leaves the venue's defaults (0.01, not neg-risk): a reconcile goes by the order's hash and the
+        token, so they only describe the order."""
+        async with self._sessions() as session:
+            condition_id = await session.scalar(
+                select(SignalRecord.condition_id).where(SignalRecord.key == row.signal_key)
+            )
+            order = (
+                await session.execute(
+                    select(Order.price_micro, Order.size_micro)
+                    .where(Order.copy_trade_id == row.id)
+                    .order_by(Order.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        tick, neg_risk = DEFAULT_TICK, False
+        try:
+            book = await self._engine.pricer.book(row.asset)
+            tick, neg_risk = book.tick_size, book.neg_risk
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.warning("no book for a reconcile request; default tick", token=row.asset, error=str(exc))
+        return _Recorded(
+            condition_id or "",
+            order.price_micro if order is not None else None,
+            order.size_micro if order is not None else None,
+            tick,
+            neg_risk,
+        )
+
     async def _settle(self, row: CopyTrade) -> None:
         async with self._sessions() as session:
             stored = await CopyConfigRepository(session).get(row.config_id, row.config_version)
@@ -111,7 +157,7 @@ class PendingSweeper:
             executor = self._executors.get(stored.config.custody)
             if executor is not None:
                 try:
-                    result = await executor.reconcile(_request(row))
+                    result = await executor.reconcile(_request(row, await self._recorded(row)))
                 except Exception as exc:  # noqa: BLE001 - cannot tell now: try again next sweep
                     log.warning("reconcile failed; will retry", copy_trade=row.id, error=str(exc))
                     async with unit_of_work(self._sessions) as session:
@@ -134,7 +180,9 @@ class PendingSweeper:
                 reason = "pending past its time-to-live; venue shows no fill"
                 if await repo.mark_expired(row.id, reason, locked_by=self._worker):
                     self.stats.expired += 1
-                    if row.side is Side.BUY:  # its notional held the daily caps (SELLs hold none): give it back
+                    if (
+                        row.side is Side.BUY
+                    ):  # its notional held the daily caps (SELLs hold none): give it back
                         await self._engine.guard.refund(
                             row.user_id, row.created_at, row.requested_notional_micro
                         )

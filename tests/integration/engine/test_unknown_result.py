@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from polyhunter.domain.orders import ExecutionResult, OrderRequest
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from tests.e2e.harness import follower_key, rows
 from tests.integration.engine.delay_proxy import DelayProxy
@@ -174,3 +175,37 @@ async def test_expired_copy_gives_back_its_daily_reservation(tmp_path: Path) -> 
         assert _copy(r, lost["id"])["state"] == "EXPIRED"
         (copy,) = await r.feed(await r.signal(L1, market=1))  # ~3 USDC: fits the 4 USDC cap again
         assert copy["state"] == "EXECUTED", copy
+
+
+async def test_the_reconcile_request_carries_the_stored_order(tmp_path: Path) -> None:
+    """The sweep asks about the order as it was signed: the signal's condition id, the limit and size of
+    the recorded order, the token's tick size and neg-risk flag (not a hard-coded 0.01 / False / "")."""
+    run, address = _run_file()
+    proxy = DelayProxy(hold_before_s=HOLD_S)
+    async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
+        signal = await r.signal(L1)
+        (copy,) = await r.feed(signal)
+        assert copy["state"] == "PENDING"
+        executor = r.sup.eoa
+        asked: list[OrderRequest] = []
+        real = executor.reconcile
+
+        async def spy(request: OrderRequest) -> ExecutionResult | None:
+            asked.append(request)
+            return await real(request)
+
+        executor.reconcile = spy  # type: ignore[method-assign]
+        await asyncio.sleep(HOLD_S + TTL_S)
+        assert await r.sup.sweeper.sweep_once() == 1
+        (request,) = asked
+        (order,) = rows(
+            r.db, f"SELECT price_micro, size_micro FROM orders WHERE copy_trade_id = {copy['id']}"
+        )  # noqa: S608
+        book = await r.book(signal.asset)
+        assert request.condition_id == signal.condition_id != ""
+        assert (request.limit_price, request.shares) == (
+            Decimal(order["price_micro"]) / 1_000_000,
+            Decimal(order["size_micro"]) / 1_000_000,
+        )
+        assert (request.tick_size, request.neg_risk) == (Decimal(book["tick_size"]), bool(book["neg_risk"]))
+        assert _copy(r, copy["id"])["state"] == "EXECUTED"
