@@ -112,6 +112,9 @@ class IngestSettings(Section):
 
 class EngineSettings(Section):
     fanout_concurrency: int = Field(default=64, ge=1, le=10_000)
+    # Signals whose copies execute at once (each after its prewrite); a source hands over the next
+    # signal while earlier ones execute, and waits when this many are in flight (backpressure).
+    signals_in_flight: int = Field(default=32, ge=1, le=10_000)
     pending_ttl_s: int = Field(default=120, ge=1)
     expiry_scan_interval_ms: int = Field(default=5_000, ge=100)
     quote_cache_ttl_ms: int = Field(default=500, ge=0)

@@ -87,6 +87,77 @@ class ConfigView:
     min_price: Decimal
     max_price: Decimal
     max_slippage_bps: int = 200  # the engine's default when the config has none
+    sizing: str = ""  # FIXED_USDC | PERCENT_OF_LEADER | MULTIPLIER ("" = sizes not checked)
+    sizing_value: Decimal = Decimal(0)
+    min_trade: Decimal = Decimal(0)
+    max_trade: Decimal | None = None
+
+
+MICRO = Decimal(1_000_000)
+STEP = Decimal("0.01")  # shares: the venue takes 2 decimals
+
+
+def expected_buy(cfg: ConfigView, leader_shares: Decimal, price: Decimal) -> tuple[Decimal, str | None]:
+    """The shares a BUY copy requests under `cfg`, from the documented sizing rules (done here by hand,
+    not by the engine's sizing code), and the sizing skip reason if there is one."""
+    if cfg.sizing == "FIXED_USDC":
+        notional = cfg.sizing_value
+    elif cfg.sizing == "PERCENT_OF_LEADER":
+        notional = leader_shares * price * cfg.sizing_value / 100
+    elif cfg.sizing == "MULTIPLIER":
+        notional = leader_shares * cfg.sizing_value * price
+    else:
+        raise AssertionError(f"no model for sizing {cfg.sizing!r}")
+    if cfg.max_trade is not None:
+        notional = min(notional, cfg.max_trade)
+    shares = (notional / price // STEP) * STEP
+    if shares <= 0:
+        return Decimal(0), "ZERO_SIZE"
+    if shares * price < cfg.min_trade:
+        return shares, "BELOW_MIN_TRADE"
+    return shares, None
+
+
+def check_sizes(db_path: Path, configs: Iterable[ConfigView]) -> dict[str, int]:
+    """Assert every copy past the filters requested the size the config's rules give: BUYs exactly (by the
+    model above), SELLs never more than the config holds from its own earlier fills, and 'nothing to
+    sell' only when it holds nothing. Returns the counts checked."""
+    views = {c.config_id: c for c in configs if c.sizing}
+    copies = rows(
+        db_path,
+        "SELECT c.id, c.config_id, c.side, c.asset, c.state, c.reason, c.requested_size_micro, "
+        "c.filled_size_micro, s.size_micro, s.price_micro, s.condition_id FROM copy_trades c "
+        "JOIN signals s ON s.key = c.signal_key ORDER BY c.id",
+    )
+    held: Counter[tuple[int, str]] = Counter()
+    wrong: list[tuple[dict[str, Any], str]] = []
+    buys = sells = 0
+    for c in copies:
+        cfg = views.get(c["config_id"])
+        price = Decimal(c["price_micro"]) / MICRO
+        if cfg is None or expected_filter_reason(cfg, c["side"], price, c["condition_id"]) is not None:
+            continue
+        key = (c["config_id"], c["asset"])
+        requested = Decimal(c["requested_size_micro"]) / MICRO
+        if c["side"] == "BUY":
+            buys += 1
+            shares, reason = expected_buy(cfg, Decimal(c["size_micro"]) / MICRO, price)
+            if reason is not None and c["reason"] != reason:
+                wrong.append((c, f"expected SKIPPED {reason}"))
+            elif reason is None and requested != shares:
+                wrong.append((c, f"expected {shares} shares"))
+        else:
+            sells += 1
+            if c["reason"] == "NO_POSITION_TO_SELL":
+                if held[key] > 0:
+                    wrong.append((c, f"holds {held[key]} but sold nothing"))
+            elif requested > held[key] or requested <= 0:
+                wrong.append((c, f"sells {requested} of {held[key]} held"))
+        if c["state"] == "EXECUTED":
+            filled = Decimal(c["filled_size_micro"]) / MICRO
+            held[key] += filled if c["side"] == "BUY" else -filled
+    assert not wrong, f"{len(wrong)} copies with the wrong size, e.g. {wrong[:3]}"
+    return {"buys": buys, "sells": sells}
 
 
 def expected_filter_reason(cfg: ConfigView, side: str, price: Decimal, condition_id: str) -> str | None:

@@ -27,6 +27,7 @@ from tests.e2e.harness import (
     ConfigView,
     admin,
     check_copy_set,
+    check_sizes,
     check_slippage,
     check_venue_orders,
     follower_key,
@@ -111,6 +112,10 @@ def _views(sup: Supervisor) -> list[ConfigView]:
                     spec.min_price,
                     spec.max_price,
                     spec.max_slippage_bps if spec.max_slippage_bps is not None else 200,
+                    str(spec.sizing),
+                    spec.sizing_value,
+                    spec.min_trade_usdc,
+                    spec.max_trade_usdc,
                 )
             )
     return out
@@ -195,9 +200,10 @@ async def test_500_signals_20_configs(tmp_path: Path) -> None:
     states = check_copy_set(db_path, _views(sup))
     venue = check_venue_orders(received, db_path, eoa)
     within_budget = check_slippage(db_path, _views(sup))
+    sizes = check_sizes(db_path, _views(sup))
     print(  # noqa: T201 - the test reports its measured numbers
         f"\nfanout e2e: leader fills {sim.runner.fills}, signals {signals} {ledger.summary()}, copies {sum(states.values())} "
-        f"{states}, within slippage budget {within_budget}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
+        f"{states}, within slippage budget {within_budget}, sizes checked {sizes}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
         f"total {time.monotonic() - started:.1f}s"
     )
     # Every fill of a followed leader the simulator made since the supervisor started became exactly one

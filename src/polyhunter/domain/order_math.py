@@ -186,3 +186,21 @@ def get_market_order_amounts(
         taker = _fit_amount(maker * p, cfg.amount)
         return OrderAmounts(Side.SELL, to_token_decimals(maker), to_token_decimals(taker))
     raise ValueError(f"side must be BUY or SELL, got {side!r}")
+
+
+def market_buy_spend(shares: Decimal, price: Decimal) -> Decimal:
+    """The USDC a market (FOK/FAK) BUY of ``shares`` at worst price ``price`` offers: cents, rounded down."""
+    return round_down(shares * price, 2)
+
+
+def market_buy_notional(shares: Decimal, price: Decimal, tick: Decimal | str) -> Decimal:
+    """What the venue counts against its $1 marketable-BUY minimum for that order: the shares the spend
+    buys (the signed taker amount, in whole lots of 0.01 share, which is what can match) at the order's
+    price. Under the spend: an order spending exactly $1.00 at 0.43 buys 2.3255 shares, 2.32 in lots,
+    and counts as $0.9976 (refused)."""
+    spend = market_buy_spend(shares, price)
+    if spend <= 0 or price <= 0:
+        return Decimal(0)
+    amounts = get_market_order_amounts(Side.BUY, spend, price, tick)
+    lots = round_down(Decimal(amounts.taker_amount) / _MICRO, 2)
+    return lots * round_down(price, round_config(tick).price)

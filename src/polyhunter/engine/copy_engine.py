@@ -4,8 +4,9 @@
     configs, atomically; on PostgreSQL one autocommit statement) → guardrails → pricing → preflight
     → execute → persist (one batched write for all outcomes)
 
-What a finished copy reports (outcome rows, counters, `CopyRecord`s) lives in copy_records.py; the
-batched SQL in copy_store.py.
+How signals come in (order per leader and token, durable before the source moves on, executed in
+the background) is intake.py; planning a copy (market, filters, sizing) planning.py; what a finished
+copy reports (outcome rows, counters, `CopyRecord`s) copy_records.py; the batched SQL copy_store.py.
 
 Copies run with bounded concurrency. Every copy this process prewrote ends in exactly one terminal
 state, except an order whose submit result is unknown: that row stays PENDING and the expiry sweep
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,12 +26,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.aggregation import Released
-from polyhunter.domain.copy_config import CustodyMode, MarketRef, SizingMode
-from polyhunter.domain.filters import check_filters, needs_market_metadata
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.filters import needs_market_metadata
 from polyhunter.domain.guardrails import Veto
+from polyhunter.domain.order_math import market_buy_notional
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
-from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
+from polyhunter.domain.sizing import SizeDecision
 from polyhunter.engine.balances import KILLED_UNFILLED, FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.copy_store import (
@@ -42,8 +45,10 @@ from polyhunter.engine.copy_store import (
 )
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard
+from polyhunter.engine.intake import Intake
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.parking import Parking
+from polyhunter.engine.planning import Planner
 from polyhunter.engine.ports import Executor
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
@@ -63,6 +68,15 @@ VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
 EXECUTED = CopyTradeState.EXECUTED
 SKIPPED = CopyTradeState.SKIPPED
 FAILED = CopyTradeState.FAILED
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A recorded signal's prewritten copies, ready to execute (their outcomes go into `outcomes`)."""
+
+    works: list[CopyWork]
+    outcomes: list[Outcome]
+    started: float  # perf_counter when the signal's processing began
 
 
 class CopyEngine:
@@ -90,7 +104,6 @@ class CopyEngine:
         self.metrics = metrics
         self.worker_id = worker_id
         self.portfolio = portfolio  # leaders' Data API positions: sell mirroring seeds, PROPORTIONAL
-        self._positions_value = positions_value  # a follower's open positions at market (PROPORTIONAL)
         self._records_signals = records_signals
         self._postgresql = engine_of(sessions).dialect.name == "postgresql"
         self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
@@ -102,9 +115,18 @@ class CopyEngine:
         self.funds = FollowerFunds(executors, settings.preflight_cache_ttl_ms)
         self.leaders = LeaderPositions()
         self.exposure = FollowerExposure()
+        self.planner = Planner(
+            self.funds,
+            self.exposure,
+            metrics,
+            markets=markets,
+            portfolio=portfolio,
+            positions_value=positions_value,
+        )
         self.stats = EngineStats()
         self._reporter = CopyReporter(self.stats, on_copy)
         self._in_flight: set[int] = set()  # copies a task of this process is working on
+        self.intake: Intake[Prepared] = Intake(self._prepare, self._execute_all, settings.signals_in_flight)
         self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
 
     def held(self) -> frozenset[int]:
@@ -114,9 +136,13 @@ class CopyEngine:
     # ------------------------------------------------------------------------------------ entry points
 
     async def handle(self, signals: Sequence[Signal]) -> None:
-        """The ingest sink: process each signal in arrival order."""
-        for signal in signals:
-            await self.process_signal(signal)
+        """The ingest sink (intake.py): returns once each signal is recorded with its copies prewritten;
+        the copies execute in the background."""
+        await self.intake.handle(signals)
+
+    async def drain(self, timeout_s: float) -> int:
+        """Wait for copies executing in the background (intake.py); returns how many were cut off."""
+        return await self.intake.drain(timeout_s)
 
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:
@@ -129,24 +155,31 @@ class CopyEngine:
         return await self._configs.get(leader, load)
 
     async def process_signal(self, signal: Signal) -> list[Outcome]:
-        """Record the signal and prewrite its copies in ONE transaction, then run the copies.
+        """Record the signal and prewrite its copies in ONE transaction, then run the copies; returns
+        their outcomes once written (the whole of `handle`'s work for one signal, awaited).
 
         A signal already recorded (a late duplicate, or a replay after a restart) stops here: the
         signal row and its copies were committed together, so nothing is lost and nothing repeats.
         """
+        prepared = await self.intake.process(signal)
+        return prepared.outcomes if prepared is not None else []
+
+    async def _prepare(self, signal: Signal) -> Prepared | None:
+        """Plan and prewrite; None if the signal was recorded before. Else the copies to execute, the
+        list their outcomes go into, and when processing started."""
         started = time.perf_counter()
         configs = await self.configs_for(signal.leader)
         leader_before: Decimal | None = self.leaders.position(signal.leader, signal.asset)
         if signal.side is Side.SELL and self._mirrors.get(signal.leader, False):
             leader_before = await self.leaders.before_sell(signal, self.portfolio)
-        market = await self._market(signal)
+        market = await self.planner.market(signal, self._needs_market.get(signal.leader, False))
         now = datetime.now(UTC)
-        plans = [await self._plan(signal, stored, leader_before, market) for stored in configs]
+        plans = [await self.planner.plan(signal, stored, leader_before, market) for stored in configs]
         with self.metrics.time("prewrite"):
             created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
         if created is None:
             self.stats.duplicate_signals += 1
-            return []
+            return None
         self.stats.signals += 1
         self.leaders.apply(signal)
         self.stats.duplicates += len(plans) - len(created)
@@ -161,6 +194,11 @@ class CopyEngine:
                 continue
             works.append(CopyWork(signal, stored, trade_id, size, outcomes, []))
             self._in_flight.add(trade_id)
+        return Prepared(works, outcomes, started)
+
+    async def _execute_all(self, prepared: Prepared) -> None:
+        """Run the prewritten copies and write their outcomes in one batch."""
+        works, outcomes = prepared.works, prepared.outcomes
         try:
             await self._run_all(works)
             events = [e for w in works for e in w.events]
@@ -169,8 +207,7 @@ class CopyEngine:
         finally:
             self._in_flight.difference_update(w.trade_id for w in works)
             self._in_flight.difference_update(o.copy_trade_id for o in outcomes)
-        self.metrics.observe("total", time.perf_counter() - started)
-        return outcomes
+        self.metrics.observe("total", time.perf_counter() - prepared.started)
 
     async def _prewrite(
         self, signal: Signal, plans: list[tuple[StoredConfig, NewCopy, SizeDecision]], now: datetime
@@ -190,91 +227,6 @@ class CopyEngine:
             await self._hot.transaction(write_outcomes, outcomes, events, datetime.now(UTC))
 
     # ----------------------------------------------------------------------------------- the stages
-
-    async def _market(self, signal: Signal) -> MarketRef | None:
-        """What the market filters match on: the signal's own condition id and slug, plus the market's
-        slug and tags from the directory when a config of this leader names slugs or tags (None: that
-        lookup failed; the filters then skip rather than guess)."""
-        own = MarketRef(signal.condition_id, signal.slug)
-        if not self._needs_market.get(signal.leader, False):
-            return own
-        if self.markets is None:  # no directory to ask: slug and tag lists cannot be decided
-            return None
-        with self.metrics.time("market_meta"):
-            found = await self.markets.market(signal.condition_id)
-        if found is None:
-            return None
-        return MarketRef(signal.condition_id, found.slug or signal.slug, found.tags)
-
-    async def _plan(
-        self,
-        signal: Signal,
-        stored: StoredConfig,
-        leader_before: Decimal | None,
-        market: MarketRef | None,
-    ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
-        """`leader_before` None: the leader's position before this SELL is unknown (positions.py)."""
-        cfg = stored.config
-        skip = check_filters(cfg, signal, market)
-        size = SizeDecision(Decimal(0), Decimal(0))
-        reason: str | None = str(skip) if skip else None
-        if skip is None and leader_before is None and cfg.mirror_sells:
-            reason = "LEADER_POSITION_UNAVAILABLE"  # a partial sell must not pass for a full exit
-        elif skip is None:
-            before = leader_before if leader_before is not None else Decimal(0)
-            ctx = await self._sizing_context(signal, stored, before)
-            if ctx is None:
-                reason = "EQUITY_UNAVAILABLE"
-            else:
-                size = size_copy(cfg, signal, ctx)
-                reason = str(size.skip) if size.skip else None
-        new = NewCopy(
-            config_id=cfg.id,
-            config_version=cfg.version,
-            user_id=cfg.user_id,
-            side=signal.side,
-            asset=signal.asset,
-            size_micro=to_micro(size.shares),
-            price_micro=to_micro(signal.price),
-            notional_micro=to_micro(size.notional),
-            state=SKIPPED if reason else CopyTradeState.PENDING,
-            reason=reason,
-        )
-        return stored, new, size
-
-    async def _sizing_context(
-        self, signal: Signal, stored: StoredConfig, leader_before: Decimal
-    ) -> SizingContext | None:
-        """What the sizing needs to know; None if a PROPORTIONAL config's equities cannot be read."""
-        cfg = stored.config
-        follower_shares = Decimal(0)
-        if signal.side is Side.SELL:
-            follower_shares = (await self.funds.get(cfg.custody, cfg.user_id, signal.asset)).balance
-        follower_equity = leader_equity = Decimal(0)
-        if cfg.sizing is SizingMode.PROPORTIONAL:
-            try:
-                follower_equity, leader_equity = await self._equities(stored, signal.leader)
-            except Exception as exc:  # noqa: BLE001 - one config's missing equity must not sink the signal
-                log.warning("equity unavailable", config=cfg.id, leader=signal.leader, error=str(exc))
-                return None
-        return SizingContext(
-            follower_position_shares=follower_shares,
-            follower_market_notional=self.exposure.get(cfg.id, signal.condition_id),
-            leader_position_before=leader_before,
-            follower_equity=follower_equity,
-            leader_equity=leader_equity,
-        )
-
-    async def _equities(self, stored: StoredConfig, leader: str) -> tuple[Decimal, Decimal]:
-        """(follower, leader) equity for PROPORTIONAL sizing, as `domain.sizing` defines them: the
-        follower's cash plus its open positions at market; the leader's open positions at market (its
-        cash is not observable)."""
-        cfg = stored.config
-        follower = (await self.funds.get(cfg.custody, cfg.user_id)).balance
-        if self._positions_value is not None:
-            follower += await self._positions_value(cfg.custody, cfg.user_id)
-        leader_equity = await self.portfolio.equity(leader) if self.portfolio is not None else Decimal(0)
-        return follower, leader_equity
 
     async def _run_all(self, works: list[CopyWork]) -> None:
         """Bounded concurrency as a pool of workers draining one iterator (cheaper than a task and a
@@ -364,8 +316,9 @@ class CopyEngine:
             if order_type is OrderType.FAK:
                 shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
             notional = shares * price.limit_price
-            if notional < VENUE_MIN_NOTIONAL:
-                released = await self._below_minimum(work, shares, notional)
+            venue_notional = self._venue_notional(signal.side, shares, price)
+            if venue_notional < VENUE_MIN_NOTIONAL:
+                released = await self._below_minimum(work, shares, venue_notional, price.limit_price)
                 if released is None:
                     return 0
                 shares, notional = released.shares, released.shares * price.limit_price
@@ -393,6 +346,14 @@ class CopyEngine:
             self.pricer.invalidate(signal.asset)  # the book moved: re-read it before the next step
         assert sent is not None
         return self._record_result(work, *sent)
+
+    @staticmethod
+    def _venue_notional(side: Side, shares: Decimal, price: PriceDecision) -> Decimal:
+        """The order's worth as the venue's $1 minimum counts it (a market BUY: after its amounts are
+        rounded, order_math.market_buy_notional)."""
+        if side is Side.BUY:
+            return market_buy_notional(shares, price.limit_price, price.tick_size)
+        return shares * price.limit_price
 
     async def _execute(
         self, work: CopyWork, shares: Decimal, price: PriceDecision, order_type: OrderType
@@ -428,7 +389,9 @@ class CopyEngine:
         breaker = self.guard.breaker(cfg.id)
         if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
             breaker.record_success()
-            self.exposure.add(cfg.id, signal.condition_id, signal.side, result.notional)
+            self.exposure.add(
+                cfg.id, signal.condition_id, signal.side, result.notional, signal.asset, result.filled_shares
+            )
             self._reporter.finish(
                 work,
                 EXECUTED,
@@ -449,23 +412,25 @@ class CopyEngine:
         self._reporter.finish(work, FAILED, error=result.error or "rejected")
         return 0
 
-    async def _below_minimum(self, work: CopyWork, shares: Decimal, notional: Decimal) -> Released | None:
-        """Park a copy worth less than the venue minimum (parking.py); once its bucket reaches the
-        minimum, this copy executes for all of them, and holds the daily caps for the aggregate's
-        notional (checked by the guardrails like any copy of that size). None: parked or skipped."""
+    async def _below_minimum(
+        self, work: CopyWork, shares: Decimal, venue_notional: Decimal, limit: Decimal
+    ) -> Released | None:
+        """Park a copy worth less than the venue minimum (parking.py; buckets add up what the venue
+        counts, `venue_notional`); once its bucket reaches the minimum, this copy executes for all of
+        them, and holds the daily caps for the aggregate's spend at `limit` (checked by the guardrails
+        like any copy of that size). None: parked or skipped."""
         cfg = work.stored.config
         if not cfg.aggregate_below_minimum:
             self._reporter.finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
             return None
-        released = self.parking.park(work, shares, notional, VENUE_MIN_NOTIONAL)
+        released = self.parking.park(work, shares, venue_notional, VENUE_MIN_NOTIONAL)
         if released is None:
             return None  # stays PENDING until its bucket fills or expires (`flush_aggregates`)
         if work.signal.side is Side.BUY:
-            bigger, veto = await self.guard.reserve(
-                cfg.id, cfg.user_id, released.notional, datetime.now(UTC), Side.BUY
-            )
+            spend = released.shares * limit
+            bigger, veto = await self.guard.reserve(cfg.id, cfg.user_id, spend, datetime.now(UTC), Side.BUY)
             if veto is not None:
-                self.parking.close(work, released, self._veto(work, veto, released.notional))
+                self.parking.close(work, released, self._veto(work, veto, spend))
                 return None
             if work.reservation is not None:
                 await self.guard.release(work.reservation)

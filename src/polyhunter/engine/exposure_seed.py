@@ -1,9 +1,11 @@
-"""Start each config's per-market exposure from the store when a supervisor starts.
+"""Start each config's per-market exposure and its shares per token from the store when a supervisor
+starts.
 
 Exposure is kept in memory while running; without this a restart would forget what each config put
-into each market and its `max_position_usdc` cap would start again from zero. It counts as the
-engine counts it: the filled notional (filled size x fill price) of EXECUTED copies, BUYs added and
-SELLs taken off, per config and market (the condition id of the copy's signal), never below zero.
+into each market and its `max_position_usdc` cap would start again from zero, and sell mirroring what
+each config holds. It counts as the engine counts it: the filled notional (filled size x fill price)
+and the filled shares of EXECUTED copies, BUYs added and SELLs taken off, per config and market (the
+condition id of the copy's signal) or token, never below zero.
 (The running count clamps at zero after every fill; the seed clamps the net total once, which can
 only differ after a SELL of shares the config did not buy itself.)
 """
@@ -24,24 +26,44 @@ from polyhunter.store.models import CopyTrade, SignalRecord
 MICRO = Decimal(1_000_000)
 
 
-async def executed_notional(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[int, str], Decimal]:
-    """Net filled USDC of EXECUTED copies per (config id, condition id)."""
+async def executed_totals(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[dict[tuple[int, str], Decimal], dict[tuple[int, str], Decimal]]:
+    """Net filled USDC per (config id, condition id) and net filled shares per (config id, token) of
+    EXECUTED copies."""
     # micro-USDC per row (integer division drops < 1 micro-USDC a row; keeps SQLite's sum in range)
     notional = func.sum(CopyTrade.filled_size_micro * CopyTrade.filled_price_micro / 1_000_000)
     sel = (
-        select(CopyTrade.config_id, SignalRecord.condition_id, CopyTrade.side, notional)
+        select(
+            CopyTrade.config_id,
+            SignalRecord.condition_id,
+            CopyTrade.asset,
+            CopyTrade.side,
+            notional,
+            func.sum(CopyTrade.filled_size_micro),
+        )
         .join(SignalRecord, SignalRecord.key == CopyTrade.signal_key)
         .where(CopyTrade.state == CopyTradeState.EXECUTED, CopyTrade.filled_size_micro.is_not(None))
-        .group_by(CopyTrade.config_id, SignalRecord.condition_id, CopyTrade.side)
+        .group_by(CopyTrade.config_id, SignalRecord.condition_id, CopyTrade.asset, CopyTrade.side)
     )
-    net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    usdc_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    shares_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     async with sessions() as session:
-        for config_id, condition_id, side, total in (await session.execute(sel)).all():
-            usdc = Decimal(int(total or 0)) / MICRO
-            net[(int(config_id), str(condition_id))] += usdc if side == Side.BUY else -usdc
-    return dict(net)
+        for config_id, condition_id, asset, side, total, size in (await session.execute(sel)).all():
+            sign = 1 if side == Side.BUY else -1
+            usdc_net[(int(config_id), str(condition_id))] += sign * Decimal(int(total or 0)) / MICRO
+            shares_net[(int(config_id), str(asset))] += sign * Decimal(int(size or 0)) / MICRO
+    return dict(usdc_net), dict(shares_net)
+
+
+async def executed_notional(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[int, str], Decimal]:
+    """Net filled USDC of EXECUTED copies per (config id, condition id)."""
+    return (await executed_totals(sessions))[0]
 
 
 async def seed_exposure(exposure: FollowerExposure, sessions: async_sessionmaker[AsyncSession]) -> None:
-    for (config_id, condition_id), usdc in (await executed_notional(sessions)).items():
-        exposure.seed(config_id, condition_id, usdc)
+    usdc, shares = await executed_totals(sessions)
+    for (config_id, condition_id), total in usdc.items():
+        exposure.seed(config_id, condition_id, total)
+    for (config_id, token_id), held in shares.items():
+        exposure.seed_shares(config_id, token_id, held)

@@ -100,20 +100,40 @@ class LeaderPositions:
 
 
 class FollowerExposure:
-    """USDC each copy config has put into each market (condition id), for the config's per-market
-    position cap (`max_position_usdc` is per config and market). Started from the store at start-up
+    """What each copy config holds from its own fills: USDC put into each market (condition id), for
+    the config's per-market position cap (`max_position_usdc` is per config and market), and shares of
+    each token, for sell mirroring (a config sells a fraction of what IT bought, never shares another
+    config of the same wallet bought from another leader). Started from the store at start-up
     (`exposure_seed.seed_exposure`), then moved by every fill."""
 
     def __init__(self) -> None:
         self._notional: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        self._shares: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
 
     def get(self, config_id: int, condition_id: str) -> Decimal:
         return self._notional.get((config_id, condition_id.lower()), Decimal(0))
 
+    def shares(self, config_id: int, token_id: str) -> Decimal:
+        return self._shares.get((config_id, token_id), Decimal(0))
+
     def seed(self, config_id: int, condition_id: str, notional: Decimal) -> None:
         self._notional[(config_id, condition_id.lower())] = max(Decimal(0), notional)
 
-    def add(self, config_id: int, condition_id: str, side: Side, notional: Decimal) -> None:
+    def seed_shares(self, config_id: int, token_id: str, shares: Decimal) -> None:
+        self._shares[(config_id, token_id)] = max(Decimal(0), shares)
+
+    def add(
+        self,
+        config_id: int,
+        condition_id: str,
+        side: Side,
+        notional: Decimal,
+        token_id: str = "",
+        shares: Decimal = Decimal(0),
+    ) -> None:
         key = (config_id, condition_id.lower())
-        delta = notional if side is Side.BUY else -notional
-        self._notional[key] = max(Decimal(0), self._notional[key] + delta)
+        sign = 1 if side is Side.BUY else -1
+        self._notional[key] = max(Decimal(0), self._notional[key] + sign * notional)
+        if token_id:
+            held = (config_id, token_id)
+            self._shares[held] = max(Decimal(0), self._shares[held] + sign * shares)

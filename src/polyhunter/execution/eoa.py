@@ -17,7 +17,7 @@ from decimal import Decimal
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
 from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
-from polyhunter.domain.order_math import round_down
+from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.execution.order_factory import limit_order, market_order
@@ -75,7 +75,7 @@ class EoaExecutor:
         signer, token, tick = acct.client.signer, int(request.token_id), request.tick_size
         if request.order_type in (OrderType.FOK, OrderType.FAK):
             buying = request.side is Side.BUY
-            amount = round_down(request.shares * request.limit_price, 2) if buying else request.shares
+            amount = market_buy_spend(request.shares, request.limit_price) if buying else request.shares
             order = market_order(
                 signer,
                 token_id=token,

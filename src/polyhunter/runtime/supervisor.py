@@ -289,6 +289,11 @@ class Supervisor:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        # No new signals from here; copies already executing get their venue answers (two request
+        # timeouts at most), so a stop leaves no order unaccounted for.
+        cut = await self.engine.drain(2 * self.settings.venue.request_timeout_ms / 1000)
+        if cut:
+            log.warning("copies cut off at shutdown; the PENDING sweep settles them", signals=cut)
         if self._tasks:
             # Copies parked below the venue minimum cannot complete once we stop: close them now.
             await self.sweeper.close_aggregates(everything=True)

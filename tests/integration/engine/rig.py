@@ -116,8 +116,10 @@ class Rig:
 
     async def feed(self, signal: Signal) -> list[dict[str, Any]]:
         """Hand the signal to the engine as ingestion does (the engine records it with its copies'
-        prewrite); return its copy rows."""
+        prewrite before `handle` returns), wait for its copies to finish; return its copy rows."""
         await self.sup.engine.handle([signal])
+        assert rows(self.db, f"SELECT key FROM signals WHERE key = '{signal.key}'")  # noqa: S608 - test data
+        assert await self.sup.engine.drain(60) == 0
         assert rows(self.db, f"SELECT key FROM signals WHERE key = '{signal.key}'")  # noqa: S608 - test data
         return self.copies(signal.key)
 

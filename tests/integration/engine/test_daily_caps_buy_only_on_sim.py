@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import admin, follower_key
-from tests.integration.engine.rig import Rig, leader_address, rig
+from tests.e2e.harness import follower_key
+from tests.integration.engine.rig import leader_address, rig
 
 pytestmark = pytest.mark.integration
 
@@ -30,22 +30,15 @@ def _run() -> tuple[RunFile, str]:
     ), address
 
 
-async def _holding(r: Rig, address: str, market: int) -> None:
-    body = {"address": address, "token_id": r.token(market), "shares": "10"}
-    await admin(r.http, r.sim.urls["admin"], "POST", "/fund", body)
-
-
 async def test_a_user_at_its_cap_can_still_sell(tmp_path: Path) -> None:
     run, address = _run()
     limits = {"daily_user_cap_usdc": Decimal(6), "global_daily_cap_usdc": Decimal(1000)}
     async with rig(tmp_path, run, [address], guardrails=limits) as r:
-        await _holding(r, address, 2)
-        for leader, market in ((L1, 0), (L2, 1)):
+        for leader, market in ((L1, 2), (L2, 1)):  # 3 + 3 USDC: at the cap
             (copy,) = await r.feed(await r.signal(leader, market))
             assert copy["state"] == "EXECUTED", copy
-        (exit_,) = await r.feed(
-            await r.signal(L1, 2, side=Side.SELL, size=Decimal(10))
-        )  # ~6.6 USDC of shares
+        # L1 exits market 2: its config sells what it bought there, although buying is capped
+        (exit_,) = await r.feed(await r.signal(L1, 2, side=Side.SELL, size=Decimal(50)))
         assert exit_["state"] == "EXECUTED", exit_
         (more,) = await r.feed(await r.signal(L2, 0))  # buying is still capped
         assert (more["state"], more["reason"]) == ("SKIPPED", "GUARDRAIL_USER_DAILY_CAP")
@@ -57,11 +50,10 @@ async def test_a_sell_with_an_unknown_result_holds_nothing_back(tmp_path: Path) 
     limits = {"daily_user_cap_usdc": Decimal(6), "global_daily_cap_usdc": Decimal(1000)}
     settings: dict[str, Any] = {"engine": {"pending_ttl_s": 1, "expiry_scan_interval_ms": 200}}
     async with rig(tmp_path, run, [address], guardrails=limits, **settings) as r:
-        await _holding(r, address, 2)
-        (bought,) = await r.feed(await r.signal(L1, 0))
+        (bought,) = await r.feed(await r.signal(L1, 2))
         assert bought["state"] == "EXECUTED"
         await r.faults({"rate_5xx": {"clob:/order": 1}})  # the venue never sees the order: unknown result
-        (lost,) = await r.feed(await r.signal(L1, 2, side=Side.SELL, size=Decimal(10)))
+        (lost,) = await r.feed(await r.signal(L1, 2, side=Side.SELL, size=Decimal(50)))
         assert lost["state"] == "PENDING"
         await r.faults({"clear": True})
         await asyncio.sleep(1)

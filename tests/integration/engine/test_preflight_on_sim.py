@@ -59,18 +59,13 @@ async def test_buy_without_allowance_is_skipped_not_sent(tmp_path: Path) -> None
 async def test_sell_without_token_approval_is_skipped_not_sent(tmp_path: Path) -> None:
     run, addr = _run(["approved", "unapproved"])
     async with rig(tmp_path, run, list(addr.values())) as r:
-        for address in addr.values():
-            await admin(
-                r.http,
-                r.sim.urls["admin"],
-                "POST",
-                "/fund",
-                {"address": address, "token_id": r.token(0), "shares": "10"},
-            )
+        bought = _states(r, await r.feed(await r.signal(L1)))  # both configs buy shares to sell later
+        assert set(bought.values()) == {("EXECUTED", None)}
         r.sim.state.engine.ledger.set_ctf_approval(addr["unapproved"], False)
+        before = len(await r.orders())
         got = _states(r, await r.feed(await r.signal(L1, side=Side.SELL, size=Decimal(20))))
         assert got == {"approved": ("EXECUTED", None), "unapproved": ("SKIPPED", "INSUFFICIENT_ALLOWANCE")}
-        assert _makers(await r.orders()) == [addr["approved"]]
+        assert _makers((await r.orders())[before:]) == [addr["approved"]]
 
 
 async def test_follower_without_enough_cash_is_skipped_not_sent(tmp_path: Path) -> None:
@@ -113,6 +108,7 @@ async def test_concurrent_copies_of_one_follower_never_overspend(tmp_path: Path)
         await admin(r.http, r.sim.urls["admin"], "POST", "/fund", {"address": address, "collateral": "5"})
         first, second = await r.signal(L1), await r.signal(L2, market=1)
         await asyncio.gather(r.sup.engine.handle([first]), r.sup.engine.handle([second]))
+        assert await r.sup.engine.drain(60) == 0
         got = sorted((c["state"], c["reason"]) for c in r.copies(first.key) + r.copies(second.key))
         assert got == [("EXECUTED", None), ("SKIPPED", "INSUFFICIENT_BALANCE")]
         assert len(await r.orders()) == 1

@@ -70,6 +70,9 @@ async def test_exposure_per_config_and_market(sessions: async_sessionmaker[Async
     await seed_exposure(exposure, sessions)
     assert exposure.get(first.config.id, market_a) == 5
     assert exposure.get(second.config.id, market_b) == 0
+    # shares per config and token (all fills here are token "123"): what each config may sell
+    assert exposure.shares(first.config.id, "123") == Decimal(13)  # 10 + 5 - 4 + 2
+    assert exposure.shares(second.config.id, "123") == Decimal(0)  # 3 + 1 - 5, clamped
 
 
 async def test_paper_accounts_round_trip(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -53,9 +53,14 @@ def test_db_commands_on_default_sqlite(tmp_path: Path, monkeypatch: pytest.Monke
     assert (tmp_path / "var" / "polyhunter.db").exists()
     assert "up to date" in runner.invoke(app, ["db", "current"]).output
 
-    down = runner.invoke(app, ["db", "downgrade"])
+    down = runner.invoke(app, ["db", "downgrade"])  # one step: the revision before head
     assert down.exit_code == 0, down.output
-    assert "at base" in down.output
+    assert "at base" not in down.output
+    assert "behind" in runner.invoke(app, ["db", "current"]).output
+
+    bottom = runner.invoke(app, ["db", "downgrade", "base"])
+    assert bottom.exit_code == 0, bottom.output
+    assert "at base" in bottom.output
 
     again = runner.invoke(app, ["db", "downgrade"])  # nothing below base: a clean error, exit 1
     assert again.exit_code == 1

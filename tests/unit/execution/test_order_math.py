@@ -20,6 +20,8 @@ from polyhunter.domain.order_math import (
     get_market_order_amounts,
     get_order_amounts,
     is_valid_price,
+    market_buy_notional,
+    market_buy_spend,
     parse_tick_size,
     round_down,
     round_normal,
@@ -29,6 +31,8 @@ from polyhunter.domain.order_math import (
     validate_price,
 )
 from polyhunter.domain.signal import Side
+from polyhunter.sim.amounts import order_terms_from_amounts
+from polyhunter.sim.units import cost, lot_floor
 
 D = Decimal
 SDK = OrderBuilder(signer=None)  # type: ignore[arg-type]  # amount helpers use no signer
@@ -168,3 +172,27 @@ def test_market_amounts_match_sdk(case: tuple[Side, Decimal, Decimal, Decimal]) 
     ours = get_market_order_amounts(side, amount, price, tick)
     assume(sdk_float_is_exact(ours, tick))
     assert (ours.maker_amount, ours.taker_amount) == (sdk_maker, sdk_taker)
+
+
+def test_a_dollar_spend_can_count_under_a_dollar() -> None:
+    # the copy the fan-out e2e saw refused: 2.33 shares at 0.43 spend $1.00 and buy 2.32 shares in lots
+    assert market_buy_spend(Decimal("2.33"), Decimal("0.43")) == Decimal("1.00")
+    assert market_buy_notional(Decimal("2.33"), Decimal("0.43"), "0.01") == Decimal("0.9976")
+
+
+@given(
+    shares=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(5000), places=2),
+    ticks=st.integers(min_value=1, max_value=999),
+    tick=st.sampled_from(["0.01", "0.001"]),
+)
+def test_market_buy_notional_is_what_the_simulator_counts(shares: Decimal, ticks: int, tick: str) -> None:
+    """The engine's view of the $1 minimum equals the simulator's, which reads the signed amounts."""
+    t = Decimal(tick)
+    price = (ticks % 99 + 1) * t if tick == "0.01" else ticks * t
+    if market_buy_spend(shares, price) <= 0:
+        return
+    amounts = get_market_order_amounts(Side.BUY, market_buy_spend(shares, price), price, t)
+    sim_price, sim_size = order_terms_from_amounts(Side.BUY, amounts.maker_amount, amounts.taker_amount, t)
+    counted = Decimal(cost(lot_floor(sim_size), int(sim_price * 1_000_000))) / 1_000_000
+    assert abs(market_buy_notional(shares, price, t) - counted) <= Decimal("0.000001")
+    assert market_buy_notional(shares, price, t) <= market_buy_spend(shares, price)

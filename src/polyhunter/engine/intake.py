@@ -1,0 +1,101 @@
+"""How signals enter the copy engine: in order per (leader, token), durable before the source moves on,
+executed in the background.
+
+* A source hands a signal over and waits only until it is recorded with its copies prewritten (one
+  transaction). That is the point after which nothing can be lost (a crash leaves PENDING rows the
+  sweep settles), so the source may save its cursor and read on. The copies' pricing, orders and
+  outcomes then run in a task of their own: one slow venue round trip no longer holds up the next
+  frame of the push feed.
+* Signals of one leader in one token are prepared and executed one after another, in arrival order
+  (the sources hand signals over concurrently): sizing reads positions (the leader's before a sell,
+  each config's holding) that the previous fill in that token moves. Other tokens run alongside.
+* At most `signals_in_flight` signals are in the engine at once; a source handing over one more waits
+  (backpressure instead of an unbounded queue).
+* `drain` at shutdown lets submitted orders get their answers before the process stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from polyhunter.domain.signal import Signal
+from polyhunter.engine.keyed_locks import KeyedLocks
+from polyhunter.log import get_logger
+
+log = get_logger(__name__)
+
+P = TypeVar("P")  # what the prepare step hands to the execute step
+
+
+class Intake(Generic[P]):
+    def __init__(
+        self,
+        prepare: Callable[[Signal], Awaitable[P | None]],
+        execute: Callable[[P], Awaitable[None]],
+        signals_in_flight: int,
+    ) -> None:
+        self._prepare = prepare
+        self._execute = execute
+        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        self._slots = asyncio.Semaphore(signals_in_flight)
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def executing(self) -> int:
+        return len(self._background)
+
+    async def handle(self, signals: Sequence[Signal]) -> None:
+        """Accept each signal in arrival order; raises if one could not be recorded."""
+        for signal in signals:
+            await self.accept(signal)
+
+    async def accept(self, signal: Signal) -> None:
+        await self._slots.acquire()
+        prewritten: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._in_background(signal, prewritten), name=f"copy:{signal.key}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        await asyncio.shield(prewritten)
+
+    async def process(self, signal: Signal) -> P | None:
+        """Prepare and execute one signal, awaited whole (in order with the background work)."""
+        async with self._locks.hold((signal.leader, signal.asset)):
+            prepared = await self._prepare(signal)
+            if prepared is not None:
+                await self._execute(prepared)
+            return prepared
+
+    async def _in_background(self, signal: Signal, prewritten: asyncio.Future[None]) -> None:
+        try:
+            async with self._locks.hold((signal.leader, signal.asset)):
+                try:
+                    prepared = await self._prepare(signal)
+                except BaseException as exc:
+                    prewritten.set_exception(exc)
+                    raise
+                prewritten.set_result(None)
+                if prepared is not None:
+                    await self._execute(prepared)
+        except asyncio.CancelledError:
+            if not prewritten.done():
+                prewritten.cancel()
+            raise
+        except Exception:  # noqa: BLE001 - recorded rows are durable; the sweep settles what is left
+            if prewritten.done():
+                log.exception("copies of a recorded signal failed", signal=signal.key)
+        finally:
+            self._slots.release()
+
+    async def drain(self, timeout_s: float) -> int:
+        """Wait up to `timeout_s` for background work; what is still running then is cancelled (its
+        copies stay PENDING for the sweep, as after a crash). Returns how many were cut off."""
+        tasks = set(self._background)
+        if not tasks:
+            return 0
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)

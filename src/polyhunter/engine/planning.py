@@ -1,0 +1,131 @@
+"""Planning one copy before anything is written: the market the filters see, the filters, and the
+size (with the follower's and leader's state the sizing reads). Pure decisions over what the engine
+knows; the result is the row the prewrite inserts (PENDING, or SKIPPED with its reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from polyhunter.domain.copy_config import CustodyMode, MarketRef, SizingMode
+from polyhunter.domain.filters import check_filters
+from polyhunter.domain.signal import Side, Signal, to_micro
+from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
+from polyhunter.engine.balances import FollowerFunds
+from polyhunter.engine.copy_store import NewCopy
+from polyhunter.engine.market_meta import MarketDirectory
+from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio
+from polyhunter.engine.stage_metrics import StageMetrics
+from polyhunter.log import get_logger
+from polyhunter.store.enums import CopyTradeState
+from polyhunter.store.repos.copy_configs import StoredConfig
+
+log = get_logger(__name__)
+
+SKIPPED = CopyTradeState.SKIPPED
+
+
+class Planner:
+    def __init__(
+        self,
+        funds: FollowerFunds,
+        exposure: FollowerExposure,
+        metrics: StageMetrics,
+        *,
+        markets: MarketDirectory | None = None,
+        portfolio: LeaderPortfolio | None = None,
+        positions_value: Callable[[CustodyMode, int], Awaitable[Decimal]] | None = None,
+    ) -> None:
+        self.funds = funds
+        self.exposure = exposure
+        self.metrics = metrics
+        self.markets = markets
+        self.portfolio = portfolio  # leaders' Data API positions: PROPORTIONAL equity
+        self._positions_value = positions_value  # a follower's open positions at market (PROPORTIONAL)
+
+    async def market(self, signal: Signal, needs_market: bool) -> MarketRef | None:
+        """What the market filters match on: the signal's own condition id and slug, plus the market's
+        slug and tags from the directory when a config of this leader names slugs or tags (None: that
+        lookup failed; the filters then skip rather than guess)."""
+        own = MarketRef(signal.condition_id, signal.slug)
+        if not needs_market:
+            return own
+        if self.markets is None:  # no directory to ask: slug and tag lists cannot be decided
+            return None
+        with self.metrics.time("market_meta"):
+            found = await self.markets.market(signal.condition_id)
+        if found is None:
+            return None
+        return MarketRef(signal.condition_id, found.slug or signal.slug, found.tags)
+
+    async def plan(
+        self,
+        signal: Signal,
+        stored: StoredConfig,
+        leader_before: Decimal | None,
+        market: MarketRef | None,
+    ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
+        """`leader_before` None: the leader's position before this SELL is unknown (positions.py)."""
+        cfg = stored.config
+        skip = check_filters(cfg, signal, market)
+        size = SizeDecision(Decimal(0), Decimal(0))
+        reason: str | None = str(skip) if skip else None
+        if skip is None and leader_before is None and cfg.mirror_sells:
+            reason = "LEADER_POSITION_UNAVAILABLE"  # a partial sell must not pass for a full exit
+        elif skip is None:
+            before = leader_before if leader_before is not None else Decimal(0)
+            ctx = await self._sizing_context(signal, stored, before)
+            if ctx is None:
+                reason = "EQUITY_UNAVAILABLE"
+            else:
+                size = size_copy(cfg, signal, ctx)
+                reason = str(size.skip) if size.skip else None
+        new = NewCopy(
+            config_id=cfg.id,
+            config_version=cfg.version,
+            user_id=cfg.user_id,
+            side=signal.side,
+            asset=signal.asset,
+            size_micro=to_micro(size.shares),
+            price_micro=to_micro(signal.price),
+            notional_micro=to_micro(size.notional),
+            state=SKIPPED if reason else CopyTradeState.PENDING,
+            reason=reason,
+        )
+        return stored, new, size
+
+    async def _sizing_context(
+        self, signal: Signal, stored: StoredConfig, leader_before: Decimal
+    ) -> SizingContext | None:
+        """What the sizing needs to know; None if a PROPORTIONAL config's equities cannot be read."""
+        cfg = stored.config
+        follower_shares = Decimal(0)
+        if signal.side is Side.SELL:
+            # What this config bought (and still holds in the wallet), not every share of the wallet.
+            wallet = (await self.funds.get(cfg.custody, cfg.user_id, signal.asset)).balance
+            follower_shares = min(wallet, self.exposure.shares(cfg.id, signal.asset))
+        follower_equity = leader_equity = Decimal(0)
+        if cfg.sizing is SizingMode.PROPORTIONAL:
+            try:
+                follower_equity, leader_equity = await self._equities(stored, signal.leader)
+            except Exception as exc:  # noqa: BLE001 - one config's missing equity must not sink the signal
+                log.warning("equity unavailable", config=cfg.id, leader=signal.leader, error=str(exc))
+                return None
+        return SizingContext(
+            follower_position_shares=follower_shares,
+            follower_market_notional=self.exposure.get(cfg.id, signal.condition_id),
+            leader_position_before=leader_before,
+            follower_equity=follower_equity,
+            leader_equity=leader_equity,
+        )
+
+    async def _equities(self, stored: StoredConfig, leader: str) -> tuple[Decimal, Decimal]:
+        """(follower, leader) equity for PROPORTIONAL sizing, as `domain.sizing` defines them: the
+        follower's cash plus its open positions at market; the leader's open positions at market (its
+        cash is not observable)."""
+        cfg = stored.config
+        follower = (await self.funds.get(cfg.custody, cfg.user_id)).balance
+        if self._positions_value is not None:
+            follower += await self._positions_value(cfg.custody, cfg.user_id)
+        leader_equity = await self.portfolio.equity(leader) if self.portfolio is not None else Decimal(0)
+        return follower, leader_equity
