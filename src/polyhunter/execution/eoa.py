@@ -50,13 +50,16 @@ class EoaExecutor:
         order_version: int = 2,
         record_submit: RecordSubmit | None = None,
         lookup_submit: LookupSubmit | None = None,
+        remember_s: float | None = None,
     ) -> None:
+        """`remember_s`: how long this process remembers the order hash it sent for a copy (the
+        journal, `lookup_submit`, remembers it for good)."""
         self._accounts = accounts
         self._chain_id = chain_id
         self._version = order_version
         self._record_submit = record_submit
         self._lookup_submit = lookup_submit
-        self._submitted: RecentMap[str, str] = RecentMap()  # client id -> order hash (this process)
+        self._submitted: RecentMap[str, str] = RecentMap(max_age_s=remember_s)  # client id -> hash
 
     def _account(self, user_id: int) -> EoaAccount:
         acct = self._accounts.get(user_id)

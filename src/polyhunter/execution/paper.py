@@ -65,13 +65,15 @@ class PaperExecutor:
         starting_cash: Decimal = Decimal(1000),
         *,
         on_change: OnChange | None = None,
+        remember_s: float | None = None,
     ) -> None:
-        """`book` gives the current book of a token (the engine's quote cache: one fetch per token)."""
+        """`book` gives the current book of a token (the engine's quote cache: one fetch per token);
+        results are kept for reconciliation for `remember_s` (default: up to 10,000 of them)."""
         self._book = book
         self._starting_cash = starting_cash
         self._on_change = on_change
         self.accounts: dict[int, PaperAccount] = {}
-        self._orders: RecentMap[str, ExecutionResult] = RecentMap()
+        self._orders: RecentMap[str, ExecutionResult] = RecentMap(max_age_s=remember_s)
 
     def account(self, user_id: int) -> PaperAccount:
         acct = self.accounts.get(user_id)

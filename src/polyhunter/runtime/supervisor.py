@@ -135,7 +135,9 @@ class Supervisor:
         wallet_of_user: dict[int, int] = {}
         paper_journal = PaperJournal(self.sessions, wallet_of_user)  # paper accounts survive a restart
         restored = await paper_journal.restore()
-        self.paper = PaperExecutor(pricer.book, on_change=paper_journal.save)
+        # Reconciliation of a copy happens within its PENDING TTL and a sweep or two after it.
+        remember_s = e.pending_ttl_s + 2 * e.expiry_scan_interval_ms / 1000
+        self.paper = PaperExecutor(pricer.book, on_change=paper_journal.save, remember_s=remember_s)
         for f in self.followers:
             wallet_of_user[f.user_id] = f.wallet.id
             if f.spec.custody == "PAPER":
@@ -150,6 +152,7 @@ class Supervisor:
             order_version=order_version,
             record_submit=journal.record_submit,
             lookup_submit=journal.lookup_submit,
+            remember_s=remember_s,
         )
         executors: dict[CustodyMode, Executor] = {CustodyMode.PAPER: self.paper, CustodyMode.EOA: self.eoa}
         g = s.guardrails

@@ -30,3 +30,24 @@ def test_a_re_set_entry_becomes_the_newest() -> None:
 def test_bound_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         RecentMap(0)
+
+
+def test_entries_older_than_the_age_are_forgotten() -> None:
+    now = [0.0]
+    m: RecentMap[str, int] = RecentMap(100, max_age_s=10, clock=lambda: now[0])
+    for i in range(5):
+        now[0] = float(i)
+        m[f"k{i}"] = i
+    assert len(m) == 5
+    now[0] = 12.5  # k0..k2 are older than 10 s now
+    assert m.get("k1") is None  # an aged entry reads as absent before any write drops it
+    assert m.get("k3") == 3
+    m["new"] = 99
+    assert len(m) == 3  # k3, k4, new
+    assert m.get("k4") == 4
+    assert m.get("new") == 99
+
+
+def test_a_bad_age_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_age_s"):
+        RecentMap(10, max_age_s=0)
