@@ -77,6 +77,8 @@ class FollowerFunds:
                 return await executor.shares(user_id, token)
             return await executor.collateral(user_id)
 
+        if not executor.remote_funds:
+            return await load()  # kept in process (paper): always current, nothing to cache
         return await self.cache.get((custody, user_id, token), load)
 
     def held(self, key: FundsKey) -> Decimal:
@@ -107,7 +109,7 @@ class FollowerFunds:
             self._held[hold.key] = left
         else:
             self._held.pop(hold.key, None)
-        if result is None:
+        if result is None or not self._executors[hold.custody].remote_funds:
             return
         cash_key: FundsKey = (hold.custody, hold.user_id, "")
         shares_key: FundsKey = (hold.custody, hold.user_id, hold.token)

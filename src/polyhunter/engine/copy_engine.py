@@ -64,6 +64,9 @@ from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConf
 log = get_logger(__name__)
 
 VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
+# A market BUY's rounding (spend to the cent, shares bought to the lot) costs it under 2 cents of what
+# the venue counts: above $1.02 the exact count cannot fall below the minimum.
+ROUNDING_MARGIN = Decimal("0.02")
 
 EXECUTED = CopyTradeState.EXECUTED
 SKIPPED = CopyTradeState.SKIPPED
@@ -351,9 +354,10 @@ class CopyEngine:
     def _venue_notional(side: Side, shares: Decimal, price: PriceDecision) -> Decimal:
         """The order's worth as the venue's $1 minimum counts it (a market BUY: after its amounts are
         rounded, order_math.market_buy_notional)."""
-        if side is Side.BUY:
+        raw = shares * price.limit_price
+        if side is Side.BUY and raw < VENUE_MIN_NOTIONAL + ROUNDING_MARGIN:
             return market_buy_notional(shares, price.limit_price, price.tick_size)
-        return shares * price.limit_price
+        return raw
 
     async def _execute(
         self, work: CopyWork, shares: Decimal, price: PriceDecision, order_type: OrderType

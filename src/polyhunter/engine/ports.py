@@ -17,7 +17,11 @@ class MarketData(Protocol):
 
 
 class Executor(Protocol):
-    """Places one copy order. PAPER, EOA and PROXY implement it; the engine does not branch on which."""
+    """Places one copy order. PAPER and EOA implement it; the engine does not branch on which."""
+
+    # True when collateral and shares are read from the venue (a short cache pays); False when the
+    # executor keeps them itself (paper): read directly, nothing to cache or adjust.
+    remote_funds: bool
 
     async def execute(self, request: OrderRequest) -> ExecutionResult: ...
 

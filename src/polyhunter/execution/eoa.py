@@ -42,6 +42,8 @@ class EoaAccount:
 
 
 class EoaExecutor:
+    remote_funds = True  # balances and allowances come from the venue's /balance-allowance
+
     def __init__(
         self,
         accounts: dict[int, EoaAccount],

@@ -59,6 +59,8 @@ OnChange = Callable[[int, PaperAccount, str], Awaitable[None]]
 
 
 class PaperExecutor:
+    remote_funds = False  # the accounts live here: the engine reads them directly
+
     def __init__(
         self,
         book: Callable[[str], Awaitable[OrderBook]],

@@ -24,6 +24,8 @@ class Clock:
 class Venue:
     """An executor's balance side: counts reads."""
 
+    remote_funds = True  # read from "the venue": cached
+
     def __init__(self) -> None:
         self.cash = Funds(Decimal(100), Decimal(60), Decimal(100))
         self.tokens = Funds(Decimal(40), Decimal(10**9), Decimal(10**9))
@@ -127,3 +129,14 @@ async def test_an_entry_read_while_the_order_was_out_is_not_booked_twice() -> No
     funds.settle(hold, ExecutionResult(ExecStatus.FILLED, Decimal(20), Decimal("0.5")))
     assert (await funds.get(EOA, 1, TOKEN)).balance == 60  # read again, not 80
     assert (await funds.get(EOA, 1)).balance == 90  # the cash read before the order: booked locally
+
+
+async def test_funds_kept_in_process_are_read_directly_and_never_cached() -> None:
+    venue = Venue()
+    venue.remote_funds = False  # type: ignore[misc]  # as the paper executor: its own accounts
+    funds = _funds(venue, Clock())
+    assert (await funds.get(EOA, 1)).balance == Decimal(100)
+    venue.cash = Funds(Decimal(7))
+    assert (await funds.get(EOA, 1)).balance == Decimal(7)  # no stale copy
+    assert venue.reads == 2
+    assert len(funds.cache) == 0
