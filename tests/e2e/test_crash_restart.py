@@ -3,7 +3,9 @@
 The simulator runs as its own process, replaying a generated, finite file of leader fills (so the
 flow ends and the engine can reach quiescence). Own-wallet followers hold their keys in env vars;
 the venue URLs, the SQLite file and a short PENDING time-to-live come in as POLYHUNTER__ env vars.
-After the last restart the engine runs until the replay is over and every copy is settled. Then:
+After every kill, no order has reached the venue twice; every other restarted engine, once up for a
+TTL and two sweeps, must have settled every copy the killed runs left PENDING. After the last restart
+the engine runs until the replay is over and every copy is settled. Then:
 no order reached the venue twice and no copy has two matched orders; no copy is PENDING past its
 TTL; every copy row is terminal; and every recorded signal has exactly its expected copy rows.
 """
@@ -41,6 +43,7 @@ TTL_S = 5
 SCAN_MS = 500
 ROWS = 240
 SPEED = 2.0  # replay rows are 1 s apart: 2 leader fills per second, two minutes of flow
+SETTLE_S = TTL_S + 2 * SCAN_MS / 1000 + 1.0  # past the TTL, two sweeps and a margin
 READY_S = 60  # the engine process starts in ~3 s idle, ~10 s on a loaded 2-core machine
 CLI = [sys.executable, "-m", "polyhunter.cli"]
 
@@ -191,6 +194,28 @@ def _engine(run_file: Path, env: dict[str, str], log: Path) -> subprocess.Popen[
     return proc
 
 
+def _assert_no_order_twice(received: list[dict[str, Any]], db: Path, makers: list[str], run: int) -> None:
+    """After a kill: no order reached the venue twice, and no copy has two matched orders."""
+    ours = {m.lower() for m in makers}
+    mine = [r for r in received if str(r["order"].get("maker", "")).lower() in ours]
+    twice = {h: k for h, k in Counter(r["orderID"] for r in mine).items() if k > 1}
+    assert not twice, f"after kill {run}: orders received more than once: {twice}"
+    copy_of = {r["venue_order_id"]: r["copy_trade_id"] for r in rows(db, "SELECT * FROM orders")}
+    matched = Counter(copy_of.get(r["orderID"]) for r in mine if r["accepted"] and r["status"] == "matched")
+    doubled = {c: k for c, k in matched.items() if k > 1}
+    assert not doubled, f"after kill {run}: copies with two matched orders: {doubled}"
+
+
+def _assert_earlier_runs_settled(db: Path, up_since: datetime, run: int) -> None:
+    """A restarted engine that has been up for a TTL and two sweeps has settled every copy the killed
+    runs left PENDING (they are nobody's: not in flight, not parked in this process)."""
+    before = up_since.strftime("%Y-%m-%d %H:%M:%S.%f")
+    left = rows(
+        db, f"SELECT id, created_at FROM copy_trades WHERE state = 'PENDING' AND created_at < '{before}'"
+    )  # noqa: S608 - test data
+    assert not left, f"restart {run}: {len(left)} copies of earlier runs still PENDING: {left[:3]}"
+
+
 def _views(db: Path, run_file_text: str) -> list[ConfigView]:
     """The configs as the test wrote them (ids from the database by user name and leader)."""
     ids = {
@@ -269,15 +294,20 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
             _admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
         env = _env(urls, db, keys)
         for n in range(KILLS):
+            up_since = datetime.now(UTC)
             proc = _engine(run_file, env, tmp_path / f"engine-{n}.log")
-            if n == 0:  # a leader is followed from the first poll on: earlier fills are not copied
+            if n == 0:  # a leader is followed from the first start on: earlier fills are not copied
                 fills_at_first_start = _admin(urls["admin"], "/scenario")["leader_fills"]
             alive = rng.uniform(0.2, 4.0)
+            if n % 2:  # every other restart lives past a TTL and two sweeps: check what the kills left
+                time.sleep(SETTLE_S)
+                _assert_earlier_runs_settled(db, up_since, n)
             time.sleep(alive)
             assert proc.poll() is None, f"engine {n} exited by itself ({proc.returncode})"
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-            kills.append(round(alive, 2))
+            kills.append(round(alive + (SETTLE_S if n % 2 else 0), 2))
+            _assert_no_order_twice(_admin(urls["admin"], "/orders"), db, makers, n)
         proc = _engine(run_file, env, tmp_path / "engine-final.log")
         try:
             _wait_quiet(db, urls, limit_s=240)
