@@ -1,4 +1,5 @@
-"""`polyhunter demo --duration N --json` end to end in a subprocess, as a newcomer runs it."""
+"""`polyhunter demo --duration 60 --json` end to end in a subprocess, as a newcomer runs it (the
+README's `make demo` runs the same command)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,12 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     env = {**os.environ, "POLYHUNTER__LOGGING__LEVEL": "WARNING"}
     env.pop("POLYHUNTER_CONFIG", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "polyhunter.cli", "demo", "--duration", "15", "--json", "--rate", "3"],
+        [sys.executable, "-m", "polyhunter.cli", "demo", "--duration", "60", "--json"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -36,4 +38,10 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     assert latency["count"] >= copies["EXECUTED"]  # one per order sent (a FOK chase sends more)
     assert 0 < latency["p50"] <= latency["p99"]
     assert summary["ingest"]["ws"]["accepted"] > 0
+    assert 55 <= summary["duration_s"] <= 120
+    assert sum(copies.values()) == sum(
+        n for key, n in summary["copies_by_reason"].items() if key.startswith("SKIPPED:")
+    ) + sum(n for state, n in copies.items() if state != "SKIPPED")  # every SKIPPED copy has its reason
+    assert isinstance(summary["mean_slippage_ticks"], float)
+    assert all(Decimal(v).is_finite() for v in summary["pnl_usdc"].values())  # decimal strings
     assert (tmp_path / "var" / "demo").is_dir()
