@@ -320,6 +320,8 @@ class CopyEngine:
                 shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
             notional = shares * price.limit_price
             venue_notional = self._venue_notional(signal.side, shares, price)
+            if venue_notional < VENUE_MIN_NOTIONAL and sent is not None:
+                break  # a chase step that fell under the minimum ends the chase: the killed order stands
             if venue_notional < VENUE_MIN_NOTIONAL:
                 released = await self._below_minimum(work, shares, venue_notional, price.limit_price)
                 if released is None:

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import follower_key
+from tests.e2e.harness import follower_key, rows
 from tests.integration.engine.rig import Rig, leader_address, rig
 
 pytestmark = pytest.mark.integration
@@ -89,3 +89,36 @@ async def test_the_chase_stops_at_the_budget(tmp_path: Path) -> None:
         (only,) = _limits(await r.orders())  # one order; nothing past the budget is ever signed
         assert only[0] == p0
         assert "FOK" in only[1]
+
+
+async def _take_best_bids(r: Rig, token: str, levels: int) -> None:
+    """Another trader sells into the best `levels` bid levels entirely."""
+    book = await r.book(token)
+    for level in sorted(book["bids"], key=lambda lv: -Decimal(lv["price"]))[:levels]:
+        r.sim.state.fund_shares(WHALE, token, int(Decimal(level["size"]) * 1_000_000))
+        r.trade(WHALE, token, Side.SELL, Decimal(level["size"]), Decimal(level["price"]))
+
+
+async def test_a_chase_step_under_the_venue_minimum_ends_the_chase(tmp_path: Path) -> None:
+    """A SELL worth just over $1 is killed; at the re-read book's lower bids it would be worth less than
+    the $1 minimum. The chase ends there: the copy FAILED with the kill, its one order closed (it is
+    not parked for aggregation with an order already sent)."""
+    key, address = follower_key("chase-min", 1)
+    copy = CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal("1.06"), max_slippage_bps=2000)
+    run = RunFile(
+        followers=[FollowerSpec(name="f", custody="EOA", private_key=SecretStr(key), copies=[copy])]
+    )
+    async with rig(tmp_path, run, [address], **SETTINGS) as r:
+        token = r.token(0)
+        (bought,) = await r.feed(await r.signal(L1))
+        assert bought["state"] == "EXECUTED", bought
+        r.sup.engine.pricer.invalidate(token)
+        bid = await r.best_bid(token)
+        await r.sup.engine.pricer.book(token)  # cached: the copy is priced at the best bid
+        await _take_best_bids(r, token, 4)
+        before = len(await r.orders())
+        (sold,) = await r.feed(await r.signal(L1, side=Side.SELL, price=bid))
+        assert (sold["state"], sold["error"] and "FOK" in sold["error"]) == ("FAILED", True), sold
+        assert len(await r.orders()) == before + 1
+        status = rows(r.db, f"SELECT status FROM orders WHERE copy_trade_id = {sold['id']}")  # noqa: S608
+        assert status == [{"status": "REJECTED"}]
