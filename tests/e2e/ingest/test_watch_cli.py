@@ -19,39 +19,13 @@ import pytest
 
 from polyhunter.sim.server_app import SimServer
 from tests.e2e.ingest.ledger import compare, fill_id, wait_for
+from tests.e2e.ingest.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[3]
 HEX40 = re.compile(r"0x[0-9a-f]{40}")
 HEX64 = re.compile(r"0x[0-9a-f]{64}")
-
-
-def settings_file(tmp: Path, urls: dict[str, str], mode: str = "HYBRID") -> Path:
-    path = tmp / "polyhunter.toml"
-    path.write_text(
-        f"""
-[db]
-url = "sqlite+aiosqlite:///{tmp}/watch.db"
-
-[venue]
-clob_url = "{urls["clob"]}"
-data_api_url = "{urls["data_api"]}"
-gamma_url = "{urls["gamma"]}"
-clob_ws_url = "{urls["clob_ws"]}"
-rtds_ws_url = "{urls["rtds_ws"]}"
-chain_rpc_url = "http://127.0.0.1:9"
-
-[ingest]
-mode = "{mode}"
-chain_in_hybrid = false
-poll_interval_ms = 1000
-
-[logging]
-level = "WARNING"
-"""
-    )
-    return path
 
 
 def watch_cmd(config: Path, *args: str) -> list[str]:
@@ -82,7 +56,7 @@ async def test_json_lines_carry_every_field_and_the_mode_flag_wins(tmp_path: Pat
     """The file says HYBRID (push would win most fills); `--mode POLLING_ONLY` must be what runs."""
     async with SimServer("leaders", seed=33, port=0, leaders=6, markets=4, rate=8.0) as sim:
         leaders = sim.runner.leaders[:4]
-        config = settings_file(tmp_path, sim.urls, mode="HYBRID")
+        config = watch_settings_file(tmp_path, sim.urls, mode="HYBRID")
         out_path, err_path = tmp_path / "watch.jsonl", tmp_path / "watch.err"
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = await asyncio.create_subprocess_exec(
@@ -130,7 +104,7 @@ async def test_json_lines_carry_every_field_and_the_mode_flag_wins(tmp_path: Pat
 def test_a_bad_leader_address_is_refused_in_one_line(tmp_path: Path, bad: str) -> None:
     dead = {k: "http://127.0.0.1:9" for k in ("clob", "data_api", "gamma")}
     dead |= {"clob_ws": "ws://127.0.0.1:9", "rtds_ws": "ws://127.0.0.1:9"}
-    config = settings_file(tmp_path, dead)
+    config = watch_settings_file(tmp_path, dead)
     good = "0x" + "ab" * 20
     done = subprocess.run(
         watch_cmd(config, good, bad, "--json"),

@@ -18,38 +18,11 @@ import pytest
 
 from polyhunter.sim.server_app import SimServer
 from tests.e2e.ingest.ledger import FillId, compare, fill_id, wait_for
+from tests.e2e.ingest.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 FOLLOWED = 8
-
-
-def settings_file(tmp: Path, urls: dict[str, str]) -> Path:
-    path = tmp / "polyhunter.toml"
-    path.write_text(
-        f"""
-[db]
-url = "sqlite+aiosqlite:///{tmp}/watch.db"
-
-[venue]
-clob_url = "{urls["clob"]}"
-data_api_url = "{urls["data_api"]}"
-gamma_url = "{urls["gamma"]}"
-clob_ws_url = "{urls["clob_ws"]}"
-rtds_ws_url = "{urls["rtds_ws"]}"
-
-[ingest]
-mode = "HYBRID"
-chain_in_hybrid = false
-replay_window_s = 600
-poll_interval_ms = 1000
-poll_interval_degraded_ms = 500
-
-[logging]
-level = "WARNING"
-"""
-    )
-    return path
 
 
 class Watcher:
@@ -99,7 +72,7 @@ def parse(lines: list[str]) -> tuple[list[dict[str, Any]], int]:
 async def test_watch_survives_sigkill_without_losing_or_repeating_a_fill(tmp_path: Path) -> None:
     async with SimServer("leaders", seed=21, port=0, leaders=FOLLOWED + 2, markets=6, rate=8.0) as sim:
         leaders = sim.runner.leaders[:FOLLOWED]
-        config = settings_file(tmp_path, sim.urls)
+        config = watch_settings_file(tmp_path, sim.urls, replay_window_s=600, poll_interval_degraded_ms=500)
         first = Watcher(tmp_path, "run1", config, leaders)
         second = Watcher(tmp_path, "run2", config, leaders)
         await first.start()
