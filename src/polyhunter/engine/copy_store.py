@@ -247,12 +247,6 @@ def insert_signal_with_copies(
     return {int(config_id): int(trade_id) for config_id, trade_id in rows if config_id is not None}
 
 
-async def record_signal_and_prewrite(
-    db: AsyncConnection, signal: Signal, copies: Sequence[NewCopy], worker: str, now: datetime
-) -> dict[int, int] | None:
-    return await db.run_sync(insert_signal_with_copies, signal, copies, worker, now)
-
-
 def insert_signal_then_copies(
     db: SyncDb, signal: Signal, copies: Sequence[NewCopy], worker: str, now: datetime
 ) -> dict[int, int] | None:
@@ -301,12 +295,6 @@ def insert_copies(
     for config_id, trade_id in db.execute(stmt, rows[0] if len(rows) == 1 else rows).all():
         created[int(config_id)] = int(trade_id)
     return created
-
-
-async def prewrite_copies(
-    db: Db, signal_key: str, copies: Sequence[NewCopy], worker: str, now: datetime
-) -> dict[int, int]:
-    return await db.run_sync(insert_copies, signal_key, copies, worker, now)
 
 
 _FINISH = (

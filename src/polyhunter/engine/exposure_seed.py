@@ -56,11 +56,6 @@ async def executed_totals(
     return dict(usdc_net), dict(shares_net)
 
 
-async def executed_notional(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[int, str], Decimal]:
-    """Net filled USDC of EXECUTED copies per (config id, condition id)."""
-    return (await executed_totals(sessions))[0]
-
-
 async def seed_exposure(exposure: FollowerExposure, sessions: async_sessionmaker[AsyncSession]) -> None:
     usdc, shares = await executed_totals(sessions)
     for (config_id, condition_id), total in usdc.items():

@@ -18,8 +18,8 @@ from polyhunter.engine.copy_store import (
     NewCopy,
     Outcome,
     finish_copies,
-    prewrite_copies,
-    record_signal_and_prewrite,
+    insert_copies,
+    insert_signal_with_copies,
     record_signals,
 )
 from polyhunter.engine.db_retry import retry_on_disconnect
@@ -83,8 +83,8 @@ async def test_prewrite_batch_creates_each_copy_once(sessions: async_sessionmake
     signal = a_signal(leader)
     async with core_transaction(sessions) as db:
         assert await record_signals(db, [signal]) == {signal.key}
-        first = await prewrite_copies(
-            db,
+        first = await db.run_sync(
+            insert_copies,
             signal.key,
             [copy_of(stored[0]), copy_of(stored[1], SKIPPED, "FILTER_X")],
             "w1",
@@ -92,7 +92,9 @@ async def test_prewrite_batch_creates_each_copy_once(sessions: async_sessionmake
         )
     assert set(first) == {stored[0].config.id, stored[1].config.id}
     async with core_transaction(sessions) as db:  # a second process: only the new config's row is its own
-        second = await prewrite_copies(db, signal.key, [copy_of(s) for s in stored], "w2", signal.seen_at)
+        second = await db.run_sync(
+            insert_copies, signal.key, [copy_of(s) for s in stored], "w2", signal.seen_at
+        )
     assert set(second) == {stored[2].config.id}
     found = await copy_rows(sessions, signal.key)
     assert found[stored[0].config.id].locked_by == "w1"
@@ -109,7 +111,7 @@ async def test_finish_batch_is_compare_and_set(sessions: async_sessionmaker[Asyn
     signal = a_signal(leader, 2)
     async with core_transaction(sessions) as db:
         await record_signals(db, [signal])
-        ids = await prewrite_copies(db, signal.key, [copy_of(s) for s in stored], "w", signal.seen_at)
+        ids = await db.run_sync(insert_copies, signal.key, [copy_of(s) for s in stored], "w", signal.seen_at)
     first, second, third = (ids[s.config.id] for s in stored)
     now = datetime.now(UTC)
     async with core_transaction(sessions) as db:  # the sweeper closed the third one already
@@ -161,14 +163,16 @@ async def test_signal_and_copies_in_one_statement(pg_sessions: async_sessionmake
     stored = await configs(pg_sessions, leader, 2)
     signal = a_signal(leader, 3)
     async with autocommit_connection(pg_sessions) as db:
-        created = await record_signal_and_prewrite(
-            db, signal, [copy_of(s) for s in stored], "w", signal.seen_at
+        created = await db.run_sync(
+            insert_signal_with_copies, signal, [copy_of(s) for s in stored], "w", signal.seen_at
         )
     assert created is not None
     assert set(created) == {s.config.id for s in stored}
     async with autocommit_connection(pg_sessions) as db:  # the same signal again (late duplicate, replay)
         assert (
-            await record_signal_and_prewrite(db, signal, [copy_of(s) for s in stored], "w", signal.seen_at)
+            await db.run_sync(
+                insert_signal_with_copies, signal, [copy_of(s) for s in stored], "w", signal.seen_at
+            )
             is None
         )
     async with pg_sessions() as s:
@@ -179,7 +183,7 @@ async def test_signal_and_copies_in_one_statement(pg_sessions: async_sessionmake
     assert len(await copy_rows(pg_sessions, signal.key)) == 2
     other = a_signal(leader, 4)  # a new signal with no configs at all is still recorded
     async with autocommit_connection(pg_sessions) as db:
-        assert await record_signal_and_prewrite(db, other, [], "w", other.seen_at) == {}
+        assert await db.run_sync(insert_signal_with_copies, other, [], "w", other.seen_at) == {}
 
 
 async def test_a_killed_pooled_connection_is_retried(

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side, signal_key
-from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, prewrite_copies, record_signals
-from polyhunter.engine.exposure_seed import executed_notional, seed_exposure
+from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, insert_copies, record_signals
+from polyhunter.engine.exposure_seed import executed_totals, seed_exposure
 from polyhunter.engine.positions import FollowerExposure
 from polyhunter.engine.spend_seed import spent_today
 from polyhunter.secretbox import SecretBox, generate_master_key
@@ -58,11 +58,11 @@ async def test_exposure_per_config_and_market(sessions: async_sessionmaker[Async
         )
         async with core_transaction(sessions) as db:
             await record_signals(db, [signal])
-            ids = await prewrite_copies(db, signal.key, [copy], "w", signal.seen_at)
+            ids = await db.run_sync(insert_copies, signal.key, [copy], "w", signal.seen_at)
             filled = (size, price_micro) if state is EXECUTED else (None, None)
             outcome = Outcome(ids[cfg.id], state, filled_size_micro=filled[0], filled_price_micro=filled[1])
             await finish_copies(db, [outcome], signal.seen_at)
-    net = await executed_notional(sessions)
+    net, _ = await executed_totals(sessions)
     assert net[(first.config.id, market_a)] == Decimal("5")  # 4 + 3 - 2
     assert net[(first.config.id, market_b)] == Decimal("0.5")
     assert net[(second.config.id, market_a)] == Decimal("0.3")
@@ -119,7 +119,7 @@ async def test_spent_today_counts_buys_by_what_they_filled(
         copy = NewCopy(cfg.id, cfg.version, cfg.user_id, side, "123", 1_000_000, 500_000, notional)
         async with core_transaction(sessions) as db:
             await record_signals(db, [signal])
-            ids = await prewrite_copies(db, signal.key, [copy], "w", signal.seen_at)
+            ids = await db.run_sync(insert_copies, signal.key, [copy], "w", signal.seen_at)
             if state is not CopyTradeState.PENDING:
                 size, price = filled if filled else (None, None)
                 outcome = Outcome(ids[cfg.id], state, filled_size_micro=size, filled_price_micro=price)
