@@ -176,6 +176,18 @@ class PendingSweeper:
                     self.stats.reconciled += 1
                     outcome = Outcome(row.id, EXECUTED, venue_order_id=fill.venue_order_id, order_sent=True)
                     await finish_orders(session, [outcome], datetime.now(UTC))
+                    condition = await session.scalar(
+                        select(SignalRecord.condition_id).where(SignalRecord.key == row.signal_key)
+                    )
+                    # the config's exposure and holding move as for a fill the engine saw itself
+                    self._engine.exposure.add(
+                        row.config_id,
+                        condition or "",
+                        row.side,
+                        result.filled_shares * result.avg_price,
+                        row.asset,
+                        result.filled_shares,
+                    )
             else:
                 reason = "pending past its time-to-live; venue shows no fill"
                 if await repo.mark_expired(row.id, reason, locked_by=self._worker):

@@ -55,7 +55,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
 def _copy(r: Rig, copy_id: int) -> dict[str, Any]:
     (row,) = rows(
         r.db,
-        "SELECT c.state, c.venue_order_id, c.filled_size_micro, o.venue_order_id AS recorded, o.status "
+        "SELECT c.state, c.config_id, c.venue_order_id, c.filled_size_micro, o.venue_order_id AS recorded, "
+        "o.status "
         f"FROM copy_trades c JOIN orders o ON o.copy_trade_id = c.id WHERE c.id = {copy_id}",  # noqa: S608
     )
     return row
@@ -87,6 +88,10 @@ async def test_timed_out_order_is_reconciled_by_the_sweep_not_resent(tmp_path: P
         assert done["filled_size_micro"] > 0
         assert r.sup.sweeper.stats.reconciled == 1
         assert len(await r.orders()) == 1  # reconciled, never sent again
+        # the reconciled fill counts in the config's holding (sell mirroring) as an observed one does
+        config_id = _copy(r, copy_id)["config_id"]
+        held = r.sup.engine.exposure.shares(config_id, r.token(0))
+        assert held * 1_000_000 == done["filled_size_micro"]
 
 
 async def test_timed_out_order_is_reconciled_after_a_restart(tmp_path: Path) -> None:
