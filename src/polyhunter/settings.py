@@ -107,7 +107,11 @@ class IngestSettings(Section):
             "0xe2222d279d744050d28e00520010520000310F59",
         ]
     )
-    dedup_ttl_s: int = Field(default=86_400, ge=60)
+    dedup_ttl_s: int = Field(default=86_400, ge=60)  # the shared (Redis) dedup between supervisors
+    # This process's own dedup window: late copies of a fill from another source arrive within
+    # minutes (polling lag, chain confirmations); older repeats stop at the signals table (the durable
+    # dedup). A day of keys in memory would grow a process by ~70 MB on a busy stream.
+    local_dedup_ttl_s: int = Field(default=900, ge=60)
 
 
 class EngineSettings(Section):

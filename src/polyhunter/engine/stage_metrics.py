@@ -9,6 +9,7 @@ microseconds per observe, five per copy, which a 10,000-config fan-out pays 50,0
 from __future__ import annotations
 
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ class _Ring:
     __slots__ = ("buckets", "count", "max", "pos", "samples", "total")
 
     def __init__(self, size: int) -> None:
-        self.samples: list[float] = [0.0] * size
+        self.samples = array("d", bytes(8 * size))  # preallocated doubles: no object per sample
         self.pos = 0
         self.count = 0
         self.max = 0.0

@@ -27,6 +27,7 @@ _KEY_LEN = len(_KEY)
 _ADDR_LEN = 42  # "0x" + 40 hex
 _ACTIVITY = b'"activity"'
 MAX_ORDINAL_DOMAINS = 16  # recent (connection, frame type) streams whose leg counts are kept
+LEG_MEMORY_S = 60.0  # a transaction's legs arrive within about a second: a minute of them is plenty
 
 
 class FrameFilter:
@@ -79,6 +80,6 @@ class FrameFilter:
         if ordinals is None:
             if len(self._ordinals) >= MAX_ORDINAL_DOMAINS:
                 del self._ordinals[next(iter(self._ordinals))]  # the oldest connection's counts
-            ordinals = self._ordinals[domain] = LegOrdinals()
+            ordinals = self._ordinals[domain] = LegOrdinals(max_age_s=LEG_MEMORY_S)
         signal = signal_from_rtds_frame(frame, seen_at, ordinals)
         return [signal] if self._mux.offer(signal) is Verdict.ACCEPTED else []

@@ -80,7 +80,7 @@ class IngestService:
         self._on_retract = on_retract
         ing = settings.ingest
         self.metrics = IngestMetrics(registry)
-        self.dedup = DedupSet(ttl_s=ing.dedup_ttl_s)
+        self.dedup = DedupSet(ttl_s=ing.local_dedup_ttl_s)
         shared = (
             CoordinatorDedup(coord, ing.dedup_ttl_s)
             if coord is not None and settings.coord.backend == "redis"

@@ -12,7 +12,9 @@ import json
 import secrets
 import statistics
 import time
+from array import array
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -44,20 +46,37 @@ SUMMARY_WINDOW = 10_000
 PNL_REFRESH_S = 2.0
 
 
+class FloatWindow:
+    """The last `size` values, in preallocated doubles (a long demo's memory stays flat from the start)."""
+
+    __slots__ = ("_count", "_values")
+
+    def __init__(self, size: int) -> None:
+        self._values = array("d", bytes(8 * size))
+        self._count = 0
+
+    def append(self, value: float) -> None:
+        self._values[self._count % len(self._values)] = value
+        self._count += 1
+
+    def __len__(self) -> int:
+        return min(self._count, len(self._values))
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._values[: len(self)])
+
+
 @dataclass(slots=True)
 class DemoLog:
     recent: deque[CopyRecord] = field(default_factory=lambda: deque(maxlen=15))
-    slippage_ticks: deque[Decimal] = field(default_factory=lambda: deque(maxlen=SUMMARY_WINDOW))
-    latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SUMMARY_WINDOW))
+    slippage_ticks: FloatWindow = field(default_factory=lambda: FloatWindow(SUMMARY_WINDOW))
     names: dict[int, str] = field(default_factory=dict)
     pnl: dict[str, Decimal] = field(default_factory=dict)  # by follower name, refreshed by the live loop
 
     def add(self, record: CopyRecord) -> None:
         self.recent.append(record)
         if record.slippage_ticks is not None:
-            self.slippage_ticks.append(record.slippage_ticks)
-        if record.signal_to_submit_ms is not None:
-            self.latency_ms.append(record.signal_to_submit_ms)
+            self.slippage_ticks.append(float(record.slippage_ticks))
 
 
 def _followers(leaders: list[str], eoa_key: str) -> RunFile:

@@ -209,3 +209,20 @@ def test_a_second_connection_repeats_map_to_the_first_connections_keys() -> None
     signals = signals_from_rtds_frames(rtds_frames(docs + repeats), SEEN)
     assert [s.key for s in signals[:6]] == [s.key for s in signals[6:]]
     assert len({s.key for s in signals}) == 6
+
+
+def test_leg_ordinals_forget_generations_older_than_their_age() -> None:
+    now = [0.0]
+    ordinals = LegOrdinals(max_age_s=60, clock=lambda: now[0])
+    leg = ("0xab", "0xcd", "1", Side.BUY, 5_000_000)
+    assert [ordinals.next(leg), ordinals.next(leg)] == [0, 1]  # identical twin legs of one tx
+    now[0] = 61.0  # a new generation: the last one is still consulted
+    assert ordinals.next(leg) == 2
+    other = ("0xef", "0xcd", "1", Side.BUY, 5_000_000)
+    assert ordinals.next(other) == 0
+    now[0] = 122.0  # another generation: the previous one holds both legs, the current one `other`
+    assert ordinals.next(other) == 1
+    assert len(ordinals) == 3
+    now[0] = 183.0
+    assert ordinals.next(("0x01", "0xcd", "1", Side.SELL, 1)) == 0
+    assert len(ordinals) == 2  # `other` (previous) and the new leg; `leg` is gone

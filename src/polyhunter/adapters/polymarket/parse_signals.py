@@ -14,7 +14,8 @@ own domain (:func:`ordinal_domain`): repeats across domains map to the same keys
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -41,22 +42,39 @@ def map_side(side: str) -> Side:
 
 
 class LegOrdinals:
-    """Counts identical legs per transaction; bounded: the oldest distinct legs are forgotten.
+    """Counts identical legs per transaction; bounded by count and, for a long-running stream, by age.
 
-    ``max_legs`` bounds memory for a long-running stream (only followed leaders' fills are counted).
-    A transaction's legs arrive within about a second of each other, so forgetting legs thousands of
-    entries back loses nothing (8,192 legs: well under a megabyte).
+    A transaction's legs arrive within about a second of each other, so a leg needs remembering only
+    briefly. ``max_age_s`` (default: none, for one batch of rows) keeps two generations of at least that
+    age and drops older ones whole: memory stays flat at a few minutes of a stream's legs. ``max_legs``
+    caps it in any case (the oldest quarter is dropped when it is exceeded).
     """
 
-    __slots__ = ("_counts", "_max")
+    __slots__ = ("_clock", "_counts", "_max", "_max_age_s", "_previous", "_rotated_at")
 
-    def __init__(self, max_legs: int = 8_192) -> None:
+    def __init__(
+        self,
+        max_legs: int = 8_192,
+        *,
+        max_age_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._counts: dict[LegId, int] = {}
+        self._previous: dict[LegId, int] = {}
         self._max = max_legs
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._rotated_at = clock() if max_age_s is not None else 0.0
 
     def next(self, leg: LegId) -> int:
+        if self._max_age_s is not None:
+            now = self._clock()
+            if now - self._rotated_at >= self._max_age_s:
+                self._previous, self._counts, self._rotated_at = self._counts, {}, now
         counts = self._counts
-        n = counts.get(leg, 0)
+        n = counts.get(leg)
+        if n is None:
+            n = self._previous.get(leg, 0)
         counts[leg] = n + 1
         if len(counts) > self._max:
             # dicts keep insertion order: drop the oldest quarter in one sweep
@@ -65,7 +83,7 @@ class LegOrdinals:
         return n
 
     def __len__(self) -> int:
-        return len(self._counts)
+        return len(self._counts) + len(self._previous)
 
 
 def _fill_time(ts_s: int) -> datetime:
