@@ -164,6 +164,13 @@ async def follower_pnl(sup: Supervisor, data_api_url: str) -> dict[str, Decimal]
     return pnl
 
 
+def reason_class(reason: str) -> str:
+    """A copy's reason without the id it may carry (`AGGREGATED_INTO_108` counts as
+    `AGGREGATED_INTO`), so the summary counts kinds of outcome, not single copies."""
+    head, sep, tail = reason.rpartition("_")
+    return head if sep and tail.isdigit() else reason
+
+
 async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: str) -> dict[str, Any]:
     async with sup.sessions() as session:
         rows = (
@@ -178,7 +185,7 @@ async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: 
     for state, reason, count in rows:
         by_state[str(state)] += count
         if reason:
-            by_reason[f"{state}:{reason}"] += count
+            by_reason[f"{state}:{reason_class(reason)}"] += count
     stage = sup.engine.metrics.snapshot().get("signal_to_submit")
     pnl = {name: str(value) for name, value in (await follower_pnl(sup, data_api_url)).items()}
     slip = demo.slippage_ticks

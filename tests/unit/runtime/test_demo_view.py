@@ -9,7 +9,7 @@ from rich.console import Console
 
 from polyhunter.domain.signal import Side
 from polyhunter.engine.copy_records import CopyRecord
-from polyhunter.runtime.demo import DemoLog, _render
+from polyhunter.runtime.demo import DemoLog, _render, reason_class
 from polyhunter.store.enums import CopyTradeState
 
 
@@ -56,3 +56,9 @@ def test_view_shows_latency_at_submit_and_pnl_per_follower() -> None:
         line.split()[1]: line.split()[-2] for line in text.splitlines() if line.strip().startswith("│ demo-")
     }
     assert pnl_rows == {"demo-paper": "+1.2345", "demo-wallet": "-0.5000"}
+
+
+def test_summary_reasons_count_kinds_not_ids() -> None:
+    assert reason_class("AGGREGATED_INTO_108") == "AGGREGATED_INTO"
+    assert reason_class("BELOW_VENUE_MINIMUM") == "BELOW_VENUE_MINIMUM"
+    assert reason_class("NO_POSITION_TO_SELL") == "NO_POSITION_TO_SELL"
