@@ -1,4 +1,4 @@
-"""End to end on the simulator: ~500 leader fills copied by 20 configs (paper and own-wallet).
+"""End to end on the simulator: ~500 leader fills, each met by 20 configs (paper and own-wallet).
 
 The simulator runs in process (`leaders` scenario at a high rate); one Supervisor (SQLite file,
 in-memory coordination) ingests the fills over RTDS + Data API polling and copies them. The test
@@ -45,7 +45,15 @@ TTL_S = 3
 
 
 def _specs(markets: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Ten followers (five PAPER, five EOA), each copying both leaders: twenty configs."""
+    """Twenty followers (ten PAPER, ten EOA), each copying both leaders: every signal meets twenty
+    configs (forty in all). The second ten repeat the first ten's rules at twice the size."""
+    for custody, params in _base_specs(markets):
+        yield custody, params
+    for custody, params in _base_specs(markets):
+        yield custody, {**params, "sizing_value": params["sizing_value"] * 2}
+
+
+def _base_specs(markets: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "PAPER", {"sizing": "FIXED_USDC", "sizing_value": Decimal(5)}
     yield "EOA", {"sizing": "FIXED_USDC", "sizing_value": Decimal(3), "sides": ["BUY"]}
     yield "PAPER", {"sizing": "PERCENT_OF_LEADER", "sizing_value": Decimal(10), "max_trade_usdc": Decimal(20)}
@@ -157,7 +165,7 @@ async def _copy_until(sim: SimServer, sup: Supervisor, db_path: Path) -> float:
     return flow_s
 
 
-async def test_500_signals_20_configs(tmp_path: Path) -> None:
+async def test_500_signals_x_20_configs(tmp_path: Path) -> None:
     started = time.monotonic()
     db_path = tmp_path / "fanout.db"
     async with (
@@ -179,7 +187,7 @@ async def test_500_signals_20_configs(tmp_path: Path) -> None:
         followed_from_ms = int(time.time() * 1000)  # leaders are followed from the supervisor's start
         await sup.start()
         try:
-            assert len(_views(sup)) == 20
+            assert len(_views(sup)) == 40  # 20 per leader
             flow_s = await _copy_until(sim, sup, db_path)
             received = await admin(http, sim.urls["admin"], "GET", "/orders")
         finally:
@@ -201,9 +209,12 @@ async def test_500_signals_20_configs(tmp_path: Path) -> None:
     venue = check_venue_orders(received, db_path, eoa)
     within_budget = check_slippage(db_path, _views(sup))
     sizes = check_sizes(db_path, _views(sup))
+    failed = rows(
+        db_path, "SELECT reason, error, count(*) AS n FROM copy_trades WHERE state = 'FAILED' GROUP BY 1, 2"
+    )
     print(  # noqa: T201 - the test reports its measured numbers
         f"\nfanout e2e: leader fills {sim.runner.fills}, signals {signals} {ledger.summary()}, copies {sum(states.values())} "
-        f"{states}, within slippage budget {within_budget}, sizes checked {sizes}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
+        f"{states}, failed {failed}, within slippage budget {within_budget}, sizes checked {sizes}, venue {venue}, sweeper {sup.sweeper.stats}, flow {flow_s:.1f}s, "
         f"total {time.monotonic() - started:.1f}s"
     )
     # Every fill of a followed leader the simulator made since the supervisor started became exactly one

@@ -9,17 +9,28 @@ otherwise accepted and handed to the sink. Every source goes through the same ga
 * the Data API poller calls :meth:`SignalMux.submit` (local gate, shared gate, hand-off);
 * the RTDS fast path runs the synchronous local gate (:meth:`SignalMux.offer`) inside ``FrameFilter``
   (no await per frame: the firehose is almost all other wallets) and passes what it accepted to
-  :meth:`SignalMux.hand_off` (shared gate, hand-off);
+  :meth:`SignalMux.hand_off_soon`: the shared gate and the hand-off run in the background, in arrival
+  order per (leader, token), so the reader goes on to the next frame at once. (Before, a fill in a
+  token whose previous fill was still executing held the reader until that order was answered, and the
+  poller saw the fills queued behind it first.) The reader waits only when
+  ``background_limit`` hand-offs are outstanding;
 * chain logs (a ``SignalSource``) are drained with :meth:`SignalMux.consume`.
 
 With a shared dedup (Redis, several supervisors) a locally new key is also claimed there. A hand-off
 that fails forgets the keys again, locally and in the shared dedup, so the source's retry or another
 source's copy of the same fill is accepted: a failed hand-off never turns a fill into a "duplicate".
+
+A duplicate is final only once the first copy is durable. A source with a cursor (the poller, the chain)
+that offers a fill another source is still handing on waits for that hand-off before it goes on (and
+saves its cursor past the fill); if that hand-off fails, its own copy is handed on instead. Without the
+wait, a crash between the two would lose the fill: the push copy was never written, and the poller's
+cursor had moved past it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -79,6 +90,7 @@ class SignalMux:
         sink: Sink = _discard,
         retry_initial_s: float = 0.1,
         retry_max_s: float = 5.0,
+        background_limit: int = 256,
     ) -> None:
         self.mode = IngestMode(mode)
         self.enabled = sources_for(self.mode)
@@ -91,6 +103,15 @@ class SignalMux:
         self._retry_max_s = retry_max_s
         self._stats = metrics.sources
         metrics.track_late_duplicates(lambda: dedup.stats.late_by_winner)
+        # keys accepted and not yet handed on: resolved True once durable, False if the hand-off failed
+        self._in_flight: dict[str, asyncio.Future[bool]] = {}
+        # the background hand-offs of the push path: the last one per (leader, token), all of them
+        self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._background_limit = background_limit
+        self._room = asyncio.Event()
+        self._room.set()
+        self.background_failures = 0
 
     def runs(self, source: SourceKind) -> bool:
         return source in self.enabled
@@ -135,28 +156,125 @@ class SignalMux:
         return claimed
 
     async def submit(self, signals: list[Signal]) -> None:
-        """Sink for sources: gate the batch, hand what is accepted to the engine's sink."""
-        accepted = [s for s in signals if self.offer(s) is Verdict.ACCEPTED]
+        """Sink for sources with a cursor: gate the batch, hand what is accepted to the engine's sink,
+        and return once every fill of the batch is durable (its own copy or another source's)."""
+        accepted: list[Signal] = []
+        waiting: list[Signal] = []
+        for signal in signals:
+            verdict = self.offer(signal)
+            if verdict is Verdict.ACCEPTED:
+                accepted.append(signal)
+            elif verdict is Verdict.DUPLICATE and signal.key in self._in_flight:
+                waiting.append(signal)
         if accepted:
             await self.hand_off(accepted)
+        for signal in waiting:
+            if await self._taken_elsewhere(signal):
+                continue
+            await self.hand_off([signal])
+
+    async def _taken_elsewhere(self, signal: Signal) -> bool:
+        """For a duplicate: wait until the first copy's hand-off ends. True if it was handed on; False
+        if it failed and this copy passed the gate in its place (the caller hands it on)."""
+        future = self._in_flight.get(signal.key)
+        if future is None or await asyncio.shield(future):
+            return True
+        if not self._reclaim(signal):
+            return True  # a third copy passed the gate meanwhile
+        self._stats[signal.source].duplicates -= 1  # counted as one when it was offered
+        return False
+
+    async def hand_off_soon(self, offered: list[Signal]) -> None:
+        """The push path: hand signals that passed :meth:`offer` on in the background, after earlier
+        signals of the same (leader, token), without holding the caller. They are registered as in
+        flight before the first await, so a cursor source offering the same fill waits for them.
+        Returns at once unless ``background_limit`` hand-offs are outstanding."""
+        groups: dict[tuple[str, str], list[Signal]] = {}
+        for signal in offered:
+            self._in_flight.setdefault(signal.key, asyncio.get_running_loop().create_future())
+            groups.setdefault((signal.leader, signal.asset), []).append(signal)
+        for group_key, group in groups.items():
+            task = asyncio.create_task(self._hand_off_after(self._tails.get(group_key), group))
+            self._tails[group_key] = task
+            self._background.add(task)
+            task.add_done_callback(functools.partial(self._background_done, group_key))
+        if len(self._background) >= self._background_limit:
+            self._room.clear()
+        await self._room.wait()
+
+    async def _hand_off_after(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.hand_off(group)
+        except asyncio.CancelledError:
+            self._forget_local(group)
+            raise
+        except Exception as exc:  # noqa: BLE001 - the keys are forgotten: another source's copy is taken
+            self.background_failures += 1
+            log.error(
+                "signals not handed on; left to the other sources",
+                keys=[s.key for s in group],
+                error=repr(exc),
+            )
+
+    def _background_done(self, group_key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if self._tails.get(group_key) is task:
+            del self._tails[group_key]
+        if len(self._background) < self._background_limit:
+            self._room.set()
+
+    async def drain(self, timeout_s: float) -> int:
+        """Wait up to `timeout_s` for the push path's background hand-offs; cancel what is left (its
+        keys are forgotten: the poller's copy after a restart is accepted). Returns how many were cut."""
+        tasks = set(self._background)
+        if not tasks:
+            return 0
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)
 
     async def hand_off(self, offered: list[Signal]) -> None:
-        """Sink for signals that already passed :meth:`offer` (the RTDS fast path): the shared gate,
-        then the engine's sink. Raises what the sink raised, after forgetting the keys."""
-        accepted = await self._claim_shared(offered)
-        if not accepted:
-            return
+        """Sink for signals that already passed :meth:`offer`: the shared gate, then the engine's sink.
+        Raises what the sink raised, after forgetting the keys."""
+        loop = asyncio.get_running_loop()
+        for signal in offered:
+            self._in_flight.setdefault(signal.key, loop.create_future())
         try:
-            await self._sink(accepted)
-        except BaseException:
-            await self._failed(accepted)
-            raise
+            accepted = await self._claim_shared(offered)
+            if accepted:
+                try:
+                    await self._sink(accepted)
+                except BaseException:
+                    await self._failed(accepted)
+                    raise
+        finally:
+            for signal in offered:
+                self._settle(signal.key, taken=True)  # failed ones were settled False already
+
+    def _settle(self, key: str, *, taken: bool) -> None:
+        future = self._in_flight.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(taken)
+
+    def _forget_local(self, signals: list[Signal]) -> None:
+        """Cancelled before the hand-off began (shutdown): as if it had failed, without the shared
+        dedup (nothing was claimed there yet)."""
+        for signal in signals:
+            if signal.key in self._in_flight:
+                self.dedup.discard(signal.key)
+                self._settle(signal.key, taken=False)
+                self._stats[signal.source].accepted -= 1
 
     async def _failed(self, signals: list[Signal]) -> None:
         """Not handed on (e.g. the database refused the write): forget the keys, so the source's retry
         (the poller re-reads from its unmoved cursor) or another source is accepted again."""
         for signal in signals:
             self.dedup.discard(signal.key)
+            self._settle(signal.key, taken=False)
             st = self._stats[signal.source]
             st.accepted -= 1
             st.handoff_failures += 1
@@ -179,7 +297,12 @@ class SignalMux:
         """
         self.metrics.probe_health(source.kind, lambda: source.health)
         async for signal in source.signals():
-            if self.offer(signal) is Verdict.ACCEPTED:
+            verdict = self.offer(signal)
+            if verdict is Verdict.DUPLICATE and signal.key in self._in_flight:
+                if await self._taken_elsewhere(signal):
+                    continue
+                verdict = Verdict.ACCEPTED
+            if verdict is Verdict.ACCEPTED:
                 await self._hand_off_until_taken(signal)
 
     async def _hand_off_until_taken(self, signal: Signal) -> None:

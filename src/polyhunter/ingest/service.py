@@ -1,8 +1,8 @@
 """Ingestion wired together: the sources a mode runs, the mux gate, durable dedup, one downstream sink.
 
-RTDS frames ─► FrameFilter (pre-check, decode, mux.offer) ─► mux.hand_off ─┐
-Data API poller (cursor) ──────────────────────────────────► mux.submit ───┼─► record in `signals`
-chain logs (block cursor) ─────────────────────────────────► mux.consume ──┘   (ON CONFLICT DO NOTHING:
+RTDS frames ─► FrameFilter (pre-check, decode, mux.offer) ─► mux.hand_off_soon (background) ┐
+Data API poller (cursor) ──────────────────────────────────► mux.submit ────────────────────┼─► record in `signals`
+chain logs (block cursor) ─────────────────────────────────► mux.consume ───────────────────┘   (ON CONFLICT DO NOTHING:
                                                  the durable dedup that also holds across restarts) ─► sink
 
 All three pass the same gate: local dedup, then the shared dedup (Redis) when ``coord.backend`` is
@@ -39,6 +39,8 @@ from polyhunter.settings import Settings
 from polyhunter.store.database import unit_of_work
 
 log = get_logger(__name__)
+
+HAND_OFF_DRAIN_S = 5.0  # at shutdown: how long the push path's last hand-offs may take to be recorded
 
 Sink = Callable[[list[Signal]], Awaitable[None]]
 
@@ -106,7 +108,7 @@ class IngestService:
             self.rtds = RtdsSource(
                 venue.rtds_ws_url,
                 self.frame_filter,  # the local gate, per frame, no await
-                self.mux.hand_off,  # then the shared gate and the hand-off, as for the other sources
+                self.mux.hand_off_soon,  # then the shared gate and the hand-off, in the background
                 silence_timeout_ms=ing.ws_silence_timeout_ms,
                 backoff_initial_ms=ing.reconnect_backoff_initial_ms,
                 backoff_max_ms=ing.reconnect_backoff_max_ms,
@@ -205,6 +207,7 @@ class IngestService:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.mux.drain(HAND_OFF_DRAIN_S)
             await self.close()
 
     async def close(self) -> None:

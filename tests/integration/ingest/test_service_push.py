@@ -206,10 +206,8 @@ async def test_a_failed_push_hand_off_leaves_the_fill_to_the_poller(
     service = IngestService(settings, [pushed.leader], sessions, sink, coord=coords(), sink_records=True)
     task = asyncio.create_task(service.run())
     try:
-        rtds = service.rtds
-        assert rtds is not None
-        await until(lambda: rtds.sink_errors >= 1)
-        assert rtds.sink_errors == 1
+        await until(lambda: service.mux.background_failures >= 1)
+        assert service.mux.background_failures == 1
         assert pushed.key not in service.dedup
         assert service.metrics.source(WS).accepted == 0
         api.rows.append(row_from_rtds_frame(frames[0]))  # the Data API lists the fill a moment later

@@ -306,3 +306,107 @@ async def test_a_chain_retry_yields_to_another_sources_copy_taken_meanwhile() ->
     assert [(s.key, s.source) for s in got] == [(chained.key, POLL)]
     assert (metrics.source(CHAIN).accepted, metrics.source(CHAIN).duplicates) == (0, 1)
     assert metrics.source(POLL).accepted == 1
+
+
+def _token_sig(n: int, asset: str, source: SourceKind) -> Signal:
+    base = sig(n, source)
+    return replace(base, asset=asset, key=signal_key(base.tx_hash, base.leader, asset, Side.BUY, 1_000_000))
+
+
+async def test_push_hand_off_does_not_hold_the_reader_and_keeps_order_per_token() -> None:
+    """A fill whose token is busy (the sink blocks on it) holds neither the next frame nor another
+    token's fill; fills of one token reach the sink in arrival order."""
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def sink(signals: list[Signal]) -> None:
+        for s in signals:
+            if s.asset == "slow" and not gate.is_set():
+                await gate.wait()
+            order.append(s.key)
+
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, sink=sink)
+    slow1, slow2, fast = _token_sig(1, "slow", WS), _token_sig(2, "slow", WS), _token_sig(3, "fast", WS)
+    for s in (slow1, slow2, fast):
+        assert mux.offer(s) is Verdict.ACCEPTED
+        await asyncio.wait_for(mux.hand_off_soon([s]), 1)  # returns at once: the reader goes on
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert order == [fast.key]  # the other token went through; the slow one waits its turn
+    gate.set()
+    assert await mux.drain(1) == 0
+    assert order == [fast.key, slow1.key, slow2.key]
+    assert mux.metrics.source(WS).accepted == 3
+
+
+async def test_cursor_source_duplicate_waits_until_the_push_copy_is_durable() -> None:
+    """The poller offering a fill the push path is still handing on returns only once it is recorded:
+    its cursor must not move past a fill that is not yet durable."""
+    gate = asyncio.Event()
+    got: list[tuple[str, SourceKind]] = []
+
+    async def sink(signals: list[Signal]) -> None:
+        await gate.wait()
+        got.extend((s.key, s.source) for s in signals)
+
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, sink=sink)
+    pushed = sig(7, WS)
+    assert mux.offer(pushed) is Verdict.ACCEPTED
+    await mux.hand_off_soon([pushed])
+    polled = asyncio.create_task(mux.submit([replace(pushed, source=POLL)]))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not polled.done()  # waiting for the push copy
+    gate.set()
+    await asyncio.wait_for(polled, 1)
+    assert got == [(pushed.key, WS)]
+    assert mux.metrics.source(POLL).duplicates == 1
+
+
+async def test_cursor_source_copy_taken_when_the_push_hand_off_fails() -> None:
+    gate = asyncio.Event()
+    got: list[tuple[str, SourceKind]] = []
+
+    async def sink(signals: list[Signal]) -> None:
+        if signals[0].source is WS:
+            await gate.wait()
+            raise RuntimeError("database is locked")
+        got.extend((s.key, s.source) for s in signals)
+
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, sink=sink)
+    pushed = sig(8, WS)
+    assert mux.offer(pushed) is Verdict.ACCEPTED
+    await mux.hand_off_soon([pushed])
+    polled = asyncio.create_task(mux.submit([replace(pushed, source=POLL)]))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not polled.done()
+    gate.set()
+    await asyncio.wait_for(polled, 1)
+    assert got == [(pushed.key, POLL)]
+    assert mux.background_failures == 1
+    ws, poll = mux.metrics.source(WS), mux.metrics.source(POLL)
+    assert (ws.accepted, ws.handoff_failures) == (0, 1)
+    assert (poll.accepted, poll.duplicates) == (1, 0)
+
+
+async def test_push_hand_offs_beyond_the_limit_hold_the_reader() -> None:
+    gate = asyncio.Event()
+
+    async def sink(_signals: list[Signal]) -> None:
+        await gate.wait()
+
+    mux = SignalMux(
+        "HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, sink=sink, background_limit=2
+    )
+    first, second = _token_sig(1, "a", WS), _token_sig(2, "b", WS)
+    mux.offer(first)
+    await asyncio.wait_for(mux.hand_off_soon([first]), 1)
+    mux.offer(second)
+    held = asyncio.create_task(mux.hand_off_soon([second]))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not held.done()  # two outstanding: the reader waits
+    gate.set()
+    await asyncio.wait_for(held, 1)
+    assert await mux.drain(1) == 0
