@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,7 +58,7 @@ def _quantiles(values: list[float]) -> dict[str, Any]:
     if not values:
         return {"count": 0}
     data = sorted(values)
-    pick = lambda q: round(data[min(len(data) - 1, int(q * (len(data) - 1)))], 1)  # noqa: E731
+    pick: Callable[[float], float] = lambda q: round(data[min(len(data) - 1, int(q * (len(data) - 1)))], 1)  # noqa: E731
     return {
         "count": len(data),
         "p50_ms": pick(0.5),

@@ -19,6 +19,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -53,7 +54,7 @@ class _ServerThread:
 
 def _summary(samples: list[float]) -> dict[str, Any]:
     data = sorted(samples)
-    pick = lambda q: round(data[min(len(data) - 1, int(q * (len(data) - 1)))], 3)  # noqa: E731
+    pick: Callable[[float], float] = lambda q: round(data[min(len(data) - 1, int(q * (len(data) - 1)))], 3)  # noqa: E731
     return {
         "count": len(data),
         "p50_ms": pick(0.50),

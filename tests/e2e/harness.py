@@ -162,7 +162,8 @@ def check_sizes(db_path: Path, configs: Iterable[ConfigView]) -> dict[str, int]:
                 wrong.append((c, f"sells {requested} of {held[key]} held"))
         if c["state"] == "EXECUTED":
             filled = Decimal(c["filled_size_micro"]) / MICRO
-            held[key] += filled if c["side"] == "BUY" else -filled
+            # typeshed types a Counter's counts as int; this one adds Decimal shares (fine at run time)
+            held[key] += filled if c["side"] == "BUY" else -filled  # type: ignore[assignment]
     assert not wrong, f"{len(wrong)} copies with the wrong size, e.g. {wrong[:3]}"
     return {"buys": buys, "sells": sells}
 
@@ -202,7 +203,7 @@ def check_copy_set(db_path: Path, configs: Iterable[ConfigView]) -> dict[str, in
     assert not extra, f"{len(extra)} copy rows nobody expected, e.g. {sorted(extra)[:3]}"
     not_terminal = [c for c in copies if c["state"] not in TERMINAL]
     assert not not_terminal, f"{len(not_terminal)} copies not terminal, e.g. {not_terminal[:3]}"
-    wrong = []
+    wrong: list[tuple[dict[str, Any], str | None]] = []
     for c in copies:
         want = expected[(c["signal_key"], c["config_id"])]
         if want is not None and (c["state"], c["reason"]) != ("SKIPPED", want):

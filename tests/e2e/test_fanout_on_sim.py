@@ -101,9 +101,7 @@ def _run_file(leaders: list[str], markets: list[str]) -> tuple[RunFile, list[str
             key = SecretStr(secret)
             eoa_addresses.append(address)
         copies = [CopySpec(leader=leader, **params) for leader in leaders]
-        followers.append(
-            FollowerSpec(name=f"f{i}", custody=custody, private_key=key, copies=copies)  # type: ignore[arg-type]
-        )
+        followers.append(FollowerSpec(name=f"f{i}", custody=custody, private_key=key, copies=copies))
     return RunFile(followers=followers), eoa_addresses
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from eth_abi import decode as eth_decode
+from eth_abi.abi import decode as eth_decode
 
 from polyhunter.adapters.chain.abi import address_topic
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 
@@ -145,6 +145,20 @@ class Rig:
         await self.sup.stop()
         self.sup = Supervisor(self.sup.settings, self.sup.run_file, serve_api=False, on_copy=self.on_copy)
         await self.sup.start()
+
+
+class Sections(TypedDict, total=False):
+    """Settings sections a test overrides, as `rig(..., **sections)` takes them: one dict per section."""
+
+    db: dict[str, Any]
+    coord: dict[str, Any]
+    venue: dict[str, Any]
+    ingest: dict[str, Any]
+    engine: dict[str, Any]
+    guardrails: dict[str, Any]
+    api: dict[str, Any]
+    logging: dict[str, Any]
+    secrets: dict[str, Any]
 
 
 @asynccontextmanager

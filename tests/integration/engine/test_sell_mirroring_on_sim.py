@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -41,7 +42,7 @@ async def _leader_buys(r: Rig, shares: Decimal, *, copy: bool) -> None:
         assert done["state"] == "EXECUTED", done
 
 
-async def _leader_sells(r: Rig, shares: Decimal) -> dict[str, object]:
+async def _leader_sells(r: Rig, shares: Decimal) -> dict[str, Any]:
     token = r.token(0)
     price = await r.best_bid(token)
     r.trade(L1, token, Side.SELL, shares, price)

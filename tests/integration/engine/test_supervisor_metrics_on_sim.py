@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.integration.engine.rig import leader_address, rig
+from tests.integration.engine.rig import Sections, leader_address, rig
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ async def test_metrics_endpoint_and_interval_log(tmp_path: Path) -> None:
     copy = CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal(3))
     run = RunFile(followers=[FollowerSpec(name="paper", custody="PAPER", copies=[copy])])
     copied = asyncio.Event()
-    settings = {"engine": {"metrics_interval_ms": 200}}
+    settings: Sections = {"engine": {"metrics_interval_ms": 200}}
     async with rig(tmp_path, run, [], serve_api=True, on_copy=lambda _: copied.set(), **settings) as r:
         assert r.sup.api is not None
         with capture_logs() as logs:

@@ -25,7 +25,7 @@ from polyhunter.domain.orders import ExecutionResult, OrderRequest
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from tests.e2e.harness import follower_key, rows
 from tests.integration.engine.delay_proxy import DelayProxy
-from tests.integration.engine.rig import Rig, leader_address, rig
+from tests.integration.engine.rig import Rig, Sections, leader_address, rig
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def _run_file() -> tuple[RunFile, str]:
     return RunFile(followers=[follower]), address
 
 
-SETTINGS: dict[str, dict[str, Any]] = {
+SETTINGS: Sections = {
     "venue": {"request_timeout_ms": TIMEOUT_MS, "max_retries": 0},
     "engine": {"pending_ttl_s": TTL_S, "expiry_scan_interval_ms": 200},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -81,7 +82,7 @@ async def test_post_order_answers_with_the_chain_transaction(
             await asyncio.sleep(0.05)
             status, body = await t.order(token, Side.BUY, str(ask), "5", "FAK")
             assert status == 200, body
-            frames = []
+            frames: list[dict[str, Any]] = []
             while not any(f.get("status") == "MATCHED" and f["event_type"] == "trade" for f in frames):
                 frames.append(json.loads((await ws.receive(timeout=30)).data))
         await sim.state.settle(timeout_s=30)

@@ -212,7 +212,7 @@ async def test_resolve_positions_and_market_resolved(sim: SimServer, http: aioht
             resolved = await resp.json()
         assert resp.status == 200
         assert {"address": wallet, "collateral": "20000000"} in resolved["payouts"]
-        frames = []
+        frames: list[dict[str, Any]] = []
         while not any(f.get("event_type") == "market_resolved" for f in frames):
             data = json.loads((await ws.receive(timeout=5)).data)
             frames.extend(data if isinstance(data, list) else [data])

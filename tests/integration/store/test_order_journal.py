@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 def request(user_id: int, n: int) -> OrderRequest:
     return OrderRequest(
-        copy_trade_id=None,  # type: ignore[arg-type] - the journal keeps orders without a copy row too
+        copy_trade_id=None,  # type: ignore[arg-type]  # the journal keeps orders without a copy row too
         signal_key=f"sig-{n}",
         config_id=1,
         user_id=user_id,

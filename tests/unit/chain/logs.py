@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eth_abi import encode as eth_encode
+from eth_abi.abi import encode as eth_encode
 
 V1_ORDER_FILLED = "0xd0a08e8c493f9c94f29311604c9de1b4e8c8d4c06bd0c789af57f2d65bfec0f6"
 V2_ORDER_FILLED = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from eth_abi import decode as eth_decode
-from eth_abi import encode as eth_encode
+from eth_abi.abi import decode as eth_decode
+from eth_abi.abi import encode as eth_encode
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from eth_abi import decode as eth_decode
+from eth_abi.abi import decode as eth_decode
 
 from polyhunter.adapters.chain.abi import function_selector
 from polyhunter.domain.signal import Side

@@ -37,6 +37,11 @@ def _source(chain: FakeChain, **kw: object) -> tuple[ChainLogSource, MemoryCurso
     return source, store, retracted  # type: ignore[return-value]
 
 
+def _health(source: ChainLogSource) -> SourceHealth:
+    """The source's health read afresh: mypy keeps an earlier assert's narrowing across an await."""
+    return source.health
+
+
 async def _take(source: ChainLogSource, count: int) -> list[Signal]:
     iterator = source.signals()
     return [await asyncio.wait_for(anext(iterator), 5) for _ in range(count)]
@@ -184,7 +189,7 @@ async def test_node_errors_degrade_then_recover() -> None:
     assert source.stats.consecutive_errors == 0
     assert source.health is SourceHealth.HEALTHY
     await source.close()
-    assert source.health is SourceHealth.DOWN
+    assert _health(source) is SourceHealth.DOWN
 
 
 async def test_confirmations_and_block_ranges() -> None:
@@ -195,7 +200,7 @@ async def test_confirmations_and_block_ranges() -> None:
     assert await source.poll_once() == 2  # blocks 1-2 (range limit)
     assert source.health is SourceHealth.DEGRADED  # behind the head
     assert await source.poll_once() == 1  # block 3 = head 5 - 2 confirmations
-    assert source.health is SourceHealth.HEALTHY
+    assert _health(source) is SourceHealth.HEALTHY
     assert source.stats.lag_blocks == 2
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -30,10 +31,10 @@ def _sig(side: Side = Side.BUY, price: str = "0.5") -> Signal:
     return Signal("k", "0xl", "1", "0xabc", side, Decimal(10), Decimal(price), "0xt", NOW, NOW, SourceKind.WS)
 
 
-def _cfg(**kw: object) -> CopyConfig:
+def _cfg(**kw: Any) -> CopyConfig:
     return CopyConfig(
         id=1, version=1, user_id=1, leader="0xl", sizing=SizingMode.FIXED_USDC, sizing_value=Decimal(1), **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_filters() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,10 +23,10 @@ def signal(side: Side, size: Decimal, price: Decimal) -> Signal:
     return Signal("k", "0xleader", "123", "0xc", side, size, price, "0xtx", NOW, NOW, SourceKind.WS)
 
 
-def config(mode: SizingMode, value: str, **kw: object) -> CopyConfig:
+def config(mode: SizingMode, value: str, **kw: Any) -> CopyConfig:
     return CopyConfig(
         id=1, version=1, user_id=1, leader="0xleader", sizing=mode, sizing_value=Decimal(value), **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_each_mode() -> None:

@@ -133,7 +133,7 @@ async def test_an_entry_read_while_the_order_was_out_is_not_booked_twice() -> No
 
 async def test_funds_kept_in_process_are_read_directly_and_never_cached() -> None:
     venue = Venue()
-    venue.remote_funds = False  # type: ignore[misc]  # as the paper executor: its own accounts
+    venue.remote_funds = False  # as the paper executor: its own accounts
     funds = _funds(venue, Clock())
     assert (await funds.get(EOA, 1)).balance == Decimal(100)
     venue.cash = Funds(Decimal(7))

@@ -53,7 +53,8 @@ def fixed_sdk_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _exact_in_float(x: Decimal, digits: int) -> bool:
-    return math.floor(float(x) * 10**digits) == math.floor(x.scaleb(digits))
+    factor: int = 10**digits
+    return math.floor(float(x) * factor) == math.floor(x.scaleb(digits))
 
 
 @st.composite
@@ -84,7 +85,7 @@ def test_limit_order_equals_official_build_order(c: dict[str, Any]) -> None:
         OrderArgsV2(
             token_id=str(c["token_id"]), price=float(c["price"]), size=float(c["size"]), side=c["side"].value
         ),
-        CreateOrderOptions(tick_size=str(c["tick"]), neg_risk=c["neg_risk"]),  # type: ignore[arg-type]
+        CreateOrderOptions(tick_size=str(c["tick"]), neg_risk=c["neg_risk"]),
         version=c["version"],
     )
     order = limit_order(
@@ -116,7 +117,7 @@ def test_market_order_equals_official_build_market_order(c: dict[str, Any]) -> N
             side=c["side"].value,
             price=float(c["price"]),
         ),
-        CreateOrderOptions(tick_size=str(c["tick"]), neg_risk=c["neg_risk"]),  # type: ignore[arg-type]
+        CreateOrderOptions(tick_size=str(c["tick"]), neg_risk=c["neg_risk"]),
         version=c["version"],
     )
     order = market_order(

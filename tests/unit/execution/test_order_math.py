@@ -35,7 +35,7 @@ from polyhunter.sim.amounts import order_terms_from_amounts
 from polyhunter.sim.units import cost, lot_floor
 
 D = Decimal
-SDK = OrderBuilder(signer=None)  # type: ignore[arg-type]  # amount helpers use no signer
+SDK = OrderBuilder(signer=None)  # amount helpers use no signer
 
 
 @pytest.mark.parametrize(
@@ -125,13 +125,14 @@ def priced(draw: st.DrawFn) -> tuple[Side, Decimal, Decimal, Decimal]:
 
 def sdk_floor_is_exact(x: Decimal, digits: int) -> bool:
     """False where the SDK's float ``floor(x * 10**digits)`` lands one unit low (e.g. 4.1 -> 409.99...)."""
-    return math.floor(float(x) * 10**digits) == math.floor(x.scaleb(digits))
+    factor: int = 10**digits
+    return math.floor(float(x) * factor) == math.floor(x.scaleb(digits))
 
 
 def sdk_float_is_exact(amounts: OrderAmounts, tick: Decimal) -> bool:
     """False where an amount x 10**(amount decimals + 4) passes 2**50: there the SDK's floats cannot hold
     the digits it rounds at (754265.7 shares x 0.75 at tick 0.0025 comes out 1 micro-unit short)."""
-    scale = 10 ** (ROUNDING_CONFIG[tick].amount + 4)
+    scale: int = 10 ** (ROUNDING_CONFIG[tick].amount + 4)
     return max(amounts.maker_amount, amounts.taker_amount) * scale < 2**50 * 10**6
 
 

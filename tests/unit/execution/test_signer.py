@@ -276,9 +276,9 @@ def test_order_fields_are_validated() -> None:
     with pytest.raises(ValueError, match="uint256"):
         dataclasses.replace(base, token_id=2**256)
     with pytest.raises(ValueError, match="SignatureType"):
-        dataclasses.replace(base, signature_type=4)
+        dataclasses.replace(base, signature_type=4)  # type: ignore[arg-type]  # a raw int, refused at run time
     with pytest.raises(ValueError, match="Side"):
-        dataclasses.replace(base, side="HOLD")
-    coerced = dataclasses.replace(base, side="SELL", signature_type=2)
+        dataclasses.replace(base, side="HOLD")  # type: ignore[arg-type]  # a raw str, refused at run time
+    coerced = dataclasses.replace(base, side="SELL", signature_type=2)  # type: ignore[arg-type]  # raw values, coerced
     assert coerced.side is Side.SELL
     assert coerced.signature_type is SignatureType.POLY_GNOSIS_SAFE

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Constraint, Index, UniqueConstraint
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +19,7 @@ from polyhunter.store.repos.sql_helpers import is_unique_violation
 from polyhunter.store.types import UTCDateTime
 
 SQLITE = sqlite.dialect()
-PG = postgresql.dialect()
+PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # PGDialect_psycopg2.__init__ is unannotated
 
 
 def test_utc_datetime_binds_utc_and_reads_aware() -> None:
@@ -44,7 +44,8 @@ def test_utc_datetime_refuses_naive() -> None:
 def test_every_constraint_and_index_is_named_and_hot_paths_are_indexed() -> None:
     indexes: set[tuple[str, tuple[str, ...]]] = set()
     for table in Base.metadata.sorted_tables:
-        for item in [*table.constraints, *table.indexes]:
+        items: list[Constraint | Index] = [*table.constraints, *table.indexes]
+        for item in items:
             assert item.name, f"unnamed {type(item).__name__} on {table.name}"
         for ix in table.indexes:
             indexes.add((table.name, tuple(c.name for c in ix.columns)))
