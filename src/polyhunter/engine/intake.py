@@ -23,6 +23,7 @@ from typing import Generic, TypeVar
 from polyhunter.domain.signal import Signal
 from polyhunter.engine.keyed_locks import KeyedLocks
 from polyhunter.log import get_logger
+from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)
 
@@ -91,11 +92,4 @@ class Intake(Generic[P]):
     async def drain(self, timeout_s: float) -> int:
         """Wait up to `timeout_s` for background work; what is still running then is cancelled (its
         copies stay PENDING for the sweep, as after a crash). Returns how many were cut off."""
-        tasks = set(self._background)
-        if not tasks:
-            return 0
-        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        return len(pending)
+        return await drain_tasks(self._background, timeout_s)

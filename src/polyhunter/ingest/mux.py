@@ -40,6 +40,7 @@ from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.log import get_logger
 from polyhunter.ports import SignalDedup, SignalSource
+from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)
 
@@ -228,14 +229,7 @@ class SignalMux:
     async def drain(self, timeout_s: float) -> int:
         """Wait up to `timeout_s` for the push path's background hand-offs; cancel what is left (its
         keys are forgotten: the poller's copy after a restart is accepted). Returns how many were cut."""
-        tasks = set(self._background)
-        if not tasks:
-            return 0
-        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        return len(pending)
+        return await drain_tasks(self._background, timeout_s)
 
     async def hand_off(self, offered: list[Signal]) -> None:
         """Sink for signals that already passed :meth:`offer`: the shared gate, then the engine's sink.
