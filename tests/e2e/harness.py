@@ -122,7 +122,7 @@ def expected_buy(cfg: ConfigView, leader_shares: Decimal, price: Decimal) -> tup
 def check_sizes(db_path: Path, configs: Iterable[ConfigView]) -> dict[str, int]:
     """Assert every copy past the filters requested the size the config's rules give: BUYs exactly (by the
     model above), SELLs never more than the config holds from its own earlier fills, and 'nothing to
-    sell' only when it holds nothing. Returns the counts checked."""
+    sell' only when it holds nothing ('below the share step' only when it holds some). Returns the counts checked."""
     views = {c.config_id: c for c in configs if c.sizing}
     copies = rows(
         db_path,
@@ -158,6 +158,9 @@ def check_sizes(db_path: Path, configs: Iterable[ConfigView]) -> dict[str, int]:
             if c["reason"] == "NO_POSITION_TO_SELL":
                 if held[key] > 0:
                     wrong.append((c, f"holds {held[key]} but sold nothing"))
+            elif c["reason"] == "SELL_BELOW_SHARE_STEP":  # its fraction of the leader's sell is < 0.01
+                if held[key] <= 0 or requested != 0:
+                    wrong.append((c, f"holds {held[key]}: not a fraction below the share step"))
             elif requested > held[key] or requested <= 0:
                 wrong.append((c, f"sells {requested} of {held[key]} held"))
         if c["state"] == "EXECUTED":

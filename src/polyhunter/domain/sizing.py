@@ -31,6 +31,7 @@ class SizeSkip(StrEnum):
     BELOW_MIN_TRADE = "BELOW_MIN_TRADE"
     POSITION_CAP_REACHED = "POSITION_CAP_REACHED"
     NO_POSITION_TO_SELL = "NO_POSITION_TO_SELL"
+    SELL_BELOW_SHARE_STEP = "SELL_BELOW_SHARE_STEP"  # holds some, but its fraction rounds to 0 shares
     SELL_MIRRORING_OFF = "SELL_MIRRORING_OFF"
     NO_EQUITY = "NO_EQUITY"
 
@@ -100,7 +101,11 @@ def size_copy(config: CopyConfig, signal: Signal, ctx: SizingContext) -> SizeDec
             return SizeDecision(Decimal(0), Decimal(0), SizeSkip.SELL_MIRRORING_OFF)
         shares = mirror_sell_shares(signal.size, ctx.leader_position_before, ctx.follower_position_shares)
         if shares <= 0:
-            return SizeDecision(Decimal(0), Decimal(0), SizeSkip.NO_POSITION_TO_SELL)
+            # Nothing held, or a fraction of what is held that is less than the venue's share step (a
+            # leader selling 5 of 1,000 shares moves a follower's 0.08 by 0.0004): different reasons.
+            held = ctx.follower_position_shares > 0 and signal.size > 0
+            skip = SizeSkip.SELL_BELOW_SHARE_STEP if held else SizeSkip.NO_POSITION_TO_SELL
+            return SizeDecision(Decimal(0), Decimal(0), skip)
         return SizeDecision(shares, shares * price)
     raw = _raw_buy_shares(config, signal, ctx)
     if isinstance(raw, SizeSkip):

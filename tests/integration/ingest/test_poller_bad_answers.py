@@ -99,7 +99,7 @@ async def test_bad_answers_fail_only_their_leader(answers: tuple[Answers, str]) 
     )
     task = asyncio.create_task(poller.run())
     try:
-        for _ in range(100):
+        for _ in range(250):
             if poller.errors >= 4:
                 break
             await asyncio.sleep(0.02)
@@ -108,8 +108,9 @@ async def test_bad_answers_fail_only_their_leader(answers: tuple[Answers, str]) 
         assert not poller.healthy
         assert poller.skipped_rows >= 1
         ans.fixed = True  # the venue recovers: the failed leaders' fills arrive on the next rounds
-        for _ in range(100):
-            if len(rec.signals) >= 4:
+        # health is set when a round ends, a moment after its last fill was handed on: wait for both
+        for _ in range(250):
+            if len(rec.signals) >= 4 and poller.healthy:
                 break
             await asyncio.sleep(0.02)
     finally:

@@ -98,6 +98,13 @@ def test_partial_sell_mirrors_fraction_and_full_exit() -> None:
     )
     assert exit_all.shares == Decimal(40)
     assert size_copy(cfg, sell, SizingContext()).skip is SizeSkip.NO_POSITION_TO_SELL
+    # 0.08 held, the leader sells 25 of 1,000: 0.002 shares, below the venue's 0.01 step
+    dust = size_copy(
+        cfg,
+        sell,
+        SizingContext(follower_position_shares=Decimal("0.08"), leader_position_before=Decimal(1000)),
+    )
+    assert (dust.shares, dust.skip) == (Decimal(0), SizeSkip.SELL_BELOW_SHARE_STEP)
     no_mirror = config(SizingMode.FIXED_USDC, "10", mirror_sells=False)
     assert (
         size_copy(no_mirror, sell, SizingContext(follower_position_shares=Decimal(1))).skip
