@@ -6,7 +6,9 @@ not run that source; dropped as stale if it reached us more than ``max_signal_ag
 its key was accepted before (first source wins, the late copy is counted against the late source);
 otherwise accepted and handed to the sink. Every source goes through the same gate:
 
-* the Data API poller calls :meth:`SignalMux.submit` (local gate, shared gate, hand-off);
+* the Data API poller calls :meth:`SignalMux.submit` (local gate, shared gate, hand-off), which waits
+  until its fills are handed on; each is queued behind the push path's outstanding hand-offs of the
+  same (leader, token), so one token's fills reach the engine in the order they reached us;
 * the RTDS fast path runs the synchronous local gate (:meth:`SignalMux.offer`) inside ``FrameFilter``
   (no await per frame: the firehose is almost all other wallets) and passes what it accepted to
   :meth:`SignalMux.hand_off_soon`: the shared gate and the hand-off run in the background, in arrival
@@ -168,11 +170,30 @@ class SignalMux:
             elif verdict is Verdict.DUPLICATE and signal.key in self._in_flight:
                 waiting.append(signal)
         if accepted:
-            await self.hand_off(accepted)
+            await self._hand_off_in_turn(accepted)
         for signal in waiting:
             if await self._taken_elsewhere(signal):
                 continue
-            await self.hand_off([signal])
+            await self._hand_off_in_turn([signal])
+
+    async def _hand_off_in_turn(self, signals: list[Signal]) -> None:
+        """A cursor source's hand-off, queued behind the push path's hand-offs of the same (leader,
+        token) still outstanding: the engine gets one token's fills in the order they reached us,
+        whichever source saw them (a SELL the poller saw first must not overtake the BUY before it that
+        the push path is still handing on). Returns once all are handed on; raises the first failure."""
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Task[None]] = []
+        for group_key, group in _by_token(signals).items():
+            for signal in group:  # in flight from now: a duplicate offered meanwhile waits for it
+                self._in_flight.setdefault(signal.key, loop.create_future())
+            task = asyncio.create_task(self._in_turn(self._tails.get(group_key), group))
+            self._tails[group_key] = task
+            task.add_done_callback(functools.partial(self._background_done, group_key))
+            tasks.append(task)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _taken_elsewhere(self, signal: Signal) -> bool:
         """For a duplicate: wait until the first copy's hand-off ends. True if it was handed on; False
@@ -190,11 +211,9 @@ class SignalMux:
         signals of the same (leader, token), without holding the caller. They are registered as in
         flight before the first await, so a cursor source offering the same fill waits for them.
         Returns at once unless ``background_limit`` hand-offs are outstanding."""
-        groups: dict[tuple[str, str], list[Signal]] = {}
         for signal in offered:
             self._in_flight.setdefault(signal.key, asyncio.get_running_loop().create_future())
-            groups.setdefault((signal.leader, signal.asset), []).append(signal)
-        for group_key, group in groups.items():
+        for group_key, group in _by_token(offered).items():
             task = asyncio.create_task(self._hand_off_after(self._tails.get(group_key), group))
             self._tails[group_key] = task
             self._background.add(task)
@@ -203,14 +222,19 @@ class SignalMux:
             self._room.clear()
         await self._room.wait()
 
-    async def _hand_off_after(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
+    async def _in_turn(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
+        """Hand `group` on once the previous hand-off of its (leader, token) has ended, however it ended."""
         try:
             if previous is not None:
                 await asyncio.wait([previous])
-            await self.hand_off(group)
         except asyncio.CancelledError:
             self._forget_local(group)
             raise
+        await self.hand_off(group)  # forgets the keys itself if it fails or is cancelled
+
+    async def _hand_off_after(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
+        try:
+            await self._in_turn(previous, group)
         except Exception as exc:  # noqa: BLE001 - the keys are forgotten: another source's copy is taken
             self.background_failures += 1
             log.error(
@@ -220,6 +244,7 @@ class SignalMux:
             )
 
     def _background_done(self, group_key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        """A hand-off task ended (push path, or a cursor source's queued one): no longer the tail."""
         self._background.discard(task)
         if self._tails.get(group_key) is task:
             del self._tails[group_key]
@@ -327,3 +352,10 @@ class SignalMux:
             return False
         st.accepted += 1
         return True
+
+
+def _by_token(signals: list[Signal]) -> dict[tuple[str, str], list[Signal]]:
+    groups: dict[tuple[str, str], list[Signal]] = {}
+    for signal in signals:
+        groups.setdefault((signal.leader, signal.asset), []).append(signal)
+    return groups

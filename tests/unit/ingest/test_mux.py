@@ -410,3 +410,31 @@ async def test_push_hand_offs_beyond_the_limit_hold_the_reader() -> None:
     gate.set()
     await asyncio.wait_for(held, 1)
     assert await mux.drain(1) == 0
+
+
+async def test_a_polled_fill_waits_behind_the_push_fills_of_its_token() -> None:
+    """The poller's first sighting of a later fill does not overtake an earlier fill of the same token
+    that the push path is still handing on; another token's polled fill is not held."""
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def sink(signals: list[Signal]) -> None:
+        for s in signals:
+            if s.source is WS and not gate.is_set():
+                await gate.wait()
+            order.append(s.key)
+
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, sink=sink)
+    pushed = _token_sig(1, "t", WS)
+    assert mux.offer(pushed) is Verdict.ACCEPTED
+    await mux.hand_off_soon([pushed])
+    later, elsewhere = _token_sig(2, "t", POLL), _token_sig(3, "other", POLL)
+    polled = asyncio.create_task(mux.submit([later, elsewhere]))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert order == [elsewhere.key]  # the other token went through; this one waits its turn
+    assert not polled.done()  # and the poller's cursor does not move past it yet
+    gate.set()
+    await asyncio.wait_for(polled, 1)
+    assert order == [elsewhere.key, pushed.key, later.key]
+    assert await mux.drain(1) == 0
