@@ -50,6 +50,7 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
 from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.gc_tuning import tune_gc
+from polyhunter.runtime.heap_trim import HeapTrimmer
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.runtime.paper_journal import PaperJournal
 from polyhunter.runtime.provision import Provisioned, provision
@@ -94,6 +95,7 @@ class Supervisor:
         self._extra_exchanges = extra_exchanges
         self._closers: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.heap_trimmer = HeapTrimmer(settings.engine.heap_trim_interval_s)
         self.db: AsyncEngine
         self.sessions: async_sessionmaker[AsyncSession]
         self.coord: Coordinator
@@ -259,6 +261,11 @@ class Supervisor:
             "stages": self.engine.metrics.summary(),
             "ingest": self.ingest.snapshot(),
             "sweeper": {"expired": self.sweeper.stats.expired, "reconciled": self.sweeper.stats.reconciled},
+            "heap_trim": {
+                "runs": self.heap_trimmer.runs,
+                "released": self.heap_trimmer.released,
+                "last_ms": round(self.heap_trimmer.last_ms, 3),
+            },
         }
 
     async def run(self, duration_s: float | None = None, *, stop_after: bool = True) -> None:
@@ -267,6 +274,7 @@ class Supervisor:
             asyncio.create_task(self.ingest.run(), name="ingest"),
             asyncio.create_task(self.sweeper.run(), name="sweeper"),
             asyncio.create_task(self._log_metrics(), name="metrics-log"),
+            asyncio.create_task(self.heap_trimmer.run(), name="heap-trim"),
         ]
         try:
             if duration_s is None:
