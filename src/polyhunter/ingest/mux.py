@@ -34,8 +34,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
+from typing import Any
 
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
@@ -181,15 +182,7 @@ class SignalMux:
         token) still outstanding: the engine gets one token's fills in the order they reached us,
         whichever source saw them (a SELL the poller saw first must not overtake the BUY before it that
         the push path is still handing on). Returns once all are handed on; raises the first failure."""
-        loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Task[None]] = []
-        for group_key, group in _by_token(signals).items():
-            for signal in group:  # in flight from now: a duplicate offered meanwhile waits for it
-                self._in_flight.setdefault(signal.key, loop.create_future())
-            task = asyncio.create_task(self._in_turn(self._tails.get(group_key), group))
-            self._tails[group_key] = task
-            task.add_done_callback(functools.partial(self._background_done, group_key))
-            tasks.append(task)
+        tasks = [self._queue(key, group, self._in_turn) for key, group in self._in_flight_by_token(signals)]
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -211,16 +204,33 @@ class SignalMux:
         signals of the same (leader, token), without holding the caller. They are registered as in
         flight before the first await, so a cursor source offering the same fill waits for them.
         Returns at once unless ``background_limit`` hand-offs are outstanding."""
-        for signal in offered:
-            self._in_flight.setdefault(signal.key, asyncio.get_running_loop().create_future())
-        for group_key, group in _by_token(offered).items():
-            task = asyncio.create_task(self._hand_off_after(self._tails.get(group_key), group))
-            self._tails[group_key] = task
-            self._background.add(task)
-            task.add_done_callback(functools.partial(self._background_done, group_key))
+        for group_key, group in self._in_flight_by_token(offered):
+            self._background.add(self._queue(group_key, group, self._hand_off_after))
         if len(self._background) >= self._background_limit:
             self._room.clear()
         await self._room.wait()
+
+    def _in_flight_by_token(self, signals: list[Signal]) -> list[tuple[tuple[str, str], list[Signal]]]:
+        """Register the signals as in flight (a duplicate offered from now on waits for them) and group
+        them by (leader, token)."""
+        loop = asyncio.get_running_loop()
+        groups: dict[tuple[str, str], list[Signal]] = {}
+        for signal in signals:
+            self._in_flight.setdefault(signal.key, loop.create_future())
+            groups.setdefault((signal.leader, signal.asset), []).append(signal)
+        return list(groups.items())
+
+    def _queue(
+        self,
+        group_key: tuple[str, str],
+        group: list[Signal],
+        run: Callable[[asyncio.Task[None] | None, list[Signal]], Coroutine[Any, Any, None]],
+    ) -> asyncio.Task[None]:
+        """Start `run(previous, group)` as the new last hand-off of its (leader, token)."""
+        task = asyncio.create_task(run(self._tails.get(group_key), group))
+        self._tails[group_key] = task
+        task.add_done_callback(functools.partial(self._background_done, group_key))
+        return task
 
     async def _in_turn(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
         """Hand `group` on once the previous hand-off of its (leader, token) has ended, however it ended."""
@@ -352,10 +362,3 @@ class SignalMux:
             return False
         st.accepted += 1
         return True
-
-
-def _by_token(signals: list[Signal]) -> dict[tuple[str, str], list[Signal]]:
-    groups: dict[tuple[str, str], list[Signal]] = {}
-    for signal in signals:
-        groups.setdefault((signal.leader, signal.asset), []).append(signal)
-    return groups
