@@ -44,9 +44,9 @@ from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.copy_config import CustodyMode, SizingMode
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
-from polyhunter.engine.ports import Executor
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.eip712 import address_from_private_key
@@ -54,11 +54,12 @@ from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperExecutor
 from polyhunter.execution.signer import OrderSigner, SignatureType
 from polyhunter.log import configure_logging
+from polyhunter.ports.venue import Executor
 from polyhunter.runtime.gc_tuning import tune_gc
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.settings import DbSettings, EngineSettings
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
-from polyhunter.store.enums import CopyTradeState, WalletKind
+from polyhunter.store.enums import WalletKind
 from polyhunter.store.migrate import upgrade
 from polyhunter.store.models import CopyConfig, CopyConfigVersion, CopyTrade, Leader, User, Wallet
 

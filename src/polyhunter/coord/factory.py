@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from polyhunter.coord.base import Coordinator
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.log import get_logger
+from polyhunter.ports.coordinator import Coordinator
 from polyhunter.settings import CoordSettings
 
 log = get_logger(__name__)

@@ -25,8 +25,8 @@ from decimal import Decimal
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds
 from polyhunter.domain.signal import Side
-from polyhunter.engine.ports import Executor
 from polyhunter.engine.ttl_cache import TtlCache
+from polyhunter.ports.venue import Executor
 
 FundsKey = tuple[CustodyMode, int, str]  # (custody, user, "" for USDC or the token id)
 

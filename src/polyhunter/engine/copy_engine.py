@@ -33,6 +33,7 @@ from polyhunter.domain.order_math import market_buy_notional
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import KILLED_UNFILLED, FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.copy_store import (
@@ -49,15 +50,14 @@ from polyhunter.engine.intake import Intake
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.parking import Parking
 from polyhunter.engine.planning import Planner
-from polyhunter.engine.ports import Executor
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.log import get_logger
+from polyhunter.ports.venue import Executor
 from polyhunter.settings import EngineSettings
 from polyhunter.store.database import engine_of
-from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.hot_path import hot_path_for
 from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_store import Outcome
 from polyhunter.engine.guard import Reservation
-from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.repos.copy_configs import StoredConfig
 
 EXECUTED = CopyTradeState.EXECUTED

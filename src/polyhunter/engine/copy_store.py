@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from polyhunter.domain.signal import Side, Signal, to_micro
-from polyhunter.store.enums import CopyTradeState, GuardrailDecision, OrderStatus
+from polyhunter.domain.states import CopyTradeState, GuardrailDecision, OrderStatus
 from polyhunter.store.models import CopyTrade, GuardrailEvent, Order, SignalRecord
 from polyhunter.store.types import UTCDateTime
 

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import ExecStatus, OrderRequest
 from polyhunter.domain.signal import Side, from_micro
+from polyhunter.domain.states import CopyTradeState, OrderStatus
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_store import Outcome, finish_copies, finish_orders
-from polyhunter.engine.ports import Executor
 from polyhunter.log import get_logger
+from polyhunter.ports.venue import Executor
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.enums import CopyTradeState, OrderStatus
 from polyhunter.store.models import CopyTrade, Order, SignalRecord
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository, FillSummary

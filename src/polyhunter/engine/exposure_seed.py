@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.positions import FollowerExposure
-from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.models import CopyTrade, SignalRecord
 
 MICRO = Decimal(1_000_000)

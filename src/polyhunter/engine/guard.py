@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from polyhunter.coord.base import Coordinator
 from polyhunter.domain.guardrails import (
     CircuitBreaker,
     GuardrailInput,
@@ -21,6 +20,7 @@ from polyhunter.domain.guardrails import (
     check_guardrails,
 )
 from polyhunter.domain.signal import Side, from_micro, to_micro
+from polyhunter.ports.coordinator import Coordinator
 
 DAY_MS = 86_400_000 + 3_600_000  # a little more than a day: counters are keyed by date anyway
 

@@ -24,9 +24,9 @@ from enum import StrEnum
 from polyhunter.domain.book_math import slippage_bps, slippage_limit_price, walk_book
 from polyhunter.domain.orders import OrderBook
 from polyhunter.domain.signal import Side
-from polyhunter.engine.ports import MarketData
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.log import get_logger
+from polyhunter.ports.venue import MarketData
 
 log = get_logger(__name__)
 

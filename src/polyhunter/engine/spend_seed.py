@@ -16,8 +16,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import SPENDING_STATES, CopyTradeState
 from polyhunter.engine.guard import Guard
-from polyhunter.store.enums import SPENDING_STATES, CopyTradeState
 from polyhunter.store.models import CopyTrade
 
 _spent = case(

@@ -42,7 +42,7 @@ from polyhunter.ingest.chain_fills import ChainFill, ConditionLookup, decode_lea
 from polyhunter.ingest.chain_state import ChainSourceStats, ReorgState
 from polyhunter.ingest.cursors import Cursor, CursorStore
 from polyhunter.log import get_logger
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 from polyhunter.settings import Settings
 
 log = get_logger(__name__)

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from polyhunter.coord.base import Coordinator
 from polyhunter.domain.signal import SourceKind
+from polyhunter.ports.coordinator import Coordinator
 
 SOURCES: tuple[SourceKind, ...] = tuple(SourceKind)
 

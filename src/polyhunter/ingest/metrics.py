@@ -23,7 +23,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from polyhunter.domain.signal import SourceKind
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 
 # Upper bounds of the lag histogram, milliseconds (the last bucket is +Inf).
 LAG_BUCKETS_MS: tuple[int, ...] = (

@@ -42,7 +42,7 @@ from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.log import get_logger
-from polyhunter.ports import SignalDedup, SignalSource
+from polyhunter.ports.sources import SignalDedup, SignalSource
 from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)

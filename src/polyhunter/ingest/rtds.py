@@ -19,7 +19,7 @@ import aiohttp
 
 from polyhunter.domain.signal import Signal
 from polyhunter.log import get_logger
-from polyhunter.ports import SourceHealth as Health
+from polyhunter.ports.sources import SourceHealth as Health
 
 log = get_logger(__name__)
 

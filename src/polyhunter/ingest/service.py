@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryPolicy
 from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
-from polyhunter.coord.base import Coordinator
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.engine.copy_store import record_signals
 from polyhunter.ingest.chain_logs import ChainLogSource, RetractHandler
@@ -34,7 +33,8 @@ from polyhunter.ingest.mux import IngestMode, SignalMux
 from polyhunter.ingest.rate_budget import RequestBudget
 from polyhunter.ingest.rtds import RtdsSource
 from polyhunter.log import get_logger
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.coordinator import Coordinator
+from polyhunter.ports.sources import SourceHealth
 from polyhunter.settings import Settings
 from polyhunter.store.database import unit_of_work
 

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.orders import OrderRequest
 from polyhunter.domain.signal import to_micro
+from polyhunter.domain.states import OrderStatus
 from polyhunter.execution.signer import SignedOrder
 from polyhunter.store.database import engine_of
-from polyhunter.store.enums import OrderStatus
 from polyhunter.store.hot_path import hot_path_for
 from polyhunter.store.models import Order
 

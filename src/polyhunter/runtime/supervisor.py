@@ -26,7 +26,6 @@ from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiServer
-from polyhunter.coord.base import Coordinator
 from polyhunter.coord.factory import make_coordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
@@ -37,7 +36,6 @@ from polyhunter.engine.expiry import PendingSweeper
 from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.market_meta import MarketDirectory
-from polyhunter.engine.ports import Executor
 from polyhunter.engine.positions import LeaderHolding, LeaderPortfolio, LoadHoldings
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.spend_seed import seed_guard
@@ -48,6 +46,8 @@ from polyhunter.execution.signer import OrderSigner, SignatureType
 from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
+from polyhunter.ports.coordinator import Coordinator
+from polyhunter.ports.venue import Executor
 from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.gc_tuning import tune_gc
 from polyhunter.runtime.heap_trim import HeapTrimmer

@@ -9,5 +9,5 @@ Entry points:
   ``CopyConfigRepository`` (versioned configs), ``WalletRepository`` (encrypted secrets),
   ``SignalRepository`` and ``SignalCursorRepository``, ``GuardrailEventRepository``,
   ``UserRepository`` and ``LeaderRepository``.
-* ``store.models``: the tables; ``store.enums``: store-only enums (copy-trade state, wallet kind, ...).
+* ``store.models``: the tables; ``store.enums``: store-only enums (wallet kind, reimbursement and debt states).
 """

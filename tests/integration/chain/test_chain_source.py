@@ -16,7 +16,7 @@ from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 from polyhunter.settings import DbSettings, load_settings
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
 from polyhunter.store.database import create_engine, create_session_factory

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from polyhunter.coord.base import Coordinator
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.coord.redis_coord import RedisCoordinator
+from polyhunter.ports.coordinator import Coordinator
 
 
 @pytest.fixture(params=["memory", "redis"])

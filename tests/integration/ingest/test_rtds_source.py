@@ -14,7 +14,7 @@ from aiohttp import web
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.rtds import SUBSCRIBE, RtdsSource
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 
 Behaviour = Callable[[web.WebSocketResponse, int], Awaitable[None]]
 

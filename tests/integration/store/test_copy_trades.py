@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.settings import DbSettings
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
-from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.models import CopyTrade
 from polyhunter.store.repos.copy_trades import (
     CopyTradeRepository,

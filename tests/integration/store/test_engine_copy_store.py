@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_store import (
     NewCopy,
     Outcome,
@@ -31,7 +32,6 @@ from polyhunter.store.database import (
     create_session_factory,
     unit_of_work,
 )
-from polyhunter.store.enums import CopyTradeState
 from polyhunter.store.models import CopyTrade, SignalRecord
 from polyhunter.store.repos.copy_configs import StoredConfig
 from tests.integration.store.factories import new_address, new_config

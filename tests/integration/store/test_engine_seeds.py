@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side, signal_key
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, insert_copies, record_signals
 from polyhunter.engine.exposure_seed import executed_totals, seed_exposure
 from polyhunter.engine.positions import FollowerExposure
 from polyhunter.engine.spend_seed import spent_today
 from polyhunter.secretbox import SecretBox, generate_master_key
 from polyhunter.store.database import core_transaction, unit_of_work
-from polyhunter.store.enums import CopyTradeState, WalletKind
+from polyhunter.store.enums import WalletKind
 from polyhunter.store.repos.paper_accounts import PaperAccountRepository, PaperHolding, StoredPaperAccount
 from polyhunter.store.repos.wallets import WalletRepository
 from tests.integration.store.factories import new_address, new_user

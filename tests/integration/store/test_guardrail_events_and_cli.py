@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from polyhunter.cli import app
+from polyhunter.domain.states import GuardrailDecision
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.enums import GuardrailDecision
 from polyhunter.store.repos.guardrail_events import GuardrailEventRepository
 from tests.integration.store.factories import new_config, new_key
 

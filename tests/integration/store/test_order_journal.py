@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.orders import OrderRequest, OrderType
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import OrderStatus
 from polyhunter.execution.signer import SignedOrder
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.enums import OrderStatus, WalletKind
+from polyhunter.store.enums import WalletKind
 from polyhunter.store.models import Order, Wallet
 from tests.integration.store.factories import new_address, new_user
 

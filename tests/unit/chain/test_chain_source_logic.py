@@ -7,7 +7,7 @@ import asyncio
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 
 from .fake_chain import FakeChain
 from .logs import EXCHANGE, LEADER, OTHER, v2_log

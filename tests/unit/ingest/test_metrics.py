@@ -6,7 +6,7 @@ from prometheus_client import generate_latest
 
 from polyhunter.domain.signal import SourceKind
 from polyhunter.ingest.metrics import IngestMetrics, LagReservoir
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 
 
 def test_reservoir_quantiles_and_bounded_window() -> None:

@@ -17,7 +17,7 @@ from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
-from polyhunter.ports import SourceHealth
+from polyhunter.ports.sources import SourceHealth
 from tests.unit.chain.fake_chain import FakeChain
 from tests.unit.chain.logs import EXCHANGE, LEADER, OTHER, v2_log
 

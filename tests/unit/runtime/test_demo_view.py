@@ -8,9 +8,9 @@ from decimal import Decimal
 from rich.console import Console
 
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.runtime.demo import DemoLog, _render, reason_class
-from polyhunter.store.enums import CopyTradeState
 
 
 def _record(

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from polyhunter.domain.copy_config import CustodyMode, SizingMode
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import CopyTradeState, GuardrailDecision
 from polyhunter.store.base import Base, utcnow
-from polyhunter.store.enums import CopyTradeState, GuardrailDecision
 from polyhunter.store.types import BigId, JsonType, UTCDateTime, str_enum
 
 SIGNAL_KEY_LEN = 64

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from polyhunter.domain.orders import OrderType
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import OrderStatus
 from polyhunter.store.base import Base, utcnow
-from polyhunter.store.enums import OrderStatus, OrderType
 from polyhunter.store.models.copying import ASSET_LEN
 from polyhunter.store.models.signals import TX_HASH_LEN
 from polyhunter.store.types import BigId, JsonType, UTCDateTime, str_enum

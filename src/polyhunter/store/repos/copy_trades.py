@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import SPENDING_STATES, CopyTradeState
 from polyhunter.store.base import utcnow
-from polyhunter.store.enums import SPENDING_STATES, CopyTradeState
 from polyhunter.store.models import CopyTrade
 from polyhunter.store.repos.sql_helpers import is_postgresql, is_unique_violation, rowcount
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from polyhunter.domain.states import GuardrailDecision
 from polyhunter.store.base import utcnow
-from polyhunter.store.enums import GuardrailDecision
 from polyhunter.store.models import GuardrailEvent
 
 

@@ -1,8 +1,4 @@
-"""Protocols the core needs from the outside world (structural typing, no base classes).
-
-Other ports (Venue, Store, Clock) join this module as their parts land; the Coordinator port is in
-``polyhunter.coord.base``.
-"""
+"""Signal ports: sources of leader fills, their health, and the dedup set the mux offers keys to."""
 
 from __future__ import annotations
 

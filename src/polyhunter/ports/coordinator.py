@@ -1,7 +1,7 @@
 """The Coordinator port: dedup, counters, locks and queues shared by engine processes.
 
-`memory.py` serves one process (the laptop); `redis_coord.py` serves several supervisors. Both
-implement `polyhunter.ports`-style structural typing through this Protocol.
+``polyhunter.coord.memory`` serves one process (the laptop); ``polyhunter.coord.redis_coord`` serves
+several supervisors. Both implement this Protocol structurally.
 """
 
 from __future__ import annotations
