@@ -39,7 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.polymarket.clob_market_data import ClobMarketData
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key
 from polyhunter.adapters.polymarket.http import HttpClient
+from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureType
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.copy_config import CustodyMode, SizingMode
 from polyhunter.domain.guardrails import GuardrailLimits
@@ -49,10 +51,8 @@ from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
-from polyhunter.execution.eip712 import address_from_private_key
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperExecutor
-from polyhunter.execution.signer import OrderSigner, SignatureType
 from polyhunter.log import configure_logging
 from polyhunter.ports.venue import Executor
 from polyhunter.runtime.gc_tuning import tune_gc

@@ -25,15 +25,15 @@ from typing import Any
 from coincurve import PrivateKey
 from Crypto.Hash import keccak as pcd_keccak
 
-from polyhunter.domain.signal import Side
-from polyhunter.execution.eip712 import keccak256
-from polyhunter.execution.signer import (
+from polyhunter.adapters.polymarket.eip712 import keccak256
+from polyhunter.adapters.polymarket.order_signer import (
     Order,
     OrderSigner,
     exchange_domain,
     order_hash,
     recover_order_signer,
 )
+from polyhunter.domain.signal import Side
 from polyhunter.log import configure_logging
 
 KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

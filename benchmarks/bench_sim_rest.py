@@ -25,8 +25,8 @@ from typing import Any
 import aiohttp
 
 from polyhunter.adapters.polymarket.auth import ApiCreds, l1_headers, l2_headers
+from polyhunter.adapters.polymarket.order_signer import OrderSigner, exchange_domain, order_to_wire_json
 from polyhunter.domain.signal import Side
-from polyhunter.execution.signer import OrderSigner, exchange_domain, order_to_wire_json
 from polyhunter.log import configure_logging
 from polyhunter.sim.server_app import SimServer
 

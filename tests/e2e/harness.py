@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import create_engine, text
 
-from polyhunter.execution.eip712 import address_from_private_key
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key
 from polyhunter.secretbox import generate_master_key
 from polyhunter.settings import Settings
 

@@ -16,13 +16,13 @@ from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
+from polyhunter.adapters.polymarket.order_signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
 from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
-from polyhunter.execution.order_factory import limit_order, market_order
 from polyhunter.execution.recent import RecentMap
-from polyhunter.execution.signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.log import get_logger
 
 log = get_logger(__name__)

@@ -26,8 +26,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key
 from polyhunter.engine.copy_records import CopyRecord
-from polyhunter.execution.eip712 import address_from_private_key
 from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor

@@ -21,10 +21,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from polyhunter.adapters.polymarket.order_signer import SignedOrder
 from polyhunter.domain.orders import OrderRequest
 from polyhunter.domain.signal import to_micro
 from polyhunter.domain.states import OrderStatus
-from polyhunter.execution.signer import SignedOrder
 from polyhunter.store.database import engine_of
 from polyhunter.store.hot_path import hot_path_for
 from polyhunter.store.models import Order

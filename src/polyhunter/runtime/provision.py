@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key
 from polyhunter.domain.copy_config import CustodyMode
-from polyhunter.execution.eip712 import address_from_private_key
 from polyhunter.runtime.run_file import FollowerSpec, RunFile
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.database import unit_of_work

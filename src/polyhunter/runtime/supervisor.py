@@ -24,6 +24,7 @@ from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
+from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureType
 from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiServer
 from polyhunter.coord.factory import make_coordinator
@@ -42,7 +43,6 @@ from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperAccount, PaperExecutor
-from polyhunter.execution.signer import OrderSigner, SignatureType
 from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger

@@ -16,6 +16,14 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from polyhunter.adapters.polymarket.eip712 import InvalidSignatureError
+from polyhunter.adapters.polymarket.order_signer import (
+    Order,
+    SignatureType,
+    exchange_domain,
+    order_hash,
+    recover_order_signer,
+)
 from polyhunter.adapters.polymarket.wire_clob_rest import (
     CancelResponse,
     ClobError,
@@ -23,14 +31,6 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     PostOrderV2,
 )
 from polyhunter.domain.signal import Side
-from polyhunter.execution.eip712 import InvalidSignatureError
-from polyhunter.execution.signer import (
-    Order,
-    SignatureType,
-    exchange_domain,
-    order_hash,
-    recover_order_signer,
-)
 from polyhunter.sim import errors
 from polyhunter.sim.amounts import order_terms_from_amounts
 from polyhunter.sim.events import CancelResult, SubmitResult

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 from polyhunter.adapters.polymarket.wire_base import MakerOrder, PriceLevel
 from polyhunter.adapters.polymarket.wire_clob_rest import ClobBook, ClobTrade, OpenOrder
 from polyhunter.adapters.polymarket.wire_clob_ws import (
@@ -24,7 +25,6 @@ from polyhunter.adapters.polymarket.wire_clob_ws import (
 )
 from polyhunter.adapters.polymarket.wire_rtds import RtdsTradePayload
 from polyhunter.domain.signal import Side
-from polyhunter.execution.eip712 import to_checksum_address
 from polyhunter.sim.events import BookChange, BookSnapshot, Level, MakerFill, OrderEvent, TradeEvent
 from polyhunter.sim.orders import OrderView
 from polyhunter.sim.scenario_markets import MarketInfo

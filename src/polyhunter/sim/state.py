@@ -21,8 +21,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 from polyhunter.adapters.polymarket.wire_base import encode
-from polyhunter.execution.eip712 import to_checksum_address
 from polyhunter.log import get_logger
 from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import (

@@ -14,8 +14,8 @@ from typing import Any
 import aiohttp
 from py_clob_client_v2.utilities import generate_orderbook_summary_hash, parse_raw_orderbook_summary
 
+from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 from polyhunter.domain.signal import Side
-from polyhunter.execution.eip712 import to_checksum_address
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.scenario_markets import MarketInfo
 from polyhunter.sim.server_app import SimServer

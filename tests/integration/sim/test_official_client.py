@@ -20,8 +20,8 @@ from py_clob_client_v2.clob_types import (
 )
 
 from polyhunter.adapters.polymarket.auth import ApiCreds, l2_headers
+from polyhunter.adapters.polymarket.order_signer import OrderSigner, exchange_domain, order_to_wire_json
 from polyhunter.domain.signal import Side
-from polyhunter.execution.signer import OrderSigner, exchange_domain, order_to_wire_json
 from polyhunter.sim.server_app import SimServer
 from tests.integration.sim.conftest import ANVIL_ADDRESS_0, ANVIL_KEY_0, scenario
 

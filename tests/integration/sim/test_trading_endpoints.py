@@ -8,8 +8,8 @@ from decimal import Decimal
 import aiohttp
 
 from polyhunter.adapters.polymarket.auth import l1_headers
+from polyhunter.adapters.polymarket.order_signer import exchange_domain, order_to_wire_json
 from polyhunter.domain.signal import Side
-from polyhunter.execution.signer import exchange_domain, order_to_wire_json
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_app import SimServer
 from tests.integration.sim.conftest import ANVIL_KEY_0

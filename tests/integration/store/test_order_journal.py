@@ -13,10 +13,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from polyhunter.adapters.polymarket.order_signer import SignedOrder
 from polyhunter.domain.orders import OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.domain.states import OrderStatus
-from polyhunter.execution.signer import SignedOrder
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.enums import WalletKind

@@ -32,7 +32,7 @@ from polyhunter.adapters.polymarket.auth import (
     verify_l1_headers,
     verify_l2_headers,
 )
-from polyhunter.execution.eip712 import keccak256
+from polyhunter.adapters.polymarket.eip712 import keccak256
 
 FIXTURE = Path("/work/shared/fixtures/polymarket/auth/clob_auth.json")
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from coincurve import PrivateKey
 
-from polyhunter.execution.eip712 import (
+from polyhunter.adapters.polymarket.eip712 import (
     InvalidSignatureError,
     address_bytes,
     address_from_private_key,

@@ -7,6 +7,7 @@ from typing import Any
 
 from polyhunter.adapters.polymarket.auth import ApiCreds, l1_headers, l2_headers
 from polyhunter.adapters.polymarket.http import HttpClient, VenueError
+from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignedOrder, order_to_wire_json
 from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_clob_rest import ApiCreds as WireCreds
 from polyhunter.adapters.polymarket.wire_clob_rest import (
@@ -15,7 +16,6 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     PostOrderResponse,
     TradesPage,
 )
-from polyhunter.execution.signer import OrderSigner, SignedOrder, order_to_wire_json
 
 
 def _compact(body: Any) -> str:

@@ -1,7 +1,7 @@
 """Limit and market orders from human terms (shares, USDC, price, tick), built like py_clob_client_v2.
 
 ``limit_order``/``market_order`` turn a side, size (or amount) and price into the unsigned V2/V3
-:class:`~polyhunter.execution.signer.Order` that ``OrderBuilder.build_order`` /
+:class:`~polyhunter.adapters.polymarket.order_signer.Order` that ``OrderBuilder.build_order`` /
 ``build_market_order`` would produce, with exact Decimal amount math (:mod:`polyhunter.domain.order_math`).
 Prices are checked before anything is built: limit prices must lie in ``[tick, 1 - tick]`` on the tick
 grid (the venue rejects off-grid prices); market prices (the worst acceptable level from the book) must
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from polyhunter.adapters.polymarket.order_signer import BYTES32_ZERO, Order, OrderSigner, SignatureType
 from polyhunter.domain.order_math import (
     InvalidPriceError,
     get_market_order_amounts,
@@ -20,7 +21,6 @@ from polyhunter.domain.order_math import (
     validate_price,
 )
 from polyhunter.domain.signal import Side
-from polyhunter.execution.signer import BYTES32_ZERO, Order, OrderSigner, SignatureType
 
 __all__ = ["limit_order", "market_order"]
 

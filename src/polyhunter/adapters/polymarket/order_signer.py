@@ -32,8 +32,7 @@ from typing import Any
 
 from coincurve import PrivateKey
 
-from polyhunter.domain.signal import Side
-from polyhunter.execution.eip712 import (
+from polyhunter.adapters.polymarket.eip712 import (
     InvalidSignatureError,
     address_bytes,
     address_from_private_key,
@@ -43,6 +42,7 @@ from polyhunter.execution.eip712 import (
     recover_address,
     sign_digest,
 )
+from polyhunter.domain.signal import Side
 
 __all__ = [
     "BYTES32_ZERO",

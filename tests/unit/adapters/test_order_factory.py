@@ -17,16 +17,16 @@ from py_clob_client_v2.order_utils import exchange_order_builder_v2 as sdk_excha
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 from py_clob_client_v2.signer import Signer as SdkSigner
 
-from polyhunter.domain.order_math import ROUNDING_CONFIG, TICK_SIZES, InvalidPriceError
-from polyhunter.domain.signal import Side
-from polyhunter.execution.order_factory import limit_order, market_order
-from polyhunter.execution.signer import (
+from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
+from polyhunter.adapters.polymarket.order_signer import (
     OrderSigner,
     SignatureType,
     exchange_domain,
     order_to_wire_json,
     recover_order_signer,
 )
+from polyhunter.domain.order_math import ROUNDING_CONFIG, TICK_SIZES, InvalidPriceError
+from polyhunter.domain.signal import Side
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 SIGNER = OrderSigner(KEY)

@@ -14,9 +14,8 @@ from py_clob_client_v2.order_utils import SignatureTypeV2 as SdkSigType
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 from py_clob_client_v2.signer import Signer as SdkSigner
 
-from polyhunter.domain.signal import Side
-from polyhunter.execution.eip712 import InvalidSignatureError, keccak256, to_checksum_address
-from polyhunter.execution.signer import (
+from polyhunter.adapters.polymarket.eip712 import InvalidSignatureError, keccak256, to_checksum_address
+from polyhunter.adapters.polymarket.order_signer import (
     ORDER_TYPE_HASH,
     ORDER_TYPE_STRING,
     ExchangeDomain,
@@ -32,6 +31,7 @@ from polyhunter.execution.signer import (
     recover_order_signer,
     verify_order_signature,
 )
+from polyhunter.domain.signal import Side
 
 ANVIL_KEYS = [
     "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",

@@ -9,7 +9,7 @@ import pytest
 from Crypto.Hash import keccak as reference_keccak
 from eth_account import Account
 
-from polyhunter.execution.eip712 import (
+from polyhunter.adapters.polymarket.eip712 import (
     InvalidSignatureError,
     address_from_private_key,
     keccak256,
