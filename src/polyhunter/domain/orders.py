@@ -66,7 +66,8 @@ class OrderRequest:
 class ExecStatus(StrEnum):
     FILLED = "FILLED"
     PARTIAL = "PARTIAL"
-    REJECTED = "REJECTED"  # the venue said no; nothing filled
+    KILLED = "KILLED"  # a FOK/FAK the venue killed with nothing filled; nothing spent, nothing moved
+    REJECTED = "REJECTED"  # the venue said no (funds, price, ...); nothing filled
     UNKNOWN = "UNKNOWN"  # we could not tell whether the order reached the venue
 
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import assert_never
 
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds
@@ -32,7 +33,6 @@ FundsKey = tuple[CustodyMode, int, str]  # (custody, user, "" for USDC or the to
 
 INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
 INSUFFICIENT_ALLOWANCE = "INSUFFICIENT_ALLOWANCE"
-KILLED_UNFILLED = ("FOK orders are fully filled or killed", "FAK orders are partially filled or killed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +113,20 @@ class FollowerFunds:
             return
         cash_key: FundsKey = (hold.custody, hold.user_id, "")
         shares_key: FundsKey = (hold.custody, hold.user_id, hold.token)
-        if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
-            for key in (cash_key, shares_key):
-                stored = self.cache.stored_at(key)
-                if stored is not None and stored > hold.taken_at:
-                    self.cache.invalidate(key)  # read while the order was out: it may show the fill already
-            self._book_fill(cash_key, shares_key, hold.side, result)
-        elif result.status is ExecStatus.REJECTED and any(m in result.error for m in KILLED_UNFILLED):
-            return  # killed unfilled: nothing moved
-        else:
-            self.cache.invalidate(cash_key)
-            self.cache.invalidate(shares_key)
+        match result.status:
+            case ExecStatus.FILLED | ExecStatus.PARTIAL:
+                for key in (cash_key, shares_key):
+                    stored = self.cache.stored_at(key)
+                    if stored is not None and stored > hold.taken_at:
+                        self.cache.invalidate(key)  # read while the order was out: it may show the fill
+                self._book_fill(cash_key, shares_key, hold.side, result)
+            case ExecStatus.KILLED:
+                return  # killed unfilled: nothing moved
+            case ExecStatus.REJECTED | ExecStatus.UNKNOWN:
+                self.cache.invalidate(cash_key)
+                self.cache.invalidate(shares_key)
+            case _:
+                assert_never(result.status)
 
     def _book_fill(
         self, cash_key: FundsKey, shares_key: FundsKey, side: Side, result: ExecutionResult

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +34,7 @@ from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, 
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine.balances import KILLED_UNFILLED, FollowerFunds
+from polyhunter.engine.balances import FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.copy_store import (
     NewCopy,
@@ -345,7 +345,7 @@ class CopyEngine:
             finally:  # an exception leaves the result unknown: the funds are read again
                 self.funds.settle(hold, result if result is not None else ExecutionResult(ExecStatus.UNKNOWN))
             sent = (result, price)
-            killed = result.status is ExecStatus.REJECTED and any(m in result.error for m in KILLED_UNFILLED)
+            killed = result.status is ExecStatus.KILLED
             if not killed or attempt == self._settings.price_chase_steps:
                 break
             self.pricer.invalidate(signal.asset)  # the book moved: re-read it before the next step
@@ -393,30 +393,39 @@ class CopyEngine:
     def _record_result(self, work: CopyWork, result: ExecutionResult, price: PriceDecision) -> int:
         signal, cfg = work.signal, work.stored.config
         breaker = self.guard.breaker(cfg.id)
-        if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
-            breaker.record_success()
-            self.exposure.add(
-                cfg.id, signal.condition_id, signal.side, result.notional, signal.asset, result.filled_shares
-            )
-            self._reporter.finish(
-                work,
-                EXECUTED,
-                filled=(result.filled_shares, result.avg_price, result.fee),
-                order_id=result.venue_order_id,
-                tick=price.tick_size,
-            )
-            return to_micro(result.notional) if signal.side is Side.BUY else 0
-        if result.status is ExecStatus.UNKNOWN:
-            self.stats.unknown += 1
-            log.warning(
-                "submit result unknown; left PENDING for reconciliation", signal=signal.key, config=cfg.id
-            )
-            # Kept: it may have been spent. Exactly what the sweep gives back (the row's requested
-            # notional, BUY only) if the venue turns out never to have seen the order.
-            return to_micro(work.size.notional) if signal.side is Side.BUY else 0
-        breaker.record_failure(int(time.time() * 1000))
-        self._reporter.finish(work, FAILED, error=result.error or "rejected")
-        return 0
+        match result.status:
+            case ExecStatus.FILLED | ExecStatus.PARTIAL:
+                breaker.record_success()
+                self.exposure.add(
+                    cfg.id,
+                    signal.condition_id,
+                    signal.side,
+                    result.notional,
+                    signal.asset,
+                    result.filled_shares,
+                )
+                self._reporter.finish(
+                    work,
+                    EXECUTED,
+                    filled=(result.filled_shares, result.avg_price, result.fee),
+                    order_id=result.venue_order_id,
+                    tick=price.tick_size,
+                )
+                return to_micro(result.notional) if signal.side is Side.BUY else 0
+            case ExecStatus.UNKNOWN:
+                self.stats.unknown += 1
+                log.warning(
+                    "submit result unknown; left PENDING for reconciliation", signal=signal.key, config=cfg.id
+                )
+                # Kept: it may have been spent. Exactly what the sweep gives back (the row's requested
+                # notional, BUY only) if the venue turns out never to have seen the order.
+                return to_micro(work.size.notional) if signal.side is Side.BUY else 0
+            case ExecStatus.KILLED | ExecStatus.REJECTED:  # nothing filled: failed, with the venue's text
+                breaker.record_failure(int(time.time() * 1000))
+                self._reporter.finish(work, FAILED, error=result.error or "rejected")
+                return 0
+            case _:
+                assert_never(result.status)
 
     async def _below_minimum(
         self, work: CopyWork, shares: Decimal, venue_notional: Decimal, limit: Decimal

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.order_errors import is_killed_unfilled
 from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
 from polyhunter.adapters.polymarket.order_signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
@@ -32,6 +33,13 @@ TRADE_PAGES = 20  # at most this many pages of the token's trades are read to fi
 END_CURSOR = "LTE="
 RecordSubmit = Callable[[OrderRequest, SignedOrder], Awaitable[None]]
 LookupSubmit = Callable[[OrderRequest], Awaitable[str | None]]
+
+
+def _refused(error: str, order_id: str) -> ExecutionResult:
+    """An order the venue filled nothing of: KILLED when its answer says it killed the FOK/FAK (nothing
+    spent), else REJECTED. `error` (the venue's text) is kept for the copy's record."""
+    status = ExecStatus.KILLED if is_killed_unfilled(error) else ExecStatus.REJECTED
+    return ExecutionResult(status, error=error, venue_order_id=order_id)
 
 
 @dataclass(slots=True)
@@ -113,7 +121,7 @@ class EoaExecutor:
         try:
             resp = await acct.client.post_order(signed, str(request.order_type))
         except VenueError as exc:
-            return ExecutionResult(ExecStatus.REJECTED, error=exc.message, venue_order_id=signed.order_hash)
+            return _refused(exc.message, signed.order_hash)
         except (RetryableError, TimeoutError, OSError) as exc:
             log.warning("order submit result unknown", order=signed.order_hash, error=str(exc))
             try:
@@ -126,17 +134,13 @@ class EoaExecutor:
                 ExecStatus.UNKNOWN, venue_order_id=signed.order_hash, error=str(exc), retryable=True
             )
         if not resp.success or resp.error_msg:
-            return ExecutionResult(
-                ExecStatus.REJECTED, error=resp.error_msg or "rejected", venue_order_id=signed.order_hash
-            )
+            return _refused(resp.error_msg or "rejected", signed.order_hash)
         making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
         shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
         if shares <= 0:
             if resp.status == "live":
                 return ExecutionResult(ExecStatus.PARTIAL, venue_order_id=resp.order_id)
-            return ExecutionResult(
-                ExecStatus.REJECTED, error=f"status {resp.status}", venue_order_id=resp.order_id
-            )
+            return _refused(f"status {resp.status}", resp.order_id)
         status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
         return ExecutionResult(
             status,
@@ -173,9 +177,7 @@ class EoaExecutor:
         if traded is not None:
             return traded
         if order is not None:  # the venue has the order and no fill of it: killed or refused
-            return ExecutionResult(
-                ExecStatus.REJECTED, error=f"venue status {order.status}", venue_order_id=order_hash
-            )
+            return _refused(f"venue status {order.status}", order_hash)
         return None
 
     async def _traded(

@@ -2,7 +2,8 @@
 
 Each follower has a paper account (cash and positions with average cost). A copy takes liquidity
 from the live book level by level up to its limit, exactly as a FOK/FAK would, and the account
-moves; nothing reaches the venue. Orders are remembered by client id so a reconcile after a crash
+moves; nothing reaches the venue. A FOK the book cannot fill in full, or a FAK with nothing to match,
+comes back KILLED with the venue's text for it. Orders are remembered by client id so a reconcile after a crash
 finds them. `on_change` (if given) is awaited after every fill with the follower's account and the
 token that moved: the supervisor persists the account there, so a restart resumes it.
 """
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from polyhunter.adapters.polymarket.order_errors import FAK_NO_MATCH, FOK_KILLED, NO_BALANCE
 from polyhunter.domain.book_math import walk_book
 from polyhunter.domain.orders import (
     ExecStatus,
@@ -25,12 +27,6 @@ from polyhunter.domain.orders import (
 )
 from polyhunter.domain.signal import Side
 from polyhunter.execution.recent import RecentMap
-
-FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
-FAK_NO_MATCH = (
-    "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
-)
-NO_BALANCE = "not enough balance / allowance"
 
 
 @dataclass(slots=True)
@@ -108,9 +104,9 @@ class PaperExecutor:
             book.asks if buying else book.bids, request.shares, request.limit_price, buying=buying
         )
         if request.order_type is OrderType.FOK and not walk.complete:
-            return ExecutionResult(ExecStatus.REJECTED, error=FOK_KILLED)
+            return ExecutionResult(ExecStatus.KILLED, error=FOK_KILLED)
         if walk.shares <= 0:
-            return ExecutionResult(ExecStatus.REJECTED, error=FAK_NO_MATCH)
+            return ExecutionResult(ExecStatus.KILLED, error=FAK_NO_MATCH)
         acct = self.account(request.user_id)
         pos = acct.positions.setdefault(request.token_id, PaperPosition())
         if buying:

@@ -103,7 +103,7 @@ async def test_unknown_or_refused_results_forget_the_numbers_but_kills_do_not() 
     hold, _ = await funds.hold(EOA, 1, Side.BUY, TOKEN, Decimal(10), neg_risk=False)
     assert hold is not None
     killed = "order couldn't be fully filled. FOK orders are fully filled or killed."
-    funds.settle(hold, ExecutionResult(ExecStatus.REJECTED, error=killed))
+    funds.settle(hold, ExecutionResult(ExecStatus.KILLED, error=killed))
     await funds.get(EOA, 1)
     assert venue.reads == 1
     for result in (

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from polyhunter.adapters.polymarket.order_errors import FAK_NO_MATCH, FOK_KILLED, NO_BALANCE
 from polyhunter.domain.book_math import BookSide, Level
 from polyhunter.domain.orders import ExecStatus, OrderBook, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
-from polyhunter.execution.paper import FAK_NO_MATCH, FOK_KILLED, NO_BALANCE, PaperAccount, PaperExecutor
+from polyhunter.execution.paper import PaperAccount, PaperExecutor
 
 TOKEN = "77"
 BOOK = OrderBook(
@@ -66,7 +67,7 @@ async def test_buy_walks_the_book_and_moves_the_account() -> None:
 async def test_fok_is_killed_and_fak_fills_what_the_limit_allows() -> None:
     paper = PaperExecutor(_book, Decimal(100))
     killed = await paper.execute(_request(Side.BUY, "15", "0.50"))
-    assert (killed.status, killed.error) == (ExecStatus.REJECTED, FOK_KILLED)
+    assert (killed.status, killed.error) == (ExecStatus.KILLED, FOK_KILLED)
     assert paper.account(7).cash == 100
     partial = await paper.execute(_request(Side.BUY, "15", "0.50", OrderType.FAK, n=2))
     assert (partial.status, partial.filled_shares, partial.avg_price) == (
@@ -75,7 +76,7 @@ async def test_fok_is_killed_and_fak_fills_what_the_limit_allows() -> None:
         Decimal("0.50"),
     )
     none = await paper.execute(_request(Side.BUY, "15", "0.49", OrderType.FAK, n=3))
-    assert (none.status, none.error) == (ExecStatus.REJECTED, FAK_NO_MATCH)
+    assert (none.status, none.error) == (ExecStatus.KILLED, FAK_NO_MATCH)
 
 
 async def test_sell_realizes_pnl_and_closes_the_position() -> None:

@@ -1,0 +1,23 @@
+"""What the CLOB's order errors say, and which of them mean "killed, nothing filled".
+
+The venue kills a FOK that cannot be filled in full, and a FAK that finds nothing to match, with an
+error text (in the POST's error body, its ``errorMsg``, or an order status ``CANCELED_<text>``); the
+executors turn an answer carrying one of these texts into ``ExecStatus.KILLED``, so nothing past the
+adapter reads venue text. The paper executor answers with the same texts the venue would.
+"""
+
+from __future__ import annotations
+
+FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
+FAK_NO_MATCH = (
+    "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
+)
+NO_BALANCE = "not enough balance / allowance"
+
+# What the kill texts have in common across the error body, errorMsg and CANCELED_ order statuses.
+KILLED_UNFILLED = ("FOK orders are fully filled or killed", "FAK orders are partially filled or killed")
+
+
+def is_killed_unfilled(message: str) -> bool:
+    """Whether the venue's error text says it killed a FOK/FAK order with nothing filled."""
+    return any(marker in message for marker in KILLED_UNFILLED)
