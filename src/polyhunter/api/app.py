@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 
-def create_app(registry: CollectorRegistry, status: Callable[[], dict[str, Any]]) -> FastAPI:
+class StatusQueries(Protocol):
+    """What /status reads (`polyhunter.queries.Queries`)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+
+def create_app(registry: CollectorRegistry, queries: StatusQueries) -> FastAPI:
     app = FastAPI(title="PolyHunter", docs_url=None, redoc_url=None)
 
     @app.get("/metrics")
@@ -22,6 +27,6 @@ def create_app(registry: CollectorRegistry, status: Callable[[], dict[str, Any]]
 
     @app.get("/status")
     def current_status() -> dict[str, Any]:
-        return status()
+        return queries.status()
 
     return app

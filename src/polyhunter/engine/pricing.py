@@ -116,6 +116,10 @@ class Pricer:
     def invalidate(self, token_id: str) -> None:
         self.quotes.invalidate(token_id)
 
+    async def midpoint(self, token_id: str) -> Decimal | None:
+        """The venue's current midpoint of a token (uncached: a mark for PnL, not for sizing)."""
+        return await self._market.midpoint(token_id)
+
     async def price(
         self,
         token_id: str,

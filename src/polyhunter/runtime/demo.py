@@ -23,17 +23,15 @@ from typing import Any
 
 import aiohttp
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
-from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.eip712 import address_from_private_key
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
 from polyhunter.sim.server_app import SimServer
-from polyhunter.store.models import CopyTrade
 
 log = get_logger(__name__)
 
@@ -97,10 +95,16 @@ def _followers(leaders: list[str], eoa_key: str) -> RunFile:
     return RunFile(
         followers=[
             FollowerSpec(
-                name="demo-paper", custody="PAPER", starting_cash_usdc=START_CASH, copies=copies_paper
+                name="demo-paper",
+                custody=CustodyMode.PAPER,
+                starting_cash_usdc=START_CASH,
+                copies=copies_paper,
             ),
             FollowerSpec(
-                name="demo-wallet", custody="EOA", private_key=SecretStr(eoa_key), copies=copies_eoa
+                name="demo-wallet",
+                custody=CustodyMode.EOA,
+                private_key=SecretStr(eoa_key),
+                copies=copies_eoa,
             ),
         ]
     )
@@ -129,39 +133,10 @@ async def _admin(session: aiohttp.ClientSession, url: str, method: str, path: st
         return await resp.json()
 
 
-async def _wallet_equity(data_api_url: str, sup: Supervisor, user_id: int) -> Decimal:
-    cash = (await sup.eoa.collateral(user_id)).balance
-    account = sup.eoa._accounts[user_id]  # noqa: SLF001 - the demo reads its own follower's funder
-    client = DataApiClient(data_api_url)
-    try:
-        positions = await client.positions(account.funder.lower())
-    finally:
-        await client.close()
-    return cash + sum((p.current_value for p in positions), Decimal(0))
-
-
-async def _marks(sup: Supervisor) -> dict[str, Decimal]:
-    tokens = {t for acct in sup.paper.accounts.values() for t in acct.positions}
-    marks = {}
-    for token in tokens:
-        mid = await sup.engine.pricer._market.midpoint(token)  # noqa: SLF001 - current mark for PnL
-        if mid is not None:
-            marks[token] = mid
-    return marks
-
-
-async def follower_pnl(sup: Supervisor, data_api_url: str) -> dict[str, Decimal]:
+async def follower_pnl(sup: Supervisor) -> dict[str, Decimal]:
     """Each follower's PnL in USDC: equity (cash + positions at the current midpoint, or at the Data
-    API's value for the wallet) less its starting cash."""
-    marks = await _marks(sup)
-    pnl: dict[str, Decimal] = {}
-    for f in sup.followers:
-        if f.spec.custody == "PAPER":
-            equity = sup.paper.account(f.user_id).equity(marks)
-        else:
-            equity = await _wallet_equity(data_api_url, sup, f.user_id)
-        pnl[f.spec.name] = (equity - START_CASH).quantize(Decimal("0.0001"))
-    return pnl
+    API's value for the wallet; see each custody type's `equity`) less its starting cash."""
+    return await sup.queries.pnl_per_follower(START_CASH)
 
 
 def reason_class(reason: str) -> str:
@@ -171,28 +146,21 @@ def reason_class(reason: str) -> str:
     return head if sep and tail.isdigit() else reason
 
 
-async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: str) -> dict[str, Any]:
-    async with sup.sessions() as session:
-        rows = (
-            await session.execute(
-                select(CopyTrade.state, CopyTrade.reason, func.count()).group_by(
-                    CopyTrade.state, CopyTrade.reason
-                )
-            )
-        ).all()
+async def summary(sup: Supervisor, demo: DemoLog, started: float) -> dict[str, Any]:
+    queries = sup.queries
     by_state: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
-    for state, reason, count in rows:
-        by_state[str(state)] += count
-        if reason:
-            by_reason[f"{state}:{reason_class(reason)}"] += count
-    stage = sup.engine.metrics.snapshot().get("signal_to_submit")
-    pnl = {name: str(value) for name, value in (await follower_pnl(sup, data_api_url)).items()}
+    for row in await queries.copy_counts():
+        by_state[row.state] += row.count
+        if row.reason:
+            by_reason[f"{row.state}:{reason_class(row.reason)}"] += row.count
+    stage = queries.stage("signal_to_submit")
+    pnl = {name: str(value) for name, value in (await follower_pnl(sup)).items()}
     slip = demo.slippage_ticks
     return {
         "duration_s": round(time.monotonic() - started, 1),
-        "signals": sup.engine.stats.signals,
-        "signals_recorded": sup.ingest.recorded,
+        "signals": queries.totals()[0],
+        "signals_recorded": queries.signals_recorded(),
         "copies": dict(by_state),
         "copies_by_reason": dict(by_reason),
         "signal_to_submit_ms": {
@@ -202,7 +170,7 @@ async def summary(sup: Supervisor, demo: DemoLog, started: float, data_api_url: 
         },
         "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
         "pnl_usdc": pnl,
-        "ingest": sup.ingest.snapshot(),
+        "ingest": queries.ingest(),
     }
 
 
@@ -246,7 +214,7 @@ def _render(demo: DemoLog, signals: int, copies: int) -> Any:
 
 
 def _counts(sup: Supervisor) -> tuple[int, int]:
-    return sup.engine.stats.signals, sum(sup.engine.stats.copies.values())
+    return sup.queries.totals()
 
 
 async def run_demo(
@@ -274,20 +242,20 @@ async def run_demo(
         sup = Supervisor(settings, _followers(leaders, eoa_key), on_copy=demo.add)
         started = time.monotonic()
         await sup.start()
-        demo.names = {f.user_id: f.spec.name for f in sup.followers}
+        demo.names = sup.queries.follower_names()
         try:
             if as_json:
                 await sup.run(duration_s, stop_after=False)
-                result = await summary(sup, demo, started, settings.venue.data_api_url)
+                result = await summary(sup, demo, started)
                 print(json.dumps(result, indent=2, default=str))  # noqa: T201 - the command's output
                 return result
-            return await _run_live(sup, demo, duration_s, started, settings.venue.data_api_url)
+            return await _run_live(sup, demo, duration_s, started)
         finally:
             await sup.stop()
 
 
 async def _run_live(
-    sup: Supervisor, demo: DemoLog, duration_s: float | None, started: float, data_api_url: str
+    sup: Supervisor, demo: DemoLog, duration_s: float | None, started: float
 ) -> dict[str, Any]:
     import asyncio
 
@@ -302,12 +270,12 @@ async def _run_live(
             if time.monotonic() >= next_pnl:  # marks and the wallet's positions: every 2 s, not every frame
                 next_pnl = time.monotonic() + PNL_REFRESH_S
                 try:
-                    demo.pnl = await follower_pnl(sup, data_api_url)
+                    demo.pnl = await follower_pnl(sup)
                 except Exception as exc:  # noqa: BLE001 - the view keeps the last PnL it had
                     log.warning("demo PnL refresh failed", error=str(exc))
             live.update(_render(demo, *_counts(sup)))
             await asyncio.sleep(0.25)
-    result = await summary(sup, demo, started, data_api_url)
+    result = await summary(sup, demo, started)
     runner.result()
     console.print_json(json.dumps({k: v for k, v in result.items() if k != "ingest"}, default=str))
     return result

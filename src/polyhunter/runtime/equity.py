@@ -1,58 +1,37 @@
-"""The value of a follower's open positions, for PROPORTIONAL sizing (see `domain.sizing`).
-
-* PAPER: each paper position at the current book's midpoint (the engine's quote cache), or at its
-  average price when the book cannot be read or is one-sided;
-* EOA: the Data API's current value of the positions of the wallet's funder address (the same
-  cached `/positions` reader the engine uses for leaders; it lags a fill by up to its TTL).
-"""
+"""The value of a follower's open positions, for PROPORTIONAL sizing (see `domain.sizing`), and a
+follower's equity for PnL: each custody type computes them for its own executor (see the
+`positions_value` and `equity` of its descriptor in `polyhunter.execution.registry`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from decimal import Decimal
 
 from polyhunter.domain.copy_config import CustodyMode
-from polyhunter.domain.orders import OrderBook
-from polyhunter.engine.positions import LeaderPortfolio
-from polyhunter.execution.eoa import EoaExecutor
-from polyhunter.execution.paper import PaperExecutor
-from polyhunter.log import get_logger
-
-log = get_logger(__name__)
+from polyhunter.execution.registry import CUSTODY, CustodyRegistry, ValueContext
+from polyhunter.ports.venue import Executor
 
 
 class PositionsValue:
     def __init__(
         self,
-        paper: PaperExecutor,
-        eoa: EoaExecutor,
-        portfolio: LeaderPortfolio,
-        book: Callable[[str], Awaitable[OrderBook]],
+        executors: Mapping[CustodyMode, Executor],
+        values: ValueContext,
+        custody: CustodyRegistry = CUSTODY,
     ) -> None:
-        self._paper = paper
-        self._eoa = eoa
-        self._portfolio = portfolio
-        self._book = book
+        self._executors = executors
+        self._values = values
+        self._custody = custody
 
     async def __call__(self, custody: CustodyMode, user_id: int) -> Decimal:
-        if custody is CustodyMode.PAPER:
-            return await self._paper_value(user_id)
-        if custody is CustodyMode.EOA:
-            return await self._portfolio.equity(self._eoa.funder(user_id).lower())
-        raise ValueError(f"no positions value for custody {custody}")
+        executor = self._executors.get(custody)
+        if executor is None:
+            raise ValueError(f"no positions value for custody {custody}")
+        return await self._custody.get(custody).positions_value(executor, self._values, user_id)
 
-    async def _paper_value(self, user_id: int) -> Decimal:
-        total = Decimal(0)
-        for token, pos in list(self._paper.account(user_id).positions.items()):
-            mark = pos.avg_price
-            try:
-                mid = (await self._book(token)).midpoint
-            except Exception as exc:  # noqa: BLE001 - an unreadable book marks at cost
-                log.warning(
-                    "no book to mark a paper position; using its average price", token=token, error=str(exc)
-                )
-                mid = None
-            if mid is not None:
-                mark = mid
-            total += pos.shares * mark
-        return total
+    async def equity(self, custody: CustodyMode, user_id: int) -> Decimal:
+        """Cash plus positions at the current marks (see the custody type's `equity`)."""
+        executor = self._executors.get(custody)
+        if executor is None:
+            raise ValueError(f"no equity for custody {custody}")
+        return await self._custody.get(custody).equity(executor, self._values, user_id)

@@ -14,32 +14,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
-
-from sqlalchemy import Table, insert, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import Any
 
 from polyhunter.adapters.polymarket.order_signer import SignedOrder
 from polyhunter.domain.orders import OrderRequest
 from polyhunter.domain.signal import to_micro
 from polyhunter.domain.states import OrderStatus
-from polyhunter.store.database import engine_of
-from polyhunter.store.hot_path import hot_path_for
-from polyhunter.store.models import Order
-
-_ORDERS = cast(Table, Order.__table__)
-
-
-def _insert_orders(db: Connection, rows: list[dict[str, Any]]) -> None:
-    db.execute(insert(_ORDERS), rows)
+from polyhunter.store.order_rows import OrderRows, is_constraint_violation
+from polyhunter.store.sessions import SessionFactory
 
 
 class OrderJournal:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], wallet_of_user: Mapping[int, int]) -> None:
-        self._sessions = sessions
-        self._hot = hot_path_for(sessions)  # the rows go through the engine's hot-path connection
+    def __init__(self, sessions: SessionFactory, wallet_of_user: Mapping[int, int]) -> None:
+        self._rows = OrderRows(sessions)
         self._wallet_of_user = wallet_of_user
         self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -77,10 +64,11 @@ class OrderJournal:
             batch, self._queue = self._queue, []
             try:
                 await self._insert([row for row, _ in batch])
-            except IntegrityError:
-                for row, done in batch:  # find the offending row: the others still go out
-                    await self._settle(done, self._insert([row]))
             except Exception as exc:  # noqa: BLE001 - handed to every waiting copy, none goes unanswered
+                if is_constraint_violation(exc):
+                    for row, done in batch:  # find the offending row: the others still go out
+                        await self._settle(done, self._insert([row]))
+                    continue
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
@@ -101,17 +89,10 @@ class OrderJournal:
                 done.set_result(None)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        await self._hot.transaction(_insert_orders, rows)
+        await self._rows.insert(rows)
         self.batches += 1
         self.rows += len(rows)
 
     async def lookup_submit(self, request: OrderRequest) -> str | None:
         """The hash of the newest order recorded for this copy, if any."""
-        async with engine_of(self._sessions).connect() as db:
-            found = await db.scalar(
-                select(_ORDERS.c.venue_order_id)
-                .where(_ORDERS.c.copy_trade_id == request.copy_trade_id)
-                .order_by(_ORDERS.c.id.desc())
-                .limit(1)
-            )
-        return cast(str | None, found)
+        return await self._rows.latest_hash(request.copy_trade_id)

@@ -14,12 +14,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from polyhunter.domain.signal import from_micro, to_micro
 from polyhunter.execution.paper import PaperAccount, PaperPosition
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.paper_accounts import PaperAccountRepository, PaperHolding, StoredPaperAccount
+from polyhunter.store.sessions import SessionFactory
 
 MICRO = Decimal(1_000_000)
 
@@ -32,7 +31,7 @@ def _holding(pos: PaperPosition | None) -> PaperHolding:
 
 
 class PaperJournal:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], wallet_of_user: Mapping[int, int]) -> None:
+    def __init__(self, sessions: SessionFactory, wallet_of_user: Mapping[int, int]) -> None:
         self._sessions = sessions
         self._wallet_of_user = wallet_of_user
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)

@@ -1,27 +1,22 @@
 """Put a run file's followers into the database: users, wallets (keys encrypted), versioned configs.
 
 Idempotent: running the same file again changes nothing; a changed copy spec adds a config version.
+Which wallet a follower gets is its custody type's (see `polyhunter.execution.registry`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from polyhunter.adapters.polymarket.eip712 import address_from_private_key
-from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.execution.registry import CUSTODY, CustodyRegistry
 from polyhunter.runtime.run_file import FollowerSpec, RunFile
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.enums import WalletKind
-from polyhunter.store.models import CopyConfig, Leader, User
 from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.wallets import WalletRepository, WalletSecrets
+from polyhunter.store.sessions import Session, SessionFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,59 +27,51 @@ class Provisioned:
     config_ids: tuple[int, ...]
 
 
-def paper_address(name: str) -> str:
-    return "0x" + hashlib.sha256(f"polyhunter-paper:{name}".encode()).hexdigest()[:40]
+async def _user(session: Session, name: str) -> int:
+    users = UserRepository(session)
+    found = await users.id_by_username(name)
+    return found if found is not None else await users.create(name)
 
 
-async def _user(session: AsyncSession, name: str) -> int:
-    found = await session.scalar(select(User.id).where(User.username == name))
-    return int(found) if found is not None else await UserRepository(session).create(name)
-
-
-async def _wallet(session: AsyncSession, box: SecretBox, spec: FollowerSpec, user_id: int) -> WalletSecrets:
+async def _wallet(
+    session: Session, box: SecretBox, spec: FollowerSpec, user_id: int, custody: CustodyRegistry
+) -> WalletSecrets:
     repo = WalletRepository(session, box)
-    key = spec.key() if spec.custody == "EOA" else None
-    address = address_from_private_key(key).lower() if key else paper_address(spec.name)
-    existing = await repo.load(address)
+    new = custody.get(spec.custody).wallet(spec)
+    existing = await repo.load(new.address)
     if existing is None:
-        kind = WalletKind.EOA if key else WalletKind.PAPER
         await repo.create(
-            address,
-            kind,
+            new.address,
+            new.kind,
             user_id=user_id,
-            private_key=key,
+            private_key=new.private_key,
             signature_type=spec.signature_type,
             funder_address=spec.funder,
         )
-        existing = await repo.load(address)
+        existing = await repo.load(new.address)
     assert existing is not None
     if existing.user_id != user_id:
-        raise ValueError(f"wallet {address} belongs to another user")
+        raise ValueError(f"wallet {new.address} belongs to another user")
     return existing
 
 
-async def _config_id(session: AsyncSession, user_id: int, leader: str) -> int | None:
-    found = await session.scalar(
-        select(CopyConfig.id)
-        .join(Leader, Leader.id == CopyConfig.leader_id)
-        .where(CopyConfig.user_id == user_id, Leader.address == leader)
-    )
-    return int(found) if found is not None else None
-
-
 async def provision(
-    sessions: async_sessionmaker[AsyncSession], box: SecretBox, run: RunFile
+    sessions: SessionFactory,
+    box: SecretBox,
+    run: RunFile,
+    *,
+    custody: CustodyRegistry = CUSTODY,
 ) -> list[Provisioned]:
     out = []
     async with unit_of_work(sessions) as session:
         for spec in run.followers:
             user_id = await _user(session, spec.name)
-            wallet = await _wallet(session, box, spec, user_id)
+            wallet = await _wallet(session, box, spec, user_id, custody)
             configs = CopyConfigRepository(session)
             ids = []
             for copy in spec.copies:
-                wanted = copy.to_domain(user_id, CustodyMode(spec.custody))
-                config_id = await _config_id(session, user_id, copy.leader)
+                wanted = copy.to_domain(user_id, spec.custody)
+                config_id = await configs.id_for(user_id, copy.leader)
                 if config_id is None:
                     stored = await configs.create(wanted, wallet_id=wallet.id)
                 else:

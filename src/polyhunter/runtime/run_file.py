@@ -2,7 +2,7 @@
 
     [[followers]]
     name = "alice"
-    custody = "PAPER"                    # PAPER | EOA
+    custody = "PAPER"                    # a registered custody (polyhunter.execution.registry): PAPER | EOA
     starting_cash_usdc = "1000"          # PAPER only
     private_key_env = "ALICE_KEY"        # EOA only: the NAME of an env var holding the key, never the key
     signature_type = 0                   # EOA: 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271
@@ -31,12 +31,14 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
 from polyhunter.domain.signal import Side
+from polyhunter.execution.registry import CUSTODY
 from polyhunter.settings import SettingsError
 
 
@@ -104,7 +106,7 @@ class FollowerLimits(_Strict):
 
 class FollowerSpec(_Strict):
     name: str = Field(min_length=1, max_length=64)
-    custody: Literal["PAPER", "EOA"] = "PAPER"
+    custody: CustodyMode = CustodyMode.PAPER  # one registered in CUSTODY
     starting_cash_usdc: Decimal = Decimal(1000)
     private_key_env: str | None = None
     private_key: SecretStr | None = Field(default=None, exclude=True)  # set by code (demo), never from files
@@ -112,6 +114,14 @@ class FollowerSpec(_Strict):
     funder: str | None = None
     limits: FollowerLimits = Field(default_factory=FollowerLimits)
     copies: list[CopySpec] = Field(default_factory=list)
+
+    @field_validator("custody", mode="before")
+    @classmethod
+    def _custody(cls, value: Any) -> Any:
+        if value not in CUSTODY:
+            expected = " or ".join(", ".join(repr(n) for n in names) for names in _last_two(CUSTODY.names()))
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return value
 
     def key(self) -> str | None:
         if self.private_key is not None:
@@ -122,6 +132,11 @@ class FollowerSpec(_Strict):
                 raise SettingsError(f"follower {self.name}: env var {self.private_key_env} is not set")
             return value
         return None
+
+
+def _last_two(names: list[str]) -> list[list[str]]:
+    """`['A', 'B', 'C']` -> `[['A', 'B'], ['C']]`: joined as "'A', 'B' or 'C'" as pydantic words it."""
+    return [names[:-1], names[-1:]] if len(names) > 1 else [names]
 
 
 class RunFile(_Strict):
@@ -166,10 +181,7 @@ def check_run_file(run: RunFile, source: str) -> None:
                 f"{where}.name: follower {f.name!r} is already defined at followers[{seen_names[f.name]}]"
             )
         seen_names.setdefault(f.name, i)
-        if f.custody == "EOA" and not f.private_key_env and f.private_key is None:
-            errors.append(f"{where}.private_key_env: EOA custody needs private_key_env")
-        elif f.custody == "EOA" and f.private_key is None and not os.environ.get(f.private_key_env or ""):
-            errors.append(f"{where}.private_key_env: env var {f.private_key_env} is not set")
+        errors.extend(f"{where}.{key}: {error}" for key, error in CUSTODY.get(f.custody).check(f))
         leaders: dict[str, int] = {}
         for j, copy in enumerate(f.copies):
             at = _where(run, ("followers", i, "copies", j))
@@ -180,7 +192,7 @@ def check_run_file(run: RunFile, source: str) -> None:
                 )
             leaders.setdefault(copy.leader, j)
             try:
-                copy.to_domain(0, CustodyMode(f.custody))
+                copy.to_domain(0, f.custody)
             except ValueError as exc:
                 errors.append(f"{at}: {exc}")
     if errors:

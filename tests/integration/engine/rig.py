@@ -19,8 +19,11 @@ from typing import Any, TypedDict
 
 import aiohttp
 
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_micro
 from polyhunter.engine.copy_records import CopyRecord
+from polyhunter.execution.eoa import EoaExecutor
+from polyhunter.execution.paper import PaperExecutor
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
@@ -55,6 +58,18 @@ class Rig:
 
     async def best_bid(self, token: str) -> Decimal:
         return max(Decimal(level["price"]) for level in (await self.book(token))["bids"])
+
+    @property
+    def paper(self) -> PaperExecutor:
+        executor = self.sup.executors[CustodyMode.PAPER]
+        assert isinstance(executor, PaperExecutor)
+        return executor
+
+    @property
+    def eoa(self) -> EoaExecutor:
+        executor = self.sup.executors[CustodyMode.EOA]
+        assert isinstance(executor, EoaExecutor)
+        return executor
 
     def token(self, market: int = 0) -> str:
         return str(self.markets[market]["tokens"][0])

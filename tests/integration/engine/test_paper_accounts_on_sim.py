@@ -33,13 +33,13 @@ async def test_paper_account_survives_a_restart(tmp_path: Path) -> None:
             (copy,) = await r.feed(await r.signal(L1, market))
             assert copy["state"] == "EXECUTED", copy
         (follower,) = r.sup.followers
-        before = r.sup.paper.account(follower.user_id)
+        before = r.paper.account(follower.user_id)
         assert before.cash < 100
         held = {t: (p.shares, p.avg_price) for t, p in before.positions.items()}
         assert set(held) == {r.token(0), r.token(1)}
         cash = before.cash
         await r.restart()
-        after = r.sup.paper.account(follower.user_id)
+        after = r.paper.account(follower.user_id)
         assert after is not before
         assert after.cash == cash
         assert after.starting_cash == 100
@@ -49,6 +49,6 @@ async def test_paper_account_survives_a_restart(tmp_path: Path) -> None:
         # what it bought before the restart it can sell after it: the leader exits market 1
         (sold,) = await r.feed(await r.signal(L1, 1, side=Side.SELL, size=Decimal(10)))
         assert sold["state"] == "EXECUTED", sold
-        assert r.token(1) not in r.sup.paper.account(follower.user_id).positions
+        assert r.token(1) not in r.paper.account(follower.user_id).positions
         stored = rows(r.db, f"SELECT shares_micro FROM positions WHERE asset = '{r.token(1)}'")  # noqa: S608
         assert stored == [{"shares_micro": 0}]

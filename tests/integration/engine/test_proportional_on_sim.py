@@ -66,7 +66,7 @@ async def test_proportional_uses_cash_and_positions(tmp_path: Path) -> None:
         assert size["wallet"] == floor_shares(10 * (1000 + wallet_positions) / leader_equity)
         assert size["paper"] == floor_shares(10 * Decimal(100) / leader_equity)
         # the paper follower now holds market 0: its equity marks that position at the book's midpoint
-        paper = r.sup.paper.account(next(f.user_id for f in r.sup.followers if f.spec.name == "paper"))
+        paper = r.paper.account(next(f.user_id for f in r.sup.followers if f.spec.name == "paper"))
         (held,) = paper.positions.values()
         book = await r.book(r.token(0))
         mid = (

@@ -191,7 +191,7 @@ async def test_the_reconcile_request_carries_the_stored_order(tmp_path: Path) ->
         signal = await r.signal(L1)
         (copy,) = await r.feed(signal)
         assert copy["state"] == "PENDING"
-        executor = r.sup.eoa
+        executor = r.eoa
         asked: list[OrderRequest] = []
         real = executor.reconcile
 

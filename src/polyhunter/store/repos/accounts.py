@@ -34,6 +34,10 @@ class UserRepository:
     async def get(self, user_id: int) -> User | None:
         return await self._session.get(User, user_id)
 
+    async def id_by_username(self, username: str) -> int | None:
+        found = await self._session.scalar(select(User.id).where(User.username == username))
+        return int(found) if found is not None else None
+
 
 class LeaderRepository:
     def __init__(self, session: AsyncSession) -> None:

@@ -101,6 +101,15 @@ class CopyConfigRepository:
         cfg, ver, leader = found
         return StoredConfig(to_domain(ver, user_id=cfg.user_id, leader=leader), ver.wallet_id, cfg.active)
 
+    async def id_for(self, user_id: int, leader: str) -> int | None:
+        """The id of `user_id`'s config following `leader` (an address as stored), if any."""
+        found = await self._session.scalar(
+            select(CopyConfig.id)
+            .join(Leader, Leader.id == CopyConfig.leader_id)
+            .where(CopyConfig.user_id == user_id, Leader.address == leader)
+        )
+        return int(found) if found is not None else None
+
     async def active_for_leader(self, leader: str) -> list[StoredConfig]:
         """Every active config following ``leader``, at its current version (ordered by config id)."""
         sel = (

@@ -1,0 +1,246 @@
+"""Application assembly: the object graph of one PolyHunter process, built in one place.
+
+`build_app` builds, in order, the database (migrated), the followers of the run file (provisioned),
+the coordinator, the venue clients, one executor per registered custody type (see
+`polyhunter.execution.registry`), the guardrails, the copy engine, the ingest service, the PENDING
+sweeper and the HTTP API (not yet listening). `polyhunter run`, `polyhunter demo` and the tests get
+the graph from here; the supervisor (`runtime.supervisor`) starts, runs and stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from polyhunter.adapters.polymarket.clob_market_data import ClobMarketData
+from polyhunter.adapters.polymarket.data_api_client import DataApiClient
+from polyhunter.adapters.polymarket.gamma_client import GammaClient
+from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
+from polyhunter.api.app import create_app
+from polyhunter.api.server import ApiServer
+from polyhunter.coord.factory import make_coordinator
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.guardrails import GuardrailLimits
+from polyhunter.domain.signal import Signal
+from polyhunter.engine.copy_engine import CopyEngine
+from polyhunter.engine.copy_records import CopyRecord
+from polyhunter.engine.expiry import PendingSweeper
+from polyhunter.engine.exposure_seed import seed_exposure
+from polyhunter.engine.guard import Guard
+from polyhunter.engine.market_meta import MarketDirectory
+from polyhunter.engine.positions import LeaderHolding, LeaderPortfolio, LoadHoldings
+from polyhunter.engine.pricing import Pricer
+from polyhunter.engine.spend_seed import seed_guard
+from polyhunter.engine.stage_metrics import StageMetrics
+from polyhunter.execution.registry import CUSTODY, BuildContext, CustodyRegistry, ValueContext
+from polyhunter.ingest.chain_logs import RetractHandler
+from polyhunter.ingest.service import IngestService
+from polyhunter.log import get_logger
+from polyhunter.ports.coordinator import Coordinator
+from polyhunter.ports.venue import Executor
+from polyhunter.queries import Queries
+from polyhunter.runtime.equity import PositionsValue
+from polyhunter.runtime.heap_trim import HeapTrimmer
+from polyhunter.runtime.provision import Provisioned, provision
+from polyhunter.runtime.run_file import RunFile
+from polyhunter.secretbox import secret_box_from_settings
+from polyhunter.settings import Settings
+from polyhunter.store.database import create_engine, create_session_factory
+from polyhunter.store.migrate import upgrade
+from polyhunter.store.sessions import Database, SessionFactory
+
+log = get_logger(__name__)
+
+Closer = Callable[[], Awaitable[Any]]
+
+
+def leader_holdings(client: DataApiClient) -> LoadHoldings:
+    """A leader's open positions by token from the Data API (for sell mirroring and PROPORTIONAL)."""
+
+    async def load(leader: str) -> dict[str, LeaderHolding]:
+        positions = await client.positions(leader)
+        return {p.asset: LeaderHolding(p.size, p.current_value) for p in positions}
+
+    return load
+
+
+def retract_handler(on_retract: RetractHandler | None) -> RetractHandler:
+    async def signal_retracted(signal: Signal) -> None:
+        """A leader fill that was copied has been re-orged away: the copies stand (they are orders of
+        their own), so the operator is told, and the owner's hook (if any) decides what else to do."""
+        log.error(
+            "copied leader fill retracted by a re-org; review its copies",
+            key=signal.key,
+            leader=signal.leader,
+            tx_hash=signal.tx_hash,
+        )
+        if on_retract is not None:
+            await on_retract(signal)
+
+    return signal_retracted
+
+
+@dataclass(eq=False)
+class App:
+    """One process's object graph; `close()` closes what was opened, newest first."""
+
+    settings: Settings
+    run_file: RunFile
+    custody: CustodyRegistry
+    registry: CollectorRegistry
+    worker_id: str
+    heap_trimmer: HeapTrimmer
+    db: Database
+    sessions: SessionFactory
+    coord: Coordinator
+    followers: list[Provisioned]
+    executors: dict[CustodyMode, Executor]
+    values: ValueContext
+    positions: PositionsValue
+    engine: CopyEngine
+    ingest: IngestService
+    sweeper: PendingSweeper
+    closers: list[Closer] = field(default_factory=list)
+    api: ApiServer | None = None
+    queries: Queries = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queries = Queries(self)
+
+    async def close(self) -> None:
+        for close in reversed(self.closers):
+            await close()
+        self.closers = []
+
+
+async def build_app(
+    settings: Settings,
+    run: RunFile,
+    *,
+    on_copy: Callable[[CopyRecord], None] | None = None,
+    on_retract: RetractHandler | None = None,
+    serve_api: bool = True,
+    extra_exchanges: tuple[str, ...] = (),
+    custody: CustodyRegistry = CUSTODY,
+    closers: list[Closer] | None = None,
+) -> App:
+    """`closers` (if given) collects what is opened as it is, so a caller can close it when building
+    fails half-way."""
+    started_at = time.time()  # leaders are followed from here (see IngestService follow_from)
+    s = settings
+    registry = CollectorRegistry()
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    closers = [] if closers is None else closers
+    await upgrade(s.db)
+    db = create_engine(s.db)
+    closers.append(db.dispose)
+    sessions = create_session_factory(db)
+    box = secret_box_from_settings(
+        s.secrets.master_key.get_secret_value() if s.secrets.master_key else None,
+        s.secrets.master_key_file,
+    )
+    followers = await provision(sessions, box, run, custody=custody)
+    coord = await make_coordinator(s.coord, allow_fallback=False)
+    closers.append(coord.close)
+    policy = RetryPolicy(max_retries=s.venue.max_retries)
+    market = ClobMarketData(HttpClient(s.venue.clob_url, s.venue.request_timeout_ms, policy))
+    closers.append(market.close)
+    order_version = await market.version()
+    e = s.engine
+    pricer = Pricer(
+        market,
+        quote_ttl_ms=e.quote_cache_ttl_ms,
+        max_entries=e.quote_cache_max_entries,
+        fallback_ttl_ms=e.fallback_price_ttl_ms,
+        force_fallback=e.force_fallback_price,
+    )
+    # Reconciliation of a copy happens within its PENDING TTL and a sweep or two after it.
+    remember_s = e.pending_ttl_s + 2 * e.expiry_scan_interval_ms / 1000
+    wallet_of_user = {f.user_id: f.wallet.id for f in followers}
+    build = BuildContext(s, sessions, box, pricer.book, order_version, remember_s, wallet_of_user, closers)
+    executors: dict[CustodyMode, Executor] = {}
+    for kind in custody:  # every registered custody has its executor, with or without followers
+        executors[kind.mode] = await kind.build(build, [f for f in followers if f.spec.custody == kind.mode])
+    g = s.guardrails
+    guard = Guard(
+        coord,
+        GuardrailLimits(g.max_trade_usdc, g.daily_user_cap_usdc, g.global_daily_cap_usdc, g.dry_run),
+        g.circuit_breaker_failures,
+        g.circuit_breaker_cooldown_s * 1000,
+    )
+    for f in followers:  # a follower's own [followers.limits], on top of [guardrails]
+        limits = f.spec.limits
+        guard.set_user_limits(
+            f.user_id, daily_cap_usdc=limits.daily_cap_usdc, max_trade_usdc=limits.max_trade_usdc
+        )
+    await seed_guard(guard, sessions, datetime.now(UTC))  # today's spend survives a restart
+    data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
+    closers.append(data_api.close)
+    portfolio = LeaderPortfolio(leader_holdings(data_api))  # leaders' (and own wallets') positions
+    gamma = GammaClient(s.venue.gamma_url, s.venue.request_timeout_ms, policy)
+    closers.append(gamma.close)
+    values = ValueContext(pricer.book, pricer.midpoint, portfolio, s.venue.data_api_url)
+    positions = PositionsValue(executors, values, custody)
+    engine = CopyEngine(
+        sessions,
+        pricer,
+        executors,
+        guard,
+        e,
+        StageMetrics(registry),
+        worker_id,
+        portfolio=portfolio,
+        positions_value=positions,
+        on_copy=on_copy,
+        markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
+    )
+    await seed_exposure(engine.exposure, sessions)  # per-market caps survive a restart
+    ingest = IngestService(
+        s,
+        run.leaders(),
+        sessions,
+        engine.handle,
+        registry=registry,
+        coord=coord,
+        extra_exchanges=extra_exchanges,
+        on_retract=retract_handler(on_retract),
+        sink_records=True,
+        follow_from=started_at,
+    )
+    sweeper = PendingSweeper(
+        sessions,
+        executors,
+        engine,
+        ttl_s=e.pending_ttl_s,
+        interval_ms=e.expiry_scan_interval_ms,
+        worker_id=worker_id,
+    )
+    app = App(
+        settings=s,
+        run_file=run,
+        custody=custody,
+        registry=registry,
+        worker_id=worker_id,
+        heap_trimmer=HeapTrimmer(e.heap_trim_interval_s),
+        db=db,
+        sessions=sessions,
+        coord=coord,
+        followers=followers,
+        executors=executors,
+        values=values,
+        positions=positions,
+        engine=engine,
+        ingest=ingest,
+        sweeper=sweeper,
+        closers=closers,
+    )
+    if serve_api:
+        app.api = ApiServer(create_app(registry, app.queries), s.api.host, s.api.port)
+    return app

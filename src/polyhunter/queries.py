@@ -1,0 +1,84 @@
+"""The read side of a running PolyHunter, in one facade: what the API's /status, the demo's live view
+and summary, the supervisor and the CLI report. Live counters come from the engine, ingestion and the
+sweeper through their public attributes; stored history through `store.reports`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from polyhunter.engine.stage_metrics import StageStats
+from polyhunter.store import reports
+from polyhunter.store.reports import CopyCount, GuardrailEventRow, RecentCopy
+
+if TYPE_CHECKING:
+    from polyhunter.app import App
+
+PNL_QUANTUM = Decimal("0.0001")
+
+
+class Queries:
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def status(self) -> dict[str, Any]:
+        """The /status document: worker, engine counters and stage latencies, ingestion, sweeper, heap trim."""
+        app = self._app
+        trimmer = app.heap_trimmer
+        return {
+            "worker": app.worker_id,
+            "signals": app.engine.stats.signals,
+            "copies": dict(app.engine.stats.copies),
+            "duplicates": app.engine.stats.duplicates,
+            "stages": app.engine.metrics.summary(),
+            "ingest": app.ingest.snapshot(),
+            "sweeper": {"expired": app.sweeper.stats.expired, "reconciled": app.sweeper.stats.reconciled},
+            "heap_trim": {
+                "runs": trimmer.runs,
+                "released": trimmer.released,
+                "last_ms": round(trimmer.last_ms, 3),
+            },
+        }
+
+    def totals(self) -> tuple[int, int]:
+        """(signals handled, copies made) since start."""
+        stats = self._app.engine.stats
+        return stats.signals, sum(stats.copies.values())
+
+    def signals_recorded(self) -> int:
+        return self._app.ingest.recorded
+
+    def ingest(self) -> dict[str, Any]:
+        return self._app.ingest.snapshot()
+
+    def stage(self, name: str) -> StageStats | None:
+        """A pipeline stage's latency statistics (e.g. `signal_to_submit`), if it has any."""
+        return self._app.engine.metrics.snapshot().get(name)
+
+    def follower_names(self) -> dict[int, str]:
+        return {f.user_id: f.spec.name for f in self._app.followers}
+
+    async def copy_counts(self) -> list[CopyCount]:
+        """Stored copy trades by (state, reason)."""
+        return await reports.copy_counts(self._app.sessions)
+
+    async def recent_copies(self, limit: int = 20) -> list[RecentCopy]:
+        return await reports.recent_copies(self._app.sessions, limit)
+
+    async def guardrail_events(self, limit: int = 20) -> list[GuardrailEventRow]:
+        return await reports.guardrail_events(self._app.sessions, limit)
+
+    async def equity(self, user_id: int) -> Decimal:
+        """A follower's equity (cash and positions at current marks), as its custody type values it."""
+        f = next(f for f in self._app.followers if f.user_id == user_id)
+        return await self._app.positions.equity(f.spec.custody, user_id)
+
+    async def pnl_per_follower(self, starting_cash: Decimal | None = None) -> dict[str, Decimal]:
+        """Each follower's PnL in USDC by name: equity less `starting_cash` (default: the follower's
+        `starting_cash_usdc`)."""
+        pnl: dict[str, Decimal] = {}
+        for f in self._app.followers:
+            start = f.spec.starting_cash_usdc if starting_cash is None else starting_cash
+            equity = await self._app.positions.equity(f.spec.custody, f.user_id)
+            pnl[f.spec.name] = (equity - start).quantize(PNL_QUANTUM)
+        return pnl
