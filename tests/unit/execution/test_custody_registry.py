@@ -1,0 +1,126 @@
+"""Custody types come from one registry: a type registered there (here a test-only PROXY custody) is
+accepted by the run file, checked with its own rules, provisioned with its own wallet, and built."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.execution.paper import PaperExecutor
+from polyhunter.execution.registry import CUSTODY, BuildContext, CustodyType, NewWallet, ValueContext
+from polyhunter.ports.venue import Executor
+from polyhunter.runtime.provision import Provisioned, provision
+from polyhunter.runtime.run_file import FollowerSpec, load_run_file
+from polyhunter.secretbox import SecretBox, generate_master_key
+from polyhunter.settings import DbSettings, SettingsError
+from polyhunter.store import migrate
+from polyhunter.store.database import create_engine, create_session_factory
+from polyhunter.store.enums import WalletKind
+
+LEADER = "0x" + "ab" * 20
+PROXY_WALLET = "0x" + "77" * 20
+
+
+def _check(spec: FollowerSpec) -> list[tuple[str, str]]:
+    return [] if spec.funder else [("funder", "PROXY custody needs funder (the proxy address)")]
+
+
+def _wallet(spec: FollowerSpec) -> NewWallet:
+    assert spec.funder is not None
+    return NewWallet(spec.funder.lower(), WalletKind.PROXY)
+
+
+async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executor:
+    return PaperExecutor(ctx.book)
+
+
+async def _value(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
+    return Decimal(0)
+
+
+TEST_PROXY = CustodyType(
+    mode=CustodyMode.PROXY,
+    wallet_kind=WalletKind.PROXY,
+    accepts=frozenset({"funder"}),
+    requires=frozenset({"funder"}),
+    check=_check,
+    wallet=_wallet,
+    build=_build,
+    positions_value=_value,
+    equity=_value,
+    label="test proxy",
+)
+
+
+@pytest.fixture
+def proxy_custody() -> Iterator[CustodyType]:
+    with CUSTODY.registered(TEST_PROXY) as custody:
+        yield custody
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(f"""
+[[followers]]
+name = "carol"
+custody = "PROXY"
+{body}
+  [[followers.copies]]
+  leader = "{LEADER}"
+  sizing = "FIXED_USDC"
+  sizing_value = "10"
+""")
+    return path
+
+
+def test_builtin_types_are_registered() -> None:
+    assert CUSTODY.names() == ["PAPER", "EOA"]
+    assert CUSTODY.get("PAPER").wallet_kind is WalletKind.PAPER
+    assert CUSTODY.get(CustodyMode.EOA).requires == {"private_key_env"}
+    with pytest.raises(LookupError, match="no custody PROXY registered; one of: PAPER, EOA"):
+        CUSTODY.get("PROXY")
+
+
+def test_an_unregistered_custody_is_refused_by_the_run_file(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"custody: Input should be 'PAPER' or 'EOA'"):
+        load_run_file(_write(tmp_path, f'funder = "{PROXY_WALLET}"'))
+
+
+def test_a_registered_type_is_checked_with_its_own_rules(tmp_path: Path, proxy_custody: CustodyType) -> None:
+    with pytest.raises(SettingsError, match=r"followers\[0\] \(carol\)\.funder: PROXY custody needs funder"):
+        load_run_file(_write(tmp_path, ""))
+    run = load_run_file(_write(tmp_path, f'funder = "{PROXY_WALLET}"'))
+    assert run.followers[0].custody is CustodyMode.PROXY
+
+
+def test_registering_a_mode_twice_is_refused(proxy_custody: CustodyType) -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        CUSTODY.register(TEST_PROXY)
+    assert "PROXY" in CUSTODY
+
+
+async def test_a_registered_type_is_provisioned_with_its_wallet(
+    tmp_path: Path, proxy_custody: CustodyType
+) -> None:
+    run = load_run_file(_write(tmp_path, f'funder = "{PROXY_WALLET}"'))
+    db = DbSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await migrate.upgrade(db)
+    engine = create_engine(db)
+    try:
+        sessions = create_session_factory(engine)
+        box = SecretBox(generate_master_key())
+        (carol,) = await provision(sessions, box, run)
+        again = await provision(sessions, box, run)  # idempotent
+    finally:
+        await engine.dispose()
+    assert carol.wallet.address == PROXY_WALLET
+    assert carol.wallet.kind is WalletKind.PROXY
+    assert carol.wallet.private_key is None
+    assert len(carol.config_ids) == 1
+    assert [(f.user_id, f.wallet.id, f.config_ids) for f in again] == [
+        (carol.user_id, carol.wallet.id, carol.config_ids)
+    ]
