@@ -58,6 +58,10 @@ class Queries:
     def follower_names(self) -> dict[int, str]:
         return {f.user_id: f.spec.name for f in self._app.followers}
 
+    def follower_custody(self) -> dict[str, str]:
+        """Each follower's custody as its custody type names it (`paper`, `own wallet`), by name."""
+        return {f.spec.name: self._app.custody.get(f.spec.custody).label for f in self._app.followers}
+
     async def copy_counts(self) -> list[CopyCount]:
         """Stored copy trades by (state, reason)."""
         return await reports.copy_counts(self._app.sessions)

@@ -70,6 +70,7 @@ class DemoLog:
     slippage_ticks: FloatWindow = field(default_factory=lambda: FloatWindow(SUMMARY_WINDOW))
     names: dict[int, str] = field(default_factory=dict)
     pnl: dict[str, Decimal] = field(default_factory=dict)  # by follower name, refreshed by the live loop
+    custody: dict[str, str] = field(default_factory=dict)  # by follower name: its custody type's label
 
     def add(self, record: CopyRecord) -> None:
         self.recent.append(record)
@@ -207,9 +208,10 @@ def _render(demo: DemoLog, signals: int, copies: int) -> Any:
         )
     pnl = Table(title="PnL per follower (USDC)")
     pnl.add_column("follower")
+    pnl.add_column("custody")
     pnl.add_column("PnL", justify="right")
     for name in sorted(demo.pnl):
-        pnl.add_row(name, f"{demo.pnl[name]:+.4f}")
+        pnl.add_row(name, demo.custody.get(name, ""), f"{demo.pnl[name]:+.4f}")
     return Group(table, pnl)
 
 
@@ -243,6 +245,7 @@ async def run_demo(
         started = time.monotonic()
         await sup.start()
         demo.names = sup.queries.follower_names()
+        demo.custody = sup.queries.follower_custody()
         try:
             if as_json:
                 await sup.run(duration_s, stop_after=False)

@@ -44,6 +44,7 @@ def test_view_shows_latency_at_submit_and_pnl_per_follower() -> None:
     demo.add(_record(1, CopyTradeState.EXECUTED, 12.3))
     demo.add(_record(2, CopyTradeState.SKIPPED, None, "SLIPPAGE_EXCEEDED"))
     demo.pnl = {"demo-paper": Decimal("1.2345"), "demo-wallet": Decimal("-0.5")}
+    demo.custody = {"demo-paper": "paper", "demo-wallet": "own wallet"}
     text = _text(demo)
     assert "signal→submit ms" in text
     assert "signals 7, copies 3" in text
@@ -56,6 +57,7 @@ def test_view_shows_latency_at_submit_and_pnl_per_follower() -> None:
         line.split()[1]: line.split()[-2] for line in text.splitlines() if line.strip().startswith("│ demo-")
     }
     assert pnl_rows == {"demo-paper": "+1.2345", "demo-wallet": "-0.5000"}
+    assert any("demo-wallet" in line and "own wallet" in line for line in text.splitlines())
 
 
 def test_summary_reasons_count_kinds_not_ids() -> None:

@@ -15,7 +15,7 @@ from polyhunter.domain.states import GuardrailDecision
 from polyhunter.engine.copy_records import EngineStats
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.paper import PaperAccount, PaperExecutor, PaperPosition
-from polyhunter.execution.registry import ValueContext
+from polyhunter.execution.registry import CUSTODY, ValueContext
 from polyhunter.queries import Queries
 from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.heap_trim import HeapTrimmer
@@ -71,6 +71,7 @@ def _app(sessions: SessionFactory | None = None) -> App:
         followers=[_follower("alice", 1), _follower("bob", 2)],
         positions=PositionsValue(executors, ValueContext(_no_book, _midpoint)),
         sessions=sessions,
+        custody=CUSTODY,
     )
     return cast(App, fake)
 
@@ -95,6 +96,7 @@ def test_status_and_live_counters() -> None:
     assert stage.count == 1
     assert queries.stage("nothing") is None
     assert queries.follower_names() == {1: "alice", 2: "bob"}
+    assert queries.follower_custody() == {"alice": "paper", "bob": "paper"}
 
 
 async def test_pnl_per_follower_marks_paper_positions_at_the_midpoint() -> None:
