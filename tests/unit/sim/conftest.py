@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from polyhunter.domain.signal import Side
-from polyhunter.sim.engine import Engine
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import Market, make_market
 from polyhunter.sim.orders import OrderRequest, OrderType
 
@@ -27,7 +27,7 @@ class FakeClock:
 
 @dataclass
 class Sim:
-    engine: Engine
+    engine: SimExchange
     clock: FakeClock
     market: Market
     n: int = 0
@@ -65,7 +65,7 @@ class Sim:
 
 def new_sim(tick: str = "0.01", fee_rate: str = "0", min_size: str = "5") -> Sim:
     clock = FakeClock()
-    engine = Engine(clock, seed="test")
+    engine = SimExchange(clock, seed="test")
     market = engine.add_market(
         make_market(
             "test",
