@@ -30,8 +30,8 @@ from typing import Any
 
 from polyhunter.domain.signal import Side
 from polyhunter.log import configure_logging
-from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.events import TradeEvent
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import Market, make_market
 from polyhunter.sim.orders import OrderRequest, OrderType
 

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 from polyhunter.adapters.polymarket.wire_base import encode
 from polyhunter.log import get_logger
-from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.events import (
     BookChange,
     BookSnapshot,
@@ -36,6 +35,7 @@ from polyhunter.sim.events import (
     TickSizeChanged,
     TradeEvent,
 )
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.orders import OrderRequest
 from polyhunter.sim.scenario_markets import MarketInfo

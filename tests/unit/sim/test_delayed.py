@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from polyhunter.domain.signal import Side
-from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.events import OrderEvent, OrderEventKind, TradeEvent
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import make_market
 from polyhunter.sim.orders import OrderStatus, OrderType
-
-from .conftest import FakeClock, M, Sim
+from tests.support.sim_exchange import FakeClock, M, Sim
 
 BUY, SELL = Side.BUY, Side.SELL
 

@@ -20,14 +20,13 @@ from hypothesis import strategies as st
 
 from polyhunter.domain.signal import Side
 from polyhunter.sim import errors
-from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.events import TradeEvent
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import TICK_SIZES, make_market
 from polyhunter.sim.matching import fee_bound
 from polyhunter.sim.orders import OrderRequest, OrderStatus, OrderType, OrderView
 from polyhunter.sim.units import cost, price_to_micro
-
-from .conftest import FakeClock, M
+from tests.support.sim_exchange import FakeClock, M
 
 WALLETS = ("w0", "w1", "w2", "w3")
 ONE = Decimal(1)
