@@ -13,11 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory
-from tests.support.pg_databases import (
-    create_pg_database,
-    drop_pg_database,
-    pg_settings,
-)
+from tests.support.pg_databases import create_pg_database, drop_pg_database, pg_settings
 
 
 @pytest.fixture
