@@ -45,8 +45,8 @@ from polyhunter.ingest.mux import SignalMux
 from polyhunter.log import configure_logging
 
 FIXTURE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
+    Path(__file__).resolve().parents[1]
+    / "tests"
     / "fixtures"
     / "polymarket"
     / "current-2026-09"

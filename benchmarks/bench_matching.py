@@ -30,8 +30,8 @@ from typing import Any
 
 from polyhunter.domain.signal import Side
 from polyhunter.log import configure_logging
-from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import TradeEvent
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import Market, make_market
 from polyhunter.sim.orders import OrderRequest, OrderType
 
@@ -51,8 +51,8 @@ class _Clock:
         return self.now
 
 
-def _engine() -> tuple[Engine, list[Market]]:
-    engine = Engine(_Clock(), seed="bench")
+def _engine() -> tuple[SimExchange, list[Market]]:
+    engine = SimExchange(_Clock(), seed="bench")
     markets = [engine.add_market(make_market("bench", i)) for i in range(4)]
     for w in WALLETS:
         engine.deposit(w, 10_000_000 * M)

@@ -33,7 +33,8 @@ from typing import Any
 import pytest
 
 from polyhunter.secretbox import generate_master_key
-from tests.e2e.harness import ConfigView, check_copy_set, check_venue_orders, follower_key, rows
+from tests.support.copy_checks import ConfigView, check_copy_set, check_venue_orders
+from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
 

@@ -23,19 +23,15 @@ from pydantic import SecretStr
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.sim.server_app import SimServer
-from tests.e2e.harness import (
+from tests.support.copy_checks import (
     ConfigView,
-    admin,
     check_copy_set,
     check_sizes,
     check_slippage,
     check_venue_orders,
-    follower_key,
-    fund,
-    rows,
-    sim_settings,
 )
-from tests.e2e.ingest.ledger import compare, fill_id, row_id
+from tests.support.fill_ledger import compare, fill_id, row_id
+from tests.support.sim_stack import admin, follower_key, fund, rows, sim_settings
 
 pytestmark = pytest.mark.integration
 

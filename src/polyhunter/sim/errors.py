@@ -1,6 +1,6 @@
 """Rejection strings of the live CLOB (polymarket-protocol.md §3.4), produced verbatim.
 
-A rejected order is not an exception: ``Engine.submit`` returns a ``SubmitResult`` whose ``error``
+A rejected order is not an exception: ``SimExchange.submit`` returns a ``SubmitResult`` whose ``error``
 holds one of these strings, exactly as the live venue puts it in ``{"error": ...}``.
 ``SimError`` is raised only for misuse of the engine API itself (unknown market, bad arguments).
 """

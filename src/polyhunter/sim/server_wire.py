@@ -1,4 +1,4 @@
-"""Engine objects → live wire structs (books, user-channel events, ``/data`` rows, RTDS payloads).
+"""Simulated-exchange objects → live wire structs (books, user-channel events, ``/data`` rows, RTDS payloads).
 
 Pure functions; every timestamp comes from the event or the caller. Shapes follow the recorded
 fixtures: book levels worst-first, ms-string timestamps, 40-hex SHA-1 ``hash`` over the compact book

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 from polyhunter.adapters.polymarket.wire_base import encode
 from polyhunter.log import get_logger
-from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import (
     BookChange,
     BookSnapshot,
@@ -36,6 +35,7 @@ from polyhunter.sim.events import (
     TickSizeChanged,
     TradeEvent,
 )
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.orders import OrderRequest
 from polyhunter.sim.scenario_markets import MarketInfo
@@ -78,7 +78,7 @@ class SimState:
         self.seed = seed
         self.faults = faults
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
-        self.engine = Engine(self._clock, seed=f"polyhunter-sim-{seed}")
+        self.engine = SimExchange(self._clock, seed=f"polyhunter-sim-{seed}")
         self.started_ms = self._clock()  # the markets accept orders from here on
         self._catalog: list[MarketInfo] = list(catalog)
         self._by_condition = {i.condition_id: i for i in catalog}

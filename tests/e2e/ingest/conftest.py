@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyhunter.sim.anvil import AnvilProcess
-from tests.chain_tools import require_chain_tools
+from tests.support.chain_tools import require_chain_tools
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from polyhunter.sim.faults import Faults
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-from tests.e2e.ingest.ledger import FillId, compare, fill_id, sim_settings, wait_for
+from tests.support.fill_ledger import FillId, compare, fill_id, sim_settings, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from polyhunter.sim.server_app import SimServer
-from tests.e2e.ingest.ledger import compare, fill_id, wait_for
-from tests.e2e.ingest.watch_files import watch_settings_file
+from tests.support.fill_ledger import compare, fill_id, wait_for
+from tests.support.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -17,8 +17,8 @@ from typing import IO, Any
 import pytest
 
 from polyhunter.sim.server_app import SimServer
-from tests.e2e.ingest.ledger import FillId, compare, fill_id, wait_for
-from tests.e2e.ingest.watch_files import watch_settings_file
+from tests.support.fill_ledger import FillId, compare, fill_id, wait_for
+from tests.support.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

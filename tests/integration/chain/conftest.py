@@ -9,7 +9,7 @@ import pytest
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.chain_mirror import ChainMirror
-from tests.chain_tools import require_chain_tools
+from tests.support.chain_tools import require_chain_tools
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from polyhunter.adapters.chain.abi import event_topic
 from polyhunter.sim import chain_build
 from polyhunter.sim.chain_build import ChainBuildError, compile_contract
-from tests.chain_tools import require_chain_tools
+from tests.support.chain_tools import require_chain_tools
 
 pytestmark = pytest.mark.integration
 

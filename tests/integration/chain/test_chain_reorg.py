@@ -12,8 +12,7 @@ from polyhunter.domain.signal import Side, Signal
 from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorMatch, encode_match
-
-from .matches import TOKENS, address, order_hash
+from tests.support.chain_matches import TOKENS, address, order_hash
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,14 @@ from polyhunter.settings import DbSettings, load_settings
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-
-from .matches import TOKENS, ExpectedFill, address, expected_fills, order_hash, random_match
+from tests.support.chain_matches import (
+    TOKENS,
+    ExpectedFill,
+    address,
+    expected_fills,
+    order_hash,
+    random_match,
+)
 
 pytestmark = pytest.mark.integration
 

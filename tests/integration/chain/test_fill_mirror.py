@@ -11,8 +11,7 @@ from polyhunter.adapters.chain.abi import address_topic
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError
 from polyhunter.domain.signal import Side
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorError, MirrorLeg, MirrorMatch, encode_match
-
-from .matches import TOKENS, address, order_hash
+from tests.support.chain_matches import TOKENS, address, order_hash
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,7 @@ from polyhunter.settings import Settings
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorMatch
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-
-from .matches import TOKENS, address, order_hash
+from tests.support.chain_matches import TOKENS, address, order_hash
 
 pytestmark = pytest.mark.integration
 

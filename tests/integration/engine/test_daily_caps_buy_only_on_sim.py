@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import follower_key
-from tests.integration.engine.rig import leader_address, rig
+from tests.support.engine_rig import leader_address, rig
+from tests.support.sim_stack import follower_key
 
 pytestmark = pytest.mark.integration
 

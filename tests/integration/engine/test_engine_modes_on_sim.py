@@ -12,9 +12,9 @@ import pytest
 from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import follower_key
-from tests.integration.engine.delay_proxy import DelayProxy
-from tests.integration.engine.rig import leader_address, rig
+from tests.support.delay_proxy import DelayProxy
+from tests.support.engine_rig import leader_address, rig
+from tests.support.sim_stack import follower_key
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerLimits, FollowerSpec, RunFile
-from tests.e2e.harness import admin, follower_key, rows
-from tests.integration.engine.rig import Rig, leader_address, rig
+from tests.support.engine_rig import Rig, leader_address, rig
+from tests.support.sim_stack import admin, follower_key, rows
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import pytest
 
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import admin
-from tests.integration.engine.rig import Rig, leader_address, rig
+from tests.support.engine_rig import Rig, leader_address, rig
+from tests.support.sim_stack import admin
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import rows
-from tests.integration.engine.rig import leader_address, rig
+from tests.support.engine_rig import leader_address, rig
+from tests.support.sim_stack import rows
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from pydantic import SecretStr
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import admin, follower_key
-from tests.integration.engine.delay_proxy import DelayProxy
-from tests.integration.engine.rig import Rig, leader_address, rig
+from tests.support.delay_proxy import DelayProxy
+from tests.support.engine_rig import Rig, leader_address, rig
+from tests.support.sim_stack import admin, follower_key
 
 pytestmark = pytest.mark.integration
 

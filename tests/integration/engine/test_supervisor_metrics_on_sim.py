@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.integration.engine.rig import Sections, leader_address, rig
+from tests.support.engine_rig import Sections, leader_address, rig
 
 pytestmark = pytest.mark.integration
 

@@ -23,9 +23,9 @@ from pydantic import SecretStr
 
 from polyhunter.domain.orders import ExecutionResult, OrderRequest
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from tests.e2e.harness import follower_key, rows
-from tests.integration.engine.delay_proxy import DelayProxy
-from tests.integration.engine.rig import Rig, Sections, leader_address, rig
+from tests.support.delay_proxy import DelayProxy
+from tests.support.engine_rig import Rig, Sections, leader_address, rig
+from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
 

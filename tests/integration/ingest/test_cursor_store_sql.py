@@ -18,17 +18,8 @@ from polyhunter.ingest.data_api_poll import SOURCE
 from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory
-from tests.integration.store.conftest import create_pg_database, drop_pg_database, pg_settings
-from tests.unit.ingest.test_cursors_poller import (
-    NOW,
-    A,
-    B,
-    FakeActivityApi,
-    Recorder,
-    key_of,
-    make_poller,
-    row,
-)
+from tests.support.pg_databases import create_pg_database, drop_pg_database, pg_settings
+from tests.support.poller_fakes import NOW, A, B, FakeActivityApi, Recorder, key_of, make_poller, row
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
 from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
 from polyhunter.ingest.rate_budget import RequestBudget
-from tests.unit.ingest.test_cursors_poller import NOW, Recorder
+from tests.support.poller_fakes import NOW, Recorder
 
 GOOD = "0x" + "11" * 20
 GARBLED = "0x" + "22" * 20

@@ -23,7 +23,7 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-from tests.integration.ingest.local_data_api import ActivityApi, activity_row, serve_activity
+from tests.support.local_data_api import ActivityApi, activity_row, serve_activity
 
 pytestmark = pytest.mark.integration
 

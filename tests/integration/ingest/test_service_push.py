@@ -33,13 +33,14 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
-from tests.integration.ingest.local_data_api import ActivityApi, row_from_rtds_frame, serve_activity
-from tests.integration.ingest.test_rtds_source import WsServer
+from tests.support.local_data_api import ActivityApi, row_from_rtds_frame, serve_activity
+from tests.support.paths import FIXTURES
+from tests.support.ws_server import WsServer
 
 pytestmark = pytest.mark.integration
 
 REDIS = "redis://127.0.0.1:6379/0"
-FIXTURE = Path(__file__).resolve().parents[3].parent / "shared/fixtures/polymarket/current-2026-09"
+FIXTURE = FIXTURES / "current-2026-09"
 WS, POLL = SourceKind.WS, SourceKind.POLL
 
 

@@ -15,9 +15,9 @@ from polyhunter.domain.signal import Side
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.server_app import SimServer
-from tests.chain_tools import require_chain_tools
-from tests.integration.sim.conftest import ANVIL_KEY_0, FIXTURES
-from tests.integration.sim.helpers import Trader, assert_same_shape
+from tests.support.chain_tools import require_chain_tools
+from tests.support.paths import FIXTURES
+from tests.support.sim_http import ANVIL_KEY_0, Trader, assert_same_shape
 
 ORDER_FILLED_V2 = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"
 ORDERS_MATCHED_V2 = "0x174b3811690657c217184f89418266767c87e4805d09680c39fc9c031c0cab7c"

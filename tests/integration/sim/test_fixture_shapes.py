@@ -19,8 +19,8 @@ from polyhunter.domain.signal import Side
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.scenario_markets import MarketInfo
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import ANVIL_KEY_0, FIXTURES
-from tests.integration.sim.helpers import Trader, assert_same_shape, assert_worst_first
+from tests.support.paths import FIXTURES
+from tests.support.sim_http import ANVIL_KEY_0, Trader, assert_same_shape, assert_worst_first
 
 ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 # rewards.rates is null on markets without a rewards program (http/clob_market_closed_*.json)

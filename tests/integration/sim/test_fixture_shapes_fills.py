@@ -13,8 +13,8 @@ import aiohttp
 
 from polyhunter.domain.signal import Side
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import ANVIL_KEY_0, FIXTURES
-from tests.integration.sim.helpers import Trader, assert_same_shape
+from tests.support.paths import FIXTURES
+from tests.support.sim_http import ANVIL_KEY_0, Trader, assert_same_shape
 
 ANVIL_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 ORDERS = "http/order-responses-v1-2026-01/"

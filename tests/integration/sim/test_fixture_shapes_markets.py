@@ -12,8 +12,8 @@ import aiohttp
 from polyhunter.domain.signal import Side
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import FIXTURES
-from tests.integration.sim.helpers import assert_same_shape
+from tests.support.paths import FIXTURES
+from tests.support.sim_http import assert_same_shape
 
 # Null in one capture and typed in another (clob_market_closed_binary_accepting_false vs _true):
 # rewards.rates without a rewards program, game_start_time on markets that are not games.

@@ -23,7 +23,7 @@ from polyhunter.adapters.polymarket.auth import ApiCreds, l2_headers
 from polyhunter.adapters.polymarket.order_signer import OrderSigner, exchange_domain, order_to_wire_json
 from polyhunter.domain.signal import Side
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import ANVIL_ADDRESS_0, ANVIL_KEY_0, scenario
+from tests.support.sim_http import ANVIL_ADDRESS_0, ANVIL_KEY_0, scenario
 
 
 async def _fund(http: aiohttp.ClientSession, sim: SimServer, address: str, collateral: str) -> None:

@@ -10,8 +10,7 @@ from typing import Any
 import aiohttp
 
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import ANVIL_KEY_0
-from tests.integration.sim.helpers import Trader, json_kind
+from tests.support.sim_http import ANVIL_KEY_0, Trader, json_kind
 
 NO_SUCH_TOKEN = "1" + "0" * 70
 

@@ -17,7 +17,7 @@ import pytest
 
 from polyhunter.sim.scenarios import ScenarioConfig
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 SUBSCRIBE_TRADES = json.dumps(
     {"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]}

@@ -14,7 +14,7 @@ from polyhunter.domain.signal import Side
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.scenarios import ScenarioConfig
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 
 async def _get(http: aiohttp.ClientSession, url: str, **params: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.sim.helpers import assert_same_shape
+from tests.support.sim_http import assert_same_shape
 
 
 def test_same_shape_accepts_matching_types_and_a_null_the_capture_holds() -> None:

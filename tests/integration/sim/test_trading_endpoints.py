@@ -12,8 +12,7 @@ from polyhunter.adapters.polymarket.order_signer import exchange_domain, order_t
 from polyhunter.domain.signal import Side
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_app import SimServer
-from tests.integration.sim.conftest import ANVIL_KEY_0
-from tests.integration.sim.helpers import Trader
+from tests.support.sim_http import ANVIL_KEY_0, Trader
 
 
 async def _trader(http: aiohttp.ClientSession, sim: SimServer) -> Trader:

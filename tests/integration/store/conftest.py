@@ -4,42 +4,16 @@ database per test session (dropped afterwards) so parallel runs by other people 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory
-
-PG_ADMIN_DSN = "postgresql://127.0.0.1:5432/test"
-PG_HOST = "127.0.0.1:5432"
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def create_pg_database() -> str:
-    name = f"ph_store_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    return name
-
-
-def drop_pg_database(name: str) -> None:
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def pg_settings(name: str, pool_size: int = 10) -> DbSettings:
-    return DbSettings(url=f"postgresql+asyncpg://{PG_HOST}/{name}", pool_size=pool_size)
+from tests.support.pg_databases import create_pg_database, drop_pg_database, pg_settings
 
 
 @pytest.fixture

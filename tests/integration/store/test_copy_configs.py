@@ -13,7 +13,7 @@ from polyhunter.domain.signal import Side
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.copy_configs import ConfigNotFoundError, CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository
-from tests.integration.store.factories import domain_config, new_address, new_key, new_user, prewrite_request
+from tests.support.store_factories import domain_config, new_address, new_key, new_user, prewrite_request
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from polyhunter.store.repos.copy_trades import (
     PrewriteRequest,
     PrewriteStatus,
 )
-from tests.integration.store.factories import new_config, new_key, prewrite_request
+from tests.support.store_factories import new_config, new_key, prewrite_request
 
 pytestmark = pytest.mark.integration
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import asyncpg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.domain.signal import Side
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_store import (
     NewCopy,
@@ -30,33 +29,14 @@ from polyhunter.store.database import (
     core_transaction,
     create_engine,
     create_session_factory,
-    unit_of_work,
 )
 from polyhunter.store.models import CopyTrade, SignalRecord
 from polyhunter.store.repos.copy_configs import StoredConfig
-from tests.integration.store.factories import new_address, new_config
+from tests.support.store_factories import a_signal, configs, new_address
 
 pytestmark = pytest.mark.integration
 
 PENDING, SKIPPED, EXECUTED = CopyTradeState.PENDING, CopyTradeState.SKIPPED, CopyTradeState.EXECUTED
-
-
-def a_signal(leader: str, n: int = 1) -> Signal:
-    now = datetime.now(UTC)
-    tx = "0x" + f"{n:064x}"
-    return Signal(
-        signal_key(tx, leader, "123", Side.BUY, 5_000_000 + n),
-        leader,
-        "123",
-        "0x" + "cd" * 32,
-        Side.BUY,
-        Decimal(5),
-        Decimal("0.42"),
-        tx,
-        now,
-        now,
-        SourceKind.WS,
-    )
 
 
 def copy_of(stored: StoredConfig, state: CopyTradeState = PENDING, reason: str | None = None) -> NewCopy:
@@ -64,11 +44,6 @@ def copy_of(stored: StoredConfig, state: CopyTradeState = PENDING, reason: str |
     return NewCopy(
         cfg.id, cfg.version, cfg.user_id, Side.BUY, "123", 2_000_000, 420_000, 840_000, state, reason
     )
-
-
-async def configs(sessions: async_sessionmaker[AsyncSession], leader: str, n: int) -> list[StoredConfig]:
-    async with unit_of_work(sessions) as s:
-        return [await new_config(s, leader) for _ in range(n)]
 
 
 async def copy_rows(sessions: async_sessionmaker[AsyncSession], key: str) -> dict[int, CopyTrade]:

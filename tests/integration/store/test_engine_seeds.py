@@ -22,8 +22,7 @@ from polyhunter.store.database import core_transaction, unit_of_work
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.repos.paper_accounts import PaperAccountRepository, PaperHolding, StoredPaperAccount
 from polyhunter.store.repos.wallets import WalletRepository
-from tests.integration.store.factories import new_address, new_user
-from tests.integration.store.test_engine_copy_store import a_signal, configs
+from tests.support.store_factories import a_signal, configs, new_address, new_user
 
 pytestmark = pytest.mark.integration
 

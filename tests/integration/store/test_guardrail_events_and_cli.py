@@ -12,7 +12,7 @@ from polyhunter.cli import app
 from polyhunter.domain.states import GuardrailDecision
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.guardrail_events import GuardrailEventRepository
-from tests.integration.store.factories import new_config, new_key
+from tests.support.store_factories import new_config, new_key
 
 pytestmark = pytest.mark.integration
 

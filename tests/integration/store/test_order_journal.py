@@ -21,7 +21,7 @@ from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.models import Order, Wallet
-from tests.integration.store.factories import new_address, new_user
+from tests.support.store_factories import new_address, new_user
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_mi
 from polyhunter.settings import DbSettings
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.repos.signals import Cursor, SignalCursorRepository, SignalRepository
-from tests.integration.store.factories import new_address
+from tests.support.store_factories import new_address
 
 pytestmark = pytest.mark.integration
 

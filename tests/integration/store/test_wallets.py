@@ -17,7 +17,7 @@ from polyhunter.store.repos.wallets import (
     WalletRepository,
     secret_context,
 )
-from tests.integration.store.factories import new_address, new_user
+from tests.support.store_factories import new_address, new_user
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -33,8 +32,9 @@ from polyhunter.adapters.polymarket.auth import (
     verify_l2_headers,
 )
 from polyhunter.adapters.polymarket.eip712 import keccak256
+from tests.support.paths import FIXTURES
 
-FIXTURE = Path("/work/shared/fixtures/polymarket/auth/clob_auth.json")
+FIXTURE = FIXTURES / "auth" / "clob_auth.json"
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ADDR0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 KEY1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

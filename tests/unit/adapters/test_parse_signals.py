@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -24,8 +23,8 @@ from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity, DataTrade, decode_trades
 from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "polymarket"
 SEEN = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)
 TX = "0x94cfdfa3bd63a11cf2fd697932ee615b6bcfb36f7ee65da9762012e88b6c5bca"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -17,8 +16,7 @@ from polyhunter.adapters.polymarket import wire_data_api as data
 from polyhunter.adapters.polymarket import wire_gamma as gamma
 from polyhunter.adapters.polymarket import wire_rtds as rtds
 from polyhunter.adapters.polymarket.wire_base import decode, encode
-
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "polymarket"
+from tests.support.paths import FIXTURES
 
 
 def raw(rel: str) -> bytes:

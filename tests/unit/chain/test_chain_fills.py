@@ -7,8 +7,7 @@ from decimal import Decimal
 
 from polyhunter.domain.signal import Side, SourceKind, signal_key
 from polyhunter.ingest.chain_fills import decode_leader_logs, fills_to_signals
-
-from .logs import BLOCK_HASH, EXCHANGE, LEADER, OTHER, TOKEN, TX, v1_log, v2_log
+from tests.support.exchange_logs import BLOCK_HASH, EXCHANGE, LEADER, OTHER, TOKEN, TX, v1_log, v2_log
 
 HEADERS = {16: {"number": "0x10", "hash": BLOCK_HASH, "timestamp": hex(1_780_000_000)}}
 SEEN = datetime(2026, 6, 1, tzinfo=UTC)

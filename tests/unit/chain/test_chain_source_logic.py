@@ -8,9 +8,8 @@ from polyhunter.domain.signal import Signal
 from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
 from polyhunter.ports.sources import SourceHealth
-
-from .fake_chain import FakeChain
-from .logs import EXCHANGE, LEADER, OTHER, v2_log
+from tests.support.exchange_logs import EXCHANGE, LEADER, OTHER, v2_log
+from tests.support.fake_chain import FakeChain
 
 
 def _log(shares: int, tx_byte: str, maker: str = LEADER) -> dict[str, object]:

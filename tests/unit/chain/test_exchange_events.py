@@ -14,8 +14,7 @@ from polyhunter.adapters.chain.exchange_events import (
     signature_topics,
 )
 from polyhunter.domain.signal import Side
-
-from .logs import EXCHANGE, LEADER, OTHER, TOKEN, TX, v1_log, v2_log
+from tests.support.exchange_logs import EXCHANGE, LEADER, OTHER, TOKEN, TX, v1_log, v2_log
 
 
 def test_topic_constants_are_the_keccak_of_the_event_signatures() -> None:

@@ -9,119 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from polyhunter.adapters.polymarket.data_api_client import ACTIVITY_MAX_LIMIT, ACTIVITY_MAX_OFFSET
-from polyhunter.adapters.polymarket.http import RetryableError, VenueError
-from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity
-from polyhunter.domain.signal import Side, Signal, signal_key, to_micro
-from polyhunter.ingest.cursors import Cursor, CursorStore, MemoryCursorStore
+from polyhunter.domain.signal import Signal
+from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
 from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
 from polyhunter.ingest.rate_budget import RequestBudget
-
-A = "0x" + "a1" * 20
-B = "0x" + "b2" * 20
-C = "0x" + "c3" * 20
-NOW = 1_790_000_000
-
-
-def row(
-    leader: str, ts: int, n: int, *, size: str = "10", asset: str = "111", side: str = "BUY"
-) -> DataActivity:
-    return DataActivity(
-        proxy_wallet=leader,
-        timestamp=ts,
-        condition_id="0x" + "cd" * 32,
-        type="TRADE",
-        size=Decimal(size),
-        usdc_size=Decimal(size) / 2,
-        transaction_hash=f"0x{n:064x}",
-        price=Decimal("0.5"),
-        asset=asset,
-        side="BUY" if side == "BUY" else "SELL",
-        outcome_index=0,
-    )
-
-
-def key_of(r: DataActivity, ordinal: int = 0) -> str:
-    side = Side.BUY if r.side == "BUY" else Side.SELL
-    return signal_key(r.transaction_hash, r.proxy_wallet, r.asset, side, to_micro(r.size), ordinal)
-
-
-class FakeActivityApi:
-    """``DataApiClient.activity`` over a list of rows, with the live paging rules."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, list[DataActivity]] = {}
-        self.calls: list[tuple[str, int | None, int]] = []
-        self.limits: list[int] = []
-        self.failing: set[str] = set()
-
-    def add(self, *rows: DataActivity) -> None:
-        for r in rows:
-            bucket = self.rows.setdefault(r.proxy_wallet, [])
-            bucket.append(r)
-            bucket.sort(key=lambda x: x.timestamp)  # stable: insertion order within a second
-
-    async def activity(
-        self, user: str, *, start: int | None = None, limit: int = 100, offset: int = 0, **_: object
-    ) -> list[DataActivity]:
-        self.calls.append((user, start, offset))
-        self.limits.append(limit)
-        if user in self.failing:
-            raise RetryableError("GET /activity: HTTP 429", 429)
-        if offset > ACTIVITY_MAX_OFFSET:
-            raise VenueError(400, "max historical activity offset of 5000 exceeded")
-        rows = [r for r in self.rows.get(user, []) if not start or r.timestamp >= start]
-        return rows[offset : offset + min(limit, ACTIVITY_MAX_LIMIT)]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.signals: list[Signal] = []
-        self.stale: list[Signal] = []
-
-    async def sink(self, signals: list[Signal]) -> None:
-        self.signals.extend(signals)
-
-    def on_stale(self, signals: list[Signal]) -> None:
-        self.stale.extend(signals)
-
-
-def make_poller(
-    api: FakeActivityApi,
-    store: CursorStore,
-    rec: Recorder,
-    leaders: Sequence[str] = (A,),
-    *,
-    now: float = NOW,
-    replay_window_s: int = 600,
-    push_healthy: bool = True,
-    page_limit: int = ACTIVITY_MAX_LIMIT,
-    follow_from_s: int | None = None,
-) -> DataApiPoller:
-    return DataApiPoller(
-        api,  # type: ignore[arg-type]  # duck-typed: only .activity is used
-        leaders,
-        store,
-        signals_from_activity,
-        rec.sink,
-        interval_ms=1_000,
-        degraded_interval_ms=50,
-        replay_window_s=replay_window_s,
-        budget=RequestBudget(100_000),
-        page_limit=page_limit,
-        push_healthy=lambda: push_healthy,
-        on_stale=rec.on_stale,
-        follow_from_s=follow_from_s,
-        clock=lambda: now,
-    )
-
+from tests.support.poller_fakes import NOW, A, B, C, FakeActivityApi, Recorder, key_of, make_poller, row
 
 # -- Cursor.advance ----------------------------------------------------------------------------------
 

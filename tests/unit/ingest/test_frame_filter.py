@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from polyhunter.domain.signal import SourceKind
@@ -12,8 +11,8 @@ from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "polymarket"
 SEEN = datetime.fromtimestamp(1790272258, UTC)
 
 

@@ -18,8 +18,8 @@ from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
 from polyhunter.ports.sources import SourceHealth
-from tests.unit.chain.fake_chain import FakeChain
-from tests.unit.chain.logs import EXCHANGE, LEADER, OTHER, v2_log
+from tests.support.exchange_logs import EXCHANGE, LEADER, OTHER, v2_log
+from tests.support.fake_chain import FakeChain
 
 WS, POLL, CHAIN = SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN
 FILL = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)

@@ -7,8 +7,7 @@ from decimal import Decimal
 from polyhunter.domain.signal import Side
 from polyhunter.sim.events import BookChange, OrderEvent, OrderEventKind, TradeEvent
 from polyhunter.sim.orders import MatchType, OrderStatus, OrderType
-
-from .conftest import M, Sim, new_sim
+from tests.support.sim_exchange import M, Sim, new_sim
 
 BUY, SELL = Side.BUY, Side.SELL
 EXCHANGE = "0xE111180000d2663C0091e4f400237545B87B996B"

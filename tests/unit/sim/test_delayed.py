@@ -5,19 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from polyhunter.domain.signal import Side
-from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import OrderEvent, OrderEventKind, TradeEvent
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import make_market
 from polyhunter.sim.orders import OrderStatus, OrderType
-
-from .conftest import FakeClock, M, Sim
+from tests.support.sim_exchange import FakeClock, M, Sim
 
 BUY, SELL = Side.BUY, Side.SELL
 
 
 def _delayed_sim(delay_ms: int = 3_000) -> Sim:
     clock = FakeClock()
-    engine = Engine(clock, seed="delay")
+    engine = SimExchange(clock, seed="delay")
     market = engine.add_market(make_market("delay", 0, match_delay_ms=delay_ms))
     for who in ("alice", "bob"):
         engine.deposit(who, 1_000 * M)

@@ -11,8 +11,7 @@ from polyhunter.sim.errors import SimError
 from polyhunter.sim.events import BookChange, MarketResolved, OrderEvent, OrderEventKind
 from polyhunter.sim.markets import condition_id_for, make_market, token_id_for
 from polyhunter.sim.orders import OrderStatus, OrderType
-
-from .conftest import M, Sim, new_sim
+from tests.support.sim_exchange import M, Sim, new_sim
 
 BUY, SELL = Side.BUY, Side.SELL
 

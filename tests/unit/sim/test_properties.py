@@ -20,14 +20,13 @@ from hypothesis import strategies as st
 
 from polyhunter.domain.signal import Side
 from polyhunter.sim import errors
-from polyhunter.sim.engine import Engine
 from polyhunter.sim.events import TradeEvent
+from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.markets import TICK_SIZES, make_market
 from polyhunter.sim.matching import fee_bound
 from polyhunter.sim.orders import OrderRequest, OrderStatus, OrderType, OrderView
 from polyhunter.sim.units import cost, price_to_micro
-
-from .conftest import FakeClock, M
+from tests.support.sim_exchange import FakeClock, M
 
 WALLETS = ("w0", "w1", "w2", "w3")
 ONE = Decimal(1)
@@ -67,7 +66,7 @@ def actions(draw: st.DrawFn, n_ticks: int) -> Action:
 
 @dataclass
 class World:
-    engine: Engine
+    engine: SimExchange
     clock: FakeClock
     tokens: tuple[str, str]
     cid: str
@@ -77,7 +76,7 @@ class World:
 
 def _setup(tick: Decimal, fee_rate: Decimal, delay_ms: int = 0) -> World:
     clock = FakeClock()
-    engine = Engine(clock, seed="prop")
+    engine = SimExchange(clock, seed="prop")
     market = engine.add_market(
         make_market("prop", 0, tick_size=tick, taker_fee_rate=fee_rate, match_delay_ms=delay_ms)
     )

@@ -7,8 +7,7 @@ import pytest
 from polyhunter.domain.signal import Side
 from polyhunter.sim import errors
 from polyhunter.sim.orders import OrderStatus, OrderType
-
-from .conftest import M, Sim, new_sim
+from tests.support.sim_exchange import M, Sim, new_sim
 
 BUY, SELL = Side.BUY, Side.SELL
 

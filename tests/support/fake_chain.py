@@ -7,8 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from polyhunter.adapters.chain.rpc import RpcTransportError
-
-from .logs import EXCHANGE
+from tests.support.exchange_logs import EXCHANGE
 
 
 class FakeChain:

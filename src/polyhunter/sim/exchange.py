@@ -1,10 +1,10 @@
-"""The local Polymarket's matching engine: markets, books, accounts; submit / cancel / expire / resolve.
+"""The local Polymarket exchange (matching engine): markets, books, accounts; submit / cancel / expire / resolve.
 
 Pure, synchronous and deterministic: no I/O, no threads, no ``time.time()``. Time comes from the
 injected ``clock`` (unix ms); trade ids and transaction hashes come from ``seed`` and counters, so the
 same calls on the same seed give the same results byte for byte.
 
-How the server layer uses it (one ``Engine`` per simulated venue, called from one task/lock):
+How the server layer uses it (one ``SimExchange`` per simulated venue, called from one task/lock):
 
 * Set-up: ``engine.add_market(make_market(seed, i, ...))``; fund wallets with
   ``engine.deposit(address, micro_pusd)`` (approves the exchange unless ``approve=False``; use
@@ -74,7 +74,7 @@ Clock = Callable[[], int]
 FEE_ACCOUNT = "0x000000000000000000000000000000000000fee5"
 
 
-class Engine:
+class SimExchange:
     def __init__(self, clock: Clock, *, seed: str = "polyhunter-sim", fee_account: str = FEE_ACCOUNT) -> None:
         self._clock = clock
         self.ids = IdSource(seed)

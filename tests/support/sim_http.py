@@ -1,4 +1,5 @@
-"""Helpers for the simulator integration tests: a signing trader over raw HTTP, JSON shape checks."""
+"""Talking to the simulator over raw HTTP: a signing trader (Anvil key #0 by default in the tests), the
+admin scenario read, and JSON shape checks against the recorded live fixtures."""
 
 from __future__ import annotations
 
@@ -147,3 +148,14 @@ class Trader:
         return await self.request(
             "POST", "/order", order_to_wire_json(signed, self.creds.api_key, order_type)
         )
+
+
+ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_ADDRESS_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+async def scenario(http: aiohttp.ClientSession, server: SimServer) -> dict[str, object]:
+    async with http.get(server.urls["admin"] + "/scenario") as resp:
+        assert resp.status == 200
+        data: dict[str, object] = await resp.json()
+        return data

@@ -30,8 +30,8 @@ from polyhunter.settings import Settings
 from polyhunter.sim.orders import OrderRequest as SimOrder
 from polyhunter.sim.orders import OrderType as SimOrderType
 from polyhunter.sim.server_app import SimServer
-from tests.e2e.harness import admin, fund, rows, sim_settings
-from tests.integration.engine.delay_proxy import DelayProxy
+from tests.support.delay_proxy import DelayProxy
+from tests.support.sim_stack import admin, fund, rows, sim_settings
 
 
 def leader_address(n: int) -> str:

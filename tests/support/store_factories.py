@@ -1,14 +1,16 @@
-"""Rows the store tests need, with unique names so tests can share one database."""
+"""Rows the store tests need (users, configs, signals), with unique names so tests can share one database."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
-from polyhunter.domain.signal import Side
+from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
 from polyhunter.store.repos.copy_trades import PrewriteRequest
@@ -59,3 +61,26 @@ def prewrite_request(
         price_micro=500_000,
         notional_micro=notional_micro,
     )
+
+
+def a_signal(leader: str, n: int = 1) -> Signal:
+    now = datetime.now(UTC)
+    tx = "0x" + f"{n:064x}"
+    return Signal(
+        signal_key(tx, leader, "123", Side.BUY, 5_000_000 + n),
+        leader,
+        "123",
+        "0x" + "cd" * 32,
+        Side.BUY,
+        Decimal(5),
+        Decimal("0.42"),
+        tx,
+        now,
+        now,
+        SourceKind.WS,
+    )
+
+
+async def configs(sessions: async_sessionmaker[AsyncSession], leader: str, n: int) -> list[StoredConfig]:
+    async with unit_of_work(sessions) as s:
+        return [await new_config(s, leader) for _ in range(n)]

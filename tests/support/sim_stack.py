@@ -1,0 +1,68 @@
+"""A supervisor against the simulator, for the end-to-end and engine-on-sim tests: settings pointed at
+a simulator, deterministic follower keys, admin calls, and reads of the run's SQLite file."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import create_engine, text
+
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key
+from polyhunter.secretbox import generate_master_key
+from polyhunter.settings import Settings
+
+
+def follower_key(tag: str, index: int) -> tuple[str, str]:
+    """A deterministic secp256k1 key (and its address) for test follower `index`."""
+    key = "0x" + hashlib.sha256(f"polyhunter-e2e:{tag}:{index}".encode()).hexdigest()
+    return key, address_from_private_key(key).lower()
+
+
+def sim_settings(urls: Mapping[str, str], db_path: Path, **sections: dict[str, Any]) -> Settings:
+    """Settings for a supervisor against the simulator at `urls` on a SQLite file; `sections` override."""
+    data: dict[str, Any] = Settings().model_dump()
+    data["venue"].update(
+        clob_url=urls["clob"],
+        data_api_url=urls["data_api"],
+        gamma_url=urls["gamma"],
+        clob_ws_url=urls["clob_ws"],
+        rtds_ws_url=urls["rtds_ws"],
+    )
+    data["db"]["url"] = f"sqlite+aiosqlite:///{db_path}"
+    data["coord"]["backend"] = "memory"
+    data["ingest"].update(mode="HYBRID", chain_in_hybrid=False, poll_interval_ms=1000, replay_window_s=600)
+    data["api"]["port"] = 0
+    data["engine"]["metrics_interval_ms"] = 3_600_000
+    data["secrets"]["master_key"] = generate_master_key()
+    data["secrets"]["master_key_file"] = str(db_path.with_suffix(".key"))
+    for name, values in sections.items():
+        data[name].update(values)
+    return Settings.model_validate(data)
+
+
+async def admin(http: aiohttp.ClientSession, base: str, method: str, path: str, body: Any = None) -> Any:
+    async with http.request(method, base + path, json=body) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+
+async def fund(http: aiohttp.ClientSession, admin_url: str, address: str, usdc: Decimal) -> None:
+    await admin(http, admin_url, "POST", "/fund", {"address": address, "collateral": str(usdc)})
+
+
+# ------------------------------------------------------------------------------------ database reads
+
+
+def rows(db_path: Path, sql: str) -> list[dict[str, Any]]:
+    """Read the run's SQLite file directly (plain sqlite3 through a sync engine, after the run)."""
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
