@@ -57,6 +57,13 @@ def _exact_in_float(x: Decimal, digits: int) -> bool:
     return math.floor(float(x) * factor) == math.floor(x.scaleb(digits))
 
 
+def _float_quotient_exact(amount: Decimal, price: Decimal) -> bool:
+    """The official client divides a market BUY's amount by its price in floats (598.27 / 0.0001 gives
+    5982699.999999999): where that loses a base unit it is the client that is off, not us."""
+    factor = 10**6
+    return math.floor(float(amount) / float(price) * factor) == math.floor((amount / price).scaleb(6))
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> dict[str, Any]:
     tick = draw(st.sampled_from(TICK_SIZES))
@@ -110,6 +117,7 @@ def test_limit_order_equals_official_build_order(c: dict[str, Any]) -> None:
 @given(cases())
 def test_market_order_equals_official_build_market_order(c: dict[str, Any]) -> None:
     assume(_exact_in_float(c["size"], 2) and _exact_in_float(c["price"], ROUNDING_CONFIG[c["tick"]].price))
+    assume(c["side"] is Side.SELL or _float_quotient_exact(c["size"], c["price"]))
     sdk_signed = _sdk(c["sig_type"]).build_market_order(
         MarketOrderArgsV2(
             token_id=str(c["token_id"]),
