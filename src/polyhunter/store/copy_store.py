@@ -56,7 +56,8 @@ PENDING = CopyTradeState.PENDING
 @asynccontextmanager
 async def translated_errors() -> AsyncIterator[None]:
     """A pooled connection the server dropped (SQLAlchemy marks the error `connection_invalidated` and
-    discards the connection) becomes the port's `StoreUnavailableError`; other errors pass unchanged."""
+    discards the connection) becomes the port's `StoreUnavailableError`; other errors pass unchanged.
+    (The hot path's two methods spell the same out: a plain try costs nothing.)"""
     try:
         yield
     except DBAPIError as exc:
@@ -93,7 +94,8 @@ def _pending_copy(row: CopyTrade) -> PendingCopy:
 
 
 class SqlCopyStore:
-    """The copy store on the database behind `sessions`."""
+    """The copy store on the database behind `sessions`. A dropped connection raises
+    `StoreUnavailableError` from every method."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -103,11 +105,11 @@ class SqlCopyStore:
     # ---------------------------------------------------------------- configs
 
     async def configs_for_leader(self, leader: str) -> list[StoredConfig]:
-        async with self.sessions() as session:
+        async with translated_errors(), self.sessions() as session:
             return await CopyConfigRepository(session).active_for_leader(leader)
 
     async def config(self, config_id: int, version: int) -> StoredConfig | None:
-        async with self.sessions() as session:
+        async with translated_errors(), self.sessions() as session:
             return await CopyConfigRepository(session).get(config_id, version)
 
     # ---------------------------------------------------------------- hot path
@@ -121,7 +123,7 @@ class SqlCopyStore:
         *,
         record_signal: bool = True,
     ) -> dict[int, int] | None:
-        async with translated_errors():
+        try:
             if not record_signal:
                 if not copies:
                     return {}
@@ -129,6 +131,10 @@ class SqlCopyStore:
             if self._postgresql:  # one statement: autocommit, no BEGIN/COMMIT round trips
                 return await self._hot.autocommit(insert_signal_with_copies, signal, copies, worker, now)
             return await self._hot.transaction(insert_signal_then_copies, signal, copies, worker, now)
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailableError(str(exc)) from exc
+            raise
 
     async def record_signals(self, signals: Sequence[Signal]) -> set[str]:
         """Record signals without copies (a recording-only sink); the keys that were new."""
@@ -139,8 +145,12 @@ class SqlCopyStore:
         self, outcomes: Sequence[Outcome], events: Sequence[GuardrailEventRow], now: datetime
     ) -> None:
         if outcomes or events:
-            async with translated_errors():
+            try:
                 await self._hot.transaction(write_outcomes, outcomes, events, now)
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise StoreUnavailableError(str(exc)) from exc
+                raise
 
     async def close_copies(self, outcomes: Sequence[Outcome], now: datetime) -> None:
         if outcomes:
@@ -165,7 +175,7 @@ class SqlCopyStore:
         )
         usdc_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         shares_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-        async with self.sessions() as session:
+        async with translated_errors(), self.sessions() as session:
             for config_id, condition_id, asset, side, total, size in (await session.execute(sel)).all():
                 sign = 1 if side == Side.BUY else -1
                 usdc_net[(int(config_id), str(condition_id))] += sign * Decimal(int(total or 0)) / MICRO
@@ -183,7 +193,7 @@ class SqlCopyStore:
             )
             .group_by(CopyTrade.user_id)
         )
-        async with self.sessions() as session:
+        async with translated_errors(), self.sessions() as session:
             return {int(user): int(total or 0) for user, total in (await session.execute(sel)).all()}
 
     # ---------------------------------------------------------------- the PENDING sweep
@@ -191,18 +201,18 @@ class SqlCopyStore:
     async def claim_stale_pending(
         self, worker: str, *, older_than: datetime, lock_ttl: timedelta, limit: int, now: datetime
     ) -> list[PendingCopy]:
-        async with unit_of_work(self.sessions) as session:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
             rows = await CopyTradeRepository(session).claim_stale_pending(
                 worker, older_than=older_than, lock_ttl=lock_ttl, limit=limit, now=now
             )
         return [_pending_copy(row) for row in rows]
 
     async def release(self, copy_trade_id: int, worker: str) -> bool:
-        async with unit_of_work(self.sessions) as session:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
             return await CopyTradeRepository(session).release(copy_trade_id, worker)
 
     async def recorded_order(self, copy: PendingCopy) -> RecordedOrder:
-        async with self.sessions() as session:
+        async with translated_errors(), self.sessions() as session:
             condition_id = await session.scalar(
                 select(SignalRecord.condition_id).where(SignalRecord.key == copy.signal_key)
             )
@@ -232,7 +242,7 @@ class SqlCopyStore:
         if fill.venue_order_id is not None:
             values["venue_order_id"] = fill.venue_order_id
         allowed = (PENDING, CopyTradeState.SETTLEMENT_PENDING)
-        async with unit_of_work(self.sessions) as session:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
             if not await _transition(session, copy_trade_id, allowed, values, worker, now):
                 return False
             outcome = Outcome(
@@ -243,7 +253,7 @@ class SqlCopyStore:
 
     async def reconcile_expired(self, copy_trade_id: int, reason: str, worker: str, now: datetime) -> bool:
         values = {"state": CopyTradeState.EXPIRED, "reason": reason[:128], "next_retry_at": None}
-        async with unit_of_work(self.sessions) as session:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
             if not await _transition(session, copy_trade_id, (PENDING,), values, worker, now):
                 return False
             outcome = Outcome(copy_trade_id, CopyTradeState.EXPIRED, order_sent=True)
