@@ -21,8 +21,8 @@ from polyhunter.settings import DbSettings
 from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
-from tests.integration.store.factories import domain_config, new_address, new_user, signal_with_key
 from tests.support.memory_copy_store import MemoryCopyStore
+from tests.support.store_factories import domain_config, new_address, new_user, signal_with_key
 
 pytestmark = pytest.mark.integration
 
