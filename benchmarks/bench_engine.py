@@ -58,6 +58,7 @@ from polyhunter.ports.venue import Executor
 from polyhunter.runtime.gc_tuning import tune_gc
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.settings import DbSettings, EngineSettings
+from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.migrate import upgrade
@@ -159,7 +160,7 @@ def engine_for(
         executors[CustodyMode.PAPER] = PaperExecutor(pricer.book, Decimal(1_000_000))
     big = Decimal(10) ** 12
     guard = Guard(MemoryCoordinator(), GuardrailLimits(big, big, big), 1_000_000, 1_000)
-    return CopyEngine(sessions, pricer, executors, guard, settings, StageMetrics(), "bench")
+    return CopyEngine(SqlCopyStore(sessions), pricer, executors, guard, settings, StageMetrics(), "bench")
 
 
 async def buy_signal(market: ClobMarketData, token: str, condition: str, n: int) -> Signal:

@@ -31,10 +31,10 @@ from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.signal import Signal
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
-from polyhunter.engine.expiry import PendingSweeper
 from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.market_meta import MarketDirectory
+from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.engine.positions import LeaderHolding, LeaderPortfolio, LoadHoldings
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.spend_seed import seed_guard
@@ -52,6 +52,7 @@ from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.secretbox import secret_box_from_settings
 from polyhunter.settings import Settings
+from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
 from polyhunter.store.sessions import Database, SessionFactory
@@ -142,6 +143,7 @@ async def build_app(
     db = create_engine(s.db)
     closers.append(db.dispose)
     sessions = create_session_factory(db)
+    copy_store = SqlCopyStore(sessions)  # what the engine and its sweep read and write
     box = secret_box_from_settings(
         s.secrets.master_key.get_secret_value() if s.secrets.master_key else None,
         s.secrets.master_key_file,
@@ -180,7 +182,7 @@ async def build_app(
         guard.set_user_limits(
             f.user_id, daily_cap_usdc=limits.daily_cap_usdc, max_trade_usdc=limits.max_trade_usdc
         )
-    await seed_guard(guard, sessions, datetime.now(UTC))  # today's spend survives a restart
+    await seed_guard(guard, copy_store, datetime.now(UTC))  # today's spend survives a restart
     data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
     closers.append(data_api.close)
     portfolio = LeaderPortfolio(leader_holdings(data_api))  # leaders' (and own wallets') positions
@@ -189,7 +191,7 @@ async def build_app(
     values = ValueContext(pricer.book, pricer.midpoint, portfolio, s.venue.data_api_url)
     positions = PositionsValue(executors, values, custody)
     engine = CopyEngine(
-        sessions,
+        copy_store,
         pricer,
         executors,
         guard,
@@ -201,7 +203,7 @@ async def build_app(
         on_copy=on_copy,
         markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
     )
-    await seed_exposure(engine.exposure, sessions)  # per-market caps survive a restart
+    await seed_exposure(engine.exposure, copy_store)  # per-market caps survive a restart
     ingest = IngestService(
         s,
         run.leaders(),
@@ -215,7 +217,7 @@ async def build_app(
         follow_from=started_at,
     )
     sweeper = PendingSweeper(
-        sessions,
+        copy_store,
         executors,
         engine,
         ttl_s=e.pending_ttl_s,

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
+from polyhunter.ports.store import NewCopy, StoredConfig
+from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.accounts import UserRepository
-from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
-from polyhunter.store.repos.copy_trades import PrewriteRequest
+from polyhunter.store.repos.copy_configs import CopyConfigRepository
 
 
 def new_address() -> str:
@@ -47,19 +48,30 @@ async def new_config(session: AsyncSession, leader: str | None = None) -> Stored
     return await CopyConfigRepository(session).create(domain_config(user_id, leader or new_address()))
 
 
-def prewrite_request(
-    stored: StoredConfig, signal_key: str, notional_micro: int = 10_000_000
-) -> PrewriteRequest:
-    return PrewriteRequest(
-        signal_key=signal_key,
-        config_id=stored.config.id,
-        config_version=stored.config.version,
-        user_id=stored.config.user_id,
-        side=Side.BUY,
-        asset="71321045679252212594626385532706912750332728571942532289631379312455583992563",
-        size_micro=20_000_000,
-        price_micro=500_000,
-        notional_micro=notional_micro,
+ASSET = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+
+
+def new_copy(stored: StoredConfig, notional_micro: int = 10_000_000) -> NewCopy:
+    """A PENDING BUY copy of `stored` (20 shares at 0.50)."""
+    cfg = stored.config
+    return NewCopy(cfg.id, cfg.version, cfg.user_id, Side.BUY, ASSET, 20_000_000, 500_000, notional_micro)
+
+
+def signal_with_key(key: str, leader: str | None = None, condition_id: str = "0x" + "cd" * 32) -> Signal:
+    now = datetime.now(UTC)
+    tx = "0x" + secrets.token_hex(32)
+    return Signal(
+        key,
+        leader or new_address(),
+        ASSET,
+        condition_id,
+        Side.BUY,
+        Decimal(20),
+        Decimal("0.5"),
+        tx,
+        now,
+        now,
+        SourceKind.WS,
     )
 
 
@@ -84,3 +96,20 @@ def a_signal(leader: str, n: int = 1) -> Signal:
 async def configs(sessions: async_sessionmaker[AsyncSession], leader: str, n: int) -> list[StoredConfig]:
     async with unit_of_work(sessions) as s:
         return [await new_config(s, leader) for _ in range(n)]
+
+
+async def prewrite_one(
+    store: SqlCopyStore,
+    copy: NewCopy,
+    key: str,
+    *,
+    now: datetime | None = None,
+    worker: str = "engine-1",
+) -> int | None:
+    """Prewrite one copy through the store (the engine's write path) without recording its signal; its
+    id, or None if (key, config) was already there."""
+    created = await store.prewrite(
+        signal_with_key(key), [copy], worker, now or datetime.now(UTC), record_signal=False
+    )
+    assert created is not None
+    return created.get(copy.config_id)

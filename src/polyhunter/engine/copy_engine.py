@@ -6,10 +6,11 @@
 
 How signals come in (order per leader and token, durable before the source moves on, executed in
 the background) is intake.py; planning a copy (market, filters, sizing) planning.py; what a finished
-copy reports (outcome rows, counters, `CopyRecord`s) copy_records.py; the batched SQL copy_store.py.
+copy reports (outcome rows, counters, `CopyRecord`s) copy_records.py; the store behind the `CopyStore` port (ports/store.py).
 
 Copies run with bounded concurrency. Every copy this process prewrote ends in exactly one terminal
-state, except an order whose submit result is unknown: that row stays PENDING and the expiry sweep
+state, except an order whose submit result is unknown: that row stays PENDING and the PENDING sweep
+(pending_sweep.py)
 reconciles it against the venue (never resubmitting blindly).
 """
 
@@ -21,9 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, assert_never
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import assert_never
 
 from polyhunter.domain.aggregation import Released
 from polyhunter.domain.copy_config import CustodyMode
@@ -36,14 +35,6 @@ from polyhunter.domain.sizing import SizeDecision
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
-from polyhunter.engine.copy_store import (
-    NewCopy,
-    Outcome,
-    insert_copies,
-    insert_signal_then_copies,
-    insert_signal_with_copies,
-    write_outcomes,
-)
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.intake import Intake
@@ -55,11 +46,9 @@ from polyhunter.engine.pricing import PriceDecision, Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.log import get_logger
+from polyhunter.ports.store import CopyStore, GuardrailEventRow, NewCopy, Outcome, StoredConfig
 from polyhunter.ports.venue import Executor
 from polyhunter.settings import EngineSettings
-from polyhunter.store.database import engine_of
-from polyhunter.store.hot_path import hot_path_for
-from polyhunter.store.repos.copy_configs import CopyConfigRepository, StoredConfig
 
 log = get_logger(__name__)
 
@@ -85,7 +74,7 @@ class Prepared:
 class CopyEngine:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        store: CopyStore,
         pricer: Pricer,
         executors: Mapping[CustodyMode, Executor],
         guard: Guard,
@@ -99,7 +88,7 @@ class CopyEngine:
         records_signals: bool = True,
         markets: MarketDirectory | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._store = store
         self.pricer = pricer
         self._executors = executors
         self.guard = guard
@@ -108,8 +97,6 @@ class CopyEngine:
         self.worker_id = worker_id
         self.portfolio = portfolio  # leaders' Data API positions: sell mirroring seeds, PROPORTIONAL
         self._records_signals = records_signals
-        self._postgresql = engine_of(sessions).dialect.name == "postgresql"
-        self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
         # Configs change only by provisioning (before start, or another process): picked up within 2 s.
         self._configs: TtlCache[str, list[StoredConfig]] = TtlCache(2_000, 100_000)
         self._needs_market: dict[str, bool] = {}  # leader -> a config of it filters on slugs or tags
@@ -149,8 +136,7 @@ class CopyEngine:
 
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:
-            async with self._sessions() as session:
-                found = await CopyConfigRepository(session).active_for_leader(leader)
+            found = await self._store.configs_for_leader(leader)
             self._needs_market[leader] = any(needs_market_metadata(s.config) for s in found)
             self._mirrors[leader] = any(s.config.mirror_sells and Side.SELL in s.config.sides for s in found)
             return found
@@ -217,17 +203,15 @@ class CopyEngine:
     ) -> dict[int, int] | None:
         """Record the signal and prewrite its copies atomically; None if the signal was recorded before."""
         copies = [p[1] for p in plans]
-        if not self._records_signals:
-            if not copies:
-                return {}
-            return await self._hot.transaction(insert_copies, signal.key, copies, self.worker_id, now)
-        if self._postgresql:  # one statement: autocommit, no BEGIN/COMMIT round trips
-            return await self._hot.autocommit(insert_signal_with_copies, signal, copies, self.worker_id, now)
-        return await self._hot.transaction(insert_signal_then_copies, signal, copies, self.worker_id, now)
+        if not self._records_signals and not copies:
+            return {}
+        return await self._store.prewrite(
+            signal, copies, self.worker_id, now, record_signal=self._records_signals
+        )
 
-    async def _persist(self, outcomes: list[Outcome], events: list[dict[str, Any]]) -> None:
+    async def _persist(self, outcomes: list[Outcome], events: list[GuardrailEventRow]) -> None:
         if outcomes or events:
-            await self._hot.transaction(write_outcomes, outcomes, events, datetime.now(UTC))
+            await self._store.write_outcomes(outcomes, events, datetime.now(UTC))
 
     # ----------------------------------------------------------------------------------- the stages
 

@@ -8,14 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine.copy_store import Outcome
 from polyhunter.engine.guard import Reservation
-from polyhunter.store.repos.copy_configs import StoredConfig
+from polyhunter.ports.store import GuardrailEventRow, Outcome, StoredConfig
 
 EXECUTED = CopyTradeState.EXECUTED
 
@@ -57,7 +55,7 @@ class CopyWork:
     trade_id: int
     size: SizeDecision
     outcomes: list[Outcome]
-    events: list[dict[str, Any]]
+    events: list[GuardrailEventRow]
     sent: bool = False  # an order went to an executor (its `orders` row, if any, gets the outcome)
     reservation: Reservation | None = None  # what it holds of the daily caps (BUY notional)
     signal_to_submit_s: float | None = None  # from the signal's arrival to its (first) order's submit

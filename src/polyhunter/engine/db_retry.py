@@ -1,8 +1,9 @@
 """Retry a unit of work whose pooled connection turned out to be dead.
 
 The pool does not ping connections before use (a round trip on every checkout of the hot path), so a
-connection the server dropped while it sat in the pool fails its first statement. SQLAlchemy marks that
-error ``connection_invalidated`` and discards the connection; the work is then run again on a fresh one.
+connection the server dropped while it sat in the pool fails its first statement. The store discards
+that connection and raises ``StoreUnavailableError`` (ports/store.py); the work is then run again on a
+fresh one.
 Only work that is safe to repeat goes through here: the engine's writes are idempotent (inserts are ON
 CONFLICT DO NOTHING, terminal states compare-and-set on PENDING).
 """
@@ -13,9 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError
-
 from polyhunter.log import get_logger
+from polyhunter.ports.store import StoreUnavailableError
 
 log = get_logger(__name__)
 
@@ -29,8 +29,8 @@ async def retry_on_disconnect(work: Callable[[], Awaitable[T]], what: str, attem
     for attempt in range(1, attempts + 1):
         try:
             return await work()
-        except DBAPIError as exc:
-            if not exc.connection_invalidated or attempt == attempts:
+        except StoreUnavailableError:
+            if attempt == attempts:
                 raise
             log.warning("database connection lost; retrying on a fresh one", work=what, attempt=attempt)
             await asyncio.sleep(BACKOFF_S * attempt)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from polyhunter.domain.aggregation import Aggregator, Released
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_records import CopyWork, EngineStats
-from polyhunter.engine.copy_store import Outcome
+from polyhunter.ports.store import Outcome
 
 SKIPPED = CopyTradeState.SKIPPED
 BELOW_MINIMUM = "BELOW_VENUE_MINIMUM"

@@ -13,12 +13,11 @@ from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import FollowerFunds
-from polyhunter.engine.copy_store import NewCopy
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.log import get_logger
-from polyhunter.store.repos.copy_configs import StoredConfig
+from polyhunter.ports.store import NewCopy, StoredConfig
 
 log = get_logger(__name__)
 

@@ -22,7 +22,6 @@ from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryPolicy
 from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.domain.signal import Signal, SourceKind
-from polyhunter.engine.copy_store import record_signals
 from polyhunter.ingest.chain_logs import ChainLogSource, RetractHandler
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
@@ -36,6 +35,7 @@ from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.settings import Settings
+from polyhunter.store.copy_writes import record_signals
 from polyhunter.store.database import unit_of_work
 
 log = get_logger(__name__)

@@ -1,6 +1,6 @@
 """The `orders` journal of an own-wallet executor: each signed order is written (SUBMITTING, with its
 hash) before it is posted, so after a crash or a timeout the exact order can be looked up at the venue
-instead of being sent again. The engine later gives the row its result (see copy_store.finish_orders).
+instead of being sent again. The engine later gives the row its result (see store/copy_writes.py, update_finished_orders).
 
 Group commit: when a signal fans out, hundreds of copies reach this point together. Their rows are
 written by one INSERT in one transaction (the copies that arrive while a batch is being written form

@@ -18,7 +18,7 @@ from polyhunter.app import App, Closer, build_app
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
-from polyhunter.engine.expiry import PendingSweeper
+from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.execution.registry import CUSTODY, CustodyRegistry
 from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService

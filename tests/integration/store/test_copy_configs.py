@@ -10,10 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.copy_config import CustodyMode, SizingMode
 from polyhunter.domain.signal import Side
+from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.copy_configs import ConfigNotFoundError, CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository
-from tests.support.store_factories import domain_config, new_address, new_key, new_user, prewrite_request
+from tests.support.store_factories import (
+    domain_config,
+    new_address,
+    new_copy,
+    new_key,
+    new_user,
+    prewrite_one,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -25,10 +33,11 @@ async def test_update_creates_version_two_and_trades_keep_version_one(
     async with unit_of_work(sessions) as s:
         user_id = await new_user(s)
         v1 = await CopyConfigRepository(s).create(domain_config(user_id, leader.upper().replace("0X", "0x")))
-        trade = await CopyTradeRepository(s).prewrite(prewrite_request(v1, new_key()))
+    store = SqlCopyStore(sessions)
+    trade_id = await prewrite_one(store, new_copy(v1), new_key())
     assert v1.config.version == 1
     assert v1.config.leader == leader
-    assert trade.copy_trade_id is not None
+    assert trade_id is not None
 
     changed = dataclasses.replace(
         domain_config(user_id, leader),
@@ -49,11 +58,11 @@ async def test_update_creates_version_two_and_trades_keep_version_one(
         current = await repo.get(v1.config.id)
         old = await repo.get(v1.config.id, version=1)
         active = await repo.active_for_leader(leader)
-        row = await CopyTradeRepository(s).get(trade.copy_trade_id)
-        later = await CopyTradeRepository(s).prewrite(prewrite_request(v2, new_key()))
+        row = await CopyTradeRepository(s).get(trade_id)
+    later = await prewrite_one(store, new_copy(v2), new_key())
     assert row is not None
     assert (row.config_id, row.config_version) == (v1.config.id, 1)
-    assert later.copy_trade_id is not None
+    assert later is not None
     assert old is not None
     assert old.config == v1.config
     assert current is not None

@@ -1,4 +1,4 @@
-"""The copy engine's batched writes behave the same on SQLite and PostgreSQL (where a batch is one
+"""The copy store's batched writes (store/copy_writes.py) behave the same on SQLite and PostgreSQL (where a batch is one
 statement over `unnest` arrays and the signal is recorded with its copies in one autocommit statement),
 and a pooled connection the server killed costs a retry, not the signal."""
 
@@ -14,16 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine.copy_store import (
-    NewCopy,
-    Outcome,
+from polyhunter.engine.db_retry import retry_on_disconnect
+from polyhunter.ports.store import NewCopy, Outcome, StoredConfig
+from polyhunter.settings import DbSettings
+from polyhunter.store.copy_store import SqlCopyStore
+from polyhunter.store.copy_writes import (
     finish_copies,
     insert_copies,
     insert_signal_with_copies,
     record_signals,
 )
-from polyhunter.engine.db_retry import retry_on_disconnect
-from polyhunter.settings import DbSettings
 from polyhunter.store.database import (
     autocommit_connection,
     core_transaction,
@@ -31,7 +31,6 @@ from polyhunter.store.database import (
     create_session_factory,
 )
 from polyhunter.store.models import CopyTrade, SignalRecord
-from polyhunter.store.repos.copy_configs import StoredConfig
 from tests.support.store_factories import a_signal, configs, new_address
 
 pytestmark = pytest.mark.integration
@@ -179,13 +178,13 @@ async def test_a_killed_pooled_connection_is_retried(
     assert killed >= 1
     leader = new_address()
     signal = a_signal(leader, 5)
+    store = SqlCopyStore(pg_sessions)
     attempts = 0
 
     async def record() -> set[str]:
         nonlocal attempts
         attempts += 1
-        async with core_transaction(pg_sessions) as db:
-            return await record_signals(db, [signal])
+        return await store.record_signals([signal])  # a dropped connection: StoreUnavailableError
 
     assert await retry_on_disconnect(record, "test") == {signal.key}
     assert attempts == 2

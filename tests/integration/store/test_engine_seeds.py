@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side, signal_key
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine.copy_store import NewCopy, Outcome, finish_copies, insert_copies, record_signals
-from polyhunter.engine.exposure_seed import executed_totals, seed_exposure
+from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.positions import FollowerExposure
-from polyhunter.engine.spend_seed import spent_today
+from polyhunter.ports.store import NewCopy, Outcome
 from polyhunter.secretbox import SecretBox, generate_master_key
+from polyhunter.store.copy_store import SqlCopyStore
+from polyhunter.store.copy_writes import finish_copies, insert_copies, record_signals
 from polyhunter.store.database import core_transaction, unit_of_work
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.repos.paper_accounts import PaperAccountRepository, PaperHolding, StoredPaperAccount
@@ -62,12 +63,13 @@ async def test_exposure_per_config_and_market(sessions: async_sessionmaker[Async
             filled = (size, price_micro) if state is EXECUTED else (None, None)
             outcome = Outcome(ids[cfg.id], state, filled_size_micro=filled[0], filled_price_micro=filled[1])
             await finish_copies(db, [outcome], signal.seen_at)
-    net, _ = await executed_totals(sessions)
+    store = SqlCopyStore(sessions)
+    net = (await store.executed_totals()).usdc
     assert net[(first.config.id, market_a)] == Decimal("5")  # 4 + 3 - 2
     assert net[(first.config.id, market_b)] == Decimal("0.5")
     assert net[(second.config.id, market_a)] == Decimal("0.3")
     exposure = FollowerExposure()
-    await seed_exposure(exposure, sessions)
+    await seed_exposure(exposure, store)
     assert exposure.get(first.config.id, market_a) == 5
     assert exposure.get(second.config.id, market_b) == 0
     # shares per config and token (all fills here are token "123"): what each config may sell
@@ -124,5 +126,5 @@ async def test_spent_today_counts_buys_by_what_they_filled(
                 size, price = filled if filled else (None, None)
                 outcome = Outcome(ids[cfg.id], state, filled_size_micro=size, filled_price_micro=price)
                 await finish_copies(db, [outcome], signal.seen_at)
-    spent = await spent_today(sessions, datetime.now(UTC))
+    spent = await SqlCopyStore(sessions).spent_today(datetime.now(UTC))
     assert spent[cfg.user_id] == 1_200_000 + 3_000_000

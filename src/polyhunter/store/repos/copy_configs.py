@@ -7,25 +7,18 @@ the follower changes their settings.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyhunter.domain.copy_config import CopyConfig as DomainConfig
+from polyhunter.ports.store import StoredConfig
 from polyhunter.store.models import CopyConfig, CopyConfigVersion, Leader
 from polyhunter.store.repos.accounts import LeaderRepository, normalize_address
 from polyhunter.store.repos.config_mapping import to_domain, version_values
 from polyhunter.store.repos.sql_helpers import is_postgresql, rowcount
 
-
-@dataclass(frozen=True, slots=True)
-class StoredConfig:
-    """One version of a config as the engine uses it, with the wallet it trades from."""
-
-    config: DomainConfig
-    wallet_id: int | None
-    active: bool
+__all__ = ["ConfigNotFoundError", "CopyConfigRepository", "StoredConfig"]
 
 
 class ConfigNotFoundError(LookupError):

@@ -1,8 +1,9 @@
-"""The PENDING sweep: a copy still PENDING past its time-to-live is reconciled, then closed.
+"""The PENDING sweep: a copy still PENDING past its time-to-live is reconciled against the venue, then
+closed.
 
 If the venue shows its order filled, it becomes EXECUTED (with the venue's fill); otherwise EXPIRED.
 Copies parked for aggregation whose window passed end SKIPPED here too. Rows are claimed with
-`locked_by` (FOR UPDATE SKIP LOCKED on PostgreSQL), so several supervisors never sweep the same row.
+`locked_by` (`CopyStore.claim_stale_pending`), so several supervisors never sweep the same row.
 """
 
 from __future__ import annotations
@@ -13,21 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import ExecStatus, OrderRequest
 from polyhunter.domain.signal import Side, from_micro
-from polyhunter.domain.states import CopyTradeState, OrderStatus
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_engine import CopyEngine
-from polyhunter.engine.copy_store import Outcome, finish_copies, finish_orders
 from polyhunter.log import get_logger
+from polyhunter.ports.store import CopyStore, Fill, PendingCopy
 from polyhunter.ports.venue import Executor
-from polyhunter.store.database import unit_of_work
-from polyhunter.store.models import CopyTrade, Order, SignalRecord
-from polyhunter.store.repos.copy_configs import CopyConfigRepository
-from polyhunter.store.repos.copy_trades import CopyTradeRepository, FillSummary
 
 log = get_logger(__name__)
 EXECUTED = CopyTradeState.EXECUTED
@@ -53,7 +47,7 @@ class _Recorded:
     neg_risk: bool
 
 
-def _request(row: CopyTrade, recorded: _Recorded) -> OrderRequest:
+def _request(row: PendingCopy, recorded: _Recorded) -> OrderRequest:
     limit = recorded.limit_micro if recorded.limit_micro is not None else row.requested_price_micro
     size = recorded.size_micro if recorded.size_micro is not None else row.requested_size_micro
     return OrderRequest(
@@ -76,7 +70,7 @@ def _request(row: CopyTrade, recorded: _Recorded) -> OrderRequest:
 class PendingSweeper:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        store: CopyStore,
         executors: Mapping[CustodyMode, Executor],
         engine: CopyEngine,
         *,
@@ -85,7 +79,7 @@ class PendingSweeper:
         worker_id: str,
         batch: int = 200,
     ) -> None:
-        self._sessions = sessions
+        self._store = store
         self._executors = executors
         self._engine = engine
         self._ttl = timedelta(seconds=ttl_s)
@@ -97,8 +91,7 @@ class PendingSweeper:
     async def close_aggregates(self, *, everything: bool = False) -> int:
         closed = self._engine.flush_aggregates(everything=everything)
         if closed:
-            async with unit_of_work(self._sessions) as session:
-                await finish_copies(session, closed, datetime.now(UTC))
+            await self._store.close_copies(closed, datetime.now(UTC))
             self.stats.aggregates_closed += len(closed)
         return len(closed)
 
@@ -106,10 +99,9 @@ class PendingSweeper:
         self.stats.runs += 1
         await self.close_aggregates()
         now = datetime.now(UTC)
-        async with unit_of_work(self._sessions) as session:
-            rows = await CopyTradeRepository(session).claim_stale_pending(
-                self._worker, older_than=now - self._ttl, lock_ttl=self._ttl, limit=self._batch, now=now
-            )
+        rows = await self._store.claim_stale_pending(
+            self._worker, older_than=now - self._ttl, lock_ttl=self._ttl, limit=self._batch, now=now
+        )
         held = self._engine.held()
         for row in rows:
             # A copy in flight or parked for aggregation in this process still gets its outcome from the
@@ -118,88 +110,59 @@ class PendingSweeper:
                 await self._settle(row)
         return len(rows)
 
-    async def _recorded(self, row: CopyTrade) -> _Recorded:
+    async def _recorded(self, row: PendingCopy) -> _Recorded:
         """The copy's signal's condition id and its signed order's limit and size from the store; tick
         size and neg-risk from the token's book (the engine's quote cache). A book that cannot be read
         leaves the venue's defaults (0.01, not neg-risk): a reconcile goes by the order's hash and the
         token, so they only describe the order."""
-        async with self._sessions() as session:
-            condition_id = await session.scalar(
-                select(SignalRecord.condition_id).where(SignalRecord.key == row.signal_key)
-            )
-            order = (
-                await session.execute(
-                    select(Order.price_micro, Order.size_micro)
-                    .where(Order.copy_trade_id == row.id)
-                    .order_by(Order.id.desc())
-                    .limit(1)
-                )
-            ).first()
+        order = await self._store.recorded_order(row)
         tick, neg_risk = DEFAULT_TICK, False
         try:
             book = await self._engine.pricer.book(row.asset)
             tick, neg_risk = book.tick_size, book.neg_risk
         except Exception as exc:  # noqa: BLE001 - see the docstring
             log.warning("no book for a reconcile request; default tick", token=row.asset, error=str(exc))
-        return _Recorded(
-            condition_id or "",
-            order.price_micro if order is not None else None,
-            order.size_micro if order is not None else None,
-            tick,
-            neg_risk,
-        )
+        return _Recorded(order.condition_id, order.limit_micro, order.size_micro, tick, neg_risk)
 
-    async def _settle(self, row: CopyTrade) -> None:
-        async with self._sessions() as session:
-            stored = await CopyConfigRepository(session).get(row.config_id, row.config_version)
+    async def _settle(self, row: PendingCopy) -> None:
+        stored = await self._store.config(row.config_id, row.config_version)
         result = None
+        recorded: _Recorded | None = None
         if stored is not None:
             executor = self._executors.get(stored.config.custody)
             if executor is not None:
                 try:
-                    result = await executor.reconcile(_request(row, await self._recorded(row)))
+                    recorded = await self._recorded(row)
+                    result = await executor.reconcile(_request(row, recorded))
                 except Exception as exc:  # noqa: BLE001 - cannot tell now: try again next sweep
                     log.warning("reconcile failed; will retry", copy_trade=row.id, error=str(exc))
-                    async with unit_of_work(self._sessions) as session:
-                        await CopyTradeRepository(session).release(row.id, self._worker)
+                    await self._store.release(row.id, self._worker)
                     return
-        async with unit_of_work(self._sessions) as session:
-            repo = CopyTradeRepository(session)
-            if result is not None and result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
-                fill = FillSummary(
-                    int(result.filled_shares * 1_000_000),
-                    int(result.avg_price * 1_000_000),
-                    int(result.fee * 1_000_000),
-                    result.venue_order_id or None,
+        now = datetime.now(UTC)
+        if result is not None and result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+            fill = Fill(
+                int(result.filled_shares * 1_000_000),
+                int(result.avg_price * 1_000_000),
+                int(result.fee * 1_000_000),
+                result.venue_order_id or None,
+            )
+            if await self._store.reconcile_executed(row.id, fill, self._worker, now):
+                self.stats.reconciled += 1
+                # the config's exposure and holding move as for a fill the engine saw itself
+                self._engine.exposure.add(
+                    row.config_id,
+                    recorded.condition_id if recorded is not None else "",
+                    row.side,
+                    result.filled_shares * result.avg_price,
+                    row.asset,
+                    result.filled_shares,
                 )
-                if await repo.mark_executed(row.id, fill, locked_by=self._worker):
-                    self.stats.reconciled += 1
-                    outcome = Outcome(row.id, EXECUTED, venue_order_id=fill.venue_order_id, order_sent=True)
-                    await finish_orders(session, [outcome], datetime.now(UTC))
-                    condition = await session.scalar(
-                        select(SignalRecord.condition_id).where(SignalRecord.key == row.signal_key)
-                    )
-                    # the config's exposure and holding move as for a fill the engine saw itself
-                    self._engine.exposure.add(
-                        row.config_id,
-                        condition or "",
-                        row.side,
-                        result.filled_shares * result.avg_price,
-                        row.asset,
-                        result.filled_shares,
-                    )
-            else:
-                reason = "pending past its time-to-live; venue shows no fill"
-                if await repo.mark_expired(row.id, reason, locked_by=self._worker):
-                    self.stats.expired += 1
-                    if (
-                        row.side is Side.BUY
-                    ):  # its notional held the daily caps (SELLs hold none): give it back
-                        await self._engine.guard.refund(
-                            row.user_id, row.created_at, row.requested_notional_micro
-                        )
-                    outcome = Outcome(row.id, CopyTradeState.EXPIRED, order_sent=True)
-                    await finish_orders(session, [outcome], datetime.now(UTC), OrderStatus.UNMATCHED)
+        else:
+            reason = "pending past its time-to-live; venue shows no fill"
+            if await self._store.reconcile_expired(row.id, reason, self._worker, now):
+                self.stats.expired += 1
+                if row.side is Side.BUY:  # its notional held the daily caps (SELLs hold none): give it back
+                    await self._engine.guard.refund(row.user_id, row.created_at, row.requested_notional_micro)
 
     async def run(self) -> None:
         while True:

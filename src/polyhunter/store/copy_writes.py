@@ -1,4 +1,5 @@
-"""The engine's batched writes: prewrite many copies in one statement, finish many in one executemany.
+"""The copy engine's batched writes, the SQL under `SqlCopyStore` (copy_store.py): prewrite many
+copies in one statement, finish many in one executemany.
 
 On PostgreSQL a batch goes as ONE statement over `unnest` of parameter arrays (one round trip and one
 plan for 10,000 rows, where an executemany sends 10,000 bound executions).
@@ -13,7 +14,6 @@ closed is never overwritten.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,38 +23,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from polyhunter.domain.signal import Side, Signal, to_micro
+from polyhunter.domain.signal import Signal, to_micro
 from polyhunter.domain.states import CopyTradeState, GuardrailDecision, OrderStatus
+from polyhunter.ports.store import NewCopy, Outcome
 from polyhunter.store.models import CopyTrade, GuardrailEvent, Order, SignalRecord
 from polyhunter.store.types import UTCDateTime
-
-
-@dataclass(frozen=True, slots=True)
-class NewCopy:
-    config_id: int
-    config_version: int
-    user_id: int
-    side: Side
-    asset: str
-    size_micro: int
-    price_micro: int
-    notional_micro: int
-    state: CopyTradeState = CopyTradeState.PENDING
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    copy_trade_id: int
-    state: CopyTradeState
-    reason: str | None = None
-    error: str | None = None
-    filled_size_micro: int | None = None
-    filled_price_micro: int | None = None
-    fees_micro: int | None = None
-    venue_order_id: str | None = None
-    order_sent: bool = False  # the copy reached an executor: its `orders` rows take this outcome
-
 
 SyncDb = Session | Connection  # what a unit of work runs on: the hot path's Connection, or an ORM session
 Db = AsyncSession | AsyncConnection  # the async forms, for callers outside the hot path (`run_sync`)

@@ -1,0 +1,285 @@
+"""`SqlCopyStore`: the one implementation of the `CopyStore` port (ports/store.py), on SQLite or
+PostgreSQL.
+
+The hot path (prewrite, outcomes) runs its units of work through `hot_path_for` (one thread hop on
+SQLite, `run_sync` on PostgreSQL; the SQL is copy_writes.py): on PostgreSQL a signal and its copies go
+in ONE autocommit statement. The seeds a supervisor starts from and the PENDING sweep's claims and
+reconcile writes are here too. A connection the server dropped surfaces as `StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.domain.signal import Side, Signal
+from polyhunter.domain.states import SPENDING_STATES, CopyTradeState, OrderStatus
+from polyhunter.ports.store import (
+    ExecutedTotals,
+    Fill,
+    GuardrailEventRow,
+    NewCopy,
+    Outcome,
+    PendingCopy,
+    RecordedOrder,
+    StoredConfig,
+    StoreUnavailableError,
+)
+from polyhunter.store.copy_writes import (
+    insert_copies,
+    insert_signal_then_copies,
+    insert_signal_with_copies,
+    insert_signals,
+    update_finished_copies,
+    update_finished_orders,
+    write_outcomes,
+)
+from polyhunter.store.database import engine_of, unit_of_work
+from polyhunter.store.hot_path import hot_path_for
+from polyhunter.store.models import CopyTrade, Order, SignalRecord
+from polyhunter.store.repos.copy_configs import CopyConfigRepository
+from polyhunter.store.repos.copy_trades import CopyTradeRepository
+from polyhunter.store.repos.sql_helpers import rowcount
+
+MICRO = Decimal(1_000_000)
+PENDING = CopyTradeState.PENDING
+
+
+@asynccontextmanager
+async def translated_errors() -> AsyncIterator[None]:
+    """A pooled connection the server dropped (SQLAlchemy marks the error `connection_invalidated` and
+    discards the connection) becomes the port's `StoreUnavailableError`; other errors pass unchanged.
+    (The hot path's two methods spell the same out: a plain try costs nothing.)"""
+    try:
+        yield
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailableError(str(exc)) from exc
+        raise
+
+
+# micro-USDC per row (integer division drops < 1 micro-USDC a row; keeps SQLite's sum in range)
+_FILLED_NOTIONAL = CopyTrade.filled_size_micro * CopyTrade.filled_price_micro / 1_000_000
+_SPENT = case(
+    (
+        and_(CopyTrade.state == CopyTradeState.EXECUTED, CopyTrade.filled_size_micro.is_not(None)),
+        _FILLED_NOTIONAL,
+    ),
+    else_=CopyTrade.requested_notional_micro,
+)
+
+
+def _pending_copy(row: CopyTrade) -> PendingCopy:
+    return PendingCopy(
+        id=row.id,
+        signal_key=row.signal_key,
+        config_id=row.config_id,
+        config_version=row.config_version,
+        user_id=row.user_id,
+        side=row.side,
+        asset=row.asset,
+        requested_size_micro=row.requested_size_micro,
+        requested_price_micro=row.requested_price_micro,
+        requested_notional_micro=row.requested_notional_micro,
+        created_at=row.created_at,
+    )
+
+
+class SqlCopyStore:
+    """The copy store on the database behind `sessions`. A dropped connection raises
+    `StoreUnavailableError` from every method."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._postgresql = engine_of(sessions).dialect.name == "postgresql"
+        self._hot = hot_path_for(sessions)  # prewrite and persist: one hop per unit of work
+
+    # ---------------------------------------------------------------- configs
+
+    async def configs_for_leader(self, leader: str) -> list[StoredConfig]:
+        async with translated_errors(), self.sessions() as session:
+            return await CopyConfigRepository(session).active_for_leader(leader)
+
+    async def config(self, config_id: int, version: int) -> StoredConfig | None:
+        async with translated_errors(), self.sessions() as session:
+            return await CopyConfigRepository(session).get(config_id, version)
+
+    # ---------------------------------------------------------------- hot path
+
+    async def prewrite(
+        self,
+        signal: Signal,
+        copies: Sequence[NewCopy],
+        worker: str,
+        now: datetime,
+        *,
+        record_signal: bool = True,
+    ) -> dict[int, int] | None:
+        try:
+            if not record_signal:
+                if not copies:
+                    return {}
+                return await self._hot.transaction(insert_copies, signal.key, copies, worker, now)
+            if self._postgresql:  # one statement: autocommit, no BEGIN/COMMIT round trips
+                return await self._hot.autocommit(insert_signal_with_copies, signal, copies, worker, now)
+            return await self._hot.transaction(insert_signal_then_copies, signal, copies, worker, now)
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailableError(str(exc)) from exc
+            raise
+
+    async def record_signals(self, signals: Sequence[Signal]) -> set[str]:
+        """Record signals without copies (a recording-only sink); the keys that were new."""
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            return await session.run_sync(insert_signals, signals)
+
+    async def write_outcomes(
+        self, outcomes: Sequence[Outcome], events: Sequence[GuardrailEventRow], now: datetime
+    ) -> None:
+        if outcomes or events:
+            try:
+                await self._hot.transaction(write_outcomes, outcomes, events, now)
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise StoreUnavailableError(str(exc)) from exc
+                raise
+
+    async def close_copies(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        if outcomes:
+            async with translated_errors(), unit_of_work(self.sessions) as session:
+                await session.run_sync(update_finished_copies, outcomes, now)
+
+    # ---------------------------------------------------------------- seeds at start
+
+    async def executed_totals(self) -> ExecutedTotals:
+        sel = (
+            select(
+                CopyTrade.config_id,
+                SignalRecord.condition_id,
+                CopyTrade.asset,
+                CopyTrade.side,
+                func.sum(_FILLED_NOTIONAL),
+                func.sum(CopyTrade.filled_size_micro),
+            )
+            .join(SignalRecord, SignalRecord.key == CopyTrade.signal_key)
+            .where(CopyTrade.state == CopyTradeState.EXECUTED, CopyTrade.filled_size_micro.is_not(None))
+            .group_by(CopyTrade.config_id, SignalRecord.condition_id, CopyTrade.asset, CopyTrade.side)
+        )
+        usdc_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        shares_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        async with translated_errors(), self.sessions() as session:
+            for config_id, condition_id, asset, side, total, size in (await session.execute(sel)).all():
+                sign = 1 if side == Side.BUY else -1
+                usdc_net[(int(config_id), str(condition_id))] += sign * Decimal(int(total or 0)) / MICRO
+                shares_net[(int(config_id), str(asset))] += sign * Decimal(int(size or 0)) / MICRO
+        return ExecutedTotals(dict(usdc_net), dict(shares_net))
+
+    async def spent_today(self, now: datetime) -> dict[int, int]:
+        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        sel = (
+            select(CopyTrade.user_id, func.sum(_SPENT))
+            .where(
+                CopyTrade.created_at >= day_start,
+                CopyTrade.state.in_(list(SPENDING_STATES)),
+                CopyTrade.side == Side.BUY,
+            )
+            .group_by(CopyTrade.user_id)
+        )
+        async with translated_errors(), self.sessions() as session:
+            return {int(user): int(total or 0) for user, total in (await session.execute(sel)).all()}
+
+    # ---------------------------------------------------------------- the PENDING sweep
+
+    async def claim_stale_pending(
+        self, worker: str, *, older_than: datetime, lock_ttl: timedelta, limit: int, now: datetime
+    ) -> list[PendingCopy]:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            rows = await CopyTradeRepository(session).claim_stale_pending(
+                worker, older_than=older_than, lock_ttl=lock_ttl, limit=limit, now=now
+            )
+        return [_pending_copy(row) for row in rows]
+
+    async def release(self, copy_trade_id: int, worker: str) -> bool:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            return await CopyTradeRepository(session).release(copy_trade_id, worker)
+
+    async def recorded_order(self, copy: PendingCopy) -> RecordedOrder:
+        async with translated_errors(), self.sessions() as session:
+            condition_id = await session.scalar(
+                select(SignalRecord.condition_id).where(SignalRecord.key == copy.signal_key)
+            )
+            order = (
+                await session.execute(
+                    select(Order.price_micro, Order.size_micro)
+                    .where(Order.copy_trade_id == copy.id)
+                    .order_by(Order.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        return RecordedOrder(
+            condition_id or "",
+            order.price_micro if order is not None else None,
+            order.size_micro if order is not None else None,
+        )
+
+    async def reconcile_executed(self, copy_trade_id: int, fill: Fill, worker: str, now: datetime) -> bool:
+        values: dict[str, Any] = {
+            "state": CopyTradeState.EXECUTED,
+            "filled_size_micro": fill.size_micro,
+            "filled_price_micro": fill.price_micro,
+            "fees_micro": fill.fees_micro,
+            "executed_at": now,
+            "next_retry_at": None,
+        }
+        if fill.venue_order_id is not None:
+            values["venue_order_id"] = fill.venue_order_id
+        allowed = (PENDING, CopyTradeState.SETTLEMENT_PENDING)
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            if not await _transition(session, copy_trade_id, allowed, values, worker, now):
+                return False
+            outcome = Outcome(
+                copy_trade_id, CopyTradeState.EXECUTED, venue_order_id=fill.venue_order_id, order_sent=True
+            )
+            await session.run_sync(update_finished_orders, [outcome], datetime.now(UTC))
+        return True
+
+    async def reconcile_expired(self, copy_trade_id: int, reason: str, worker: str, now: datetime) -> bool:
+        values = {"state": CopyTradeState.EXPIRED, "reason": reason[:128], "next_retry_at": None}
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            if not await _transition(session, copy_trade_id, (PENDING,), values, worker, now):
+                return False
+            outcome = Outcome(copy_trade_id, CopyTradeState.EXPIRED, order_sent=True)
+            await session.run_sync(
+                update_finished_orders, [outcome], datetime.now(UTC), OrderStatus.UNMATCHED
+            )
+        return True
+
+
+async def _transition(
+    session: AsyncSession,
+    copy_trade_id: int,
+    allowed: Sequence[CopyTradeState],
+    values: dict[str, Any],
+    worker: str,
+    now: datetime,
+) -> bool:
+    """Compare-and-set: the row moves only from an `allowed` state and while `worker` holds it."""
+    stmt = (
+        update(CopyTrade)
+        .where(
+            CopyTrade.id == copy_trade_id,
+            CopyTrade.state.in_(list(allowed)),
+            CopyTrade.locked_by == worker,
+        )
+        .values(updated_at=now, locked_at=None, locked_by=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(await session.execute(stmt)) == 1
