@@ -6,6 +6,7 @@ Unknown keys are rejected everywhere; units are part of the names; secrets are `
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -197,8 +198,37 @@ class Settings(BaseSettings):
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as plain JSON data, every secret replaced by ``**********``."""
-        return self.model_dump(mode="json")
+        """The effective settings as plain JSON data, every secret replaced by ``**********`` and the
+        password of every URL (``db.url``, ``coord.redis_url``, ...) by ``***``."""
+        redacted: dict[str, Any] = _redact_urls(self.model_dump(mode="json"))
+        return redacted
+
+
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host/...`` -> ``scheme://user:***@host/...``; other strings unchanged.
+
+    The credentials end at the last ``@`` (a password may hold an unescaped ``@``): redacting too
+    much of an odd URL is fine, showing part of a password is not."""
+    scheme = _URL_SCHEME.match(url)
+    if scheme is None:
+        return url
+    rest = url[scheme.end() :]
+    at = rest.rfind("@")
+    if at < 0 or ":" not in rest[:at]:
+        return url
+    user = rest[:at].split(":", 1)[0]
+    return f"{scheme.group()}{user}:***@{rest[at + 1 :]}"
+
+
+def _redact_urls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redact_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_urls(v) for v in value]
+    return redact_url(value) if isinstance(value, str) else value
 
 
 class SettingsError(Exception):

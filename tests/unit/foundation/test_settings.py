@@ -156,3 +156,19 @@ def test_bad_set_flag_is_one_line_naming_it(tmp_path: Path, flag: str, needle: s
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert needle in lines[0]
+
+
+def test_config_show_redacts_url_passwords(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(
+        tmp_path,
+        '[db]\nurl = "postgresql+asyncpg://app:db-pa55@word@db.example:5432/poly"\n'
+        '[coord]\nredis_url = "redis://:redis-s3cret@cache.example:6379/0"\n',
+    )
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    for secret in ("db-pa55", "word@db", "redis-s3cret"):
+        assert secret not in result.output
+    shown = json.loads(result.output)
+    assert shown["db"]["url"] == "postgresql+asyncpg://app:***@db.example:5432/poly"
+    assert shown["coord"]["redis_url"] == "redis://:***@cache.example:6379/0"
+    assert shown["venue"]["clob_url"] == "https://clob.polymarket.com"  # no credentials: as is
