@@ -50,9 +50,9 @@ from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.heap_trim import HeapTrimmer
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
-from polyhunter.secretbox import secret_box_from_settings
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
+from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -142,10 +142,7 @@ async def build_app(
     db = create_engine(s.db)
     closers.append(db.dispose)
     sessions = create_session_factory(db)
-    box = secret_box_from_settings(
-        s.secrets.master_key.get_secret_value() if s.secrets.master_key else None,
-        s.secrets.master_key_file,
-    )
+    box = await open_secret_box(s.secrets, sessions)  # never a new key for stored secrets
     followers = await provision(sessions, box, run, custody=custody)
     coord = await make_coordinator(s.coord, allow_fallback=False)
     closers.append(coord.close)

@@ -1,6 +1,10 @@
 """One settings tree: ``polyhunter.toml``, then ``POLYHUNTER__SECTION__KEY`` env vars, then CLI flags.
 
 Unknown keys are rejected everywhere; units are part of the names; secrets are ``SecretStr``.
+
+Paths are absolute once loaded: a relative ``secrets.master_key_file`` or SQLite ``db.url`` path is
+taken relative to the settings file's directory (the working directory when there is no file), so a
+process started from another directory finds the same database and the same master key.
 """
 
 from __future__ import annotations
@@ -161,6 +165,7 @@ class LoggingSettings(Section):
 
 class SecretsSettings(Section):
     master_key: SecretStr | None = None
+    # Next to the default database (./var/polyhunter.db); absolute once loaded (see the module doc).
     master_key_file: str = "./var/master.key"
     private_key: SecretStr | None = None
     clob_api_key: SecretStr | None = None
@@ -235,6 +240,31 @@ class SettingsError(Exception):
     """Bad settings: the message names the source, the key and why, on one line per problem."""
 
 
+def _absolute(path: str, base: Path) -> str:
+    expanded = Path(path).expanduser()
+    return str(expanded if expanded.is_absolute() else (base / expanded).resolve())
+
+
+def _sqlite_absolute(url: str, base: Path) -> str:
+    """A SQLite URL with a relative file path made absolute against ``base`` (others unchanged)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix):
+        return url
+    database, sep, query = url[len(prefix) :].partition("?")
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    return prefix + _absolute(database, base) + sep + query
+
+
+def resolve_paths(settings: Settings, base: Path) -> Settings:
+    """``settings`` with its relative paths made absolute against ``base`` (see the module doc)."""
+    secrets = settings.secrets.model_copy(
+        update={"master_key_file": _absolute(settings.secrets.master_key_file, base)}
+    )
+    db = settings.db.model_copy(update={"url": _sqlite_absolute(settings.db.url, base)})
+    return settings.model_copy(update={"secrets": secrets, "db": db})
+
+
 class _DictSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
         super().__init__(settings_cls)
@@ -306,7 +336,8 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         loaded = _Loaded(**(overrides or {}))
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc, str(path) if data else "settings")) from None
-    return loaded
+    base = path.resolve().parent if path.exists() else Path.cwd()
+    return resolve_paths(loaded, base)
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:

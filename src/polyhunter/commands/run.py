@@ -13,6 +13,7 @@ from polyhunter.api.server import ApiPortError, check_api_port
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.secretbox import MasterKeyMissingError
 from polyhunter.settings import Settings, SettingsError
 
 
@@ -42,6 +43,6 @@ def run(
         check_api_port(settings.api.host, settings.api.port)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_run(settings, config, duration_s))
-    except (SettingsError, ApiPortError) as exc:
+    except (SettingsError, ApiPortError, MasterKeyMissingError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

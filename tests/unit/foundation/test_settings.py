@@ -172,3 +172,25 @@ def test_config_show_redacts_url_passwords(tmp_path: Path, monkeypatch: pytest.M
     assert shown["db"]["url"] == "postgresql+asyncpg://app:***@db.example:5432/poly"
     assert shown["coord"]["redis_url"] == "redis://:***@cache.example:6379/0"
     assert shown["venue"]["clob_url"] == "https://clob.polymarket.com"  # no credentials: as is
+
+
+def test_relative_paths_resolve_against_the_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from another directory, the same settings file gives the same key file and database."""
+    home = tmp_path / "deploy"
+    home.mkdir()
+    path = home / "polyhunter.toml"
+    path.write_text('[db]\nurl = "sqlite+aiosqlite:///./var/ph.db?mode=rwc"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(path)
+    assert settings.secrets.master_key_file == str(home / "var" / "master.key")
+    assert settings.db.url == f"sqlite+aiosqlite:///{home / 'var' / 'ph.db'}?mode=rwc"
+    # No file: the working directory; absolute paths stay as they are.
+    defaults = load_settings()
+    assert defaults.secrets.master_key_file == str(elsewhere / "var" / "master.key")
+    assert defaults.db.url == f"sqlite+aiosqlite:///{elsewhere / 'var' / 'polyhunter.db'}"
+    monkeypatch.setenv("POLYHUNTER__SECRETS__MASTER_KEY_FILE", "/etc/ph/master.key")
+    assert load_settings(path).secrets.master_key_file == "/etc/ph/master.key"
