@@ -61,7 +61,9 @@ class DbSettings(Section):
 class CoordSettings(Section):
     backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = "polyhunter"
+    # Redis keys start with "<key_prefix>:<deployment id>:": the id is made once per database (see
+    # coord/factory.py), so deployments sharing one Redis never collide.
+    key_prefix: str = Field(default="polyhunter", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class VenueSettings(Section):

@@ -47,10 +47,13 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0002 (paper accounts) back to the initial schema.
+    # The default downgrade is one step: from 0003 (deployment id) back to 0002 (paper accounts).
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0002",)
+    assert await _tables(empty_db) == model_tables - {"deployment"} | {"alembic_version"}
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0001",)
-    assert await _tables(empty_db) == model_tables - {"paper_accounts"} | {"alembic_version"}
+    assert await _tables(empty_db) == model_tables - {"deployment", "paper_accounts"} | {"alembic_version"}
 
 
 async def test_no_drift_between_migrations_and_models(empty_db: DbSettings) -> None:
