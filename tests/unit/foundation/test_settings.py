@@ -194,3 +194,32 @@ def test_relative_paths_resolve_against_the_settings_file(
     assert defaults.db.url == f"sqlite+aiosqlite:///{elsewhere / 'var' / 'polyhunter.db'}"
     monkeypatch.setenv("POLYHUNTER__SECRETS__MASTER_KEY_FILE", "/etc/ph/master.key")
     assert load_settings(path).secrets.master_key_file == "/etc/ph/master.key"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            "[guardrails]\nmax_trade_usdc = 1e308\n",
+            "guardrails.max_trade_usdc: Input should be less than or equal to 1E+9",
+        ),
+        (
+            '[guardrails]\ndaily_user_cap_usdc = "NaN"\n',
+            "guardrails.daily_user_cap_usdc: Input should be a finite number",
+        ),
+        (
+            "[ingest]\npoll_interval_ms = 1e12\n",
+            "ingest.poll_interval_ms: Input should be less than or equal to 86400000",
+        ),
+        (
+            "[engine]\npending_ttl_s = 1e12\n",
+            "engine.pending_ttl_s: Input should be less than or equal to 86400",
+        ),
+        ('[coord]\nkey_prefix = "a b"\n', "coord.key_prefix: String should match pattern"),
+    ],
+)
+def test_numbers_are_finite_and_bounded(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(_write(tmp_path, text))
+    assert needle in str(err.value)
+    assert len(str(err.value).splitlines()) == 1
