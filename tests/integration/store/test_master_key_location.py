@@ -18,7 +18,7 @@ from polyhunter.store.database import create_engine, create_session_factory, uni
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.repos.wallets import WalletRepository
-from tests.integration.store.factories import new_address, new_user
+from tests.support.store_factories import new_address, new_user
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiPortError, ApiServer
 from polyhunter.cli import app
 
@@ -60,7 +59,7 @@ def test_a_busy_api_port_is_one_line_and_exit_2_before_migrating(
 
 def test_the_api_server_names_the_setting_when_its_port_is_taken(busy_port: int) -> None:
     with pytest.raises(ApiPortError, match=rf"^API port 127\.0\.0\.1:{busy_port} is in use \(api\.port\): "):
-        ApiServer(create_app(CollectorRegistry(), dict), "127.0.0.1", busy_port)
+        ApiServer(FastAPI(), "127.0.0.1", busy_port)
 
 
 @pytest.mark.parametrize(
