@@ -50,10 +50,11 @@ from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.heap_trim import HeapTrimmer
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
-from polyhunter.secretbox import secret_box_from_settings
 from polyhunter.settings import Settings
 from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory
+from polyhunter.store.deployment import deployment_id
+from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -144,12 +145,9 @@ async def build_app(
     closers.append(db.dispose)
     sessions = create_session_factory(db)
     copy_store = SqlCopyStore(sessions)  # what the engine and its sweep read and write
-    box = secret_box_from_settings(
-        s.secrets.master_key.get_secret_value() if s.secrets.master_key else None,
-        s.secrets.master_key_file,
-    )
+    box = await open_secret_box(s.secrets, sessions)  # never a new key for stored secrets
     followers = await provision(sessions, box, run, custody=custody)
-    coord = await make_coordinator(s.coord, allow_fallback=False)
+    coord = await make_coordinator(s.coord, deployment_id=await deployment_id(sessions))
     closers.append(coord.close)
     policy = RetryPolicy(max_retries=s.venue.max_retries)
     market = ClobMarketData(HttpClient(s.venue.clob_url, s.venue.request_timeout_ms, policy))

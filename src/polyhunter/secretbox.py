@@ -43,15 +43,35 @@ def parse_master_key(text: str) -> bytes:
     return key
 
 
-def load_or_create_key_file(path: Path) -> str:
-    """The laptop default: a key file under ./var, created with mode 0600 on first use."""
+class MasterKeyMissingError(SecretBoxError):
+    """No master key where the settings say, while the database holds values encrypted with one."""
+
+
+def load_or_create_key_file(path: Path, *, create: bool = True) -> str:
+    """The laptop default: a key file (next to the SQLite database), created with mode 0600 on first
+    use; ``create=False`` (the database already holds encrypted secrets) refuses to make a new one,
+    which could never decrypt them."""
     if path.exists():
         return path.read_text().strip()
+    if not create:
+        raise MasterKeyMissingError(
+            f"master key file {path} not found (secrets.master_key_file) and the database holds"
+            " encrypted secrets: restore that file or set secrets.master_key; a new key cannot decrypt them"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private temporary file, then linked into place (atomic, and refused if the
+    # file exists): two processes starting at once end up with the one key that was linked first.
     key = generate_master_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return key
 
 
@@ -78,6 +98,7 @@ class SecretBox:
         return plain
 
 
-def secret_box_from_settings(master_key: str | None, key_file: str) -> SecretBox:
-    """The configured master key, or the local key file (created on first use)."""
-    return SecretBox(master_key if master_key else load_or_create_key_file(Path(key_file)))
+def secret_box_from_settings(master_key: str | None, key_file: str, *, create: bool = True) -> SecretBox:
+    """The configured master key, or the local key file (created on first use unless ``create`` is
+    False: see ``load_or_create_key_file``)."""
+    return SecretBox(master_key if master_key else load_or_create_key_file(Path(key_file), create=create))

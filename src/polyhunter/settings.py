@@ -1,11 +1,16 @@
 """One settings tree: ``polyhunter.toml``, then ``POLYHUNTER__SECTION__KEY`` env vars, then CLI flags.
 
 Unknown keys are rejected everywhere; units are part of the names; secrets are ``SecretStr``.
+
+Paths are absolute once loaded: a relative ``secrets.master_key_file`` or SQLite ``db.url`` path is
+taken relative to the settings file's directory (the working directory when there is no file), so a
+process started from another directory finds the same database and the same master key.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +23,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 DEFAULT_CONFIG_FILE = "polyhunter.toml"
 CONFIG_FILE_ENV = "POLYHUNTER_CONFIG"
 
+# Upper bounds of the numeric settings: generous, but finite, so a typo (1e308, an extra zero run) is a
+# one-line settings error instead of an overflow (or a sleep of centuries) somewhere at run time.
+DAY_S = 86_400
+DAY_MS = DAY_S * 1000
+MONTH_S = 30 * DAY_S
+MAX_USDC = Decimal("1e9")
+MAX_COUNT = 10_000_000
+
 SignalMode = Literal["WS_ONLY", "POLLING_ONLY", "CHAIN_ONLY", "HYBRID"]
 
 
@@ -29,12 +42,14 @@ class DbSettings(Section):
     url: str = "sqlite+aiosqlite:///./var/polyhunter.db"
     echo: bool = False
     pool_size: int = Field(default=10, ge=1, le=200)
-    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    statement_timeout_ms: int = Field(default=30_000, ge=0, le=DAY_MS)
     # Off by default: a ping is one more round trip (about 1 ms here) on every checkout, on the copy
     # engine's hot path. A connection that died in the pool fails its first statement instead; the
     # engine retries its writes on a fresh connection (see engine/db_retry.py).
     pool_pre_ping: bool = False
-    pool_recycle_s: int = Field(default=1_800, ge=0)  # replace pooled connections older than this (0: never)
+    pool_recycle_s: int = Field(
+        default=1_800, ge=0, le=DAY_S
+    )  # replace pooled connections older than this (0: never)
 
     @field_validator("url")
     @classmethod
@@ -56,7 +71,9 @@ class DbSettings(Section):
 class CoordSettings(Section):
     backend: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = "polyhunter"
+    # Redis keys start with "<key_prefix>:<deployment id>:": the id is made once per database (see
+    # coord/factory.py), so deployments sharing one Redis never collide.
+    key_prefix: str = Field(default="polyhunter", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class VenueSettings(Section):
@@ -67,7 +84,7 @@ class VenueSettings(Section):
     rtds_ws_url: str = "wss://ws-live-data.polymarket.com"
     chain_rpc_url: str = "https://polygon-rpc.com"
     chain_id: int = 137
-    request_timeout_ms: int = Field(default=5_000, ge=100)
+    request_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
     max_retries: int = Field(default=3, ge=0, le=20)
 
     @field_validator("clob_url", "data_api_url", "gamma_url", "chain_rpc_url")
@@ -87,16 +104,16 @@ class VenueSettings(Section):
 
 class IngestSettings(Section):
     mode: SignalMode = "HYBRID"
-    poll_interval_ms: int = Field(default=2_000, ge=50)
-    poll_interval_degraded_ms: int = Field(default=500, ge=50)
+    poll_interval_ms: int = Field(default=2_000, ge=50, le=DAY_MS)
+    poll_interval_degraded_ms: int = Field(default=500, ge=50, le=DAY_MS)
     poll_page_limit: int = Field(default=500, ge=1, le=500)
-    poll_requests_per_10s: int = Field(default=800, ge=1)
-    replay_window_s: int = Field(default=600, ge=0)
-    max_signal_age_s: int = Field(default=900, ge=1)
-    ws_silence_timeout_ms: int = Field(default=15_000, ge=100)
-    reconnect_backoff_initial_ms: int = Field(default=250, ge=10)
-    reconnect_backoff_max_ms: int = Field(default=10_000, ge=10)
-    chain_poll_interval_ms: int = Field(default=1_000, ge=50)
+    poll_requests_per_10s: int = Field(default=800, ge=1, le=MAX_COUNT)
+    replay_window_s: int = Field(default=600, ge=0, le=MONTH_S)
+    max_signal_age_s: int = Field(default=900, ge=1, le=MONTH_S)
+    ws_silence_timeout_ms: int = Field(default=15_000, ge=100, le=DAY_MS)
+    reconnect_backoff_initial_ms: int = Field(default=250, ge=10, le=DAY_MS)
+    reconnect_backoff_max_ms: int = Field(default=10_000, ge=10, le=DAY_MS)
+    chain_poll_interval_ms: int = Field(default=1_000, ge=50, le=DAY_MS)
     chain_in_hybrid: bool = True  # HYBRID also reads chain logs (needs a reachable chain_rpc_url)
     chain_confirmations: int = Field(default=0, ge=0, le=256)
     chain_exchange_addresses: list[str] = Field(
@@ -107,11 +124,13 @@ class IngestSettings(Section):
             "0xe2222d279d744050d28e00520010520000310F59",
         ]
     )
-    dedup_ttl_s: int = Field(default=86_400, ge=60)  # the shared (Redis) dedup between supervisors
+    dedup_ttl_s: int = Field(
+        default=86_400, ge=60, le=MONTH_S
+    )  # the shared (Redis) dedup between supervisors
     # This process's own dedup window: late copies of a fill from another source arrive within
     # minutes (polling lag, chain confirmations); older repeats stop at the signals table (the durable
     # dedup). A day of keys in memory would grow a process by ~70 MB on a busy stream.
-    local_dedup_ttl_s: int = Field(default=900, ge=60)
+    local_dedup_ttl_s: int = Field(default=900, ge=60, le=MONTH_S)
 
 
 class EngineSettings(Section):
@@ -119,18 +138,18 @@ class EngineSettings(Section):
     # Signals whose copies execute at once (each after its prewrite); a source hands over the next
     # signal while earlier ones execute, and waits when this many are in flight (backpressure).
     signals_in_flight: int = Field(default=32, ge=1, le=10_000)
-    pending_ttl_s: int = Field(default=120, ge=1)
-    expiry_scan_interval_ms: int = Field(default=5_000, ge=100)
-    quote_cache_ttl_ms: int = Field(default=500, ge=0)
-    quote_cache_max_entries: int = Field(default=5_000, ge=1)
-    preflight_cache_ttl_ms: int = Field(default=2_000, ge=0)
-    fallback_price_ttl_ms: int = Field(default=10_000, ge=0)
+    pending_ttl_s: int = Field(default=120, ge=1, le=DAY_S)
+    expiry_scan_interval_ms: int = Field(default=5_000, ge=100, le=DAY_MS)
+    quote_cache_ttl_ms: int = Field(default=500, ge=0, le=DAY_MS)
+    quote_cache_max_entries: int = Field(default=5_000, ge=1, le=MAX_COUNT)
+    preflight_cache_ttl_ms: int = Field(default=2_000, ge=0, le=DAY_MS)
+    fallback_price_ttl_ms: int = Field(default=10_000, ge=0, le=DAY_MS)
     force_fallback_price: bool = False
     max_slippage_bps: int = Field(default=200, ge=0, le=10_000)
     order_type: Literal["FOK", "FAK"] = "FOK"
     price_chase_steps: int = Field(default=2, ge=0, le=20)
-    aggregation_window_ms: int = Field(default=60_000, ge=0)
-    metrics_interval_ms: int = Field(default=30_000, ge=100)
+    aggregation_window_ms: int = Field(default=60_000, ge=0, le=DAY_MS)
+    metrics_interval_ms: int = Field(default=30_000, ge=100, le=DAY_MS)
     # Young-generation GC threshold once started (CPython's default is 700); 0 keeps the defaults.
     # See runtime/gc_tuning.py: fewer, cheaper collections while a signal fans out.
     gc_gen0_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
@@ -140,11 +159,11 @@ class EngineSettings(Section):
 
 
 class GuardrailSettings(Section):
-    max_trade_usdc: Decimal = Field(default=Decimal("1000"), ge=0)
-    daily_user_cap_usdc: Decimal = Field(default=Decimal("5000"), ge=0)
-    global_daily_cap_usdc: Decimal = Field(default=Decimal("100000"), ge=0)
-    circuit_breaker_failures: int = Field(default=5, ge=1)
-    circuit_breaker_cooldown_s: int = Field(default=300, ge=1)
+    max_trade_usdc: Decimal = Field(default=Decimal("1000"), ge=0, le=MAX_USDC)
+    daily_user_cap_usdc: Decimal = Field(default=Decimal("5000"), ge=0, le=MAX_USDC)
+    global_daily_cap_usdc: Decimal = Field(default=Decimal("100000"), ge=0, le=MAX_USDC)
+    circuit_breaker_failures: int = Field(default=5, ge=1, le=MAX_COUNT)
+    circuit_breaker_cooldown_s: int = Field(default=300, ge=1, le=MONTH_S)
     dry_run: bool = False
 
 
@@ -160,6 +179,7 @@ class LoggingSettings(Section):
 
 class SecretsSettings(Section):
     master_key: SecretStr | None = None
+    # Next to the default database (./var/polyhunter.db); absolute once loaded (see the module doc).
     master_key_file: str = "./var/master.key"
     private_key: SecretStr | None = None
     clob_api_key: SecretStr | None = None
@@ -197,12 +217,66 @@ class Settings(BaseSettings):
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as plain JSON data, every secret replaced by ``**********``."""
-        return self.model_dump(mode="json")
+        """The effective settings as plain JSON data, every secret replaced by ``**********`` and the
+        password of every URL (``db.url``, ``coord.redis_url``, ...) by ``***``."""
+        redacted: dict[str, Any] = _redact_urls(self.model_dump(mode="json"))
+        return redacted
+
+
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host/...`` -> ``scheme://user:***@host/...``; other strings unchanged.
+
+    The credentials end at the last ``@`` (a password may hold an unescaped ``@``): redacting too
+    much of an odd URL is fine, showing part of a password is not."""
+    scheme = _URL_SCHEME.match(url)
+    if scheme is None:
+        return url
+    rest = url[scheme.end() :]
+    at = rest.rfind("@")
+    if at < 0 or ":" not in rest[:at]:
+        return url
+    user = rest[:at].split(":", 1)[0]
+    return f"{scheme.group()}{user}:***@{rest[at + 1 :]}"
+
+
+def _redact_urls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redact_urls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_urls(v) for v in value]
+    return redact_url(value) if isinstance(value, str) else value
 
 
 class SettingsError(Exception):
     """Bad settings: the message names the source, the key and why, on one line per problem."""
+
+
+def _absolute(path: str, base: Path) -> str:
+    expanded = Path(path).expanduser()
+    return str(expanded if expanded.is_absolute() else (base / expanded).resolve())
+
+
+def _sqlite_absolute(url: str, base: Path) -> str:
+    """A SQLite URL with a relative file path made absolute against ``base`` (others unchanged)."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix):
+        return url
+    database, sep, query = url[len(prefix) :].partition("?")
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    return prefix + _absolute(database, base) + sep + query
+
+
+def resolve_paths(settings: Settings, base: Path) -> Settings:
+    """``settings`` with its relative paths made absolute against ``base`` (see the module doc)."""
+    secrets = settings.secrets.model_copy(
+        update={"master_key_file": _absolute(settings.secrets.master_key_file, base)}
+    )
+    db = settings.db.model_copy(update={"url": _sqlite_absolute(settings.db.url, base)})
+    return settings.model_copy(update={"secrets": secrets, "db": db})
 
 
 class _DictSource(PydanticBaseSettingsSource):
@@ -276,7 +350,8 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         loaded = _Loaded(**(overrides or {}))
     except ValidationError as exc:
         raise SettingsError(format_validation_error(exc, str(path) if data else "settings")) from None
-    return loaded
+    base = path.resolve().parent if path.exists() else Path.cwd()
+    return resolve_paths(loaded, base)
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:

@@ -3,17 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 
 import uvicorn
 from fastapi import FastAPI
 
 
+class ApiPortError(Exception):
+    """The API cannot listen where the settings say (port in use, address not local): one line."""
+
+
+def bind_api_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), or ApiPortError naming the setting to change."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            raise ApiPortError(
+                f"API port {host}:{port} is in use (api.port): {reason}; stop the other process"
+                " or choose another api.port"
+            ) from None
+        raise ApiPortError(
+            f"API address {host}:{port} cannot be used (api.host, api.port): {reason}"
+        ) from None
+    return sock
+
+
+def check_api_port(host: str, port: int) -> None:
+    """Fail early (before migrating or starting anything) when the API could not listen."""
+    if port:
+        bind_api_socket(host, port).close()
+
+
 class ApiServer:
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
+        self._sock = bind_api_socket(host, port)
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")

@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from polyhunter.api.server import ApiPortError, check_api_port
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.secretbox import MasterKeyMissingError
 from polyhunter.settings import Settings, SettingsError
 
 
@@ -34,10 +36,13 @@ def run(
 ) -> None:
     """Copy the leaders in the run file for its followers until stopped."""
     settings = settings_or_exit(settings_file, set_flags=set_flags)
+    # Everything that can be checked without side effects is checked before anything is migrated or
+    # started: a bad run file or a busy API port is one line and exit code 2, never a traceback.
     try:
         load_run_file(config)
-    except SettingsError as exc:
+        check_api_port(settings.api.host, settings.api.port)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_run(settings, config, duration_s))
+    except (SettingsError, ApiPortError, MasterKeyMissingError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(settings, config, duration_s))

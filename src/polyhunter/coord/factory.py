@@ -1,4 +1,9 @@
-"""Build the configured Coordinator; fall back to memory (with a warning) when Redis is unreachable."""
+"""Build the configured Coordinator; fall back to memory (with a warning) when Redis is unreachable.
+
+Redis keys are prefixed ``<coord.key_prefix>:<deployment id>``: the id comes from the deployment's
+database (store/deployment.py), so every process of one deployment shares its keys and two
+deployments on one Redis never see each other's.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,16 @@ from polyhunter.settings import CoordSettings
 log = get_logger(__name__)
 
 
-async def make_coordinator(settings: CoordSettings, *, allow_fallback: bool = False) -> Coordinator:
+def redis_key_prefix(settings: CoordSettings, deployment_id: str) -> str:
+    return f"{settings.key_prefix}:{deployment_id}" if deployment_id else settings.key_prefix
+
+
+async def make_coordinator(
+    settings: CoordSettings, *, deployment_id: str = "", allow_fallback: bool = False
+) -> Coordinator:
     if settings.backend == "memory":
         return MemoryCoordinator()
-    coord = RedisCoordinator(settings.redis_url, settings.key_prefix)
+    coord = RedisCoordinator(settings.redis_url, redis_key_prefix(settings, deployment_id))
     try:
         await coord.ping()
     except OSError as exc:

@@ -8,6 +8,17 @@ from enum import StrEnum
 
 from polyhunter.domain.signal import Side
 
+MAX_USDC = Decimal("1e9")  # any USDC amount in a config: a billion is beyond any real account
+MAX_SLIPPAGE_BPS = 10_000  # 100 %
+# The largest sizing_value per mode: USDC per copy, percent of the leader, x the leader's shares, and
+# the scale on the equity ratio. Beyond these a copy is a typo, not a strategy.
+MAX_SIZING_VALUE: dict[str, Decimal] = {
+    "FIXED_USDC": MAX_USDC,
+    "PERCENT_OF_LEADER": Decimal(1000),
+    "PROPORTIONAL": Decimal(1000),
+    "MULTIPLIER": Decimal(1000),
+}
+
 
 class SizingMode(StrEnum):
     FIXED_USDC = "FIXED_USDC"  # every copy spends `sizing_value` USDC
@@ -54,13 +65,53 @@ class CopyConfig:
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        for name, amount in self._bounded_amounts():
+            problem = amount_problem(amount)
+            if problem:
+                raise ValueError(f"{name} {problem}")
+        if not self.sizing_value.is_finite():
+            raise ValueError("sizing_value must be a finite number")
         if self.sizing_value < 0:
             raise ValueError("sizing_value must be >= 0")
         if self.sizing is not SizingMode.PROPORTIONAL and self.sizing_value == 0:
             raise ValueError(f"{self.sizing} needs a positive sizing_value")
         if self.sizing is SizingMode.PERCENT_OF_LEADER and self.sizing_value > 1000:
             raise ValueError("PERCENT_OF_LEADER sizing_value is a percent (0-1000)")
+        problem = sizing_value_problem(self.sizing, self.sizing_value)
+        if problem:
+            raise ValueError(f"sizing_value {problem}")
+        if self.max_slippage_bps is not None and not 0 <= self.max_slippage_bps <= MAX_SLIPPAGE_BPS:
+            raise ValueError(f"max_slippage_bps must be between 0 and {MAX_SLIPPAGE_BPS}")
         if self.max_trade_usdc is not None and self.max_trade_usdc < self.min_trade_usdc:
             raise ValueError("max_trade_usdc is below min_trade_usdc")
-        if not (Decimal(0) <= self.min_price <= self.max_price <= Decimal(1)):
+        if not (self.min_price.is_finite() and self.max_price.is_finite()) or not (
+            Decimal(0) <= self.min_price <= self.max_price <= Decimal(1)
+        ):
             raise ValueError("price bounds must satisfy 0 <= min_price <= max_price <= 1")
+
+    def _bounded_amounts(self) -> list[tuple[str, Decimal]]:
+        amounts = [("min_trade_usdc", self.min_trade_usdc)]
+        if self.max_trade_usdc is not None:
+            amounts.append(("max_trade_usdc", self.max_trade_usdc))
+        if self.max_position_usdc is not None:
+            amounts.append(("max_position_usdc", self.max_position_usdc))
+        return amounts
+
+
+def amount_problem(amount: Decimal) -> str | None:
+    """Why a USDC amount of a config is refused (None: it is fine): finite, 0..MAX_USDC."""
+    if not amount.is_finite():
+        return "must be a finite number"
+    if not Decimal(0) <= amount <= MAX_USDC:
+        return f"must be between 0 and {MAX_USDC:f} USDC"
+    return None
+
+
+def sizing_value_problem(sizing: SizingMode, value: Decimal) -> str | None:
+    """Why a sizing_value is refused for its mode (None: it is fine): finite and within its bound."""
+    if not value.is_finite():
+        return "must be a finite number"
+    bound = MAX_SIZING_VALUE[sizing.value]
+    if value > bound:
+        return f"must be at most {bound:f} for {sizing.value}"
+    return None

@@ -19,6 +19,7 @@ from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.registry import BuildContext, CustodyType, NewWallet, ValueContext
 from polyhunter.ports.venue import Executor
+from polyhunter.runtime.identity_checks import signer_problems
 from polyhunter.runtime.order_journal import OrderJournal
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.enums import WalletKind
@@ -39,7 +40,11 @@ def _check(spec: FollowerSpec) -> list[tuple[str, str]]:
         return [("private_key_env", "EOA custody needs private_key_env")]
     if spec.private_key is None and not os.environ.get(spec.private_key_env or ""):
         return [("private_key_env", f"env var {spec.private_key_env} is not set")]
-    return []
+    if spec.private_key is not None:
+        key, source = spec.private_key.get_secret_value(), "the key"
+    else:
+        key, source = os.environ.get(spec.private_key_env or "", ""), f"env var {spec.private_key_env}"
+    return signer_problems(key, source, spec.signature_type, spec.signer, spec.funder)
 
 
 def _wallet(spec: FollowerSpec) -> NewWallet:
@@ -108,7 +113,7 @@ async def _equity(executor: Executor, ctx: ValueContext, user_id: int) -> Decima
 EOA = CustodyType(
     mode=CustodyMode.EOA,
     wallet_kind=WalletKind.EOA,
-    accepts=frozenset({"private_key_env", "signature_type", "funder"}),
+    accepts=frozenset({"private_key_env", "signature_type", "signer", "funder"}),
     requires=frozenset({"private_key_env"}),
     check=_check,
     wallet=_wallet,

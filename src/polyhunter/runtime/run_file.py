@@ -6,7 +6,8 @@
     starting_cash_usdc = "1000"          # PAPER only
     private_key_env = "ALICE_KEY"        # EOA only: the NAME of an env var holding the key, never the key
     signature_type = 0                   # EOA: 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271
-    funder = "0x…"                       # EOA with a proxy / Safe: the funder address
+    signer = "0x…"                       # EOA, optional: the key's address (checked against the key)
+    funder = "0x…"                       # EOA with a proxy / Safe (1, 2: required): the funder address
 
       [followers.limits]                 # optional guardrails of this follower, on top of the
       daily_cap_usdc = "200"             # platform's [guardrails] (the stricter of the two applies):
@@ -21,8 +22,17 @@
 
 Every error names its key, with the follower's name (`followers[0] (alice).copies[1].sizing_value:
 ...`): unknown keys, bad values, a copy config the domain refuses, a second config for the same
-leader (the store keeps one config per follower and leader), a repeated follower name, and an
-`private_key_env` whose variable is not set.
+leader (the store keeps one config per follower and leader), a repeated follower name, and what
+the follower's custody refuses (EOA: a `private_key_env` whose variable is not set or does not hold
+a private key).
+
+Bounds (all numbers finite, NaN and Infinity refused): USDC amounts 0..1e9 (`MAX_USDC`), prices
+0..1, `max_slippage_bps` 0..10000, `sizing_value` per mode (FIXED_USDC up to 1e9 USDC,
+PERCENT_OF_LEADER up to 1000 %, MULTIPLIER and PROPORTIONAL up to x1000). Addresses are 0x + 40 hex,
+not the zero address (mixed case must be a valid EIP-55 checksum); names have no control characters.
+EOA (execution/eoa_custody.py): a key must be 64 hex digits in the secp256k1 range and give `signer`
+when that is set; signature types 1 (POLY_PROXY) and 2 (POLY_GNOSIS_SAFE) need a `funder` other than
+the signer.
 """
 
 from __future__ import annotations
@@ -36,9 +46,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
+from polyhunter.domain.copy_config import (
+    MAX_SLIPPAGE_BPS,
+    MAX_USDC,
+    CopyConfig,
+    CustodyMode,
+    SizingMode,
+    sizing_value_problem,
+)
 from polyhunter.domain.signal import Side
 from polyhunter.execution.registry import CUSTODY
+from polyhunter.runtime.identity_checks import name_problem, parse_address
 from polyhunter.settings import SettingsError
 
 
@@ -47,26 +65,27 @@ class _Strict(BaseModel):
 
 
 def _address(value: str) -> str:
-    if not (value.startswith("0x") and len(value) == 42):
-        raise ValueError("must be an address: 0x + 40 hex")
-    int(value[2:], 16)
-    return value.lower()
+    return parse_address(value)
+
+
+def _usdc(default: Decimal | None) -> Any:
+    return Field(default=default, ge=0, le=MAX_USDC, allow_inf_nan=False)
 
 
 class CopySpec(_Strict):
     leader: str
     sizing: SizingMode
-    sizing_value: Decimal = Decimal(0)
-    min_trade_usdc: Decimal = Decimal(0)
-    max_trade_usdc: Decimal | None = None
-    max_position_usdc: Decimal | None = None
+    sizing_value: Decimal = Field(default=Decimal(0), ge=0, allow_inf_nan=False)  # bound: per mode
+    min_trade_usdc: Decimal = _usdc(Decimal(0))
+    max_trade_usdc: Decimal | None = _usdc(None)
+    max_position_usdc: Decimal | None = _usdc(None)
     sides: list[Side] = Field(default_factory=lambda: [Side.BUY, Side.SELL])
     allow_markets: list[str] = Field(default_factory=list)
     deny_markets: list[str] = Field(default_factory=list)
-    min_price: Decimal = Decimal(0)
-    max_price: Decimal = Decimal(1)
+    min_price: Decimal = Field(default=Decimal(0), ge=0, le=1, allow_inf_nan=False)
+    max_price: Decimal = Field(default=Decimal(1), ge=0, le=1, allow_inf_nan=False)
     mirror_sells: bool = True
-    max_slippage_bps: int | None = None
+    max_slippage_bps: int | None = Field(default=None, ge=0, le=MAX_SLIPPAGE_BPS)
     aggregate_below_minimum: bool = True
 
     @field_validator("leader")
@@ -100,17 +119,18 @@ class CopySpec(_Strict):
 class FollowerLimits(_Strict):
     """Guardrails of one follower, applied with the platform's (the stricter wins)."""
 
-    daily_cap_usdc: Decimal | None = Field(default=None, ge=0)
-    max_trade_usdc: Decimal | None = Field(default=None, ge=0)
+    daily_cap_usdc: Decimal | None = _usdc(None)
+    max_trade_usdc: Decimal | None = _usdc(None)
 
 
 class FollowerSpec(_Strict):
     name: str = Field(min_length=1, max_length=64)
     custody: CustodyMode = CustodyMode.PAPER  # one registered in CUSTODY
-    starting_cash_usdc: Decimal = Decimal(1000)
-    private_key_env: str | None = None
+    starting_cash_usdc: Decimal = _usdc(Decimal(1000))
+    private_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)
     private_key: SecretStr | None = Field(default=None, exclude=True)  # set by code (demo), never from files
     signature_type: int = Field(default=0, ge=0, le=3)
+    signer: str | None = None
     funder: str | None = None
     limits: FollowerLimits = Field(default_factory=FollowerLimits)
     copies: list[CopySpec] = Field(default_factory=list)
@@ -122,6 +142,19 @@ class FollowerSpec(_Strict):
             expected = " or ".join(", ".join(repr(n) for n in names) for names in _last_two(CUSTODY.names()))
             raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
         return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        problem = name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("signer", "funder")
+    @classmethod
+    def _addresses(cls, value: str | None) -> str | None:
+        return None if value is None else _address(value)
 
     def key(self) -> str | None:
         if self.private_key is not None:
@@ -191,6 +224,10 @@ def check_run_file(run: RunFile, source: str) -> None:
                     " one copy config per follower and leader"
                 )
             leaders.setdefault(copy.leader, j)
+            sizing_problem = sizing_value_problem(copy.sizing, copy.sizing_value)
+            if sizing_problem:
+                errors.append(f"{at}.sizing_value: {sizing_problem}")
+                continue
             try:
                 copy.to_domain(0, f.custody)
             except ValueError as exc:

@@ -2,6 +2,12 @@
 
 Each call opens one connection from the configured URL, runs the Alembic command on it inside one
 transaction (PostgreSQL DDL is transactional, so a failed migration leaves nothing behind) and closes it.
+
+Migrations are serialized between processes (two supervisors starting at once on a new database):
+on PostgreSQL each upgrade / downgrade first takes a transaction-scoped advisory lock
+(``pg_advisory_xact_lock``, held until its commit or rollback); SQLite transactions are opened with
+``BEGIN IMMEDIATE`` (store/database.py), which takes the database's write lock up front. Either
+way the second migration starts after the first committed and finds the schema at head.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from polyhunter.store.database import create_engine
 from polyhunter.store.models import Base
 
 SCRIPT_LOCATION = "polyhunter.store:migrations"
+# The advisory lock key of migrations (b"polyhunt" as a signed 64-bit integer); advisory locks are
+# per database, so deployments on other databases of the same server do not wait for each other.
+MIGRATION_LOCK_KEY = int.from_bytes(b"polyhunt", "big", signed=True)
 
 
 def alembic_config(url: str = "") -> Config:
@@ -48,8 +57,15 @@ async def _on_connection(db: DbSettings, work: Callable[[Connection], Any]) -> A
         await engine.dispose()
 
 
+def lock_migrations(conn: Connection) -> None:
+    """Wait for any other migration of this database to finish (PostgreSQL; see the module doc)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+
+
 def _run_command(db: DbSettings, fn: Callable[..., None], revision: str) -> Callable[[Connection], None]:
     def work(conn: Connection) -> None:
+        lock_migrations(conn)
         cfg = alembic_config(db.url)
         cfg.attributes["connection"] = conn
         fn(cfg, revision)

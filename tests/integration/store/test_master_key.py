@@ -4,6 +4,7 @@ mode 0600, then reused), and what a wrong or malformed key does."""
 from __future__ import annotations
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,19 @@ def test_the_settings_key_wins_over_the_file(tmp_path: Path) -> None:
 def test_a_malformed_key_is_refused_with_its_reason(text: str) -> None:
     with pytest.raises(SecretBoxError, match="master key must be 32 bytes"):
         SecretBox(text)
+
+
+def test_processes_creating_the_key_file_at_once_share_one_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two supervisors starting together on a new deployment: both found no key file, one creates
+    it, the other reads that key instead of failing on the existing file (or writing its own)."""
+    path = tmp_path / "var" / "master.key"
+    first = load_or_create_key_file(path)
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # the second checked before the first wrote
+    assert load_or_create_key_file(path) == first
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(lambda _: load_or_create_key_file(path), range(16))) == {first}
+    monkeypatch.undo()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["master.key"]  # no temporary files left
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -45,10 +47,13 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0002 (paper accounts) back to the initial schema.
+    # The default downgrade is one step: from 0003 (deployment id) back to 0002 (paper accounts).
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0002",)
+    assert await _tables(empty_db) == model_tables - {"deployment"} | {"alembic_version"}
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0001",)
-    assert await _tables(empty_db) == model_tables - {"paper_accounts"} | {"alembic_version"}
+    assert await _tables(empty_db) == model_tables - {"deployment", "paper_accounts"} | {"alembic_version"}
 
 
 async def test_no_drift_between_migrations_and_models(empty_db: DbSettings) -> None:
@@ -68,3 +73,11 @@ async def test_drift_check_sees_a_missing_index(empty_db: DbSettings) -> None:
     diff = await migrate.schema_diff(empty_db)
     assert [d[0] for d in diff] == ["add_index"]
     assert diff[0][1].name == "ix_copy_trades_state_next_retry_at"
+
+
+async def test_concurrent_upgrades_of_a_fresh_database_both_succeed(empty_db: DbSettings) -> None:
+    """Two supervisors starting at once on a new database: the migrations are serialized (PostgreSQL:
+    an advisory lock; SQLite: BEGIN IMMEDIATE), the second finds the schema at head."""
+    await asyncio.gather(*(migrate.upgrade(empty_db) for _ in range(3)))
+    assert await migrate.current(empty_db) == (migrate.head_revision(),)
+    assert await migrate.schema_diff(empty_db) == []

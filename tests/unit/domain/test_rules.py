@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -155,3 +156,31 @@ def test_aggregation_releases_at_minimum_and_expires() -> None:
     assert len(agg) == 0
     agg.add(key, "d", Decimal(1), Decimal("0.4"), Decimal(1), 100)
     assert agg.expire(2000)[0][1].signal_keys == ["d"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"sizing_value": Decimal("1e27")}, "sizing_value must be at most 1000000000 for FIXED_USDC"),
+        ({"sizing_value": Decimal("NaN")}, "sizing_value must be a finite number"),
+        ({"min_trade_usdc": Decimal(-1)}, "min_trade_usdc must be between 0 and 1000000000 USDC"),
+        ({"max_trade_usdc": Decimal("Infinity")}, "max_trade_usdc must be a finite number"),
+        ({"max_position_usdc": Decimal("1e308")}, "max_position_usdc must be between 0 and"),
+        ({"max_slippage_bps": 10**9}, "max_slippage_bps must be between 0 and 10000"),
+        ({"max_slippage_bps": -1}, "max_slippage_bps must be between 0 and 10000"),
+        ({"max_price": Decimal("NaN")}, "price bounds"),
+    ],
+)
+def test_copy_config_refuses_unbounded_values(changes: dict[str, Any], expected: str) -> None:
+    """A FIXED_USDC of 1e27 (or NaN, or a negative amount) is refused when the config is built, not
+    when the engine sizes a copy with it."""
+    base: dict[str, Any] = {
+        "id": 1,
+        "version": 1,
+        "user_id": 1,
+        "leader": "0x" + "ab" * 20,
+        "sizing": SizingMode.FIXED_USDC,
+        "sizing_value": Decimal(10),
+    }
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        CopyConfig(**{**base, **changes})

@@ -156,3 +156,70 @@ def test_bad_set_flag_is_one_line_naming_it(tmp_path: Path, flag: str, needle: s
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, lines
     assert needle in lines[0]
+
+
+def test_config_show_redacts_url_passwords(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(
+        tmp_path,
+        '[db]\nurl = "postgresql+asyncpg://app:db-pa55@word@db.example:5432/poly"\n'
+        '[coord]\nredis_url = "redis://:redis-s3cret@cache.example:6379/0"\n',
+    )
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    for secret in ("db-pa55", "word@db", "redis-s3cret"):
+        assert secret not in result.output
+    shown = json.loads(result.output)
+    assert shown["db"]["url"] == "postgresql+asyncpg://app:***@db.example:5432/poly"
+    assert shown["coord"]["redis_url"] == "redis://:***@cache.example:6379/0"
+    assert shown["venue"]["clob_url"] == "https://clob.polymarket.com"  # no credentials: as is
+
+
+def test_relative_paths_resolve_against_the_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from another directory, the same settings file gives the same key file and database."""
+    home = tmp_path / "deploy"
+    home.mkdir()
+    path = home / "polyhunter.toml"
+    path.write_text('[db]\nurl = "sqlite+aiosqlite:///./var/ph.db?mode=rwc"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(path)
+    assert settings.secrets.master_key_file == str(home / "var" / "master.key")
+    assert settings.db.url == f"sqlite+aiosqlite:///{home / 'var' / 'ph.db'}?mode=rwc"
+    # No file: the working directory; absolute paths stay as they are.
+    defaults = load_settings()
+    assert defaults.secrets.master_key_file == str(elsewhere / "var" / "master.key")
+    assert defaults.db.url == f"sqlite+aiosqlite:///{elsewhere / 'var' / 'polyhunter.db'}"
+    monkeypatch.setenv("POLYHUNTER__SECRETS__MASTER_KEY_FILE", "/etc/ph/master.key")
+    assert load_settings(path).secrets.master_key_file == "/etc/ph/master.key"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            "[guardrails]\nmax_trade_usdc = 1e308\n",
+            "guardrails.max_trade_usdc: Input should be less than or equal to 1E+9",
+        ),
+        (
+            '[guardrails]\ndaily_user_cap_usdc = "NaN"\n',
+            "guardrails.daily_user_cap_usdc: Input should be a finite number",
+        ),
+        (
+            "[ingest]\npoll_interval_ms = 1e12\n",
+            "ingest.poll_interval_ms: Input should be less than or equal to 86400000",
+        ),
+        (
+            "[engine]\npending_ttl_s = 1e12\n",
+            "engine.pending_ttl_s: Input should be less than or equal to 86400",
+        ),
+        ('[coord]\nkey_prefix = "a b"\n', "coord.key_prefix: String should match pattern"),
+    ],
+)
+def test_numbers_are_finite_and_bounded(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(_write(tmp_path, text))
+    assert needle in str(err.value)
+    assert len(str(err.value).splitlines()) == 1

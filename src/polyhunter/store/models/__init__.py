@@ -3,6 +3,7 @@
 from polyhunter.store.base import Base
 from polyhunter.store.models.accounts import Leader, User, Wallet
 from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyTrade, GuardrailEvent
+from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.paper import PaperAccount
 from polyhunter.store.models.settlement import CommissionLog, DebtRecord, ReimbursementEntry
 from polyhunter.store.models.signals import SignalCursor, SignalRecord
@@ -15,6 +16,7 @@ __all__ = [
     "CopyConfigVersion",
     "CopyTrade",
     "DebtRecord",
+    "Deployment",
     "Fill",
     "GuardrailEvent",
     "Leader",
