@@ -35,9 +35,10 @@ services: ## start PostgreSQL and Redis if installed but stopped
 	  else echo "Redis is not installed (need 127.0.0.1:6379)"; exit 1; fi; fi
 	@for i in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 
-lint: sync ## ruff
+lint: sync ## ruff and the layer contracts (import-linter, see docs/architecture.md)
 	$(RUN) ruff check src tests benchmarks
 	$(RUN) ruff format --check src tests benchmarks
+	$(RUN) lint-imports --no-cache
 
 typecheck: sync ## mypy --strict
 	$(RUN) mypy
