@@ -48,6 +48,9 @@ def sim(
         Path | None, typer.Option(help="JSON array of Data API trade rows (replay).")
     ] = None,
     speed: Annotated[float, typer.Option(help="Replay time compression factor.")] = 1.0,
+    replay_delay: Annotated[
+        float, typer.Option(help="Seconds to wait before the first replayed row (replay).")
+    ] = 0.0,
     maker_level_size: Annotated[str, typer.Option(help="Shares per maker ladder level.")] = "500",
     chain_rpc: Annotated[
         str | None, typer.Option(help="Mirror every match on this JSON-RPC node (anvil).")
@@ -95,6 +98,7 @@ def sim(
             rate=rate,
             replay_file=replay_file,
             speed=speed,
+            replay_delay_s=replay_delay,
             maker_level_size=Decimal(maker_level_size),
         )
         server = SimServer(
