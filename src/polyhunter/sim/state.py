@@ -169,6 +169,10 @@ class SimState:
             self.freeze_books()
         elif not self.faults.stale_books:
             self._stale.clear()
+        delay = self.faults.delayed_s
+        for info in self._catalog:  # the fault's delay, else the market's own
+            ms = info.market.match_delay_ms if delay is None else round(delay * 1000)
+            self.engine.set_match_delay(info.condition_id, ms)
 
     def heartbeat(self, api_key: str) -> str:
         """Record a heartbeat of ``api_key``; the first one starts its dead-man switch."""
