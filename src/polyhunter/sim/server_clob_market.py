@@ -352,7 +352,7 @@ async def _clob_market(request: web.Request) -> web.Response:
             r=NO_REWARDS,
             ao=m.accepting_orders,
             mos=m.min_order_size,
-            sd=0,
+            sd=math.ceil(_state(request).engine.market(m.condition_id).match_delay_ms / 1000),
             cbos=False,
             aot=_opened(_state(request)),
             v="v1",
