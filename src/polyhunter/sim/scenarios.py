@@ -158,6 +158,7 @@ class ScenarioRunner:
         self.skipped = 0
         self._tasks: list[asyncio.Task[None]] = []
         self.chain_emit: Callable[[MirrorMatch], Awaitable[str]] | None = None  # set in chain mode
+        self._replay_go = asyncio.Event()
         self._replay_rows = (
             load_replay(config.replay_file) if config.replay_file and config.name == "replay" else []
         )
@@ -305,6 +306,10 @@ class ScenarioRunner:
                     ),
                 )
 
+    def begin_replay(self) -> None:
+        """Start the replay now, cutting ``replay_delay_s`` short (a test whose watcher is ready)."""
+        self._replay_go.set()
+
     async def replay_tx(self, tx: ReplayTx) -> bool:
         """Publish one recorded transaction; the makers' ladders move to its prices."""
         if any(self.state.info_by_condition(str(r["conditionId"])) is None for r in tx.rows):
@@ -327,7 +332,8 @@ class ScenarioRunner:
         transactions = replay_transactions(self._replay_rows)
         if not transactions:
             return
-        await asyncio.sleep(self.config.replay_delay_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._replay_go.wait(), self.config.replay_delay_s)
         loop = asyncio.get_running_loop()
         t0, began = transactions[0].timestamp, loop.time()
         for tx in transactions:
