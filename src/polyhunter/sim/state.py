@@ -169,8 +169,8 @@ class SimState:
             self.freeze_books()
         elif not self.faults.stale_books:
             self._stale.clear()
-        delay = self.faults.delayed_s
-        for info in self._catalog:  # the fault's delay, else the market's own
+        delay = self.faults.delayed_s  # the fault's match delay, else each market's own
+        for info in self._catalog:
             ms = info.market.match_delay_ms if delay is None else round(delay * 1000)
             self.engine.set_match_delay(info.condition_id, ms)
 
@@ -451,11 +451,10 @@ class SimState:
         self._fills.extend(numbered)
         for row in numbered:
             self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)
-        for row in numbered:
-            info = self.info_by_condition(row.condition_id)
-            if info is not None:
-                payload = rtds_payload(row, info, self.profile(row.proxy_wallet))
-                self.rtds.publish_trade(payload, self.now_ms())
+            if (info := self.info_by_condition(row.condition_id)) is not None:
+                self.rtds.publish_trade(
+                    rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms()
+                )
 
     async def settle(self, timeout_s: float = 10.0) -> None:
         """Wait until every trade so far is CONFIRMED (tests and scenario shutdown)."""
