@@ -48,6 +48,9 @@ def sim(
         Path | None, typer.Option(help="JSON array of Data API trade rows (replay).")
     ] = None,
     speed: Annotated[float, typer.Option(help="Replay time compression factor.")] = 1.0,
+    replay_delay: Annotated[
+        float, typer.Option(help="Seconds to wait before the first replayed row (replay).")
+    ] = 0.0,
     maker_level_size: Annotated[str, typer.Option(help="Shares per maker ladder level.")] = "500",
     chain_rpc: Annotated[
         str | None, typer.Option(help="Mirror every match on this JSON-RPC node (anvil).")
@@ -65,6 +68,17 @@ def sim(
         float | None, typer.Option(help="Websockets stay open but quiet for N seconds.")
     ] = None,
     stale_books: Annotated[bool, typer.Option(help="Freeze books (REST and websocket) at start.")] = False,
+    delayed: Annotated[
+        float | None,
+        typer.Option(help="Marketable orders answer status 'delayed' and match after N seconds."),
+    ] = None,
+    order_version_mismatch: Annotated[
+        int, typer.Option(min=0, help="Refuse the first N orders with order_version_mismatch.")
+    ] = 0,
+    order_version: Annotated[
+        int,
+        typer.Option(help="Exchange version GET /version serves (2 or 3); admin POST /version switches it."),
+    ] = 2,
     history_retention_s: Annotated[
         float,
         typer.Option(
@@ -84,6 +98,9 @@ def sim(
             rate_5xx=parse_scope_values(rate_5xx or [], "--rate-5xx"),
             ws_drop_every_s=ws_drop_every,
             stale_books=stale_books,
+            delayed_s=delayed,
+            order_version_mismatch=order_version_mismatch,
+            order_version=order_version,
         )
         if ws_silence is not None:
             faults.set_silence(ws_silence)
@@ -95,6 +112,7 @@ def sim(
             rate=rate,
             replay_file=replay_file,
             speed=speed,
+            replay_delay_s=replay_delay,
             maker_level_size=Decimal(maker_level_size),
         )
         server = SimServer(

@@ -121,6 +121,10 @@ class SimExchange:
         self._markets[condition_id] = market
         return market
 
+    def set_match_delay(self, condition_id: str, delay_ms: int) -> None:
+        """Marketable orders on the market wait ``delay_ms`` (status ``delayed``) before matching."""
+        self._markets[condition_id] = self.market(condition_id).with_changes(match_delay_ms=delay_ms)
+
     def set_tick_size(self, condition_id: str, tick_size: Decimal) -> list[Event]:
         """Change a market's tick (live does it near 0.04/0.96); one event per token."""
         if tick_size not in TICK_SIZES:

@@ -13,6 +13,16 @@ Websocket faults apply to every websocket surface (market, user, RTDS):
   (frames are dropped, not queued — like a lapsed live subscription);
 * ``stale_books``: REST books and websocket book frames freeze at the moment the fault is set and no
   ``price_change`` is pushed until it is cleared.
+
+Order entry faults (CLOB ``POST /order`` and ``POST /orders``):
+
+* ``delayed_s``: every marketable order is accepted with status ``delayed`` and matched that many
+  seconds later against the book of that moment (live does this on sports markets); it then shows
+  MATCHED in ``GET /data/order`` and its trades in ``/data/trades``, the user channel and RTDS;
+* ``order_version_mismatch``: the next N orders are refused with ``order_version_mismatch`` (HTTP 400,
+  ``{"error": "order_version_mismatch", "orderID": ...}``) whatever they are signed for;
+* ``order_version``: the exchange version ``GET /version`` serves (2 or 3); from then on orders signed
+  for the other version's exchange are refused with ``order_version_mismatch`` (a mid-run cutover).
 """
 
 from __future__ import annotations
@@ -23,9 +33,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FaultConfigError", "FaultDecision", "Faults", "parse_scope_values"]
+__all__ = ["ORDER_VERSIONS", "FaultConfigError", "FaultDecision", "Faults", "parse_scope_values"]
 
 SURFACES = frozenset({"*", "clob", "data_api", "gamma", "clob_ws", "rtds_ws"})
+ORDER_VERSIONS = (2, 3)
 
 
 class FaultConfigError(ValueError):
@@ -75,6 +86,9 @@ class Faults:
     ws_silence_s: float | None = None
     stale_books: bool = False
     silence_until: float = 0.0
+    delayed_s: float | None = None
+    order_version_mismatch: int = 0
+    order_version: int = 2
     version: int = 0
     listeners: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _rng: random.Random = field(init=False, repr=False)
@@ -99,6 +113,15 @@ class Faults:
         for name, value in (("ws_drop_every_s", self.ws_drop_every_s), ("ws_silence_s", self.ws_silence_s)):
             if value is not None and value <= 0:
                 raise FaultConfigError(f"{name} must be > 0, got {value}")
+        self._validate_orders()
+
+    def _validate_orders(self) -> None:
+        if self.delayed_s is not None and self.delayed_s <= 0:
+            raise FaultConfigError(f"delayed_s must be > 0, got {self.delayed_s}")
+        if self.order_version_mismatch < 0:
+            raise FaultConfigError(f"order_version_mismatch must be >= 0, got {self.order_version_mismatch}")
+        if self.order_version not in ORDER_VERSIONS:
+            raise FaultConfigError(f"order_version must be one of {ORDER_VERSIONS}, got {self.order_version}")
 
     def apply(self, body: Mapping[str, Any]) -> None:
         """Apply an admin ``POST /faults`` body. ``{"clear": true}`` resets everything first.
@@ -108,17 +131,20 @@ class Faults:
         ``ws_silence_s`` starts the quiet window now.
         """
         unknown = set(body) - {"clear", "latency_ms", "rate_429", "rate_5xx", "ws_drop_every_s",
-                               "ws_silence_s", "stale_books"}  # fmt: skip
+                               "ws_silence_s", "stale_books", "delayed_s", "order_version_mismatch",
+                               "order_version"}  # fmt: skip
         if unknown:
             raise FaultConfigError(f"unknown fault keys: {sorted(unknown)}")
         backup = (dict(self.latency_ms), dict(self.rate_429), dict(self.rate_5xx), self.ws_drop_every_s,
-                  self.ws_silence_s, self.stale_books, self.silence_until)  # fmt: skip
+                  self.ws_silence_s, self.stale_books, self.silence_until, self.delayed_s,
+                  self.order_version_mismatch, self.order_version)  # fmt: skip
         try:
             self._apply(body)
             self._validate()
         except (FaultConfigError, TypeError, ValueError) as exc:
             (self.latency_ms, self.rate_429, self.rate_5xx, self.ws_drop_every_s, self.ws_silence_s,
-             self.stale_books, self.silence_until) = backup  # fmt: skip
+             self.stale_books, self.silence_until, self.delayed_s, self.order_version_mismatch,
+             self.order_version) = backup  # fmt: skip
             raise FaultConfigError(str(exc)) from exc
         self.version += 1
         for listener in self.listeners:
@@ -133,6 +159,9 @@ class Faults:
             self.ws_silence_s = None
             self.silence_until = 0.0
             self.stale_books = False
+            self.delayed_s = None
+            self.order_version_mismatch = 0
+            self.order_version = ORDER_VERSIONS[0]
         for name in ("latency_ms", "rate_429", "rate_5xx"):
             if name not in body:
                 continue
@@ -150,6 +179,14 @@ class Faults:
             self.set_silence(None if value is None else float(value))
         if "stale_books" in body:
             self.stale_books = bool(body["stale_books"])
+        if "delayed_s" in body:
+            value = body["delayed_s"]
+            self.delayed_s = None if value is None else float(value)
+        if "order_version_mismatch" in body:
+            self.order_version_mismatch = int(body["order_version_mismatch"] or 0)
+        if "order_version" in body:
+            value = body["order_version"]
+            self.order_version = ORDER_VERSIONS[0] if value is None else int(value)
 
     def set_silence(self, seconds: float | None) -> None:
         self.ws_silence_s = seconds
@@ -164,6 +201,9 @@ class Faults:
             "ws_silence_s": self.ws_silence_s,
             "ws_silent_now": self.ws_silent(),
             "stale_books": self.stale_books,
+            "delayed_s": self.delayed_s,
+            "order_version_mismatch": self.order_version_mismatch,
+            "order_version": self.order_version,
         }
 
     # -- decisions ------------------------------------------------------------------------------
@@ -186,6 +226,13 @@ class Faults:
         elif rate_5xx and self._rng.random() < rate_5xx:
             status = 503 if self._rng.random() < 0.5 else 500
         return FaultDecision(delay_s=delay, status=status)
+
+    def take_version_mismatch(self) -> bool:
+        """True (and one fewer left) while ``order_version_mismatch`` orders remain to be refused."""
+        if self.order_version_mismatch <= 0:
+            return False
+        self.order_version_mismatch -= 1
+        return True
 
     def ws_silent(self) -> bool:
         """True while websocket frames must be withheld."""

@@ -6,19 +6,20 @@
   shares, clamped to [5, 5000], mostly BUYs, SELLs of what they hold) and prices from the book: each
   is a FAK two ticks through the touch, so fills print on the makers' ladder (1 to ``maker_levels``
   ticks from the market's fair price).
-* ``replay``: a JSON array of Data API trade rows (recorded format) is replayed as the leaders' fills,
-  time compressed by ``speed``: each row's wallet takes exactly the row's size at the row's price
-  from a maker order placed for it, so it shows in ``/trades``, ``/activity`` and RTDS. The markets
-  are built from the rows (their condition ids, token ids, titles and slugs).
+* ``replay``: a JSON array of recorded Data API trade rows (or RTDS activity frames) is published as
+  the venue showed it (see ``scenario_replay``): same transactions, legs, counterparties and sizes,
+  in time order with the recorded gaps divided by ``speed``, after ``replay_delay_s``, on RTDS, the
+  Data API and (chain mode) the chain. The makers' ladders follow each row's price, so copies fill
+  near it. The markets are built from the rows (their condition ids, token ids, titles and slugs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,10 +28,18 @@ from typing import Any
 
 from polyhunter.domain.signal import Side
 from polyhunter.log import get_logger
+from polyhunter.sim.chain_mirror import MirrorMatch
 from polyhunter.sim.markets import Market, token_id_for
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.scenario_agents import MarketMaker, Participants, address_for, snap
 from polyhunter.sim.scenario_markets import MarketInfo, build_catalog
+from polyhunter.sim.scenario_replay import (
+    ReplayTx,
+    fill_rows_of,
+    load_replay,
+    mirror_match_of,
+    replay_transactions,
+)
 from polyhunter.sim.state import SimState
 from polyhunter.sim.state_records import UserProfile
 from polyhunter.sim.units import MICRO
@@ -58,6 +67,7 @@ class ScenarioConfig:
     rate: float = 1.0  # leader fills per second (leaders scenario)
     replay_file: Path | None = None
     speed: float = 1.0
+    replay_delay_s: float = 0.0  # wait before the first replayed row
     maker_levels: int = 5
     maker_level_size: Decimal = Decimal(500)
     refresh_s: float = 1.0
@@ -66,22 +76,18 @@ class ScenarioConfig:
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
             raise ValueError(f"unknown scenario {self.name!r} (one of {', '.join(SCENARIOS)})")
-        if self.markets < 1 or self.leaders < 0 or self.rate < 0 or self.speed <= 0:
-            raise ValueError("markets >= 1, leaders >= 0, rate >= 0 and speed > 0 are required")
+        if (
+            self.markets < 1
+            or self.leaders < 0
+            or self.rate < 0
+            or self.speed <= 0
+            or self.replay_delay_s < 0
+        ):
+            raise ValueError(
+                "markets >= 1, leaders >= 0, rate >= 0, speed > 0 and replay delay >= 0 are required"
+            )
         if self.name == "replay" and self.replay_file is None:
             raise ValueError("the replay scenario needs --replay-file")
-
-
-def load_replay(path: Path) -> list[dict[str, Any]]:
-    rows = json.loads(path.read_text())
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: expected a JSON array of Data API trade rows")
-    needed = ("proxyWallet", "side", "asset", "conditionId", "size", "price", "timestamp")
-    for i, row in enumerate(rows):
-        missing = [k for k in needed if k not in row]
-        if missing:
-            raise ValueError(f"{path}: row {i} lacks {missing}")
-    return sorted(rows, key=lambda r: int(r["timestamp"]))
 
 
 def _replay_tick(prices: list[Decimal]) -> Decimal:
@@ -151,6 +157,8 @@ class ScenarioRunner:
         self.fills = 0
         self.skipped = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self.chain_emit: Callable[[MirrorMatch], Awaitable[str]] | None = None  # set in chain mode
+        self._replay_go = asyncio.Event()
         self._replay_rows = (
             load_replay(config.replay_file) if config.replay_file and config.name == "replay" else []
         )
@@ -298,46 +306,43 @@ class ScenarioRunner:
                     ),
                 )
 
-    def replay_row(self, row: dict[str, Any]) -> bool:
-        """Make ``row``'s wallet take exactly its size at its price from a maker order placed for it."""
-        info = self.state.info_by_condition(str(row["conditionId"]))
-        if info is None:
+    def begin_replay(self) -> None:
+        """Start the replay now, cutting ``replay_delay_s`` short (a test whose watcher is ready)."""
+        self._replay_go.set()
+
+    async def replay_tx(self, tx: ReplayTx) -> bool:
+        """Publish one recorded transaction; the makers' ladders move to its prices."""
+        if any(self.state.info_by_condition(str(r["conditionId"])) is None for r in tx.rows):
+            self.skipped += len(tx.rows)
             return False
-        market = self.state.engine.market(info.condition_id)
-        token, wallet = str(row["asset"]), str(row["proxyWallet"]).lower()
-        side = Side.BUY if row["side"] == "BUY" else Side.SELL
-        price = snap(Decimal(str(row["price"])), market.tick_size)
-        size = int(Decimal(str(row["size"])) * MICRO) // 10_000 * 10_000
-        if size <= 0 or (side is Side.BUY and size * price < MICRO) or token not in market.tokens:
-            self.skipped += 1
-            return False
-        maker = self.makers[info.condition_id]
-        maker.clear()
-        if side is Side.BUY:
-            self.agents.ensure_cash(wallet, int(size * price) + MICRO)
-        else:
-            self.agents.ensure_shares(wallet, token, size)
-        maker.post(token, Side.SELL if side is Side.BUY else Side.BUY, price, size)
-        result = self.agents.submit(wallet, token, side, price, size, OrderType.FAK)
-        maker.clear()
-        maker.recenter(price if token == market.tokens[0] else 1 - price)
-        ok = result.success and result.status == "matched"
-        self.fills += int(ok)
-        self.skipped += int(not ok)
-        return ok
+        for row in tx.rows:
+            info = self.state.info_by_condition(str(row["conditionId"]))
+            assert info is not None
+            market = self.state.engine.market(info.condition_id)
+            price = snap(Decimal(str(row["price"])), market.tick_size)
+            self.makers[info.condition_id].recenter(price if row["asset"] == market.tokens[0] else 1 - price)
+        tx_hash = tx.tx_hash
+        if self.chain_emit is not None:
+            tx_hash = await self.chain_emit(mirror_match_of(tx))
+        self.state.publish_fills(fill_rows_of(tx, tx_hash, self.state.now_ms()))
+        self.fills += len(tx.rows)
+        return True
 
     async def _replay_loop(self) -> None:
-        if not self._replay_rows:
+        transactions = replay_transactions(self._replay_rows)
+        if not transactions:
             return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._replay_go.wait(), self.config.replay_delay_s)
         loop = asyncio.get_running_loop()
-        t0, began = int(self._replay_rows[0]["timestamp"]), loop.time()
-        for row in self._replay_rows:
-            due = began + (int(row["timestamp"]) - t0) / self.config.speed
+        t0, began = transactions[0].timestamp, loop.time()
+        for tx in transactions:
+            due = began + (tx.timestamp - t0) / self.config.speed
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
-                self.replay_row(row)
+                await self.replay_tx(tx)
             except Exception as exc:  # one bad row must not end the replay
-                self.skipped += 1
-                log.warning("sim.replay_row_failed", error=str(exc))
+                self.skipped += len(tx.rows)
+                log.warning("sim.replay_row_failed", tx=tx.tx_hash, error=str(exc))

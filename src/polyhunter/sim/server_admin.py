@@ -6,6 +6,8 @@
 * ``GET /orders`` every signed order received (``?owner=<api key>`` / ``?maker=<address>`` filter)
 * ``GET /scenario`` leaders, makers and markets of the running scenario
 * ``GET /faults``; ``POST /faults`` set/clear (see ``faults.Faults.apply``)
+* ``POST /version`` ``{"version": 3}``: switch the exchange version the CLOB serves on ``GET /version``
+  (orders signed for the old one are then refused with ``order_version_mismatch``)
 * ``POST /resolve`` ``{"condition_id", "winning_token"}`` or ``{"condition_id", "winning_outcome"}``
 """
 
@@ -115,6 +117,16 @@ async def _set_faults(request: web.Request) -> web.Response:
     return json_response(state.faults.snapshot())
 
 
+async def _set_version(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    try:
+        state.faults.apply({"order_version": body.get("version")})
+    except FaultConfigError as exc:
+        raise BadRequest(str(exc)) from None
+    return json_response({"version": state.faults.order_version})
+
+
 async def _resolve(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
     body = await _body(request)
@@ -153,5 +165,6 @@ def build_admin_app(
     app.router.add_get("/scenario", _scenario)
     app.router.add_get("/faults", _get_faults)
     app.router.add_post("/faults", _set_faults)
+    app.router.add_post("/version", _set_version)
     app.router.add_post("/resolve", _resolve)
     return app

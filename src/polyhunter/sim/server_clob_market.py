@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -225,7 +226,7 @@ async def _time(request: web.Request) -> web.Response:
 
 
 async def _version(request: web.Request) -> web.Response:
-    return json_response({"version": 2})
+    return json_response({"version": _state(request).faults.order_version})
 
 
 async def _ok(request: web.Request) -> web.Response:
@@ -260,7 +261,7 @@ def clob_market(state: SimState, info: MarketInfo) -> ClobMarket:
         market_slug=m.slug,
         end_date_iso=info.end_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
         game_start_time=None,
-        seconds_delay=0,
+        seconds_delay=math.ceil(m.match_delay_ms / 1000),
         fpmm="",
         maker_base_fee=0,
         taker_base_fee=int(m.taker_fee_rate * 10_000),
@@ -351,7 +352,7 @@ async def _clob_market(request: web.Request) -> web.Response:
             r=NO_REWARDS,
             ao=m.accepting_orders,
             mos=m.min_order_size,
-            sd=0,
+            sd=math.ceil(_state(request).engine.market(m.condition_id).match_delay_ms / 1000),
             cbos=False,
             aot=_opened(_state(request)),
             v="v1",

@@ -2,7 +2,8 @@
 
 Each signed V2 order is checked like the live venue does, in this order: payload shape → owner is
 the API key → signer is the key's address → EIP-712 signature against the market's exchange domain
-(neg-risk markets sign for the neg-risk exchange; anything else is ``invalid signature``) → amount
+(neg-risk markets sign for the neg-risk exchange; anything else is ``invalid signature``, except
+an order signed for the other exchange version than ``GET /version`` serves: ``order_version_mismatch``) → amount
 precision for marketable types → the engine's own rules (tick, minimum size, balance, FOK/FAK). The
 order id is the EIP-712 order hash, so a re-sent order is ``Duplicated``. Every received order is
 logged for the admin ``GET /orders``.
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from polyhunter.adapters.polymarket.eip712 import InvalidSignatureError
 from polyhunter.adapters.polymarket.order_signer import (
+    ExchangeDomain,
     Order,
     SignatureType,
     exchange_domain,
@@ -34,6 +36,7 @@ from polyhunter.domain.signal import Side
 from polyhunter.sim import errors
 from polyhunter.sim.amounts import order_terms_from_amounts
 from polyhunter.sim.events import CancelResult, SubmitResult
+from polyhunter.sim.faults import ORDER_VERSIONS
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_clob_auth import CHAIN_ID, authenticate
 from polyhunter.sim.server_clob_market import STATE
@@ -48,6 +51,7 @@ INVALID_SIGNATURE = "invalid signature"
 OWNER_MISMATCH = "the order owner has to be the owner of the API KEY"
 SIGNER_MISMATCH = "the order signer address has to be the address of the API KEY"
 MAKER_PRECISION = "invalid amounts, maker amount supports a max accuracy of 2 decimals"
+ORDER_VERSION_MISMATCH = "order_version_mismatch"  # the official clients refetch /version on this text
 
 
 class OrderRejected(Exception):
@@ -73,6 +77,13 @@ def _record(state: SimState, raw: Any, endpoint: str) -> ReceivedOrder:
     )
     state.received.append(rec)
     return rec
+
+
+def _signed_by(order: Order, signature: str, domain: ExchangeDomain, expected: str) -> bool:
+    try:
+        return recover_order_signer(order, signature, domain).lower() == expected.lower()
+    except (InvalidSignatureError, ValueError):
+        return False
 
 
 def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
@@ -106,15 +117,18 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
     if info is None or order.maker_amount <= 0 or order.taker_amount <= 0:
         raise OrderRejected(errors.INVALID_PAYLOAD)
     market = state.engine.market(info.condition_id)
-    domain = exchange_domain(request.app[CHAIN_ID], 2, market.neg_risk)
+    version = state.faults.order_version
+    domain = exchange_domain(request.app[CHAIN_ID], version, market.neg_risk)
     order_id = order_hash(order, domain)
-    try:
-        recovered = recover_order_signer(order, o.signature, domain)
-    except (InvalidSignatureError, ValueError):
-        raise OrderRejected(INVALID_SIGNATURE, order_id) from None
     expected = key.address if order.signature_type == SignatureType.POLY_1271 else order.signer
-    if recovered.lower() != expected.lower():
+    if not _signed_by(order, o.signature, domain, expected):
+        for other in ORDER_VERSIONS:  # signed for another exchange version: the client must re-sign
+            other_domain = exchange_domain(request.app[CHAIN_ID], other, market.neg_risk)
+            if other != version and _signed_by(order, o.signature, other_domain, expected):
+                raise OrderRejected(ORDER_VERSION_MISMATCH, order_hash(order, other_domain))
         raise OrderRejected(INVALID_SIGNATURE, order_id)
+    if state.faults.take_version_mismatch():
+        raise OrderRejected(ORDER_VERSION_MISMATCH, order_id)
     if order.signature_type == SignatureType.EOA and order.maker.lower() != order.signer.lower():
         raise OrderRejected(INVALID_SIGNATURE, order_id)
     order_type = OrderType(body.order_type)

@@ -169,6 +169,10 @@ class SimState:
             self.freeze_books()
         elif not self.faults.stale_books:
             self._stale.clear()
+        delay = self.faults.delayed_s  # the fault's match delay, else each market's own
+        for info in self._catalog:
+            ms = info.market.match_delay_ms if delay is None else round(delay * 1000)
+            self.engine.set_match_delay(info.condition_id, ms)
 
     def heartbeat(self, api_key: str) -> str:
         """Record a heartbeat of ``api_key``; the first one starts its dead-man switch."""
@@ -433,18 +437,24 @@ class SimState:
         hashing = self._hashing.get(t.trade_id)
         await asyncio.sleep(self.mined_delay_s)
         tx_hash = await hashing if hashing is not None else ts.transaction_hash or t.transaction_hash
-        rows = fill_rows(t, tx_hash, self._fill_seq)
-        self._fill_seq += len(rows)
-        self._fills.extend(rows)
-        for row in rows:
-            self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)
-        for row in rows:
-            self.rtds.publish_trade(rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms())
+        self.publish_fills(fill_rows(t, tx_hash, 0))
         ts.status, ts.last_update_s, ts.transaction_hash = "MINED", self.now_s(), tx_hash
         self._publish_trade_status(ts, info)
         await asyncio.sleep(self.confirmed_delay_s)
         ts.status, ts.last_update_s = "CONFIRMED", self.now_s()
         self._publish_trade_status(ts, info)
+
+    def publish_fills(self, rows: Sequence[FillRow]) -> None:
+        """Number ``rows`` on, add them to the Data API log and push them on RTDS (mined or replayed)."""
+        numbered = [replace(row, seq=self._fill_seq + i) for i, row in enumerate(rows)]
+        self._fill_seq += len(numbered)
+        self._fills.extend(numbered)
+        for row in numbered:
+            self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)
+            if (info := self.info_by_condition(row.condition_id)) is not None:
+                self.rtds.publish_trade(
+                    rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms()
+                )
 
     async def settle(self, timeout_s: float = 10.0) -> None:
         """Wait until every trade so far is CONFIRMED (tests and scenario shutdown)."""

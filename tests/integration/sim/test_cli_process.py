@@ -9,6 +9,8 @@ import sys
 
 import aiohttp
 
+from tests.support.paths import FIXTURES
+
 
 async def test_sim_subprocess_prints_urls_and_serves() -> None:
     proc = await asyncio.create_subprocess_exec(
@@ -54,6 +56,43 @@ async def test_sim_subprocess_prints_urls_and_serves() -> None:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
         assert await proc.stdout.read() == b""  # exactly one line on stdout
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_sim_subprocess_replays_with_delay_and_order_faults() -> None:
+    """``--replay-file``/``--replay-delay`` and the order faults ``--delayed``/``--order-version`` from
+    the command line: nothing is published before the delay, then the recorded transactions are."""
+    recorded = FIXTURES / "current-2026-09" / "rtds_activity_trades.json"
+    hashes = {frame["payload"]["transactionHash"] for frame in json.loads(recorded.read_text())}
+    proc = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "polyhunter.cli", "sim", "--port", "0", "--scenario", "replay"],
+        *["--replay-file", str(recorded), "--replay-delay", "2", "--delayed", "0.5", "--order-version", "3"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        urls = json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=120))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(urls["data_api"] + "/trades", params={"takerOnly": "false"}) as resp:
+                assert await resp.json() == []  # still inside --replay-delay
+            async with http.get(urls["clob"] + "/version") as resp:
+                assert await resp.json() == {"version": 3}
+            async with http.get(urls["admin"] + "/faults") as resp:
+                assert (await resp.json())["delayed_s"] == 0.5
+            trades: list[dict[str, object]] = []
+            for _ in range(100):
+                async with http.get(urls["data_api"] + "/trades", params={"takerOnly": "false"}) as resp:
+                    trades = await resp.json()
+                if trades:
+                    break
+                await asyncio.sleep(0.1)
+            assert {t["transactionHash"] for t in trades} == hashes
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
     finally:
         if proc.returncode is None:
             proc.kill()

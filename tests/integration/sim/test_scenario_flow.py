@@ -96,13 +96,16 @@ async def test_replay_compresses_recorded_time_by_speed(tmp_path: Path, http: ai
     template = json.loads((FIXTURES / "http" / "data_api_trades_mixed.json").read_text())
     offsets = [0, 30, 120, 180, 300]  # recorded seconds: gaps 30, 90, 60, 120
     t0 = 1_729_000_000
-    rows = [{**template[i % len(template)], "timestamp": t0 + off} for i, off in enumerate(offsets)]
+    rows = [
+        {**template[i % len(template)], "timestamp": t0 + off, "transactionHash": f"0x{i + 1:064x}"}
+        for i, off in enumerate(offsets)
+    ]
     replay = tmp_path / "replay.json"
     replay.write_text(json.dumps(rows))
     speed = 150.0
-    config = ScenarioConfig(name="replay", seed=3, replay_file=replay, speed=speed)
-    # the first row replays at once: its fill reaches RTDS after mined_delay, time enough to subscribe
-    async with SimServer(config, port=0, mined_delay_s=0.5, confirmed_delay_s=0.01) as sim:
+    config = ScenarioConfig(name="replay", seed=3, replay_file=replay, speed=speed, replay_delay_s=0.5)
+    # the first row replays after replay_delay_s: time enough to subscribe
+    async with SimServer(config, port=0) as sim:
         async with http.ws_connect(sim.urls["rtds_ws"]) as ws:
             await ws.send_str(SUBSCRIBE_TRADES)
             first_seen: dict[str, int] = {}
