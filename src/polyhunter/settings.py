@@ -156,6 +156,9 @@ class EngineSettings(Section):
     # How often freed C-heap memory is handed back to the OS (glibc malloc_trim, in a worker thread);
     # 0 never. See runtime/heap_trim.py: without it a demo's RSS crept up 1.4 MiB after minute 2.
     heap_trim_interval_s: float = Field(default=20.0, ge=0, le=86_400)
+    # On SIGTERM/SIGINT: how long copies already executing may take to get their venue answers before
+    # they are cut off (left PENDING for the sweep). See runtime/shutdown.py.
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=600)
 
 
 class GuardrailSettings(Section):

@@ -96,7 +96,9 @@ def _sim(tmp: Path, replay: Path) -> Iterator[dict[str, str]]:
     cmd = [*CLI, "sim", "--port", "0", "--scenario", "replay", "--replay-file", str(replay)]
     cmd += ["--speed", str(SPEED), "--seed", str(SEED)]
     with (tmp / "sim.log").open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log)  # noqa: S603 - our own CLI
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            cmd, stdout=subprocess.PIPE, stderr=log, start_new_session=True
+        )
         try:
             assert proc.stdout is not None
             yield json.loads(proc.stdout.readline())
@@ -185,7 +187,12 @@ def _engine(run_file: Path, env: dict[str, str], log: Path) -> subprocess.Popen[
     """Start `polyhunter run` and return once its supervisor is up (the API listens last)."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*CLI, "run", "--config", str(run_file)], env=env, cwd=run_file.parent, stdout=out, stderr=out
+            [*CLI, "run", "--config", str(run_file)],
+            env=env,
+            cwd=run_file.parent,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # works from a background job too (its children ignore SIGINT)
         )
     deadline = time.monotonic() + READY_S
     while b"api listening" not in log.read_bytes():
@@ -319,8 +326,8 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
             )  # noqa: S608, E501
             assert proc.poll() is None, "the final engine run died"
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
+            proc.send_signal(signal.SIGTERM)  # a drain, as a service stop
+            assert proc.wait(timeout=60) == 0, "the final engine run did not drain and exit 0"
         received = _admin(urls["admin"], "/orders")
         scenario = _admin(urls["admin"], "/scenario")
     assert not stale, f"{len(stale)} copies PENDING past their TTL: {stale[:3]}"

@@ -12,6 +12,7 @@ import typer
 from polyhunter.api.server import ApiPortError, check_api_port
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.run_file import load_run_file
+from polyhunter.runtime.shutdown import ShutdownSignals
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.secretbox import MasterKeyMissingError
 from polyhunter.settings import Settings, SettingsError
@@ -19,8 +20,9 @@ from polyhunter.settings import Settings, SettingsError
 
 async def _run(settings: Settings, config: Path, duration_s: float | None) -> None:
     supervisor = Supervisor(settings, load_run_file(config))
-    await supervisor.start()
-    await supervisor.run(duration_s)
+    with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT drain
+        await supervisor.start()
+        await supervisor.run(duration_s, stop=shutdown.requested)
 
 
 def run(
@@ -29,7 +31,9 @@ def run(
     ],
     duration_s: Annotated[
         float | None,
-        typer.Option("--duration", help="Stop after this many seconds (default: run until Ctrl-C)."),
+        typer.Option(
+            "--duration", help="Stop after this many seconds (default: until SIGTERM or Ctrl-C, which drain)."
+        ),
     ] = None,
     settings_file: Path | None = CONFIG_OPTION,
     set_flags: list[str] | None = SET_OPTION,

@@ -15,6 +15,7 @@ from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_ex
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.mux import IngestMode
 from polyhunter.ingest.service import IngestService
+from polyhunter.runtime.shutdown import ShutdownSignals, run_until
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
@@ -65,7 +66,8 @@ async def _watch(settings: Settings, leaders: list[str], as_json: bool) -> None:
     # stale misses (older than the replay window after a restart) are logged with their key by the service
     service = IngestService(settings, leaders, sessions, emit, on_retract=retracted)
     try:
-        await service.run()
+        with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT: stop, drain
+            await run_until(service.run(), shutdown.requested)
     finally:
         await engine.dispose()
 

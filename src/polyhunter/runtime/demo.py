@@ -8,6 +8,7 @@ in-memory coordination, shows a live view (or one JSON summary with --json) and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import statistics
@@ -29,6 +30,7 @@ from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from polyhunter.runtime.shutdown import ShutdownSignals
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
 from polyhunter.sim.server_app import SimServer
@@ -247,26 +249,25 @@ async def run_demo(
         demo.names = sup.queries.follower_names()
         demo.custody = sup.queries.follower_custody()
         try:
-            if as_json:
-                await sup.run(duration_s, stop_after=False)
-                result = await summary(sup, demo, started)
-                print(json.dumps(result, indent=2, default=str))  # noqa: T201 - the command's output
-                return result
-            return await _run_live(sup, demo, duration_s, started)
+            with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT drain
+                if as_json:
+                    await sup.run(duration_s, stop_after=False, stop=shutdown.requested)
+                    result = await summary(sup, demo, started)
+                    print(json.dumps(result, indent=2, default=str))  # noqa: T201 - the command's output
+                    return result
+                return await _run_live(sup, demo, duration_s, started, shutdown.requested)
         finally:
             await sup.stop()
 
 
 async def _run_live(
-    sup: Supervisor, demo: DemoLog, duration_s: float | None, started: float
+    sup: Supervisor, demo: DemoLog, duration_s: float | None, started: float, stop: asyncio.Event
 ) -> dict[str, Any]:
-    import asyncio
-
     from rich.console import Console
     from rich.live import Live
 
     console = Console()
-    runner = asyncio.create_task(sup.run(duration_s, stop_after=False))
+    runner = asyncio.create_task(sup.run(duration_s, stop_after=False, stop=stop))
     next_pnl = 0.0
     with Live(_render(demo, *_counts(sup)), console=console, refresh_per_second=4) as live:
         while not runner.done():

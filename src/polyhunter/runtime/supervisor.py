@@ -101,8 +101,11 @@ class Supervisor:
     def status(self) -> dict[str, Any]:
         return self.queries.status()
 
-    async def run(self, duration_s: float | None = None, *, stop_after: bool = True) -> None:
-        """Run until `duration_s` passes (or forever); `stop_after=False` leaves clients open for a summary."""
+    async def run(
+        self, duration_s: float | None = None, *, stop_after: bool = True, stop: asyncio.Event | None = None
+    ) -> None:
+        """Run until `duration_s` passes (or forever) or `stop` is set (a SIGTERM/SIGINT, see
+        runtime/shutdown.py); then drain. `stop_after=False` leaves clients open for a summary."""
         self._tasks = [
             asyncio.create_task(self.ingest.run(), name="ingest"),
             asyncio.create_task(self.sweeper.run(), name="sweeper"),
@@ -110,19 +113,32 @@ class Supervisor:
             asyncio.create_task(self.heap_trimmer.run(), name="heap-trim"),
         ]
         try:
-            if duration_s is None:
-                await asyncio.gather(*self._tasks)
-            else:
-                done, _ = await asyncio.wait(
-                    self._tasks, timeout=duration_s, return_when=asyncio.FIRST_EXCEPTION
-                )
-                for task in done:
-                    task.result()
+            await self._wait(duration_s, stop)
         finally:
             if stop_after:
                 await self.stop()
             else:
                 await self._stop_tasks()
+
+    async def _wait(self, duration_s: float | None, stop: asyncio.Event | None) -> None:
+        """Until the duration passes, `stop` is set, a task fails (raised here) or every task ends."""
+        loop = asyncio.get_running_loop()
+        deadline = None if duration_s is None else loop.time() + duration_s
+        stopper = asyncio.create_task(stop.wait(), name="stop-requested") if stop is not None else None
+        pending: set[asyncio.Task[Any]] = set(self._tasks)
+        try:
+            while pending:
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                waiting = pending if stopper is None else pending | {stopper}
+                done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if not done or (stopper is not None and stopper in done):
+                    return
+                for task in done:
+                    task.result()
+                pending -= done
+        finally:
+            if stopper is not None:
+                stopper.cancel()
 
     async def _log_metrics(self) -> None:
         while True:
@@ -130,17 +146,34 @@ class Supervisor:
             log.info("stage latency", **self.engine.metrics.summary())
 
     async def _stop_tasks(self) -> None:
+        started = asyncio.get_running_loop().time()
+        grace_s = self.settings.engine.shutdown_grace_s
+        signals_before, copies_before = self.queries.totals() if self._tasks else (0, 0)
+        # Intake stops first: the sources stop reading and the mux's last hand-offs are recorded.
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        # No new signals from here; copies already executing get their venue answers (two request
-        # timeouts at most), so a stop leaves no order unaccounted for.
-        cut = await self.engine.drain(2 * self.settings.venue.request_timeout_ms / 1000)
+        in_flight = self.engine.intake.executing
+        # No new signals from here; copies already executing get their venue answers within the grace
+        # (what is cut off then stays PENDING for the sweep, as after a crash): no order unaccounted for.
+        remaining_s = max(0.0, grace_s - (asyncio.get_running_loop().time() - started))
+        cut = await self.engine.drain(remaining_s)
         if cut:
             log.warning("copies cut off at shutdown; the PENDING sweep settles them", signals=cut)
         if self._tasks:
             # Copies parked below the venue minimum cannot complete once we stop: close them now.
             await self.sweeper.close_aggregates(everything=True)
+            signals_after, copies_after = self.queries.totals()
+            log.info(
+                "drained",
+                signals_in_flight=in_flight,
+                signals_during_drain=signals_after - signals_before,
+                copies_during_drain=copies_after - copies_before,
+                cut_off=cut,
+                held=len(self.engine.held()),
+                drain_ms=round((asyncio.get_running_loop().time() - started) * 1000),
+                grace_s=grace_s,
+            )
         self._tasks = []
 
     async def stop(self) -> None:
