@@ -26,6 +26,7 @@ from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiServer
 from polyhunter.coord.factory import make_coordinator
+from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.signal import Signal
@@ -40,6 +41,7 @@ from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.registry import CUSTODY, BuildContext, CustodyRegistry, ValueContext
+from polyhunter.health import Health, database_check, ping_check, queue_check, source_checks, venue_check
 from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
 from polyhunter.log import get_logger
@@ -111,6 +113,7 @@ class App:
     sweeper: PendingSweeper
     closers: list[Closer] = field(default_factory=list)
     api: ApiServer | None = None
+    health: Health | None = None
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
@@ -241,6 +244,19 @@ async def build_app(
         sweeper=sweeper,
         closers=closers,
     )
+    app.health = app_health(app, market)
     if serve_api:
-        app.api = ApiServer(create_app(registry, app.queries), s.api.host, s.api.port)
+        app.api = ApiServer(create_app(registry, app.queries, app.health), s.api.host, s.api.port)
     return app
+
+
+def app_health(app: App, market: ClobMarketData) -> Health:
+    """/health's checks: database (critical), Redis when configured, each ingestion source, the venue
+    and the engine's intake."""
+    checks = [database_check(app.db)]
+    if isinstance(app.coord, RedisCoordinator):
+        checks.append(ping_check("redis", app.coord.ping))
+    checks += source_checks(app.queries.source_health, list(app.queries.source_health()))
+    checks.append(venue_check(lambda: market.http.request("GET", "/time", retry=False)))
+    checks.append(queue_check(lambda: app.engine.intake.executing, app.settings.engine.signals_in_flight))
+    return Health(checks)

@@ -1,10 +1,12 @@
-"""The HTTP API of a running PolyHunter: Prometheus metrics, health and a status summary."""
+"""The HTTP API of a running PolyHunter: Prometheus metrics, health (polyhunter.health) and a status
+summary."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 
@@ -14,7 +16,15 @@ class StatusQueries(Protocol):
     def status(self) -> dict[str, Any]: ...
 
 
-def create_app(registry: CollectorRegistry, queries: StatusQueries) -> FastAPI:
+class HealthReport(Protocol):
+    """What /health serves (`polyhunter.health.Health`): the document and its HTTP status."""
+
+    async def report(self) -> tuple[dict[str, Any], int]: ...
+
+
+def create_app(
+    registry: CollectorRegistry, queries: StatusQueries, checks: HealthReport | None = None
+) -> FastAPI:
     app = FastAPI(title="PolyHunter", docs_url=None, redoc_url=None)
 
     @app.get("/metrics")
@@ -22,8 +32,11 @@ def create_app(registry: CollectorRegistry, queries: StatusQueries) -> FastAPI:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> JSONResponse:
+        if checks is None:
+            return JSONResponse({"status": "ok", "checks": {}})
+        doc, code = await checks.report()
+        return JSONResponse(doc, status_code=code)
 
     @app.get("/status")
     def current_status() -> dict[str, Any]:
