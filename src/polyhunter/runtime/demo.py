@@ -248,16 +248,16 @@ async def run_demo(
         await sup.start()
         demo.names = sup.queries.follower_names()
         demo.custody = sup.queries.follower_custody()
-        try:
-            with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT drain
+        with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT drain
+            try:
                 if as_json:
                     await sup.run(duration_s, stop_after=False, stop=shutdown.requested)
                     result = await summary(sup, demo, started)
                     print(json.dumps(result, indent=2, default=str))  # noqa: T201 - the command's output
                     return result
                 return await _run_live(sup, demo, duration_s, started, shutdown.requested)
-        finally:
-            await sup.stop()
+            finally:
+                await sup.stop()
 
 
 async def _run_live(
