@@ -113,6 +113,11 @@ class IngestSettings(Section):
     ws_silence_timeout_ms: int = Field(default=15_000, ge=100, le=DAY_MS)
     reconnect_backoff_initial_ms: int = Field(default=250, ge=10, le=DAY_MS)
     reconnect_backoff_max_ms: int = Field(default=10_000, ge=10, le=DAY_MS)
+    # Validation at the edge: a larger websocket frame fails the connection (the venue's are ~1 KiB);
+    # a fill dated outside [receipt - max_fill_age_s, receipt + max_fill_future_s] is rejected.
+    ws_max_msg_bytes: int = Field(default=1 << 20, ge=4_096, le=64 << 20)
+    max_fill_age_s: int = Field(default=MONTH_S, ge=60, le=12 * MONTH_S)
+    max_fill_future_s: int = Field(default=300, ge=0, le=DAY_S)
     chain_poll_interval_ms: int = Field(default=1_000, ge=50, le=DAY_MS)
     chain_in_hybrid: bool = True  # HYBRID also reads chain logs (needs a reachable chain_rpc_url)
     chain_confirmations: int = Field(default=0, ge=0, le=256)

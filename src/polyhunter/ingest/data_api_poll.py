@@ -12,6 +12,8 @@
   after the other a round of 60 leaders at 200 ms would take 12 s, whatever the cadence); the cadence
   speeds up while the push feed is unhealthy. 429/5xx are retried with backoff by the HTTP client; a
   leader whose poll still fails (or whose answer is garbled) is retried next round, the others go on.
+* A row that fails validation (``RowQuarantine``: bad size, price, hash, time...) is set aside, counted
+  and logged once with its reason, and the cursor moves past it as past an emitted fill.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from polyhunter.adapters.polymarket.data_api_client import (
     DataApiClient,
 )
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.row_quarantine import RowQuarantine
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.cursors import Cursor, CursorStore
+from polyhunter.ingest.metrics import RejectCounter
 from polyhunter.ingest.rate_budget import RequestBudget
 from polyhunter.log import get_logger
 
@@ -60,6 +64,8 @@ class DataApiPoller:
         on_stale: Callable[[list[Signal]], None] | None = None,
         follow_from_s: int | None = None,
         clock: Callable[[], float] = time.time,
+        quarantine: RowQuarantine | None = None,
+        rejects: RejectCounter | None = None,
     ) -> None:
         if page_limit < 1:
             raise ValueError(f"page_limit must be at least 1, got {page_limit}")
@@ -77,6 +83,8 @@ class DataApiPoller:
         self._on_stale = on_stale
         self._clock = clock
         self._follow_from_s = follow_from_s  # a new leader is followed from here (default: its first poll)
+        self._quarantine = quarantine if quarantine is not None else RowQuarantine()
+        self.rejects = rejects if rejects is not None else RejectCounter(SOURCE)
         self._next = 0
         self.polls = 0
         self.errors = 0
@@ -114,25 +122,32 @@ class DataApiPoller:
                 rows = [r for r in rows if r.timestamp < top]
                 start, offset = top, 0
 
-    def _usable(self, leader: str, rows: list[DataActivity]) -> list[DataActivity]:
-        """Drop TRADE rows without a side (they cannot be mapped): one bad row must not stall the leader."""
-        good = [r for r in rows if r.type != "TRADE" or r.side in ("BUY", "SELL")]
-        if len(good) < len(rows):
-            self.skipped_rows += len(rows) - len(good)
-            log.warning("activity rows without a side skipped", leader=leader, rows=len(rows) - len(good))
-        return good
+    def _usable(
+        self, leader: str, rows: list[DataActivity], seen_at: datetime
+    ) -> tuple[list[DataActivity], list[tuple[int, str]]]:
+        """Set aside rows that fail validation (one bad row must not stall the leader): the good rows, and
+        (timestamp, key) of the rejected ones whose time is sane, for the cursor to move past."""
+        good, rejected = self._quarantine.split(rows, seen_at)
+        passed: list[tuple[int, str]] = []
+        for bad in rejected:
+            if bad.ts_s is not None:
+                passed.append((bad.ts_s, bad.key))
+            if not bad.repeat:
+                self.skipped_rows += 1
+                self.rejects.reject(bad.reason, bad.detail, leader=leader, tx=bad.row.transaction_hash[:80])
+        return good, passed
 
     async def poll_leader(self, leader: str) -> int:
         """One incremental read of one leader; returns the number of signals emitted."""
         now = self._clock()
         now_s = int(now)
         cursor = await self._cursor(leader, now_s)
-        rows = self._usable(leader, await self._fetch(leader, cursor.last_ts))
-        self.polls += 1
         seen_at = datetime.fromtimestamp(now, UTC)
+        rows, passed = self._usable(leader, await self._fetch(leader, cursor.last_ts), seen_at)
+        self.polls += 1
         fresh: list[Signal] = []
         stale: list[Signal] = []
-        emitted: list[tuple[int, str]] = []
+        emitted: list[tuple[int, str]] = [(ts, key) for ts, key in passed if ts >= cursor.last_ts]
         cutoff = now_s - self._replay_window_s
         unique: set[str] = set()
         for sig in self._parse(rows, seen_at):

@@ -6,7 +6,8 @@ after it and tests it against the followed set; only a hit pays for the typed ms
 signal mapping and the dedup gate. Frames without ``"proxyWallet"`` (pings, the empty first frame,
 other topics, error bodies) are counted and dropped. A frame whose address cannot be cut out
 cheaply (unexpected spacing) falls back to the full decode, so the pre-check never drops a followed
-leader's fill. Identical legs are numbered per (connection, frame type), see ``parse_signals``. Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``.
+leader's fill. A followed leader's frame that fails validation (``InvalidMessage``: NaN size, price
+out of (0, 1), bad hash, fill time out of the window...) is counted by reason and dropped. Identical legs are numbered per (connection, frame type), see ``parse_signals``. Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import msgspec
 
 from polyhunter.adapters.polymarket.parse_signals import LegOrdinals, ordinal_domain, signal_from_rtds_frame
 from polyhunter.adapters.polymarket.wire_rtds import ACTIVITY_FRAME_DECODER
-from polyhunter.domain.signal import Signal
+from polyhunter.adapters.polymarket.wire_validation import DEFAULT_BOUNDS, SCHEMA, FillBounds, InvalidMessage
+from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.metrics import FrameStats
 from polyhunter.ingest.mux import SignalMux, Verdict
 
@@ -31,9 +33,11 @@ LEG_MEMORY_S = 60.0  # a transaction's legs arrive within about a second: a minu
 
 
 class FrameFilter:
-    def __init__(self, leaders: Iterable[str], mux: SignalMux) -> None:
+    def __init__(self, leaders: Iterable[str], mux: SignalMux, bounds: FillBounds = DEFAULT_BOUNDS) -> None:
         self._mux = mux
         self._stats: FrameStats = mux.metrics.frames
+        self._rejects = mux.metrics.rejected(SourceKind.WS.value)
+        self._bounds = bounds
         self._ordinals: dict[tuple[str, str], LegOrdinals] = {}
         self._leaders: frozenset[str] = frozenset()
         self._leaders_b: frozenset[bytes] = frozenset()
@@ -65,9 +69,10 @@ class FrameFilter:
             return []
         try:
             frame = ACTIVITY_FRAME_DECODER.decode(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             if _ACTIVITY in raw:
                 stats.decode_errors += 1
+                self._rejects.reject(SCHEMA, str(exc))
             else:
                 stats.not_trades += 1
             return []
@@ -81,5 +86,9 @@ class FrameFilter:
             if len(self._ordinals) >= MAX_ORDINAL_DOMAINS:
                 del self._ordinals[next(iter(self._ordinals))]  # the oldest connection's counts
             ordinals = self._ordinals[domain] = LegOrdinals(max_age_s=LEG_MEMORY_S)
-        signal = signal_from_rtds_frame(frame, seen_at, ordinals)
+        try:
+            signal = signal_from_rtds_frame(frame, seen_at, ordinals, self._bounds)
+        except InvalidMessage as exc:
+            self._rejects.reject(exc.reason, exc.detail, tx=frame.payload.transaction_hash[:80])
+            return []
         return [signal] if self._mux.offer(signal) is Verdict.ACCEPTED else []

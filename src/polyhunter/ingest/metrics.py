@@ -9,6 +9,7 @@ the app exposes (``prometheus_client.generate_latest(metrics.registry)``).
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
@@ -23,7 +24,10 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from polyhunter.domain.signal import SourceKind
+from polyhunter.log import get_logger
 from polyhunter.ports.sources import SourceHealth
+
+log = get_logger(__name__)
 
 # Upper bounds of the lag histogram, milliseconds (the last bucket is +Inf).
 LAG_BUCKETS_MS: tuple[int, ...] = (
@@ -113,10 +117,53 @@ class FrameStats:
         self.matched = 0  # decoded frames of followed leaders
 
 
+class RejectCounter:
+    """Inbound messages of one source dropped at the edge (failed validation), counted by reason.
+
+    Logged once per reason, then at most once per ``log_every_s`` with the number suppressed since:
+    a venue that sends the same bad message on every frame costs one line a minute, not one a frame.
+    """
+
+    __slots__ = ("_clock", "_last_log", "_log_every_s", "_suppressed", "by_reason", "source")
+
+    def __init__(
+        self, source: str, *, log_every_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.source = source
+        self.by_reason: dict[str, int] = {}
+        self._log_every_s = log_every_s
+        self._clock = clock
+        self._last_log: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_reason.values())
+
+    def reject(self, reason: str, detail: str = "", **context: object) -> None:
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        now = self._clock()
+        last = self._last_log.get(reason)
+        if last is not None and now - last < self._log_every_s:
+            self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
+            return
+        self._last_log[reason] = now
+        suppressed = self._suppressed.pop(reason, 0)
+        log.warning(
+            "ingest.message_rejected",
+            source=self.source,
+            reason=reason,
+            detail=detail[:200],
+            suppressed_since_last=suppressed,
+            **context,
+        )
+
+
 class IngestMetrics:
     def __init__(self, registry: CollectorRegistry | None = None, prefix: str = "polyhunter_ingest") -> None:
         self.sources: dict[SourceKind, SourceStats] = {kind: SourceStats() for kind in SourceKind}
         self.frames = FrameStats()
+        self.rejects: dict[str, RejectCounter] = {}
         self._health_probes: dict[SourceKind, Callable[[], SourceHealth]] = {}
         self._late_by_winner: Callable[[], dict[tuple[SourceKind, SourceKind], int]] | None = None
         self.prefix = prefix
@@ -125,6 +172,13 @@ class IngestMetrics:
 
     def source(self, kind: SourceKind) -> SourceStats:
         return self.sources[kind]
+
+    def rejected(self, source: str) -> RejectCounter:
+        """The reject counter of ``source`` (a ``SourceKind`` value, or e.g. ``clob_ws``)."""
+        counter = self.rejects.get(source)
+        if counter is None:
+            counter = self.rejects[source] = RejectCounter(source)
+        return counter
 
     def probe_health(self, kind: SourceKind, probe: Callable[[], SourceHealth]) -> None:
         """Read ``kind``'s health from its source whenever metrics are read."""
@@ -231,4 +285,25 @@ class _IngestCollector(Collector):
             ("matched", fs.matched),
         ):
             frames.add_metric([outcome], value)
-        yield from (signals, received, failures, stale, retracted, lag, p50, p99, health, late, frames)
+        rejected = CounterMetricFamily(
+            f"{p}_rejected",
+            "Inbound venue messages dropped at the edge (failed validation), by source and reason",
+            labels=["source", "reason"],
+        )
+        for source, counter in sorted(m.rejects.items()):
+            for reason, n in sorted(counter.by_reason.items()):
+                rejected.add_metric([source, reason], n)
+        yield from (
+            signals,
+            received,
+            failures,
+            stale,
+            retracted,
+            lag,
+            p50,
+            p99,
+            health,
+            late,
+            frames,
+            rejected,
+        )

@@ -40,6 +40,7 @@ class RtdsSource:
         silence_timeout_ms: int,
         backoff_initial_ms: int,
         backoff_max_ms: int,
+        max_msg_bytes: int = 1 << 20,
     ) -> None:
         self._url = url
         self._handle = handle_frame
@@ -47,12 +48,14 @@ class RtdsSource:
         self._silence_s = silence_timeout_ms / 1000
         self._backoff_initial = backoff_initial_ms / 1000
         self._backoff_max = backoff_max_ms / 1000
+        self._max_msg_bytes = max_msg_bytes  # a larger frame fails the connection (reconnect)
         self.health = Health.CONNECTING
         self.connects = 0
         self.disconnects = 0
         self.silences = 0
         self.frames = 0
         self.sink_errors = 0
+        self.handler_errors = 0
         self._stop = asyncio.Event()
 
     @property
@@ -83,7 +86,9 @@ class RtdsSource:
                 await asyncio.sleep(delay)
 
     async def _session(self, session: aiohttp.ClientSession) -> None:
-        async with session.ws_connect(self._url, heartbeat=None, autoping=True, max_msg_size=0) as ws:
+        async with session.ws_connect(
+            self._url, heartbeat=None, autoping=True, max_msg_size=self._max_msg_bytes
+        ) as ws:
             self.connects += 1
             await ws.send_str(SUBSCRIBE)
             pinger = asyncio.create_task(self._ping(ws))
@@ -120,7 +125,16 @@ class RtdsSource:
             if not raw or raw == b"ping" or raw == b"pong":
                 continue
             self.frames += 1
-            signals = self._handle(raw, datetime.now(UTC))
+            try:
+                signals = self._handle(raw, datetime.now(UTC))
+            except Exception as exc:  # noqa: BLE001 - one frame must never end the stream (the handler
+                # rejects invalid messages itself; this is the last line of defence)
+                self.handler_errors += 1
+                if self.handler_errors == 1 or self.handler_errors % 1000 == 0:
+                    log.error(
+                        "rtds frame handler failed; frame dropped", count=self.handler_errors, error=repr(exc)
+                    )
+                continue
             if signals:
                 try:
                     await self._sink(signals)

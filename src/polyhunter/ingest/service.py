@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryPolicy
 from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
+from polyhunter.adapters.polymarket.row_quarantine import RowQuarantine
+from polyhunter.adapters.polymarket.wire_validation import FillBounds
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.chain_logs import ChainLogSource, RetractHandler
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
@@ -103,8 +105,9 @@ class IngestService:
         self._data_api: DataApiClient | None = None
         cursors = SqlCursorStore(sessions)
         venue = settings.venue
+        bounds = FillBounds(max_age_s=ing.max_fill_age_s, max_future_s=ing.max_fill_future_s)
         if self.mux.runs(SourceKind.WS):
-            self.frame_filter = FrameFilter(self.leaders, self.mux)
+            self.frame_filter = FrameFilter(self.leaders, self.mux, bounds)
             self.rtds = RtdsSource(
                 venue.rtds_ws_url,
                 self.frame_filter,  # the local gate, per frame, no await
@@ -112,6 +115,7 @@ class IngestService:
                 silence_timeout_ms=ing.ws_silence_timeout_ms,
                 backoff_initial_ms=ing.reconnect_backoff_initial_ms,
                 backoff_max_ms=ing.reconnect_backoff_max_ms,
+                max_msg_bytes=ing.ws_max_msg_bytes,
             )
             rtds = self.rtds
             self.metrics.probe_health(SourceKind.WS, lambda: rtds.health)
@@ -133,6 +137,8 @@ class IngestService:
                 push_healthy=self._push_healthy,
                 on_stale=self._stale,
                 follow_from_s=int(follow_from if follow_from is not None else time.time()),
+                quarantine=RowQuarantine(bounds),
+                rejects=self.metrics.rejected(SourceKind.POLL.value),
             )
             poller = self.poller
             self.metrics.probe_health(

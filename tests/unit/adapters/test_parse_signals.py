@@ -22,10 +22,13 @@ from polyhunter.adapters.polymarket.parse_signals import (
 from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity, DataTrade, decode_trades
 from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame
+from polyhunter.adapters.polymarket.wire_validation import FillBounds
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
 from tests.support.paths import FIXTURES
 
 SEEN = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)
+# the recorded fills span 2024-2026: these tests are about keys, not about the fill-time window
+ANY_TIME = FillBounds(max_age_s=10**10, max_future_s=10**10)
 TX = "0x94cfdfa3bd63a11cf2fd697932ee615b6bcfb36f7ee65da9762012e88b6c5bca"
 
 
@@ -44,7 +47,7 @@ def signals_from_rtds_frames(frames: list[RtdsActivityFrame], seen_at: datetime)
     """Frames as one push stream maps them (``FrameFilter`` does the same): ordinals per domain."""
     domains: dict[tuple[str, str], LegOrdinals] = {}
     return [
-        signal_from_rtds_frame(f, seen_at, domains.setdefault(ordinal_domain(f), LegOrdinals()))
+        signal_from_rtds_frame(f, seen_at, domains.setdefault(ordinal_domain(f), LegOrdinals()), ANY_TIME)
         for f in frames
     ]
 
@@ -85,7 +88,7 @@ def test_same_fill_from_rtds_and_data_api_has_one_key() -> None:
     ws_signals = signals_from_rtds_frames(rtds_frames(docs), SEEN)
     # the Data API prints an averaged price with its own rounding; the key ignores price
     rows = [data_row_from_rtds(d["payload"], d["payload"]["price"] + 1e-10) for d in docs]
-    poll_signals = signals_from_data_trades(decode(json.dumps(rows), list[DataTrade]), SEEN)
+    poll_signals = signals_from_data_trades(decode(json.dumps(rows), list[DataTrade]), SEEN, ANY_TIME)
     assert [s.key for s in poll_signals] == [s.key for s in ws_signals]
     assert all(s.source is SourceKind.POLL for s in poll_signals)
 
@@ -101,7 +104,9 @@ def test_identical_legs_in_one_tx_get_distinct_keys_that_agree_across_sources() 
     assert leader_legs[0].key != leader_legs[1].key
     # the Data API lists the same two legs (in any order): the same two keys
     rows = [data_row_from_rtds(d["payload"], d["payload"]["price"]) for d in reversed(docs)]
-    poll_keys = {s.key for s in signals_from_data_trades(decode(json.dumps(rows), list[DataTrade]), SEEN)}
+    poll_keys = {
+        s.key for s in signals_from_data_trades(decode(json.dumps(rows), list[DataTrade]), SEEN, ANY_TIME)
+    }
     assert {s.key for s in leader_legs} <= poll_keys
     assert len(poll_keys) == 6
 
@@ -117,7 +122,7 @@ def test_orders_matched_repeats_map_to_the_trades_keys() -> None:
 
 def test_data_api_trade_rows() -> None:
     rows = decode_trades((FIXTURES / "http/data_api_trades_mixed.json").read_bytes())
-    signals = signals_from_data_trades(rows, SEEN)
+    signals = signals_from_data_trades(rows, SEEN, ANY_TIME)
     assert [s.side for s in signals] == [map_side(r.side) for r in rows]
     assert signals[0].side is Side.SELL
     assert signals[0].size == Decimal("5.4")
@@ -152,13 +157,13 @@ def test_activity_rows_only_trades_become_signals() -> None:
         activity_row(type="REDEEM", side="", asset="", size=0, usdcSize=0, price=0),
         activity_row(type="MERGE", asset="", side=""),
     ]
-    signals = signals_from_activity(decode(json.dumps(rows), list[DataActivity]), SEEN)
+    signals = signals_from_activity(decode(json.dumps(rows), list[DataActivity]), SEEN, ANY_TIME)
     assert len(signals) == 1
     assert signals[0].tx_hash == "0xab" + "cd" * 31
     assert signals[0].size == Decimal("1554.74")
     # the activity row and the trade row of one fill agree
     trade = {k: v for k, v in activity_row().items() if k not in {"type", "usdcSize"}}
-    (from_trades,) = signals_from_data_trades(decode(json.dumps([trade]), list[DataTrade]), SEEN)
+    (from_trades,) = signals_from_data_trades(decode(json.dumps([trade]), list[DataTrade]), SEEN, ANY_TIME)
     assert from_trades.key == signals[0].key
 
 
@@ -179,14 +184,14 @@ def test_side_mapping_is_exhaustive() -> None:
 def test_a_repeated_leg_in_one_stream_gets_the_next_ordinal_and_price_is_not_in_the_key() -> None:
     frame = rtds_frames()[0]
     ordinals = LegOrdinals()
-    a = signal_from_rtds_frame(frame, SEEN, ordinals)
-    b = signal_from_rtds_frame(frame, SEEN, ordinals)
+    a = signal_from_rtds_frame(frame, SEEN, ordinals, ANY_TIME)
+    b = signal_from_rtds_frame(frame, SEEN, ordinals, ANY_TIME)
     assert a.key == signal_key(a.tx_hash, a.leader, a.asset, a.side, 1_030_920_000, 0)
     assert b.key == signal_key(a.tx_hash, a.leader, a.asset, a.side, 1_030_920_000, 1)
     repriced = msgspec.structs.replace(
         frame, payload=msgspec.structs.replace(frame.payload, price=Decimal("0.5"))
     )
-    assert signal_from_rtds_frame(repriced, SEEN, LegOrdinals()).key == a.key
+    assert signal_from_rtds_frame(repriced, SEEN, LegOrdinals(), ANY_TIME).key == a.key
 
 
 def test_leg_ordinals_are_bounded() -> None:

@@ -156,7 +156,8 @@ async def test_more_than_the_offset_cap_is_read_once_each(per_second: int) -> No
         ts = NOW - 99 + (n - n % 10 if twin else n) // per_second
         rows.append(row(A, ts, n // 2 if twin else n + 100_000))
     api.add(*rows)
-    poller = make_poller(api, store, rec, now=NOW + 100, replay_window_s=3_600)
+    # the last fills are 700 s after the cursor: the poll runs after them (a fill from the future is rejected)
+    poller = make_poller(api, store, rec, now=NOW + 800, replay_window_s=3_600)
     assert await poller.poll_leader(A) == total
     keys = Counter(s.key for s in rec.signals)
     assert len(keys) == total
@@ -192,7 +193,7 @@ async def test_small_pages_still_read_past_the_offset_cap_once_each(per_second: 
     api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
     await store.save(Cursor(A, SOURCE, NOW - 100))
     api.add(*(row(A, NOW - 99 + n // per_second, n) for n in range(5_600)))
-    poller = make_poller(api, store, rec, now=NOW + 100, replay_window_s=3_600, page_limit=300)
+    poller = make_poller(api, store, rec, now=NOW + 800, replay_window_s=3_600, page_limit=300)
     assert await poller.poll_leader(A) == 5_600
     assert len({s.key for s in rec.signals}) == len(rec.signals) == 5_600
     assert all(offset <= ACTIVITY_MAX_OFFSET for _, _, offset in api.calls)

@@ -3,6 +3,11 @@
 Pure: the receipt time ``seen_at`` is passed in, nothing here reads a clock. Addresses and hashes
 are lower-cased; sizes become integer micro-shares for the key (see ``polyhunter.domain.signal``).
 
+Every fill is checked against :mod:`wire_validation` before it becomes a signal (finite size and price,
+price in (0, 1), size within bounds, fill time within a window of ``seen_at``, well-formed address,
+hash, condition id and token id): a fill that fails raises :class:`InvalidMessage` (``UnknownSide`` is
+one), nothing else. :func:`check_activity_row` lets a poller set such rows aside before a batch.
+
 Ordinals: legs of one transaction that agree in (tx, leader, asset, side, size) are numbered in the
 order the source lists them. A Data API page is numbered as a batch (:func:`signals_from_data_trades`,
 :func:`signals_from_activity`); a push stream keeps a :class:`LegOrdinals` across frames so that the
@@ -16,19 +21,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from polyhunter.adapters.polymarket.wire_base import SideWire
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity, DataTrade
 from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame, RtdsTradePayload
+from polyhunter.adapters.polymarket.wire_validation import (
+    BAD_SIDE,
+    DEFAULT_BOUNDS,
+    OUTCOME_MAX_LEN,
+    SLUG_MAX_LEN,
+    FillBounds,
+    InvalidMessage,
+    check_address,
+    check_condition_id,
+    check_price,
+    check_size,
+    check_text,
+    check_timestamp_s,
+    check_token_id,
+    check_tx_hash,
+)
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key, to_micro
 
 LegId = tuple[str, str, str, Side, int]  # (tx, leader, asset, side, size_micro), all normalized
 
 
-class UnknownSide(ValueError):
+class UnknownSide(InvalidMessage):
     """A venue side string outside BUY/SELL on a fill."""
+
+    def __init__(self, side: str) -> None:
+        super().__init__(BAD_SIDE, f"unknown fill side {side!r}")
 
 
 def map_side(side: str) -> Side:
@@ -38,7 +62,7 @@ def map_side(side: str) -> Side:
         case "SELL":
             return Side.SELL
         case _:
-            raise UnknownSide(f"unknown fill side {side!r}")
+            raise UnknownSide(side)
 
 
 class LegOrdinals:
@@ -86,70 +110,134 @@ class LegOrdinals:
         return len(self._counts) + len(self._previous)
 
 
-def _fill_time(ts_s: int) -> datetime:
-    return datetime.fromtimestamp(ts_s, UTC)
+@dataclass(frozen=True, slots=True)
+class CheckedFill:
+    """The fields of one venue fill, validated and normalized (lower-case address, hash, condition)."""
+
+    tx_hash: str
+    leader: str
+    asset: str
+    side: Side
+    size: Decimal
+    price: Decimal
+    ts_s: int
+    condition_id: str
+    slug: str
+    outcome: str
+
+    @property
+    def leg(self) -> LegId:
+        return (self.tx_hash, self.leader, self.asset, self.side, to_micro(self.size))
 
 
-def _leg(tx_hash: str, wallet: str, asset: str, side: SideWire | str, size: Decimal) -> LegId:
-    return (tx_hash.lower(), wallet.lower(), asset, map_side(side), to_micro(size))
-
-
-def _signal(
-    leg: LegId,
-    ordinal: int,
+def check_fill(
     *,
-    condition_id: str,
+    tx_hash: str,
+    wallet: str,
+    asset: str,
+    side: str,
+    size: Decimal,
     price: Decimal,
     ts_s: int,
-    seen_at: datetime,
-    source: SourceKind,
+    condition_id: str,
     slug: str | None,
     outcome: str | None,
-    size: Decimal,
-) -> Signal:
-    tx, leader, asset, side, size_micro = leg
+    seen_at: datetime,
+    bounds: FillBounds = DEFAULT_BOUNDS,
+) -> CheckedFill:
+    """One fill's fields checked against what the venue can send; raises :class:`InvalidMessage`."""
+    return CheckedFill(
+        tx_hash=check_tx_hash(tx_hash),
+        leader=check_address(wallet),
+        asset=check_token_id(asset),
+        side=map_side(side),
+        size=check_size(size, bounds),
+        price=check_price(price),
+        ts_s=check_timestamp_s(ts_s, seen_at.timestamp(), bounds),
+        condition_id=check_condition_id(condition_id),
+        slug=check_text(slug, SLUG_MAX_LEN, "slug"),
+        outcome=check_text(outcome, OUTCOME_MAX_LEN, "outcome"),
+    )
+
+
+def _signal(fill: CheckedFill, ordinal: int, seen_at: datetime, source: SourceKind) -> Signal:
+    tx, leader, asset, side, size_micro = fill.leg
     return Signal(
         key=signal_key(tx, leader, asset, side, size_micro, ordinal),
         leader=leader,
         asset=asset,
-        condition_id=condition_id.lower(),
+        condition_id=fill.condition_id,
         side=side,
-        size=size,
-        price=price,
+        size=fill.size,
+        price=fill.price,
         tx_hash=tx,
-        fill_time=_fill_time(ts_s),
+        fill_time=datetime.fromtimestamp(fill.ts_s, UTC),
         seen_at=seen_at,
         source=source,
-        slug=slug or "",
-        outcome=outcome or "",
+        slug=fill.slug,
+        outcome=fill.outcome,
     )
 
 
-def _rtds_signal(
-    payload: RtdsTradePayload, leg: LegId, ordinal: int, seen_at: datetime, source: SourceKind
-) -> Signal:
-    return _signal(
-        leg,
-        ordinal,
-        condition_id=payload.condition_id,
+def check_rtds_payload(
+    payload: RtdsTradePayload, seen_at: datetime, bounds: FillBounds = DEFAULT_BOUNDS
+) -> CheckedFill:
+    return check_fill(
+        tx_hash=payload.transaction_hash,
+        wallet=payload.proxy_wallet,
+        asset=payload.asset,
+        side=payload.side,
+        size=payload.size,
         price=payload.price,
         ts_s=payload.timestamp,
-        seen_at=seen_at,
-        source=source,
+        condition_id=payload.condition_id,
         slug=payload.slug,
         outcome=payload.outcome,
-        size=payload.size,
+        seen_at=seen_at,
+        bounds=bounds,
     )
 
 
-def rtds_leg(payload: RtdsTradePayload) -> LegId:
-    return _leg(payload.transaction_hash, payload.proxy_wallet, payload.asset, payload.side, payload.size)
+def check_data_row(
+    row: DataTrade | DataActivity, seen_at: datetime, bounds: FillBounds = DEFAULT_BOUNDS
+) -> CheckedFill:
+    return check_fill(
+        tx_hash=row.transaction_hash,
+        wallet=row.proxy_wallet,
+        asset=row.asset,
+        side=row.side,
+        size=row.size,
+        price=row.price,
+        ts_s=row.timestamp,
+        condition_id=row.condition_id,
+        slug=row.slug,
+        outcome=row.outcome,
+        seen_at=seen_at,
+        bounds=bounds,
+    )
 
 
-def signal_from_rtds_frame(frame: RtdsActivityFrame, seen_at: datetime, ordinals: LegOrdinals) -> Signal:
-    """One RTDS activity frame; ``ordinals`` is the counter of the frame's :func:`ordinal_domain`."""
-    leg = rtds_leg(frame.payload)
-    return _rtds_signal(frame.payload, leg, ordinals.next(leg), seen_at, SourceKind.WS)
+def check_activity_row(
+    row: DataActivity, seen_at: datetime, bounds: FillBounds = DEFAULT_BOUNDS
+) -> CheckedFill | None:
+    """A TRADE row checked (raises :class:`InvalidMessage`); None for other activity (never a signal)."""
+    if row.type != "TRADE":
+        return None
+    return check_data_row(row, seen_at, bounds)
+
+
+def signal_from_rtds_frame(
+    frame: RtdsActivityFrame,
+    seen_at: datetime,
+    ordinals: LegOrdinals,
+    bounds: FillBounds = DEFAULT_BOUNDS,
+) -> Signal:
+    """One RTDS activity frame; ``ordinals`` is the counter of the frame's :func:`ordinal_domain`.
+
+    Raises :class:`InvalidMessage` (before numbering the leg) for a fill the venue cannot have sent.
+    """
+    fill = check_rtds_payload(frame.payload, seen_at, bounds)
+    return _signal(fill, ordinals.next(fill.leg), seen_at, SourceKind.WS)
 
 
 def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
@@ -157,49 +245,27 @@ def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
     return (frame.connection_id or "", frame.type)
 
 
-def signals_from_data_trades(rows: Sequence[DataTrade], seen_at: datetime) -> list[Signal]:
-    """``GET /trades`` rows (one page or several pages of one poll) as signals, ordinals per batch."""
-    ordinals = LegOrdinals(max_legs=max(len(rows), 1) * 2)
-    out: list[Signal] = []
-    for row in rows:
-        leg = _leg(row.transaction_hash, row.proxy_wallet, row.asset, row.side, row.size)
-        out.append(
-            _signal(
-                leg,
-                ordinals.next(leg),
-                condition_id=row.condition_id,
-                price=row.price,
-                ts_s=row.timestamp,
-                seen_at=seen_at,
-                source=SourceKind.POLL,
-                slug=row.slug,
-                outcome=row.outcome,
-                size=row.size,
-            )
-        )
-    return out
+def _batch(fills: Sequence[CheckedFill], seen_at: datetime) -> list[Signal]:
+    ordinals = LegOrdinals(max_legs=max(len(fills), 1) * 2)
+    return [_signal(fill, ordinals.next(fill.leg), seen_at, SourceKind.POLL) for fill in fills]
 
 
-def signals_from_activity(rows: Sequence[DataActivity], seen_at: datetime) -> list[Signal]:
-    """``GET /activity`` rows: TRADE rows become signals (ordinals per batch); others are skipped."""
-    ordinals = LegOrdinals(max_legs=max(len(rows), 1) * 2)
-    out: list[Signal] = []
-    for row in rows:
-        if row.type != "TRADE":
-            continue
-        leg = _leg(row.transaction_hash, row.proxy_wallet, row.asset, row.side, row.size)
-        out.append(
-            _signal(
-                leg,
-                ordinals.next(leg),
-                condition_id=row.condition_id,
-                price=row.price,
-                ts_s=row.timestamp,
-                seen_at=seen_at,
-                source=SourceKind.POLL,
-                slug=row.slug,
-                outcome=row.outcome,
-                size=row.size,
-            )
-        )
-    return out
+def signals_from_data_trades(
+    rows: Sequence[DataTrade], seen_at: datetime, bounds: FillBounds = DEFAULT_BOUNDS
+) -> list[Signal]:
+    """``GET /trades`` rows (one page or several pages of one poll) as signals, ordinals per batch.
+
+    Raises :class:`InvalidMessage` for the first invalid row (set such rows aside first).
+    """
+    return _batch([check_data_row(row, seen_at, bounds) for row in rows], seen_at)
+
+
+def signals_from_activity(
+    rows: Sequence[DataActivity], seen_at: datetime, bounds: FillBounds = DEFAULT_BOUNDS
+) -> list[Signal]:
+    """``GET /activity`` rows: TRADE rows become signals (ordinals per batch); others are skipped.
+
+    Raises :class:`InvalidMessage` for the first invalid TRADE row (see :func:`check_activity_row`).
+    """
+    fills = [fill for row in rows if (fill := check_activity_row(row, seen_at, bounds)) is not None]
+    return _batch(fills, seen_at)

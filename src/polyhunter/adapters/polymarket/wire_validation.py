@@ -1,0 +1,128 @@
+"""What a venue message may hold before it becomes a domain object: the rules at the edge.
+
+A decoded wire struct only promises JSON types (``Decimal``, ``int``, ``str``). Before a fill becomes a
+``Signal`` it must also be something the venue can actually send and the store can hold: finite
+decimals, a price strictly inside (0, 1), a positive size of at most ``FillBounds.max_size`` shares (the
+store keeps micro-units in ``BIGINT``: 1e9 shares = 1e15 micro, notional included, far below 2^63), a
+fill time inside a window around the receipt time, a 20-byte address, a 32-byte transaction hash and
+condition id, a decimal token id.
+
+Every rule raises :class:`InvalidMessage`, a ``ValueError`` whose ``reason`` is a short code for the
+``polyhunter_ingest_rejected_total{source,reason}`` counter. The checks are pure: "now" is passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+MAX_SIZE_SHARES: Final = Decimal(1_000_000_000)  # 1e9 shares: 1e15 micro, fits BIGINT with notional
+MIN_SIZE_SHARES: Final = Decimal("0.000001")  # one micro-share: a smaller size maps to a zero key size
+MAX_FILL_AGE_S: Final = 30 * 86_400
+MAX_FILL_FUTURE_S: Final = 300
+TOKEN_ID_MAX_DIGITS: Final = 78  # a uint256 in decimal
+SLUG_MAX_LEN: Final = 256  # signals.slug
+OUTCOME_MAX_LEN: Final = 64  # signals.outcome
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+_TOKEN_ID = re.compile(rf"[0-9]{{1,{TOKEN_ID_MAX_DIGITS}}}")
+
+# reason codes
+SIZE_NOT_FINITE: Final = "size_not_finite"
+SIZE_OUT_OF_RANGE: Final = "size_out_of_range"
+PRICE_NOT_FINITE: Final = "price_not_finite"
+PRICE_OUT_OF_RANGE: Final = "price_out_of_range"
+TIMESTAMP_OUT_OF_WINDOW: Final = "timestamp_out_of_window"
+BAD_ADDRESS: Final = "bad_address"
+BAD_TX_HASH: Final = "bad_tx_hash"
+BAD_CONDITION_ID: Final = "bad_condition_id"
+BAD_TOKEN_ID: Final = "bad_token_id"  # noqa: S105 - a reason code
+TEXT_TOO_LONG: Final = "text_too_long"
+BAD_SIDE: Final = "bad_side"
+SCHEMA: Final = "schema"  # the typed decode failed (msgspec.ValidationError / DecodeError)
+LOG_LAYOUT: Final = "log_layout"  # a chain log without the OrderFilled layout
+
+
+class InvalidMessage(ValueError):
+    """A venue message outside what the venue can send; ``reason`` is a short metric label."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class FillBounds:
+    """The window a fill time must fall in, relative to the receipt time, and the largest size."""
+
+    max_age_s: int = MAX_FILL_AGE_S
+    max_future_s: int = MAX_FILL_FUTURE_S
+    max_size: Decimal = MAX_SIZE_SHARES
+
+
+DEFAULT_BOUNDS: Final = FillBounds()
+
+
+def check_size(size: Decimal, bounds: FillBounds = DEFAULT_BOUNDS) -> Decimal:
+    """A share count: finite, at least one micro-share, at most ``bounds.max_size``."""
+    if not size.is_finite():
+        raise InvalidMessage(SIZE_NOT_FINITE, str(size))
+    if not MIN_SIZE_SHARES <= size <= bounds.max_size:
+        raise InvalidMessage(SIZE_OUT_OF_RANGE, str(size))
+    return size
+
+
+def check_price(price: Decimal) -> Decimal:
+    """An outcome-token price in USDC: finite and strictly between 0 and 1."""
+    if not price.is_finite():
+        raise InvalidMessage(PRICE_NOT_FINITE, str(price))
+    if not 0 < price < 1:
+        raise InvalidMessage(PRICE_OUT_OF_RANGE, str(price))
+    return price
+
+
+def check_timestamp_s(ts_s: int, now_s: float, bounds: FillBounds = DEFAULT_BOUNDS) -> int:
+    """Epoch seconds no older than ``max_age_s`` and no further ahead than ``max_future_s``."""
+    if not now_s - bounds.max_age_s <= ts_s <= now_s + bounds.max_future_s:
+        raise InvalidMessage(TIMESTAMP_OUT_OF_WINDOW, str(ts_s))
+    return ts_s
+
+
+def check_address(value: str) -> str:
+    """``0x`` + 40 hex digits (any case); returned lower-cased."""
+    if _ADDRESS.fullmatch(value) is None:
+        raise InvalidMessage(BAD_ADDRESS, value[:80])
+    return value.lower()
+
+
+def check_tx_hash(value: str) -> str:
+    """``0x`` + 64 hex digits; returned lower-cased."""
+    if _HASH.fullmatch(value) is None:
+        raise InvalidMessage(BAD_TX_HASH, value[:80])
+    return value.lower()
+
+
+def check_condition_id(value: str) -> str:
+    """A CTF condition id: ``0x`` + 64 hex digits; returned lower-cased."""
+    if _HASH.fullmatch(value) is None:
+        raise InvalidMessage(BAD_CONDITION_ID, value[:80])
+    return value.lower()
+
+
+def check_token_id(value: str) -> str:
+    """An outcome token id: a uint256 in decimal (1 to 78 digits, not zero)."""
+    if _TOKEN_ID.fullmatch(value) is None or int(value) == 0 or int(value) >= 2**256:
+        raise InvalidMessage(BAD_TOKEN_ID, value[:80])
+    return value
+
+
+def check_text(value: str | None, max_len: int, field: str) -> str:
+    """A display string the store keeps in a bounded column."""
+    text = value or ""
+    if len(text) > max_len:
+        raise InvalidMessage(TEXT_TOO_LONG, f"{field} has {len(text)} characters")
+    return text
