@@ -16,12 +16,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from polyhunter.adapters.chain.exchange_events import DecodedFill, LogDecodeError, decode_order_filled
+from polyhunter.adapters.polymarket.wire_validation import (
+    DEFAULT_BOUNDS,
+    TIMESTAMP_OUT_OF_WINDOW,
+    FillBounds,
+    InvalidMessage,
+)
 from polyhunter.domain.signal import Signal, SourceKind, from_micro, signal_key
 from polyhunter.log import get_logger
 
 log = get_logger(__name__)
 
 ConditionLookup = Callable[[str], str]
+OnReject = Callable[[InvalidMessage, Mapping[str, object]], None]  # (error, the log), counted by the source
 _UNKNOWN_TIME = datetime.fromtimestamp(0, UTC)
 
 
@@ -41,7 +48,16 @@ def block_time(header: Mapping[str, object]) -> datetime:
     raw = header.get("timestamp")
     if not isinstance(raw, str):
         raise LogDecodeError(f"block header without timestamp: {header.get('number')}")
-    return datetime.fromtimestamp(int(raw, 16), UTC)
+    try:
+        return datetime.fromtimestamp(int(raw, 16), UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise LogDecodeError(f"block timestamp {raw[:40]!r}", TIMESTAMP_OUT_OF_WINDOW) from exc
+
+
+def _check_block_time(fill_time: datetime, seen_at: datetime, bounds: FillBounds) -> None:
+    """A block is not from the future (past the clock skew); old blocks are the replay's business."""
+    if (fill_time - seen_at).total_seconds() > bounds.max_future_s:
+        raise LogDecodeError(f"block time {fill_time.isoformat()}", TIMESTAMP_OUT_OF_WINDOW)
 
 
 def fill_signal(
@@ -63,22 +79,26 @@ def fill_signal(
     )
 
 
+def _log_reject(exc: InvalidMessage, entry: Mapping[str, object]) -> None:
+    log.warning("chain.log_undecodable", error=str(exc), tx=str(entry.get("transactionHash"))[:80])
+
+
 def decode_leader_logs(
-    logs: Iterable[Mapping[str, object]], leaders: frozenset[str]
+    logs: Iterable[Mapping[str, object]], leaders: frozenset[str], on_reject: OnReject = _log_reject
 ) -> tuple[list[DecodedFill], int]:
-    """Decode ``OrderFilled`` logs whose maker is a followed leader, in chain order. Returns (fills, errors)."""
+    """Decode ``OrderFilled`` logs whose maker is a followed leader, in chain order. Returns (fills, errors).
+
+    A log that fails decoding or validation (no shares, a price outside (0, 1), a bad hash...) is handed
+    to ``on_reject`` and dropped.
+    """
     fills: list[DecodedFill] = []
     errors = 0
     for entry in logs:
         try:
             fill = decode_order_filled(entry)
-        except LogDecodeError as exc:
+        except InvalidMessage as exc:
             errors += 1
-            log.warning("chain.log_undecodable", error=str(exc), tx=entry.get("transactionHash"))
-            continue
-        if fill.shares_micro == 0:
-            errors += 1
-            log.warning("chain.fill_without_shares", tx=fill.tx_hash, log_index=fill.log_index)
+            on_reject(exc, entry)
             continue
         if fill.maker in leaders:
             fills.append(fill)
@@ -91,11 +111,13 @@ def fills_to_signals(
     headers: Mapping[int, Mapping[str, object]],
     seen_at: datetime,
     condition_for: ConditionLookup | None = None,
+    on_reject: OnReject = _log_reject,
+    bounds: FillBounds = DEFAULT_BOUNDS,
 ) -> list[ChainFill]:
     """Signals for decoded fills (in chain order), ordinals per identical leg within a transaction.
 
     Removed (re-orged) logs are numbered among the removed logs of their transaction, so a removed log gets
-    the key its live twin had.
+    the key its live twin had. A fill whose block time is unreadable or in the future goes to ``on_reject``.
     """
     seen: Counter[tuple[bool, str, str, int, str, int]] = Counter()
     out: list[ChainFill] = []
@@ -105,7 +127,12 @@ def fills_to_signals(
         seen[identity] += 1
         header = headers.get(fill.block_number)
         if header is not None:
-            fill_time = block_time(header)
+            try:
+                fill_time = block_time(header)
+                _check_block_time(fill_time, seen_at, bounds)
+            except InvalidMessage as exc:
+                on_reject(exc, {"transactionHash": fill.tx_hash, "blockNumber": fill.block_number})
+                continue
         elif fill.removed:
             fill_time = _UNKNOWN_TIME  # a removed log's block may be gone; it is only matched by key
         else:

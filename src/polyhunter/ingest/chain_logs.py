@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -37,10 +37,12 @@ from typing import Any, Protocol
 from polyhunter.adapters.chain.abi import address_topic
 from polyhunter.adapters.chain.exchange_events import ORDER_FILLED_TOPICS, LogDecodeError
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
+from polyhunter.adapters.polymarket.wire_validation import InvalidMessage
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.chain_fills import ChainFill, ConditionLookup, decode_leader_logs, fills_to_signals
 from polyhunter.ingest.chain_state import ChainSourceStats, ReorgState
 from polyhunter.ingest.cursors import Cursor, CursorStore
+from polyhunter.ingest.metrics import RejectCounter
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.settings import Settings
@@ -107,10 +109,12 @@ class ChainLogSource:
         condition_for: ConditionLookup | None = None,
         on_retract: RetractHandler | None = None,
         clock: Callable[[], datetime] | None = None,
+        rejects: RejectCounter | None = None,
     ) -> None:
         if not exchanges:
             raise ValueError("at least one exchange address is needed")
         self._rpc = rpc
+        self.rejects = rejects if rejects is not None else RejectCounter(SourceKind.CHAIN.value)
         self._exchanges = sorted({a.lower() for a in exchanges})
         self._leaders: frozenset[str] = frozenset()
         self.set_leaders(leaders)
@@ -316,7 +320,7 @@ class ChainLogSource:
         if known is not None and str((await self._header(cursor))["hash"]).lower() != known:
             raise _ChainMoved(f"block {cursor} changed during eth_getLogs")
         self.stats.logs_seen += len(logs)
-        fills, errors = decode_leader_logs(logs, self._leaders)
+        fills, errors = decode_leader_logs(logs, self._leaders, self._reject)
         self.stats.decode_errors += errors
         headers: dict[int, dict[str, Any]] = {}
         for fill in fills:
@@ -327,7 +331,7 @@ class ChainLogSource:
             if str(headers[fill.block_number]["hash"]).lower() != fill.block_hash:
                 raise _ChainMoved(f"log of block {fill.block_number} is from another fork")
         buffered = 0
-        for item in fills_to_signals(fills, headers, self._clock(), self._condition_for):
+        for item in fills_to_signals(fills, headers, self._clock(), self._condition_for, self._reject):
             buffered += await self._accept(item)
         for number, header in headers.items():
             self._state.record(number, str(header["hash"]).lower())
@@ -338,6 +342,9 @@ class ChainLogSource:
             await self._retract(orphan)
         self._state.trim(to_block)
         return buffered
+
+    def _reject(self, exc: InvalidMessage, entry: Mapping[str, object]) -> None:
+        self.rejects.reject(exc.reason, exc.detail, tx=str(entry.get("transactionHash"))[:80])
 
     async def _accept(self, item: ChainFill) -> int:
         key = item.signal.key

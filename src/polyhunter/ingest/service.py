@@ -153,6 +153,7 @@ class IngestService:
                 extra_exchanges=extra_exchanges,
                 on_retract=self._retracted,
             )
+            self.metrics.rejects[SourceKind.CHAIN.value] = self.chain.rejects
 
     def _push_healthy(self) -> bool:
         """Whether the poller may keep its normal cadence: the fast one stands in for a push feed that

@@ -13,6 +13,11 @@ Layouts (protocol reference §5):
 Every ``OrderFilled`` is one fill of its ``maker``: a resting order (``taker`` = the taker order's maker) or the
 taker order itself (``taker`` = the exchange). ``OrdersMatched`` repeats the taker leg and is never decoded as a
 fill. Pure functions: a log in, a :class:`DecodedFill` out.
+
+Every decoded field is checked against what the exchange can emit (``wire_validation``): 20-byte addresses,
+32-byte hashes, a token id, at least one and at most ``MAX_SIZE_SHARES`` shares, a USDC amount that makes
+a price strictly inside (0, 1), non-negative block number and log index. Anything else raises
+:class:`LogDecodeError`, an :class:`InvalidMessage` whose ``reason`` says which rule failed.
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from polyhunter.adapters.chain.abi import AbiError, event_topic, hex_to_bytes, topic_to_address
-from polyhunter.domain.signal import Side
+from polyhunter.adapters.polymarket.wire_validation import (
+    BAD_TOKEN_ID,
+    LOG_LAYOUT,
+    MAX_SIZE_SHARES,
+    PRICE_OUT_OF_RANGE,
+    SIZE_OUT_OF_RANGE,
+    InvalidMessage,
+    check_address,
+    check_tx_hash,
+)
+from polyhunter.domain.signal import Side, to_micro
 
 ORDER_FILLED_V1_SIGNATURE = "OrderFilled(bytes32,address,address,uint256,uint256,uint256,uint256,uint256)"
 ORDERS_MATCHED_V1_SIGNATURE = "OrdersMatched(bytes32,address,uint256,uint256,uint256,uint256)"
@@ -40,10 +55,15 @@ ORDER_FILLED_TOPICS = (ORDER_FILLED_V1_TOPIC, ORDER_FILLED_V2_TOPIC)
 
 _V1_WORDS = 5
 _V2_WORDS = 7
+MAX_SHARES_MICRO = to_micro(MAX_SIZE_SHARES)
+_MAX_QUANTITY = 2**63 - 1  # block numbers and log indexes the store keeps in BIGINT
 
 
-class LogDecodeError(ValueError):
-    """A log claims to be an OrderFilled but does not have its layout."""
+class LogDecodeError(InvalidMessage):
+    """A log claims to be an OrderFilled but does not have its layout (or holds values it cannot)."""
+
+    def __init__(self, detail: str, reason: str = LOG_LAYOUT) -> None:
+        super().__init__(reason, detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +99,33 @@ def _data_words(data: str, count: int) -> list[int]:
 
 
 def _hex_int(value: object) -> int:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        return int(value, 16)
-    raise LogDecodeError(f"not a quantity: {value!r}")
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.startswith(("0x", "0X")) and len(value) <= 20:
+        try:
+            number = int(value, 16)
+        except ValueError:
+            number = None
+    if number is None or not 0 <= number <= _MAX_QUANTITY:
+        raise LogDecodeError(f"not a quantity: {str(value)[:80]!r}")
+    return number
+
+
+def _hash(value: object, field: str) -> str:
+    try:
+        return check_tx_hash(str(value))
+    except InvalidMessage as exc:
+        raise LogDecodeError(f"{field}: {exc.detail}", exc.reason) from exc
+
+
+def _check_amounts(token_id: int, shares: int, usdc: int) -> None:
+    if token_id == 0:
+        raise LogDecodeError("token id 0", BAD_TOKEN_ID)
+    if not 0 < shares <= MAX_SHARES_MICRO:
+        raise LogDecodeError(f"{shares} micro-shares", SIZE_OUT_OF_RANGE)
+    if not 0 < usdc < shares:  # price = usdc / shares strictly inside (0, 1)
+        raise LogDecodeError(f"{usdc} micro-USDC for {shares} micro-shares", PRICE_OUT_OF_RANGE)
 
 
 def _v1_amounts(words: list[int]) -> tuple[Side, int, int, int]:
@@ -111,6 +153,8 @@ def decode_order_filled(log: Mapping[str, object]) -> DecodedFill:
     topics = log.get("topics")
     if not isinstance(topics, list) or len(topics) != 4:
         raise LogDecodeError("OrderFilled has 4 topics")
+    if not all(isinstance(topic, str) for topic in topics):
+        raise LogDecodeError("topics are hex strings")
     topic0 = str(topics[0]).lower()
     data = str(log.get("data", "0x"))
     try:
@@ -130,10 +174,15 @@ def decode_order_filled(log: Mapping[str, object]) -> DecodedFill:
         taker = topic_to_address(str(topics[3]))
     except AbiError as exc:
         raise LogDecodeError(str(exc)) from exc
+    _check_amounts(token_id, shares, usdc)
+    try:
+        exchange = check_address(str(log.get("address", "")))
+    except InvalidMessage as exc:
+        raise LogDecodeError(f"address: {exc.detail}", exc.reason) from exc
     return DecodedFill(
         version=version,
-        exchange=str(log.get("address", "")).lower(),
-        order_hash=str(topics[1]).lower(),
+        exchange=exchange,
+        order_hash=_hash(topics[1], "orderHash"),
         maker=maker,
         taker=taker,
         side=side,
@@ -141,9 +190,9 @@ def decode_order_filled(log: Mapping[str, object]) -> DecodedFill:
         shares_micro=shares,
         usdc_micro=usdc,
         fee=fee,
-        tx_hash=str(log.get("transactionHash", "")).lower(),
+        tx_hash=_hash(log.get("transactionHash", ""), "transactionHash"),
         block_number=_hex_int(log.get("blockNumber")),
-        block_hash=str(log.get("blockHash", "")).lower(),
+        block_hash=_hash(log.get("blockHash", ""), "blockHash"),
         log_index=_hex_int(log.get("logIndex")),
         removed=bool(log.get("removed", False)),
     )
