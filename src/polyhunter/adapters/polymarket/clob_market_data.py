@@ -5,33 +5,53 @@ from __future__ import annotations
 from decimal import Decimal
 
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy, VenueError
-from polyhunter.adapters.polymarket.wire_base import decode
+from polyhunter.adapters.polymarket.wire_base import PriceLevel, decode
 from polyhunter.adapters.polymarket.wire_clob_rest import (
     ClobBook,
     LastTradePrice,
     Midpoint,
     NegRisk,
+    PriceLevel,
     ServerVersion,
     TickSize,
     decode_book,
+)
+from polyhunter.adapters.polymarket.wire_validation import (
+    SIZE_OUT_OF_RANGE,
+    InvalidMessage,
+    check_price,
+    parse_decimal,
+    parse_int,
 )
 from polyhunter.domain.book_math import BookSide, Level
 from polyhunter.domain.orders import OrderBook
 
 
+def _level(wire: PriceLevel) -> Level:
+    size = parse_decimal(wire.size, "size")
+    if size < 0:
+        raise InvalidMessage(SIZE_OUT_OF_RANGE, wire.size[:40])
+    return Level(check_price(parse_decimal(wire.price, "price")), size)
+
+
 def book_from_wire(wire: ClobBook) -> OrderBook:
-    """The venue lists levels worst-first (bids ascending, asks descending): reverse to best-first."""
-    bids = BookSide(tuple(Level(Decimal(lv.price), Decimal(lv.size)) for lv in reversed(wire.bids)))
-    asks = BookSide(tuple(Level(Decimal(lv.price), Decimal(lv.size)) for lv in reversed(wire.asks)))
+    """The venue lists levels worst-first (bids ascending, asks descending): reverse to best-first.
+
+    Raises :class:`InvalidMessage` for a level or field that is not a number the venue can send.
+    """
+    bids = BookSide(tuple(_level(lv) for lv in reversed(wire.bids)))
+    asks = BookSide(tuple(_level(lv) for lv in reversed(wire.asks)))
     return OrderBook(
         token_id=wire.asset_id,
         bids=bids,
         asks=asks,
-        tick_size=Decimal(wire.tick_size or "0.01"),
-        min_order_size=Decimal(wire.min_order_size or "5"),
+        tick_size=check_price(parse_decimal(wire.tick_size or "0.01", "tick_size")),
+        min_order_size=parse_decimal(wire.min_order_size or "5", "min_order_size"),
         neg_risk=bool(wire.neg_risk),
-        timestamp_ms=int(wire.timestamp),
-        last_trade_price=Decimal(wire.last_trade_price) if wire.last_trade_price else None,
+        timestamp_ms=parse_int(wire.timestamp, "timestamp"),
+        last_trade_price=(
+            parse_decimal(wire.last_trade_price, "last_trade_price") if wire.last_trade_price else None
+        ),
     )
 
 
@@ -61,14 +81,14 @@ class ClobMarketData:
                 return None
             raise
         mid = decode(data, Midpoint).mid
-        return Decimal(mid) if mid else None
+        return parse_decimal(mid, "mid") if mid else None
 
     async def last_trade_price(self, token_id: str) -> Decimal | None:
         data = await self.http.request("GET", "/last-trade-price", params={"token_id": token_id})
         wire = decode(data, LastTradePrice)
         if wire.side == "":  # never traded: the venue answers 0.5 with no side
             return None
-        return Decimal(wire.price)
+        return parse_decimal(wire.price, "price")
 
     async def tick_size(self, token_id: str) -> Decimal:
         data = await self.http.request("GET", "/tick-size", params={"token_id": token_id})

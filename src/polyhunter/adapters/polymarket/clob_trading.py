@@ -1,12 +1,19 @@
-"""CLOB private endpoints for one trading key: API-key derive/create (L1), orders, balances (L2)."""
+"""CLOB private endpoints for one trading key: API-key derive/create (L1), orders, balances (L2).
+
+An order answer that is not what the venue sends (garbled JSON, amounts that are not finite non-negative
+numbers) raises ``RetryableError``: the order's outcome is then unknown and is reconciled by the caller,
+never read from a malformed body.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import msgspec
+
 from polyhunter.adapters.polymarket.auth import ApiCreds, l1_headers, l2_headers
-from polyhunter.adapters.polymarket.http import HttpClient, VenueError
+from polyhunter.adapters.polymarket.http import HttpClient, RetryableError, VenueError
 from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignedOrder, order_to_wire_json
 from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_clob_rest import ApiCreds as WireCreds
@@ -16,10 +23,40 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     PostOrderResponse,
     TradesPage,
 )
+from polyhunter.adapters.polymarket.wire_validation import SIZE_OUT_OF_RANGE, InvalidMessage, parse_decimal
 
 
 def _compact(body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _amount(text: str, field: str) -> None:
+    if parse_decimal(text, field) < 0:
+        raise InvalidMessage(SIZE_OUT_OF_RANGE, f"{field}: {text[:40]!r}")
+
+
+def check_post_order_response(resp: PostOrderResponse) -> PostOrderResponse:
+    """Amounts are finite non-negative decimals (``""`` is none); raises :class:`InvalidMessage`."""
+    for text, field in ((resp.making_amount, "makingAmount"), (resp.taking_amount, "takingAmount")):
+        if text:
+            _amount(text, field)
+    return resp
+
+
+def check_open_order(order: OpenOrder) -> OpenOrder:
+    """``size_matched``, ``original_size`` and ``price`` are finite non-negative decimals."""
+    for text, field in ((order.size_matched, "size_matched"), (order.original_size, "original_size")):
+        _amount(text, field)
+    _amount(order.price, "price")
+    return order
+
+
+def decode_post_order_response(raw: bytes) -> PostOrderResponse:
+    return check_post_order_response(decode(raw, PostOrderResponse))
+
+
+def decode_open_order(raw: bytes) -> OpenOrder:
+    return check_open_order(decode(raw, OpenOrder))
 
 
 class ClobTradingClient:
@@ -60,7 +97,10 @@ class ClobTradingClient:
         raw = await self.http.request(
             "POST", "/order", body=body.encode(), headers=self._l2("POST", "/order", body), retry=False
         )
-        return decode(raw, PostOrderResponse)
+        try:
+            return decode_post_order_response(raw)
+        except (msgspec.DecodeError, InvalidMessage) as exc:  # placed or not: the caller reconciles
+            raise RetryableError(f"POST /order: malformed answer: {exc}") from exc
 
     async def get_order(self, order_id: str) -> OpenOrder | None:
         await self.ensure_api_key()
@@ -73,7 +113,10 @@ class ClobTradingClient:
             raise
         if raw.strip() in (b"", b"null", b"{}"):
             return None
-        return decode(raw, OpenOrder)
+        try:
+            return decode_open_order(raw)
+        except (msgspec.DecodeError, InvalidMessage) as exc:
+            raise RetryableError(f"GET {path}: malformed answer: {exc}") from exc
 
     async def trades(
         self,

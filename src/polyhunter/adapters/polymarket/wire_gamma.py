@@ -15,16 +15,21 @@ from decimal import Decimal
 import msgspec
 
 from polyhunter.adapters.polymarket.wire_base import WireCamel, decoder_for
+from polyhunter.adapters.polymarket.wire_validation import SCHEMA, InvalidMessage, parse_decimal
 
 
 def _string_list(value: str | list[str] | None) -> list[str]:
+    """A JSON array (or its JSON-encoded string); :class:`InvalidMessage` for anything else."""
     if value is None or value == "":
         return []
     if isinstance(value, list):
         return [str(v) for v in value]
-    parsed = json.loads(value)
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidMessage(SCHEMA, f"expected a JSON array string, got {value[:80]!r}") from exc
     if not isinstance(parsed, list):
-        raise ValueError(f"expected a JSON array string, got {value!r}")
+        raise InvalidMessage(SCHEMA, f"expected a JSON array string, got {value[:80]!r}")
     return [str(v) for v in parsed]
 
 
@@ -75,7 +80,7 @@ class GammaMarket(WireCamel, frozen=True, kw_only=True):
         return _string_list(self.outcomes)
 
     def outcome_price_list(self) -> list[Decimal]:
-        return [Decimal(p) for p in _string_list(self.outcome_prices)]
+        return [parse_decimal(p, "outcomePrices") for p in _string_list(self.outcome_prices)]
 
 
 class GammaEvent(WireCamel, frozen=True, kw_only=True):

@@ -9,14 +9,21 @@ condition id, a decimal token id.
 
 Every rule raises :class:`InvalidMessage`, a ``ValueError`` whose ``reason`` is a short code for the
 ``polyhunter_ingest_rejected_total{source,reason}`` counter. The checks are pure: "now" is passed in.
+
+The errors a wire decoder (``decode_*``, ``*_DECODER.decode``) followed by its mapping to a domain object
+may raise on *any* input are exactly :data:`WIRE_ERRORS`: ``msgspec.DecodeError`` (not JSON, or a body cut
+off), ``msgspec.ValidationError`` (JSON of the wrong shape or type; a subclass of ``DecodeError``) and
+:class:`InvalidMessage` (the right shape, values the venue cannot send). Anything else is a bug.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Final
+
+import msgspec
 
 MAX_SIZE_SHARES: Final = Decimal(1_000_000_000)  # 1e9 shares: 1e15 micro, fits BIGINT with notional
 MIN_SIZE_SHARES: Final = Decimal("0.000001")  # one micro-share: a smaller size maps to a zero key size
@@ -42,6 +49,7 @@ BAD_CONDITION_ID: Final = "bad_condition_id"
 BAD_TOKEN_ID: Final = "bad_token_id"  # noqa: S105 - a reason code
 TEXT_TOO_LONG: Final = "text_too_long"
 BAD_SIDE: Final = "bad_side"
+BAD_NUMBER: Final = "bad_number"  # a decimal string that is not a finite number
 SCHEMA: Final = "schema"  # the typed decode failed (msgspec.ValidationError / DecodeError)
 LOG_LAYOUT: Final = "log_layout"  # a chain log without the OrderFilled layout
 
@@ -55,6 +63,9 @@ class InvalidMessage(ValueError):
         self.detail = detail
 
 
+WIRE_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, InvalidMessage)
+
+
 @dataclass(frozen=True, slots=True)
 class FillBounds:
     """The window a fill time must fall in, relative to the receipt time, and the largest size."""
@@ -65,6 +76,24 @@ class FillBounds:
 
 
 DEFAULT_BOUNDS: Final = FillBounds()
+
+
+def parse_decimal(text: str, field: str) -> Decimal:
+    """A decimal the wire writes as a string (``"0.57"``): finite, or :class:`InvalidMessage`."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError, TypeError) as exc:
+        raise InvalidMessage(BAD_NUMBER, f"{field}: {text[:40]!r}") from exc
+    if not value.is_finite():
+        raise InvalidMessage(BAD_NUMBER, f"{field}: {text[:40]!r}")
+    return value
+
+
+def parse_int(text: str, field: str) -> int:
+    """An integer the wire writes as a string (``"1757000000000"``), at most 20 digits."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise InvalidMessage(BAD_NUMBER, f"{field}: {text[:40]!r}")
+    return int(text)
 
 
 def check_size(size: Decimal, bounds: FillBounds = DEFAULT_BOUNDS) -> Decimal:
