@@ -11,7 +11,6 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     LastTradePrice,
     Midpoint,
     NegRisk,
-    PriceLevel,
     ServerVersion,
     TickSize,
     decode_book,
