@@ -1,0 +1,93 @@
+"""RtdsSource at the edge, against a local websocket server: a frame over ``max_msg_bytes`` never reaches
+the handler (the connection is dropped and rejoined), and a handler that raises on a frame costs that
+frame only: the stream goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import pytest
+from aiohttp import web
+
+from polyhunter.domain.signal import Signal
+from polyhunter.ingest.rtds import RtdsSource
+
+
+class Server:
+    def __init__(self) -> None:
+        self.connections = 0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        self.connections += 1
+        await ws.receive(timeout=5)  # the subscribe frame
+        if self.connections == 1:
+            await ws.send_bytes(b"x" * (2 << 20))  # 2 MiB: over the client's bound
+        else:
+            await ws.send_str("boom")
+            await ws.send_str("good")
+        await asyncio.sleep(0.2)
+        await ws.close()
+        return ws
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self.handler)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"ws://127.0.0.1:{self._runner.addresses[0][1]}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    srv = Server()
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+async def test_oversized_frames_and_a_failing_handler_do_not_end_the_stream(server: Server) -> None:
+    frames: list[bytes] = []
+
+    def handle(raw: bytes, _seen_at: datetime) -> list[Signal]:
+        if raw == b"boom":
+            raise ValueError("a bug in the handler")
+        frames.append(raw)
+        return []
+
+    async def sink(_signals: list[Signal]) -> None:
+        return None
+
+    source = RtdsSource(
+        server.url,
+        handle,
+        sink,
+        silence_timeout_ms=5_000,
+        backoff_initial_ms=10,
+        backoff_max_ms=20,
+        max_msg_bytes=1 << 20,
+    )
+    task = asyncio.create_task(source.run())
+    try:
+        for _ in range(200):
+            if frames:
+                break
+            await asyncio.sleep(0.02)
+        assert not task.done()
+    finally:
+        source.stop()
+        await asyncio.wait_for(task, 5)
+    assert frames[0] == b"good"
+    assert all(len(frame) < 1 << 20 for frame in frames)
+    assert server.connections >= 2
+    assert source.handler_errors == 1
