@@ -30,7 +30,7 @@ from polyhunter.adapters.polymarket.data_api_client import (
 )
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
 from polyhunter.adapters.polymarket.row_quarantine import RowQuarantine
-from polyhunter.adapters.polymarket.wire_data_api import DataActivity
+from polyhunter.adapters.polymarket.wire_data_api import ActivityPage, DataActivity, UndecodableRow
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.cursors import Cursor, CursorStore
 from polyhunter.ingest.metrics import RejectCounter
@@ -102,18 +102,20 @@ class DataApiPoller:
             await self._cursors.save(cursor)
         return cursor
 
-    async def _fetch(self, leader: str, start: int) -> list[DataActivity]:
+    async def _fetch(self, leader: str, start: int, undecodable: list[UndecodableRow]) -> list[DataActivity]:
         rows: list[DataActivity] = []
         offset, limit = 0, self.page_limit
         while True:
             await self._budget.take()
             page = await self._client.activity(leader, start=start, limit=limit, offset=offset)
             rows.extend(page)
-            if len(page) < limit:
+            if isinstance(page, ActivityPage):  # rows that did not decode are set aside, not fatal
+                undecodable.extend(page.undecodable)
+            if (page.served if isinstance(page, ActivityPage) else len(page)) < limit:
                 return rows
             offset += limit
             if offset >= ACTIVITY_MAX_OFFSET:
-                top = page[-1].timestamp
+                top = page[-1].timestamp if page else start  # (a page of undecodable rows only)
                 if top == start:  # more than 5,000 fills in one second: take what the API allows
                     log.warning("activity window saturated", leader=leader, ts=start)
                     return rows
@@ -123,18 +125,19 @@ class DataApiPoller:
                 start, offset = top, 0
 
     def _usable(
-        self, leader: str, rows: list[DataActivity], seen_at: datetime
+        self, leader: str, rows: list[DataActivity], undecodable: list[UndecodableRow], seen_at: datetime
     ) -> tuple[list[DataActivity], list[tuple[int, str]]]:
         """Set aside rows that fail validation (one bad row must not stall the leader): the good rows, and
         (timestamp, key) of the rejected ones whose time is sane, for the cursor to move past."""
         good, rejected = self._quarantine.split(rows, seen_at)
+        rejected += self._quarantine.undecodable(undecodable, seen_at)
         passed: list[tuple[int, str]] = []
         for bad in rejected:
             if bad.ts_s is not None:
                 passed.append((bad.ts_s, bad.key))
             if not bad.repeat:
                 self.skipped_rows += 1
-                self.rejects.reject(bad.reason, bad.detail, leader=leader, tx=bad.row.transaction_hash[:80])
+                self.rejects.reject(bad.reason, bad.detail, leader=leader, tx=bad.tx)
         return good, passed
 
     async def poll_leader(self, leader: str) -> int:
@@ -143,7 +146,9 @@ class DataApiPoller:
         now_s = int(now)
         cursor = await self._cursor(leader, now_s)
         seen_at = datetime.fromtimestamp(now, UTC)
-        rows, passed = self._usable(leader, await self._fetch(leader, cursor.last_ts), seen_at)
+        undecodable: list[UndecodableRow] = []
+        fetched = await self._fetch(leader, cursor.last_ts, undecodable)
+        rows, passed = self._usable(leader, fetched, undecodable, seen_at)
         self.polls += 1
         fresh: list[Signal] = []
         stale: list[Signal] = []

@@ -82,3 +82,43 @@ async def test_a_poisoned_row_is_skipped_and_the_cursor_moves_past_it() -> None:
     cursor = await store.load(LEADER, SOURCE)
     assert cursor is not None
     assert cursor.last_ts == now - 1
+
+
+async def test_a_row_that_does_not_decode_is_set_aside_not_fatal_for_the_page() -> None:
+    now = int(time.time())
+    metrics = IngestMetrics()
+    async with serve_activity() as (api, url):
+        broken = activity_row(LEADER, now - 6, 2) | {"size": "lots"}
+        del broken["transactionHash"]
+        api.rows = [
+            activity_row(LEADER, now - 8, 1),
+            broken,
+            activity_row(LEADER, now - 3, 3) | {"side": "HOLD"},
+        ]
+        client = DataApiClient(url, 2_000, RetryPolicy(max_retries=0))
+        store, sink = MemoryCursorStore(), StoreLikeSink()
+        await store.save(Cursor(LEADER, SOURCE, now - 10))
+        poller = DataApiPoller(
+            client,
+            [LEADER],
+            store,
+            signals_from_activity,
+            sink,
+            interval_ms=50,
+            degraded_interval_ms=50,
+            replay_window_s=600,
+            budget=RequestBudget(1_000),
+            clock=lambda: now,
+            rejects=metrics.rejected(SOURCE),
+        )
+        try:
+            await poller.run_round()
+            await poller.run_round()
+        finally:
+            await client.close()
+    assert [s.tx_hash for s in sink.signals] == [f"0x{1:064x}"]
+    assert poller.healthy
+    assert metrics.rejected(SOURCE).by_reason == {"schema": 2}
+    cursor = await store.load(LEADER, SOURCE)
+    assert cursor is not None
+    assert cursor.last_ts == now - 3

@@ -74,8 +74,12 @@ def rtds_parse(raw: bytes) -> None:
 
 
 def activity_parse(raw: bytes) -> None:
-    rows = data.decode_activity(raw)
-    kept, _ = RowQuarantine().split(rows, SEEN)
+    with contextlib.suppress(*WIRE_ERRORS):
+        data.decode_activity(raw)
+    page = data.decode_activity_page(raw)  # what the client serves the poller: row by row
+    quarantine = RowQuarantine()
+    assert all(bad.reason == "schema" for bad in quarantine.undecodable(page.undecodable, SEEN))
+    kept, _ = quarantine.split(page, SEEN)
     for signal in signals_from_activity(kept, SEEN):  # the quarantine leaves only mappable rows
         assert_valid_signal(signal)
 

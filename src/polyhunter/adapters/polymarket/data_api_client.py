@@ -11,7 +11,7 @@ from polyhunter.adapters.polymarket.wire_data_api import (
     DataActivity,
     DataPosition,
     DataTrade,
-    decode_activity,
+    decode_activity_page,
     decode_positions,
     decode_trades,
 )
@@ -51,8 +51,8 @@ class DataApiClient:
         if end is not None:
             params["end"] = end
         body = await self.http.request("GET", "/activity", params=params)
-        try:
-            return decode_activity(body)
+        try:  # row by row: a row that is not an activity row is set aside on the page, not fatal
+            return decode_activity_page(body)
         except msgspec.DecodeError as exc:  # a garbled or cut-off 200 (proxy page, truncated body)
             raise RetryableError(f"GET /activity: malformed answer: {exc}") from exc
 

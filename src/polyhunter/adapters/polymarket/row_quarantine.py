@@ -1,5 +1,6 @@
 """Data API rows that fail validation are set aside before a batch is mapped, so one bad row neither
-fails the batch nor holds a cursor back.
+fails the batch nor holds a cursor back. Rows that did not even decode (``ActivityPage.undecodable``)
+are set aside the same way, with reason ``schema``.
 
 :meth:`RowQuarantine.split` returns the good rows and the rejected ones. A rejected row carries a
 stable ``key`` (a hash of the row as served) and its timestamp when that is inside the fill window, so a
@@ -18,9 +19,10 @@ from datetime import datetime
 import msgspec
 
 from polyhunter.adapters.polymarket.parse_signals import check_activity_row
-from polyhunter.adapters.polymarket.wire_data_api import DataActivity
+from polyhunter.adapters.polymarket.wire_data_api import DataActivity, UndecodableRow
 from polyhunter.adapters.polymarket.wire_validation import (
     DEFAULT_BOUNDS,
+    SCHEMA,
     FillBounds,
     InvalidMessage,
     check_timestamp_s,
@@ -31,7 +33,7 @@ REJECTED_KEY_PREFIX = "rejected:"
 
 @dataclass(frozen=True, slots=True)
 class RejectedRow:
-    row: DataActivity
+    tx: str  # the row's transaction hash as served (for the log line), "" when unreadable
     reason: str
     detail: str
     key: str  # "rejected:" + hash of the row: never equal to a signal key
@@ -39,9 +41,9 @@ class RejectedRow:
     repeat: bool  # already reported by this quarantine
 
 
-def rejected_row_key(row: DataActivity) -> str:
-    digest = hashlib.blake2b(msgspec.json.encode(row), digest_size=16).hexdigest()
-    return REJECTED_KEY_PREFIX + digest
+def rejected_row_key(row: DataActivity | bytes) -> str:
+    raw = row if isinstance(row, bytes) else msgspec.json.encode(row)
+    return REJECTED_KEY_PREFIX + hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 class RowQuarantine:
@@ -64,16 +66,34 @@ class RowQuarantine:
                 good.append(row)
         return good, rejected
 
+    def undecodable(self, rows: Sequence[UndecodableRow], seen_at: datetime) -> list[RejectedRow]:
+        """Rows of a page that were JSON but not activity rows (``schema``), as rejected rows."""
+        out: list[RejectedRow] = []
+        for bad in rows:
+            key = rejected_row_key(bad.raw)
+            ts_s = self._cursor_ts(bad.timestamp, seen_at)
+            out.append(RejectedRow("", SCHEMA, bad.error, key, ts_s, self._seen(key)))
+        return out
+
     def _reject(self, row: DataActivity, exc: InvalidMessage, seen_at: datetime) -> RejectedRow:
         key = rejected_row_key(row)
-        repeat = key in self._reported
-        if not repeat:
-            self._reported[key] = None
-            if len(self._reported) > self._memory:
-                del self._reported[next(iter(self._reported))]
-        # a row whose own time is out of the window must not move a cursor there (year 3000, or 0)
+        ts_s = self._cursor_ts(row.timestamp, seen_at)
+        return RejectedRow(row.transaction_hash[:80], exc.reason, exc.detail, key, ts_s, self._seen(key))
+
+    def _seen(self, key: str) -> bool:
+        """Whether ``key`` was reported before (and remember it)."""
+        if key in self._reported:
+            return True
+        self._reported[key] = None
+        if len(self._reported) > self._memory:
+            del self._reported[next(iter(self._reported))]
+        return False
+
+    def _cursor_ts(self, ts_s: int | None, seen_at: datetime) -> int | None:
+        """A rejected row's time if a cursor may move there: not out of the window (year 3000, or 0)."""
+        if ts_s is None:
+            return None
         try:
-            ts_s: int | None = check_timestamp_s(row.timestamp, seen_at.timestamp(), self.bounds)
+            return check_timestamp_s(ts_s, seen_at.timestamp(), self.bounds)
         except InvalidMessage:
-            ts_s = None
-        return RejectedRow(row, exc.reason, exc.detail, key, ts_s, repeat)
+            return None

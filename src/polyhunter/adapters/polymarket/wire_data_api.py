@@ -6,8 +6,11 @@ Responses are bare JSON arrays, camelCase, numbers as JSON numbers (``"size": 86
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
+
+import msgspec
 
 from polyhunter.adapters.polymarket.wire_base import SideWire, WireCamel, decoder_for
 
@@ -117,6 +120,55 @@ class DataApiError(WireCamel, frozen=True, kw_only=True):
 TRADES_DECODER = decoder_for(list[DataTrade])
 ACTIVITY_DECODER = decoder_for(list[DataActivity])
 POSITIONS_DECODER = decoder_for(list[DataPosition])
+ACTIVITY_ROW_DECODER = decoder_for(DataActivity)
+_RAW_ROWS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class _RowTimestamp(msgspec.Struct, frozen=True):
+    timestamp: int
+
+
+_ROW_TIMESTAMP = msgspec.json.Decoder(_RowTimestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodableRow:
+    """A row of a page that is JSON but not an activity row (a missing field, a wrong type)."""
+
+    raw: bytes
+    error: str
+    timestamp: int | None  # its ``timestamp`` when that much is readable
+
+
+class ActivityPage(list[DataActivity]):
+    """The decodable rows of one ``/activity`` page; ``served`` rows were served (for paging), the
+    ``undecodable`` ones are set aside instead of failing the whole page."""
+
+    def __init__(self, rows: list[DataActivity], served: int, undecodable: list[UndecodableRow]) -> None:
+        super().__init__(rows)
+        self.served = served
+        self.undecodable = undecodable
+
+
+def _row_timestamp(raw: bytes) -> int | None:
+    try:
+        return _ROW_TIMESTAMP.decode(raw).timestamp
+    except msgspec.DecodeError:
+        return None
+
+
+def decode_activity_page(data: bytes | str) -> ActivityPage:
+    """A page row by row: raises ``msgspec.DecodeError`` only when the body is not a JSON array."""
+    rows: list[DataActivity] = []
+    bad: list[UndecodableRow] = []
+    items = _RAW_ROWS.decode(data)
+    for item in items:
+        try:
+            rows.append(ACTIVITY_ROW_DECODER.decode(item))
+        except msgspec.DecodeError as exc:
+            raw = bytes(item)
+            bad.append(UndecodableRow(raw, str(exc), _row_timestamp(raw)))
+    return ActivityPage(rows, len(items), bad)
 
 
 def decode_trades(data: bytes | str) -> list[DataTrade]:
@@ -132,12 +184,15 @@ def decode_positions(data: bytes | str) -> list[DataPosition]:
 
 
 __all__ = [
+    "ActivityPage",
     "ActivityType",
     "DataActivity",
     "DataApiError",
     "DataPosition",
     "DataTrade",
+    "UndecodableRow",
     "decode_activity",
+    "decode_activity_page",
     "decode_positions",
     "decode_trades",
 ]
