@@ -1,0 +1,134 @@
+"""The ingest service (WS_ONLY) over a local RTDS server that sends a followed leader's poisoned frames
+(NaN / Infinity size, a 1e20 timestamp, size -10, a fill in the year 3000, tx "0x1", prices -0.5, 0 and
+1.5) before a good one: the service keeps running, only the good fill is handed on, and the rejects are
+exported per source and reason. On main the first NaN frame ended the service (and ``polyhunter run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from prometheus_client import generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from polyhunter.domain.signal import Signal
+from polyhunter.ingest.service import IngestService
+from polyhunter.settings import Settings
+from polyhunter.store.database import create_engine, create_session_factory
+
+LEADER = "0xAbCdEf0123456789abcdef0123456789ABCDEF01"
+
+
+def frame(now: int, n: int, **over: Any) -> bytes:
+    payload: dict[str, Any] = {
+        "asset": "777",
+        "conditionId": "0x" + "cd" * 32,
+        "outcome": "Yes",
+        "outcomeIndex": 0,
+        "price": 0.55,
+        "proxyWallet": LEADER,
+        "side": "BUY",
+        "size": 10,
+        "slug": "m",
+        "timestamp": now,
+        "transactionHash": f"0x{n:064x}",
+    }
+    payload.update(over)
+    doc = {
+        "connection_id": "c",
+        "payload": payload,
+        "timestamp": now * 1000,
+        "topic": "activity",
+        "type": "trades",
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def poisoned(now: int) -> list[bytes]:
+    return [
+        frame(now, 1, size="NaN"),
+        frame(now, 2, size="Infinity"),
+        frame(now, 3, timestamp=10**20),
+        frame(now, 4, size=-10),
+        frame(now, 5, timestamp=32_503_680_000),
+        frame(now, 6, transactionHash="0x1"),
+        frame(now, 7, price=-0.5),
+        frame(now, 8, price=0),
+        frame(now, 9, price=1.5),
+    ]
+
+
+class Rtds:
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames = frames
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.receive(timeout=5)  # subscribe
+        for raw in self.frames:
+            await ws.send_bytes(raw)
+        self.frames = []
+        await asyncio.sleep(30)
+        return ws
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self.handler)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"ws://127.0.0.1:{self._runner.addresses[0][1]}/"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(Settings.model_validate({"db": {"url": f"sqlite+aiosqlite:///{tmp_path}/p.db"}}).db)
+    yield eng
+    await eng.dispose()
+
+
+async def test_poisoned_frames_are_rejected_and_the_service_keeps_running(engine: AsyncEngine) -> None:
+    now = int(time.time())
+    rtds = Rtds([*poisoned(now), frame(now, 100)])
+    await rtds.start()
+    got: list[Signal] = []
+
+    async def sink(signals: list[Signal]) -> None:
+        got.extend(signals)
+
+    settings = Settings.model_validate(
+        {"venue": {"rtds_ws_url": rtds.url}, "ingest": {"mode": "WS_ONLY", "ws_silence_timeout_ms": 30_000}}
+    )
+    service = IngestService(settings, [LEADER], create_session_factory(engine), sink, sink_records=True)
+    task = asyncio.create_task(service.run())
+    try:
+        for _ in range(250):
+            if got or task.done():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        assert not task.done(), task.exception() if task.done() else None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await service.close()
+        await rtds.stop()
+    assert [s.tx_hash for s in got] == [f"0x{100:064x}"]
+    text = generate_latest(service.metrics.registry).decode()
+    expected = {"size_not_finite": 2, "timestamp_out_of_window": 2, "size_out_of_range": 1}
+    expected |= {"bad_tx_hash": 1, "price_out_of_range": 3}
+    for reason, n in expected.items():
+        assert f'polyhunter_ingest_rejected_total{{reason="{reason}",source="ws"}} {float(n)}' in text
