@@ -10,6 +10,7 @@ row quarantine raise nothing at all, and what they let through is a valid signal
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -301,11 +302,11 @@ def mutated(draw: st.DrawFn, make: Callable[[], Any]) -> bytes:
             parent = parent[step]
         action = draw(st.sampled_from(["replace", "replace", "replace", "delete", "add"]))
         if action == "replace":
-            parent[path[-1]] = draw(ODD | JSON)
+            parent[path[-1]] = copy.deepcopy(draw(ODD | JSON))  # never share ODD's own [] / {}
         elif action == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
         elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=10))] = draw(JSON)
+            parent[draw(st.text(max_size=10))] = copy.deepcopy(draw(JSON))
     return json.dumps(doc).encode()
 
 
