@@ -6,8 +6,11 @@ after it and tests it against the followed set; only a hit pays for the typed ms
 signal mapping and the dedup gate. Frames without ``"proxyWallet"`` (pings, the empty first frame,
 other topics, error bodies) are counted and dropped. A frame whose address cannot be cut out
 cheaply (unexpected spacing) falls back to the full decode, so the pre-check never drops a followed
-leader's fill. A followed leader's frame that fails validation (``InvalidMessage``: NaN size, price
-out of (0, 1), bad hash, fill time out of the window...) is counted by reason and dropped. Identical legs are numbered per (connection, frame type), see ``parse_signals``. Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``.
+leader's fill. Identical legs are numbered per (connection, frame type), see ``parse_signals``. Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``.
+
+A followed leader's frame that fails typed decoding (reason ``schema``) or validation (``InvalidMessage``:
+NaN size, price outside (0, 1), bad hash, fill time out of the window...) is counted in
+``polyhunter_ingest_rejected_total{source="ws",reason}``, logged (rate-limited) and dropped.
 """
 
 from __future__ import annotations
