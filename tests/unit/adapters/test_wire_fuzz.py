@@ -31,7 +31,11 @@ from polyhunter.adapters.polymarket import wire_data_api as data
 from polyhunter.adapters.polymarket import wire_gamma as gamma
 from polyhunter.adapters.polymarket import wire_rtds as rtds
 from polyhunter.adapters.polymarket.clob_market_data import book_from_wire
-from polyhunter.adapters.polymarket.clob_trading import decode_open_order, decode_post_order_response
+from polyhunter.adapters.polymarket.clob_trading import (
+    check_balance_allowance,
+    decode_open_order,
+    decode_post_order_response,
+)
 from polyhunter.adapters.polymarket.parse_signals import (
     LegOrdinals,
     signal_from_rtds_frame,
@@ -123,7 +127,7 @@ PARSERS: dict[str, Callable[[bytes], None]] = {
     "open_order": lambda raw: None if decode_open_order(raw) is None else None,
     "clob_trades": decoder(rest.TradesPage),
     "clob_cancel": decoder(rest.CancelResponse),
-    "clob_balance": decoder(rest.BalanceAllowance),
+    "clob_balance": lambda raw: None if check_balance_allowance(decode(raw, rest.BalanceAllowance)) else None,
     "clob_market": decoder(rest.ClobMarket),
     "gamma_markets": gamma_markets_parse,
     "gamma_event": lambda raw: None if gamma.EVENT_DECODER.decode(raw) is None else None,

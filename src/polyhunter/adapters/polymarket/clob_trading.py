@@ -1,8 +1,8 @@
 """CLOB private endpoints for one trading key: API-key derive/create (L1), orders, balances (L2).
 
-An order answer that is not what the venue sends (garbled JSON, amounts that are not finite non-negative
-numbers) raises ``RetryableError``: the order's outcome is then unknown and is reconciled by the caller,
-never read from a malformed body.
+An answer that is not what the venue sends (garbled JSON, the wrong shape, order amounts that are not
+finite non-negative numbers) raises ``RetryableError``: an order's outcome is then unknown and is
+reconciled by the caller, never read from a malformed body.
 """
 
 from __future__ import annotations
@@ -49,6 +49,16 @@ def check_open_order(order: OpenOrder) -> OpenOrder:
         _amount(text, field)
     _amount(order.price, "price")
     return order
+
+
+def check_balance_allowance(ba: BalanceAllowance) -> BalanceAllowance:
+    """Balance and allowances (micro-units as decimal strings) are finite non-negative numbers."""
+    _amount(ba.balance, "balance")
+    for spender, value in (ba.allowances or {}).items():
+        _amount(value, f"allowances[{spender[:42]}]")
+    if ba.allowance is not None:
+        _amount(ba.allowance, "allowance")
+    return ba
 
 
 def decode_post_order_response(raw: bytes) -> PostOrderResponse:
@@ -140,7 +150,10 @@ class ClobTradingClient:
         raw = await self.http.request(
             "GET", "/data/trades", params=params, headers=self._l2("GET", "/data/trades")
         )
-        return decode(raw, TradesPage)
+        try:
+            return decode(raw, TradesPage)
+        except msgspec.DecodeError as exc:
+            raise RetryableError(f"GET /data/trades: malformed answer: {exc}") from exc
 
     async def balance_allowance(
         self, asset_type: str, token_id: str | None = None, signature_type: int = 0
@@ -152,4 +165,7 @@ class ClobTradingClient:
         raw = await self.http.request(
             "GET", "/balance-allowance", params=params, headers=self._l2("GET", "/balance-allowance")
         )
-        return decode(raw, BalanceAllowance)
+        try:
+            return check_balance_allowance(decode(raw, BalanceAllowance))
+        except (msgspec.DecodeError, InvalidMessage) as exc:
+            raise RetryableError(f"GET /balance-allowance: malformed answer: {exc}") from exc
