@@ -14,7 +14,7 @@ from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
 from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.rate_budget import RequestBudget
-from tests.integration.ingest.local_data_api import activity_row, serve_activity
+from tests.support.local_data_api import activity_row, serve_activity
 
 LEADER = "0x" + "5a" * 20
 BIGINT_MAX = 2**63 - 1
