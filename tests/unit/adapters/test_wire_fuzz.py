@@ -1,6 +1,7 @@
 """Fuzz every inbound wire decoder with its mapping to a domain object: random bytes, random JSON, and
 documents shaped like the venue's (built from the wire structs' own field types, plus hand-written valid
-fills) with one to three fields mutated, removed or added.
+fills) and the recorded fixtures (``tests/fixtures/polymarket``), with one to three fields mutated,
+removed or added.
 
 The only errors allowed out of a decode + parse are ``wire_validation.WIRE_ERRORS``: ``msgspec.DecodeError``,
 ``msgspec.ValidationError`` and ``InvalidMessage``. The push fast path (``FrameFilter``) and the poller's
@@ -51,8 +52,9 @@ from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
+from tests.support.paths import FIXTURES
 
-NOW_S = 1_790_000_000
+NOW_S = 1_790_272_258  # just after the recorded RTDS frames (so their fills pass the window)
 SEEN = datetime.fromtimestamp(NOW_S, UTC)
 LEADER = "0xAbCdEf0123456789abcdef0123456789ABCDEF01"
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -317,6 +319,69 @@ def mutated(draw: st.DrawFn, make: Callable[[], Any]) -> bytes:
 NAMES = sorted(PARSERS)
 
 
+def recorded(rel: str) -> Any:
+    return json.loads((FIXTURES / rel).read_bytes())
+
+
+def recorded_response(rel: str) -> Any:
+    return json.loads(str(recorded(rel)["response"]["body_raw"]))
+
+
+ORDERS = "http/order-responses-v1-2026-01"
+RTDS_FRAMES = "current-2026-09/rtds_activity_trades.json"
+# (parser, fixture, the document to mutate)
+RECORDED: list[tuple[str, str, Callable[[], Any]]] = [
+    *(("rtds", f"{RTDS_FRAMES}[{i}]", lambda i=i: recorded(RTDS_FRAMES)[i]) for i in range(5)),
+    ("ws_market", "current-2026-09/clob_ws.json", lambda: recorded("current-2026-09/clob_ws.json")),
+    *(
+        ("ws_market", rel, lambda rel=rel: recorded(rel))
+        for rel in (
+            "ws-market/book.json",
+            "ws-market/last_trade_price.json",
+            "ws-market/price_change.json",
+            "ws-market/price_change_v2.json",
+            "ws-market/tick_size_change.json",
+            "ws-market/ws_market_best_bid_ask_msg.json",
+            "ws-market/ws_market_new_market_msg.json",
+            "ws-market/ws_market_resolved_msg.json",
+        )
+    ),
+    *(
+        ("ws_user", f"ws-user/{name}.json", lambda name=name: recorded(f"ws-user/{name}.json"))
+        for name in (
+            "order_cancel",
+            "order_placement",
+            "user_trade1",
+            "user_trade2",
+            "user_trade3",
+            "user_trade4",
+        )
+    ),
+    ("clob_book", "current-2026-09/book.json", lambda: recorded("current-2026-09/book.json")),
+    ("clob_book", "http/book.json", lambda: recorded("http/book.json")),
+    ("clob_market", "http/market.json", lambda: recorded("http/market.json")),
+    (
+        "clob_balance",
+        "http/http_balance_allowance_collateral.json",
+        lambda: recorded("http/http_balance_allowance_collateral.json"),
+    ),
+    ("data_trades", "http/data_api_trades_mixed.json", lambda: recorded("http/data_api_trades_mixed.json")),
+    ("gamma_markets", "http/market_slug.json", lambda: [recorded("http/market_slug.json")]),
+    ("gamma_markets", "gamma/gamma_market.json", lambda: [recorded("gamma/gamma_market.json")]),
+    ("gamma_event", "gamma/gamma_event.json", lambda: recorded("gamma/gamma_event.json")[0]),
+    (
+        "post_order",
+        f"{ORDERS}/poly_full_fill_real.json",
+        lambda: recorded_response(f"{ORDERS}/poly_full_fill_real.json"),
+    ),
+    (
+        "open_order",
+        f"{ORDERS}/poly_order_status_partial_real.json",
+        lambda: recorded_response(f"{ORDERS}/poly_order_status_partial_real.json"),
+    ),
+]
+
+
 def test_every_decoder_has_a_shape() -> None:
     assert set(SHAPES) == set(PARSERS)
     for name in NAMES:  # the unmutated shapes decode (so mutations start from a valid document)
@@ -342,6 +407,20 @@ def test_random_json(name: str, doc: Any) -> None:
 @given(data=st.data())
 def test_mutated_venue_documents(name: str, data: st.DataObject) -> None:
     only_documented_errors(name, data.draw(mutated(SHAPES[name])))
+
+
+@pytest.mark.parametrize(("name", "make"), [(n, m) for n, _, m in RECORDED], ids=[r for _, r, _ in RECORDED])
+@FUZZ
+@given(data=st.data())
+def test_mutated_recorded_fixtures(name: str, make: Callable[[], Any], data: st.DataObject) -> None:
+    only_documented_errors(name, data.draw(mutated(make)))
+
+
+def test_the_recorded_fixtures_decode_unmutated() -> None:
+    for name, _, make in RECORDED:
+        doc = make()
+        with contextlib.suppress(InvalidMessage):  # recorded fills are older than the fill window
+            PARSERS[name](json.dumps(doc).encode())
 
 
 # -- the push fast path and the chain decoder: nothing escapes at all ---------------------------
