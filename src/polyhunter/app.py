@@ -177,6 +177,7 @@ async def build_app(
         GuardrailLimits(g.max_trade_usdc, g.daily_user_cap_usdc, g.global_daily_cap_usdc, g.dry_run),
         g.circuit_breaker_failures,
         g.circuit_breaker_cooldown_s * 1000,
+        spent_today=copy_store.spent_today,  # lost counters are rebuilt from the store
     )
     for f in followers:  # a follower's own [followers.limits], on top of [guardrails]
         limits = f.spec.limits

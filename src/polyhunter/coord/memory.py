@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
 
 
 def _now_ms() -> int:
@@ -52,6 +53,29 @@ class MemoryCoordinator:
     async def get_counter(self, key: str) -> int:
         value, expires = self._counters.get(key, (0, 0))
         return value if expires > _now_ms() else 0
+
+    async def add_if_present(self, keys: Sequence[str], amount: int) -> list[int] | None:
+        now = _now_ms()
+        if any(self._counters.get(key, (0, 0))[1] <= now for key in keys):
+            return None
+        totals = []
+        for key in keys:
+            value, expires = self._counters[key]
+            self._counters[key] = (value + amount, expires)
+            totals.append(value + amount)
+        return totals
+
+    async def seed_counters(self, values: Mapping[str, int], ttl_ms: int) -> None:
+        now = _now_ms()
+        for key, value in values.items():
+            if self._counters.get(key, (0, 0))[1] <= now:
+                self._counters[key] = (value, now + ttl_ms)
+
+    def flush(self) -> None:
+        """Forget every key, as a Redis FLUSHDB does (what a restart does to this process's state)."""
+        self._seen.clear()
+        self._counters.clear()
+        self._locks.clear()
 
     async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
         now = _now_ms()

@@ -13,6 +13,7 @@ class GuardrailRule(StrEnum):
     PER_TRADE_MAX = "PER_TRADE_MAX"
     USER_DAILY_CAP = "USER_DAILY_CAP"
     GLOBAL_DAILY_CAP = "GLOBAL_DAILY_CAP"
+    COUNTERS_UNAVAILABLE = "COUNTERS_UNAVAILABLE"  # the daily spend could not be read: never guess
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,7 +181,7 @@ class CopyEngine:
             if new.state is SKIPPED:
                 self._reporter.report(signal, stored, SKIPPED, new.reason, Decimal(0), Decimal(0), None)
                 continue
-            works.append(CopyWork(signal, stored, trade_id, size, outcomes, []))
+            works.append(CopyWork(signal, stored, trade_id, size, outcomes, [], prewritten_at=now))
             self._in_flight.add(trade_id)
         return Prepared(works, outcomes, started)
 
@@ -241,7 +241,12 @@ class CopyEngine:
         cfg = work.stored.config
         with self.metrics.time("guardrails"):
             reservation, veto = await self.guard.reserve(
-                cfg.id, cfg.user_id, work.size.notional, datetime.now(UTC), work.signal.side
+                cfg.id,
+                cfg.user_id,
+                work.size.notional,
+                datetime.now(UTC),
+                work.signal.side,
+                prewritten_at=work.prewritten_at,
             )
         if veto is not None:
             self._veto(work, veto, work.size.notional)

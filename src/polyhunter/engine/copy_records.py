@@ -59,6 +59,7 @@ class CopyWork:
     sent: bool = False  # an order went to an executor (its `orders` row, if any, gets the outcome)
     reservation: Reservation | None = None  # what it holds of the daily caps (BUY notional)
     signal_to_submit_s: float | None = None  # from the signal's arrival to its (first) order's submit
+    prewritten_at: datetime | None = None  # when its row was prewritten (the store counts it from then)
 
 
 class CopyReporter:

@@ -1,28 +1,51 @@
 """Guardrail state around the pure rules: daily notional reserved in the Coordinator, breakers per config.
 
 A BUY copy reserves its notional in the user's and the global daily counters before it is sent
-(atomic INCRBY with Redis across supervisors); a veto or a copy that does not spend gives it back.
-The daily caps are caps on money put in: a SELL reserves nothing and is never refused by them (a
-user at its cap can still exit); dry run, the circuit breaker and the per-trade max apply to both.
+(one atomic add to both, across supervisors with Redis); a veto or a copy that does not spend gives
+it back. The daily caps are caps on money put in: a SELL reserves nothing and is never refused by
+them (a user at its cap can still exit); dry run, the circuit breaker and the per-trade max apply to both.
+
+The store is the record of what was spent (`CopyStore.spent_today`: BUY copies PENDING, EXECUTED or
+SETTLEMENT_PENDING today, each prewritten before it reserves); the counters are a cache of it that can
+be lost (Redis restarted, flushed or evicting; a process restart for the in-memory coordinator).
+A reservation only adds to counters that exist (`Coordinator.add_if_present`); when one is missing it
+is built again from the store (`seed_counters`: create if absent, so two seeders never add up), then
+the reservation is tried again. No reservation lands on an empty counter, so none can pass a cap
+because the counters were lost. A snapshot of the store is a safe seed: every reservation made before
+it has its PENDING row in it, and none is made after it on a counter that is missing. When the
+coordinator cannot be reached, a reservation retries with a bounded backoff and is then vetoed
+(COUNTERS_UNAVAILABLE): a copy never goes out on a count nobody could read.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from polyhunter.domain.guardrails import (
     CircuitBreaker,
     GuardrailInput,
     GuardrailLimits,
+    GuardrailRule,
     Veto,
     check_guardrails,
 )
 from polyhunter.domain.signal import Side, from_micro, to_micro
-from polyhunter.ports.coordinator import Coordinator
+from polyhunter.log import get_logger
+from polyhunter.ports.coordinator import Coordinator, CoordinatorUnavailable
+
+log = get_logger(__name__)
 
 DAY_MS = 86_400_000 + 3_600_000  # a little more than a day: counters are keyed by date anyway
+# Waits between tries when the coordinator cannot be reached or a counter keeps going missing: ~3 s,
+# about what a Redis restart takes, after which the copy is vetoed rather than held longer.
+RETRY_DELAYS_S: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+SpentToday = Callable[[datetime], Awaitable[dict[int, int]]]
+"""Micro-USDC each user committed today as the store records it (`CopyStore.spent_today`)."""
 
 
 _day_cache: tuple[int, str] = (-1, "")
@@ -37,6 +60,15 @@ def _day(now: datetime) -> str:
     return _day_cache[1]
 
 
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    """A reservation waiting for missing counters; `own_micro`: what the store counts of its copy."""
+
+    user_id: int
+    own_micro: int
+    seeded: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Reservation:
     user_id: int
@@ -44,11 +76,34 @@ class Reservation:
     micro: int
 
 
+def _user_key(user_id: int, day: str) -> str:
+    return f"spent:user:{user_id}:{day}"
+
+
+def _global_key(day: str) -> str:
+    return f"spent:global:{day}"
+
+
 class Guard:
     def __init__(
-        self, coord: Coordinator, limits: GuardrailLimits, breaker_failures: int, breaker_cooldown_ms: int
+        self,
+        coord: Coordinator,
+        limits: GuardrailLimits,
+        breaker_failures: int,
+        breaker_cooldown_ms: int,
+        *,
+        spent_today: SpentToday | None = None,
+        retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
     ) -> None:
+        """`spent_today`: where lost counters are rebuilt from (the store); without it (benchmarks, tests
+        with no store) a lost counter starts again at zero."""
         self._coord = coord
+        self._spent_today = spent_today
+        self._retry_delays_s = tuple(retry_delays_s)
+        self._seed_lock = asyncio.Lock()
+        self._awaiting_seed: dict[str, list[_Waiter]] = {}  # day -> reservations that found counters missing
+        self._next_day_made_on = ""  # the day on which this process created the next day's global counter
+        self.reseeds = 0  # times counters were rebuilt from the store after being found missing
         self.limits = limits
         self._breaker_failures = breaker_failures
         self._breaker_cooldown_ms = breaker_cooldown_ms
@@ -79,16 +134,92 @@ class Guard:
         return b
 
     async def seed(self, now: datetime, per_user_micro: dict[int, int], global_micro: int) -> None:
-        """Start today's counters from the database after a restart (only if the counters are empty)."""
+        """Start today's counters from the store's record (counters that exist keep their value)."""
         day = _day(now)
-        if await self._coord.get_counter(f"spent:global:{day}") == 0 and global_micro:
-            await self._coord.incr(f"spent:global:{day}", global_micro, DAY_MS)
-            for user_id, micro in per_user_micro.items():
-                await self._coord.incr(f"spent:user:{user_id}:{day}", micro, DAY_MS)
+        values = {_user_key(user_id, day): micro for user_id, micro in per_user_micro.items()}
+        values[_global_key(day)] = global_micro
+        await self._coord.seed_counters(values, DAY_MS)
+
+    async def _reseed(self, day: str, now: datetime, waiter: _Waiter) -> None:
+        """Rebuild `day`'s missing counters from a snapshot of the store, for `waiter` and every other
+        reservation of this process that found them missing before the snapshot was taken (a burst
+        after a flush costs a query or two, not one per copy).
+
+        The snapshot counts each waiter's own PENDING row (prewritten before it reserves): that is taken
+        out of the seed, since the waiter adds it once the counters exist. Other users' keys are not
+        set from the snapshot: their copies in flight are in it too and would count twice; each user's
+        counter is rebuilt by its own first reservation."""
+        waiting = self._awaiting_seed.setdefault(day, [])
+        waiting.append(waiter)
+        try:
+            async with self._seed_lock:
+                if waiter.seeded:
+                    return  # the seed before ours covered it
+                batch = self._awaiting_seed.pop(day, [])  # each one's row was committed before this
+                try:
+                    spent = await self._spent_today(now) if self._spent_today is not None else {}
+                    own: dict[int, int] = {}
+                    for w in batch:
+                        own[w.user_id] = own.get(w.user_id, 0) + w.own_micro
+                    values = {_user_key(u, day): max(0, spent.get(u, 0) - micro) for u, micro in own.items()}
+                    values[_global_key(day)] = max(0, sum(spent.values()) - sum(own.values()))
+                    await self._coord.seed_counters(values, DAY_MS)
+                except BaseException:
+                    self._awaiting_seed.setdefault(day, []).extend(w for w in batch if w is not waiter)
+                    raise
+                for w in batch:
+                    w.seeded = True
+                self.reseeds += 1
+                log.warning(
+                    "daily spend counters were missing; rebuilt from the store", day=day, keys=len(values)
+                )
+        finally:
+            if not waiter.seeded and waiter in self._awaiting_seed.get(day, ()):
+                self._awaiting_seed[day].remove(waiter)
+
+    async def _next_day_at_zero(self, day: str, now: datetime) -> None:
+        """Create tomorrow's global counter at zero (once a day) while no copy of tomorrow can exist yet:
+        at midnight it is there, so the day's first copies (whose rows are in any snapshot) do not
+        count twice in it."""
+        if self._next_day_made_on != day:
+            tomorrow = (now.astimezone(UTC) + timedelta(days=1)).strftime("%Y%m%d")
+            await self._coord.seed_counters({_global_key(tomorrow): 0}, 2 * DAY_MS)
+            self._next_day_made_on = day
+
+    async def _reserve_micro(
+        self, user_id: int, day: str, micro: int, now: datetime, own_micro: int
+    ) -> tuple[int, int] | None:
+        """Add `micro` to the user's and the global counters; their new totals, or None if the
+        coordinator stayed unreachable (or the counters kept vanishing) through every retry."""
+        keys = (_user_key(user_id, day), _global_key(day))
+        for delay in (*self._retry_delays_s, None):
+            try:
+                totals = await self._coord.add_if_present(keys, micro)
+                if totals is not None:
+                    await self._next_day_at_zero(day, now)
+                    return totals[0], totals[1]
+                await self._reseed(day, now, _Waiter(user_id, own_micro))  # then try again at once
+            except CoordinatorUnavailable as exc:
+                if delay is None:
+                    log.error("daily spend counters unreachable; copy vetoed", user=user_id, error=str(exc))
+                    return None
+                log.warning("daily spend counters unreachable; retrying", user=user_id, error=str(exc))
+                await asyncio.sleep(delay)
+        return None  # the counters went missing again after every seed
 
     async def reserve(
-        self, config_id: int, user_id: int, notional: Decimal, now: datetime, side: Side = Side.BUY
+        self,
+        config_id: int,
+        user_id: int,
+        notional: Decimal,
+        now: datetime,
+        side: Side = Side.BUY,
+        *,
+        prewritten_at: datetime | None = None,
     ) -> tuple[Reservation | None, Veto | None]:
+        """Check the guardrails and hold `notional` of the daily caps (BUY). `prewritten_at`: when this
+        copy's row was prewritten, if it holds no reservation yet: the store counts it from then (as
+        PENDING, by this notional), so a counter rebuilt meanwhile does not count it twice."""
         day = _day(now)
         micro = to_micro(notional)
         now_ms = int(now.timestamp() * 1000)
@@ -99,8 +230,11 @@ class Guard:
             return None, veto
         if side is Side.SELL:
             return Reservation(user_id, day, 0), None
-        user_total = await self._coord.incr(f"spent:user:{user_id}:{day}", micro, DAY_MS)
-        global_total = await self._coord.incr(f"spent:global:{day}", micro, DAY_MS)
+        own = micro if prewritten_at is not None and _day(prewritten_at) == day else 0
+        totals = await self._reserve_micro(user_id, day, micro, now, own)
+        if totals is None:
+            return None, Veto(GuardrailRule.COUNTERS_UNAVAILABLE, "daily spend counters could not be read")
+        user_total, global_total = totals
         inp = GuardrailInput(
             notional, from_micro(user_total - micro), from_micro(global_total - micro), breaker_open
         )
@@ -119,5 +253,22 @@ class Guard:
         """Give back what a copy reserved but did not spend (all of it, or all but `keep_micro`)."""
         back = reservation.micro - keep_micro
         if back:
-            await self._coord.incr(f"spent:user:{reservation.user_id}:{reservation.day}", -back, DAY_MS)
-            await self._coord.incr(f"spent:global:{reservation.day}", -back, DAY_MS)
+            await self._give_back(_user_key(reservation.user_id, reservation.day), back)
+            await self._give_back(_global_key(reservation.day), back)
+
+    async def _give_back(self, key: str, micro: int) -> None:
+        """Subtract from a counter that exists (it holds the reservation: made on it, or seeded from the
+        store while the copy's row was PENDING). A missing counter is left missing: its next seed reads
+        what the copy really spent. Unreachable through every retry: the counter keeps the reservation
+        (it may refuse a copy it could have allowed, never the other way round)."""
+        for delay in (*self._retry_delays_s, None):
+            try:
+                await self._coord.add_if_present((key,), -micro)
+                return
+            except CoordinatorUnavailable as exc:
+                if delay is None:
+                    log.error(
+                        "could not give back a reservation; the counter keeps it", key=key, error=str(exc)
+                    )
+                    return
+            await asyncio.sleep(delay)

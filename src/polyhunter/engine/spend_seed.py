@@ -1,11 +1,13 @@
 """Start the guardrails' daily counters from the store when a supervisor starts.
 
-The counters live in the Coordinator; in memory they die with the process, so without this a restart
-would forget what was spent today and the daily caps would start again from zero. Spending counts as
-the engine counts it: BUY copies that are, or may become, spent (PENDING, EXECUTED,
-SETTLEMENT_PENDING) since 00:00 UTC; an EXECUTED copy by what it filled (the engine keeps the filled
-notional: an aggregate of small copies spends more than its own row requested), the others by their
-requested notional (what an unknown result keeps). SELLs never count (`CopyStore.spent_today`).
+The counters live in the Coordinator and are a cache of the store: in memory they die with the
+process, in Redis with a restart, a flush or an eviction. This warms them at start; the guard
+rebuilds them the same way whenever it finds them missing later (`Guard(spent_today=...)`), so the
+daily caps never start again from zero. Spending counts as the engine counts it: BUY copies that
+are, or may become, spent (PENDING, EXECUTED, SETTLEMENT_PENDING) since 00:00 UTC; an EXECUTED copy
+by what it filled (the engine keeps the filled notional: an aggregate of small copies spends more
+than its own row requested), the others by their requested notional (what an unknown result keeps).
+SELLs never count (`CopyStore.spent_today`).
 """
 
 from __future__ import annotations

@@ -2,11 +2,20 @@
 
 ``polyhunter.coord.memory`` serves one process (the laptop); ``polyhunter.coord.redis_coord`` serves
 several supervisors. Both implement this Protocol structurally.
+
+Counters that hold money limits (the guardrails' daily spend) are a cache of what the store
+records: `add_if_present` never creates a counter, so one lost with a Redis restart, flush or
+eviction reads as missing (not as zero) and is built again from the store with `seed_counters`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
+
+
+class CoordinatorUnavailable(ConnectionError):
+    """The coordinator could not be reached (refused, reset, timed out): nothing is known, retry."""
 
 
 class Coordinator(Protocol):
@@ -23,6 +32,17 @@ class Coordinator(Protocol):
         ...
 
     async def get_counter(self, key: str) -> int: ...
+
+    async def add_if_present(self, keys: Sequence[str], amount: int) -> list[int] | None:
+        """Add `amount` to every counter of `keys` at once if they all exist and return their new totals;
+        None, changing nothing, if any is missing (expired, flushed, evicted, never seeded).
+        Raises `CoordinatorUnavailable` when the coordinator cannot be reached."""
+        ...
+
+    async def seed_counters(self, values: Mapping[str, int], ttl_ms: int) -> None:
+        """Create each counter of `values` that does not exist, with its value and TTL; a counter that
+        exists keeps its value (two seeders never add up). Raises `CoordinatorUnavailable`."""
+        ...
 
     async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
         """Take a lease-lock; True if `owner` now holds it (re-entrant for the same owner)."""
