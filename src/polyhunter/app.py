@@ -184,7 +184,8 @@ async def build_app(
         guard.set_user_limits(
             f.user_id, daily_cap_usdc=limits.daily_cap_usdc, max_trade_usdc=limits.max_trade_usdc
         )
-    await seed_guard(guard, copy_store, datetime.now(UTC))  # today's spend survives a restart
+    # today's spend survives a restart
+    await seed_guard(guard, copy_store, datetime.now(UTC), [f.user_id for f in followers])
     data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
     closers.append(data_api.close)
     portfolio = LeaderPortfolio(leader_holdings(data_api))  # leaders' (and own wallets') positions

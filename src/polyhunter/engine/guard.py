@@ -20,7 +20,7 @@ coordinator cannot be reached, a reservation retries with a bounded backoff and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -102,7 +102,8 @@ class Guard:
         self._retry_delays_s = tuple(retry_delays_s)
         self._seed_lock = asyncio.Lock()
         self._awaiting_seed: dict[str, list[_Waiter]] = {}  # day -> reservations that found counters missing
-        self._next_day_made_on = ""  # the day on which this process created the next day's global counter
+        self._ahead_on = ""  # the day on which `_ahead_users` got tomorrow's counters at zero
+        self._ahead_users: set[int] = set()
         self.reseeds = 0  # times counters were rebuilt from the store after being found missing
         self.limits = limits
         self._breaker_failures = breaker_failures
@@ -133,10 +134,15 @@ class Guard:
             b = self._breakers[config_id] = CircuitBreaker(self._breaker_failures, self._breaker_cooldown_ms)
         return b
 
-    async def seed(self, now: datetime, per_user_micro: dict[int, int], global_micro: int) -> None:
-        """Start today's counters from the store's record (counters that exist keep their value)."""
+    async def seed(
+        self, now: datetime, per_user_micro: dict[int, int], global_micro: int, users: Iterable[int] = ()
+    ) -> None:
+        """Start today's counters from the store's record (counters that exist keep their value);
+        `users`: who else may copy today (their counters start at zero, so their first copies do not
+        have to rebuild them)."""
         day = _day(now)
-        values = {_user_key(user_id, day): micro for user_id, micro in per_user_micro.items()}
+        values = {_user_key(user_id, day): 0 for user_id in users}
+        values.update((_user_key(user_id, day), micro) for user_id, micro in per_user_micro.items())
         values[_global_key(day)] = global_micro
         await self._coord.seed_counters(values, DAY_MS)
 
@@ -177,14 +183,24 @@ class Guard:
             if not waiter.seeded and waiter in self._awaiting_seed.get(day, ()):
                 self._awaiting_seed[day].remove(waiter)
 
-    async def _next_day_at_zero(self, day: str, now: datetime) -> None:
-        """Create tomorrow's global counter at zero (once a day) while no copy of tomorrow can exist yet:
-        at midnight it is there, so the day's first copies (whose rows are in any snapshot) do not
-        count twice in it."""
-        if self._next_day_made_on != day:
-            tomorrow = (now.astimezone(UTC) + timedelta(days=1)).strftime("%Y%m%d")
-            await self._coord.seed_counters({_global_key(tomorrow): 0}, 2 * DAY_MS)
-            self._next_day_made_on = day
+    async def _tomorrow_at_zero(self, user_id: int, day: str, now: datetime) -> None:
+        """Create tomorrow's counters (the global one and this user's) at zero, once a day per user,
+        while no copy of tomorrow can exist yet: at midnight they are there, so the day's first
+        copies do not rebuild them from a snapshot that holds copies in flight (which would count
+        twice). Best effort: a counter missing at midnight is rebuilt from the store all the same."""
+        if self._ahead_on != day:
+            self._ahead_on, self._ahead_users = day, set()
+        if user_id in self._ahead_users:
+            return
+        tomorrow = (now.astimezone(UTC) + timedelta(days=1)).strftime("%Y%m%d")
+        values = {_user_key(user_id, tomorrow): 0}
+        if not self._ahead_users:
+            values[_global_key(tomorrow)] = 0
+        try:
+            await self._coord.seed_counters(values, 2 * DAY_MS)
+        except CoordinatorUnavailable:
+            return
+        self._ahead_users.add(user_id)
 
     async def _reserve_micro(
         self, user_id: int, day: str, micro: int, now: datetime, own_micro: int
@@ -196,7 +212,6 @@ class Guard:
             try:
                 totals = await self._coord.add_if_present(keys, micro)
                 if totals is not None:
-                    await self._next_day_at_zero(day, now)
                     return totals[0], totals[1]
                 await self._reseed(day, now, _Waiter(user_id, own_micro))  # then try again at once
             except CoordinatorUnavailable as exc:
@@ -235,6 +250,7 @@ class Guard:
         if totals is None:
             return None, Veto(GuardrailRule.COUNTERS_UNAVAILABLE, "daily spend counters could not be read")
         user_total, global_total = totals
+        await self._tomorrow_at_zero(user_id, day, now)
         inp = GuardrailInput(
             notional, from_micro(user_total - micro), from_micro(global_total - micro), breaker_open
         )

@@ -12,12 +12,14 @@ SELLs never count (`CopyStore.spent_today`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from polyhunter.engine.guard import Guard
 from polyhunter.ports.store import CopyStore
 
 
-async def seed_guard(guard: Guard, store: CopyStore, now: datetime) -> None:
+async def seed_guard(guard: Guard, store: CopyStore, now: datetime, users: Iterable[int] = ()) -> None:
+    """`users`: the followers this process copies for (their counters start at zero if they spent nothing)."""
     per_user = await store.spent_today(now)
-    await guard.seed(now, per_user, sum(per_user.values()))
+    await guard.seed(now, per_user, sum(per_user.values()), users)
