@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import pytest
 
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.coord.redis_coord import RedisCoordinator
-from polyhunter.ports.coordinator import Coordinator
+from polyhunter.ports.coordinator import Coordinator, CoordinatorUnavailable
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -73,3 +74,38 @@ async def test_queue_fifo_and_timeout(coord: Coordinator) -> None:
     await asyncio.sleep(0.05)
     await coord.push("q", b"3")
     assert await waiter == b"3"
+
+
+async def test_add_if_present_never_creates_a_counter(coord: Coordinator) -> None:
+    assert await coord.add_if_present(["u", "g"], 5) is None  # missing: nothing changes
+    assert await coord.get_counter("u") == 0
+    await coord.seed_counters({"u": 10}, 60_000)
+    assert await coord.add_if_present(["u", "g"], 5) is None  # one missing: the other is untouched
+    assert await coord.get_counter("u") == 10
+    await coord.seed_counters({"u": 99, "g": 100}, 60_000)  # "u" exists: it keeps its value
+    assert await coord.add_if_present(["u", "g"], 5) == [15, 105]
+    assert await coord.add_if_present(["u"], -15) == [0]
+    totals = await asyncio.gather(*(coord.add_if_present(["u", "g"], 1) for _ in range(20)))
+    assert max(t[0] for t in totals if t is not None) == 20
+    assert await coord.get_counter("g") == 125
+
+
+async def test_seeded_counters_expire(coord: Coordinator) -> None:
+    await coord.seed_counters({"short": 7}, 50)
+    assert await coord.add_if_present(["short"], 1) == [8]
+    await asyncio.sleep(0.12)
+    assert await coord.add_if_present(["short"], 1) is None
+
+
+async def test_an_unreachable_redis_raises_coordinator_unavailable() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    coord = RedisCoordinator(f"redis://127.0.0.1:{port}/0", prefix="phtest-down")
+    try:
+        with pytest.raises(CoordinatorUnavailable):
+            await coord.add_if_present(["u"], 1)
+        with pytest.raises(CoordinatorUnavailable):
+            await coord.seed_counters({"u": 1}, 60_000)
+    finally:
+        await coord.close()
