@@ -20,6 +20,7 @@ coordinator cannot be reached, a reservation retries with a bounded backoff and 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,7 @@ class Guard:
         self._awaiting_seed: dict[str, list[_Waiter]] = {}  # day -> reservations that found counters missing
         self._ahead_on = ""  # the day on which `_ahead_users` got tomorrow's counters at zero
         self._ahead_users: set[int] = set()
+        self._unreachable_until = 0.0  # monotonic time until which a failed coordinator gets one try
         self.reseeds = 0  # times counters were rebuilt from the store after being found missing
         self.limits = limits
         self._breaker_failures = breaker_failures
@@ -208,14 +210,20 @@ class Guard:
         """Add `micro` to the user's and the global counters; their new totals, or None if the
         coordinator stayed unreachable (or the counters kept vanishing) through every retry."""
         keys = (_user_key(user_id, day), _global_key(day))
-        for delay in (*self._retry_delays_s, None):
+        # in an outage that another copy waited out just now, two tries (a connection broken by a
+        # restart fails once): the pipeline does not stall on every copy
+        outage = time.monotonic() < self._unreachable_until
+        retries = self._retry_delays_s[:1] if outage else self._retry_delays_s
+        for delay in (*retries, None):
             try:
                 totals = await self._coord.add_if_present(keys, micro)
                 if totals is not None:
+                    self._unreachable_until = 0.0
                     return totals[0], totals[1]
                 await self._reseed(day, now, _Waiter(user_id, own_micro))  # then try again at once
             except CoordinatorUnavailable as exc:
                 if delay is None:
+                    self._unreachable_until = time.monotonic() + max(1.0, sum(self._retry_delays_s))
                     log.error("daily spend counters unreachable; copy vetoed", user=user_id, error=str(exc))
                     return None
                 log.warning("daily spend counters unreachable; retrying", user=user_id, error=str(exc))

@@ -183,6 +183,7 @@ async def test_an_unreachable_coordinator_vetoes_and_sends_nothing() -> None:
     assert await rig.buys(1) == [(EXECUTED, None)]
     rig.coord.down = 100
     assert await rig.buys(2) == [(SKIPPED, "GUARDRAIL_COUNTERS_UNAVAILABLE")] * 2
+    assert rig.coord.down == 100 - 4 - 2  # the first copy tried 1 + 3 retries; the next one twice
     assert len(rig.executor.sent) == 1
     assert rig.store.events[-1]["rule"] == "COUNTERS_UNAVAILABLE"
     rig.coord.down = 0
