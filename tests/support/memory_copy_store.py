@@ -62,6 +62,7 @@ class MemoryCopyStore:
         self.copies: dict[int, CopyRow] = {}
         self.orders: dict[int, list[OrderRow]] = defaultdict(list)  # copy id -> its orders, oldest first
         self.events: list[GuardrailEventRow] = []
+        self.paused: dict[int, tuple[datetime, str]] = {}  # config id -> (paused at, reason)
         self.fail_next = 0  # the next n units of work raise StoreUnavailableError (a dropped connection)
         self._by_key: dict[tuple[str, int], int] = {}
         self._next_id = 1
@@ -92,12 +93,28 @@ class MemoryCopyStore:
 
     # ---------------------------------------------------------------- configs
 
+    def resume(self, config_id: int) -> bool:
+        """Clear a pause (what `polyhunter copies resume` does on the database)."""
+        return self.paused.pop(config_id, None) is not None
+
+    def _with_pause(self, stored: StoredConfig) -> StoredConfig:
+        paused = self.paused.get(stored.config.id)
+        return dataclasses.replace(stored, paused_reason=paused[1] if paused is not None else None)
+
     async def configs_for_leader(self, leader: str) -> list[StoredConfig]:
         current = [self.configs[i][max(self.configs[i])] for i in sorted(self.configs)]
-        return [s for s in current if s.active and s.config.leader == leader.lower()]
+        return [self._with_pause(s) for s in current if s.active and s.config.leader == leader.lower()]
 
     async def config(self, config_id: int, version: int) -> StoredConfig | None:
-        return self.configs.get(config_id, {}).get(version)
+        found = self.configs.get(config_id, {}).get(version)
+        return self._with_pause(found) if found is not None else None
+
+    async def pause_config(self, config_id: int, reason: str, now: datetime) -> bool:
+        self._unit_of_work()
+        if config_id not in self.configs:
+            return False
+        self.paused.setdefault(config_id, (now, reason[:256]))
+        return True
 
     # ---------------------------------------------------------------- hot path
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
-from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.http import RetryableError, VenueAuthError, VenueError
 from polyhunter.adapters.polymarket.order_errors import is_killed_unfilled
 from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
 from polyhunter.adapters.polymarket.order_signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
+from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
@@ -33,6 +34,10 @@ TRADE_PAGES = 20  # at most this many pages of the token's trades are read to fi
 END_CURSOR = "LTE="
 RecordSubmit = Callable[[OrderRequest, SignedOrder], Awaitable[None]]
 LookupSubmit = Callable[[OrderRequest], Awaitable[str | None]]
+
+
+class NoWalletError(OperatorNeededError, LookupError):
+    """No EOA wallet is configured for the follower a config names (removed from the run file?)."""
 
 
 def _refused(error: str, order_id: str) -> ExecutionResult:
@@ -74,7 +79,7 @@ class EoaExecutor:
     def _account(self, user_id: int) -> EoaAccount:
         acct = self._accounts.get(user_id)
         if acct is None:
-            raise LookupError(f"no EOA wallet configured for user {user_id}")
+            raise NoWalletError("NO_WALLET", f"no EOA wallet configured for user {user_id}")
         return acct
 
     def funder(self, user_id: int) -> str:
@@ -120,6 +125,8 @@ class EoaExecutor:
         self._submitted[request.client_id] = signed.order_hash
         try:
             resp = await acct.client.post_order(signed, str(request.order_type))
+        except VenueAuthError:
+            raise  # nothing was placed; an operator must fix the credentials (the config is paused)
         except VenueError as exc:
             return _refused(exc.message, signed.order_hash)
         except (RetryableError, TimeoutError, OSError) as exc:

@@ -19,11 +19,12 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from polyhunter.domain.copy_config import CopyConfig
+from polyhunter.domain.errors import RetryableError
 from polyhunter.domain.signal import Side, Signal
 from polyhunter.domain.states import CopyTradeState
 
 
-class StoreUnavailableError(Exception):
+class StoreUnavailableError(RetryableError):
     """The database connection was lost (dropped by the server, a network cut): the unit of work did
     not happen and may be retried on a fresh connection."""
 
@@ -35,6 +36,7 @@ class StoredConfig:
     config: CopyConfig
     wallet_id: int | None
     active: bool
+    paused_reason: str | None = None  # set: paused (operator-needed) until resumed; its copies are SKIPPED
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,12 @@ class CopyStore(Protocol):
         ...
 
     async def config(self, config_id: int, version: int) -> StoredConfig | None: ...
+
+    async def pause_config(self, config_id: int, reason: str, now: datetime) -> bool:
+        """Pause a config (an operator-needed error while handling it): its copies are SKIPPED
+        `CONFIG_PAUSED` until an operator resumes it. Keeps the first reason if already paused; False if
+        no such config."""
+        ...
 
     # ---------------------------------------------------------------- hot path
     async def prewrite(

@@ -112,6 +112,10 @@ class SqlCopyStore:
         async with translated_errors(), self.sessions() as session:
             return await CopyConfigRepository(session).get(config_id, version)
 
+    async def pause_config(self, config_id: int, reason: str, now: datetime) -> bool:
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            return await CopyConfigRepository(session).pause(config_id, reason, now)
+
     # ---------------------------------------------------------------- hot path
 
     async def prewrite(

@@ -114,6 +114,23 @@ async def test_configs_for_leader(subject: Subject) -> None:
     assert await subject.store.config(first.config.id, 99) is None
 
 
+async def test_pause_config(subject: Subject) -> None:
+    """A paused config is still one of its leader's configs (its copies are then SKIPPED), with the
+    reason; a second pause keeps the first reason; pausing an unknown config says so."""
+    leader = new_address()
+    first, second = await subject.new_config(leader), await subject.new_config(leader)
+    assert first.paused_reason is None
+    now = datetime.now(UTC)
+    assert await subject.store.pause_config(first.config.id, "NO_WALLET: no EOA wallet for user 7", now)
+    assert await subject.store.pause_config(first.config.id, "SIZE_OUT_OF_RANGE", now)  # first one stays
+    found = {s.config.id: s.paused_reason for s in await subject.store.configs_for_leader(leader)}
+    assert found == {first.config.id: "NO_WALLET: no EOA wallet for user 7", second.config.id: None}
+    again = await subject.store.config(first.config.id, first.config.version)
+    assert again is not None
+    assert again.paused_reason == "NO_WALLET: no EOA wallet for user 7"
+    assert not await subject.store.pause_config(10**9, "whatever", now)
+
+
 async def test_prewrite_is_idempotent(subject: Subject) -> None:
     store, leader = subject.store, new_address()
     one, two, three = [await subject.new_config(leader) for _ in range(3)]

@@ -47,7 +47,11 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0003 (deployment id) back to 0002 (paper accounts).
+    # The default downgrade is one step: from 0004 (config pause) back to 0003 (deployment id), ...
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0003",)
+    assert await _tables(empty_db) == model_tables | {"alembic_version"}
+    # ... then back to 0002 (paper accounts).
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0002",)
     assert await _tables(empty_db) == model_tables - {"deployment"} | {"alembic_version"}

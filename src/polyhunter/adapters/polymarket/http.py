@@ -1,8 +1,10 @@
 """Shared HTTP plumbing for the venue clients: one aiohttp session, bounded retries, error classes.
 
-Two kinds of errors (ARCHITECTURE conventions): `RetryableError` (network, 429, 5xx — retried here with
-bounded exponential backoff and full jitter, honouring Retry-After) and `VenueError` (4xx other than
-429: bad request, auth, funds — the caller decides; never retried blindly).
+Two kinds of errors (ARCHITECTURE conventions), both in the one hierarchy of `domain/errors.py`:
+`RetryableError` (network, 429, 5xx — retried here with bounded exponential backoff and full jitter,
+honouring Retry-After; a `domain.errors.RetryableError`) and `VenueError` (4xx other than 429: bad
+request, funds — the caller decides; never retried blindly). A refused authentication (401, 403) is a
+`VenueAuthError`, a `VenueError` that is also a `domain.errors.OperatorNeededError` (`AUTH_REFUSED`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from polyhunter.domain import errors
 from polyhunter.log import get_logger
 
 log = get_logger(__name__)
@@ -22,7 +25,7 @@ log = get_logger(__name__)
 RETRY_STATUSES = frozenset({425, 429, 500, 502, 503, 504})
 
 
-class VenueError(Exception):
+class VenueError(errors.PolyHunterError):
     """The venue answered with an error that retrying will not fix."""
 
     def __init__(self, status: int, message: str, body: bytes = b"") -> None:
@@ -32,7 +35,19 @@ class VenueError(Exception):
         self.body = body
 
 
-class RetryableError(Exception):
+class VenueAuthError(VenueError, errors.OperatorNeededError):
+    """The venue refused the credentials (HTTP 401 or 403): an operator must fix the key or API creds."""
+
+    def __init__(self, status: int, message: str, body: bytes = b"") -> None:
+        VenueError.__init__(self, status, message, body)
+        self.reason = "AUTH_REFUSED"
+        self.detail = f"HTTP {status}: {message}"
+
+
+AUTH_STATUSES = frozenset({401, 403})
+
+
+class RetryableError(errors.RetryableError):
     """Network trouble, 429 or 5xx still failing after the retries."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -125,6 +140,8 @@ class HttpClient:
                     data = await resp.read()
                     if resp.status < 300:
                         return data
+                    if resp.status in AUTH_STATUSES:
+                        raise VenueAuthError(resp.status, _error_message(data), data)
                     if resp.status not in RETRY_STATUSES:
                         raise VenueError(resp.status, _error_message(data), data)
                     last = RetryableError(f"{method} {path}: HTTP {resp.status}", resp.status)

@@ -27,6 +27,7 @@ from polyhunter.store.types import BigId, JsonType, UTCDateTime, str_enum
 
 SIGNAL_KEY_LEN = 64
 ASSET_LEN = 96
+PAUSED_REASON_LEN = 256
 
 
 class CopyConfig(Base):
@@ -44,6 +45,9 @@ class CopyConfig(Base):
     leader_id: Mapped[int] = mapped_column(BigId, ForeignKey("leaders.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Paused (an operator-needed error while handling it): its copies are SKIPPED until resumed.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(PAUSED_REASON_LEN), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -7,22 +7,38 @@ the follower changes their settings.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyhunter.domain.copy_config import CopyConfig as DomainConfig
 from polyhunter.ports.store import StoredConfig
-from polyhunter.store.models import CopyConfig, CopyConfigVersion, Leader
+from polyhunter.store.models import CopyConfig, CopyConfigVersion, Leader, User
+from polyhunter.store.models.copying import PAUSED_REASON_LEN
 from polyhunter.store.repos.accounts import LeaderRepository, normalize_address
 from polyhunter.store.repos.config_mapping import to_domain, version_values
 from polyhunter.store.repos.sql_helpers import is_postgresql, rowcount
 
-__all__ = ["ConfigNotFoundError", "CopyConfigRepository", "StoredConfig"]
+__all__ = ["ConfigNotFoundError", "CopyConfigRepository", "PausedConfig", "StoredConfig"]
 
 
 class ConfigNotFoundError(LookupError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class PausedConfig:
+    """A config paused by an operator-needed error, as status and `polyhunter copies paused` show it."""
+
+    config_id: int
+    user_id: int
+    username: str
+    leader: str
+    active: bool
+    paused_at: datetime
+    reason: str
 
 
 class CopyConfigRepository:
@@ -79,6 +95,55 @@ class CopyConfigRepository:
         )
         return rowcount(result) == 1
 
+    async def pause(self, config_id: int, reason: str, now: datetime) -> bool:
+        """Pause the config with `reason` (the first reason stays if it is paused already); False if
+        there is no such config."""
+        result = await self._session.execute(
+            update(CopyConfig)
+            .where(CopyConfig.id == config_id, CopyConfig.paused_at.is_(None))
+            .values(paused_at=now, paused_reason=reason[:PAUSED_REASON_LEN])
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result) == 1:
+            return True
+        return await self._session.scalar(select(CopyConfig.id).where(CopyConfig.id == config_id)) is not None
+
+    async def resume(self, config_id: int) -> bool:
+        """Clear a pause; False if the config was not paused (or does not exist)."""
+        result = await self._session.execute(
+            update(CopyConfig)
+            .where(CopyConfig.id == config_id, CopyConfig.paused_at.is_not(None))
+            .values(paused_at=None, paused_reason=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
+
+    async def paused(self) -> list[PausedConfig]:
+        """Every paused config, oldest pause first."""
+        sel = (
+            select(CopyConfig, Leader.address, User.username)
+            .join(Leader, Leader.id == CopyConfig.leader_id)
+            .join(User, User.id == CopyConfig.user_id)
+            .where(CopyConfig.paused_at.is_not(None))
+            .order_by(CopyConfig.paused_at, CopyConfig.id)
+        )
+        return [
+            PausedConfig(
+                cfg.id, cfg.user_id, username, leader, cfg.active, cfg.paused_at, cfg.paused_reason or ""
+            )
+            for cfg, leader, username in (await self._session.execute(sel)).all()
+            if cfg.paused_at is not None
+        ]
+
+    async def ids_for_user(self, user_id: int) -> dict[str, int]:
+        """{leader address: config id} of every config of `user_id`."""
+        sel = (
+            select(Leader.address, CopyConfig.id)
+            .join(Leader, Leader.id == CopyConfig.leader_id)
+            .where(CopyConfig.user_id == user_id)
+        )
+        return {leader: int(cid) for leader, cid in (await self._session.execute(sel)).all()}
+
     async def get(self, config_id: int, version: int | None = None) -> StoredConfig | None:
         """A config at ``version`` (default: its current version)."""
         wanted = CopyConfig.current_version if version is None else version
@@ -92,7 +157,9 @@ class CopyConfigRepository:
         if found is None:
             return None
         cfg, ver, leader = found
-        return StoredConfig(to_domain(ver, user_id=cfg.user_id, leader=leader), ver.wallet_id, cfg.active)
+        return StoredConfig(
+            to_domain(ver, user_id=cfg.user_id, leader=leader), ver.wallet_id, cfg.active, cfg.paused_reason
+        )
 
     async def id_for(self, user_id: int, leader: str) -> int | None:
         """The id of `user_id`'s config following `leader` (an address as stored), if any."""
@@ -118,7 +185,9 @@ class CopyConfigRepository:
         )
         addr = normalize_address(leader)
         return [
-            StoredConfig(to_domain(ver, user_id=cfg.user_id, leader=addr), ver.wallet_id, cfg.active)
+            StoredConfig(
+                to_domain(ver, user_id=cfg.user_id, leader=addr), ver.wallet_id, cfg.active, cfg.paused_reason
+            )
             for cfg, ver in (await self._session.execute(sel)).all()
         ]
 
