@@ -8,6 +8,15 @@ How signals come in (order per leader and token, durable before the source moves
 the background) is intake.py; planning a copy (market, filters, sizing) planning.py; what a finished
 copy reports (outcome rows, counters, `CopyRecord`s) copy_records.py; the store behind the `CopyStore` port (ports/store.py).
 
+Isolation: whatever goes wrong while planning or running one config's copy stays with that config.
+The engine branches on the error's kind (domain/errors.py), never on its text: a `RetryableError` is
+retried with bounded backoff (db_retry.with_backoff); an `UnknownResultError` (or a retryable error
+once an order may have been sent) leaves the copy PENDING for reconciliation, never resent; an
+`OperatorNeededError`, or any other exception (a bug), ends the copy FAILED (SKIPPED `CONFIG_PAUSED`
+when planning) and pauses the config with the reason (`CopyStore.pause_config`). The signal is still
+recorded with every other config's copy; a paused config's copies are SKIPPED until an operator
+resumes it.
+
 Copies run with bounded concurrency. Every copy this process prewrote ends in exactly one terminal
 state, except an order whose submit result is unknown: that row stays PENDING and the PENDING sweep
 (pending_sweep.py)
@@ -25,7 +34,8 @@ from decimal import Decimal
 from typing import assert_never
 
 from polyhunter.domain.aggregation import Released
-from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.copy_config import CopyConfig, CustodyMode, MarketRef
+from polyhunter.domain.errors import RetryableError, UnknownResultError, pause_reason
 from polyhunter.domain.filters import needs_market_metadata
 from polyhunter.domain.guardrails import Veto
 from polyhunter.domain.order_math import market_buy_notional
@@ -35,12 +45,12 @@ from polyhunter.domain.sizing import SizeDecision
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
-from polyhunter.engine.db_retry import retry_on_disconnect
+from polyhunter.engine.db_retry import retry_on_disconnect, with_backoff
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.intake import Intake
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.parking import Parking
-from polyhunter.engine.planning import Planner
+from polyhunter.engine.planning import CONFIG_PAUSED, Planner, skipped_copy
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
@@ -56,6 +66,10 @@ VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
 # A market BUY's rounding (spend to the cent, shares bought to the lot) costs it under 2 cents of what
 # the venue counts: above $1.02 the exact count cannot fall below the minimum.
 ROUNDING_MARGIN = Decimal("0.02")
+
+RUN_ATTEMPTS = 3  # a copy that meets a retryable error before anything is sent is tried this often
+RUN_BACKOFF_S = 0.1
+RUN_BACKOFF_CAP_S = 1.0
 
 EXECUTED = CopyTradeState.EXECUTED
 SKIPPED = CopyTradeState.SKIPPED
@@ -163,7 +177,7 @@ class CopyEngine:
             leader_before = await self.leaders.before_sell(signal, self.portfolio)
         market = await self.planner.market(signal, self._needs_market.get(signal.leader, False))
         now = datetime.now(UTC)
-        plans = [await self.planner.plan(signal, stored, leader_before, market) for stored in configs]
+        plans = [await self._plan(signal, stored, leader_before, market) for stored in configs]
         with self.metrics.time("prewrite"):
             created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
         if created is None:
@@ -184,6 +198,36 @@ class CopyEngine:
             works.append(CopyWork(signal, stored, trade_id, size, outcomes, [], prewritten_at=now))
             self._in_flight.add(trade_id)
         return Prepared(works, outcomes, started)
+
+    async def _plan(
+        self, signal: Signal, stored: StoredConfig, leader_before: Decimal | None, market: MarketRef | None
+    ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
+        """Plan one config's copy, isolated from the others: a retryable error is retried with bounded
+        backoff, then the copy is SKIPPED `PLANNING_UNAVAILABLE`; any other error pauses the config
+        and its copy is SKIPPED `CONFIG_PAUSED`."""
+        try:
+            return await with_backoff(
+                lambda: self.planner.plan(signal, stored, leader_before, market), "plan", attempts=3
+            )
+        except RetryableError as exc:
+            log.warning("planning unavailable", signal=signal.key, config=stored.config.id, error=str(exc))
+            reason = "PLANNING_UNAVAILABLE"
+        except Exception as exc:  # noqa: BLE001 - one config's poison must not sink the signal
+            log.exception("planning failed; pausing the config", signal=signal.key, config=stored.config.id)
+            await self.pause(stored.config, exc)
+            reason = CONFIG_PAUSED
+        return stored, skipped_copy(signal, stored, reason), SizeDecision(Decimal(0), Decimal(0))
+
+    async def pause(self, cfg: CopyConfig, exc: BaseException) -> None:
+        """Pause `cfg` with the reason of `exc` (operator-needed); its leader's configs are read again."""
+        reason = pause_reason(exc)
+        self.stats.paused += 1
+        log.error("config paused", config=cfg.id, user=cfg.user_id, leader=cfg.leader, reason=reason)
+        try:
+            await with_backoff(lambda: self._store.pause_config(cfg.id, reason, datetime.now(UTC)), "pause")
+        except Exception:  # noqa: BLE001 - the copy already failed; the next error pauses it again
+            log.exception("could not record the pause", config=cfg.id)
+        self._configs.invalidate(cfg.leader)
 
     async def _execute_all(self, prepared: Prepared) -> None:
         """Run the prewritten copies and write their outcomes in one batch."""
@@ -231,11 +275,39 @@ class CopyEngine:
             await asyncio.gather(*(worker() for _ in range(width)))
 
     async def _run(self, work: CopyWork) -> None:
-        try:
-            await self._copy(work)
-        except Exception as exc:  # noqa: BLE001 - one copy's bug must not sink the others
-            log.exception("copy failed unexpectedly", signal=work.signal.key, config=work.stored.config.id)
-            self._reporter.finish(work, FAILED, error=f"internal: {type(exc).__name__}: {exc}")
+        """One copy, isolated from the others (module docstring: what each kind of error does)."""
+        cfg = work.stored.config
+        for attempt in range(1, RUN_ATTEMPTS + 1):
+            try:
+                await self._copy(work)
+                return
+            except (RetryableError, UnknownResultError) as exc:
+                if self._settled(work):
+                    log.warning("error after the copy was settled", signal=work.signal.key, config=cfg.id)
+                    return
+                if work.sent or isinstance(exc, UnknownResultError):  # never resent: reconciled
+                    self.stats.unknown += 1
+                    log.warning("copy result unknown; left PENDING", signal=work.signal.key, config=cfg.id)
+                    return
+                if attempt == RUN_ATTEMPTS:
+                    self._reporter.finish(work, FAILED, error=f"retryable: {type(exc).__name__}: {exc}")
+                    return
+                log.warning(
+                    "retryable error; retrying the copy", config=cfg.id, attempt=attempt, error=str(exc)
+                )
+                await asyncio.sleep(min(RUN_BACKOFF_CAP_S, RUN_BACKOFF_S * 2 ** (attempt - 1)))
+            except Exception as exc:  # noqa: BLE001 - one copy's bug must not sink the others
+                log.exception("copy failed; pausing its config", signal=work.signal.key, config=cfg.id)
+                if not self._settled(work):
+                    self._reporter.finish(work, FAILED, error=pause_reason(exc, 1000))
+                await self.pause(cfg, exc)
+                return
+
+    def _settled(self, work: CopyWork) -> bool:
+        """Whether the copy already has its outcome, or waits parked (nothing more may be done)."""
+        return work.trade_id in self.parking.parked or any(
+            o.copy_trade_id == work.trade_id for o in work.outcomes
+        )
 
     async def _copy(self, work: CopyWork) -> None:
         cfg = work.stored.config
@@ -377,7 +449,11 @@ class CopyEngine:
             work.signal_to_submit_s = to_submit
         work.sent = True
         with self.metrics.time("execute"):
-            return await self._executors[cfg.custody].execute(request)
+            try:
+                return await self._executors[cfg.custody].execute(request)
+            except (RetryableError, UnknownResultError) as exc:  # it may have reached the venue
+                log.warning("executor error after sending; result unknown", config=cfg.id, error=str(exc))
+                return ExecutionResult(ExecStatus.UNKNOWN, error=str(exc), retryable=True)
 
     def _record_result(self, work: CopyWork, result: ExecutionResult, price: PriceDecision) -> int:
         signal, cfg = work.signal, work.stored.config

@@ -44,6 +44,7 @@ class EngineStats:
     duplicates: int = 0  # copies another process (or an earlier run) had already prewritten
     duplicate_signals: int = 0  # signals already recorded: nothing done for them
     unknown: int = 0
+    paused: int = 0  # configs this process paused (an operator-needed error while handling them)
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""Retry a unit of work whose pooled connection turned out to be dead.
+"""Retry a unit of work whose pooled connection turned out to be dead; retry any retryable work with
+bounded backoff (`with_backoff`).
 
 The pool does not ping connections before use (a round trip on every checkout of the hot path), so a
 connection the server dropped while it sat in the pool fails its first statement. The store discards
@@ -14,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from polyhunter.domain.errors import RetryableError
 from polyhunter.log import get_logger
 from polyhunter.ports.store import StoreUnavailableError
 
@@ -34,4 +36,26 @@ async def retry_on_disconnect(work: Callable[[], Awaitable[T]], what: str, attem
                 raise
             log.warning("database connection lost; retrying on a fresh one", work=what, attempt=attempt)
             await asyncio.sleep(BACKOFF_S * attempt)
+    raise AssertionError("unreachable")
+
+
+async def with_backoff(
+    work: Callable[[], Awaitable[T]],
+    what: str,
+    *,
+    attempts: int = ATTEMPTS,
+    base_s: float = BACKOFF_S,
+    cap_s: float = 1.0,
+) -> T:
+    """Run `work`; on a `RetryableError` (network, 429, 5xx, a stalled database) run it again after
+    base_s, 2 x base_s, ... (at most `cap_s`), `attempts` times in all; the last error is raised.
+    Other errors pass at once: retrying cannot fix them."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except RetryableError as exc:
+            if attempt == attempts:
+                raise
+            log.warning("retryable error; retrying", work=what, attempt=attempt, error=str(exc))
+            await asyncio.sleep(min(cap_s, base_s * 2 ** (attempt - 1)))
     raise AssertionError("unreachable")

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from polyhunter.domain.copy_config import CustodyMode, MarketRef, SizingMode
+from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.filters import check_filters
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
@@ -22,6 +23,25 @@ from polyhunter.ports.store import NewCopy, StoredConfig
 log = get_logger(__name__)
 
 SKIPPED = CopyTradeState.SKIPPED
+CONFIG_PAUSED = "CONFIG_PAUSED"  # the reason of a paused config's copies (an operator resumes it)
+MAX_MICRO = 2**63 - 1  # what a stored amount can hold (BIGINT); a size past it is a poison config
+
+
+def skipped_copy(signal: Signal, stored: StoredConfig, reason: str) -> NewCopy:
+    """The row of a copy not made: SKIPPED with `reason`, nothing sized."""
+    cfg = stored.config
+    return NewCopy(
+        config_id=cfg.id,
+        config_version=cfg.version,
+        user_id=cfg.user_id,
+        side=signal.side,
+        asset=signal.asset,
+        size_micro=0,
+        price_micro=to_micro(signal.price),
+        notional_micro=0,
+        state=SKIPPED,
+        reason=reason,
+    )
 
 
 class Planner:
@@ -64,8 +84,13 @@ class Planner:
         leader_before: Decimal | None,
         market: MarketRef | None,
     ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
-        """`leader_before` None: the leader's position before this SELL is unknown (positions.py)."""
+        """`leader_before` None: the leader's position before this SELL is unknown (positions.py).
+        A paused config's copy is SKIPPED `CONFIG_PAUSED`. Raises `OperatorNeededError`
+        (`SIZE_OUT_OF_RANGE`) for a size no store can hold (a poison config), and whatever its sizing
+        inputs raise: the engine isolates it to this config."""
         cfg = stored.config
+        if stored.paused_reason is not None:
+            return stored, skipped_copy(signal, stored, CONFIG_PAUSED), SizeDecision(Decimal(0), Decimal(0))
         skip = check_filters(cfg, signal, market)
         size = SizeDecision(Decimal(0), Decimal(0))
         reason: str | None = str(skip) if skip else None
@@ -79,6 +104,10 @@ class Planner:
             else:
                 size = size_copy(cfg, signal, ctx)
                 reason = str(size.skip) if size.skip else None
+        if not (0 <= to_micro(size.shares) <= MAX_MICRO and 0 <= to_micro(size.notional) <= MAX_MICRO):
+            raise OperatorNeededError(
+                "SIZE_OUT_OF_RANGE", f"config {cfg.id}: {size.shares} shares for {size.notional} USDC"
+            )
         new = NewCopy(
             config_id=cfg.id,
             config_version=cfg.version,
