@@ -6,6 +6,7 @@ errors are retried with bounded backoff, and never once an order may have been s
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.orders import ExecutionResult, Funds, OrderRequest
 from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.domain.sizing import SizeDecision, SizingContext
+from polyhunter.domain.sizing import size_copy as planning_size_copy
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine import copy_engine, planning
 from polyhunter.engine.copy_engine import CopyEngine
@@ -194,14 +196,14 @@ async def test_a_sizing_exception_for_one_config_skips_and_pauses_only_it(
 ) -> None:
     rig = Rig()
     ok, poison, other = rig.follow(), rig.follow(), rig.follow()
-    real = planning.size_copy
+    real = planning_size_copy
 
     def size_copy(cfg: CopyConfig, signal: Signal, ctx: SizingContext) -> SizeDecision:
         if cfg.id == poison.config.id:
             raise ArithmeticError("sizing bug")
         return real(cfg, signal, ctx)
 
-    monkeypatch.setattr(planning, "size_copy", size_copy)
+    monkeypatch.setattr("polyhunter.engine.planning.size_copy", size_copy)
     signal = a_signal()
     outcomes = await rig.engine.process_signal(signal)
     assert signal.key in rig.store.signals  # the signal is recorded
@@ -257,13 +259,13 @@ async def test_a_retryable_error_is_retried_with_bounded_backoff(monkeypatch: py
     flaky, steady = rig.follow(), rig.follow()
     rig.executor.flaky[flaky.config.user_id] = (2, RetryableError("HTTP 503"))  # preflight fails twice
     sleeps: list[float] = []
-    real_sleep = copy_engine.asyncio.sleep
+    real_sleep = asyncio.sleep
 
     async def sleep(delay: float) -> None:
         sleeps.append(delay)
         await real_sleep(0)
 
-    monkeypatch.setattr(copy_engine.asyncio, "sleep", sleep)
+    monkeypatch.setattr(asyncio, "sleep", sleep)  # the copy's backoff (nothing else sleeps here)
     await rig.engine.process_signal(a_signal())
     rows = rig.rows()
     assert rows[flaky.config.id][0] is EXECUTED
