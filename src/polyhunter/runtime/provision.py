@@ -1,6 +1,8 @@
 """Put a run file's followers into the database: users, wallets (keys encrypted), versioned configs.
 
 Idempotent: running the same file again changes nothing; a changed copy spec adds a config version.
+The run file is the whole truth about who copies whom: a follower removed from it, or a copy removed
+from a follower, has its config deactivated (it stops copying; its history stays).
 Which wallet a follower gets is its custody type's (see `polyhunter.execution.registry`).
 """
 
@@ -10,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from polyhunter.execution.registry import CUSTODY, CustodyRegistry
+from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import FollowerSpec, RunFile
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.database import unit_of_work
@@ -17,6 +20,8 @@ from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.wallets import WalletRepository, WalletSecrets
 from polyhunter.store.sessions import Session, SessionFactory
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,4 +92,8 @@ async def provision(
                         await configs.set_active(config_id, True)
                 ids.append(stored.config.id)
             out.append(Provisioned(spec, user_id, wallet, tuple(ids)))
+        kept = {i for p in out for i in p.config_ids}
+        gone = await CopyConfigRepository(session).deactivate_all_but(kept)
+        if gone:
+            log.warning("configs not in the run file deactivated", config_ids=gone)
     return out

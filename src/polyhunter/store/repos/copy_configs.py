@@ -135,14 +135,18 @@ class CopyConfigRepository:
             if cfg.paused_at is not None
         ]
 
-    async def ids_for_user(self, user_id: int) -> dict[str, int]:
-        """{leader address: config id} of every config of `user_id`."""
-        sel = (
-            select(Leader.address, CopyConfig.id)
-            .join(Leader, Leader.id == CopyConfig.leader_id)
-            .where(CopyConfig.user_id == user_id)
-        )
-        return {leader: int(cid) for leader, cid in (await self._session.execute(sel)).all()}
+    async def deactivate_all_but(self, keep: set[int]) -> list[int]:
+        """Deactivate every active config whose id is not in `keep`; the ids deactivated."""
+        active = await self._session.scalars(select(CopyConfig.id).where(CopyConfig.active.is_(True)))
+        gone = sorted(int(i) for i in active if int(i) not in keep)
+        for start in range(0, len(gone), 500):
+            await self._session.execute(
+                update(CopyConfig)
+                .where(CopyConfig.id.in_(gone[start : start + 500]))
+                .values(active=False)
+                .execution_options(synchronize_session=False)
+            )
+        return gone
 
     async def get(self, config_id: int, version: int | None = None) -> StoredConfig | None:
         """A config at ``version`` (default: its current version)."""
