@@ -11,7 +11,7 @@ from polyhunter.domain.signal import SourceKind
 from polyhunter.engine.stage_metrics import StageStats
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.store import reports
-from polyhunter.store.reports import CopyCount, GuardrailEventRow, RecentCopy
+from polyhunter.store.reports import CopyCount, GuardrailEventRow, PausedConfig, RecentCopy
 
 if TYPE_CHECKING:
     from polyhunter.app import App
@@ -32,6 +32,11 @@ class Queries:
             "signals": app.engine.stats.signals,
             "copies": dict(app.engine.stats.copies),
             "duplicates": app.engine.stats.duplicates,
+            # configs paused by an operator-needed error (as last read or paused by this engine)
+            "paused_configs": {
+                str(config_id): {"leader": leader, "reason": reason}
+                for config_id, (leader, reason) in sorted(app.engine.paused.items())
+            },
             "stages": app.engine.metrics.summary(),
             "ingest": app.ingest.snapshot(),
             "sweeper": {"expired": app.sweeper.stats.expired, "reconciled": app.sweeper.stats.reconciled},
@@ -78,6 +83,11 @@ class Queries:
 
     async def recent_copies(self, limit: int = 20) -> list[RecentCopy]:
         return await reports.recent_copies(self._app.sessions, limit)
+
+    async def paused_configs(self) -> list[PausedConfig]:
+        """Every paused config in the store, with its follower, leader and reason (resume with
+        `polyhunter config resume ID`)."""
+        return await reports.paused_configs(self._app.sessions)
 
     async def guardrail_events(self, limit: int = 20) -> list[GuardrailEventRow]:
         return await reports.guardrail_events(self._app.sessions, limit)

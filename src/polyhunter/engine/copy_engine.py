@@ -130,6 +130,8 @@ class CopyEngine:
         self.stats = EngineStats()
         self._reporter = CopyReporter(self.stats, on_copy)
         self._in_flight: set[int] = set()  # copies a task of this process is working on
+        # config id -> (leader, reason): the paused configs among those this engine read or paused
+        self.paused: dict[int, tuple[str, str]] = {}
         self.intake: Intake[Prepared] = Intake(self._prepare, self._execute_all, settings.signals_in_flight)
         self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
 
@@ -151,11 +153,20 @@ class CopyEngine:
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:
             found = await self._store.configs_for_leader(leader)
+            self._note_paused(leader, found)
             self._needs_market[leader] = any(needs_market_metadata(s.config) for s in found)
             self._mirrors[leader] = any(s.config.mirror_sells and Side.SELL in s.config.sides for s in found)
             return found
 
         return await self._configs.get(leader, load)
+
+    def _note_paused(self, leader: str, found: list[StoredConfig]) -> None:
+        """Keep `paused` (what status shows) in step with the configs just read for `leader`."""
+        for config_id in [i for i, (lead, _) in self.paused.items() if lead == leader]:
+            del self.paused[config_id]
+        for stored in found:
+            if stored.paused_reason is not None:
+                self.paused[stored.config.id] = (leader, stored.paused_reason)
 
     async def process_signal(self, signal: Signal) -> list[Outcome]:
         """Record the signal and prewrite its copies in ONE transaction, then run the copies; returns
@@ -222,6 +233,7 @@ class CopyEngine:
         """Pause `cfg` with the reason of `exc` (operator-needed); its leader's configs are read again."""
         reason = pause_reason(exc)
         self.stats.paused += 1
+        self.paused[cfg.id] = (cfg.leader, reason)
         log.error("config paused", config=cfg.id, user=cfg.user_id, leader=cfg.leader, reason=reason)
         try:
             await with_backoff(lambda: self._store.pause_config(cfg.id, reason, datetime.now(UTC)), "pause")

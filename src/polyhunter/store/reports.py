@@ -10,6 +10,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from polyhunter.store.models import CopyTrade, GuardrailEvent
+from polyhunter.store.repos.copy_configs import CopyConfigRepository, PausedConfig
+
+__all__ = [
+    "CopyCount",
+    "GuardrailEventRow",
+    "PausedConfig",
+    "RecentCopy",
+    "copy_counts",
+    "guardrail_events",
+    "paused_configs",
+    "recent_copies",
+]
 from polyhunter.store.sessions import SessionFactory
 
 
@@ -85,3 +97,9 @@ async def guardrail_events(sessions: SessionFactory, limit: int = 20) -> list[Gu
         )
         for e in rows
     ]
+
+
+async def paused_configs(sessions: SessionFactory) -> list[PausedConfig]:
+    """Every paused config (an operator-needed error paused it), oldest pause first."""
+    async with sessions() as session:
+        return await CopyConfigRepository(session).paused()

@@ -64,7 +64,7 @@ def _app(sessions: SessionFactory | None = None) -> App:
     trimmer = HeapTrimmer(0)
     fake = SimpleNamespace(
         worker_id="host:1",
-        engine=SimpleNamespace(stats=stats, metrics=metrics),
+        engine=SimpleNamespace(stats=stats, metrics=metrics, paused={7: ("0x" + "ab" * 20, "NO_WALLET")}),
         ingest=SimpleNamespace(snapshot=lambda: {"mode": "HYBRID"}, recorded=7),
         sweeper=SimpleNamespace(stats=SimpleNamespace(expired=1, reconciled=2)),
         heap_trimmer=trimmer,
@@ -86,6 +86,7 @@ def test_status_and_live_counters() -> None:
         1,
     )
     assert status["ingest"] == {"mode": "HYBRID"}
+    assert status["paused_configs"] == {"7": {"leader": "0x" + "ab" * 20, "reason": "NO_WALLET"}}
     assert status["sweeper"] == {"expired": 1, "reconciled": 2}
     assert status["heap_trim"] == {"runs": 0, "released": 0, "last_ms": 0.0}
     assert set(status["stages"]) == {"signal_to_submit"}
@@ -119,6 +120,7 @@ async def test_copy_counts_and_guardrail_events_come_from_the_store(tmp_path: Pa
             await events.record("max_trade", GuardrailDecision.VETO, signal_key="s2")
         queries = Queries(_app(sessions))
         assert await queries.copy_counts() == []
+        assert await queries.paused_configs() == []
         assert await queries.recent_copies() == []
         newest, oldest = await queries.guardrail_events()
         assert (newest.rule, newest.signal_key, newest.decision) == ("max_trade", "s2", "VETO")

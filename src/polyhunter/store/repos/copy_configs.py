@@ -30,7 +30,7 @@ class ConfigNotFoundError(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class PausedConfig:
-    """A config paused by an operator-needed error, as status and `polyhunter copies paused` show it."""
+    """A config paused by an operator-needed error, as status and `polyhunter config paused` show it."""
 
     config_id: int
     user_id: int
