@@ -94,7 +94,7 @@ class MemoryCopyStore:
     # ---------------------------------------------------------------- configs
 
     def resume(self, config_id: int) -> bool:
-        """Clear a pause (what `polyhunter copies resume` does on the database)."""
+        """Clear a pause (what `polyhunter config resume` does on the database)."""
         return self.paused.pop(config_id, None) is not None
 
     def _with_pause(self, stored: StoredConfig) -> StoredConfig:
