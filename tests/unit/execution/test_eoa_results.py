@@ -9,13 +9,16 @@ from decimal import Decimal
 import pytest
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
-from polyhunter.adapters.polymarket.http import VenueError
+from polyhunter.adapters.polymarket.http import RetryableError as HttpRetryableError
+from polyhunter.adapters.polymarket.http import VenueAuthError, VenueError
 from polyhunter.adapters.polymarket.order_errors import FAK_NO_MATCH, FOK_KILLED, NO_BALANCE
 from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureType, SignedOrder
 from polyhunter.adapters.polymarket.wire_clob_rest import PostOrderResponse
+from polyhunter.domain.errors import OperatorNeededError, RetryableError, pause_reason
 from polyhunter.domain.orders import ExecStatus, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
+from polyhunter.ports.store import StoreUnavailableError
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -81,3 +84,26 @@ async def test_a_killed_order_is_killed_and_any_other_refusal_rejected(
     answer: PostOrderResponse | VenueError, expected: tuple[ExecStatus, str]
 ) -> None:
     assert await _execute(answer) == expected
+
+
+async def test_refused_credentials_are_operator_needed_and_a_missing_wallet_too() -> None:
+    """HTTP 401/403 is a `VenueAuthError`, an `OperatorNeededError` (`AUTH_REFUSED`): the executor
+    raises it (nothing was placed) so the engine pauses the config. A user with no wallet is
+    `NO_WALLET`. Neither is a retryable error."""
+    with pytest.raises(OperatorNeededError) as refused:
+        await _execute(VenueAuthError(401, "Unauthorized/Invalid api key"))
+    assert refused.value.reason == "AUTH_REFUSED"
+    assert refused.value.detail == "HTTP 401: Unauthorized/Invalid api key"
+    assert pause_reason(refused.value) == "AUTH_REFUSED: HTTP 401: Unauthorized/Invalid api key"
+    assert isinstance(refused.value, VenueError)
+    assert not isinstance(refused.value, RetryableError)
+    with pytest.raises(OperatorNeededError) as no_wallet:
+        await EoaExecutor({}, chain_id=137).collateral(7)
+    assert no_wallet.value.reason == "NO_WALLET"
+    assert isinstance(no_wallet.value, LookupError)
+
+
+def test_transport_and_store_errors_are_retryable() -> None:
+    assert issubclass(HttpRetryableError, RetryableError)
+    assert issubclass(StoreUnavailableError, RetryableError)
+    assert not issubclass(VenueError, RetryableError | OperatorNeededError)
