@@ -67,6 +67,8 @@ VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
 # the venue counts: above $1.02 the exact count cannot fall below the minimum.
 ROUNDING_MARGIN = Decimal("0.02")
 
+PLAN_ATTEMPTS = 3  # a config whose planning meets a retryable error is planned this often
+PLANNING_UNAVAILABLE = "PLANNING_UNAVAILABLE"  # its retries ran out: the copy is SKIPPED, not paused
 RUN_ATTEMPTS = 3  # a copy that meets a retryable error before anything is sent is tried this often
 RUN_BACKOFF_S = 0.1
 RUN_BACKOFF_CAP_S = 1.0
@@ -188,7 +190,13 @@ class CopyEngine:
             leader_before = await self.leaders.before_sell(signal, self.portfolio)
         market = await self.planner.market(signal, self._needs_market.get(signal.leader, False))
         now = datetime.now(UTC)
-        plans = [await self._plan(signal, stored, leader_before, market) for stored in configs]
+        plans: list[tuple[StoredConfig, NewCopy, SizeDecision]] = []
+        attempts = PLAN_ATTEMPTS  # once a config's retries ran out, the rest of this signal tries once
+        for stored in configs:
+            plan = await self._plan(signal, stored, leader_before, market, attempts)
+            if plan[1].reason == PLANNING_UNAVAILABLE:
+                attempts = 1
+            plans.append(plan)
         with self.metrics.time("prewrite"):
             created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
         if created is None:
@@ -211,18 +219,23 @@ class CopyEngine:
         return Prepared(works, outcomes, started)
 
     async def _plan(
-        self, signal: Signal, stored: StoredConfig, leader_before: Decimal | None, market: MarketRef | None
+        self,
+        signal: Signal,
+        stored: StoredConfig,
+        leader_before: Decimal | None,
+        market: MarketRef | None,
+        attempts: int,
     ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
         """Plan one config's copy, isolated from the others: a retryable error is retried with bounded
-        backoff, then the copy is SKIPPED `PLANNING_UNAVAILABLE`; any other error pauses the config
-        and its copy is SKIPPED `CONFIG_PAUSED`."""
+        backoff (`attempts` in all), then the copy is SKIPPED `PLANNING_UNAVAILABLE`; any other error
+        pauses the config and its copy is SKIPPED `CONFIG_PAUSED`."""
         try:
             return await with_backoff(
-                lambda: self.planner.plan(signal, stored, leader_before, market), "plan", attempts=3
+                lambda: self.planner.plan(signal, stored, leader_before, market), "plan", attempts=attempts
             )
         except RetryableError as exc:
             log.warning("planning unavailable", signal=signal.key, config=stored.config.id, error=str(exc))
-            reason = "PLANNING_UNAVAILABLE"
+            reason = PLANNING_UNAVAILABLE
         except Exception as exc:  # noqa: BLE001 - one config's poison must not sink the signal
             log.exception("planning failed; pausing the config", signal=signal.key, config=stored.config.id)
             await self.pause(stored.config, exc)

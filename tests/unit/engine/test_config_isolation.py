@@ -302,3 +302,22 @@ async def test_an_error_once_sent_leaves_the_copy_pending_and_never_resends(exc:
     assert [r.user_id for r in rig.executor.sent].count(unsure.config.user_id) == 1
     assert rig.engine.stats.unknown == 1
     assert not rig.store.paused
+
+
+async def test_planning_that_stays_unavailable_skips_without_pausing_and_stalls_the_signal_once() -> None:
+    """A SELL reads each config's holdings while planning: with the venue down for every follower,
+    the first config is retried (bounded), the rest of the signal tried once each; all SKIPPED
+    `PLANNING_UNAVAILABLE`, nobody paused, the signal recorded."""
+    rig = Rig()
+    configs = [rig.follow() for _ in range(4)]
+    rig.engine.leaders.seed(LEADER, TOKEN, Decimal(100))
+    for stored in configs:
+        rig.executor.flaky[stored.config.user_id] = (100, RetryableError("HTTP 503"))
+    sell = a_signal(Side.SELL)
+    await rig.engine.process_signal(sell)
+    assert sell.key in rig.store.signals
+    rows = rig.rows()
+    assert set(rows.values()) == {(SKIPPED, copy_engine.PLANNING_UNAVAILABLE)}
+    reads = [rig.executor.funds_reads[s.config.user_id] for s in configs]
+    assert reads == [copy_engine.PLAN_ATTEMPTS, 1, 1, 1]
+    assert not rig.store.paused
