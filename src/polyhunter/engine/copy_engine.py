@@ -8,12 +8,12 @@ How signals come in (order per leader and token, durable before the source moves
 the background) is intake.py; planning a copy (market, filters, sizing) planning.py; what a finished
 copy reports (outcome rows, counters, `CopyRecord`s) copy_records.py; the store behind the `CopyStore` port (ports/store.py).
 
-Isolation: whatever goes wrong while planning or running one config's copy stays with that config.
-The engine branches on the error's kind (domain/errors.py), never on its text: a `RetryableError` is
-retried with bounded backoff (db_retry.with_backoff); an `UnknownResultError` (or a retryable error
-once an order may have been sent) leaves the copy PENDING for reconciliation, never resent; an
-`OperatorNeededError`, or any other exception (a bug), ends the copy FAILED (SKIPPED `CONFIG_PAUSED`
-when planning) and pauses the config with the reason (`CopyStore.pause_config`). The signal is still
+Isolation: whatever goes wrong while planning or running one config's copy stays with that config
+(planning and pausing: isolation.py). The engine branches on the error's kind (domain/errors.py),
+never on its text. Running a copy: a `RetryableError` before anything was sent is retried with bounded
+backoff, then FAILED; an `UnknownResultError` (or a retryable error once an order may have been sent)
+leaves the copy PENDING for reconciliation, never resent; an `OperatorNeededError`, or any other
+exception (a bug), ends the copy FAILED and pauses the config with the reason. The signal is still
 recorded with every other config's copy; a paused config's copies are SKIPPED until an operator
 resumes it.
 
@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import assert_never
 
 from polyhunter.domain.aggregation import Released
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, MarketRef
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.errors import RetryableError, UnknownResultError, pause_reason
 from polyhunter.domain.filters import needs_market_metadata
 from polyhunter.domain.guardrails import Veto
@@ -45,12 +45,13 @@ from polyhunter.domain.sizing import SizeDecision
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import FollowerFunds
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
-from polyhunter.engine.db_retry import retry_on_disconnect, with_backoff
+from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.intake import Intake
+from polyhunter.engine.isolation import ConfigPauses, plan_all
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.parking import Parking
-from polyhunter.engine.planning import CONFIG_PAUSED, Planner, skipped_copy
+from polyhunter.engine.planning import Planner
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
@@ -67,8 +68,6 @@ VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
 # the venue counts: above $1.02 the exact count cannot fall below the minimum.
 ROUNDING_MARGIN = Decimal("0.02")
 
-PLAN_ATTEMPTS = 3  # a config whose planning meets a retryable error is planned this often
-PLANNING_UNAVAILABLE = "PLANNING_UNAVAILABLE"  # its retries ran out: the copy is SKIPPED, not paused
 RUN_ATTEMPTS = 3  # a copy that meets a retryable error before anything is sent is tried this often
 RUN_BACKOFF_S = 0.1
 RUN_BACKOFF_CAP_S = 1.0
@@ -132,10 +131,14 @@ class CopyEngine:
         self.stats = EngineStats()
         self._reporter = CopyReporter(self.stats, on_copy)
         self._in_flight: set[int] = set()  # copies a task of this process is working on
-        # config id -> (leader, reason): the paused configs among those this engine read or paused
-        self.paused: dict[int, tuple[str, str]] = {}
+        self.pauses = ConfigPauses(store, self.stats, self._configs.invalidate)
         self.intake: Intake[Prepared] = Intake(self._prepare, self._execute_all, settings.signals_in_flight)
         self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
+
+    @property
+    def paused(self) -> dict[int, tuple[str, str]]:
+        """{config id: (leader, reason)}: the paused configs among those this engine read or paused."""
+        return self.pauses.paused
 
     def held(self) -> frozenset[int]:
         """Copy trade ids this process still owns (in flight or parked): the sweeper leaves them alone."""
@@ -155,20 +158,12 @@ class CopyEngine:
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:
             found = await self._store.configs_for_leader(leader)
-            self._note_paused(leader, found)
+            self.pauses.note(leader, found)
             self._needs_market[leader] = any(needs_market_metadata(s.config) for s in found)
             self._mirrors[leader] = any(s.config.mirror_sells and Side.SELL in s.config.sides for s in found)
             return found
 
         return await self._configs.get(leader, load)
-
-    def _note_paused(self, leader: str, found: list[StoredConfig]) -> None:
-        """Keep `paused` (what status shows) in step with the configs just read for `leader`."""
-        for config_id in [i for i, (lead, _) in self.paused.items() if lead == leader]:
-            del self.paused[config_id]
-        for stored in found:
-            if stored.paused_reason is not None:
-                self.paused[stored.config.id] = (leader, stored.paused_reason)
 
     async def process_signal(self, signal: Signal) -> list[Outcome]:
         """Record the signal and prewrite its copies in ONE transaction, then run the copies; returns
@@ -190,13 +185,7 @@ class CopyEngine:
             leader_before = await self.leaders.before_sell(signal, self.portfolio)
         market = await self.planner.market(signal, self._needs_market.get(signal.leader, False))
         now = datetime.now(UTC)
-        plans: list[tuple[StoredConfig, NewCopy, SizeDecision]] = []
-        attempts = PLAN_ATTEMPTS  # once a config's retries ran out, the rest of this signal tries once
-        for stored in configs:
-            plan = await self._plan(signal, stored, leader_before, market, attempts)
-            if plan[1].reason == PLANNING_UNAVAILABLE:
-                attempts = 1
-            plans.append(plan)
+        plans = await plan_all(self.planner, self.pauses, signal, configs, leader_before, market)
         with self.metrics.time("prewrite"):
             created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
         if created is None:
@@ -217,42 +206,6 @@ class CopyEngine:
             works.append(CopyWork(signal, stored, trade_id, size, outcomes, [], prewritten_at=now))
             self._in_flight.add(trade_id)
         return Prepared(works, outcomes, started)
-
-    async def _plan(
-        self,
-        signal: Signal,
-        stored: StoredConfig,
-        leader_before: Decimal | None,
-        market: MarketRef | None,
-        attempts: int,
-    ) -> tuple[StoredConfig, NewCopy, SizeDecision]:
-        """Plan one config's copy, isolated from the others: a retryable error is retried with bounded
-        backoff (`attempts` in all), then the copy is SKIPPED `PLANNING_UNAVAILABLE`; any other error
-        pauses the config and its copy is SKIPPED `CONFIG_PAUSED`."""
-        try:
-            return await with_backoff(
-                lambda: self.planner.plan(signal, stored, leader_before, market), "plan", attempts=attempts
-            )
-        except RetryableError as exc:
-            log.warning("planning unavailable", signal=signal.key, config=stored.config.id, error=str(exc))
-            reason = PLANNING_UNAVAILABLE
-        except Exception as exc:  # noqa: BLE001 - one config's poison must not sink the signal
-            log.exception("planning failed; pausing the config", signal=signal.key, config=stored.config.id)
-            await self.pause(stored.config, exc)
-            reason = CONFIG_PAUSED
-        return stored, skipped_copy(signal, stored, reason), SizeDecision(Decimal(0), Decimal(0))
-
-    async def pause(self, cfg: CopyConfig, exc: BaseException) -> None:
-        """Pause `cfg` with the reason of `exc` (operator-needed); its leader's configs are read again."""
-        reason = pause_reason(exc)
-        self.stats.paused += 1
-        self.paused[cfg.id] = (cfg.leader, reason)
-        log.error("config paused", config=cfg.id, user=cfg.user_id, leader=cfg.leader, reason=reason)
-        try:
-            await with_backoff(lambda: self._store.pause_config(cfg.id, reason, datetime.now(UTC)), "pause")
-        except Exception:  # noqa: BLE001 - the copy already failed; the next error pauses it again
-            log.exception("could not record the pause", config=cfg.id)
-        self._configs.invalidate(cfg.leader)
 
     async def _execute_all(self, prepared: Prepared) -> None:
         """Run the prewritten copies and write their outcomes in one batch."""
@@ -325,7 +278,7 @@ class CopyEngine:
                 log.exception("copy failed; pausing its config", signal=work.signal.key, config=cfg.id)
                 if not self._settled(work):
                     self._reporter.finish(work, FAILED, error=pause_reason(exc, 1000))
-                await self.pause(cfg, exc)
+                await self.pauses.pause(cfg, exc)
                 return
 
     def _settled(self, work: CopyWork) -> bool:

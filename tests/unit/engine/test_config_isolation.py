@@ -24,7 +24,7 @@ from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.domain.sizing import SizeDecision, SizingContext
 from polyhunter.domain.sizing import size_copy as planning_size_copy
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine import copy_engine, planning
+from polyhunter.engine import copy_engine, isolation, planning
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.pricing import Pricer
@@ -317,7 +317,7 @@ async def test_planning_that_stays_unavailable_skips_without_pausing_and_stalls_
     await rig.engine.process_signal(sell)
     assert sell.key in rig.store.signals
     rows = rig.rows()
-    assert set(rows.values()) == {(SKIPPED, copy_engine.PLANNING_UNAVAILABLE)}
+    assert set(rows.values()) == {(SKIPPED, isolation.PLANNING_UNAVAILABLE)}
     reads = [rig.executor.funds_reads[s.config.user_id] for s in configs]
-    assert reads == [copy_engine.PLAN_ATTEMPTS, 1, 1, 1]
+    assert reads == [isolation.PLAN_ATTEMPTS, 1, 1, 1]
     assert not rig.store.paused
