@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side, Signal
 from polyhunter.domain.states import SPENDING_STATES, CopyTradeState, OrderStatus
+from polyhunter.log import get_logger
 from polyhunter.ports.store import (
     ExecutedTotals,
     Fill,
@@ -48,6 +49,8 @@ from polyhunter.store.models import CopyTrade, Order, SignalRecord
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository
 from polyhunter.store.repos.sql_helpers import rowcount
+
+log = get_logger(__name__)
 
 MICRO = Decimal(1_000_000)
 PENDING = CopyTradeState.PENDING
@@ -105,8 +108,14 @@ class SqlCopyStore:
     # ---------------------------------------------------------------- configs
 
     async def configs_for_leader(self, leader: str) -> list[StoredConfig]:
+        """A config whose stored version does not read as a valid config (a poison value written by a
+        bug or by hand) is paused with the reason and left out; the others are returned."""
         async with translated_errors(), self.sessions() as session:
-            return await CopyConfigRepository(session).active_for_leader(leader)
+            found, broken = await CopyConfigRepository(session).active_for_leader_checked(leader)
+        for config_id, reason in broken:
+            log.error("stored config unreadable; pausing it", config=config_id, reason=reason)
+            await self.pause_config(config_id, reason, datetime.now(UTC))
+        return found
 
     async def config(self, config_id: int, version: int) -> StoredConfig | None:
         async with translated_errors(), self.sessions() as session:

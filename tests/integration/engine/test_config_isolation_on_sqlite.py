@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.copy_config import CustodyMode
@@ -33,7 +33,7 @@ from polyhunter.settings import DbSettings, EngineSettings
 from polyhunter.store import migrate
 from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
-from polyhunter.store.models import CopyTrade, SignalRecord
+from polyhunter.store.models import CopyConfigVersion, CopyTrade, SignalRecord
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.sessions import SessionFactory
 from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book
@@ -201,3 +201,24 @@ async def test_a_poison_size_is_paused_and_the_signal_records(world: World) -> N
     async with world.sessions() as s:
         reasons = {p.config_id: p.reason for p in await CopyConfigRepository(s).paused()}
     assert reasons[ids["alice"]].startswith("SIZE_OUT_OF_RANGE: ")
+
+
+async def test_a_stored_config_that_no_longer_reads_is_paused_and_the_others_copy(world: World) -> None:
+    """A poison value in the database (sizing_value 1e27, refused by the domain's checks): reading the
+    leader's configs leaves that one out and pauses it; the signal records with the other's copy."""
+    ids = await world.provision(ALICE, BOB)
+    async with unit_of_work(world.sessions) as s:
+        await s.execute(
+            update(CopyConfigVersion)
+            .where(CopyConfigVersion.config_id == ids["bob"])
+            .values(sizing_params={"value": "1e27"})
+        )
+    engine = world.engine()
+    buy = a_signal(Side.BUY)
+    await engine.process_signal(buy)
+    copies = await world.copies(buy)
+    assert copies == {ids["alice"]: (CopyTradeState.EXECUTED, None)}
+    async with world.sessions() as s:
+        (paused,) = await CopyConfigRepository(s).paused()
+    assert paused.config_id == ids["bob"]
+    assert paused.reason.startswith("BAD_CONFIG: ValueError: sizing_value")

@@ -175,7 +175,16 @@ class CopyConfigRepository:
         return int(found) if found is not None else None
 
     async def active_for_leader(self, leader: str) -> list[StoredConfig]:
-        """Every active config following ``leader``, at its current version (ordered by config id)."""
+        """Every active config following ``leader``, at its current version (ordered by config id);
+        a config whose stored version no longer reads as a valid config is left out."""
+        return (await self.active_for_leader_checked(leader))[0]
+
+    async def active_for_leader_checked(
+        self, leader: str
+    ) -> tuple[list[StoredConfig], list[tuple[int, str]]]:
+        """(the active configs following ``leader`` as `active_for_leader`, [(config id, reason)] of
+        those whose stored version does not read as a valid config: one bad row never hides the
+        others)."""
         sel = (
             select(CopyConfig, CopyConfigVersion)
             .join(Leader, Leader.id == CopyConfig.leader_id)
@@ -188,12 +197,16 @@ class CopyConfigRepository:
             .order_by(CopyConfig.id)
         )
         addr = normalize_address(leader)
-        return [
-            StoredConfig(
-                to_domain(ver, user_id=cfg.user_id, leader=addr), ver.wallet_id, cfg.active, cfg.paused_reason
-            )
-            for cfg, ver in (await self._session.execute(sel)).all()
-        ]
+        found: list[StoredConfig] = []
+        broken: list[tuple[int, str]] = []
+        for cfg, ver in (await self._session.execute(sel)).all():
+            try:
+                domain = to_domain(ver, user_id=cfg.user_id, leader=addr)
+            except Exception as exc:  # noqa: BLE001 - a bad stored row is reported, not raised
+                broken.append((int(cfg.id), f"BAD_CONFIG: {type(exc).__name__}: {exc}"))
+                continue
+            found.append(StoredConfig(domain, ver.wallet_id, cfg.active, cfg.paused_reason))
+        return found, broken
 
     async def _insert_version(
         self, config_id: int, version: int, cfg: DomainConfig, wallet_id: int | None
