@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from polyhunter.domain.errors import RetryableError
 
-class CoordinatorUnavailable(ConnectionError):
+
+class CoordinatorUnavailable(ConnectionError, RetryableError):
     """The coordinator could not be reached (refused, reset, timed out): nothing is known, retry."""
 
 

@@ -18,6 +18,7 @@ from polyhunter.domain.errors import OperatorNeededError, RetryableError, pause_
 from polyhunter.domain.orders import ExecStatus, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
+from polyhunter.ports.coordinator import CoordinatorUnavailable
 from polyhunter.ports.store import StoreUnavailableError
 
 KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -106,4 +107,5 @@ async def test_refused_credentials_are_operator_needed_and_a_missing_wallet_too(
 def test_transport_and_store_errors_are_retryable() -> None:
     assert issubclass(HttpRetryableError, RetryableError)
     assert issubclass(StoreUnavailableError, RetryableError)
+    assert issubclass(CoordinatorUnavailable, RetryableError)
     assert not issubclass(VenueError, RetryableError | OperatorNeededError)
