@@ -4,7 +4,8 @@ Per poll: ``head = eth_blockNumber``; blocks ``cursor+1 .. min(head - confirmati
 are scanned with ``address`` = the exchanges, ``topic0`` in {V1, V2 OrderFilled}, ``topic2`` in the leaders
 (left-padded; split into groups of ``leaders_per_query``). The header of the last block is read before and
 after ``eth_getLogs`` and every log's ``blockHash`` is checked against its block's header, so a batch read
-across a re-org is thrown away and read again. Fill time = block timestamp.
+across a re-org is thrown away and read again; so is a batch holding a log without ``blockHash`` /
+``blockNumber`` (a pending or partial answer, counted in ``stats.partial_logs``). Fill time = block timestamp.
 
 Re-orgs: the source keeps the hashes of recently processed blocks (``reorg_window_blocks``). Each poll checks
 the cursor block's hash; on a mismatch it walks back to the newest block whose hash still matches, forgets
@@ -79,6 +80,11 @@ class ChainReader(Protocol):
 
 class _ChainMoved(Exception):
     """The chain changed while a batch was read; read it again on the next poll."""
+
+
+def _is_final(entry: dict[str, Any]) -> bool:
+    """A log of a mined block: a node may answer with a pending log (``blockHash`` / ``blockNumber`` null)."""
+    return isinstance(entry.get("blockHash"), str) and isinstance(entry.get("blockNumber"), str | int)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +320,10 @@ class ChainLogSource:
     async def _scan(self, cursor: int, to_block: int) -> int:
         to_hash = str((await self._header(to_block))["hash"]).lower()
         logs = await self._fetch_logs(cursor + 1, to_block)
+        partial = sum(1 for entry in logs if not _is_final(entry))
+        if partial:  # a pending / half-built log: its block is not settled, read the batch again
+            self.stats.partial_logs += partial
+            raise _ChainMoved(f"{partial} log(s) without blockHash/blockNumber")
         if str((await self._header(to_block))["hash"]).lower() != to_hash:
             raise _ChainMoved(f"block {to_block} changed during eth_getLogs")
         known = self._state.hash_of(cursor)

@@ -23,6 +23,7 @@ class ChainSourceStats:
     retracted: int = 0
     reorgs: int = 0
     decode_errors: int = 0
+    partial_logs: int = 0  # logs without blockHash/blockNumber (pending): their batch is read again
     cursor_errors: int = 0
 
     @property

@@ -106,13 +106,13 @@ async def test_same_transaction_reincluded_is_neither_retracted_nor_repeated(
         match = _match(rng, leader, 2_000_000)
         tx = await mirror.emit_match(match)
         raw = await rpc.call("eth_getRawTransactionByHash", [tx])
-        block_before = (await rpc.get_transaction_receipt(tx) or {})["blockHash"]
+        block_before = (await rpc.wait_for_receipt(tx))["blockHash"]  # anvil mines after answering the send
         seen = await _next(source)
         await rpc.call("evm_revert", [snapshot])
         await rpc.call("anvil_mine", [hex(1)])  # a different block at the old height
         assert await rpc.call("eth_sendRawTransaction", [raw]) == tx  # the same transaction, one block later
         other_tx = await mirror.emit_match(_match(rng, leader, 3_000_000))
-        block_after = (await rpc.get_transaction_receipt(tx) or {})["blockHash"]
+        block_after = (await rpc.wait_for_receipt(tx))["blockHash"]
         assert block_after != block_before
         following = await _next(source)
         assert following.tx_hash == other_tx  # the re-included fill was not handed out again

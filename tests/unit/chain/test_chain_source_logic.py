@@ -116,6 +116,34 @@ async def test_batch_read_across_a_reorg_is_read_again() -> None:
     assert retracted == []
 
 
+async def test_a_pending_log_is_not_final_and_its_batch_is_read_again() -> None:
+    chain = FakeChain()
+    source, _, retracted = _source(chain, start_block=1)
+    chain.mine(_log(1_000_000, "01"))
+    pending = {**chain.blocks[1]["logs"][0], "blockHash": None, "blockNumber": None}
+    chain.extra_logs = [pending]  # a node answering with a log of a block still being built
+    assert await source.poll_once() == 0  # neither a crash nor a decode error that skips the block
+    assert source.cursor == 0
+    assert source.stats.partial_logs == 1
+    assert source.stats.decode_errors == 0
+    assert await source.poll_once() == 1
+    [signal] = await _take(source, 1)
+    assert signal.tx_hash == "0x" + "01" * 32
+    assert retracted == []
+
+
+async def test_a_log_without_block_fields_does_not_crash_the_source() -> None:
+    chain = FakeChain()
+    source, _, _ = _source(chain, start_block=1)
+    chain.mine(_log(2_000_000, "02"))
+    partial = {k: v for k, v in chain.blocks[1]["logs"][0].items() if k not in ("blockHash", "blockNumber")}
+    chain.extra_logs = [partial]
+    [signal] = await _take(source, 1)  # the iterator re-reads instead of raising KeyError
+    assert signal.tx_hash == "0x" + "02" * 32
+    assert source.stats.partial_logs == 1
+    assert source.stats.signals_emitted == 1
+
+
 async def test_reorg_deeper_than_the_window_rescans_and_retracts() -> None:
     chain = FakeChain()
     source, _, retracted = _source(chain, start_block=1, reorg_window_blocks=2)
