@@ -34,6 +34,7 @@ import pytest
 
 from polyhunter.secretbox import generate_master_key
 from tests.support.copy_checks import ConfigView, check_copy_set, check_venue_orders
+from tests.support.processes import stop_process
 from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
@@ -103,8 +104,7 @@ def _sim(tmp: Path, replay: Path) -> Iterator[dict[str, str]]:
             assert proc.stdout is not None
             yield json.loads(proc.stdout.readline())
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            stop_process(proc, timeout_s=30)
 
 
 RUN_FILE = """
@@ -326,8 +326,8 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
             )  # noqa: S608, E501
             assert proc.poll() is None, "the final engine run died"
         finally:
-            proc.send_signal(signal.SIGTERM)  # a drain, as a service stop
-            assert proc.wait(timeout=60) == 0, "the final engine run did not drain and exit 0"
+            code = stop_process(proc, timeout_s=60)  # SIGTERM: a drain, as a service stop; then SIGKILL
+            assert code == 0, "the final engine run did not drain and exit 0"
         received = _admin(urls["admin"], "/orders")
         scenario = _admin(urls["admin"], "/scenario")
     assert not stale, f"{len(stale)} copies PENDING past their TTL: {stale[:3]}"

@@ -19,6 +19,7 @@ import pytest
 
 from polyhunter.sim.server_app import SimServer
 from tests.support.fill_ledger import compare, fill_id, wait_for
+from tests.support.processes import stop_async_process
 from tests.support.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -73,12 +74,7 @@ async def test_json_lines_carry_every_field_and_the_mode_flag_wins(tmp_path: Pat
 
                 assert await wait_for(lambda: len(lines()) >= 12, 90, 0.25), err_path.read_text()[-2000:]
             finally:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 15)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+                await stop_async_process(proc, first=signal.SIGINT)
         rows = [json.loads(line) for line in lines()]
         emitted = [
             (fill_id(r["tx_hash"], r["leader"], r["asset"], r["side"], r["size"]), r["source"]) for r in rows

@@ -18,6 +18,7 @@ import pytest
 
 from polyhunter.sim.server_app import SimServer
 from tests.support.fill_ledger import FillId, compare, fill_id, wait_for
+from tests.support.processes import stop_async_process
 from tests.support.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -47,13 +48,7 @@ class Watcher:
 
     async def stop(self, sig: int) -> int:
         assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            code = await self.proc.wait()
+        code = await stop_async_process(self.proc, first=sig)
         for f in self._files:
             f.close()
         return code

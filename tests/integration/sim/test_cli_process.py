@@ -10,6 +10,7 @@ import sys
 import aiohttp
 
 from tests.support.paths import FIXTURES
+from tests.support.processes import stop_async_process
 
 
 async def test_sim_subprocess_prints_urls_and_serves() -> None:
@@ -57,9 +58,7 @@ async def test_sim_subprocess_prints_urls_and_serves() -> None:
         assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
         assert await proc.stdout.read() == b""  # exactly one line on stdout
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await stop_async_process(proc)
 
 
 async def test_sim_subprocess_replays_with_delay_and_order_faults() -> None:
@@ -94,6 +93,4 @@ async def test_sim_subprocess_replays_with_delay_and_order_faults() -> None:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await stop_async_process(proc)
