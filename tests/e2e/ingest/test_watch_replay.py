@@ -25,6 +25,7 @@ from polyhunter.sim.scenarios import ScenarioConfig
 from polyhunter.sim.server_app import SimServer
 from tests.support.fill_ledger import wait_for
 from tests.support.paths import FIXTURES
+from tests.support.processes import stop_async_process
 from tests.support.watch_files import watch_settings_file
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -79,12 +80,7 @@ async def test_watch_sees_the_recorded_groups_of_a_replay(tmp_path: Path) -> Non
                 ]
                 await asyncio.sleep(3.0)  # a poll round after the push: duplicates would show by now
             finally:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 15)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+                await stop_async_process(proc, first=signal.SIGINT)
         assert sim.runner.fills == len(recorded)
         assert sim.runner.skipped == 0
     got = _groups(lines(), leader="leader", size="size", tx="tx_hash")
