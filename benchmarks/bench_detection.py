@@ -26,6 +26,7 @@ import aiohttp
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.log import configure_logging
 from polyhunter.settings import Settings
 from polyhunter.sim.server_app import SimServer
@@ -74,6 +75,7 @@ async def run_async(quick: bool) -> dict[str, Any]:
             leaders = [leader["address"] for leader in (await resp.json())["leaders"]]
         seen: dict[str, dict[tuple[str, str, str, str], float]] = {"WS_ONLY": {}, "POLLING_ONLY": {}}
         services = []
+        clients: list[IngestClients] = []
         engines = []
         with tempfile.TemporaryDirectory() as tmp:
             for mode in seen:
@@ -90,8 +92,15 @@ async def run_async(quick: bool) -> dict[str, Any]:
 
                     return sink
 
+                clients.append(IngestClients.from_settings(settings))
                 services.append(
-                    IngestService(settings, leaders, create_session_factory(engine), sink_for(seen[mode]))
+                    IngestService(
+                        settings,
+                        leaders,
+                        create_session_factory(engine),
+                        sink_for(seen[mode]),
+                        clients=clients[-1],
+                    )
                 )
             started_ms = time.time() * 1000
             tasks = [asyncio.create_task(s.run()) for s in services]
@@ -101,6 +110,8 @@ async def run_async(quick: bool) -> dict[str, Any]:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for c in clients:
+                await c.close()
             for engine in engines:
                 await engine.dispose()
         lowered = {a.lower() for a in leaders}

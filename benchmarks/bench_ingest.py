@@ -137,9 +137,11 @@ def best_rate(fn: Callable[[], int], rounds: int) -> tuple[float, int]:
 ANY_FILL_TIME = FillBounds(max_age_s=86_400 * 3650, max_future_s=86_400 * 3650)
 
 
-def make_filter(leaders: Sequence[str]) -> FrameFilter:
-    mux = SignalMux("HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=86_400 * 3650)
-    return FrameFilter(leaders, mux, ANY_FILL_TIME)
+def make_filter(leaders: Sequence[str], metrics: IngestMetrics | None = None) -> FrameFilter:
+    """The RTDS source's frame handler, gating through a mux (the source's ``SignalSink``)."""
+    metrics = metrics or IngestMetrics()
+    mux = SignalMux("HYBRID", DedupSet(ttl_s=86_400), metrics, max_signal_age_s=86_400 * 3650)
+    return FrameFilter(leaders, mux, metrics, ANY_FILL_TIME)
 
 
 def loop_json_loads(frames: Sequence[bytes]) -> int:
@@ -176,7 +178,7 @@ def loop_hand_off(leaders: Sequence[str], frames: Sequence[bytes], seen_at: date
         max_signal_age_s=86_400 * 3650,
         shared=CoordinatorDedup(MemoryCoordinator(), 86_400),
     )
-    f = FrameFilter(leaders, mux, ANY_FILL_TIME)
+    f = FrameFilter(leaders, mux, mux.metrics, ANY_FILL_TIME)
     hand_off = mux.hand_off
 
     async def feed() -> None:
@@ -205,11 +207,11 @@ def run(quick: bool = False, leaders: int = 500) -> dict[str, Any]:
     seen_at = datetime.fromtimestamp(1790272258, UTC)
     keys = [f"{i:032x}" for i in range(n)]
     keys += keys[: n // 50]  # 2% repeats
-    filters: list[FrameFilter] = []
+    last: list[IngestMetrics] = []
 
     def pipeline() -> int:
-        filters.append(make_filter(followed))
-        return loop_filter(filters[-1], frames, seen_at)
+        last.append(IngestMetrics())
+        return loop_filter(make_filter(followed, last[-1]), frames, seen_at)
 
     cases: list[tuple[str, Callable[[], int]]] = [
         ("json_loads", lambda: loop_json_loads(frames)),
@@ -229,7 +231,7 @@ def run(quick: bool = False, leaders: int = 500) -> dict[str, Any]:
     for name, fn in cases:
         rate, _ = best_rate(fn, rounds)
         results[f"{name}_frames_per_s"] = round(rate)
-    stats = filters[-1]._mux.metrics
+    stats = last[-1]
     ws = stats.source(SourceKind.WS)
     results["pipeline_counts"] = {
         "frames": stats.frames.frames,

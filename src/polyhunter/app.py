@@ -42,8 +42,8 @@ from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.registry import CUSTODY, BuildContext, CustodyRegistry, ValueContext
 from polyhunter.health import Health, database_check, ping_check, queue_check, source_checks, venue_check
-from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients, RetractHandler
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator
 from polyhunter.ports.venue import Executor
@@ -207,11 +207,14 @@ async def build_app(
         markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
     )
     await seed_exposure(engine.exposure, copy_store)  # per-market caps survive a restart
+    ingest_clients = IngestClients.from_settings(s, data_api=data_api)  # one Data API client
+    closers.append(ingest_clients.close)
     ingest = IngestService(
         s,
         run.leaders(),
         sessions,
         engine.handle,
+        clients=ingest_clients,
         registry=registry,
         coord=coord,
         extra_exchanges=extra_exchanges,

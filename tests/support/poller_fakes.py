@@ -3,8 +3,9 @@ on, and a poller wired to both (no I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from polyhunter.adapters.polymarket.data_api_client import ACTIVITY_MAX_LIMIT, ACTIVITY_MAX_OFFSET
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
@@ -14,6 +15,7 @@ from polyhunter.domain.signal import Side, Signal, signal_key, to_micro
 from polyhunter.ingest.cursors import CursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
 from polyhunter.ingest.rate_budget import RequestBudget
+from polyhunter.ports.sources import SignalSink
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20
@@ -73,15 +75,47 @@ class FakeActivityApi:
 
 
 class Recorder:
+    """The poller's ``SignalSink``: what it submits goes to ``downstream`` (by default: recorded)."""
+
     def __init__(self) -> None:
         self.signals: list[Signal] = []
         self.stale: list[Signal] = []
+        self.downstream: Callable[[list[Signal]], Awaitable[None]] = self.sink
 
     async def sink(self, signals: list[Signal]) -> None:
         self.signals.extend(signals)
 
+    def admit(self, signal: Signal) -> bool:
+        return True
+
+    async def hand_off_soon(self, admitted: list[Signal]) -> None:
+        await self.downstream(admitted)
+
+    async def submit(self, signals: list[Signal]) -> None:
+        await self.downstream(signals)
+
+    async def submit_until_taken(self, signal: Signal) -> None:
+        await self.downstream([signal])
+
     def on_stale(self, signals: list[Signal]) -> None:
         self.stale.extend(signals)
+
+
+class BoundPoller(DataApiPoller):
+    """A poller whose rounds go to its recorder unless another sink is given."""
+
+    def __init__(self, rec: Recorder, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rec = rec
+
+    async def poll_leader(self, leader: str, sink: SignalSink | None = None) -> int:
+        return await super().poll_leader(leader, sink or self.rec)
+
+    async def run_round(self, sink: SignalSink | None = None) -> None:
+        await super().run_round(sink or self.rec)
+
+    async def run(self, sink: SignalSink | None = None) -> None:
+        await super().run(sink or self.rec)
 
 
 def make_poller(
@@ -95,13 +129,13 @@ def make_poller(
     push_healthy: bool = True,
     page_limit: int = ACTIVITY_MAX_LIMIT,
     follow_from_s: int | None = None,
-) -> DataApiPoller:
-    return DataApiPoller(
-        api,  # type: ignore[arg-type]  # duck-typed: only .activity is used
+) -> BoundPoller:
+    return BoundPoller(
+        rec,
+        api,  # duck-typed: only .activity is used
         leaders,
         store,
         signals_from_activity,
-        rec.sink,
         interval_ms=1_000,
         degraded_interval_ms=50,
         replay_window_s=replay_window_s,

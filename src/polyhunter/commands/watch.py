@@ -15,6 +15,7 @@ from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_ex
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.mux import IngestMode
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.runtime.shutdown import ShutdownSignals, run_until
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
@@ -64,11 +65,13 @@ async def _watch(settings: Settings, leaders: list[str], as_json: bool) -> None:
         )
 
     # stale misses (older than the replay window after a restart) are logged with their key by the service
-    service = IngestService(settings, leaders, sessions, emit, on_retract=retracted)
+    clients = IngestClients.from_settings(settings)
+    service = IngestService(settings, leaders, sessions, emit, clients=clients, on_retract=retracted)
     try:
         with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT: stop, drain
             await run_until(service.run(), shutdown.requested)
     finally:
+        await clients.close()
         await engine.dispose()
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -44,13 +44,13 @@ from polyhunter.ingest.chain_fills import ChainFill, ConditionLookup, decode_lea
 from polyhunter.ingest.chain_state import ChainSourceStats, ReorgState
 from polyhunter.ingest.cursors import Cursor, CursorStore
 from polyhunter.ingest.metrics import RejectCounter
+from polyhunter.ingest.source_deps import RetractHandler, SourceDeps
 from polyhunter.log import get_logger
-from polyhunter.ports.sources import SourceHealth
+from polyhunter.ports.sources import SignalSink, SourceHealth
 from polyhunter.settings import Settings
 
 log = get_logger(__name__)
 
-RetractHandler = Callable[[Signal], Awaitable[None]]
 _HASH_TAG = "blockhash:"
 
 
@@ -95,7 +95,9 @@ class _CommitPoint:
 
 
 class ChainLogSource:
-    """``async for signal in source.signals(): ...``; ``source.health`` / ``source.stats`` at any time."""
+    """A ``SignalSource``: ``await source.run(sink)`` hands each signal to ``sink.submit_until_taken``
+    (the block cursor is committed only past signals it took); ``async for signal in source.signals()``
+    reads them without a sink. ``source.health`` / ``source.stats`` at any time."""
 
     def __init__(
         self,
@@ -193,6 +195,12 @@ class ChainLogSource:
     def set_leaders(self, leaders: Iterable[str]) -> None:
         """Follow exactly these funder addresses from the next poll on (no backfill for new ones)."""
         self._leaders = frozenset(a.lower() for a in leaders)
+
+    async def run(self, sink: SignalSink) -> None:
+        """Read until :meth:`close`, handing each signal on before the next is read (so the cursor is
+        saved only past signals the sink took)."""
+        async for signal in self._iterate():
+            await sink.submit_until_taken(signal)
 
     def signals(self) -> AsyncIterator[Signal]:
         return self._iterate()
@@ -448,3 +456,17 @@ class ChainLogSource:
         for _ in range(ready[-1] + 1):
             self._commits.popleft()
         self.stats.committed_block = point.block
+
+
+def chain_source(deps: SourceDeps) -> ChainLogSource:
+    """The ingest service's factory: chain logs over the caller's RPC client."""
+    source = ChainLogSource.from_settings(
+        deps.settings,
+        leaders=deps.leaders,
+        cursor_store=deps.cursors,
+        rpc=deps.clients.rpc,
+        extra_exchanges=deps.extra_exchanges,
+        on_retract=deps.on_retract,
+    )
+    deps.metrics.rejects[SourceKind.CHAIN.value] = source.rejects  # its rejects, exported by reason
+    return source

@@ -4,8 +4,9 @@
   rows, at most the API's 500, offsets up to the API's 5,000 cap, then the window moves to the last
   timestamp read). Rows at the cursor's own second
   that were already emitted are skipped by key.
-* The cursor is saved only after the sink has taken the signals, so a crash repeats at most the last
-  batch (the downstream dedup drops the repeat) and never loses one.
+* A ``SignalSource``: ``await poller.run(sink)``. Each leader's new fills go to ``sink.submit``, which
+  returns once they are durable (or raises); the cursor is saved only then, so a crash repeats at most
+  the last batch (the downstream dedup drops the repeat) and never loses one.
 * On start a cursor older than the replay window is clamped: misses older than the window are counted
   and reported as stale, never emitted (copying a 2-hour-old trade is worse than not copying it).
 * Leaders are served round-robin within a request budget, several requests in flight at once (one
@@ -19,8 +20,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from polyhunter.adapters.polymarket.data_api_client import (
@@ -29,19 +31,21 @@ from polyhunter.adapters.polymarket.data_api_client import (
     DataApiClient,
 )
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
+from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.adapters.polymarket.row_quarantine import RowQuarantine
 from polyhunter.adapters.polymarket.wire_data_api import ActivityPage, DataActivity, UndecodableRow
-from polyhunter.domain.signal import Signal
+from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.cursors import Cursor, CursorStore
 from polyhunter.ingest.metrics import RejectCounter
 from polyhunter.ingest.rate_budget import RequestBudget
+from polyhunter.ingest.source_deps import SourceDeps, fill_bounds
 from polyhunter.log import get_logger
+from polyhunter.ports.sources import SignalSink, SourceHealth
 
 log = get_logger(__name__)
 
 SOURCE = "poll"
 ParseRows = Callable[[Sequence[DataActivity], datetime], list[Signal]]
-Sink = Callable[[list[Signal]], Awaitable[None]]
 
 
 class DataApiPoller:
@@ -53,7 +57,6 @@ class DataApiPoller:
         leaders: Sequence[str],
         cursors: CursorStore,
         parse: ParseRows,
-        sink: Sink,
         *,
         interval_ms: int,
         degraded_interval_ms: int,
@@ -74,7 +77,6 @@ class DataApiPoller:
         self._leaders = [leader.lower() for leader in leaders]
         self._cursors = cursors
         self._parse = parse
-        self._sink = sink
         self._interval_ms = interval_ms
         self._degraded_ms = degraded_interval_ms
         self._replay_window_s = replay_window_s
@@ -91,6 +93,19 @@ class DataApiPoller:
         self.stale = 0
         self.skipped_rows = 0
         self.healthy = True
+        self._closed = asyncio.Event()
+
+    @property
+    def kind(self) -> SourceKind:
+        return SourceKind.POLL
+
+    @property
+    def health(self) -> SourceHealth:
+        return SourceHealth.HEALTHY if self.healthy else SourceHealth.DEGRADED
+
+    async def close(self) -> None:
+        """Stop :meth:`run` after the current round (the client is its owner's to close)."""
+        self._closed.set()
 
     async def _cursor(self, leader: str, now_s: int) -> Cursor:
         cursor = await self._cursors.load(leader, SOURCE)
@@ -140,8 +155,8 @@ class DataApiPoller:
                 self.rejects.reject(bad.reason, bad.detail, leader=leader, tx=bad.tx)
         return good, passed
 
-    async def poll_leader(self, leader: str) -> int:
-        """One incremental read of one leader; returns the number of signals emitted."""
+    async def poll_leader(self, leader: str, sink: SignalSink) -> int:
+        """One incremental read of one leader into ``sink``; returns the number of signals emitted."""
         now = self._clock()
         now_s = int(now)
         cursor = await self._cursor(leader, now_s)
@@ -171,16 +186,16 @@ class DataApiPoller:
             if self._on_stale is not None:
                 self._on_stale(stale)
         if fresh:
-            await self._sink(fresh)
+            await sink.submit(fresh)
         moved = cursor.advance(emitted)
         if moved != cursor:  # an idle leader costs no write per poll
             await self._cursors.save(moved)
         return len(fresh)
 
-    async def _poll_guarded(self, leader: str, slots: asyncio.Semaphore) -> bool:
+    async def _poll_guarded(self, leader: str, slots: asyncio.Semaphore, sink: SignalSink) -> bool:
         async with slots:
             try:
-                await self.poll_leader(leader)
+                await self.poll_leader(leader, sink)
             except (RetryableError, VenueError) as exc:
                 self.errors += 1
                 log.warning("poll failed", leader=leader, error=str(exc))
@@ -191,20 +206,45 @@ class DataApiPoller:
                 return False
             return True
 
-    async def run_round(self) -> None:
+    async def run_round(self, sink: SignalSink) -> None:
         """Poll every leader once, up to ``MAX_IN_FLIGHT`` requests at a time (a round must not take
         leaders x latency), starting one further each round so a tight budget stays fair."""
         count = len(self._leaders)
         order = [self._leaders[(self._next + i) % count] for i in range(count)]
         slots = asyncio.Semaphore(self.MAX_IN_FLIGHT)
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._poll_guarded(leader, slots)) for leader in order]
+            tasks = [group.create_task(self._poll_guarded(leader, slots, sink)) for leader in order]
         self.healthy = all(task.result() for task in tasks)
         self._next = (self._next + 1) % max(count, 1)
 
-    async def run(self) -> None:
-        while True:
+    async def run(self, sink: SignalSink) -> None:
+        """Poll every leader round after round into ``sink`` until :meth:`close` (or cancelled)."""
+        while not self._closed.is_set():
             started = time.monotonic()
-            await self.run_round()
+            await self.run_round(sink)
             interval = self._interval_ms if self._push_healthy() else self._degraded_ms
-            await asyncio.sleep(max(0.0, interval / 1000 - (time.monotonic() - started)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._closed.wait(), max(0.0, interval / 1000 - (time.monotonic() - started))
+                )
+
+
+def poll_source(deps: SourceDeps) -> DataApiPoller:
+    """The ingest service's factory: the poller over the caller's Data API client."""
+    ing = deps.settings.ingest
+    return DataApiPoller(
+        deps.clients.data_api,
+        deps.leaders,
+        deps.cursors,
+        signals_from_activity,
+        interval_ms=ing.poll_interval_ms,
+        degraded_interval_ms=ing.poll_interval_degraded_ms,
+        replay_window_s=ing.replay_window_s,
+        budget=RequestBudget(ing.poll_requests_per_10s),
+        page_limit=ing.poll_page_limit,
+        push_healthy=deps.push_healthy,
+        on_stale=deps.on_stale,
+        follow_from_s=deps.follow_from_s,
+        quarantine=RowQuarantine(fill_bounds(deps.settings)),
+        rejects=deps.metrics.rejected(SourceKind.POLL.value),
+    )

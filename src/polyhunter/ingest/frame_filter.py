@@ -6,7 +6,9 @@ after it and tests it against the followed set; only a hit pays for the typed ms
 signal mapping and the dedup gate. Frames without ``"proxyWallet"`` (pings, the empty first frame,
 other topics, error bodies) are counted and dropped. A frame whose address cannot be cut out
 cheaply (unexpected spacing) falls back to the full decode, so the pre-check never drops a followed
-leader's fill. Identical legs are numbered per (connection, frame type), see ``parse_signals``. Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``.
+leader's fill. Identical legs are numbered per (connection, frame type), see ``parse_signals``.
+Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``, the signals the
+sink's synchronous gate (``SignalSink.admit``) accepted.
 
 A followed leader's frame that fails typed decoding (reason ``schema``) or validation (``InvalidMessage``:
 NaN size, price outside (0, 1), bad hash, fill time out of the window...) is counted in
@@ -24,8 +26,8 @@ from polyhunter.adapters.polymarket.parse_signals import LegOrdinals, ordinal_do
 from polyhunter.adapters.polymarket.wire_rtds import ACTIVITY_FRAME_DECODER
 from polyhunter.adapters.polymarket.wire_validation import DEFAULT_BOUNDS, SCHEMA, FillBounds, InvalidMessage
 from polyhunter.domain.signal import Signal, SourceKind
-from polyhunter.ingest.metrics import FrameStats
-from polyhunter.ingest.mux import SignalMux, Verdict
+from polyhunter.ingest.metrics import IngestMetrics
+from polyhunter.ports.sources import SignalSink
 
 _KEY = b'"proxyWallet"'
 _KEY_LEN = len(_KEY)
@@ -36,10 +38,16 @@ LEG_MEMORY_S = 60.0  # a transaction's legs arrive within about a second: a minu
 
 
 class FrameFilter:
-    def __init__(self, leaders: Iterable[str], mux: SignalMux, bounds: FillBounds = DEFAULT_BOUNDS) -> None:
-        self._mux = mux
-        self._stats: FrameStats = mux.metrics.frames
-        self._rejects = mux.metrics.rejected(SourceKind.WS.value)
+    def __init__(
+        self,
+        leaders: Iterable[str],
+        sink: SignalSink,
+        metrics: IngestMetrics,
+        bounds: FillBounds = DEFAULT_BOUNDS,
+    ) -> None:
+        self._admit = sink.admit
+        self._stats = metrics.frames
+        self._rejects = metrics.rejected(SourceKind.WS.value)
         self._bounds = bounds
         self._ordinals: dict[tuple[str, str], LegOrdinals] = {}
         self._leaders: frozenset[str] = frozenset()
@@ -94,4 +102,4 @@ class FrameFilter:
         except InvalidMessage as exc:
             self._rejects.reject(exc.reason, exc.detail, tx=frame.payload.transaction_hash[:80])
             return []
-        return [signal] if self._mux.offer(signal) is Verdict.ACCEPTED else []
+        return [signal] if self._admit(signal) else []

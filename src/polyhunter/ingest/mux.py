@@ -4,19 +4,24 @@ Each signal offered is, in this order: counted as received for its source; dropp
 not run that source; dropped as stale if it reached us more than ``max_signal_age_s`` after the fill
 (``seen_at - fill_time``, both carried by the signal: no clock read here); dropped as a duplicate if
 its key was accepted before (first source wins, the late copy is counted against the late source);
-otherwise accepted and handed to the sink. Every source goes through the same gate:
+otherwise accepted and handed to the downstream sink.
 
-* the Data API poller calls :meth:`SignalMux.submit` (local gate, shared gate, hand-off), which waits
-  until its fills are handed on; each is queued behind the push path's outstanding hand-offs of the
-  same (leader, token), so one token's fills reach the engine in the order they reached us;
-* the RTDS fast path runs the synchronous local gate (:meth:`SignalMux.offer`) inside ``FrameFilter``
-  (no await per frame: the firehose is almost all other wallets) and passes what it accepted to
+The mux is the :class:`~polyhunter.ports.sources.SignalSink` every source is started with
+(:meth:`SignalMux.consume` runs a ``SignalSource`` with the mux as its sink and tracks its health), and
+every source goes through the same gate:
+
+* push (RTDS): the synchronous local gate (:meth:`SignalMux.admit`) runs inside ``FrameFilter`` (no
+  await per frame: the firehose is almost all other wallets) and what it accepted goes to
   :meth:`SignalMux.hand_off_soon`: the shared gate and the hand-off run in the background, in arrival
   order per (leader, token), so the reader goes on to the next frame at once. (Before, a fill in a
   token whose previous fill was still executing held the reader until that order was answered, and the
-  poller saw the fills queued behind it first.) The reader waits only when
-  ``background_limit`` hand-offs are outstanding;
-* chain logs (a ``SignalSource``) are drained with :meth:`SignalMux.consume`.
+  poller saw the fills queued behind it first.) The reader waits only when ``background_limit``
+  hand-offs are outstanding;
+* the Data API poller calls :meth:`SignalMux.submit` (local gate, shared gate, hand-off), which waits
+  until its fills are handed on; each is queued behind the push path's outstanding hand-offs of the
+  same (leader, token), so one token's fills reach the engine in the order they reached us;
+* chain logs call :meth:`SignalMux.submit_until_taken` per signal: a failed hand-off is retried until
+  taken, and the source commits its block cursor only past signals that were.
 
 With a shared dedup (Redis, several supervisors) a locally new key is also claimed there. A hand-off
 that fails forgets the keys again, locally and in the shared dedup, so the source's retry or another
@@ -42,12 +47,12 @@ from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.log import get_logger
-from polyhunter.ports.sources import SignalDedup, SignalSource
+from polyhunter.ports.sources import SignalDedup, SignalSink, SignalSource
 from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)
 
-Sink = Callable[[list[Signal]], Awaitable[None]]
+Downstream = Callable[[list[Signal]], Awaitable[None]]
 
 
 class IngestMode(StrEnum):
@@ -82,7 +87,11 @@ async def _discard(_signals: list[Signal]) -> None:
     """Default sink for a mux used only as a gate."""
 
 
-class SignalMux:
+class SignalMux(SignalSink):
+    """The gate and hand-off every source's signals pass; the ``SignalSink`` sources are run with.
+
+    ``sink`` is the downstream: it gets each accepted batch once (records it, copies it)."""
+
     def __init__(
         self,
         mode: IngestMode | str,
@@ -91,7 +100,7 @@ class SignalMux:
         *,
         max_signal_age_s: float,
         shared: SignalDedup | None = None,
-        sink: Sink = _discard,
+        sink: Downstream = _discard,
         retry_initial_s: float = 0.1,
         retry_max_s: float = 5.0,
         background_limit: int = 256,
@@ -120,8 +129,12 @@ class SignalMux:
     def runs(self, source: SourceKind) -> bool:
         return source in self.enabled
 
+    def admit(self, signal: Signal) -> bool:
+        """``SignalSink.admit``: the push path's gate, True if :meth:`offer` accepted the signal."""
+        return self.offer(signal) is Verdict.ACCEPTED
+
     def offer(self, signal: Signal) -> Verdict:
-        """The synchronous gate against the local dedup set (no I/O)."""
+        """The synchronous gate against the local dedup set (no I/O), with its verdict."""
         st = self._stats[signal.source]
         st.received += 1
         if signal.source not in self.enabled:
@@ -160,8 +173,9 @@ class SignalMux:
         return claimed
 
     async def submit(self, signals: list[Signal]) -> None:
-        """Sink for sources with a cursor: gate the batch, hand what is accepted to the engine's sink,
-        and return once every fill of the batch is durable (its own copy or another source's)."""
+        """``SignalSink.submit``, for sources with a cursor (the poller): gate the batch, hand what is
+        accepted to the downstream sink, and return once every fill of the batch is durable (its own copy
+        or another source's). Raises the first failed hand-off (its keys forgotten)."""
         accepted: list[Signal] = []
         waiting: list[Signal] = []
         for signal in signals:
@@ -199,12 +213,12 @@ class SignalMux:
         self._stats[signal.source].duplicates -= 1  # counted as one when it was offered
         return False
 
-    async def hand_off_soon(self, offered: list[Signal]) -> None:
-        """The push path: hand signals that passed :meth:`offer` on in the background, after earlier
-        signals of the same (leader, token), without holding the caller. They are registered as in
-        flight before the first await, so a cursor source offering the same fill waits for them.
-        Returns at once unless ``background_limit`` hand-offs are outstanding."""
-        for group_key, group in self._in_flight_by_token(offered):
+    async def hand_off_soon(self, admitted: list[Signal]) -> None:
+        """``SignalSink.hand_off_soon``, the push path: hand signals that passed :meth:`admit` on in the
+        background, after earlier signals of the same (leader, token), without holding the caller. They
+        are registered as in flight before the first await, so a cursor source offering the same fill
+        waits for them. Returns at once unless ``background_limit`` hand-offs are outstanding."""
+        for group_key, group in self._in_flight_by_token(admitted):
             self._background.add(self._queue(group_key, group, self._hand_off_after))
         if len(self._background) >= self._background_limit:
             self._room.clear()
@@ -316,23 +330,25 @@ class SignalMux:
                 log.error("shared dedup key not forgotten", key=signal.key, error=repr(exc))
 
     async def consume(self, source: SignalSource) -> None:
-        """Drain a ``SignalSource`` through the gate until it ends; its health feeds the metrics.
-
-        A failed hand-off (e.g. a database timeout) neither ends the drain nor skips the signal: its keys
-        are forgotten and the same signal is handed on again after a backoff with jitter, until it is
-        taken or another source's copy of the fill was taken meanwhile. The source is not asked for its
-        next signal until then, so the chain source's cursor is not committed past it (a restart in the
-        meantime reads it again).
-        """
+        """Run a ``SignalSource`` with this mux as its sink until it ends; its health feeds the metrics."""
         self.metrics.probe_health(source.kind, lambda: source.health)
-        async for signal in source.signals():
-            verdict = self.offer(signal)
-            if verdict is Verdict.DUPLICATE and signal.key in self._in_flight:
-                if await self._taken_elsewhere(signal):
-                    continue
-                verdict = Verdict.ACCEPTED
-            if verdict is Verdict.ACCEPTED:
-                await self._hand_off_until_taken(signal)
+        await source.run(self)
+
+    async def submit_until_taken(self, signal: Signal) -> None:
+        """``SignalSink.submit_until_taken``: one signal of a cursor source (the chain), through the gate.
+
+        A failed hand-off (e.g. a database timeout) neither raises nor skips the signal: its keys are
+        forgotten and the same signal is handed on again after a backoff with jitter, until it is taken
+        or another source's copy of the fill was taken meanwhile. The call returns only then, so the
+        chain source's cursor is not committed past it (a restart in the meantime reads it again).
+        """
+        verdict = self.offer(signal)
+        if verdict is Verdict.DUPLICATE and signal.key in self._in_flight:
+            if await self._taken_elsewhere(signal):
+                return
+            verdict = Verdict.ACCEPTED
+        if verdict is Verdict.ACCEPTED:
+            await self._hand_off_until_taken(signal)
 
     async def _hand_off_until_taken(self, signal: Signal) -> None:
         delay = self._retry_initial_s

@@ -1,149 +1,112 @@
-"""RTDS push source: the `activity`/`trades` firehose, filtered to followed leaders.
+"""RTDS push source: the firehose from :class:`~polyhunter.adapters.polymarket.rtds_client.RtdsClient`,
+filtered to followed leaders, handed to the sink in the background.
 
-The connection is watched two ways: a closed socket (reconnect at once, then with backoff) and a
-silent one (open, but no frame for `silence_timeout_ms` — subscriptions can lapse while the socket
-stays up): both lead to a fresh connection and subscription, with exponential backoff and full
-jitter between failed attempts. RTDS never answers our "ping"; it is sent only to keep proxies open.
+Per frame: the receipt time is stamped and the frame handler (``FrameFilter``: pre-check, decode, the
+sink's synchronous gate ``admit``) returns the accepted signals, nearly always none, with no await.
+Accepted signals go to ``sink.hand_off_soon``, which hands them on in the background in order per
+(leader, token), so the reader goes on at once. RTDS never resends a frame: a hand-off that fails is
+left to the other sources (the mux forgot its keys, so the poller's or the chain's copy is accepted).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import random
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import aiohttp
-
-from polyhunter.domain.signal import Signal
+from polyhunter.adapters.polymarket.rtds_client import RtdsClient
+from polyhunter.domain.signal import Signal, SourceKind
+from polyhunter.ingest.frame_filter import FrameFilter
+from polyhunter.ingest.source_deps import SourceDeps, fill_bounds
 from polyhunter.log import get_logger
-from polyhunter.ports.sources import SourceHealth as Health
+from polyhunter.ports.sources import SignalSink, SourceHealth
 
 log = get_logger(__name__)
 
-SUBSCRIBE = json.dumps({"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]})
-PING_INTERVAL_S = 5.0
-
 FrameHandler = Callable[[bytes, datetime], list[Signal]]
-Sink = Callable[[list[Signal]], Awaitable[None]]
+MakeFrameHandler = Callable[[SignalSink], FrameHandler]  # the handler gating through the given sink
 
 
 class RtdsSource:
-    def __init__(
-        self,
-        url: str,
-        handle_frame: FrameHandler,
-        sink: Sink,
-        *,
-        silence_timeout_ms: int,
-        backoff_initial_ms: int,
-        backoff_max_ms: int,
-        max_msg_bytes: int = 1 << 20,
-    ) -> None:
-        self._url = url
-        self._handle = handle_frame
-        self._sink = sink
-        self._silence_s = silence_timeout_ms / 1000
-        self._backoff_initial = backoff_initial_ms / 1000
-        self._backoff_max = backoff_max_ms / 1000
-        self._max_msg_bytes = max_msg_bytes  # a larger frame fails the connection (reconnect)
-        self.health = Health.CONNECTING
-        self.connects = 0
-        self.disconnects = 0
-        self.silences = 0
-        self.frames = 0
+    """The push ``SignalSource``: ``await source.run(sink)`` until :meth:`close`."""
+
+    def __init__(self, client: RtdsClient, make_handler: MakeFrameHandler) -> None:
+        self.client = client
+        self._make_handler = make_handler
         self.sink_errors = 0
         self.handler_errors = 0
-        self._stop = asyncio.Event()
+
+    @property
+    def kind(self) -> SourceKind:
+        return SourceKind.WS
+
+    @property
+    def health(self) -> SourceHealth:
+        return self.client.health
 
     @property
     def healthy(self) -> bool:
-        return self.health is Health.HEALTHY
+        return self.client.healthy
+
+    @property
+    def frames(self) -> int:
+        return self.client.frames
+
+    @property
+    def connects(self) -> int:
+        return self.client.connects
+
+    @property
+    def disconnects(self) -> int:
+        return self.client.disconnects
+
+    @property
+    def silences(self) -> int:
+        return self.client.silences
 
     def stop(self) -> None:
-        self._stop.set()
+        self.client.stop()
 
-    async def run(self) -> None:
-        attempt = 0
-        async with aiohttp.ClientSession() as session:
-            while not self._stop.is_set():
-                self.health = Health.CONNECTING
-                started, frames_before = time.monotonic(), self.frames
-                try:
-                    await self._session(session)
-                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    log.warning("rtds connection failed", error=f"{type(exc).__name__}: {exc}")
-                if self._stop.is_set():
-                    break
-                self.health = Health.DOWN
-                # A connection that delivered frames (or lived a while) was not a failed attempt: the
-                # feed dropping a working socket is rejoined at once, not after a backoff grown by drops.
-                worked = self.frames > frames_before or time.monotonic() - started > 30
-                attempt = 0 if worked else attempt + 1
-                delay = random.uniform(0, min(self._backoff_max, self._backoff_initial * 2**attempt))  # noqa: S311
-                await asyncio.sleep(delay)
+    async def run(self, sink: SignalSink) -> None:
+        handle = self._make_handler(sink)
+        hand_off_soon = sink.hand_off_soon
+        now = datetime.now
 
-    async def _session(self, session: aiohttp.ClientSession) -> None:
-        async with session.ws_connect(
-            self._url, heartbeat=None, autoping=True, max_msg_size=self._max_msg_bytes
-        ) as ws:
-            self.connects += 1
-            await ws.send_str(SUBSCRIBE)
-            pinger = asyncio.create_task(self._ping(ws))
+        def on_frame(raw: bytes) -> Awaitable[None] | None:
             try:
-                await self._read(ws)
-            finally:
-                pinger.cancel()
-            self.disconnects += 1
-
-    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        while not ws.closed:
-            await asyncio.sleep(PING_INTERVAL_S)
-            try:
-                await ws.send_str("ping")
-            except (aiohttp.ClientError, ConnectionResetError):
-                return
-
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        while not self._stop.is_set():
-            try:
-                msg = await ws.receive(timeout=self._silence_s)
-            except TimeoutError:
-                self.silences += 1
-                self.health = Health.DEGRADED
-                log.warning("rtds silent, reconnecting", silent_s=self._silence_s)
-                await ws.close()
-                return
-            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                return
-            if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                continue
-            self.health = Health.HEALTHY
-            raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
-            if not raw or raw == b"ping" or raw == b"pong":
-                continue
-            self.frames += 1
-            try:
-                signals = self._handle(raw, datetime.now(UTC))
+                signals = handle(raw, now(UTC))
             except Exception as exc:  # noqa: BLE001 - one frame must never end the stream (the handler
                 # rejects invalid messages itself; this is the last line of defence)
-                self.handler_errors += 1
-                if self.handler_errors == 1 or self.handler_errors % 1000 == 0:
-                    log.error(
-                        "rtds frame handler failed; frame dropped", count=self.handler_errors, error=repr(exc)
-                    )
-                continue
-            if signals:
-                try:
-                    await self._sink(signals)
-                except Exception as exc:  # noqa: BLE001 - keep the stream; the mux forgot these keys
-                    # (RTDS never resends a frame: the poller's or the chain's copy of the fill is accepted)
-                    self.sink_errors += 1
-                    log.error(
-                        "signals not handed on; left to the other sources",
-                        count=len(signals),
-                        keys=[s.key for s in signals],
-                        error=repr(exc),
-                    )
+                self._handler_failed(exc)
+                return None
+            return self._hand_off(hand_off_soon, signals) if signals else None
+
+        await self.client.run(on_frame)
+
+    def _handler_failed(self, exc: Exception) -> None:
+        self.handler_errors += 1
+        if self.handler_errors == 1 or self.handler_errors % 1000 == 0:
+            log.error("rtds frame handler failed; frame dropped", count=self.handler_errors, error=repr(exc))
+
+    async def _hand_off(
+        self, hand_off_soon: Callable[[list[Signal]], Awaitable[None]], signals: list[Signal]
+    ) -> None:
+        try:
+            await hand_off_soon(signals)
+        except Exception as exc:  # noqa: BLE001 - keep the stream; the mux forgot these keys
+            # (RTDS never resends a frame: the poller's or the chain's copy of the fill is accepted)
+            self.sink_errors += 1
+            log.error(
+                "signals not handed on; left to the other sources",
+                count=len(signals),
+                keys=[s.key for s in signals],
+                error=repr(exc),
+            )
+
+    async def close(self) -> None:
+        self.client.stop()
+
+
+def rtds_source(deps: SourceDeps) -> RtdsSource:
+    """The ingest service's factory: the caller's RTDS client, frames filtered to the followed leaders."""
+    metrics, bounds = deps.metrics, fill_bounds(deps.settings)
+    return RtdsSource(deps.clients.rtds, lambda sink: FrameFilter(deps.leaders, sink, metrics, bounds))

@@ -1,12 +1,15 @@
 """Ingestion wired together: the sources a mode runs, the mux gate, durable dedup, one downstream sink.
 
-RTDS frames ─► FrameFilter (pre-check, decode, mux.offer) ─► mux.hand_off_soon (background) ┐
-Data API poller (cursor) ──────────────────────────────────► mux.submit ────────────────────┼─► record in `signals`
-chain logs (block cursor) ─────────────────────────────────► mux.consume ───────────────────┘   (ON CONFLICT DO NOTHING:
+RTDS push ─────► FrameFilter (pre-check, decode, sink.admit) ─► sink.hand_off_soon (background) ┐
+Data API poller (cursor) ──────────────────────────────────────► sink.submit ───────────────────┼─► record in `signals`
+chain logs (block cursor) ─────────────────────────────────────► sink.submit_until_taken ───────┘   (ON CONFLICT DO NOTHING:
                                                  the durable dedup that also holds across restarts) ─► sink
 
-All three pass the same gate: local dedup, then the shared dedup (Redis) when ``coord.backend`` is
-``redis``; a failed hand-off forgets the keys in both, so another copy of the fill is accepted later.
+The sources are the entries of ``polyhunter.ingest.sources.SOURCES`` the mode selects, each a
+``SignalSource`` run with the mux as its ``SignalSink``; they read through the clients the caller passes
+in (``IngestClients``: the service neither builds nor closes them). All pass the same gate: local dedup,
+then the shared dedup (Redis) when ``coord.backend`` is ``redis``; a failed hand-off forgets the keys in
+both, so another copy of the fill is accepted later.
 """
 
 from __future__ import annotations
@@ -18,24 +21,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from polyhunter.adapters.polymarket.data_api_client import DataApiClient
-from polyhunter.adapters.polymarket.http import RetryPolicy
-from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
-from polyhunter.adapters.polymarket.row_quarantine import RowQuarantine
-from polyhunter.adapters.polymarket.wire_validation import FillBounds
 from polyhunter.domain.signal import Signal, SourceKind
-from polyhunter.ingest.chain_logs import ChainLogSource, RetractHandler
+from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
-from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
-from polyhunter.ingest.mux import IngestMode, SignalMux
-from polyhunter.ingest.rate_budget import RequestBudget
+from polyhunter.ingest.mux import SignalMux
 from polyhunter.ingest.rtds import RtdsSource
+from polyhunter.ingest.source_deps import IngestClients, RetractHandler, SourceDeps
+from polyhunter.ingest.sources import build_sources
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator
-from polyhunter.ports.sources import SourceHealth
+from polyhunter.ports.sources import SignalSource, SourceHealth
 from polyhunter.settings import Settings
 from polyhunter.store.copy_writes import record_signals
 from polyhunter.store.database import unit_of_work
@@ -55,6 +53,7 @@ class IngestService:
         sessions: async_sessionmaker[AsyncSession],
         sink: Sink,
         *,
+        clients: IngestClients,
         registry: CollectorRegistry | None = None,
         coord: Coordinator | None = None,
         extra_exchanges: Sequence[str] = (),
@@ -63,7 +62,9 @@ class IngestService:
         sink_records: bool = False,
         follow_from: float | None = None,
     ) -> None:
-        """`sink_records=True`: the sink stores each signal itself (the copy engine does, in the same
+        """`clients`: the venue clients the sources read through; the caller owns and closes them.
+
+        `sink_records=True`: the sink stores each signal itself (the copy engine does, in the same
         transaction as the copies' prewrite), so the service does not write it first.
 
         Stale misses (fills the poller reads after a restart that are older than the replay window) are
@@ -99,66 +100,43 @@ class IngestService:
             sink=self._record,
         )
         self.recorded = 0
-        self.rtds: RtdsSource | None = None
-        self.poller: DataApiPoller | None = None
-        self.chain: ChainLogSource | None = None
-        self._data_api: DataApiClient | None = None
-        cursors = SqlCursorStore(sessions)
-        venue = settings.venue
-        bounds = FillBounds(max_age_s=ing.max_fill_age_s, max_future_s=ing.max_fill_future_s)
-        if self.mux.runs(SourceKind.WS):
-            self.frame_filter = FrameFilter(self.leaders, self.mux, bounds)
-            self.rtds = RtdsSource(
-                venue.rtds_ws_url,
-                self.frame_filter,  # the local gate, per frame, no await
-                self.mux.hand_off_soon,  # then the shared gate and the hand-off, in the background
-                silence_timeout_ms=ing.ws_silence_timeout_ms,
-                backoff_initial_ms=ing.reconnect_backoff_initial_ms,
-                backoff_max_ms=ing.reconnect_backoff_max_ms,
-                max_msg_bytes=ing.ws_max_msg_bytes,
-            )
-            rtds = self.rtds
-            self.metrics.probe_health(SourceKind.WS, lambda: rtds.health)
-        if self.mux.runs(SourceKind.POLL):
-            self._data_api = DataApiClient(
-                venue.data_api_url, venue.request_timeout_ms, RetryPolicy(max_retries=venue.max_retries)
-            )
-            self.poller = DataApiPoller(
-                self._data_api,
-                self.leaders,
-                cursors,
-                signals_from_activity,
-                self.mux.submit,
-                interval_ms=ing.poll_interval_ms,
-                degraded_interval_ms=ing.poll_interval_degraded_ms,
-                replay_window_s=ing.replay_window_s,
-                budget=RequestBudget(ing.poll_requests_per_10s),
-                page_limit=ing.poll_page_limit,
+        self.sources: dict[SourceKind, SignalSource] = build_sources(
+            SourceDeps(
+                settings=settings,
+                leaders=self.leaders,
+                clients=clients,
+                cursors=SqlCursorStore(sessions),
+                metrics=self.metrics,
                 push_healthy=self._push_healthy,
                 on_stale=self._stale,
-                follow_from_s=int(follow_from if follow_from is not None else time.time()),
-                quarantine=RowQuarantine(bounds),
-                rejects=self.metrics.rejected(SourceKind.POLL.value),
-            )
-            poller = self.poller
-            self.metrics.probe_health(
-                SourceKind.POLL, lambda: SourceHealth.HEALTHY if poller.healthy else SourceHealth.DEGRADED
-            )
-        chain_wanted = self.mux.mode is not IngestMode.HYBRID or ing.chain_in_hybrid
-        if self.mux.runs(SourceKind.CHAIN) and chain_wanted:
-            self.chain = ChainLogSource.from_settings(
-                settings,
-                leaders=self.leaders,
-                cursor_store=cursors,
-                extra_exchanges=extra_exchanges,
                 on_retract=self._retracted,
+                follow_from_s=int(follow_from if follow_from is not None else time.time()),
+                extra_exchanges=extra_exchanges,
             )
-            self.metrics.rejects[SourceKind.CHAIN.value] = self.chain.rejects
+        )
+        for source in self.sources.values():
+            self.metrics.probe_health(source.kind, _health_probe(source))
+
+    @property
+    def rtds(self) -> RtdsSource | None:
+        source = self.sources.get(SourceKind.WS)
+        return source if isinstance(source, RtdsSource) else None
+
+    @property
+    def poller(self) -> DataApiPoller | None:
+        source = self.sources.get(SourceKind.POLL)
+        return source if isinstance(source, DataApiPoller) else None
+
+    @property
+    def chain(self) -> ChainLogSource | None:
+        source = self.sources.get(SourceKind.CHAIN)
+        return source if isinstance(source, ChainLogSource) else None
 
     def _push_healthy(self) -> bool:
         """Whether the poller may keep its normal cadence: the fast one stands in for a push feed that
         is down (HYBRID). A mode without a push feed (POLLING_ONLY) polls at the configured cadence."""
-        return self.rtds is None or self.rtds.healthy
+        push = self.sources.get(SourceKind.WS)
+        return push is None or push.health is SourceHealth.HEALTHY
 
     def _stale(self, signals: list[Signal]) -> None:
         """Misses older than the replay window: recorded (counted, logged with their key), not copied."""
@@ -201,13 +179,12 @@ class IngestService:
             await self._sink(fresh)
 
     async def run(self) -> None:
-        tasks = []
-        if self.rtds is not None:
-            tasks.append(asyncio.create_task(self.rtds.run(), name="rtds"))
-        if self.poller is not None:
-            tasks.append(asyncio.create_task(self.poller.run(), name="poller"))
-        if self.chain is not None:
-            tasks.append(asyncio.create_task(self.mux.consume(self.chain), name="chain"))
+        """Run every source with the mux as its sink until one ends or this is cancelled; then drain
+        the push path's hand-offs and close the sources."""
+        tasks = [
+            asyncio.create_task(self.mux.consume(source), name=str(kind).lower())
+            for kind, source in self.sources.items()
+        ]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -218,13 +195,13 @@ class IngestService:
             await self.close()
 
     async def close(self) -> None:
-        if self.rtds is not None:
-            self.rtds.stop()
-        if self._data_api is not None:
-            await self._data_api.close()
-        if self.chain is not None:
-            await self.chain.close()
+        """Stop every source (the clients stay open: they are the caller's)."""
+        await asyncio.gather(*(source.close() for source in self.sources.values()))
 
     def snapshot(self) -> dict[str, object]:
         """The per-source metrics (``IngestMetrics.snapshot``) and how many signals were recorded."""
         return {"recorded": self.recorded, **self.metrics.snapshot()}
+
+
+def _health_probe(source: SignalSource) -> Callable[[], SourceHealth]:
+    return lambda: source.health

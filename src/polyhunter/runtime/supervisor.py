@@ -20,8 +20,8 @@ from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.execution.registry import CUSTODY, CustodyRegistry
-from polyhunter.ingest.chain_logs import RetractHandler
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import RetractHandler
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator
 from polyhunter.ports.venue import Executor

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
@@ -43,6 +44,7 @@ async def test_chain_only_sees_every_mirrored_fill_once_with_the_shared_keys(
         mirror_address = sim._mirror.address  # the FillMirror contract stands in for the exchange
         got: dict[str, list[Signal]] = {mode: [] for mode in MODES}
         services: dict[str, IngestService] = {}
+        clients: list[IngestClients] = []
         for mode in MODES:
             settings = sim_settings(
                 sim.urls,
@@ -56,8 +58,14 @@ async def test_chain_only_sees_every_mirrored_fill_once_with_the_shared_keys(
             async def sink(signals: list[Signal], bucket: list[Signal] = got[mode]) -> None:
                 bucket.extend(signals)
 
+            clients.append(IngestClients.from_settings(settings))
             services[mode] = IngestService(
-                settings, leaders, create_session_factory(engine), sink, extra_exchanges=[mirror_address]
+                settings,
+                leaders,
+                create_session_factory(engine),
+                sink,
+                clients=clients[-1],
+                extra_exchanges=[mirror_address],
             )
         chain = services["CHAIN_ONLY"].chain
         rtds = services["WS_ONLY"].rtds
@@ -93,6 +101,8 @@ async def test_chain_only_sees_every_mirrored_fill_once_with_the_shared_keys(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for c in clients:
+                await c.close()
         results = {
             m: compare(sim.state.fills, ids(m), leaders=leaders, expected_from_ms=from_ms) for m in MODES
         }

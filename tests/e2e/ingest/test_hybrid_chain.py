@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
@@ -62,8 +63,14 @@ async def test_hybrid_with_chain_emits_each_fill_once(
                 (fill_id(s.tx_hash, s.leader, s.asset, str(s.side), s.size), str(s.source)) for s in signals
             )
 
+        clients = IngestClients.from_settings(settings)
         service = IngestService(
-            settings, leaders, create_session_factory(engine), sink, extra_exchanges=[sim._mirror.address]
+            settings,
+            leaders,
+            create_session_factory(engine),
+            sink,
+            clients=clients,
+            extra_exchanges=[sim._mirror.address],
         )
         chain, rtds, poller = service.chain, service.rtds, service.poller
         assert chain is not None
@@ -90,6 +97,7 @@ async def test_hybrid_with_chain_emits_each_fill_once(
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await clients.close()
         result = compare(sim.state.fills, emitted, leaders=leaders, expected_from_ms=from_ms)
         snapshot = service.snapshot()
         report = {**result.summary(), "rtds_disconnects": rtds.disconnects, "mux": snapshot}

@@ -18,6 +18,7 @@ import pytest
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.server_app import SimServer
 from polyhunter.store.database import create_engine, create_session_factory
@@ -57,7 +58,8 @@ async def test_hybrid_emits_every_fill_once_under_faults(tmp_path: Path) -> None
                 (fill_id(s.tx_hash, s.leader, s.asset, str(s.side), s.size), str(s.source)) for s in signals
             )
 
-        service = IngestService(settings, leaders, create_session_factory(engine), sink)
+        clients = IngestClients.from_settings(settings)
+        service = IngestService(settings, leaders, create_session_factory(engine), sink, clients=clients)
         assert service.rtds is not None
         assert service.poller is not None
         assert service.chain is None
@@ -95,10 +97,10 @@ async def test_hybrid_emits_every_fill_once_under_faults(tmp_path: Path) -> None
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await clients.close()
             await engine.dispose()
         result = compare(sim.state.fills, emitted, leaders=leaders, expected_from_ms=from_ms)
-        assert service._data_api is not None
-        http_stats = service._data_api.http
+        http_stats = clients.data_api.http
         report = {
             **result.summary(),
             "produce_s": round(produced_s, 1),

@@ -15,6 +15,7 @@ from prometheus_client import generate_latest
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.settings import Settings
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorMatch
 from polyhunter.store.database import create_engine, create_session_factory
@@ -61,11 +62,13 @@ async def test_service_survives_a_failed_chain_hand_off_and_surfaces_a_retractio
     async def on_retract(signal: Signal) -> None:
         retracted.append(signal)
 
+    clients = IngestClients.from_settings(settings)
     service = IngestService(
         settings,
         [leader],
         create_session_factory(engine),
         sink,
+        clients=clients,
         extra_exchanges=[mirror.address],
         on_retract=on_retract,
         sink_records=True,  # as the supervisor runs it: the engine records the signal with its copies
@@ -88,6 +91,7 @@ async def test_service_survives_a_failed_chain_hand_off_and_surfaces_a_retractio
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await clients.close()
         await engine.dispose()
     assert [s.tx_hash for s in got] == [doomed_tx, replacement_tx]
     assert [s.tx_hash for s in retracted] == [doomed_tx]

@@ -90,14 +90,13 @@ async def test_bad_answers_fail_only_their_leader(answers: tuple[Answers, str]) 
         leaders,
         store,
         signals_from_activity,
-        rec.sink,
         interval_ms=50,
         degraded_interval_ms=50,
         replay_window_s=600,
         budget=RequestBudget(1_000),
         clock=lambda: NOW,
     )
-    task = asyncio.create_task(poller.run())
+    task = asyncio.create_task(poller.run(rec))
     try:
         for _ in range(250):
             if poller.errors >= 4:

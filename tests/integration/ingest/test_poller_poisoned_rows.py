@@ -32,6 +32,19 @@ class StoreLikeSink:
                 raise OverflowError(f"value out of int64 range: {s.size}")
         self.signals.extend(signals)
 
+    # the poller's SignalSink: every fill goes to the store-like check above
+    def admit(self, signal: Signal) -> bool:
+        return True
+
+    async def hand_off_soon(self, admitted: list[Signal]) -> None:
+        await self(admitted)
+
+    async def submit(self, signals: list[Signal]) -> None:
+        await self(signals)
+
+    async def submit_until_taken(self, signal: Signal) -> None:
+        await self([signal])
+
 
 async def test_a_poisoned_row_is_skipped_and_the_cursor_moves_past_it() -> None:
     now = int(time.time())
@@ -51,7 +64,6 @@ async def test_a_poisoned_row_is_skipped_and_the_cursor_moves_past_it() -> None:
             [LEADER],
             store,
             signals_from_activity,
-            sink,
             interval_ms=50,
             degraded_interval_ms=50,
             replay_window_s=600,
@@ -60,7 +72,7 @@ async def test_a_poisoned_row_is_skipped_and_the_cursor_moves_past_it() -> None:
             rejects=metrics.rejected(SOURCE),
         )
         try:
-            await poller.run_round()
+            await poller.run_round(sink)
             assert [s.tx_hash for s in sink.signals] == [f"0x{1:064x}", f"0x{3:064x}"]
             assert poller.healthy
             assert poller.errors == 0
@@ -70,8 +82,8 @@ async def test_a_poisoned_row_is_skipped_and_the_cursor_moves_past_it() -> None:
             assert metrics.rejected(SOURCE).by_reason == {"size_out_of_range": 1, "price_out_of_range": 1}
             # later rounds: nothing new, nothing failed, the bad rows are not counted again
             api.rows.append(activity_row(LEADER, now - 1, 5))
-            await poller.run_round()
-            await poller.run_round()
+            await poller.run_round(sink)
+            await poller.run_round(sink)
         finally:
             await client.close()
     assert [s.tx_hash for s in sink.signals][-1] == f"0x{5:064x}"
@@ -103,7 +115,6 @@ async def test_a_row_that_does_not_decode_is_set_aside_not_fatal_for_the_page() 
             [LEADER],
             store,
             signals_from_activity,
-            sink,
             interval_ms=50,
             degraded_interval_ms=50,
             replay_window_s=600,
@@ -112,8 +123,8 @@ async def test_a_row_that_does_not_decode_is_set_aside_not_fatal_for_the_page() 
             rejects=metrics.rejected(SOURCE),
         )
         try:
-            await poller.run_round()
-            await poller.run_round()
+            await poller.run_round(sink)
+            await poller.run_round(sink)
         finally:
             await client.close()
     assert [s.tx_hash for s in sink.signals] == [f"0x{1:064x}"]

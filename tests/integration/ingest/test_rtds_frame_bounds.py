@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 from aiohttp import web
 
+from polyhunter.adapters.polymarket.rtds_client import RtdsClient
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.rtds import RtdsSource
 
@@ -56,6 +57,22 @@ async def server() -> AsyncIterator[Server]:
     await srv.stop()
 
 
+class NullSink:
+    """A ``SignalSink`` that takes everything and keeps nothing (the handler here returns no signal)."""
+
+    def admit(self, signal: Signal) -> bool:
+        return True
+
+    async def hand_off_soon(self, admitted: list[Signal]) -> None:
+        return None
+
+    async def submit(self, signals: list[Signal]) -> None:
+        return None
+
+    async def submit_until_taken(self, signal: Signal) -> None:
+        return None
+
+
 async def test_oversized_frames_and_a_failing_handler_do_not_end_the_stream(server: Server) -> None:
     frames: list[bytes] = []
 
@@ -65,19 +82,11 @@ async def test_oversized_frames_and_a_failing_handler_do_not_end_the_stream(serv
         frames.append(raw)
         return []
 
-    async def sink(_signals: list[Signal]) -> None:
-        return None
-
-    source = RtdsSource(
-        server.url,
-        handle,
-        sink,
-        silence_timeout_ms=5_000,
-        backoff_initial_ms=10,
-        backoff_max_ms=20,
-        max_msg_bytes=1 << 20,
+    client = RtdsClient(
+        server.url, silence_timeout_ms=5_000, backoff_initial_ms=10, backoff_max_ms=20, max_msg_bytes=1 << 20
     )
-    task = asyncio.create_task(source.run())
+    source = RtdsSource(client, lambda _sink: handle)
+    task = asyncio.create_task(source.run(NullSink()))
     try:
         for _ in range(200):
             if frames:

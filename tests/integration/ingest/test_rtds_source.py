@@ -1,4 +1,4 @@
-"""RtdsSource against a tiny local websocket server: subscribe, silence and close lead to a reconnect,
+"""RtdsSource (over its RtdsClient) against a tiny local websocket server: subscribe, silence and close lead to a reconnect,
 failed connects back off within the configured bound, frames reach the handler and the sink."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from datetime import datetime
 import pytest
 from aiohttp import web
 
+from polyhunter.adapters.polymarket.rtds_client import SUBSCRIBE, RtdsClient
 from polyhunter.domain.signal import Signal
-from polyhunter.ingest.rtds import SUBSCRIBE, RtdsSource
+from polyhunter.ingest.rtds import RtdsSource
 from polyhunter.ports.sources import SourceHealth
 from tests.support.ws_server import WsServer
 
@@ -35,21 +36,27 @@ class Collected:
         self.frames.append(raw)
         return []
 
-    async def sink(self, signals: list[Signal]) -> None:
+    # the source's SignalSink: admits everything, records what is handed on
+    def admit(self, signal: Signal) -> bool:
+        return True
+
+    async def hand_off_soon(self, admitted: list[Signal]) -> None:
+        self.sunk.extend(admitted)
+
+    async def submit(self, signals: list[Signal]) -> None:
         self.sunk.extend(signals)
+
+    async def submit_until_taken(self, signal: Signal) -> None:
+        self.sunk.append(signal)
 
 
 def source(
     url: str, got: Collected, *, silence_ms: int = 300, initial_ms: int = 20, max_ms: int = 100
 ) -> RtdsSource:
-    return RtdsSource(
-        url,
-        got.handle,
-        got.sink,
-        silence_timeout_ms=silence_ms,
-        backoff_initial_ms=initial_ms,
-        backoff_max_ms=max_ms,
+    client = RtdsClient(
+        url, silence_timeout_ms=silence_ms, backoff_initial_ms=initial_ms, backoff_max_ms=max_ms
     )
+    return RtdsSource(client, lambda _sink: got.handle)
 
 
 async def wait_until(done: Callable[[], bool], timeout_s: float) -> None:
@@ -60,7 +67,7 @@ async def wait_until(done: Callable[[], bool], timeout_s: float) -> None:
 
 
 async def run_until(src: RtdsSource, done: Callable[[], bool], timeout_s: float) -> None:
-    task = asyncio.create_task(src.run())
+    task = asyncio.create_task(src.run(Collected()))
     try:
         await wait_until(done, timeout_s)
     finally:
@@ -125,7 +132,7 @@ async def test_failed_connects_back_off_within_the_bound(server: WsServer) -> No
     server.refuse = True
     got = Collected()
     src = source(server.url, got, initial_ms=20, max_ms=150)
-    task = asyncio.create_task(src.run())
+    task = asyncio.create_task(src.run(Collected()))
     await asyncio.sleep(2.0)
     assert src.health is SourceHealth.DOWN
     src.stop()
@@ -147,7 +154,7 @@ async def test_recovers_once_the_server_comes_back(server: WsServer) -> None:
     server.behaviour = talk
     got = Collected()
     src = source(server.url, got, initial_ms=20, max_ms=100)
-    task = asyncio.create_task(src.run())
+    task = asyncio.create_task(src.run(Collected()))
     await asyncio.sleep(0.5)
     server.refuse = False
     await wait_until(lambda: bool(got.frames), 3)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 
@@ -112,7 +113,10 @@ async def test_poisoned_frames_are_rejected_and_the_service_keeps_running(engine
     settings = Settings.model_validate(
         {"venue": {"rtds_ws_url": rtds.url}, "ingest": {"mode": "WS_ONLY", "ws_silence_timeout_ms": 30_000}}
     )
-    service = IngestService(settings, [LEADER], create_session_factory(engine), sink, sink_records=True)
+    clients = IngestClients.from_settings(settings)  # only the websocket is used: nothing to close
+    service = IngestService(
+        settings, [LEADER], create_session_factory(engine), sink, clients=clients, sink_records=True
+    )
     task = asyncio.create_task(service.run())
     try:
         for _ in range(250):

@@ -20,6 +20,7 @@ from polyhunter.ingest.cursor_store_sql import SqlCursorStore
 from polyhunter.ingest.cursors import Cursor
 from polyhunter.ingest.data_api_poll import SOURCE
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
@@ -87,7 +88,8 @@ async def test_stale_misses_are_counted_logged_with_their_key_and_not_copied(
     async def sink(signals: list[Signal]) -> None:
         copied.extend(signals)
 
-    service = IngestService(settings, [LEADER], sessions, sink, on_stale=stale.extend)
+    clients = IngestClients.from_settings(settings)
+    service = IngestService(settings, [LEADER], sessions, sink, clients=clients, on_stale=stale.extend)
     with capture_logs() as logs:
         task = asyncio.create_task(service.run())
         try:
@@ -96,6 +98,7 @@ async def test_stale_misses_are_counted_logged_with_their_key_and_not_copied(
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await clients.close()
     assert [s.tx_hash for s in copied] == [f"0x{2:064x}"]
     assert [s.tx_hash for s in stale] == [f"0x{1:064x}"]
     text = generate_latest(service.metrics.registry).decode()
@@ -122,13 +125,15 @@ async def test_the_configured_page_limit_is_what_the_poller_asks_for(
     async def sink(signals: list[Signal]) -> None:
         copied.extend(signals)
 
-    service = IngestService(settings, [LEADER], sessions, sink)
+    clients = IngestClients.from_settings(settings)
+    service = IngestService(settings, [LEADER], sessions, sink, clients=clients)
     task = asyncio.create_task(service.run())
     try:
         await until(lambda: len(copied) >= 120)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await clients.close()
     assert len({s.key for s in copied}) == len(copied) == 120
     assert api.limits[:3] == [50, 50, 50]  # three pages: 50 + 50 + 20
     assert set(api.limits) == {50}
@@ -156,7 +161,8 @@ async def test_the_fast_cadence_is_for_hybrid_while_push_is_down_not_for_polling
     async def sink(_signals: list[Signal]) -> None:
         return None
 
-    service = IngestService(settings, [LEADER], sessions, sink)
+    clients = IngestClients.from_settings(settings)
+    service = IngestService(settings, [LEADER], sessions, sink, clients=clients)
     task = asyncio.create_task(service.run())
     try:
         await until(lambda: api.calls.get(LEADER, 0) >= 1)
@@ -166,6 +172,7 @@ async def test_the_fast_cadence_is_for_hybrid_while_push_is_down_not_for_polling
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await clients.close()
     if fast:
         assert service.rtds is not None
         assert not service.rtds.healthy

@@ -30,6 +30,7 @@ from polyhunter.ingest.cursors import Cursor
 from polyhunter.ingest.data_api_poll import SOURCE
 from polyhunter.ingest.dedup import CoordinatorDedup
 from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
@@ -118,8 +119,15 @@ def make_service(
             "coord": {"backend": "redis", "redis_url": REDIS},
         }
     )
+    clients = IngestClients.from_settings(settings)  # only the websocket is used: nothing to close
     return IngestService(
-        settings, leaders, create_session_factory(engine), sink, coord=coord, sink_records=True
+        settings,
+        leaders,
+        create_session_factory(engine),
+        sink,
+        clients=clients,
+        coord=coord,
+        sink_records=True,
     )
 
 
@@ -204,7 +212,10 @@ async def test_a_failed_push_hand_off_leaves_the_fill_to_the_poller(
     sessions = create_session_factory(engine)
     # the poller has followed this leader for a while: its cursor is from before the fill
     await SqlCursorStore(sessions).save(Cursor(pushed.leader, SOURCE, int(time.time()) - 60))
-    service = IngestService(settings, [pushed.leader], sessions, sink, coord=coords(), sink_records=True)
+    clients = IngestClients.from_settings(settings)
+    service = IngestService(
+        settings, [pushed.leader], sessions, sink, clients=clients, coord=coords(), sink_records=True
+    )
     task = asyncio.create_task(service.run())
     try:
         await until(lambda: service.mux.background_failures >= 1)
@@ -217,6 +228,7 @@ async def test_a_failed_push_hand_off_leaves_the_fill_to_the_poller(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await clients.close()
         await engine.dispose()
     assert [(s.key, s.source) for s in got] == [(pushed.key, POLL)]
     assert service.metrics.source(POLL).accepted == 1

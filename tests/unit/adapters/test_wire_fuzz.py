@@ -428,7 +428,7 @@ def test_the_recorded_fixtures_decode_unmutated() -> None:
 
 def make_filter() -> FrameFilter:
     mux = SignalMux("HYBRID", DedupSet(ttl_s=3_600), IngestMetrics(), max_signal_age_s=10**9)
-    return FrameFilter([LEADER], mux)
+    return FrameFilter([LEADER], mux, mux.metrics)
 
 
 @FUZZ

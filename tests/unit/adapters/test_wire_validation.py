@@ -184,9 +184,16 @@ def frame(**over: Any) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def make_filter() -> FrameFilter:
-    mux = SignalMux("HYBRID", DedupSet(ttl_s=3_600), IngestMetrics(), max_signal_age_s=900)
-    return FrameFilter([LEADER], mux)
+class GatedFilter(FrameFilter):
+    """The frame filter gating through a mux (its ``SignalSink``), whose metrics the tests read."""
+
+    def __init__(self, mux: SignalMux) -> None:
+        super().__init__([LEADER], mux, mux.metrics)
+        self._mux = mux
+
+
+def make_filter() -> GatedFilter:
+    return GatedFilter(SignalMux("HYBRID", DedupSet(ttl_s=3_600), IngestMetrics(), max_signal_age_s=900))
 
 
 POISONED_FRAMES: list[tuple[bytes, str]] = [

@@ -132,7 +132,7 @@ async def test_a_failing_sink_costs_a_round_not_the_poller_or_the_fill() -> None
         await rec.sink(signals)
 
     poller = make_poller(api, store, rec)
-    poller._sink = flaky  # noqa: SLF001 - the engine's sink, failing once
+    rec.downstream = flaky  # the engine's sink, failing once
     await poller.run_round()
     assert rec.signals == []
     assert not poller.healthy

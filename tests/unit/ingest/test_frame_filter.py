@@ -27,9 +27,17 @@ def compact(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def make(leaders: list[str], mode: str = "HYBRID", max_age_s: float = 900) -> FrameFilter:
+class GatedFilter(FrameFilter):
+    """The filter gating through a mux (its ``SignalSink``), which the tests read the counters of."""
+
+    def __init__(self, leaders: list[str], mux: SignalMux) -> None:
+        super().__init__(leaders, mux, mux.metrics)
+        self._mux = mux
+
+
+def make(leaders: list[str], mode: str = "HYBRID", max_age_s: float = 900) -> GatedFilter:
     mux = SignalMux(mode, DedupSet(ttl_s=3_600), IngestMetrics(), max_signal_age_s=max_age_s)
-    return FrameFilter(leaders, mux)
+    return GatedFilter(leaders, mux)
 
 
 def test_only_followed_leaders_pass_and_addresses_compare_lower_cased() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +17,7 @@ from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
-from polyhunter.ports.sources import SourceHealth
+from polyhunter.ports.sources import SignalSink, SourceHealth
 from tests.support.exchange_logs import EXCHANGE, LEADER, OTHER, v2_log
 from tests.support.fake_chain import FakeChain
 
@@ -182,10 +182,10 @@ class ListSource:
     def health(self) -> SourceHealth:
         return self._health
 
-    async def signals(self) -> AsyncIterator[Signal]:
+    async def run(self, sink: SignalSink) -> None:
         self._health = SourceHealth.HEALTHY
         for s in self._signals:
-            yield s
+            await sink.submit_until_taken(s)
         self._health = SourceHealth.DOWN
 
     async def close(self) -> None:

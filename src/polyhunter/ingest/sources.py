@@ -1,0 +1,46 @@
+"""The ingestion sources, one table: which factory builds each kind, and which kinds a mode runs.
+
+Every entry builds a ``SignalSource`` (``polyhunter.ports.sources``) from ``SourceDeps`` (settings, the
+caller's clients, the cursor store, the service's hooks); the service runs each one with the mux as its
+sink. Adding a source is one new module (the source and its factory) and one line in ``SOURCES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from polyhunter.domain.signal import SourceKind
+from polyhunter.ingest.chain_logs import chain_source
+from polyhunter.ingest.data_api_poll import poll_source
+from polyhunter.ingest.mux import IngestMode, sources_for
+from polyhunter.ingest.rtds import rtds_source
+from polyhunter.ingest.source_deps import SourceDeps
+from polyhunter.ports.sources import SignalSource
+from polyhunter.settings import Settings
+
+SourceFactory = Callable[[SourceDeps], SignalSource]
+
+SOURCES: dict[SourceKind, SourceFactory] = {
+    SourceKind.WS: rtds_source,  # RTDS push feed
+    SourceKind.POLL: poll_source,  # Data API poller
+    SourceKind.CHAIN: chain_source,  # OrderFilled logs from a node
+}
+
+
+def selected(settings: Settings) -> list[SourceKind]:
+    """The kinds ``ingest.mode`` runs, in table order. HYBRID runs the chain source only with
+    ``ingest.chain_in_hybrid`` (CHAIN_ONLY always does)."""
+    ing = settings.ingest
+    mode = IngestMode(ing.mode)
+    kinds = sources_for(mode)
+    return [
+        kind
+        for kind in SOURCES
+        if kind in kinds
+        and not (kind is SourceKind.CHAIN and mode is IngestMode.HYBRID and not ing.chain_in_hybrid)
+    ]
+
+
+def build_sources(deps: SourceDeps) -> dict[SourceKind, SignalSource]:
+    """One source per kind the settings' mode selects, built by its table entry."""
+    return {kind: SOURCES[kind](deps) for kind in selected(deps.settings)}
