@@ -178,4 +178,7 @@ async def test_a_connection_that_delivered_frames_resets_the_backoff(server: WsS
     await run_until(src, lambda: server.connections >= 8, 10)
     gaps = [b - a for a, b in zip(server.attempts, server.attempts[1:], strict=False)]
     assert server.connections >= 8
-    assert max(gaps) < 0.2 + 0.2  # each reconnect waits at most the initial backoff (plus slack)
+    # Each reconnect waits about the initial backoff (0.2 s). A backoff that grew with every drop would
+    # wait 0.4, 0.8, 1.6, 3.2 s by the 5th: the bound leaves a loaded machine its scheduling slack
+    # (0.448 s was seen at load 4.7) and still tells the two apart.
+    assert max(gaps) < 1.2
