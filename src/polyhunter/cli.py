@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import bench, config, db, demo, run, sim, watch
+from polyhunter.commands import bench, config, db, demo, doctor, run, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -19,6 +19,7 @@ app.command("sim")(sim.sim)
 app.command("run")(run.run)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:

@@ -1,0 +1,160 @@
+"""The database (reachable, at the newest migration), Redis (PING, the deployment's key prefix) and
+the chain's JSON-RPC node (the chain id of the settings, a head that advances)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
+from polyhunter.coord.factory import redis_key_prefix
+from polyhunter.coord.redis_coord import RedisCoordinator
+from polyhunter.readiness.checks import CheckResult, failed, one_line, passed, skipped
+from polyhunter.settings import DbSettings, Settings
+from polyhunter.store import migrate
+from polyhunter.store.database import create_engine
+from polyhunter.store.models import Deployment
+
+HEAD_WAIT_S = 5.0  # Polygon makes a block every ~2 s: a head that has not moved in 5 s is stuck
+HEAD_POLL_S = 0.5
+
+
+def _where(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a file-backed SQLite URL that does not exist yet (connecting would create it)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else path
+
+
+async def check_database(db: DbSettings, *, need_head: bool = True) -> CheckResult:
+    """Reachable and (with `need_head`) at the newest migration; `polyhunter run` migrates on start, so
+    its pre-start check only needs the database to answer."""
+    name = "database"
+    where = _where(db.url)
+    missing = _missing_sqlite_file(db.url)
+    if missing is not None:
+        if need_head:
+            return failed(
+                name, f"no database at {missing} yet", "run `polyhunter db upgrade` (or set db.url)"
+            )
+        return passed(name, f"{missing} does not exist yet: it is created and migrated on start")
+    try:
+        heads = await migrate.current(db)
+    except (SQLAlchemyError, OSError) as exc:
+        return failed(name, f"unreachable ({where}: {one_line(exc)})", "start the database or set db.url")
+    head = migrate.head_revision()
+    at = ", ".join(heads) or "base (never migrated)"
+    if heads == (head,) or not need_head:
+        return passed(name, f"{where} at {at}" + ("" if heads == (head,) else f" (newest {head})"))
+    if head in heads or not heads or _known(heads):
+        return failed(name, f"{where} at {at}, newest is {head}", "run `polyhunter db upgrade`")
+    return failed(
+        name,
+        f"{where} at {at}, a revision this code does not ship",
+        "run the code that migrated this database",
+    )
+
+
+def _known(heads: tuple[str, ...]) -> bool:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    try:
+        return all(script.get_revision(h) is not None for h in heads)
+    except CommandError:  # an unknown revision id
+        return False
+
+
+async def _deployment_id(db: DbSettings) -> str:
+    """This deployment's id if the database has one (read only: never created here)."""
+    if _missing_sqlite_file(db.url) is not None:
+        return ""
+    engine = create_engine(db, pooled=False)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.scalar(select(Deployment.deployment_id).where(Deployment.id == 1))
+    except (SQLAlchemyError, OSError):
+        return ""
+    finally:
+        await engine.dispose()
+    return str(found) if found else ""
+
+
+async def check_redis(settings: Settings) -> CheckResult:
+    name = "coord.redis"
+    coord = settings.coord
+    if coord.backend != "redis":
+        return skipped(name, f"coord.backend = {coord.backend}: no Redis to check")
+    where = _where(coord.redis_url)
+    deployment = await _deployment_id(settings.db)
+    prefix = redis_key_prefix(coord, deployment)
+    client = RedisCoordinator(coord.redis_url, prefix)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001 - redis-py's errors are not all OSError
+        return failed(name, f"unreachable ({where}: {one_line(exc)})", "start Redis or set coord.redis_url")
+    finally:
+        await client.close()
+    note = "" if deployment else " (no deployment id yet: the database is not migrated)"
+    return passed(name, f"PONG from {where}, keys under {prefix}:{note}")
+
+
+def chain_used(settings: Settings) -> bool:
+    """The chain is read when ingest says so, or when its RPC URL was set on purpose."""
+    mode = settings.ingest.mode
+    return (
+        mode == "CHAIN_ONLY"
+        or (mode == "HYBRID" and settings.ingest.chain_in_hybrid)
+        or "chain_rpc_url" in settings.venue.model_fields_set
+    )
+
+
+async def check_chain(settings: Settings, timeout_s: float) -> CheckResult:
+    name = "venue.chain_rpc"
+    venue = settings.venue
+    if not chain_used(settings):
+        return skipped(name, f"the chain is not read (ingest.mode = {settings.ingest.mode})")
+    fix = "start the node or set venue.chain_rpc_url"
+    timeout_ms = max(100, int(timeout_s * 1000))
+    async with JsonRpcClient(venue.chain_rpc_url, timeout_ms=timeout_ms, max_retries=0) as rpc:
+        try:
+            chain_id = await asyncio.wait_for(rpc.chain_id(), timeout_s)
+            if chain_id != venue.chain_id:
+                return failed(
+                    name,
+                    f"{venue.chain_rpc_url} serves chain {chain_id}, the settings say {venue.chain_id}",
+                    "point venue.chain_rpc_url at the right chain or set venue.chain_id",
+                )
+            first = head = await asyncio.wait_for(rpc.block_number(), timeout_s)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + HEAD_WAIT_S
+            while head <= first and loop.time() < deadline:
+                await asyncio.sleep(HEAD_POLL_S)
+                head = await asyncio.wait_for(rpc.block_number(), timeout_s)
+        except TimeoutError:
+            return failed(name, f"no answer from {venue.chain_rpc_url} within {timeout_s:g} s", fix)
+        except (RpcTransportError, RpcError) as exc:
+            reason = one_line(exc)
+            if "Connect call failed" in reason or "connect:" in reason:
+                reason = f"connection refused at {venue.chain_rpc_url}"
+            return failed(name, f"unreachable ({reason})", fix)
+    if head <= first:
+        return failed(
+            name,
+            f"chain {chain_id}: head stuck at block {first} for {HEAD_WAIT_S:g} s",
+            "use a node that is synced (a local anvil mines only on demand: anvil --block-time 1)",
+        )
+    return passed(name, f"chain {chain_id} at {venue.chain_rpc_url}, head {first} -> {head}")
