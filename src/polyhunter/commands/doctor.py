@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, parse_set_flags
 from polyhunter.log import configure_logging
-from polyhunter.readiness import CheckResult, Status, doctor_checks
+from polyhunter.readiness import CheckResult, Status, critical_checks, doctor_checks
 from polyhunter.readiness.checks import DEFAULT_TIMEOUT_S, failed, passed
 from polyhunter.runtime.run_file import RunFile, load_run_file
 from polyhunter.settings import CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE, Settings, SettingsError, load_settings
@@ -98,3 +98,13 @@ def doctor(
     _emit(results, as_json)
     if any(r.status is Status.FAIL for r in results):
         raise typer.Exit(1)
+
+
+def ready_or_exit(settings: Settings, run: RunFile) -> None:
+    """`polyhunter run`'s pre-start checks (see `readiness.critical_checks`): each failed one is printed
+    as its doctor line and the command exits with code 2 before anything is started."""
+    failures = [r for r in asyncio.run(critical_checks(settings, run)) if r.status is Status.FAIL]
+    for r in failures:
+        typer.echo(f"error: {r.line()}", err=True)
+    if failures:
+        raise typer.Exit(2)

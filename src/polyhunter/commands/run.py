@@ -11,6 +11,7 @@ import typer
 
 from polyhunter.api.server import ApiPortError, check_api_port
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
+from polyhunter.commands.doctor import ready_or_exit
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.runtime.shutdown import ShutdownSignals
 from polyhunter.runtime.supervisor import Supervisor
@@ -43,8 +44,9 @@ def run(
     # Everything that can be checked without side effects is checked before anything is migrated or
     # started: a bad run file or a busy API port is one line and exit code 2, never a traceback.
     try:
-        load_run_file(config)
+        run_file = load_run_file(config)
         check_api_port(settings.api.host, settings.api.port)
+        ready_or_exit(settings, run_file)  # database, CLOB, wallets (`polyhunter doctor` checks more)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_run(settings, config, duration_s))
     except (SettingsError, ApiPortError, MasterKeyMissingError) as exc:

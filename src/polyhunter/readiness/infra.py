@@ -11,14 +11,17 @@ from alembic.util import CommandError
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
 from polyhunter.coord.factory import redis_key_prefix
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.readiness.checks import CheckResult, failed, one_line, passed, skipped
+from polyhunter.secretbox import MasterKeyMissingError, secret_box_from_settings
 from polyhunter.settings import DbSettings, Settings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine
+from polyhunter.store.master_key import holds_encrypted_secrets
 from polyhunter.store.models import Deployment
 
 HEAD_WAIT_S = 5.0  # Polygon makes a block every ~2 s: a head that has not moved in 5 s is stuck
@@ -27,6 +30,10 @@ HEAD_POLL_S = 0.5
 
 def _where(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
@@ -158,3 +165,41 @@ async def check_chain(settings: Settings, timeout_s: float) -> CheckResult:
             "use a node that is synced (a local anvil mines only on demand: anvil --block-time 1)",
         )
     return passed(name, f"chain {chain_id} at {venue.chain_rpc_url}, head {first} -> {head}")
+
+
+async def master_key_problem(settings: Settings) -> MasterKeyMissingError | None:
+    """The error `polyhunter run` would stop on: no master key, while the database holds secrets
+    encrypted with one (read only: no key file is made here)."""
+    secrets = settings.secrets
+    key_file = Path(secrets.master_key_file)
+    has_key = secrets.master_key is not None and bool(secrets.master_key.get_secret_value())
+    if has_key or _exists(key_file) or _missing_sqlite_file(settings.db.url) is not None:
+        return None
+    engine = create_engine(settings.db, pooled=False)
+    try:
+        async with AsyncSession(engine) as session:
+            held = await holds_encrypted_secrets(session)
+    except (SQLAlchemyError, OSError):
+        return None  # not migrated yet (or unreachable: the database check says so)
+    finally:
+        await engine.dispose()
+    if not held:
+        return None
+    try:
+        secret_box_from_settings(None, str(key_file), create=False)
+    except MasterKeyMissingError as exc:
+        return exc
+    return None
+
+
+async def check_master_key(settings: Settings) -> CheckResult:
+    name = "secrets.master_key"
+    problem = await master_key_problem(settings)
+    if problem is not None:
+        return failed(name, one_line(problem), "restore the key file or set secrets.master_key")
+    if settings.secrets.master_key is not None:
+        return passed(name, "set (secrets.master_key)")
+    key_file = Path(settings.secrets.master_key_file)
+    if _exists(key_file):
+        return passed(name, f"key file {key_file}")
+    return passed(name, f"key file {key_file} is created on first run (no secrets stored yet)")

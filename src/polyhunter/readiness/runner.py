@@ -9,7 +9,14 @@ from collections.abc import Awaitable
 import aiohttp
 
 from polyhunter.readiness.checks import DEFAULT_TIMEOUT_S, CheckResult, bounded
-from polyhunter.readiness.infra import HEAD_WAIT_S, check_chain, check_database, check_redis
+from polyhunter.readiness.infra import (
+    HEAD_WAIT_S,
+    check_chain,
+    check_database,
+    check_master_key,
+    check_redis,
+    master_key_problem,
+)
 from polyhunter.readiness.venue import check_clob, check_http_surface, check_rtds
 from polyhunter.readiness.wallets import check_wallet
 from polyhunter.runtime.run_file import RunFile
@@ -36,6 +43,9 @@ async def doctor_checks(
     async with _session(t) as http:
         parts: list[Awaitable[CheckResult | list[CheckResult]]] = [
             bounded("database", check_database(s.db), t, "start the database or set db.url"),
+            bounded(
+                "secrets.master_key", check_master_key(s), t, "restore the key file or set secrets.master_key"
+            ),
             bounded("coord.redis", check_redis(s), t, "start Redis or set coord.redis_url"),
             bounded("venue.clob", check_clob(http, s.venue), t, venue_fix.format("clob_url")),
             bounded(
@@ -69,8 +79,15 @@ async def critical_checks(
     settings: Settings, run: RunFile, *, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> list[CheckResult]:
     """What `polyhunter run` needs before it starts: the database answers (it migrates it itself), the
-    CLOB answers, and every own wallet signs in."""
+    CLOB answers, and every own wallet signs in. A missing master key is raised as the
+    `MasterKeyMissingError` the run would stop on, before anything else is tried."""
     s, t = settings, timeout_s
+    try:
+        problem = await asyncio.wait_for(master_key_problem(s), t)
+    except TimeoutError:
+        problem = None  # the database check below says why
+    if problem is not None:
+        raise problem
     async with _session(t) as http:
         parts: list[Awaitable[CheckResult | list[CheckResult]]] = [
             bounded("database", check_database(s.db, need_head=False), t, "start the database or set db.url"),

@@ -3,6 +3,8 @@
 * ``GET /health`` → ``{"status": "ok", ...counters}``
 * ``POST /fund`` ``{"address", "collateral"}`` (pUSD, decimal) or ``{"address", "token_id", "shares"}``
   (minted as full sets: the wallet also receives the other outcome)
+* ``POST /allowance`` ``{"address", "allowance"}``: set the pUSD allowance of ``address`` to the exchanges
+  (decimal pUSD; ``null`` is unlimited, as a funded wallet starts), e.g. 0 to model a wallet never approved
 * ``GET /orders`` every signed order received (``?owner=<api key>`` / ``?maker=<address>`` filter)
 * ``GET /scenario`` leaders, makers and markets of the running scenario
 * ``GET /faults``; ``POST /faults`` set/clear (see ``faults.Faults.apply``)
@@ -88,6 +90,20 @@ async def _fund(request: web.Request) -> web.Response:
     return json_response({"address": address, "collateral": str(acct.cash), "tokens": dict(acct.tokens)})
 
 
+async def _allowance(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    address = str(body.get("address", ""))
+    if len(address) != 42 or not address.startswith("0x"):
+        raise BadRequest("address must be a 0x address")
+    if "allowance" not in body:
+        raise BadRequest('expected {"address","allowance"}')
+    raw = body["allowance"]
+    state.engine.ledger.approve(address, None if raw is None else _amount(raw, "allowance"))
+    allowance = state.engine.account(address).allowance
+    return json_response({"address": address, "allowance": None if allowance is None else str(allowance)})
+
+
 async def _orders(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
     owner = request.query.get("owner")
@@ -161,6 +177,7 @@ def build_admin_app(
     app[DESCRIBE] = describe
     app.router.add_get("/health", _health)
     app.router.add_post("/fund", _fund)
+    app.router.add_post("/allowance", _allowance)
     app.router.add_get("/orders", _orders)
     app.router.add_get("/scenario", _scenario)
     app.router.add_get("/faults", _get_faults)
