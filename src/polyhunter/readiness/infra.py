@@ -155,8 +155,10 @@ async def check_chain(settings: Settings, timeout_s: float) -> CheckResult:
             return failed(name, f"no answer from {venue.chain_rpc_url} within {timeout_s:g} s", fix)
         except (RpcTransportError, RpcError) as exc:
             reason = one_line(exc)
-            if "Connect call failed" in reason or "connect:" in reason:
+            if "Connect call failed" in reason or "Connection refused" in reason:
                 reason = f"connection refused at {venue.chain_rpc_url}"
+            else:
+                reason = f"{reason} at {venue.chain_rpc_url}"
             return failed(name, f"unreachable ({reason})", fix)
     if head <= first:
         return failed(

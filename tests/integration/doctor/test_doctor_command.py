@@ -227,3 +227,18 @@ async def test_run_refuses_to_start_on_a_failed_critical_check(deployment: Deplo
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors, err
     assert all("wallet.alice.auth" in line for line in errors), err
+
+
+async def test_doctor_checks_redis_and_the_deployment_prefix(deployment: Deployment) -> None:
+    code, checks = await _doctor(deployment, "--set", "coord.backend=redis")
+    assert code == 0, checks
+    redis = next(c for c in checks if c["name"] == "coord.redis")
+    assert redis["status"] == "pass"
+    assert "keys under polyhunter:" in redis["reason"]
+    assert "no deployment id" not in redis["reason"]  # read from the migrated database (0003)
+    code, checks = await _doctor(
+        deployment, "--set", "coord.backend=redis", "--set", "coord.redis_url=redis://127.0.0.1:1/0"
+    )
+    assert code == 1
+    assert set(_failed(checks)) == {"coord.redis"}
+    assert "start Redis or set coord.redis_url" in _failed(checks)["coord.redis"]["fix"]
