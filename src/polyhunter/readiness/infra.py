@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
 from polyhunter.coord.factory import redis_key_prefix
 from polyhunter.coord.redis_coord import RedisCoordinator
+from polyhunter.health import CheckStatus, database_check
 from polyhunter.readiness.checks import CheckResult, failed, one_line, passed, skipped
 from polyhunter.secretbox import MasterKeyMissingError, secret_box_from_settings
 from polyhunter.settings import DbSettings, Settings
@@ -60,14 +61,16 @@ async def check_database(db: DbSettings, *, need_head: bool = True) -> CheckResu
                 name, f"no database at {missing} yet", "run `polyhunter db upgrade` (or set db.url)"
             )
         return passed(name, f"{missing} does not exist yet: it is created and migrated on start")
+    if not need_head:
+        return await _answers(db, where)
     try:
         heads = await migrate.current(db)
     except (SQLAlchemyError, OSError) as exc:
         return failed(name, f"unreachable ({where}: {one_line(exc)})", "start the database or set db.url")
     head = migrate.head_revision()
     at = ", ".join(heads) or "base (never migrated)"
-    if heads == (head,) or not need_head:
-        return passed(name, f"{where} at {at}" + ("" if heads == (head,) else f" (newest {head})"))
+    if heads == (head,):
+        return passed(name, f"{where} at {at}")
     if head in heads or not heads or _known(heads):
         return failed(name, f"{where} at {at}, newest is {head}", "run `polyhunter db upgrade`")
     return failed(
@@ -75,6 +78,20 @@ async def check_database(db: DbSettings, *, need_head: bool = True) -> CheckResu
         f"{where} at {at}, a revision this code does not ship",
         "run the code that migrated this database",
     )
+
+
+async def _answers(db: DbSettings, where: str) -> CheckResult:
+    """The database answers `SELECT 1` (the /health probe)."""
+    engine = create_engine(db, pooled=False)
+    try:
+        result = await database_check(engine).result()
+    finally:
+        await engine.dispose()
+    if result.status is CheckStatus.DOWN:
+        return failed(
+            "database", f"unreachable ({where}: {result.detail})", "start the database or set db.url"
+        )
+    return passed("database", f"{where} answers ({result.detail})")
 
 
 def _known(heads: tuple[str, ...]) -> bool:

@@ -149,3 +149,17 @@ def test_funds_need_a_balance_and_both_allowances() -> None:
     ok = _funds_result("f", spec, FUNDER, Funds(Decimal(100), Decimal("1e60"), None), need)
     assert ok.status is Status.PASS
     assert "unlimited / not reported" in ok.reason
+
+
+async def test_an_unreachable_database_fails_without_showing_its_password(tmp_path: Path) -> None:
+    db = DbSettings(url="postgresql+asyncpg://ph:s3cret@127.0.0.1:1/ph")
+    for need_head in (True, False):
+        result = await check_database(db, need_head=need_head)
+        assert result.status is Status.FAIL
+        assert result.reason.startswith("unreachable (postgresql+asyncpg://ph:***@127.0.0.1:1/ph")
+        assert "s3cret" not in result.line()
+    migrated = DbSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'ph.db'}")
+    await migrate.upgrade(migrated)
+    answers = await check_database(migrated, need_head=False)
+    assert answers.status is Status.PASS
+    assert "SELECT 1" in answers.reason
