@@ -18,11 +18,14 @@ from polyhunter.adapters.polymarket.wire_data_api import (
 
 ACTIVITY_MAX_LIMIT = 500
 ACTIVITY_MAX_OFFSET = 5000
+# A page of 500 rows is about half a megabyte (rows are ~1 KB): a larger answer is not a page, and decoding
+# it row by row would hold one object per item (millions for a hostile `[1,1,1,...]`).
+MAX_BODY_BYTES = 4 << 20
 
 
 class DataApiClient:
     def __init__(self, base_url: str, timeout_ms: int = 5_000, policy: RetryPolicy | None = None) -> None:
-        self.http = HttpClient(base_url, timeout_ms, policy)
+        self.http = HttpClient(base_url, timeout_ms, policy, max_body_bytes=MAX_BODY_BYTES)
 
     async def close(self) -> None:
         await self.http.close()
@@ -52,7 +55,7 @@ class DataApiClient:
             params["end"] = end
         body = await self.http.request("GET", "/activity", params=params)
         try:  # row by row: a row that is not an activity row is set aside on the page, not fatal
-            return decode_activity_page(body)
+            return decode_activity_page(body, max_rows=params["limit"])
         except msgspec.DecodeError as exc:  # a garbled or cut-off 200 (proxy page, truncated body)
             raise RetryableError(f"GET /activity: malformed answer: {exc}") from exc
 

@@ -23,6 +23,7 @@ from polyhunter.log import get_logger
 log = get_logger(__name__)
 
 RETRY_STATUSES = frozenset({425, 429, 500, 502, 503, 504})
+MAX_BODY_BYTES = 32 << 20  # an answer larger than this is refused unread (a hostile or broken peer)
 
 
 class VenueError(errors.PolyHunterError):
@@ -53,6 +54,10 @@ class RetryableError(errors.RetryableError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _BodyTooLarge(Exception):
+    """An answer over the client's body bound (retried like a network error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +92,15 @@ def _error_message(body: bytes) -> str:
 class HttpClient:
     """One session for one base URL, with retries. Use as an async context manager or call `close()`."""
 
-    def __init__(self, base_url: str, timeout_ms: int = 5_000, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout_ms: int = 5_000,
+        policy: RetryPolicy | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.max_body_bytes = max_body_bytes
         self._timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
         self._policy = policy or RetryPolicy()
         self._session: aiohttp.ClientSession | None = None
@@ -137,7 +149,7 @@ class HttpClient:
             self.requests += 1
             try:
                 async with self._sess().request(method, url, params=params, data=body, headers=hdrs) as resp:
-                    data = await resp.read()
+                    data = await self._read(resp)
                     if resp.status < 300:
                         return data
                     if resp.status in AUTH_STATUSES:
@@ -146,7 +158,7 @@ class HttpClient:
                         raise VenueError(resp.status, _error_message(data), data)
                     last = RetryableError(f"{method} {path}: HTTP {resp.status}", resp.status)
                     retry_after = resp.headers.get("Retry-After")
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError, _BodyTooLarge) as exc:
                 last = RetryableError(f"{method} {path}: {type(exc).__name__}: {exc}")
                 retry_after = None
             if attempt + 1 < attempts:
@@ -154,3 +166,16 @@ class HttpClient:
                 await asyncio.sleep(self._policy.delay_s(attempt, retry_after))
         assert last is not None
         raise last
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        """The body, refused once it is known to pass ``max_body_bytes`` (a body is held whole in memory:
+        without a bound one answer of a hostile or broken peer takes as much memory as it likes)."""
+        limit = self.max_body_bytes
+        if resp.content_length is not None and resp.content_length > limit:
+            raise _BodyTooLarge(f"answer of {resp.content_length} bytes, over {limit}")
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            body += chunk
+            if len(body) > limit:
+                raise _BodyTooLarge(f"answer over {limit} bytes")
+        return bytes(body)

@@ -18,7 +18,7 @@ Conventions for every ``wire_*`` module:
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -62,14 +62,31 @@ class MakerOrder(WireSnake, frozen=True, kw_only=True):
 # One encoder for every wire struct: Decimal fields go out as JSON numbers, exactly as decoded.
 ENCODER = msgspec.json.Encoder(decimal_format="number")
 
-_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+class WireDecoder(Generic[T]):
+    """A ``msgspec.json.Decoder`` whose only errors are msgspec's: JSON nested deeper than msgspec recurses
+    (``[[[[...`` from a hostile peer) raises ``msgspec.DecodeError``, not ``RecursionError``."""
+
+    __slots__ = ("_dec",)
+
+    def __init__(self, tp: type[T]) -> None:
+        self._dec: msgspec.json.Decoder[T] = msgspec.json.Decoder(tp)
+
+    def decode(self, data: bytes | str | memoryview | msgspec.Raw) -> T:
+        try:
+            return self._dec.decode(data)
+        except RecursionError:
+            raise msgspec.DecodeError("JSON is malformed: nested too deeply") from None
 
 
-def decoder_for(tp: type[T]) -> msgspec.json.Decoder[T]:
+_decoders: dict[Any, WireDecoder[Any]] = {}
+
+
+def decoder_for(tp: type[T]) -> WireDecoder[T]:
     """The module-level decoder for ``tp``, built once and reused."""
-    dec = _decoders.get(tp)
+    dec: WireDecoder[T] | None = _decoders.get(tp)
     if dec is None:
-        dec = msgspec.json.Decoder(tp)
+        dec = WireDecoder(tp)
         _decoders[tp] = dec
     return dec
 

@@ -13,7 +13,14 @@ from typing import Literal
 
 import msgspec
 
-from polyhunter.adapters.polymarket.wire_base import MakerOrder, PriceLevel, SideWire, WireCamel, WireSnake
+from polyhunter.adapters.polymarket.wire_base import (
+    MakerOrder,
+    PriceLevel,
+    SideWire,
+    WireCamel,
+    WireDecoder,
+    WireSnake,
+)
 
 # --------------------------------------------------------------------------------------------- market
 
@@ -259,11 +266,11 @@ class _EventTypePeek(msgspec.Struct, frozen=True):
     event_type: str
 
 
-_PEEK = msgspec.json.Decoder(_EventTypePeek)
-_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-_MARKET_DECODERS = {k: msgspec.json.Decoder(v) for k, v in _MARKET_TYPES.items()}
-_USER_DECODERS = {k: msgspec.json.Decoder(v) for k, v in _USER_TYPES.items()}
-_LEGACY_PRICE_CHANGE = msgspec.json.Decoder(WsPriceChangeLegacy)
+_PEEK = WireDecoder(_EventTypePeek)
+_RAW_LIST = WireDecoder(list[msgspec.Raw])
+_MARKET_DECODERS = {k: WireDecoder(v) for k, v in _MARKET_TYPES.items()}
+_USER_DECODERS = {k: WireDecoder(v) for k, v in _USER_TYPES.items()}
+_LEGACY_PRICE_CHANGE = WireDecoder(WsPriceChangeLegacy)
 
 
 class UnknownEventType(msgspec.ValidationError):

@@ -121,14 +121,14 @@ TRADES_DECODER = decoder_for(list[DataTrade])
 ACTIVITY_DECODER = decoder_for(list[DataActivity])
 POSITIONS_DECODER = decoder_for(list[DataPosition])
 ACTIVITY_ROW_DECODER = decoder_for(DataActivity)
-_RAW_ROWS = msgspec.json.Decoder(list[msgspec.Raw])
+_RAW_ROWS = decoder_for(list[msgspec.Raw])
 
 
 class _RowTimestamp(msgspec.Struct, frozen=True):
     timestamp: int
 
 
-_ROW_TIMESTAMP = msgspec.json.Decoder(_RowTimestamp)
+_ROW_TIMESTAMP = decoder_for(_RowTimestamp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +157,14 @@ def _row_timestamp(raw: bytes) -> int | None:
         return None
 
 
-def decode_activity_page(data: bytes | str) -> ActivityPage:
-    """A page row by row: raises ``msgspec.DecodeError`` only when the body is not a JSON array."""
+def decode_activity_page(data: bytes | str, max_rows: int | None = None) -> ActivityPage:
+    """A page row by row: raises ``msgspec.DecodeError`` only when the body is not a JSON array (or holds
+    more than ``max_rows`` items: not a page of what was asked, and not worth decoding row by row)."""
     rows: list[DataActivity] = []
     bad: list[UndecodableRow] = []
     items = _RAW_ROWS.decode(data)
+    if max_rows is not None and len(items) > max_rows:
+        raise msgspec.DecodeError(f"{len(items)} rows for a page of at most {max_rows}")
     for item in items:
         try:
             rows.append(ACTIVITY_ROW_DECODER.decode(item))

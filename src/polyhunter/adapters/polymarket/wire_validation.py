@@ -2,7 +2,7 @@
 
 A decoded wire struct only promises JSON types (``Decimal``, ``int``, ``str``). Before a fill becomes a
 ``Signal`` it must also be something the venue can actually send and the store can hold: finite
-decimals, a price strictly inside (0, 1), a positive size of at most ``FillBounds.max_size`` shares (the
+decimals, a price strictly inside (0, 1) (one micro-USDC at least from either end), a positive size of at most ``FillBounds.max_size`` shares (the
 store keeps micro-units in ``BIGINT``: 1e9 shares = 1e15 micro, notional included, far below 2^63), a
 fill time inside a window around the receipt time, a 20-byte address, a 32-byte transaction hash and
 condition id, a decimal token id.
@@ -27,6 +27,8 @@ import msgspec
 
 MAX_SIZE_SHARES: Final = Decimal(1_000_000_000)  # 1e9 shares: 1e15 micro, fits BIGINT with notional
 MIN_SIZE_SHARES: Final = Decimal("0.000001")  # one micro-share: a smaller size maps to a zero key size
+MIN_PRICE: Final = Decimal("0.000001")  # one micro-USDC: a smaller price maps to a zero price_micro
+MAX_PRICE: Final = 1 - MIN_PRICE
 MAX_FILL_AGE_S: Final = 30 * 86_400
 MAX_FILL_FUTURE_S: Final = 300
 TOKEN_ID_MAX_DIGITS: Final = 78  # a uint256 in decimal
@@ -106,10 +108,11 @@ def check_size(size: Decimal, bounds: FillBounds = DEFAULT_BOUNDS) -> Decimal:
 
 
 def check_price(price: Decimal) -> Decimal:
-    """An outcome-token price in USDC: finite and strictly between 0 and 1."""
+    """An outcome-token price in USDC: finite, strictly between 0 and 1, at least one micro-USDC away from
+    both (a price of 1e-999999 is "inside (0, 1)" but sizes a copy to more shares than Decimal holds)."""
     if not price.is_finite():
         raise InvalidMessage(PRICE_NOT_FINITE, str(price))
-    if not 0 < price < 1:
+    if not MIN_PRICE <= price <= MAX_PRICE:
         raise InvalidMessage(PRICE_OUT_OF_RANGE, str(price))
     return price
 
