@@ -37,6 +37,7 @@ the signer.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from decimal import Decimal
@@ -187,11 +188,22 @@ def _where(run: dict[str, object] | RunFile, loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             label = f"[{part}]"
             if i == 1 and loc[0] == "followers" and part < len(names) and names[part]:
-                label += f" ({names[part]})"
-            parts[-1] += label
+                label += f" ({_shown(names[part])})"
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
         else:
-            parts.append(str(part))
-    return ".".join(parts)
+            parts.append(_shown(str(part)))
+    return ".".join(parts) or "(top level)"
+
+
+def _shown(text: str) -> str:
+    """A key or name from the file as an error shows it: quoted and escaped unless plainly printable (a
+    key holding a newline or an escape sequence must not forge lines of the message or the terminal)."""
+    if text and text.isprintable() and text == text.strip() and len(text) <= 64:
+        return text
+    return json.dumps(text[:64] + ("..." if len(text) > 64 else ""))
 
 
 def _follower_names(run: dict[str, object] | RunFile) -> list[str]:
@@ -244,6 +256,10 @@ def load_run_file(path: Path) -> RunFile:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: not UTF-8 at byte {exc.start}") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     followers = data.get("followers", [])
     for i, f in enumerate(followers if isinstance(followers, list) else []):
         if isinstance(f, dict) and "private_key" in f:
