@@ -38,6 +38,7 @@ OTHER = "0x" + "0a" * 20
 READY_S = 60
 BIG_BYTES = 64 << 20
 RSS_GROWTH_KB = 50 * 1024
+PEAK_GROWTH_KB = 50 * 1024  # at the worst moment too: no 64 MB frame or body is ever held whole
 RUN_FILE = f"""
 [[followers]]
 name = "paper"
@@ -244,7 +245,7 @@ def test_hostile_venue_cannot_crash_the_run_or_get_a_bad_fill_copied(tmp_path: P
             venue.add_rows(_row(polled))
             good_txs = {p["transactionHash"] for p in [*before, polled]}
             _wait("the first good fills copied", lambda: _executed(db, good_txs) == good_txs, proc, 40)
-            rss_before = _status_kb(proc.pid, "VmRSS")
+            rss_before, peak_before = _status_kb(proc.pid, "VmRSS"), _status_kb(proc.pid, "VmHWM")
 
             # 2. Every malformed message.
             bad: list[dict[str, Any]] = [
@@ -362,8 +363,10 @@ def test_hostile_venue_cannot_crash_the_run_or_get_a_bad_fill_copied(tmp_path: P
             _wait("the later good fills copied", lambda: _executed(db, later) == later, proc, 40)
             assert proc.poll() is None
 
-            rss_after = _status_kb(proc.pid, "VmRSS")
+            rss_after, peak_after = _status_kb(proc.pid, "VmRSS"), _status_kb(proc.pid, "VmHWM")
+            print(f"VmRSS {rss_before} -> {rss_after} kB, VmHWM {peak_before} -> {peak_after} kB")
             assert rss_after - rss_before < RSS_GROWTH_KB, (rss_before, rss_after)
+            assert peak_after - peak_before < PEAK_GROWTH_KB, (peak_before, peak_after)
             rejected = _rejected(api)
 
         # Nothing but the good fills became signals or copies.

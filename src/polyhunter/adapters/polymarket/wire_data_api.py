@@ -157,11 +157,21 @@ def _row_timestamp(raw: bytes) -> int | None:
         return None
 
 
+MAX_COMMAS_PER_ROW = 64  # a row has about 20 fields (and a few commas in its texts): a bound, not a limit
+
+
+def _commas(data: bytes | str) -> int:
+    return data.count(b",") if isinstance(data, bytes) else data.count(",")
+
+
 def decode_activity_page(data: bytes | str, max_rows: int | None = None) -> ActivityPage:
     """A page row by row: raises ``msgspec.DecodeError`` only when the body is not a JSON array (or holds
     more than ``max_rows`` items: not a page of what was asked, and not worth decoding row by row)."""
     rows: list[DataActivity] = []
     bad: list[UndecodableRow] = []
+    if max_rows is not None and _commas(data) > max_rows * MAX_COMMAS_PER_ROW:
+        # checked before decoding: `[1,1,1,...]` of a few MB would be millions of objects at once
+        raise msgspec.DecodeError(f"more items than a page of at most {max_rows} rows holds")
     items = _RAW_ROWS.decode(data)
     if max_rows is not None and len(items) > max_rows:
         raise msgspec.DecodeError(f"{len(items)} rows for a page of at most {max_rows}")
