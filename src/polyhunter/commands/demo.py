@@ -11,6 +11,11 @@ import typer
 
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.demo import run_demo
+from polyhunter.sim.server_app import SimServer
+
+# The embedded simulator keeps one minute of trade and order history (the followers' poller reads
+# seconds back); a demo left running for hours then holds a window, not everything it ever traded.
+SIM_HISTORY_RETENTION_S = 60.0
 
 
 def demo(
@@ -36,10 +41,18 @@ def demo(
         asyncio.run(
             run_demo(
                 settings,
+                SimServer(
+                    "leaders",
+                    seed,
+                    0,
+                    leaders=3,
+                    markets=4,
+                    rate=rate,
+                    history_retention_s=SIM_HISTORY_RETENTION_S,
+                ),
                 duration_s=duration_s,
                 as_json=as_json,
                 seed=seed,
-                rate=rate,
                 workdir=Path("var/demo"),
             )
         )

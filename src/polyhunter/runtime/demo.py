@@ -16,11 +16,12 @@ import time
 from array import array
 from collections import Counter, deque
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from pydantic import SecretStr
@@ -33,14 +34,10 @@ from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.shutdown import ShutdownSignals
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
-from polyhunter.sim.server_app import SimServer
 
 log = get_logger(__name__)
 
 START_CASH = Decimal(1000)
-# The embedded simulator keeps one minute of trade and order history (the followers' poller reads
-# seconds back); a demo left running for hours then holds a window, not everything it ever traded.
-SIM_HISTORY_RETENTION_S = 60.0
 # Latency and slippage percentiles of the summary are over the most recent copies.
 SUMMARY_WINDOW = 10_000
 PNL_REFRESH_S = 2.0
@@ -221,17 +218,27 @@ def _counts(sup: Supervisor) -> tuple[int, int]:
     return sup.queries.totals()
 
 
+class DemoVenue(Protocol):
+    """The venue the demo copies on (the simulator, which the `demo` command starts): its base URLs
+    once entered (`clob`, `data_api`, `gamma`, `clob_ws`, `rtds_ws`, `admin`)."""
+
+    urls: dict[str, str]
+
+
 async def run_demo(
-    base: Settings, *, duration_s: float | None, as_json: bool, seed: int, rate: float, workdir: Path
+    base: Settings,
+    venue: AbstractAsyncContextManager[DemoVenue],
+    *,
+    duration_s: float | None,
+    as_json: bool,
+    seed: int,
+    workdir: Path,
 ) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     db_path = workdir / f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-{seed}.db"
     demo = DemoLog()
     eoa_key = "0x" + secrets.token_hex(32)
-    sim_server = SimServer(
-        "leaders", seed, 0, leaders=3, markets=4, rate=rate, history_retention_s=SIM_HISTORY_RETENTION_S
-    )
-    async with sim_server as sim:
+    async with venue as sim:
         async with aiohttp.ClientSession() as http:
             scenario = await _admin(http, sim.urls["admin"], "GET", "/scenario")
             leaders = [leader["address"] for leader in scenario["leaders"]]
