@@ -25,7 +25,7 @@ from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import create_app
 from polyhunter.api.server import ApiServer
-from polyhunter.coord.factory import make_coordinator
+from polyhunter.coord.factory import make_coordinator, redis_pool_size
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
@@ -34,6 +34,7 @@ from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.guard import Guard
+from polyhunter.engine.intake_metrics import export_intake
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.engine.positions import LeaderHolding, LeaderPortfolio, LoadHoldings
@@ -150,7 +151,9 @@ async def build_app(
     copy_store = SqlCopyStore(sessions)  # what the engine and its sweep read and write
     box = await open_secret_box(s.secrets, sessions)  # never a new key for stored secrets
     followers = await provision(sessions, box, run, custody=custody)
-    coord = await make_coordinator(s.coord, deployment_id=await deployment_id(sessions))
+    coord = await make_coordinator(
+        s.coord, deployment_id=await deployment_id(sessions), max_connections=redis_pool_size(s)
+    )
     closers.append(coord.close)
     policy = RetryPolicy(max_retries=s.venue.max_retries)
     market = ClobMarketData(HttpClient(s.venue.clob_url, s.venue.request_timeout_ms, policy))
@@ -206,6 +209,7 @@ async def build_app(
         on_copy=on_copy,
         markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
     )
+    export_intake(registry, engine.intake.pressure)  # occupancy and backpressure in /metrics
     await seed_exposure(engine.exposure, copy_store)  # per-market caps survive a restart
     ingest_clients = IngestClients.from_settings(s, data_api=data_api)  # one Data API client
     closers.append(ingest_clients.close)
@@ -263,5 +267,8 @@ def app_health(app: App, market: ClobMarketData) -> Health:
         checks.append(ping_check("redis", app.coord.ping))
     checks += source_checks(app.queries.source_health, list(app.queries.source_health()))
     checks.append(venue_check(lambda: market.http.request("GET", "/time", retry=False)))
-    checks.append(queue_check(lambda: app.engine.intake.executing, app.settings.engine.signals_in_flight))
+    intake = app.engine.intake
+    checks.append(
+        queue_check(lambda: intake.executing, app.settings.engine.signals_in_flight, intake.pressure)
+    )
     return Health(checks)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -152,14 +152,37 @@ def venue_check(get: Callable[[], Awaitable[object]], timeout_s: float = 2.0, ca
     return Check("venue", probe, timeout_s=timeout_s, cache_s=cache_s)
 
 
-def queue_check(executing: Callable[[], int], limit: int) -> Check:
+class QueuePressure(Protocol):
+    """What the queue check reads of the engine's intake (engine/intake.py IntakePressure)."""
+
+    limit: int
+    occupancy: int
+    max_occupancy: int
+    waiting: int
+    waits: int
+    wait_s: float
+
+    def applied_within(self, seconds: float) -> bool: ...
+
+
+def queue_check(
+    executing: Callable[[], int], limit: int, pressure: QueuePressure | None = None, recent_s: float = 5.0
+) -> Check:
     """Signals executing in the engine against `engine.signals_in_flight`: at the limit the sources
-    wait (backpressure), so the check is degraded."""
+    wait (backpressure), so the check is degraded. With the intake's `pressure`, also degraded while a
+    source waits or waited within `recent_s` seconds, and the detail tells how long sources waited."""
 
     async def probe() -> CheckResult:
         n = executing()
         detail = f"{n}/{limit} signals in flight"
-        if n >= limit:
+        applied = n >= limit
+        if pressure is not None:
+            detail += (
+                f" (max {pressure.max_occupancy}); {pressure.waiting} waiting; sources waited"
+                f" {pressure.wait_s:.1f}s in {pressure.waits} hand-overs"
+            )
+            applied = applied or pressure.applied_within(recent_s)
+        if applied:
             return CheckResult(CheckStatus.DEGRADED, detail + "; backpressure applied")
         return CheckResult(CheckStatus.OK, detail)
 

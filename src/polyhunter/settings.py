@@ -42,6 +42,9 @@ class DbSettings(Section):
     url: str = "sqlite+aiosqlite:///./var/polyhunter.db"
     echo: bool = False
     pool_size: int = Field(default=10, ge=1, le=200)
+    # How long a unit of work waits for a pooled connection (PostgreSQL: pool_size + as many overflow;
+    # SQLite: one) before the wait is an error the engine retries (StoreUnavailableError).
+    pool_timeout_s: float = Field(default=30.0, gt=0, le=600)
     statement_timeout_ms: int = Field(default=30_000, ge=0, le=DAY_MS)
     # Off by default: a ping is one more round trip (about 1 ms here) on every checkout, on the copy
     # engine's hot path. A connection that died in the pool fails its first statement instead; the
@@ -74,6 +77,11 @@ class CoordSettings(Section):
     # Redis keys start with "<key_prefix>:<deployment id>:": the id is made once per database (see
     # coord/factory.py), so deployments sharing one Redis never collide.
     key_prefix: str = Field(default="polyhunter", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    # The Redis connection pool blocks when every connection is busy (a call waits for one, it does not
+    # fail). 0 sizes it from the engine's concurrency (coord/factory.py redis_pool_size); a wait past
+    # redis_pool_timeout_s is retried with bounded backoff before it is an error.
+    redis_max_connections: int = Field(default=0, ge=0, le=10_000)
+    redis_pool_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
 class VenueSettings(Section):

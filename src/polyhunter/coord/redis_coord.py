@@ -2,19 +2,37 @@
 
 The counters' calls raise `CoordinatorUnavailable` when Redis cannot be reached (refused, reset,
 timed out, still loading after a restart), so the guardrails retry instead of guessing.
+
+Connections come from a *blocking* pool of `max_connections` (sized from the engine's concurrency,
+see coord/factory.py): when every connection is busy a call waits for one, up to `pool_timeout_s`,
+instead of failing at once (redis-py's plain pool raises `MaxConnectionsError` there, which failed
+copies under load). A wait past the timeout is retried here with bounded backoff (`POOL_ATTEMPTS` in
+all); only then is it an error (for the counters, `CoordinatorUnavailable`). `pool_waits_timed_out`
+counts those timed-out waits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import CoordinatorUnavailable
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_POOL_TIMEOUT_S = 10.0
+POOL_ATTEMPTS = 4  # waits for a connection in all (each up to the pool timeout) before the error is raised
+POOL_BACKOFF_S = (0.05, 0.2, 1.0)  # between them
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end
@@ -54,61 +72,105 @@ def _reachable() -> Iterator[None]:
         raise CoordinatorUnavailable(f"redis unreachable: {exc}") from exc
 
 
+def pool_exhausted(exc: BaseException) -> bool:
+    """The blocking pool gave no connection within its timeout (redis-py raises a ConnectionError with
+    this text): every connection was busy, Redis itself may be fine."""
+    return isinstance(exc, RedisConnectionError) and "No connection available" in str(exc)
+
+
 class RedisCoordinator:
-    def __init__(self, url: str, prefix: str = "polyhunter") -> None:
-        self._redis: Redis = Redis.from_url(url)
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "polyhunter",
+        *,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
+    ) -> None:
+        self.max_connections = max_connections
+        self.pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=pool_timeout_s)
+        self._redis: Redis = Redis.from_pool(self.pool)  # closes the pool with the client
         self._p = prefix + ":"
         self._release: Any = self._redis.register_script(_RELEASE)
         self._acquire: Any = self._redis.register_script(_ACQUIRE)
         self._incr: Any = self._redis.register_script(_INCR)
         self._add_if_present: Any = self._redis.register_script(_ADD_IF_PRESENT)
         self._seed: Any = self._redis.register_script(_SEED)
+        self.pool_waits_timed_out = 0
+
+    @property
+    def connections_in_use(self) -> int:
+        return len(self.pool._in_use_connections)
+
+    async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
+        """Run `op`; a connection wait past the pool timeout is retried after a short backoff."""
+        for attempt in range(POOL_ATTEMPTS):
+            try:
+                return await op()
+            except RedisConnectionError as exc:
+                if not pool_exhausted(exc) or attempt == POOL_ATTEMPTS - 1:
+                    raise
+                self.pool_waits_timed_out += 1
+                log.warning("redis pool busy; waiting again", attempt=attempt + 1, size=self.max_connections)
+                await asyncio.sleep(POOL_BACKOFF_S[min(attempt, len(POOL_BACKOFF_S) - 1)])
+        raise AssertionError("unreachable")
 
     async def ping(self) -> bool:
-        return bool(await self._redis.ping())
+        return bool(await self._call(lambda: cast(Awaitable[Any], self._redis.ping())))
 
     async def first_seen(self, key: str, ttl_ms: int) -> bool:
-        return bool(await self._redis.set(self._p + "seen:" + key, b"1", nx=True, px=ttl_ms))
+        name = self._p + "seen:" + key
+        return bool(await self._call(lambda: self._redis.set(name, b"1", nx=True, px=ttl_ms)))
 
     async def forget(self, key: str) -> None:
-        await self._redis.delete(self._p + "seen:" + key)
+        name = self._p + "seen:" + key
+        await self._call(lambda: self._redis.delete(name))
 
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:
+        name = self._p + "ctr:" + key
         with _reachable():
-            return int(await self._incr(keys=[self._p + "ctr:" + key], args=[amount, ttl_ms]))
+            return int(await self._call(lambda: self._incr(keys=[name], args=[amount, ttl_ms])))
 
     async def get_counter(self, key: str) -> int:
+        name = self._p + "ctr:" + key
         with _reachable():
-            value = await self._redis.get(self._p + "ctr:" + key)
+            value = await self._call(lambda: self._redis.get(name))
         return int(value) if value is not None else 0
 
     async def add_if_present(self, keys: Sequence[str], amount: int) -> list[int] | None:
+        names = [self._p + "ctr:" + k for k in keys]
         with _reachable():
-            totals = await self._add_if_present(keys=[self._p + "ctr:" + k for k in keys], args=[amount])
+            totals = await self._call(lambda: self._add_if_present(keys=names, args=[amount]))
         return None if totals is None else [int(t) for t in totals]
 
     async def seed_counters(self, values: Mapping[str, int], ttl_ms: int) -> None:
         if values:
+            names = [self._p + "ctr:" + k for k in values]
             with _reachable():
-                await self._seed(keys=[self._p + "ctr:" + k for k in values], args=[ttl_ms, *values.values()])
+                await self._call(lambda: self._seed(keys=names, args=[ttl_ms, *values.values()]))
 
     async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
-        return bool(await self._acquire(keys=[self._p + "lock:" + name], args=[owner, ttl_ms]))
+        lock = self._p + "lock:" + name
+        return bool(await self._call(lambda: self._acquire(keys=[lock], args=[owner, ttl_ms])))
 
     async def release(self, name: str, owner: str) -> bool:
-        return bool(await self._release(keys=[self._p + "lock:" + name], args=[owner]))
+        lock = self._p + "lock:" + name
+        return bool(await self._call(lambda: self._release(keys=[lock], args=[owner])))
 
     async def push(self, queue: str, item: bytes) -> int:
-        return int(await cast(Any, self._redis.rpush(self._p + "q:" + queue, item)))
+        name = self._p + "q:" + queue
+        return int(await self._call(lambda: cast(Awaitable[Any], self._redis.rpush(name, item))))
 
     async def pop(self, queue: str, timeout_ms: int) -> bytes | None:
-        result = await cast(
-            Any, self._redis.blpop([self._p + "q:" + queue], timeout=max(timeout_ms, 1) / 1000)
+        name = self._p + "q:" + queue
+        result = await self._call(
+            lambda: cast(Awaitable[Any], self._redis.blpop([name], timeout=max(timeout_ms, 1) / 1000))
         )
         return None if result is None else bytes(result[1])
 
     async def queue_length(self, queue: str) -> int:
-        return int(await cast(Any, self._redis.llen(self._p + "q:" + queue)))
+        name = self._p + "q:" + queue
+        return int(await self._call(lambda: cast(Awaitable[Any], self._redis.llen(name))))
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -1,10 +1,11 @@
-"""Retry a unit of work whose pooled connection turned out to be dead; retry any retryable work with
+"""Retry a unit of work whose pooled connection turned out to be dead (or that found no free one); retry any retryable work with
 bounded backoff (`with_backoff`).
 
 The pool does not ping connections before use (a round trip on every checkout of the hot path), so a
 connection the server dropped while it sat in the pool fails its first statement. The store discards
 that connection and raises ``StoreUnavailableError`` (ports/store.py); the work is then run again on a
-fresh one.
+fresh one. A wait for a pooled connection past `db.pool_timeout_s` (the engine outran the pool) is
+the same error: the work waits again after a short backoff rather than failing its copies.
 Only work that is safe to repeat goes through here: the engine's writes are idempotent (inserts are ON
 CONFLICT DO NOTHING, terminal states compare-and-set on PENDING).
 """
@@ -31,10 +32,10 @@ async def retry_on_disconnect(work: Callable[[], Awaitable[T]], what: str, attem
     for attempt in range(1, attempts + 1):
         try:
             return await work()
-        except StoreUnavailableError:
+        except StoreUnavailableError as exc:
             if attempt == attempts:
                 raise
-            log.warning("database connection lost; retrying on a fresh one", work=what, attempt=attempt)
+            log.warning("database unavailable; retrying", work=what, attempt=attempt, error=str(exc)[:200])
             await asyncio.sleep(BACKOFF_S * attempt)
     raise AssertionError("unreachable")
 

@@ -10,14 +10,17 @@ executed in the background.
   (the sources hand signals over concurrently): sizing reads positions (the leader's before a sell,
   each config's holding) that the previous fill in that token moves. Other tokens run alongside.
 * At most `signals_in_flight` signals are in the engine at once; a source handing over one more waits
-  (backpressure instead of an unbounded queue).
+  (backpressure instead of an unbounded queue). `pressure` tells how full the intake is and how long
+  sources waited (exported by engine/intake_metrics.py, shown by /health's queue check).
 * `drain` at shutdown lets submitted orders get their answers before the process stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from polyhunter.domain.signal import Signal
@@ -28,6 +31,37 @@ from polyhunter.task_drain import drain_tasks
 log = get_logger(__name__)
 
 P = TypeVar("P")  # what the prepare step hands to the execute step
+
+WAIT_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 5.0, 30.0)  # seconds a source waited for a slot
+
+
+@dataclass
+class IntakePressure:
+    """How full the intake is and how long sources waited for a slot (backpressure applied)."""
+
+    limit: int
+    occupancy: int = 0  # signals in the engine now
+    max_occupancy: int = 0  # the high-water mark
+    waiting: int = 0  # hand-overs waiting for a slot now
+    waits: int = 0  # hand-overs that had to wait
+    wait_s: float = 0.0  # seconds waited in all
+    last_wait_end: float = float("-inf")  # monotonic time the last wait ended
+    buckets: list[int] | None = None  # per WAIT_BUCKETS bound (the last is +Inf), not cumulative
+
+    def __post_init__(self) -> None:
+        if self.buckets is None:
+            self.buckets = [0] * (len(WAIT_BUCKETS) + 1)
+
+    def waited(self, seconds: float) -> None:
+        assert self.buckets is not None
+        self.waits += 1
+        self.wait_s += seconds
+        self.last_wait_end = time.monotonic()
+        self.buckets[next((i for i, b in enumerate(WAIT_BUCKETS) if seconds <= b), len(WAIT_BUCKETS))] += 1
+
+    def applied_within(self, seconds: float) -> bool:
+        """Backpressure now (a source waits) or within the last `seconds`."""
+        return self.waiting > 0 or time.monotonic() - self.last_wait_end <= seconds
 
 
 class Intake(Generic[P]):
@@ -41,6 +75,7 @@ class Intake(Generic[P]):
         self._execute = execute
         self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
         self._slots = asyncio.Semaphore(signals_in_flight)
+        self.pressure = IntakePressure(signals_in_flight)
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -52,8 +87,28 @@ class Intake(Generic[P]):
         for signal in signals:
             await self.accept(signal)
 
+    async def _take_slot(self) -> None:
+        p = self.pressure
+        if self._slots.locked():  # full: the source waits (backpressure)
+            started = time.perf_counter()
+            p.waiting += 1
+            try:
+                await self._slots.acquire()
+            finally:
+                p.waiting -= 1
+                p.waited(time.perf_counter() - started)
+        else:
+            await self._slots.acquire()
+        p.occupancy += 1
+        if p.occupancy > p.max_occupancy:
+            p.max_occupancy = p.occupancy
+
+    def _free_slot(self) -> None:
+        self.pressure.occupancy -= 1
+        self._slots.release()
+
     async def accept(self, signal: Signal) -> None:
-        await self._slots.acquire()
+        await self._take_slot()
         prewritten: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self._in_background(signal, prewritten), name=f"copy:{signal.key}")
         self._background.add(task)
@@ -87,7 +142,7 @@ class Intake(Generic[P]):
             if prewritten.done():
                 log.exception("copies of a recorded signal failed", signal=signal.key)
         finally:
-            self._slots.release()
+            self._free_slot()
 
     async def drain(self, timeout_s: float) -> int:
         """Wait up to `timeout_s` for background work; what is still running then is cancelled (its

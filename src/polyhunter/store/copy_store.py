@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.domain.signal import Side, Signal
@@ -60,9 +61,12 @@ PENDING = CopyTradeState.PENDING
 async def translated_errors() -> AsyncIterator[None]:
     """A pooled connection the server dropped (SQLAlchemy marks the error `connection_invalidated` and
     discards the connection) becomes the port's `StoreUnavailableError`; other errors pass unchanged.
-    (The hot path's two methods spell the same out: a plain try costs nothing.)"""
+    (The hot path's two methods spell the same out: a plain try costs nothing.) So does a wait for a
+    pooled connection past `db.pool_timeout_s` (every connection busy): the work is retried."""
     try:
         yield
+    except PoolTimeoutError as exc:
+        raise StoreUnavailableError(f"no database connection free: {exc}") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailableError(str(exc)) from exc
@@ -144,6 +148,8 @@ class SqlCopyStore:
             if self._postgresql:  # one statement: autocommit, no BEGIN/COMMIT round trips
                 return await self._hot.autocommit(insert_signal_with_copies, signal, copies, worker, now)
             return await self._hot.transaction(insert_signal_then_copies, signal, copies, worker, now)
+        except PoolTimeoutError as exc:
+            raise StoreUnavailableError(f"no database connection free: {exc}") from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise StoreUnavailableError(str(exc)) from exc
@@ -160,6 +166,8 @@ class SqlCopyStore:
         if outcomes or events:
             try:
                 await self._hot.transaction(write_outcomes, outcomes, events, now)
+            except PoolTimeoutError as exc:
+                raise StoreUnavailableError(f"no database connection free: {exc}") from exc
             except DBAPIError as exc:
                 if exc.connection_invalidated:
                     raise StoreUnavailableError(str(exc)) from exc

@@ -71,7 +71,7 @@ def create_engine(db: DbSettings, *, pooled: bool = True) -> AsyncEngine:
             # Every SQLite transaction takes the write lock, so a process gains nothing from more than
             # one connection; one pooled connection makes sessions queue in FIFO order instead of
             # spinning in SQLite's busy handler (which sleeps in growing steps: long tail latencies).
-            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": db.pool_timeout_s}
         engine = create_async_engine(
             url, echo=db.echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pool
         )
@@ -85,6 +85,7 @@ def create_engine(db: DbSettings, *, pooled: bool = True) -> AsyncEngine:
         pool = {
             "pool_size": db.pool_size,
             "max_overflow": db.pool_size,
+            "pool_timeout": db.pool_timeout_s,
             "pool_pre_ping": db.pool_pre_ping,
             "pool_recycle": db.pool_recycle_s or -1,
         }
