@@ -22,7 +22,7 @@ from polyhunter.settings import CoordSettings, Settings
 log = get_logger(__name__)
 
 
-REDIS_POOL_CAP = 256
+REDIS_POOL_CAP = 512
 MUX_HAND_OFFS = 256  # the ingest mux's background hand-offs (ingest/mux.py background_limit)
 HOUSEKEEPING = 4  # /health's PING, the PENDING sweep's refunds, seeding at start
 
