@@ -11,11 +11,13 @@
 * ``POST /version`` ``{"version": 3}``: switch the exchange version the CLOB serves on ``GET /version``
   (orders signed for the old one are then refused with ``order_version_mismatch``)
 * ``POST /resolve`` ``{"condition_id", "winning_token"}`` or ``{"condition_id", "winning_outcome"}``
+* ``POST /scenario/stop``: stop the scenario's own activity (leader fills, maker refreshes, replay);
+  the venue keeps serving (a benchmark's leader flow ends, its backlog drains)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +34,7 @@ __all__ = ["build_admin_app"]
 
 ADMIN_STATE: web.AppKey[SimState] = web.AppKey("admin_state", SimState)
 DESCRIBE: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("describe", object)  # type: ignore[arg-type]
+STOP: web.AppKey[Callable[[], Awaitable[None]]] = web.AppKey("stop_scenario", object)  # type: ignore[arg-type]
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -120,6 +123,11 @@ async def _scenario(request: web.Request) -> web.Response:
     return json_response(request.app[DESCRIBE]())
 
 
+async def _stop_scenario(request: web.Request) -> web.Response:
+    await request.app[STOP]()
+    return json_response({"stopped": True})
+
+
 async def _get_faults(request: web.Request) -> web.Response:
     return json_response(request.app[ADMIN_STATE].faults.snapshot())
 
@@ -170,11 +178,17 @@ async def _resolve(request: web.Request) -> web.Response:
 
 
 def build_admin_app(
-    state: SimState, describe: Callable[[], dict[str, Any]], middlewares: list[Any]
+    state: SimState,
+    describe: Callable[[], dict[str, Any]],
+    middlewares: list[Any],
+    stop_scenario: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=middlewares)
     app[ADMIN_STATE] = state
     app[DESCRIBE] = describe
+    if stop_scenario is not None:
+        app[STOP] = stop_scenario
+        app.router.add_post("/scenario/stop", _stop_scenario)
     app.router.add_get("/health", _health)
     app.router.add_post("/fund", _fund)
     app.router.add_post("/allowance", _allowance)

@@ -137,7 +137,9 @@ class SimServer:
             "gamma": build_gamma_app(self.state, [fault_middleware(self.faults, "gamma")]),
             "clob_ws": self._clob_ws_app(),
             "rtds_ws": self._rtds_app(),
-            "admin": build_admin_app(self.state, self.runner.describe, [fault_middleware(Faults(), "admin")]),
+            "admin": build_admin_app(
+                self.state, self.runner.describe, [fault_middleware(Faults(), "admin")], self.runner.stop
+            ),
         }
 
     # -- lifecycle ----------------------------------------------------------------------------------
