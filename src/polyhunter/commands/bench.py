@@ -25,6 +25,7 @@ SUITE = (
     ("bench_engine", "copy latency and fan-out"),
     ("bench_detection", "detection: push vs polling"),
     ("bench_memory", "memory over a demo run"),
+    ("bench_overload", "overload: backpressure, not failure"),
 )
 
 
@@ -134,6 +135,19 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
                 f"growth after min 2 {r['growth_after_2min_mib']} MiB",
             )
         )
+    elif name == "bench_overload":
+        bp, s2s = r["backpressure"], r["signal_to_submit_ms"]
+        rows += [
+            (
+                f"overload {r['fill_rate_per_s']} fills/s x {r['configs']} configs",
+                f"{r['fills_sent']} fills, lost {r['lost']}, FAILED internal {r['failed_internal']}",
+            ),
+            ("overload signal->submit", f"p50 {s2s['p50']} ms, p99 {s2s['p99']} ms"),
+            (
+                "overload backpressure",
+                f"sources waited {bp['wait_s_total']} s, max occupancy {bp['max_occupancy']}/{bp['limit']}",
+            ),
+        ]
     return rows
 
 

@@ -35,6 +35,8 @@ class PaperJournal:
         self._sessions = sessions
         self._wallet_of_user = wallet_of_user
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._dirty: dict[int, set[str]] = {}  # per follower: tokens of the write not yet started
+        self._queued: dict[int, asyncio.Task[None]] = {}  # per follower: that write
         self.writes = 0
 
     async def restore(self) -> dict[int, PaperAccount]:
@@ -52,11 +54,30 @@ class PaperJournal:
         return out
 
     async def save(self, user_id: int, account: PaperAccount, token: str) -> None:
-        """The executor's `on_change`: write the account and its position in `token`."""
+        """The executor's `on_change`: write the account and its position in `token`.
+
+        Coalesced: while a write of this follower waits its turn, later fills join it (their tokens are
+        added) instead of queueing writes of their own. A follower copying many leaders at once then
+        costs one write per turn, not one per fill (under a fan-out, the fills of one follower queued
+        one database transaction each: seconds of `execute` under load). Every caller returns once a
+        write that started after its fill is committed."""
         wallet_id = self._wallet_of_user.get(user_id)
         if wallet_id is None:
             raise LookupError(f"no wallet recorded for paper user {user_id}")
+        dirty = self._dirty.get(user_id)
+        if dirty is not None:  # a write has not started yet: it will carry this fill too
+            dirty.add(token)
+            await asyncio.shield(self._queued[user_id])
+            return
+        self._dirty[user_id] = {token}
+        task = self._queued[user_id] = asyncio.create_task(self._write(user_id, wallet_id, account))
+        task.add_done_callback(_retrieved)
+        await asyncio.shield(task)
+
+    async def _write(self, user_id: int, wallet_id: int, account: PaperAccount) -> None:
         async with self._locks[user_id]:
+            tokens = self._dirty.pop(user_id)  # from here on, fills queue the next write
+            del self._queued[user_id]
             row = StoredPaperAccount(
                 user_id,
                 wallet_id,
@@ -64,7 +85,13 @@ class PaperJournal:
                 to_micro(account.starting_cash),
                 to_micro(account.realized_pnl),
             )
-            changed = {token: _holding(account.positions.get(token))}
+            changed = {token: _holding(account.positions.get(token)) for token in tokens}
             async with unit_of_work(self._sessions) as session:
                 await PaperAccountRepository(session).save(row, changed)
             self.writes += 1
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """Every caller of a write may have been cancelled: its outcome is still retrieved (they raise it)."""
+    if not task.cancelled():
+        task.exception()

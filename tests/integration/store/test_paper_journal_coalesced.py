@@ -1,0 +1,48 @@
+"""The paper journal coalesces a follower's writes: fills arriving while a write waits its turn join it
+(one transaction per turn, not per fill), and what is stored is the account's newest state."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.execution.paper import PaperAccount, PaperPosition
+from polyhunter.runtime.paper_journal import PaperJournal
+from polyhunter.secretbox import SecretBox, generate_master_key
+from polyhunter.store.database import unit_of_work
+from polyhunter.store.enums import WalletKind
+from polyhunter.store.repos.wallets import WalletRepository
+from tests.support.store_factories import new_address, new_user
+
+pytestmark = pytest.mark.integration
+
+
+async def test_fills_of_one_follower_share_writes(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with unit_of_work(sessions) as s:
+        user_id = await new_user(s)
+        wallet_id = await WalletRepository(s, SecretBox(generate_master_key())).create(
+            new_address(), WalletKind.PAPER, user_id=user_id
+        )
+    journal = PaperJournal(sessions, {user_id: wallet_id})
+    account = PaperAccount(Decimal(1000), Decimal(1000))
+
+    async def fill(i: int) -> None:
+        token = f"tok-{i % 5}"
+        pos = account.positions.setdefault(token, PaperPosition())
+        pos.shares += Decimal(2)
+        pos.cost += Decimal(1)
+        account.cash -= Decimal(1)
+        await journal.save(user_id, account, token)
+
+    await asyncio.gather(*(fill(i) for i in range(50)))
+    first_wave = journal.writes
+    assert 1 <= first_wave <= 3, first_wave  # not 50
+    await asyncio.gather(*(fill(i) for i in range(50, 60)))
+    assert journal.writes - first_wave <= 3
+
+    restored = (await PaperJournal(sessions, {user_id: wallet_id}).restore())[user_id]
+    assert restored.cash == Decimal(940)
+    assert {t: p.shares for t, p in restored.positions.items()} == {f"tok-{i}": Decimal(24) for i in range(5)}
