@@ -88,7 +88,9 @@ class RedisCoordinator:
         pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
     ) -> None:
         self.max_connections = max_connections
-        self.pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=pool_timeout_s)
+        self.pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=pool_timeout_s
+        )
         self._redis: Redis = Redis.from_pool(self.pool)  # closes the pool with the client
         self._p = prefix + ":"
         self._release: Any = self._redis.register_script(_RELEASE)

@@ -1,5 +1,5 @@
-"""Retry a unit of work whose pooled connection turned out to be dead (or that found no free one); retry any retryable work with
-bounded backoff (`with_backoff`).
+"""Retry a unit of work whose pooled connection turned out to be dead (or that found no free one);
+retry any retryable work with bounded backoff (`with_backoff`).
 
 The pool does not ping connections before use (a round trip on every checkout of the hot path), so a
 connection the server dropped while it sat in the pool fails its first statement. The store discards
