@@ -14,7 +14,8 @@ fill the leaders made is recorded (the backlog drains; at most 600 s, quick: 180
   errors, database errors: must be 0; a venue refusal such as a FOK kill is not internal);
 * signal -> submit p50 / p99 over every copy sent (a constant-memory log histogram, 2 % resolution);
 * backpressure: seconds sources waited for the engine (summed over hand-overs), waits, the intake's
-  highest occupancy against its limit, how often /health's queue check said "backpressure applied";
+  highest occupancy against its limit, how long the push path's reader was held (the mux's background
+  hand-offs all outstanding), how often /health's queue check said "backpressure applied";
 * RSS at start, at 60 s (quick: 10 s) and at the end of the flow, and its slope after the first
   minute (quick: after 5 s) in MiB per minute (a least-squares fit of the samples, one a second).
 """
@@ -263,6 +264,7 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None) -> dict[st
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             pressure = sup.engine.intake.pressure
+            mux = sup.ingest.mux
             coord = sup.coord
             pool = coord.max_connections if isinstance(coord, RedisCoordinator) else None
             pool_timeouts = coord.pool_waits_timed_out if isinstance(coord, RedisCoordinator) else None
@@ -308,6 +310,8 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None) -> dict[st
             "max_occupancy": pressure.max_occupancy,
             "limit": pressure.limit,
             "health_samples": dict(health),
+            "push_reader_waits": mux.push_waits,
+            "push_reader_wait_s": round(mux.push_wait_s, 1),
         },
         "stages_recent_ms": stages,
         "redis_pool": {"max_connections": pool, "waits_timed_out": pool_timeouts},
@@ -345,7 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"copies {result['copies']}, FAILED internal {result['failed_internal']}\n"
             f"signal->submit p50 {sts['p50']} ms p99 {sts['p99']} ms ({sts['count']} orders)\n"
             f"backpressure: sources waited {bp['wait_s_total']} s in {bp['waits']} hand-overs, "
-            f"max occupancy {bp['max_occupancy']}/{bp['limit']}, /health {bp['health_samples']}\n"
+            f"max occupancy {bp['max_occupancy']}/{bp['limit']}, push reader held {bp['push_reader_wait_s']} s "
+            f"({bp['push_reader_waits']} times), /health {bp['health_samples']}\n"
             f"RSS MiB {rss}"
         )
     return 0

@@ -209,7 +209,6 @@ async def build_app(
         on_copy=on_copy,
         markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
     )
-    export_intake(registry, engine.intake.pressure)  # occupancy and backpressure in /metrics
     await seed_exposure(engine.exposure, copy_store)  # per-market caps survive a restart
     ingest_clients = IngestClients.from_settings(s, data_api=data_api)  # one Data API client
     closers.append(ingest_clients.close)
@@ -226,6 +225,8 @@ async def build_app(
         sink_records=True,
         follow_from=started_at,
     )
+    mux = ingest.mux  # occupancy and backpressure (the engine's intake, the push reader) in /metrics
+    export_intake(registry, engine.intake.pressure, lambda: (mux.push_waits, mux.push_wait_s))
     sweeper = PendingSweeper(
         copy_store,
         executors,

@@ -10,18 +10,21 @@ polyhunter_engine_backpressure_wait_seconds  histogram: how long each waiting ha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from polyhunter.engine.intake import WAIT_BUCKETS, IntakePressure
 
+PushWait = Callable[[], tuple[int, float]]  # (times the push reader was held, seconds in all)
+
 
 class IntakeCollector(Collector):
-    def __init__(self, pressure: IntakePressure) -> None:
+    def __init__(self, pressure: IntakePressure, push_wait: PushWait | None = None) -> None:
         self._p = pressure
+        self._push_wait = push_wait
 
     def collect(self) -> Iterator[Metric]:
         p = self._p
@@ -43,7 +46,21 @@ class IntakeCollector(Collector):
             buckets=cumulative,
             sum_value=p.wait_s,
         )
+        if self._push_wait is not None:
+            waits, seconds = self._push_wait()
+            yield CounterMetricFamily(
+                "polyhunter_ingest_push_backpressure_waits",
+                "Times the push path's reader waited for the mux's background hand-offs",
+                value=waits,
+            )
+            yield CounterMetricFamily(
+                "polyhunter_ingest_push_backpressure_seconds",
+                "Seconds the push path's reader waited for the mux's background hand-offs",
+                value=seconds,
+            )
 
 
-def export_intake(registry: CollectorRegistry, pressure: IntakePressure) -> None:
-    registry.register(IntakeCollector(pressure))
+def export_intake(
+    registry: CollectorRegistry, pressure: IntakePressure, push_wait: PushWait | None = None
+) -> None:
+    registry.register(IntakeCollector(pressure, push_wait))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from typing import Any
@@ -125,6 +126,8 @@ class SignalMux(SignalSink):
         self._room = asyncio.Event()
         self._room.set()
         self.background_failures = 0
+        self.push_waits = 0  # times the push path's reader was held (background_limit outstanding)
+        self.push_wait_s = 0.0  # and for how long in all
 
     def runs(self, source: SourceKind) -> bool:
         return source in self.enabled
@@ -222,7 +225,13 @@ class SignalMux(SignalSink):
             self._background.add(self._queue(group_key, group, self._hand_off_after))
         if len(self._background) >= self._background_limit:
             self._room.clear()
-        await self._room.wait()
+        if not self._room.is_set():  # backpressure: the reader waits for the engine
+            started = time.perf_counter()
+            try:
+                await self._room.wait()
+            finally:
+                self.push_waits += 1
+                self.push_wait_s += time.perf_counter() - started
 
     def _in_flight_by_token(self, signals: list[Signal]) -> list[tuple[tuple[str, str], list[Signal]]]:
         """Register the signals as in flight (a duplicate offered from now on waits for them) and group

@@ -137,3 +137,4 @@ async def test_overload_slows_sources_and_fails_nothing(tmp_path: Path) -> None:
     assert applied[0]["status"] == "degraded"
     assert "polyhunter_engine_intake_occupancy" in metrics
     assert "polyhunter_engine_backpressure_wait_seconds_sum" in metrics
+    assert "polyhunter_ingest_push_backpressure_seconds_total" in metrics
