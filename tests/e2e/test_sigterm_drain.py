@@ -86,6 +86,15 @@ def _drained(log: Path) -> dict[str, Any]:
     raise AssertionError(f"no 'drained' line in {log}")
 
 
+def _fund_and_follow(urls: dict[str, str], address: str, tmp: Path) -> Path:
+    """Fund the own wallet and write a run file in which both followers copy every leader."""
+    admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
+    leaders = [leader["address"] for leader in admin(urls["admin"], "/scenario")["leaders"]]
+    run_file = tmp / "run.toml"
+    run_file.write_text(RUN_FILE.format(copies="".join(COPY.format(leader=x) for x in leaders)))
+    return run_file
+
+
 def _pending(db: Path) -> list[dict[str, Any]]:
     return rows(db, "SELECT id, state FROM copy_trades WHERE state = 'PENDING'")
 
@@ -95,10 +104,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
     key, address = follower_key("drain", 0)
     db = tmp_path / "drain.db"
     with _sim(tmp_path) as urls:
-        admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
-        leaders = [leader["address"] for leader in admin(urls["admin"], "/scenario")["leaders"]]
-        run_file = tmp_path / "run.toml"
-        run_file.write_text(RUN_FILE.format(copies="".join(COPY.format(leader=x) for x in leaders)))
+        run_file = _fund_and_follow(urls, address, tmp_path)
         # Orders take a while at the venue: SIGTERM always lands with copies in flight.
         admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 300}})
 
@@ -146,10 +152,7 @@ def test_second_signal_during_drain_exits_at_once(tmp_path: Path) -> None:
     key, address = follower_key("drain", 1)
     db = tmp_path / "drain.db"
     with _sim(tmp_path) as urls:
-        admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
-        leaders = [leader["address"] for leader in admin(urls["admin"], "/scenario")["leaders"]]
-        run_file = tmp_path / "run.toml"
-        run_file.write_text(RUN_FILE.format(copies="".join(COPY.format(leader=x) for x in leaders)))
+        run_file = _fund_and_follow(urls, address, tmp_path)
         admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 20_000}})  # answers never come
         log = tmp_path / "engine.log"
         env = _env(urls, db, key, shutdown_grace_s="60")
