@@ -1,4 +1,5 @@
-"""`polyhunter sim --write-settings`: the file `load_settings` reads as is, in plain and chain mode."""
+"""`polyhunter sim --write-settings`: the file `load_settings` reads as is, in plain and chain mode; the
+arguments of `polyhunter sim fund`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from polyhunter.cli import app
 from polyhunter.settings import Settings, load_settings
 from polyhunter.sim.settings_file import admin_url_in, settings_toml, write_settings_file
 
@@ -67,3 +70,20 @@ def test_the_admin_url_is_a_comment_fund_reads(tmp_path: Path) -> None:
     text = settings_toml(URLS, chain_id=137)
     assert admin_url_in(text) == URLS["admin"]
     assert admin_url_in("[venue]\nclob_url = 'http://x'\n") is None
+
+
+def test_sim_fund_needs_an_admin_url_and_something_to_fund(tmp_path: Path) -> None:
+    runner = CliRunner()
+    address = "0x" + "11" * 20
+    no_admin = runner.invoke(app, ["sim", "fund", address, "--usdc", "5"])
+    assert no_admin.exit_code == 2
+    assert "--admin URL or --settings FILE" in " ".join(no_admin.output.split())
+    other = tmp_path / "other.toml"
+    other.write_text("[venue]\n")
+    not_ours = runner.invoke(app, ["sim", "fund", address, "--usdc", "5", "--settings", str(other)])
+    assert not_ours.exit_code == 2
+    assert "names no sim admin URL" in " ".join(not_ours.output.split())
+    nothing = runner.invoke(app, ["sim", "fund", address, "--admin", "http://127.0.0.1:1"])
+    assert nothing.exit_code == 2
+    half = runner.invoke(app, ["sim", "fund", address, "--admin", "http://127.0.0.1:1", "--token", "1"])
+    assert half.exit_code == 2
