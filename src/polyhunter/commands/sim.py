@@ -51,7 +51,11 @@ async def _serve(server: SimServer, settings_out: Path | None, db_url: str | Non
                 db_url=db_url,
                 about=about,
             )
-            write_settings_file(settings_out, text)
+            try:
+                write_settings_file(settings_out, text)
+            except OSError as exc:
+                typer.echo(f"error: --write-settings {settings_out}: {exc.strerror or exc}", err=True)
+                raise typer.Exit(code=2) from None
         sys.stdout.write(json.dumps(server.urls) + "\n")
         sys.stdout.flush()
         await stop.wait()
