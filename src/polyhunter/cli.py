@@ -15,7 +15,7 @@ app = typer.Typer(
 app.add_typer(config.app, name="config")
 app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
-app.command("sim")(sim.sim)
+app.add_typer(sim.app, name="sim")
 app.command("run")(run.run)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)

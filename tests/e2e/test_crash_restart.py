@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import tomllib
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +29,7 @@ from typing import Any
 import pytest
 
 from polyhunter.secretbox import generate_master_key
+from tests.support.cli_runs import admin, run_env, sim_process, start_run
 from tests.support.copy_checks import ConfigView, check_copy_set, check_venue_orders
 from tests.support.processes import stop_process
 from tests.support.sim_stack import follower_key, rows
@@ -46,8 +43,6 @@ SCAN_MS = 500
 ROWS = 240
 SPEED = 2.0  # replay rows are 1 s apart: 2 leader fills per second, two minutes of flow
 SETTLE_S = TTL_S + 2 * SCAN_MS / 1000 + 1.0  # past the TTL, two sweeps and a margin
-READY_S = 60  # the engine process starts in ~3 s idle, ~10 s on a loaded 2-core machine
-CLI = [sys.executable, "-m", "polyhunter.cli"]
 
 
 def _token(tag: str) -> str:
@@ -83,28 +78,10 @@ def _replay_rows(rng: random.Random) -> tuple[list[dict[str, Any]], list[str]]:
     return out, leaders
 
 
-def _admin(base: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(  # noqa: S310 - the local simulator
-        base + path, data=data, headers={"Content-Type": "application/json"}
+def _sim(tmp: Path, replay: Path) -> AbstractContextManager[dict[str, str]]:
+    return sim_process(
+        tmp, "--scenario", "replay", "--replay-file", str(replay), "--speed", str(SPEED), "--seed", str(SEED)
     )
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - the local simulator
-        return json.loads(resp.read())
-
-
-@contextmanager
-def _sim(tmp: Path, replay: Path) -> Iterator[dict[str, str]]:
-    cmd = [*CLI, "sim", "--port", "0", "--scenario", "replay", "--replay-file", str(replay)]
-    cmd += ["--speed", str(SPEED), "--seed", str(SEED)]
-    with (tmp / "sim.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            cmd, stdout=subprocess.PIPE, stderr=log, start_new_session=True
-        )
-        try:
-            assert proc.stdout is not None
-            yield json.loads(proc.stdout.readline())
-        finally:
-            stop_process(proc, timeout_s=30)
 
 
 RUN_FILE = """
@@ -158,48 +135,20 @@ sizing_value = "3"
 
 
 def _env(urls: dict[str, str], db: Path, keys: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
-    env.update(keys)
-    env.update(
-        {
-            "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
-            "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
-            "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
-            "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
-            "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
-            "POLYHUNTER__DB__URL": f"sqlite+aiosqlite:///{db}",
-            "POLYHUNTER__COORD__BACKEND": "memory",
-            "POLYHUNTER__INGEST__MODE": "HYBRID",
-            "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
-            "POLYHUNTER__INGEST__POLL_INTERVAL_MS": "1000",
-            "POLYHUNTER__ENGINE__PENDING_TTL_S": str(TTL_S),
-            "POLYHUNTER__ENGINE__EXPIRY_SCAN_INTERVAL_MS": str(SCAN_MS),
-            "POLYHUNTER__ENGINE__AGGREGATION_WINDOW_MS": "2000",
-            "POLYHUNTER__API__PORT": "0",
-            "POLYHUNTER__SECRETS__MASTER_KEY": generate_master_key(),
-            "POLYHUNTER__LOGGING__LEVEL": "INFO",
-        }
-    )
-    return env
+    settings: dict[str, object] = {
+        "ingest.poll_interval_ms": 1000,
+        "engine.pending_ttl_s": TTL_S,
+        "engine.expiry_scan_interval_ms": SCAN_MS,
+        "engine.aggregation_window_ms": 2000,
+        "secrets.master_key": generate_master_key(),
+        "logging.level": "INFO",
+    }
+    return run_env(urls, db, settings, keys)
 
 
 def _engine(run_file: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start `polyhunter run` and return once its supervisor is up (the API listens last)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*CLI, "run", "--config", str(run_file)],
-            env=env,
-            cwd=run_file.parent,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,  # works from a background job too (its children ignore SIGINT)
-        )
-    deadline = time.monotonic() + READY_S
-    while b"api listening" not in log.read_bytes():
-        assert proc.poll() is None, f"engine exited ({proc.returncode}); see {log}"
-        assert time.monotonic() < deadline, f"engine not ready after {READY_S}s; see {log}"
-        time.sleep(0.1)
-    return proc
+    return start_run(["--config", str(run_file)], env, log, cwd=run_file.parent)
 
 
 def _assert_no_order_twice(received: list[dict[str, Any]], db: Path, makers: list[str], run: int) -> None:
@@ -257,7 +206,7 @@ def _wait_quiet(db: Path, urls: dict[str, str], limit_s: float) -> None:
     since = deadline = time.monotonic()
     deadline += limit_s
     while time.monotonic() < deadline:
-        done = _admin(urls["admin"], "/scenario")
+        done = admin(urls["admin"], "/scenario")
         now = (done["leader_fills"] + done["skipped_rows"], sorted(tuple(r.values()) for r in rows(db, sql)))
         if now != last:
             last, since = now, time.monotonic()
@@ -299,13 +248,13 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
     kills = []
     with _sim(tmp_path, replay) as urls:
         for address in makers:
-            _admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
+            admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
         env = _env(urls, db, keys)
         for n in range(KILLS):
             up_since = datetime.now(UTC)
             proc = _engine(run_file, env, tmp_path / f"engine-{n}.log")
             if n == 0:  # a leader is followed from the first start on: earlier fills are not copied
-                fills_at_first_start = _admin(urls["admin"], "/scenario")["leader_fills"]
+                fills_at_first_start = admin(urls["admin"], "/scenario")["leader_fills"]
             alive = rng.uniform(0.2, 4.0)
             if n % 2:  # every other restart lives past a TTL and two sweeps: check what the kills left
                 time.sleep(SETTLE_S)
@@ -315,7 +264,7 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             kills.append(round(alive + (SETTLE_S if n % 2 else 0), 2))
-            _assert_no_order_twice(_admin(urls["admin"], "/orders"), db, makers, n)
+            _assert_no_order_twice(admin(urls["admin"], "/orders"), db, makers, n)
         proc = _engine(run_file, env, tmp_path / "engine-final.log")
         try:
             _wait_quiet(db, urls, limit_s=240)
@@ -328,8 +277,8 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
         finally:
             code = stop_process(proc, timeout_s=60)  # SIGTERM: a drain, as a service stop; then SIGKILL
             assert code == 0, "the final engine run did not drain and exit 0"
-        received = _admin(urls["admin"], "/orders")
-        scenario = _admin(urls["admin"], "/scenario")
+        received = admin(urls["admin"], "/orders")
+        scenario = admin(urls["admin"], "/scenario")
     assert not stale, f"{len(stale)} copies PENDING past their TTL: {stale[:3]}"
     states = check_copy_set(db, _views(db, text))
     venue = check_venue_orders(received, db, makers)

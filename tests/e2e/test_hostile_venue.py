@@ -12,30 +12,27 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.cli_runs import api_url, get_json, run_env, sim_process, start_run, wait_until
 from tests.support.hostile_venue import BIG, HostileVenue, Misbehave
+from tests.support.processes import stop_process
 from tests.support.sim_stack import rows
 
 pytestmark = pytest.mark.integration
 
-CLI = [sys.executable, "-m", "polyhunter.cli"]
 LEADER = "0x" + "1eade7" * 6 + "beef"
 OTHER = "0x" + "0a" * 20
-READY_S = 60
 BIG_BYTES = 64 << 20
 RSS_GROWTH_KB = 50 * 1024
 PEAK_GROWTH_KB = 50 * 1024  # at the worst moment too: no 64 MB frame or body is ever held whole
@@ -53,33 +50,8 @@ sizing_value = "5"
 _tx = itertools.count(1)
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - the local simulator
-        return json.loads(resp.read())
-
-
-def _wait(what: str, cond: Callable[[], bool], proc: subprocess.Popen[bytes], limit_s: float = 30) -> None:
-    """Wait for `cond`, checking all along that the run process is up."""
-    deadline = time.monotonic() + limit_s
-    while not cond():
-        assert proc.poll() is None, f"polyhunter run exited ({proc.returncode}) waiting for {what}"
-        assert time.monotonic() < deadline, f"no {what} within {limit_s}s"
-        time.sleep(0.1)
-
-
-@contextmanager
-def _sim(tmp: Path) -> Iterator[dict[str, str]]:
-    cmd = [*CLI, "sim", "--port", "0", "--scenario", "quiet", "--seed", "7", "--markets", "2"]
-    with (tmp / "sim.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            cmd, stdout=subprocess.PIPE, stderr=log, start_new_session=True
-        )
-        try:
-            assert proc.stdout is not None
-            yield json.loads(proc.stdout.readline())
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+def _sim(tmp: Path) -> AbstractContextManager[dict[str, str]]:
+    return sim_process(tmp, "--scenario", "quiet", "--seed", "7", "--markets", "2")
 
 
 @contextmanager
@@ -96,55 +68,27 @@ def _venue() -> Iterator[HostileVenue]:
 def _run(
     tmp: Path, sim: dict[str, str], venue: HostileVenue
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
-    env.update(
-        {
-            "POLYHUNTER__VENUE__CLOB_URL": sim["clob"],
-            "POLYHUNTER__VENUE__GAMMA_URL": sim["gamma"],
-            "POLYHUNTER__VENUE__CLOB_WS_URL": sim["clob_ws"],
-            "POLYHUNTER__VENUE__DATA_API_URL": venue.data_api_url,
-            "POLYHUNTER__VENUE__RTDS_WS_URL": venue.rtds_url,
-            "POLYHUNTER__VENUE__REQUEST_TIMEOUT_MS": "1500",
-            "POLYHUNTER__DB__URL": f"sqlite+aiosqlite:///{tmp / 'run.db'}",
-            "POLYHUNTER__COORD__BACKEND": "memory",
-            "POLYHUNTER__INGEST__MODE": "HYBRID",
-            "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
-            "POLYHUNTER__INGEST__POLL_INTERVAL_MS": "300",
-            "POLYHUNTER__INGEST__POLL_INTERVAL_DEGRADED_MS": "300",
-            "POLYHUNTER__INGEST__RECONNECT_BACKOFF_INITIAL_MS": "50",
-            "POLYHUNTER__INGEST__RECONNECT_BACKOFF_MAX_MS": "200",
-            "POLYHUNTER__ENGINE__AGGREGATION_WINDOW_MS": "0",
-            "POLYHUNTER__ENGINE__MAX_SLIPPAGE_BPS": "2000",
-            "POLYHUNTER__API__PORT": "0",
-            "POLYHUNTER__SECRETS__MASTER_KEY_FILE": str(tmp / "master.key"),
-            "POLYHUNTER__LOGGING__LEVEL": "INFO",
-            "POLYHUNTER__LOGGING__FORMAT": "json",
-        }
-    )
+    urls = {**sim, "data_api": venue.data_api_url, "rtds_ws": venue.rtds_url}
+    settings: dict[str, object] = {
+        "venue.request_timeout_ms": 1500,
+        "ingest.poll_interval_ms": 300,
+        "ingest.poll_interval_degraded_ms": 300,
+        "ingest.reconnect_backoff_initial_ms": 50,
+        "ingest.reconnect_backoff_max_ms": 200,
+        "engine.aggregation_window_ms": 0,
+        "engine.max_slippage_bps": 2000,
+        "secrets.master_key_file": tmp / "master.key",
+        "logging.level": "INFO",
+        "logging.format": "json",
+    }
     run_file = tmp / "run.toml"
     run_file.write_text(RUN_FILE)
     log = tmp / "run.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*CLI, "run", "--config", str(run_file)],
-            env=env,
-            cwd=tmp,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
+    proc = start_run(["--config", str(run_file)], run_env(urls, tmp / "run.db", settings), log, cwd=tmp)
     try:
-        _wait("api listening", lambda: b"api listening" in log.read_bytes(), proc, READY_S)
-        line = next(x for x in log.read_text().splitlines() if "api listening" in x)
-        yield proc, str(json.loads(line)["url"])
+        yield proc, api_url(log)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_process(proc, timeout_s=30)
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -229,9 +173,9 @@ def _executed(db: Path, txs: set[str]) -> set[str]:
 def test_hostile_venue_cannot_crash_the_run_or_get_a_bad_fill_copied(tmp_path: Path) -> None:
     db = tmp_path / "run.db"
     with _sim(tmp_path) as sim, _venue() as venue:
-        market = _get(sim["admin"] + "/scenario")["markets"][0]
+        market = get_json(sim["admin"] + "/scenario")["markets"][0]
         token, condition = str(market["tokens"][0]), str(market["condition_id"])
-        book = _get(f"{sim['clob']}/book?token_id={token}")
+        book = get_json(f"{sim['clob']}/book?token_id={token}")
         price = min(Decimal(level["price"]) for level in book["asks"])
 
         def good(**over: Any) -> dict[str, Any]:
@@ -244,7 +188,7 @@ def test_hostile_venue_cannot_crash_the_run_or_get_a_bad_fill_copied(tmp_path: P
             polled = good()
             venue.add_rows(_row(polled))
             good_txs = {p["transactionHash"] for p in [*before, polled]}
-            _wait("the first good fills copied", lambda: _executed(db, good_txs) == good_txs, proc, 40)
+            wait_until("the first good fills copied", lambda: _executed(db, good_txs) == good_txs, proc, 40)
             rss_before, peak_before = _status_kb(proc.pid, "VmRSS"), _status_kb(proc.pid, "VmHWM")
 
             # 2. Every malformed message.
@@ -355,8 +299,8 @@ def test_hostile_venue_cannot_crash_the_run_or_get_a_bad_fill_copied(tmp_path: P
                 Misbehave(body=b"[" + b"1," * (3 << 19) + b"1]"),  # 3 MB: 1.5 million "rows"
                 Misbehave(body=b"\xff\xfe\x00garbage"),
             )
-            _wait("the hostile frames sent", lambda: venue.frames_left() == 0, proc, 60)
-            _wait("the Data API misbehaviours served", lambda: venue.misbehaved >= 13, proc, 60)
+            wait_until("the hostile frames sent", lambda: venue.frames_left() == 0, proc, 60)
+            wait_until("the Data API misbehaviours served", lambda: venue.misbehaved >= 13, proc, 60)
             assert venue.big_sent == 1
             assert venue.rtds_connections >= 2, "the 64 MB frame drops the connection; the run reconnects"
 
@@ -366,7 +310,7 @@ def test_hostile_venue_cannot_crash_the_run_or_get_a_bad_fill_copied(tmp_path: P
             polled_after = good()
             venue.add_rows(_row(polled_after))
             later = {p["transactionHash"] for p in [*after, polled_after]}
-            _wait("the later good fills copied", lambda: _executed(db, later) == later, proc, 40)
+            wait_until("the later good fills copied", lambda: _executed(db, later) == later, proc, 40)
             assert proc.poll() is None
 
             rss_after, peak_after = _status_kb(proc.pid, "VmRSS"), _status_kb(proc.pid, "VmHWM")

@@ -10,27 +10,22 @@ The simulator (`leaders` scenario) and the engine run as processes of their own,
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from polyhunter.secretbox import generate_master_key
+from tests.support.cli_runs import admin, run_env, sim_process, start_run
 from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
 
-CLI = [sys.executable, "-m", "polyhunter.cli"]
-READY_S = 60
 TTL_S = 2
 SCAN_MS = 500
 MASTER_KEY = generate_master_key()
@@ -50,74 +45,26 @@ custody = "PAPER"
 COPY = '[[followers.copies]]\nleader = "{leader}"\nsizing = "FIXED_USDC"\nsizing_value = "2"\n'
 
 
-def _admin(base: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(  # noqa: S310 - the local simulator
-        base + path, data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - the local simulator
-        return json.loads(resp.read())
-
-
-@contextmanager
-def _sim(tmp: Path) -> Iterator[dict[str, str]]:
-    cmd = [*CLI, "sim", "--port", "0", "--scenario", "leaders", "--seed", "11", "--rate", "4"]
-    with (tmp / "sim.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            cmd, stdout=subprocess.PIPE, stderr=log, start_new_session=True
-        )
-        try:
-            assert proc.stdout is not None
-            yield json.loads(proc.stdout.readline())
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+def _sim(tmp: Path) -> AbstractContextManager[dict[str, str]]:
+    return sim_process(tmp, "--scenario", "leaders", "--seed", "11", "--rate", "4")
 
 
 def _env(urls: dict[str, str], db: Path, key: str, **engine: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
-    env["DRAIN_KEY"] = key
-    env.update(
-        {
-            "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
-            "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
-            "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
-            "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
-            "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
-            "POLYHUNTER__DB__URL": f"sqlite+aiosqlite:///{db}",
-            "POLYHUNTER__COORD__BACKEND": "memory",
-            "POLYHUNTER__INGEST__MODE": "HYBRID",
-            "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
-            "POLYHUNTER__INGEST__POLL_INTERVAL_MS": "1000",
-            "POLYHUNTER__ENGINE__PENDING_TTL_S": str(TTL_S),
-            "POLYHUNTER__ENGINE__EXPIRY_SCAN_INTERVAL_MS": str(SCAN_MS),
-            "POLYHUNTER__ENGINE__AGGREGATION_WINDOW_MS": "2000",
-            "POLYHUNTER__API__PORT": "0",
-            "POLYHUNTER__SECRETS__MASTER_KEY": MASTER_KEY,  # the same across restarts
-            "POLYHUNTER__LOGGING__LEVEL": "INFO",
-            "POLYHUNTER__LOGGING__FORMAT": "json",
-        }
-    )
-    env.update({f"POLYHUNTER__ENGINE__{k.upper()}": v for k, v in engine.items()})
-    return env
+    settings: dict[str, object] = {
+        "ingest.poll_interval_ms": 1000,
+        "engine.pending_ttl_s": TTL_S,
+        "engine.expiry_scan_interval_ms": SCAN_MS,
+        "engine.aggregation_window_ms": 2000,
+        "secrets.master_key": MASTER_KEY,  # the same across restarts
+        "logging.level": "INFO",
+        "logging.format": "json",
+        **{f"engine.{k}": v for k, v in engine.items()},
+    }
+    return run_env(urls, db, settings, {"DRAIN_KEY": key})
 
 
 def _engine(run_file: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*CLI, "run", "--config", str(run_file)],
-            env=env,
-            cwd=run_file.parent,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + READY_S
-    while b"api listening" not in log.read_bytes():
-        assert proc.poll() is None, f"engine exited ({proc.returncode}); see {log}"
-        assert time.monotonic() < deadline, f"engine not ready after {READY_S}s; see {log}"
-        time.sleep(0.1)
-    return proc
+    return start_run(["--config", str(run_file)], env, log, cwd=run_file.parent)
 
 
 def _wait_copies(db: Path, more_than: int, limit_s: float = 60) -> int:
@@ -139,6 +86,15 @@ def _drained(log: Path) -> dict[str, Any]:
     raise AssertionError(f"no 'drained' line in {log}")
 
 
+def _fund_and_follow(urls: dict[str, str], address: str, tmp: Path) -> Path:
+    """Fund the own wallet and write a run file in which both followers copy every leader."""
+    admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
+    leaders = [leader["address"] for leader in admin(urls["admin"], "/scenario")["leaders"]]
+    run_file = tmp / "run.toml"
+    run_file.write_text(RUN_FILE.format(copies="".join(COPY.format(leader=x) for x in leaders)))
+    return run_file
+
+
 def _pending(db: Path) -> list[dict[str, Any]]:
     return rows(db, "SELECT id, state FROM copy_trades WHERE state = 'PENDING'")
 
@@ -148,12 +104,9 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
     key, address = follower_key("drain", 0)
     db = tmp_path / "drain.db"
     with _sim(tmp_path) as urls:
-        _admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
-        leaders = [leader["address"] for leader in _admin(urls["admin"], "/scenario")["leaders"]]
-        run_file = tmp_path / "run.toml"
-        run_file.write_text(RUN_FILE.format(copies="".join(COPY.format(leader=x) for x in leaders)))
+        run_file = _fund_and_follow(urls, address, tmp_path)
         # Orders take a while at the venue: SIGTERM always lands with copies in flight.
-        _admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 300}})
+        admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 300}})
 
         # 1. A drain that lets every copy in flight get its venue answer: nothing is left PENDING.
         log1 = tmp_path / "engine-1.log"
@@ -168,7 +121,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
 
         # 2. No grace and slow orders: the copies in flight are cut off and stay PENDING for the sweep
         # (never half-written); the log says how many.
-        _admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 3000}})
+        admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 3000}})
         log2 = tmp_path / "engine-2.log"
         proc = _engine(run_file, _env(urls, db, key, shutdown_grace_s="0"), log2)
         before = int(rows(db, "SELECT count(*) AS n FROM copy_trades")[0]["n"])
@@ -181,7 +134,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
         assert left, "copies cut off at the grace are left PENDING for the sweep"
 
         # 3. A restarted run's sweep settles what the cut-off left PENDING.
-        _admin(urls["admin"], "/faults", {"clear": True})
+        admin(urls["admin"], "/faults", {"clear": True})
         log3 = tmp_path / "engine-3.log"
         proc = _engine(run_file, _env(urls, db, key), log3)
         deadline = time.monotonic() + 60
@@ -199,11 +152,8 @@ def test_second_signal_during_drain_exits_at_once(tmp_path: Path) -> None:
     key, address = follower_key("drain", 1)
     db = tmp_path / "drain.db"
     with _sim(tmp_path) as urls:
-        _admin(urls["admin"], "/fund", {"address": address, "collateral": "100000"})
-        leaders = [leader["address"] for leader in _admin(urls["admin"], "/scenario")["leaders"]]
-        run_file = tmp_path / "run.toml"
-        run_file.write_text(RUN_FILE.format(copies="".join(COPY.format(leader=x) for x in leaders)))
-        _admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 20_000}})  # answers never come
+        run_file = _fund_and_follow(urls, address, tmp_path)
+        admin(urls["admin"], "/faults", {"latency_ms": {"clob:/order": 20_000}})  # answers never come
         log = tmp_path / "engine.log"
         env = _env(urls, db, key, shutdown_grace_s="60")
         env["POLYHUNTER__VENUE__REQUEST_TIMEOUT_MS"] = "30000"

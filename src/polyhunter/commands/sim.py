@@ -2,7 +2,10 @@
 
 When every listener is up it prints ONE JSON line on stdout with the base URLs (keys ``clob``,
 ``data_api``, ``gamma``, ``clob_ws``, ``rtds_ws``, ``admin`` and ``chain_rpc`` when mirrored), so a
-parent process can read it and connect.
+parent process can read it and connect. With ``--write-settings FILE`` it first writes a settings file
+pointing `run`, `watch` and `doctor` at it (``sim/settings_file.py``).
+
+`polyhunter sim fund ADDRESS --usdc N` funds a wallet on a running simulator (its admin ``POST /fund``).
 """
 
 from __future__ import annotations
@@ -15,28 +18,52 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
+import aiohttp
 import typer
 
 from polyhunter.log import configure_logging
 from polyhunter.sim.faults import FaultConfigError, Faults, parse_scope_values
 from polyhunter.sim.scenarios import SCENARIOS, ScenarioConfig
 from polyhunter.sim.server_app import SimServer
+from polyhunter.sim.settings_file import admin_url_in, settings_toml, write_settings_file
 
-__all__ = ["sim"]
+__all__ = ["app", "sim"]
+
+app = typer.Typer(
+    help="The local Polymarket simulator (`polyhunter sim [OPTIONS]` runs it).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
 
-async def _serve(server: SimServer) -> None:
+async def _serve(server: SimServer, settings_out: Path | None, db_url: str | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with server:
+        if settings_out is not None:
+            about = f"scenario {server.config.name}, seed {server.config.seed}"
+            text = settings_toml(
+                server.urls,
+                chain_id=server.chain_id,
+                mirror_address=server.mirror_address,
+                db_url=db_url,
+                about=about,
+            )
+            try:
+                write_settings_file(settings_out, text)
+            except OSError as exc:
+                typer.echo(f"error: --write-settings {settings_out}: {exc.strerror or exc}", err=True)
+                raise typer.Exit(code=2) from None
         sys.stdout.write(json.dumps(server.urls) + "\n")
         sys.stdout.flush()
         await stop.wait()
 
 
+@app.callback()
 def sim(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="First port (surfaces take port..port+5); 0 = free ports.")] = 0,
     scenario: Annotated[str, typer.Option(help=f"Scenario: {', '.join(SCENARIOS)}.")] = "quiet",
     seed: Annotated[int, typer.Option(help="Seed: same seed, same markets, wallets and order flow.")] = 0,
@@ -87,8 +114,22 @@ def sim(
         ),
     ] = 0,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
+    write_settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-settings",
+            "--settings-out",
+            help="Once listening, write a settings file for `run/watch/doctor --settings FILE`.",
+        ),
+    ] = None,
+    settings_db: Annotated[
+        str | None,
+        typer.Option(help="db.url to write into the --write-settings file (default: the settings default)."),
+    ] = None,
 ) -> None:
     """Serve Polymarket's CLOB, Data API, Gamma, CLOB websockets and RTDS locally."""
+    if ctx.invoked_subcommand is not None:
+        return
     configure_logging(log_level, "console", [])
     try:
         faults = Faults(
@@ -127,4 +168,63 @@ def sim(
     except (FaultConfigError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    asyncio.run(_serve(server))
+    asyncio.run(_serve(server, write_settings, settings_db))
+
+
+def _admin_url(admin: str | None, settings_file: Path | None) -> str:
+    if admin:
+        return admin.rstrip("/")
+    if settings_file is None:
+        raise typer.BadParameter("give --admin URL or --settings FILE (written by --write-settings)")
+    try:
+        found = admin_url_in(settings_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise typer.BadParameter(f"{settings_file}: {exc.strerror or exc}") from None
+    if found is None:
+        raise typer.BadParameter(f"{settings_file} names no sim admin URL (not written by --write-settings?)")
+    return found.rstrip("/")
+
+
+async def _post(url: str, body: dict[str, str]) -> tuple[int, str]:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout) as http, http.post(url, json=body) as resp:
+        return resp.status, await resp.text()
+
+
+@app.command("fund")
+def fund(
+    address: Annotated[str, typer.Argument(help="The wallet (0x address) to fund.")],
+    usdc: Annotated[str | None, typer.Option(help="Collateral (pUSD) to add, e.g. 1000.")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Outcome token id to mint shares of (with --shares).")
+    ] = None,
+    shares: Annotated[str | None, typer.Option(help="Shares of --token to add (as full sets).")] = None,
+    admin: Annotated[str | None, typer.Option(help="The simulator's admin URL (its `admin` line).")] = None,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option("--settings", "-s", help="A file written by `polyhunter sim --write-settings`."),
+    ] = None,
+) -> None:
+    """Fund a wallet on a running simulator: pUSD (--usdc) and/or outcome shares (--token, --shares)."""
+    base = _admin_url(admin, settings_file)
+    bodies: list[dict[str, str]] = []
+    if usdc is not None:
+        bodies.append({"address": address, "collateral": usdc})
+    if token is not None or shares is not None:
+        if token is None or shares is None:
+            raise typer.BadParameter("--token and --shares go together")
+        bodies.append({"address": address, "token_id": token, "shares": shares})
+    if not bodies:
+        raise typer.BadParameter("nothing to fund: give --usdc and/or --token with --shares")
+    for body in bodies:
+        try:
+            status, text = asyncio.run(_post(base + "/fund", body))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            typer.echo(
+                f"error: no answer from the simulator at {base}: {exc or type(exc).__name__}", err=True
+            )
+            raise typer.Exit(code=1) from None
+        if status != 200:
+            typer.echo(f"error: the simulator refused {body}: HTTP {status} {text.strip()}", err=True)
+            raise typer.Exit(code=1)
+    typer.echo(text.strip())

@@ -105,6 +105,11 @@ class SimServer:
         self._drop_task: asyncio.Task[None] | None = None
         self._mirror: Any = None
 
+    @property
+    def mirror_address(self) -> str | None:
+        """The contract the chain mirror emits exchange logs from (None unless matches are mirrored)."""
+        return str(self._mirror.address) if self._mirror is not None else None
+
     # -- apps ---------------------------------------------------------------------------------------
     def _clob_app(self) -> web.Application:
         app = web.Application(
