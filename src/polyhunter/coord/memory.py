@@ -7,6 +7,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 
+from polyhunter.ports.coordinator import Claim
+
 
 def _now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
@@ -16,6 +18,7 @@ class MemoryCoordinator:
     def __init__(self, max_keys: int = 1_000_000) -> None:
         self._max_keys = max_keys
         self._seen: OrderedDict[str, int] = OrderedDict()  # key -> expires at (ms), oldest first
+        self._claims: dict[str, str] = {}  # key of `_seen` -> owner of its claim, while not final
         self._counters: dict[str, tuple[int, int]] = {}
         self._locks: dict[str, tuple[str, int]] = {}
         self._queues: dict[str, deque[bytes]] = {}
@@ -27,6 +30,7 @@ class MemoryCoordinator:
             if expires > now and len(self._seen) <= self._max_keys:
                 break
             del self._seen[key]
+            self._claims.pop(key, None)
 
     async def first_seen(self, key: str, ttl_ms: int) -> bool:
         now = _now_ms()
@@ -40,6 +44,32 @@ class MemoryCoordinator:
 
     async def forget(self, key: str) -> None:
         self._seen.pop(key, None)
+        self._claims.pop(key, None)
+
+    async def claim(self, key: str, owner: str, ttl_ms: int) -> Claim:
+        now = _now_ms()
+        expires = self._seen.get(key)
+        if expires is not None and expires > now:
+            holder = self._claims.get(key)
+            if holder is None:
+                return Claim.FINAL
+            if holder != owner:
+                return Claim.CLAIMED
+        self._seen[key] = now + ttl_ms
+        self._seen.move_to_end(key)
+        self._claims[key] = owner
+        self._prune_seen(now)
+        return Claim.MINE
+
+    async def finalize(self, key: str, ttl_ms: int) -> None:
+        self._claims.pop(key, None)
+        self._seen[key] = _now_ms() + ttl_ms
+        self._seen.move_to_end(key)
+
+    async def unclaim(self, key: str, owner: str) -> None:
+        if self._claims.get(key) == owner:
+            del self._claims[key]
+            self._seen.pop(key, None)
 
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:
         now = _now_ms()
@@ -74,6 +104,7 @@ class MemoryCoordinator:
     def flush(self) -> None:
         """Forget every key, as a Redis FLUSHDB does (what a restart does to this process's state)."""
         self._seen.clear()
+        self._claims.clear()
         self._counters.clear()
         self._locks.clear()
 

@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from polyhunter.log import get_logger
-from polyhunter.ports.coordinator import CoordinatorUnavailable
+from polyhunter.ports.coordinator import Claim, CoordinatorUnavailable
 
 log = get_logger(__name__)
 
@@ -63,6 +63,20 @@ for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i + 1], 'NX', 'PX', AR
 return 1
 """
 
+# a dedup key's value: b"1" once final (also what `first_seen` sets), b"c:" + owner while claimed
+_CLAIM = """
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 'mine'
+end
+if string.sub(cur, 1, 2) == 'c:' then return 'claimed' end
+return 'final'
+"""
+_UNCLAIM = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 
 @contextmanager
 def _reachable() -> Iterator[None]:
@@ -98,6 +112,8 @@ class RedisCoordinator:
         self._incr: Any = self._redis.register_script(_INCR)
         self._add_if_present: Any = self._redis.register_script(_ADD_IF_PRESENT)
         self._seed: Any = self._redis.register_script(_SEED)
+        self._claim: Any = self._redis.register_script(_CLAIM)
+        self._unclaim: Any = self._redis.register_script(_UNCLAIM)
         self.pool_waits_timed_out = 0
 
     @property
@@ -127,6 +143,22 @@ class RedisCoordinator:
     async def forget(self, key: str) -> None:
         name = self._p + "seen:" + key
         await self._call(lambda: self._redis.delete(name))
+
+    async def claim(self, key: str, owner: str, ttl_ms: int) -> Claim:
+        name = self._p + "seen:" + key
+        with _reachable():
+            found = await self._call(lambda: self._claim(keys=[name], args=["c:" + owner, ttl_ms]))
+        return Claim(found.decode() if isinstance(found, bytes) else str(found))
+
+    async def finalize(self, key: str, ttl_ms: int) -> None:
+        name = self._p + "seen:" + key
+        with _reachable():
+            await self._call(lambda: self._redis.set(name, b"1", px=ttl_ms))
+
+    async def unclaim(self, key: str, owner: str) -> None:
+        name = self._p + "seen:" + key
+        with _reachable():
+            await self._call(lambda: self._unclaim(keys=[name], args=["c:" + owner]))
 
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:
         name = self._p + "ctr:" + key

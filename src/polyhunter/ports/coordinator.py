@@ -11,6 +11,7 @@ eviction reads as missing (not as zero) and is built again from the store with `
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Protocol
 
 from polyhunter.domain.errors import RetryableError
@@ -20,6 +21,19 @@ class CoordinatorUnavailable(ConnectionError, RetryableError):
     """The coordinator could not be reached (refused, reset, timed out): nothing is known, retry."""
 
 
+class Claim(StrEnum):
+    """What `Coordinator.claim` found for a key.
+
+    MINE: the caller holds the claim (just taken, or its own claim refreshed). CLAIMED: another owner
+    holds a claim that is not final yet (its work may still fail or its process die: ask again until
+    it is FINAL, or expires and the caller gets it). FINAL: the key's work is durable; a later copy is
+    a duplicate."""
+
+    MINE = "mine"
+    CLAIMED = "claimed"
+    FINAL = "final"
+
+
 class Coordinator(Protocol):
     async def first_seen(self, key: str, ttl_ms: int) -> bool:
         """True for the first caller with this key within the TTL, False for every later one."""
@@ -27,6 +41,22 @@ class Coordinator(Protocol):
 
     async def forget(self, key: str) -> None:
         """Undo `first_seen` for `key` (its work failed): the next caller is first again."""
+        ...
+
+    async def claim(self, key: str, owner: str, ttl_ms: int) -> Claim:
+        """Take `key` for `owner` for `ttl_ms` (a short claim), or refresh it if `owner` holds it.
+        A key made final (or taken with `first_seen`) reads FINAL; another owner's live claim CLAIMED.
+        Raises `CoordinatorUnavailable` when the coordinator cannot be reached."""
+        ...
+
+    async def finalize(self, key: str, ttl_ms: int) -> None:
+        """Make `key` final for `ttl_ms` (its work is durable), whoever holds or held its claim.
+        Raises `CoordinatorUnavailable`."""
+        ...
+
+    async def unclaim(self, key: str, owner: str) -> None:
+        """Drop `owner`'s claim on `key` (its work failed): the next caller gets it. A key that is
+        final or claimed by another owner is left as it is. Raises `CoordinatorUnavailable`."""
         ...
 
     async def incr(self, key: str, amount: int, ttl_ms: int) -> int:

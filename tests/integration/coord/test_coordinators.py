@@ -11,7 +11,7 @@ import pytest
 
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.coord.redis_coord import RedisCoordinator
-from polyhunter.ports.coordinator import Coordinator, CoordinatorUnavailable
+from polyhunter.ports.coordinator import Claim, Coordinator, CoordinatorUnavailable
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -109,3 +109,58 @@ async def test_an_unreachable_redis_raises_coordinator_unavailable() -> None:
             await coord.seed_counters({"u": 1}, 60_000)
     finally:
         await coord.close()
+
+
+async def test_claim_is_mine_then_claimed_for_others_until_final(coord: Coordinator) -> None:
+    results = await asyncio.gather(*(coord.claim("c-1", f"owner-{i}", 60_000) for i in range(20)))
+    assert results.count(Claim.MINE) == 1
+    assert results.count(Claim.CLAIMED) == 19
+    owner = f"owner-{results.index(Claim.MINE)}"
+    assert await coord.claim("c-1", owner, 60_000) is Claim.MINE  # refreshed, still its own
+    await coord.finalize("c-1", 60_000)
+    assert await coord.claim("c-1", owner, 60_000) is Claim.FINAL
+    assert await coord.claim("c-1", "someone", 60_000) is Claim.FINAL
+    assert not await coord.first_seen("c-1", 60_000)
+
+
+async def test_a_claim_not_made_final_expires_and_the_next_owner_takes_it(coord: Coordinator) -> None:
+    assert await coord.claim("c-2", "dead", 80) is Claim.MINE
+    assert await coord.claim("c-2", "alive", 60_000) is Claim.CLAIMED
+    deadline = asyncio.get_running_loop().time() + 5
+    while (found := await coord.claim("c-2", "alive", 60_000)) is Claim.CLAIMED:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    assert found is Claim.MINE
+
+
+async def test_refreshing_a_claim_keeps_it(coord: Coordinator) -> None:
+    assert await coord.claim("c-3", "a", 150) is Claim.MINE
+    for _ in range(5):
+        await asyncio.sleep(0.05)
+        assert await coord.claim("c-3", "a", 150) is Claim.MINE
+        assert await coord.claim("c-3", "b", 150) is Claim.CLAIMED
+
+
+async def test_unclaim_drops_only_the_owners_own_claim(coord: Coordinator) -> None:
+    assert await coord.claim("c-4", "a", 60_000) is Claim.MINE
+    await coord.unclaim("c-4", "b")  # not its claim: kept
+    assert await coord.claim("c-4", "b", 60_000) is Claim.CLAIMED
+    await coord.unclaim("c-4", "a")
+    assert await coord.claim("c-4", "b", 60_000) is Claim.MINE
+    await coord.finalize("c-4", 60_000)
+    await coord.unclaim("c-4", "b")  # final: kept
+    assert await coord.claim("c-4", "a", 60_000) is Claim.FINAL
+
+
+async def test_a_key_taken_with_first_seen_reads_final(coord: Coordinator) -> None:
+    assert await coord.first_seen("c-5", 60_000)
+    assert await coord.claim("c-5", "a", 60_000) is Claim.FINAL
+    assert await coord.claim("c-6", "a", 60_000) is Claim.MINE
+    assert not await coord.first_seen("c-6", 60_000)  # a live claim is not free for first_seen
+
+
+async def test_finalize_outlives_the_claim_ttl(coord: Coordinator) -> None:
+    assert await coord.claim("c-7", "a", 60) is Claim.MINE
+    await coord.finalize("c-7", 60_000)
+    await asyncio.sleep(0.15)
+    assert await coord.claim("c-7", "b", 60_000) is Claim.FINAL
