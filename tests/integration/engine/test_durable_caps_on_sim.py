@@ -6,12 +6,7 @@ of its BUY copies that spend (PENDING, EXECUTED by what filled, SETTLEMENT_PENDI
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import socket
-import subprocess
 import uuid
-from contextlib import suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +17,7 @@ from redis.asyncio import Redis
 
 from polyhunter.runtime.run_file import CopySpec, FollowerLimits, FollowerSpec, RunFile
 from tests.support.engine_rig import Rig, leader_address, rig
+from tests.support.own_redis import OwnRedis, free_port
 from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
@@ -104,55 +100,9 @@ async def test_deleting_the_counters_mid_run_does_not_reopen_the_caps(tmp_path: 
         assert r.sup.engine.guard.reseeds >= 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OwnRedis:
-    """A Redis of the test's own (no persistence), so stopping it disturbs nobody else's tests."""
-
-    def __init__(self, port: int, workdir: Path) -> None:
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self._port, self._workdir = port, workdir
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def _spawn(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server not installed")
-        args = [binary, "--bind", "127.0.0.1", "--port", str(self._port), "--save", "", "--appendonly", "no"]
-        self._proc = subprocess.Popen([*args, "--dir", str(self._workdir)], stdout=subprocess.DEVNULL)  # noqa: S603
-
-    async def start(self) -> None:
-        self._spawn()
-        client = Redis.from_url(self.url)
-        try:
-            for _ in range(100):
-                with suppress(Exception):
-                    if await client.ping():
-                        return
-                await asyncio.sleep(0.05)
-            raise AssertionError(f"redis at {self.url} did not start")
-        finally:
-            await client.aclose()
-
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        proc.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-
-
 async def test_a_redis_restart_mid_run_does_not_reopen_the_caps(tmp_path: Path) -> None:
     run, addresses = _run()
-    server = OwnRedis(_free_port(), tmp_path)
+    server = OwnRedis(free_port(), tmp_path)
     coord = {"backend": "redis", "redis_url": server.url, "key_prefix": "phtest-caps"}
     # while the server is down each copy is vetoed after the guard's retries (about 3 s)
     await server.start()

@@ -1,0 +1,215 @@
+"""Fault tests (issue 13 item 5): `polyhunter run` against `polyhunter sim` (leaders fill on their own,
+before, during and after the fault), two PAPER followers with daily caps, a PostgreSQL database of the
+test's own reached through a TCP proxy that can stall it, and a Redis of the test's own.
+
+(a) the database stalls for 15 s mid-run; (b) Redis stops and comes back empty mid-run; (c) two
+supervisors share the database and the Redis dedup, and one is SIGKILLed while its database connection
+is stalled (its dedup keys are only claims: they expire and the other supervisor records the fills).
+After each: every fill the simulator made for the leaders has its signal row (0 lost), no (signal,
+config) has two copies, no order reached the venue twice, and no follower spent past its daily cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from tests.support.fault_stack import (
+    assert_clean,
+    check_run,
+    engine_env,
+    leader_fills,
+    pg_rows,
+    pg_url,
+    recorded,
+    run_file_text,
+    sim_process,
+    start_engine,
+    wait_for,
+)
+from tests.support.own_redis import OwnRedis, free_port
+from tests.support.pg_databases import create_pg_database, drop_pg_database
+from tests.support.processes import stop_async_process
+from tests.support.tcp_proxy import StallingTcpProxy
+
+pytestmark = pytest.mark.integration
+
+STALL_S = 15
+RECORD_S = 120  # bound on the wait for every fill to be recorded once the fault is over
+
+
+@asynccontextmanager
+async def _database() -> AsyncIterator[tuple[str, StallingTcpProxy]]:
+    name = await asyncio.to_thread(create_pg_database)
+    proxy = StallingTcpProxy("127.0.0.1", 5432)
+    await proxy.start()
+    try:
+        yield name, proxy
+    finally:
+        await proxy.stop()
+        await asyncio.to_thread(drop_pg_database, name)
+
+
+async def _scenario(urls: dict[str, str], run_file: Path) -> list[str]:
+    async with aiohttp.ClientSession() as http, http.get(urls["admin"] + "/scenario") as resp:
+        leaders = [leader["address"] for leader in (await resp.json())["leaders"]]
+    await asyncio.to_thread(run_file.write_text, run_file_text(leaders))
+    return leaders
+
+
+async def _signals(db: str) -> int:
+    return int((await pg_rows(db, "SELECT count(*) AS n FROM signals"))[0]["n"])
+
+
+async def _all_recorded(db: str, urls: dict[str, str], leaders: list[str]) -> tuple[set[Any], float]:
+    """The leaders' fills up to now, once every one of them has its signal row (bounded wait)."""
+    fills = await leader_fills(urls["data_api"], leaders)
+
+    async def done() -> bool:
+        return fills <= await recorded(db)
+
+    try:
+        took = await wait_for(done, RECORD_S, "every leader fill recorded")
+    except AssertionError:
+        missing = fills - await recorded(db)
+        raise AssertionError(f"{len(missing)} of {len(fills)} leader fills never recorded") from None
+    return fills, took
+
+
+async def _more_fills(urls: dict[str, str], leaders: list[str], than: int, limit_s: float = 60) -> None:
+    async def more() -> bool:
+        return len(await leader_fills(urls["data_api"], leaders)) >= than
+
+    await wait_for(more, limit_s, f"{than} leader fills at the simulator")
+
+
+async def _stop(proc: asyncio.subprocess.Process, log: Path) -> None:
+    code = await stop_async_process(proc, timeout_s=30)
+    assert code == 0, f"engine exit {code}; see {log}"
+
+
+@pytest.mark.timeout(400)
+async def test_database_stalled_for_15s_mid_run_loses_nothing(tmp_path: Path) -> None:
+    async with _database() as (db, proxy):
+        with sim_process(tmp_path, seed=31, rate=1.5) as urls:
+            leaders = await _scenario(urls, tmp_path / "run.toml")
+            log = tmp_path / "engine.log"
+            proc = await start_engine(tmp_path / "run.toml", engine_env(urls, pg_url(proxy.port, db)), log)
+            try:
+                await wait_for(lambda: _more_signals(db, 5), 90, "5 signals before the stall")
+                before = len(await leader_fills(urls["data_api"], leaders))
+                proxy.pause()
+                stalled_at = time.monotonic()
+                await _more_fills(urls, leaders, before + 5)  # fills keep coming while it is stalled
+                await wait_for(lambda: _elapsed(stalled_at, STALL_S), STALL_S + 5, "the stall")
+                proxy.resume()
+                after = len(await leader_fills(urls["data_api"], leaders))
+                await _more_fills(urls, leaders, after + 10)  # and after it
+                fills, took = await _all_recorded(db, urls, leaders)
+            finally:
+                await _stop(proc, log)
+            report = await check_run(db, fills, urls["admin"])
+            print(f"(a) db stall {STALL_S}s: {report.line()} recorded_within={took:.1f}s")  # noqa: T201
+            assert_clean(report)
+
+
+@pytest.mark.timeout(400)
+async def test_redis_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
+    server = OwnRedis(free_port(), tmp_path)
+    await server.start()
+    try:
+        async with _database() as (db, proxy):
+            with sim_process(tmp_path, seed=32, rate=1.5) as urls:
+                leaders = await _scenario(urls, tmp_path / "run.toml")
+                log = tmp_path / "engine.log"
+                env = engine_env(urls, pg_url(proxy.port, db), (server.url, "phfault"))
+                proc = await start_engine(tmp_path / "run.toml", env, log)
+                try:
+                    await wait_for(lambda: _more_signals(db, 5), 90, "5 signals before the Redis stop")
+                    before = len(await leader_fills(urls["data_api"], leaders))
+                    server.stop()
+                    await _more_fills(urls, leaders, before + 5)
+                    await server.start()  # back, empty: dedup keys and counters are gone
+                    after = len(await leader_fills(urls["data_api"], leaders))
+                    await _more_fills(urls, leaders, after + 10)
+                    fills, took = await _all_recorded(db, urls, leaders)
+                finally:
+                    await _stop(proc, log)
+                report = await check_run(db, fills, urls["admin"])
+                print(f"(b) redis restart: {report.line()} recorded_within={took:.1f}s")  # noqa: T201
+                assert_clean(report)
+    finally:
+        server.stop()
+
+
+async def _claims(url: str, prefix: str) -> int:
+    """Shared dedup keys that are claims, not final (what the killed supervisor held)."""
+    client = Redis.from_url(url)
+    try:
+        n = 0
+        async for key in client.scan_iter(match=f"{prefix}:seen:*", count=1000):
+            value = await client.get(key)
+            n += isinstance(value, bytes) and value.startswith(b"c:")
+        return n
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.timeout(400)
+async def test_sigkill_while_the_database_is_stalled_loses_nothing(tmp_path: Path) -> None:
+    server = OwnRedis(free_port(), tmp_path)
+    await server.start()
+    prefix = f"phkill-{uuid.uuid4().hex[:6]}"
+    try:
+        async with _database() as (db, proxy_a):
+            proxy_b = StallingTcpProxy("127.0.0.1", 5432)
+            await proxy_b.start()
+            with sim_process(tmp_path, seed=33, rate=2) as urls:
+                leaders = await _scenario(urls, tmp_path / "run.toml")
+                run_file = tmp_path / "run.toml"
+                log_a, log_b = tmp_path / "engine-a.log", tmp_path / "engine-b.log"
+                env_a = engine_env(urls, pg_url(proxy_a.port, db), (server.url, prefix))
+                proc_a = await start_engine(run_file, env_a, log_a)
+                env_b = engine_env(urls, pg_url(proxy_b.port, db), (server.url, prefix))
+                proc_b = await start_engine(run_file, env_b, log_b)
+                try:
+                    await wait_for(lambda: _more_signals(db, 5), 90, "5 signals before the stall")
+                    before = len(await leader_fills(urls["data_api"], leaders))
+                    proxy_a.pause()  # supervisor A's database stops answering
+                    await _more_fills(urls, leaders, before + 6)
+                    held = await _claims(server.url, prefix)
+                    proc_a.kill()  # SIGKILL while its hand-offs wait on the database
+                    await proc_a.wait()
+                    proxy_a.resume()
+                    after = len(await leader_fills(urls["data_api"], leaders))
+                    await _more_fills(urls, leaders, after + 6)
+                    fills, took = await _all_recorded(db, urls, leaders)
+                finally:
+                    if proc_a.returncode is None:
+                        proc_a.kill()
+                        await proc_a.wait()
+                    await _stop(proc_b, log_b)
+                    await proxy_b.stop()
+                report = await check_run(db, fills, urls["admin"])
+                line = f"{report.line()} claims_held_at_kill={held} recorded_within={took:.1f}s"
+                print(f"(c) SIGKILL during db stall: {line}")  # noqa: T201
+                assert_clean(report)
+    finally:
+        server.stop()
+
+
+async def _more_signals(db: str, than: int) -> bool:
+    return await _signals(db) >= than
+
+
+async def _elapsed(since: float, seconds: float) -> bool:
+    return time.monotonic() - since >= seconds

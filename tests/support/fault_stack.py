@@ -1,0 +1,213 @@
+"""`polyhunter run` processes against a `polyhunter sim` process (the `leaders` scenario: leader fills
+arrive on their own), on a PostgreSQL database of the test's own reached through a stalling TCP proxy,
+for the fault tests (issue 13 item 5): what the simulator filled for the leaders, what the engines
+recorded, and the checks that nothing was lost, duplicated or spent past a cap."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess  # noqa: S404 - the simulator process
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from polyhunter.secretbox import generate_master_key
+from tests.support.pg_databases import PG_HOST
+from tests.support.processes import stop_process
+
+CLI = [sys.executable, "-m", "polyhunter.cli"]
+READY_S = 90
+MASTER_KEY = generate_master_key()
+COPY_USDC = Decimal(2)
+CAPS = {"cap-a": Decimal(24), "cap-b": Decimal(40)}
+
+_FOLLOWER = (
+    '[[followers]]\nname = "{name}"\ncustody = "PAPER"\n[followers.limits]\ndaily_cap_usdc = "{cap}"\n'
+)
+_COPY = '[[followers.copies]]\nleader = "{leader}"\nsizing = "FIXED_USDC"\nsizing_value = "{usdc}"\n'
+
+
+def run_file_text(leaders: list[str]) -> str:
+    """Two PAPER followers with daily caps, each copying every leader with a fixed notional."""
+    out = []
+    for name, cap in CAPS.items():
+        out.append(_FOLLOWER.format(name=name, cap=cap))
+        out += [_COPY.format(leader=leader, usdc=COPY_USDC) for leader in leaders]
+    return "\n".join(out)
+
+
+@contextmanager
+def sim_process(tmp: Path, *, seed: int, rate: float) -> Iterator[dict[str, str]]:
+    cmd = [*CLI, "sim", "--port", "0", "--scenario", "leaders", "--seed", str(seed), "--rate", str(rate)]
+    with (tmp / "sim.log").open("wb") as log:
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            cmd, stdout=subprocess.PIPE, stderr=log, start_new_session=True
+        )
+        try:
+            assert proc.stdout is not None
+            yield json.loads(proc.stdout.readline())
+        finally:
+            stop_process(proc, timeout_s=30)
+
+
+def engine_env(urls: dict[str, str], db_url: str, redis: tuple[str, str] | None = None) -> dict[str, str]:
+    """The environment of a `polyhunter run` on `db_url`, with the shared Redis `(url, prefix)` if given."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
+    env.update(
+        {
+            "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
+            "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
+            "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
+            "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
+            "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
+            "POLYHUNTER__DB__URL": db_url,
+            "POLYHUNTER__COORD__BACKEND": "memory",
+            "POLYHUNTER__INGEST__MODE": "HYBRID",
+            "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
+            "POLYHUNTER__INGEST__POLL_INTERVAL_MS": "1000",
+            "POLYHUNTER__ENGINE__PENDING_TTL_S": "5",
+            "POLYHUNTER__API__PORT": "0",
+            "POLYHUNTER__SECRETS__MASTER_KEY": MASTER_KEY,
+            "POLYHUNTER__LOGGING__LEVEL": "INFO",
+            "POLYHUNTER__LOGGING__FORMAT": "json",
+        }
+    )
+    if redis is not None:
+        env["POLYHUNTER__COORD__BACKEND"] = "redis"
+        env["POLYHUNTER__COORD__REDIS_URL"] = redis[0]
+        env["POLYHUNTER__COORD__KEY_PREFIX"] = redis[1]
+    return env
+
+
+async def start_engine(run_file: Path, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    with log.open("wb") as out:  # noqa: ASYNC230 - opening the log file the child writes to
+        proc = await asyncio.create_subprocess_exec(
+            *CLI,
+            "run",
+            "--config",
+            str(run_file),
+            env=env,
+            cwd=run_file.parent,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + READY_S
+    while b"api listening" not in await asyncio.to_thread(log.read_bytes):
+        assert proc.returncode is None, f"engine exited ({proc.returncode}); see {log}"
+        assert time.monotonic() < deadline, f"engine not ready after {READY_S}s; see {log}"
+        await asyncio.sleep(0.2)
+    return proc
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], limit_s: float, what: str) -> float:
+    """Poll `check` until it holds; return the seconds it took. Fails after `limit_s`."""
+    start = time.monotonic()
+    while not await check():
+        assert time.monotonic() - start < limit_s, f"not within {limit_s}s: {what}"
+        await asyncio.sleep(0.25)
+    return time.monotonic() - start
+
+
+def pg_url(port: int, name: str) -> str:
+    return f"postgresql+asyncpg://127.0.0.1:{port}/{name}"
+
+
+async def pg_rows(name: str, sql: str) -> list[dict[str, Any]]:
+    """Read the test's database directly (not through the proxy)."""
+    conn = await asyncpg.connect(f"postgresql://{PG_HOST}/{name}")
+    try:
+        return [dict(r) for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+async def leader_fills(data_api: str, leaders: list[str]) -> set[tuple[str, str, str, str]]:
+    """Every fill the simulator made for the leaders: (leader, tx hash, asset, side)."""
+    out: set[tuple[str, str, str, str]] = set()
+    async with aiohttp.ClientSession() as http:
+        for leader in leaders:
+            params = {"user": leader, "limit": "10000"}
+            async with http.get(data_api + "/trades", params=params) as resp:
+                assert resp.status == 200, await resp.text()
+                for row in await resp.json():
+                    out.add((leader.lower(), row["transactionHash"].lower(), str(row["asset"]), row["side"]))
+    return out
+
+
+async def recorded(db: str) -> set[tuple[str, str, str, str]]:
+    found = await pg_rows(db, "SELECT leader, tx_hash, asset, side::text AS side FROM signals")
+    return {(r["leader"].lower(), r["tx_hash"].lower(), r["asset"], r["side"]) for r in found}
+
+
+@dataclass
+class FaultReport:
+    fills: int
+    signals: int
+    lost: int
+    duplicate_copies: int
+    duplicate_orders: int
+    spend: dict[str, Decimal]
+
+    def line(self) -> str:
+        caps = ", ".join(f"{n} {s} <= {CAPS[n]}" for n, s in sorted(self.spend.items()))
+        return (
+            f"fills={self.fills} signals={self.signals} lost={self.lost} "
+            f"duplicate_copies={self.duplicate_copies} duplicate_orders={self.duplicate_orders} spend: {caps}"
+        )
+
+
+async def check_run(db: str, fills: set[tuple[str, str, str, str]], admin_url: str) -> FaultReport:
+    """Nothing lost (every fill has its signal row), no copy twice per (signal, config), no order at the
+    venue twice, no follower's BUY spend of the day past its cap."""
+    signals = await recorded(db)
+    dup_copies = await pg_rows(
+        db,
+        "SELECT signal_key, config_id, count(*) AS n FROM copy_trades GROUP BY signal_key, config_id "
+        "HAVING count(*) > 1",
+    )
+    ids = await pg_rows(db, "SELECT venue_order_id FROM copy_trades WHERE venue_order_id IS NOT NULL")
+    async with aiohttp.ClientSession() as http, http.get(admin_url + "/orders") as resp:
+        venue = await resp.json()
+    dup_orders = sum(n - 1 for n in Counter(r["venue_order_id"] for r in ids).values() if n > 1)
+    dup_orders += sum(
+        n - 1 for n in Counter(o["orderID"] for o in venue if o.get("orderID")).values() if n > 1
+    )
+    spent = await pg_rows(
+        db,
+        "SELECT u.username AS name, (ct.created_at AT TIME ZONE 'UTC')::date AS day, SUM(CASE WHEN ct.state = "
+        "'EXECUTED' AND ct.filled_size_micro IS NOT NULL THEN ct.filled_size_micro * ct.filled_price_micro "
+        "/ 1000000 ELSE ct.requested_notional_micro END) AS spent FROM copy_trades ct JOIN users u "
+        "ON u.id = ct.user_id WHERE ct.side = 'BUY' AND ct.state IN ('PENDING', 'EXECUTED', "
+        "'SETTLEMENT_PENDING') GROUP BY u.username, day",
+    )
+    spend: dict[str, Decimal] = {}
+    for r in spent:
+        spend[r["name"]] = max(spend.get(r["name"], Decimal(0)), Decimal(int(r["spent"])) / 1_000_000)
+    return FaultReport(
+        fills=len(fills),
+        signals=len(signals),
+        lost=len(fills - signals),
+        duplicate_copies=len(dup_copies),
+        duplicate_orders=dup_orders,
+        spend=spend,
+    )
+
+
+def assert_clean(report: FaultReport) -> None:
+    assert report.lost == 0, report.line()
+    assert report.duplicate_copies == 0, report.line()
+    assert report.duplicate_orders == 0, report.line()
+    for name, total in report.spend.items():
+        assert total <= CAPS[name], report.line()
