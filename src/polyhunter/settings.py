@@ -144,6 +144,9 @@ class IngestSettings(Section):
     # minutes (polling lag, chain confirmations); older repeats stop at the signals table (the durable
     # dedup). A day of keys in memory would grow a process by ~70 MB on a busy stream.
     local_dedup_ttl_s: int = Field(default=900, ge=60, le=MONTH_S)
+    # A shared dedup key is a claim of this many seconds (refreshed while its signal is handed on)
+    # until the signal is durable; a process killed meanwhile leaves it to another supervisor.
+    dedup_claim_ttl_s: float = Field(default=5.0, ge=0.5, le=3600)
 
 
 class EngineSettings(Section):

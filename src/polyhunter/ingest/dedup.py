@@ -9,17 +9,26 @@ one and two TTLs) unless the size bound forces an early rotation, which is count
 
 :class:`CoordinatorDedup` puts the same contract on a shared ``Coordinator`` (Redis for several
 supervisors); the mux checks the local set first so that repeats seen by this process never cost a
-round trip.
+round trip. A shared key is first only a short claim (``claim_ttl_s``), kept alive while the signal is
+handed on and made final (``ttl_s``) once it is durable: a process killed in between (e.g. while its
+database is stalled) leaves a claim that expires, and another supervisor's source records the fill. A
+source that meets another process's live claim waits until it turns final (a duplicate) or expires
+(then it takes the key).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from polyhunter.domain.signal import SourceKind
-from polyhunter.ports.coordinator import Coordinator
+from polyhunter.log import get_logger
+from polyhunter.ports.coordinator import Claim, Coordinator
+
+log = get_logger(__name__)
 
 SOURCES: tuple[SourceKind, ...] = tuple(SourceKind)
 
@@ -107,6 +116,12 @@ class DedupSet:
     async def forget(self, key: str) -> None:
         self.discard(key)
 
+    async def hold(self, keys: Sequence[str]) -> None:
+        """Nothing to keep alive in one process's own set."""
+
+    async def finalize(self, keys: Sequence[str]) -> None:
+        """A key of this set is final once accepted."""
+
     def __len__(self) -> int:
         return len(self._cur) + len(self._old)
 
@@ -115,22 +130,55 @@ class DedupSet:
 
 
 class CoordinatorDedup:
-    """``SignalDedup`` over a shared ``Coordinator`` (e.g. Redis): one winner across processes."""
+    """``SignalDedup`` over a shared ``Coordinator`` (e.g. Redis): one winner across processes, final
+    only once its signal is durable (see the module doc)."""
 
-    def __init__(self, coord: Coordinator, ttl_s: float, prefix: str = "sig:") -> None:
+    def __init__(
+        self,
+        coord: Coordinator,
+        ttl_s: float,
+        prefix: str = "sig:",
+        *,
+        claim_ttl_s: float = 5.0,
+        owner: str | None = None,
+    ) -> None:
         self._coord = coord
         self._ttl_ms = int(ttl_s * 1000)
+        self._claim_ms = max(int(claim_ttl_s * 1000), 1)
         self._prefix = prefix
+        self.owner = owner or uuid.uuid4().hex
         self.stats = DedupStats()
+        self.claim_waits = 0  # times a key was found claimed by another process, not final yet
 
     async def first_seen(self, key: str, source: SourceKind) -> bool:
-        new = await self._coord.first_seen(self._prefix + key, self._ttl_ms)
-        if new:
-            self.stats.first[source] += 1
-        else:
-            # the shared store keeps no winner; attribute the late copy to this source only
-            self.stats.late[source] += 1
-        return new
+        """True once this process holds the key's claim; False once the key is final. While another
+        process holds a live claim, waits (that process may still fail, or die and let it expire)."""
+        wait_s = min(0.5, self._claim_ms / 4000)
+        while True:
+            found = await self._coord.claim(self._prefix + key, self.owner, self._claim_ms)
+            if found is Claim.MINE:
+                self.stats.first[source] += 1
+                return True
+            if found is Claim.FINAL:
+                # the shared store keeps no winner; attribute the late copy to this source only
+                self.stats.late[source] += 1
+                return False
+            self.claim_waits += 1
+            await asyncio.sleep(wait_s)
 
     async def forget(self, key: str) -> None:
-        await self._coord.forget(self._prefix + key)
+        await self._coord.unclaim(self._prefix + key, self.owner)
+
+    async def hold(self, keys: Sequence[str]) -> None:
+        """Refresh this process's claims on `keys` every third of their TTL until cancelled."""
+        while True:
+            await asyncio.sleep(self._claim_ms / 3000)
+            try:
+                for key in keys:
+                    await self._coord.claim(self._prefix + key, self.owner, self._claim_ms)
+            except Exception as exc:  # noqa: BLE001 - Redis away: try again at the next round
+                log.warning("shared dedup claims not refreshed", keys=len(keys), error=repr(exc))
+
+    async def finalize(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            await self._coord.finalize(self._prefix + key, self._ttl_ms)

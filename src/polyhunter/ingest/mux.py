@@ -23,9 +23,13 @@ every source goes through the same gate:
 * chain logs call :meth:`SignalMux.submit_until_taken` per signal: a failed hand-off is retried until
   taken, and the source commits its block cursor only past signals that were.
 
-With a shared dedup (Redis, several supervisors) a locally new key is also claimed there. A hand-off
-that fails forgets the keys again, locally and in the shared dedup, so the source's retry or another
-source's copy of the same fill is accepted: a failed hand-off never turns a fill into a "duplicate".
+With a shared dedup (Redis, several supervisors) a locally new key is also claimed there: a short
+claim, kept alive while the hand-off runs and made final once the sink returned (the signal is durable),
+so a process killed in between (its database stalled) leaves nothing held for long: the claim expires
+and another supervisor's source, which waits on a live claim instead of calling it a duplicate, records
+the fill. A hand-off that fails forgets the keys again, locally and in the shared dedup, so the source's
+retry or another source's copy of the same fill is accepted: a failed hand-off never turns a fill into a
+"duplicate".
 
 A duplicate is final only once the first copy is durable. A source with a cursor (the poller, the chain)
 that offers a fill another source is still handing on waits for that hand-off before it goes on (and
@@ -298,14 +302,30 @@ class SignalMux(SignalSink):
         try:
             accepted = await self._claim_shared(offered)
             if accepted:
+                keys = [s.key for s in accepted]
+                holder = None if self.shared is None else asyncio.create_task(self.shared.hold(keys))
                 try:
                     await self._sink(accepted)
                 except BaseException:
                     await self._failed(accepted)
                     raise
+                finally:
+                    if holder is not None:
+                        holder.cancel()
+                await self._finalize(keys)
         finally:
             for signal in offered:
                 self._settle(signal.key, taken=True)  # failed ones were settled False already
+
+    async def _finalize(self, keys: list[str]) -> None:
+        """The sink returned: the signals are durable, their shared keys final. If that fails (Redis
+        away) the claims expire and a later copy is handed on again: the store keeps one per key."""
+        if self.shared is None:
+            return
+        try:
+            await self.shared.finalize(keys)
+        except Exception as exc:  # noqa: BLE001 - the signals are recorded; only the dedup is late
+            log.warning("shared dedup keys not made final", keys=len(keys), error=repr(exc))
 
     def _settle(self, key: str, *, taken: bool) -> None:
         future = self._in_flight.pop(key, None)

@@ -87,7 +87,7 @@ class IngestService:
         self.metrics = IngestMetrics(registry)
         self.dedup = DedupSet(ttl_s=ing.local_dedup_ttl_s)
         shared = (
-            CoordinatorDedup(coord, ing.dedup_ttl_s)
+            CoordinatorDedup(coord, ing.dedup_ttl_s, claim_ttl_s=ing.dedup_claim_ttl_s)
             if coord is not None and settings.coord.backend == "redis"
             else None
         )

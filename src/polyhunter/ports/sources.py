@@ -18,6 +18,7 @@ two ways:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
 
@@ -89,6 +90,15 @@ class SignalDedup(Protocol):
 
     async def forget(self, key: str) -> None:
         """Undo an accepted key whose signal could not be handed on: a later offer is accepted again."""
+        ...
+
+    async def hold(self, keys: Sequence[str]) -> None:
+        """Keep the claims on `keys` (accepted, still being handed on) alive until cancelled. A shared
+        dedup's claim is short: if this process dies, it expires and another source takes the fill."""
+        ...
+
+    async def finalize(self, keys: Sequence[str]) -> None:
+        """The signals of `keys` are durable: their keys are final, a later copy is a duplicate."""
         ...
 
 

@@ -146,6 +146,7 @@ async def test_push_signals_consult_and_set_the_shared_dedup(
     # another supervisor's poller copied the first fill already
     other = CoordinatorDedup(coords(), 600)
     assert await other.first_seen(first.key, POLL)
+    await other.finalize([first.key])  # ... and recorded it
     server.behaviour = sends(frames)
     got: list[Signal] = []
 

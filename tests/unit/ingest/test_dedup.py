@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from polyhunter.coord.memory import MemoryCoordinator
@@ -76,6 +78,38 @@ async def test_coordinator_dedup_shares_one_winner_between_processes() -> None:
     a = CoordinatorDedup(coord, ttl_s=60, prefix="t:")
     b = CoordinatorDedup(coord, ttl_s=60, prefix="t:")
     assert await a.first_seen("k", WS) is True
+    await a.finalize(["k"])  # a's signal is durable
     assert await b.first_seen("k", POLL) is False
     assert a.stats.first[WS] == 1
     assert b.stats.late[POLL] == 1
+
+
+async def test_a_claim_waits_until_final_or_expired() -> None:
+    """A key claimed by another process is not a duplicate yet: the second source waits; the claim
+    turns final (duplicate), or its holder dies and the claim expires (the second source takes it)."""
+    coord = MemoryCoordinator()
+    a = CoordinatorDedup(coord, ttl_s=60, prefix="t:", claim_ttl_s=0.2)
+    b = CoordinatorDedup(coord, ttl_s=60, prefix="t:", claim_ttl_s=0.2)
+    assert await a.first_seen("k1", WS) is True
+    waiting = asyncio.create_task(b.first_seen("k1", POLL))
+    holding = asyncio.create_task(a.hold(["k1"]))  # a still hands it on: its claim is kept alive
+    while b.claim_waits < 3:  # noqa: ASYNC110 - waits for a counter of b's
+        await asyncio.sleep(0.02)
+    assert not waiting.done()
+    holding.cancel()
+    await a.finalize(["k1"])
+    assert await waiting is False
+
+    assert await a.first_seen("k2", WS) is True  # ... and a dies here: never made final
+    assert await b.first_seen("k2", POLL) is True  # after the claim expired
+    assert b.claim_waits > 3
+
+
+async def test_forget_drops_only_the_own_claim() -> None:
+    coord = MemoryCoordinator()
+    a = CoordinatorDedup(coord, ttl_s=60, prefix="t:", claim_ttl_s=60)
+    b = CoordinatorDedup(coord, ttl_s=60, prefix="t:", claim_ttl_s=60)
+    assert await a.first_seen("k", WS) is True
+    await b.forget("k")  # not b's claim
+    await a.forget("k")  # a's hand-off failed
+    assert await b.first_seen("k", POLL) is True
