@@ -27,6 +27,7 @@ from tests.support.fault_stack import (
     assert_clean,
     check_run,
     engine_env,
+    fill_rows,
     leader_fills,
     pg_rows,
     pg_url,
@@ -70,9 +71,12 @@ async def _signals(db: str) -> int:
     return int((await pg_rows(db, "SELECT count(*) AS n FROM signals"))[0]["n"])
 
 
-async def _all_recorded(db: str, urls: dict[str, str], leaders: list[str]) -> tuple[set[Any], float]:
-    """The leaders' fills up to now, once every one of them has its signal row (bounded wait)."""
-    fills = await leader_fills(urls["data_api"], leaders)
+async def _all_recorded(
+    db: str, urls: dict[str, str], leaders: list[str], before: set[Any]
+) -> tuple[set[Any], float]:
+    """The leaders' fills from the engine's start (`before`: those made before it followed them) up to
+    now, once every one of them has its signal row (bounded wait)."""
+    fills = await leader_fills(urls["data_api"], leaders) - before
 
     async def done() -> bool:
         return fills <= await recorded(db)
@@ -81,7 +85,15 @@ async def _all_recorded(db: str, urls: dict[str, str], leaders: list[str]) -> tu
         took = await wait_for(done, RECORD_S, "every leader fill recorded")
     except AssertionError:
         missing = fills - await recorded(db)
-        raise AssertionError(f"{len(missing)} of {len(fills)} leader fills never recorded") from None
+        txs = {m[1] for m in missing}
+        detail = [
+            (r["transactionHash"][:10], r["side"], r["size"], r["timestamp"])
+            for r in await fill_rows(urls["data_api"], leaders)
+            if r["transactionHash"].lower() in txs
+        ]
+        raise AssertionError(
+            f"{len(missing)} of {len(fills)} leader fills never recorded: {detail}"
+        ) from None
     return fills, took
 
 
@@ -104,6 +116,7 @@ async def test_database_stalled_for_15s_mid_run_loses_nothing(tmp_path: Path) ->
             leaders = await _scenario(urls, tmp_path / "run.toml")
             log = tmp_path / "engine.log"
             proc = await start_engine(tmp_path / "run.toml", engine_env(urls, pg_url(proxy.port, db)), log)
+            followed_from = await leader_fills(urls["data_api"], leaders)
             try:
                 await wait_for(lambda: _more_signals(db, 5), 90, "5 signals before the stall")
                 before = len(await leader_fills(urls["data_api"], leaders))
@@ -114,7 +127,7 @@ async def test_database_stalled_for_15s_mid_run_loses_nothing(tmp_path: Path) ->
                 proxy.resume()
                 after = len(await leader_fills(urls["data_api"], leaders))
                 await _more_fills(urls, leaders, after + 10)  # and after it
-                fills, took = await _all_recorded(db, urls, leaders)
+                fills, took = await _all_recorded(db, urls, leaders, followed_from)
             finally:
                 await _stop(proc, log)
             report = await check_run(db, fills, urls["admin"])
@@ -133,6 +146,7 @@ async def test_redis_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
                 log = tmp_path / "engine.log"
                 env = engine_env(urls, pg_url(proxy.port, db), (server.url, "phfault"))
                 proc = await start_engine(tmp_path / "run.toml", env, log)
+                followed_from = await leader_fills(urls["data_api"], leaders)
                 try:
                     await wait_for(lambda: _more_signals(db, 5), 90, "5 signals before the Redis stop")
                     before = len(await leader_fills(urls["data_api"], leaders))
@@ -141,7 +155,7 @@ async def test_redis_restarted_mid_run_loses_nothing(tmp_path: Path) -> None:
                     await server.start()  # back, empty: dedup keys and counters are gone
                     after = len(await leader_fills(urls["data_api"], leaders))
                     await _more_fills(urls, leaders, after + 10)
-                    fills, took = await _all_recorded(db, urls, leaders)
+                    fills, took = await _all_recorded(db, urls, leaders, followed_from)
                 finally:
                     await _stop(proc, log)
                 report = await check_run(db, fills, urls["admin"])
@@ -179,6 +193,7 @@ async def test_sigkill_while_the_database_is_stalled_loses_nothing(tmp_path: Pat
                 log_a, log_b = tmp_path / "engine-a.log", tmp_path / "engine-b.log"
                 env_a = engine_env(urls, pg_url(proxy_a.port, db), (server.url, prefix))
                 proc_a = await start_engine(run_file, env_a, log_a)
+                followed_from = await leader_fills(urls["data_api"], leaders)
                 env_b = engine_env(urls, pg_url(proxy_b.port, db), (server.url, prefix))
                 proc_b = await start_engine(run_file, env_b, log_b)
                 try:
@@ -192,7 +207,7 @@ async def test_sigkill_while_the_database_is_stalled_loses_nothing(tmp_path: Pat
                     proxy_a.resume()
                     after = len(await leader_fills(urls["data_api"], leaders))
                     await _more_fills(urls, leaders, after + 6)
-                    fills, took = await _all_recorded(db, urls, leaders)
+                    fills, took = await _all_recorded(db, urls, leaders, followed_from)
                 finally:
                     if proc_a.returncode is None:
                         proc_a.kill()

@@ -146,6 +146,16 @@ async def leader_fills(data_api: str, leaders: list[str]) -> set[tuple[str, str,
     return out
 
 
+async def fill_rows(data_api: str, leaders: list[str]) -> list[dict[str, Any]]:
+    """The simulator's trade rows of the leaders (for a failure message)."""
+    out: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession() as http:
+        for leader in leaders:
+            async with http.get(data_api + "/trades", params={"user": leader, "limit": "10000"}) as resp:
+                out += await resp.json()
+    return out
+
+
 async def recorded(db: str) -> set[tuple[str, str, str, str]]:
     found = await pg_rows(db, "SELECT leader, tx_hash, asset, side::text AS side FROM signals")
     return {(r["leader"].lower(), r["tx_hash"].lower(), r["asset"], r["side"]) for r in found}
