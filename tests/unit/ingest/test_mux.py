@@ -17,6 +17,7 @@ from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
+from polyhunter.ports.coordinator import Claim
 from polyhunter.ports.sources import SignalSink, SourceHealth
 from tests.support.exchange_logs import EXCHANGE, LEADER, OTHER, v2_log
 from tests.support.fake_chain import FakeChain
@@ -438,3 +439,58 @@ async def test_a_polled_fill_waits_behind_the_push_fills_of_its_token() -> None:
     await asyncio.wait_for(polled, 1)
     assert order == [elsewhere.key, pushed.key, later.key]
     assert await mux.drain(1) == 0
+
+
+class FrozenCoordinator(MemoryCoordinator):
+    """A process's view of the shared coordinator that stops answering once `frozen` (the process was
+    SIGKILLed: it neither refreshes nor releases anything any more)."""
+
+    def __init__(self, shared: MemoryCoordinator) -> None:
+        super().__init__()
+        self.shared = shared
+        self.frozen = asyncio.Event()
+
+    async def claim(self, key: str, owner: str, ttl_ms: int) -> Claim:
+        if self.frozen.is_set():
+            await asyncio.Event().wait()
+        return await self.shared.claim(key, owner, ttl_ms)
+
+
+async def test_a_supervisor_killed_mid_hand_off_leaves_only_a_short_claim() -> None:
+    """Supervisor A claims a fill and its database stalls; A is killed before the fill is durable. B's
+    poller offers the same fill: it waits on A's live claim (not a duplicate), takes the key once the
+    claim expired, and records the fill. Once recorded, the key is final: a third copy is a duplicate."""
+    coord = MemoryCoordinator()
+    frozen = FrozenCoordinator(coord)
+    stalled = asyncio.Event()
+
+    async def stalled_sink(batch: list[Signal]) -> None:
+        stalled.set()
+        await asyncio.Event().wait()  # the database never answers
+
+    a = SignalMux(
+        "HYBRID",
+        DedupSet(ttl_s=60),
+        IngestMetrics(),
+        max_signal_age_s=60,
+        shared=CoordinatorDedup(frozen, 60, claim_ttl_s=0.3),
+        sink=stalled_sink,
+    )
+    b_shared = CoordinatorDedup(coord, 60, claim_ttl_s=0.3)
+    b_took = Taken()
+    b = SignalMux(
+        "HYBRID", DedupSet(ttl_s=60), IngestMetrics(), max_signal_age_s=60, shared=b_shared, sink=b_took
+    )
+    assert a.offer(sig(7, WS)) is Verdict.ACCEPTED
+    await a.hand_off_soon([sig(7, WS)])
+    await asyncio.wait_for(stalled.wait(), 5)
+    polled = asyncio.create_task(b.submit([sig(7, POLL)]))
+    while b_shared.claim_waits < 2:  # noqa: ASYNC110 - waits for B to meet A's live claim
+        await asyncio.sleep(0.02)
+    assert not polled.done()  # A is alive and refreshing its claim: B waits
+    assert b_took == []
+    frozen.frozen.set()  # SIGKILL: A's claim is no longer refreshed
+    await asyncio.wait_for(polled, 5)
+    assert b_took == [sig(7, POLL)]
+    assert await coord.claim("sig:" + sig(7, WS).key, "c", 60_000) is Claim.FINAL
+    assert await a.drain(0) == 1  # A's hand-off never ended
