@@ -170,7 +170,7 @@ async def _claims(url: str, prefix: str) -> int:
     client = Redis.from_url(url)
     try:
         n = 0
-        async for key in client.scan_iter(match=f"{prefix}:seen:*", count=1000):
+        async for key in client.scan_iter(match=f"{prefix}:*seen:sig:*", count=1000):
             value = await client.get(key)
             n += isinstance(value, bytes) and value.startswith(b"c:")
         return n
