@@ -6,6 +6,8 @@
   hash behind; `reconcile` asks the venue about that exact order (its record, then its trade records:
   an order record that is missing or shows no fill is not taken as proof nothing filled) and never
   resubmits.
+* An order the venue answers ``delayed`` (accepted, matched after a delay) is an unknown result: the
+  copy stays PENDING and the sweep reconciles it once the venue has decided.
 """
 
 from __future__ import annotations
@@ -142,6 +144,13 @@ class EoaExecutor:
             )
         if not resp.success or resp.error_msg:
             return _refused(resp.error_msg or "rejected", signed.order_hash)
+        if resp.status.lower() == "delayed":  # accepted, matched later (or not): the sweep reconciles it
+            log.info("order delayed by the venue; left for reconciliation", order=resp.order_id)
+            return ExecutionResult(
+                ExecStatus.UNKNOWN,
+                venue_order_id=resp.order_id or signed.order_hash,
+                error="delayed by the venue",
+            )
         making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
         shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
         if shares <= 0:
@@ -183,6 +192,8 @@ class EoaExecutor:
             traded = None
         if traded is not None:
             return traded
+        if order is not None and order.status.upper() == "DELAYED":
+            raise RetryableError(f"order {order_hash} still delayed by the venue")  # ask again later
         if order is not None:  # the venue has the order and no fill of it: killed or refused
             return _refused(f"venue status {order.status}", order_hash)
         return None
