@@ -21,6 +21,7 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     BalanceAllowance,
     OpenOrder,
     PostOrderResponse,
+    ServerVersion,
     TradesPage,
 )
 from polyhunter.adapters.polymarket.wire_validation import SIZE_OUT_OF_RANGE, InvalidMessage, parse_decimal
@@ -111,6 +112,18 @@ class ClobTradingClient:
             return decode_post_order_response(raw)
         except (msgspec.DecodeError, InvalidMessage) as exc:  # placed or not: the caller reconciles
             raise RetryableError(f"POST /order: malformed answer: {exc}") from exc
+
+    async def order_version(self) -> int:
+        """The exchange version (2 or 3) orders must be signed for now (`GET /version`; 2 when the venue
+        does not say, the SDKs' default)."""
+        try:
+            raw = await self.http.request("GET", "/version")
+        except VenueError:
+            return 2
+        try:
+            return decode(raw, ServerVersion).version
+        except msgspec.DecodeError as exc:
+            raise RetryableError(f"GET /version: malformed answer: {exc}") from exc
 
     async def get_order(self, order_id: str) -> OpenOrder | None:
         await self.ensure_api_key()
