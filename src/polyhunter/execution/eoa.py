@@ -24,7 +24,7 @@ from polyhunter.adapters.polymarket.http import RetryableError, VenueAuthError, 
 from polyhunter.adapters.polymarket.order_errors import is_killed_unfilled, is_version_mismatch
 from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
 from polyhunter.adapters.polymarket.order_signer import SignatureType, SignedOrder, exchange_domain
-from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
+from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance, PostOrderResponse
 from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
@@ -57,6 +57,38 @@ class _VersionMismatch:
     """The venue refused an order as signed for another exchange version (nothing was placed)."""
 
     message: str
+
+
+def _answered(
+    resp: PostOrderResponse, request: OrderRequest, signed: SignedOrder
+) -> ExecutionResult | _VersionMismatch:
+    """The result of an order the venue answered with 2xx."""
+    if not resp.success or resp.error_msg:
+        if is_version_mismatch(None, resp.error_msg):
+            return _VersionMismatch(resp.error_msg)
+        return _refused(resp.error_msg or "rejected", signed.order_hash)
+    if resp.status.lower() == "delayed":  # accepted, matched later (or not): the sweep reconciles it
+        log.info("order delayed by the venue; left for reconciliation", order=resp.order_id)
+        return ExecutionResult(
+            ExecStatus.UNKNOWN,
+            venue_order_id=resp.order_id or signed.order_hash,
+            error="delayed by the venue",
+        )
+    making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
+    shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
+    if shares <= 0:
+        if resp.status == "live":
+            return ExecutionResult(ExecStatus.PARTIAL, venue_order_id=resp.order_id)
+        return _refused(f"status {resp.status}", resp.order_id)
+    status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
+    return ExecutionResult(
+        status,
+        shares,
+        usdc / shares,
+        Decimal(0),
+        resp.order_id,
+        tx_hashes=tuple(resp.transactions_hashes or ()),
+    )
 
 
 @dataclass(slots=True)
@@ -180,32 +212,7 @@ class EoaExecutor:
             return ExecutionResult(
                 ExecStatus.UNKNOWN, venue_order_id=signed.order_hash, error=str(exc), retryable=True
             )
-        if not resp.success or resp.error_msg:
-            if is_version_mismatch(None, resp.error_msg):
-                return _VersionMismatch(resp.error_msg)
-            return _refused(resp.error_msg or "rejected", signed.order_hash)
-        if resp.status.lower() == "delayed":  # accepted, matched later (or not): the sweep reconciles it
-            log.info("order delayed by the venue; left for reconciliation", order=resp.order_id)
-            return ExecutionResult(
-                ExecStatus.UNKNOWN,
-                venue_order_id=resp.order_id or signed.order_hash,
-                error="delayed by the venue",
-            )
-        making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
-        shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
-        if shares <= 0:
-            if resp.status == "live":
-                return ExecutionResult(ExecStatus.PARTIAL, venue_order_id=resp.order_id)
-            return _refused(f"status {resp.status}", resp.order_id)
-        status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
-        return ExecutionResult(
-            status,
-            shares,
-            usdc / shares,
-            Decimal(0),
-            resp.order_id,
-            tx_hashes=tuple(resp.transactions_hashes or ()),
-        )
+        return _answered(resp, request, signed)
 
     async def _query(
         self, acct: EoaAccount, order_hash: str, request: OrderRequest
