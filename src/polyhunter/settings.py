@@ -92,6 +92,8 @@ class VenueSettings(Section):
     rtds_ws_url: str = "wss://ws-live-data.polymarket.com"
     chain_rpc_url: str = "https://polygon-rpc.com"
     chain_id: int = 137
+    # /positions is read in pages of 500 rows; at most this many (21 reach the venue's last offset, 10,000)
+    positions_max_pages: int = Field(default=21, ge=1, le=1_000)
     request_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
     max_retries: int = Field(default=3, ge=0, le=20)
 
