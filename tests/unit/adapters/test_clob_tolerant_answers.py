@@ -154,3 +154,11 @@ def test_a_post_order_answer_missing_what_the_fill_is_read_from_is_refused(missi
     del body[missing]
     with pytest.raises((msgspec.DecodeError, InvalidMessage)):
         decode_post_order_response(json.dumps(body).encode())
+
+
+async def test_a_deeply_nested_answer_is_malformed_not_a_recursion_error() -> None:
+    body = b'{"balance":1,"allowances":' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    answer = client({})
+    answer.http = cast(HttpClient, Answer(body))
+    with pytest.raises(RetryableError, match="malformed"):
+        await answer.balance_allowance("COLLATERAL")

@@ -17,6 +17,7 @@ unchanged (the simulator encodes with them).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -59,6 +60,9 @@ DEFAULTS: dict[type[Any], dict[str, Any]] = {
 
 
 _UNTYPED = msgspec.json.Decoder(float_hook=Decimal)
+MAX_DEPTH = 16  # the answers nest 4 deep (page, rows, a row, its maker legs)
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 _infos: dict[Any, mi.Type] = {}
@@ -118,5 +122,22 @@ def decode_tolerant(raw: bytes, tp: type[T]) -> T:
         return decode(raw, tp)
     except msgspec.ValidationError:
         pass
-    untyped = _UNTYPED.decode(raw)
-    return msgspec.convert(_coerce(untyped, _info(tp)), tp, strict=False)
+    if _depth(raw) > MAX_DEPTH:  # a hostile `[[[[...`: never handed to the untyped (recursive) decoder
+        raise msgspec.DecodeError("JSON is malformed: nested too deeply")
+    try:
+        untyped = _UNTYPED.decode(raw)
+        return msgspec.convert(_coerce(untyped, _info(tp)), tp, strict=False)
+    except RecursionError:
+        raise msgspec.DecodeError("JSON is malformed: nested too deeply") from None
+
+
+def _depth(raw: bytes) -> int:
+    """How deeply the JSON in `raw` nests arrays and objects (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub(b"", raw)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
