@@ -110,6 +110,10 @@ class VenueSettings(Section):
     chain_rpc_url: str | None = None
     chain_rpc_urls: list[str] = Field(default_factory=list, max_length=16)
     chain_rpc_failback_s: int = Field(default=300, ge=1, le=DAY_S)
+    # The V3 exchange contract(s) (one for every market). Empty by default; once set, the chain source
+    # watches them as well as `ingest.chain_exchange_addresses` (orders are signed for the version the
+    # CLOB's GET /version names, whatever is set here).
+    exchange_v3: list[str] = Field(default_factory=list, max_length=8)
     chain_id: int = 137
     # /positions is read in pages of 500 rows; at most this many (21 reach the venue's last offset, 10,000)
     positions_max_pages: int = Field(default=21, ge=1, le=1_000)
@@ -125,6 +129,14 @@ class VenueSettings(Section):
     @classmethod
     def _rpc(cls, value: str | None) -> str | None:
         return None if value is None or not value.strip() else _http_url(value.strip())
+
+    @field_validator("exchange_v3")
+    @classmethod
+    def _contracts(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+                raise ValueError(f"not a contract address: {address[:50]!r}")
+        return value
 
     @field_validator("chain_rpc_urls")
     @classmethod

@@ -163,7 +163,7 @@ class ChainLogSource:
         client = rpc or rpc_client(settings)
         source = cls(
             client,
-            exchanges=[*ingest.chain_exchange_addresses, *extra_exchanges],
+            exchanges=[*ingest.chain_exchange_addresses, *venue.exchange_v3, *extra_exchanges],
             leaders=leaders,
             cursor_store=cursor_store,
             cursor_name=str(venue.chain_id),

@@ -91,3 +91,17 @@ async def test_every_entry_builds_a_source_of_its_kind_over_the_callers_clients(
     for source in sources.values():
         await source.close()
     await clients.close()
+
+
+async def test_the_v3_exchange_is_watched_once_set() -> None:
+    v3 = "0x" + "e3" * 20
+    assert Settings().venue.exchange_v3 == []
+    s = Settings.model_validate({"venue": {**NODE, "exchange_v3": [v3]}})
+    source = ChainLogSource.from_settings(s, leaders=["0x" + "ab" * 20], cursor_store=MemoryCursorStore())
+    try:
+        assert v3 in source._exchanges
+        assert len(source._exchanges) == len(s.ingest.chain_exchange_addresses) + 1
+    finally:
+        await source.close()
+    with pytest.raises(ValueError, match="not a contract address"):
+        Settings.model_validate({"venue": {"exchange_v3": ["0x12"]}})
