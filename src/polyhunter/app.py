@@ -189,7 +189,12 @@ async def build_app(
         )
     # today's spend survives a restart
     await seed_guard(guard, copy_store, datetime.now(UTC), [f.user_id for f in followers])
-    data_api = DataApiClient(s.venue.data_api_url, s.venue.request_timeout_ms, policy)
+    data_api = DataApiClient(
+        s.venue.data_api_url,
+        s.venue.request_timeout_ms,
+        policy,
+        positions_max_pages=s.venue.positions_max_pages,
+    )
     closers.append(data_api.close)
     portfolio = LeaderPortfolio(leader_holdings(data_api))  # leaders' (and own wallets') positions
     gamma = GammaClient(s.venue.gamma_url, s.venue.request_timeout_ms, policy)

@@ -16,7 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -84,23 +92,62 @@ class CoordSettings(Section):
     redis_pool_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
 class VenueSettings(Section):
     clob_url: str = "https://clob.polymarket.com"
     data_api_url: str = "https://data-api.polymarket.com"
     gamma_url: str = "https://gamma-api.polymarket.com"
     clob_ws_url: str = "wss://ws-subscriptions-clob.polymarket.com/ws"
     rtds_ws_url: str = "wss://ws-live-data.polymarket.com"
-    chain_rpc_url: str = "https://polygon-rpc.com"
+    # The chain's JSON-RPC node(s). None by default (the public polygon-rpc.com no longer serves
+    # anonymous clients): the chain source runs only when one is set. `chain_rpc_urls` are further nodes
+    # the client fails over to (connection error, timeout, 5xx), returning to the first after a while.
+    chain_rpc_url: str | None = None
+    chain_rpc_urls: list[str] = Field(default_factory=list, max_length=16)
+    chain_rpc_failback_s: int = Field(default=300, ge=1, le=DAY_S)
+    # The V3 exchange contract(s) (one for every market). Empty by default; once set, the chain source
+    # watches them as well as `ingest.chain_exchange_addresses` (orders are signed for the version the
+    # CLOB's GET /version names, whatever is set here).
+    exchange_v3: list[str] = Field(default_factory=list, max_length=8)
     chain_id: int = 137
+    # /positions is read in pages of 500 rows; at most this many (21 reach the venue's last offset, 10,000)
+    positions_max_pages: int = Field(default=21, ge=1, le=1_000)
     request_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
     max_retries: int = Field(default=3, ge=0, le=20)
 
-    @field_validator("clob_url", "data_api_url", "gamma_url", "chain_rpc_url")
+    @field_validator("clob_url", "data_api_url", "gamma_url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return _http_url(value)
+
+    @field_validator("chain_rpc_url")
+    @classmethod
+    def _rpc(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else _http_url(value.strip())
+
+    @field_validator("exchange_v3")
+    @classmethod
+    def _contracts(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+                raise ValueError(f"not a contract address: {address[:50]!r}")
+        return value
+
+    @field_validator("chain_rpc_urls")
+    @classmethod
+    def _rpcs(cls, value: list[str]) -> list[str]:
+        return [_http_url(v.strip()) for v in value if v.strip()]
+
+    @property
+    def rpc_urls(self) -> list[str]:
+        """The chain nodes in failover order (`chain_rpc_url` first), each once; empty: no chain."""
+        urls = [self.chain_rpc_url] if self.chain_rpc_url else []
+        return list(dict.fromkeys([*urls, *self.chain_rpc_urls]))
 
     @field_validator("clob_ws_url", "rtds_ws_url")
     @classmethod
@@ -127,7 +174,7 @@ class IngestSettings(Section):
     max_fill_age_s: int = Field(default=MONTH_S, ge=60, le=12 * MONTH_S)
     max_fill_future_s: int = Field(default=300, ge=0, le=DAY_S)
     chain_poll_interval_ms: int = Field(default=1_000, ge=50, le=DAY_MS)
-    chain_in_hybrid: bool = True  # HYBRID also reads chain logs (needs a reachable chain_rpc_url)
+    chain_in_hybrid: bool = True  # HYBRID also reads chain logs when a venue.chain_rpc_url is set
     chain_confirmations: int = Field(default=0, ge=0, le=256)
     chain_exchange_addresses: list[str] = Field(
         default_factory=lambda: [
@@ -234,6 +281,12 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+
+    @model_validator(mode="after")
+    def _chain_only_needs_a_node(self) -> Settings:
+        if self.ingest.mode == "CHAIN_ONLY" and not self.venue.rpc_urls:
+            raise ValueError("ingest.mode = CHAIN_ONLY needs venue.chain_rpc_url (or venue.chain_rpc_urls)")
+        return self
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings as plain JSON data, every secret replaced by ``**********`` and the

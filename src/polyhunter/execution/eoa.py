@@ -6,6 +6,11 @@
   hash behind; `reconcile` asks the venue about that exact order (its record, then its trade records:
   an order record that is missing or shows no fill is not taken as proof nothing filled) and never
   resubmits.
+* An order refused with ``order_version_mismatch`` (the venue moved to another exchange version: it
+  placed nothing) is signed again for the version ``GET /version`` now serves and sent once more; a
+  second mismatch fails the copy (REJECTED) with that text.
+* An order the venue answers ``delayed`` (accepted, matched after a delay) is an unknown result: the
+  copy stays PENDING and the sweep reconciles it once the venue has decided.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueAuthError, VenueError
-from polyhunter.adapters.polymarket.order_errors import is_killed_unfilled
+from polyhunter.adapters.polymarket.order_errors import is_killed_unfilled, is_version_mismatch
 from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
 from polyhunter.adapters.polymarket.order_signer import SignatureType, SignedOrder, exchange_domain
-from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance
+from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance, PostOrderResponse
 from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
@@ -45,6 +50,45 @@ def _refused(error: str, order_id: str) -> ExecutionResult:
     spent), else REJECTED. `error` (the venue's text) is kept for the copy's record."""
     status = ExecStatus.KILLED if is_killed_unfilled(error) else ExecStatus.REJECTED
     return ExecutionResult(status, error=error, venue_order_id=order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _VersionMismatch:
+    """The venue refused an order as signed for another exchange version (nothing was placed)."""
+
+    message: str
+
+
+def _answered(
+    resp: PostOrderResponse, request: OrderRequest, signed: SignedOrder
+) -> ExecutionResult | _VersionMismatch:
+    """The result of an order the venue answered with 2xx."""
+    if not resp.success or resp.error_msg:
+        if is_version_mismatch(None, resp.error_msg):
+            return _VersionMismatch(resp.error_msg)
+        return _refused(resp.error_msg or "rejected", signed.order_hash)
+    if resp.status.lower() == "delayed":  # accepted, matched later (or not): the sweep reconciles it
+        log.info("order delayed by the venue; left for reconciliation", order=resp.order_id)
+        return ExecutionResult(
+            ExecStatus.UNKNOWN,
+            venue_order_id=resp.order_id or signed.order_hash,
+            error="delayed by the venue",
+        )
+    making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
+    shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
+    if shares <= 0:
+        if resp.status == "live":
+            return ExecutionResult(ExecStatus.PARTIAL, venue_order_id=resp.order_id)
+        return _refused(f"status {resp.status}", resp.order_id)
+    status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
+    return ExecutionResult(
+        status,
+        shares,
+        usdc / shares,
+        Decimal(0),
+        resp.order_id,
+        tx_hashes=tuple(resp.transactions_hashes or ()),
+    )
 
 
 @dataclass(slots=True)
@@ -86,6 +130,11 @@ class EoaExecutor:
         """The address that holds the follower's funds and positions (the order's maker)."""
         return self._account(user_id).funder
 
+    @property
+    def order_version(self) -> int:
+        """The exchange version orders are signed for (re-read from the venue on a mismatch)."""
+        return self._version
+
     def sign(self, request: OrderRequest) -> SignedOrder:
         """FOK/FAK: a market order (USDC to spend for BUY, shares for SELL) with the limit as worst price;
         GTC/GTD: a limit order. Built exactly like the official client's builders."""
@@ -120,6 +169,27 @@ class EoaExecutor:
     async def execute(self, request: OrderRequest) -> ExecutionResult:
         acct = self._account(request.user_id)
         signed = self.sign(request)
+        result = await self._submit(acct, request, signed)
+        if not isinstance(result, _VersionMismatch):
+            return result
+        # Refused, nothing placed: the venue serves another exchange version. Re-read it, sign again, once.
+        old = self._version
+        self._version = await acct.client.order_version()
+        log.warning("order version mismatch; re-signing", order=signed.order_hash, old=old, new=self._version)
+        resigned = self.sign(request)
+        again = await self._submit(acct, request, resigned)
+        if isinstance(again, _VersionMismatch):
+            return ExecutionResult(
+                ExecStatus.REJECTED,
+                error=f"{again.message} (signed again for order version {self._version}: still refused)",
+                venue_order_id=resigned.order_hash,
+            )
+        return again
+
+    async def _submit(
+        self, acct: EoaAccount, request: OrderRequest, signed: SignedOrder
+    ) -> ExecutionResult | _VersionMismatch:
+        """Record the hash, post the order once; a version mismatch is handed back to `execute`."""
         if self._record_submit is not None:
             await self._record_submit(request, signed)
         self._submitted[request.client_id] = signed.order_hash
@@ -128,6 +198,8 @@ class EoaExecutor:
         except VenueAuthError:
             raise  # nothing was placed; an operator must fix the credentials (the config is paused)
         except VenueError as exc:
+            if is_version_mismatch(exc.status, exc.message):
+                return _VersionMismatch(exc.message)
             return _refused(exc.message, signed.order_hash)
         except (RetryableError, TimeoutError, OSError) as exc:
             log.warning("order submit result unknown", order=signed.order_hash, error=str(exc))
@@ -140,23 +212,7 @@ class EoaExecutor:
             return ExecutionResult(
                 ExecStatus.UNKNOWN, venue_order_id=signed.order_hash, error=str(exc), retryable=True
             )
-        if not resp.success or resp.error_msg:
-            return _refused(resp.error_msg or "rejected", signed.order_hash)
-        making, taking = Decimal(resp.making_amount or "0"), Decimal(resp.taking_amount or "0")
-        shares, usdc = (taking, making) if request.side is Side.BUY else (making, taking)
-        if shares <= 0:
-            if resp.status == "live":
-                return ExecutionResult(ExecStatus.PARTIAL, venue_order_id=resp.order_id)
-            return _refused(f"status {resp.status}", resp.order_id)
-        status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
-        return ExecutionResult(
-            status,
-            shares,
-            usdc / shares,
-            Decimal(0),
-            resp.order_id,
-            tx_hashes=tuple(resp.transactions_hashes or ()),
-        )
+        return _answered(resp, request, signed)
 
     async def _query(
         self, acct: EoaAccount, order_hash: str, request: OrderRequest
@@ -183,6 +239,8 @@ class EoaExecutor:
             traded = None
         if traded is not None:
             return traded
+        if order is not None and order.status.upper() == "DELAYED":
+            raise RetryableError(f"order {order_hash} still delayed by the venue")  # ask again later
         if order is not None:  # the venue has the order and no fill of it: killed or refused
             return _refused(f"venue status {order.status}", order_hash)
         return None

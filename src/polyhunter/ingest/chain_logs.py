@@ -160,12 +160,10 @@ class ChainLogSource:
         **options: Any,
     ) -> ChainLogSource:
         venue, ingest = settings.venue, settings.ingest
-        client = rpc or JsonRpcClient(
-            venue.chain_rpc_url, timeout_ms=venue.request_timeout_ms, max_retries=venue.max_retries
-        )
+        client = rpc or rpc_client(settings)
         source = cls(
             client,
-            exchanges=[*ingest.chain_exchange_addresses, *extra_exchanges],
+            exchanges=[*ingest.chain_exchange_addresses, *venue.exchange_v3, *extra_exchanges],
             leaders=leaders,
             cursor_store=cursor_store,
             cursor_name=str(venue.chain_id),
@@ -456,6 +454,19 @@ class ChainLogSource:
         for _ in range(ready[-1] + 1):
             self._commits.popleft()
         self.stats.committed_block = point.block
+
+
+def rpc_client(settings: Settings) -> JsonRpcClient:
+    """The JSON-RPC client of the settings' chain nodes (failover in their order); ValueError if none."""
+    venue = settings.venue
+    if not venue.rpc_urls:
+        raise ValueError("no chain node: set venue.chain_rpc_url (or venue.chain_rpc_urls)")
+    return JsonRpcClient(
+        venue.rpc_urls,
+        timeout_ms=venue.request_timeout_ms,
+        max_retries=venue.max_retries,
+        failback_s=venue.chain_rpc_failback_s,
+    )
 
 
 def chain_source(deps: SourceDeps) -> ChainLogSource:

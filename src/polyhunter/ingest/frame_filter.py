@@ -6,7 +6,8 @@ after it and tests it against the followed set; only a hit pays for the typed ms
 signal mapping and the dedup gate. Frames without ``"proxyWallet"`` (pings, the empty first frame,
 other topics, error bodies) are counted and dropped. A frame whose address cannot be cut out
 cheaply (unexpected spacing) falls back to the full decode, so the pre-check never drops a followed
-leader's fill. Identical legs are numbered per (connection, frame type), see ``parse_signals``.
+leader's fill. Identical legs are numbered per (connection, frame type), see ``parse_signals``. Fill
+frames are counted by activity type (``trades``, ``orders_matched``) before the leader filter.
 Callable as the RTDS source's ``FrameHandler``: ``(raw, seen_at) -> list[Signal]``, the signals the
 sink's synchronous gate (``SignalSink.admit``) accepted.
 
@@ -23,7 +24,7 @@ from datetime import datetime
 import msgspec
 
 from polyhunter.adapters.polymarket.parse_signals import LegOrdinals, ordinal_domain, signal_from_rtds_frame
-from polyhunter.adapters.polymarket.wire_rtds import ACTIVITY_FRAME_DECODER
+from polyhunter.adapters.polymarket.wire_rtds import ACTIVITY_FRAME_DECODER, ACTIVITY_TRADE_TYPES
 from polyhunter.adapters.polymarket.wire_validation import DEFAULT_BOUNDS, SCHEMA, FillBounds, InvalidMessage
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.metrics import IngestMetrics
@@ -33,8 +34,23 @@ _KEY = b'"proxyWallet"'
 _KEY_LEN = len(_KEY)
 _ADDR_LEN = 42  # "0x" + 40 hex
 _ACTIVITY = b'"activity"'
+_TYPE = b'"type":"'
+_TRADE_TYPES = tuple((kind, kind.encode() + b'"') for kind in sorted(ACTIVITY_TRADE_TYPES))
 MAX_ORDINAL_DOMAINS = 16  # recent (connection, frame type) streams whose leg counts are kept
 LEG_MEMORY_S = 60.0  # a transaction's legs arrive within about a second: a minute of them is plenty
+
+
+def _frame_type(raw: bytes) -> str:
+    """The frame's activity type (``trades``, ``orders_matched``; ``other`` for anything else), from
+    the raw bytes: ``type`` is the envelope's last key (RTDS sorts keys), so ``rfind`` finds it at once."""
+    at = raw.rfind(_TYPE)
+    if at < 0:
+        return "other"
+    start = at + len(_TYPE)
+    for kind, quoted in _TRADE_TYPES:
+        if raw.startswith(quoted, start):
+            return kind
+    return "other"
 
 
 class FrameFilter:
@@ -73,6 +89,8 @@ class FrameFilter:
         if at < 0:
             stats.not_trades += 1
             return []
+        kind = _frame_type(raw)
+        stats.by_type[kind] = stats.by_type.get(kind, 0) + 1
         start = raw.find(b"0x", at + _KEY_LEN, at + _KEY_LEN + 8)
         # no "0x" right after the key (odd spacing): let the full decode decide
         if start >= 0 and raw[start : start + _ADDR_LEN].lower() not in self._leaders_b:

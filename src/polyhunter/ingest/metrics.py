@@ -107,9 +107,12 @@ class SourceStats:
 class FrameStats:
     """Raw push-frame accounting of the fast path (``FrameFilter``)."""
 
-    __slots__ = ("decode_errors", "frames", "matched", "not_trades", "prefiltered")
+    __slots__ = ("by_type", "decode_errors", "frames", "matched", "not_trades", "prefiltered")
 
     def __init__(self) -> None:
+        # fill frames by activity type ("trades", "orders_matched", "other"), before the leader filter:
+        # the feed's own mix, so a type the venue stops sending shows as a counter that stands still
+        self.by_type: dict[str, int] = {}
         self.frames = 0  # raw frames offered
         self.prefiltered = 0  # trade frames dropped by the leader pre-check without decoding
         self.not_trades = 0  # pings, empty frames, other topics and types
@@ -285,6 +288,11 @@ class _IngestCollector(Collector):
             ("matched", fs.matched),
         ):
             frames.add_metric([outcome], value)
+        by_type = CounterMetricFamily(
+            f"{p}_frames_by_type", "Raw push fill frames by activity type", labels=["type"]
+        )
+        for frame_type, value in sorted(fs.by_type.items()):
+            by_type.add_metric([frame_type], value)
         rejected = CounterMetricFamily(
             f"{p}_rejected",
             "Inbound venue messages dropped at the edge (failed validation), by source and reason",
@@ -305,5 +313,6 @@ class _IngestCollector(Collector):
             health,
             late,
             frames,
+            by_type,
             rejected,
         )

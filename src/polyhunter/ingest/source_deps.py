@@ -33,11 +33,12 @@ def fill_bounds(settings: Settings) -> FillBounds:
 @dataclass(frozen=True, slots=True)
 class IngestClients:
     """The venue clients the sources read through: the Data API (poller), the RTDS websocket (push),
-    the chain node's JSON-RPC (chain logs). A client no selected source uses is never opened."""
+    the chain node's JSON-RPC (chain logs; None when no node is set). A client no selected source uses is
+    never opened."""
 
     data_api: DataApiClient
     rtds: RtdsClient
-    rpc: JsonRpcClient
+    rpc: JsonRpcClient | None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, data_api: DataApiClient | None = None) -> IngestClients:
@@ -56,14 +57,19 @@ class IngestClients:
                 max_msg_bytes=ing.ws_max_msg_bytes,
             ),
             rpc=JsonRpcClient(
-                venue.chain_rpc_url, timeout_ms=venue.request_timeout_ms, max_retries=venue.max_retries
-            ),
+                venue.rpc_urls,
+                timeout_ms=venue.request_timeout_ms,
+                max_retries=venue.max_retries,
+                failback_s=venue.chain_rpc_failback_s,
+            )
+            if venue.rpc_urls
+            else None,
         )
 
     async def close(self) -> None:
         """Stop the websocket and close the HTTP clients (closing one twice is harmless)."""
         self.rtds.stop()
-        await asyncio.gather(self.data_api.close(), self.rpc.close())
+        await asyncio.gather(self.data_api.close(), *([self.rpc.close()] if self.rpc is not None else []))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,16 +28,18 @@ SOURCES: dict[SourceKind, SourceFactory] = {
 
 
 def selected(settings: Settings) -> list[SourceKind]:
-    """The kinds ``ingest.mode`` runs, in table order. HYBRID runs the chain source only with
-    ``ingest.chain_in_hybrid`` (CHAIN_ONLY always does)."""
+    """The kinds ``ingest.mode`` runs, in table order. HYBRID runs the chain source only when a chain
+    node is set (``venue.chain_rpc_url`` / ``chain_rpc_urls``, none by default) and
+    ``ingest.chain_in_hybrid``; CHAIN_ONLY always does (its settings must name a node)."""
     ing = settings.ingest
     mode = IngestMode(ing.mode)
     kinds = sources_for(mode)
+    chain_in_hybrid = ing.chain_in_hybrid and bool(settings.venue.rpc_urls)
     return [
         kind
         for kind in SOURCES
         if kind in kinds
-        and not (kind is SourceKind.CHAIN and mode is IngestMode.HYBRID and not ing.chain_in_hybrid)
+        and not (kind is SourceKind.CHAIN and mode is IngestMode.HYBRID and not chain_in_hybrid)
     ]
 
 

@@ -17,7 +17,7 @@ from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportE
 from polyhunter.coord.factory import redis_key_prefix
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.health import CheckStatus, database_check
-from polyhunter.readiness.checks import CheckResult, failed, one_line, passed, skipped
+from polyhunter.readiness.checks import CheckResult, Status, failed, one_line, passed, skipped
 from polyhunter.secretbox import MasterKeyMissingError, secret_box_from_settings
 from polyhunter.settings import DbSettings, Settings
 from polyhunter.store import migrate
@@ -137,29 +137,39 @@ async def check_redis(settings: Settings) -> CheckResult:
 
 
 def chain_used(settings: Settings) -> bool:
-    """The chain is read when ingest says so, or when its RPC URL was set on purpose."""
-    mode = settings.ingest.mode
-    return (
-        mode == "CHAIN_ONLY"
-        or (mode == "HYBRID" and settings.ingest.chain_in_hybrid)
-        or "chain_rpc_url" in settings.venue.model_fields_set
-    )
+    """The chain is checked when a node is set (`venue.chain_rpc_url` / `chain_rpc_urls`): the chain
+    source reads it then (HYBRID with `ingest.chain_in_hybrid`, CHAIN_ONLY), and a node set on purpose
+    is checked whatever the mode."""
+    return bool(settings.venue.rpc_urls)
 
 
 async def check_chain(settings: Settings, timeout_s: float) -> CheckResult:
+    """Every node the settings name answers for the right chain with a moving head; the first that does
+    not fails the check (the client fails over between them at run time)."""
+    name = "venue.chain_rpc"
+    if not chain_used(settings):
+        return skipped(name, "no chain node set (venue.chain_rpc_url): the chain source does not run")
+    results = await asyncio.gather(
+        *(_check_node(settings, url, timeout_s) for url in settings.venue.rpc_urls)
+    )
+    failed_one = next((r for r in results if r.status is not Status.PASS), None)
+    if failed_one is not None:
+        return failed_one
+    return passed(name, "; ".join(r.reason for r in results))
+
+
+async def _check_node(settings: Settings, url: str, timeout_s: float) -> CheckResult:
     name = "venue.chain_rpc"
     venue = settings.venue
-    if not chain_used(settings):
-        return skipped(name, f"the chain is not read (ingest.mode = {settings.ingest.mode})")
     fix = "start the node or set venue.chain_rpc_url"
     timeout_ms = max(100, int(timeout_s * 1000))
-    async with JsonRpcClient(venue.chain_rpc_url, timeout_ms=timeout_ms, max_retries=0) as rpc:
+    async with JsonRpcClient(url, timeout_ms=timeout_ms, max_retries=0) as rpc:
         try:
             chain_id = await asyncio.wait_for(rpc.chain_id(), timeout_s)
             if chain_id != venue.chain_id:
                 return failed(
                     name,
-                    f"{venue.chain_rpc_url} serves chain {chain_id}, the settings say {venue.chain_id}",
+                    f"{url} serves chain {chain_id}, the settings say {venue.chain_id}",
                     "point venue.chain_rpc_url at the right chain or set venue.chain_id",
                 )
             first = head = await asyncio.wait_for(rpc.block_number(), timeout_s)
@@ -169,13 +179,13 @@ async def check_chain(settings: Settings, timeout_s: float) -> CheckResult:
                 await asyncio.sleep(HEAD_POLL_S)
                 head = await asyncio.wait_for(rpc.block_number(), timeout_s)
         except TimeoutError:
-            return failed(name, f"no answer from {venue.chain_rpc_url} within {timeout_s:g} s", fix)
+            return failed(name, f"no answer from {url} within {timeout_s:g} s", fix)
         except (RpcTransportError, RpcError) as exc:
             reason = one_line(exc)
             if "Connect call failed" in reason or "Connection refused" in reason:
-                reason = f"connection refused at {venue.chain_rpc_url}"
+                reason = f"connection refused at {url}"
             else:
-                reason = f"{reason} at {venue.chain_rpc_url}"
+                reason = f"{reason} at {url}"
             return failed(name, f"unreachable ({reason})", fix)
     if head <= first:
         return failed(
@@ -183,7 +193,7 @@ async def check_chain(settings: Settings, timeout_s: float) -> CheckResult:
             f"chain {chain_id}: head stuck at block {first} for {HEAD_WAIT_S:g} s",
             "use a node that is synced (a local anvil mines only on demand: anvil --block-time 1)",
         )
-    return passed(name, f"chain {chain_id} at {venue.chain_rpc_url}, head {first} -> {head}")
+    return passed(name, f"chain {chain_id} at {url}, head {first} -> {head}")
 
 
 async def master_key_problem(settings: Settings) -> MasterKeyMissingError | None:

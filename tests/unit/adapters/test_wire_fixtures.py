@@ -195,7 +195,10 @@ def test_rtds_non_json_frames() -> None:
     body = encode(rtds.subscribe_activity_trades())
     assert json.loads(body) == {
         "action": "subscribe",
-        "subscriptions": [{"topic": "activity", "type": "trades"}],
+        "subscriptions": [
+            {"topic": "activity", "type": "trades"},
+            {"topic": "activity", "type": "orders_matched"},
+        ],
     }
 
 

@@ -122,3 +122,14 @@ def test_leader_set_can_change() -> None:
     f.set_leaders([frame["payload"]["proxyWallet"]])
     assert frame["payload"]["proxyWallet"].lower() in f.leaders
     assert len(f(compact(frame), SEEN)) == 1
+
+
+def test_fill_frames_are_counted_by_activity_type_before_the_leader_filter() -> None:
+    frames = docs()
+    f = make(["0x" + "00" * 20])  # follows nobody in the frames: every fill is prefiltered
+    for doc in frames[:3]:
+        f(compact(doc), SEEN)
+        f(compact(dict(doc, type="orders_matched")), SEEN)
+    f(compact(dict(frames[0], type="something_new")), SEEN)
+    f(b"ping", SEEN)
+    assert f._mux.metrics.frames.by_type == {"trades": 3, "orders_matched": 3, "other": 1}

@@ -18,8 +18,13 @@ from polyhunter.settings import Settings
 WS, POLL, CHAIN = SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN
 
 
-def settings(mode: str, *, chain_in_hybrid: bool = False) -> Settings:
-    return Settings.model_validate({"ingest": {"mode": mode, "chain_in_hybrid": chain_in_hybrid}})
+NODE = {"chain_rpc_url": "http://127.0.0.1:8545"}
+
+
+def settings(mode: str, *, chain_in_hybrid: bool = False, node: bool = True) -> Settings:
+    return Settings.model_validate(
+        {"ingest": {"mode": mode, "chain_in_hybrid": chain_in_hybrid}, "venue": NODE if node else {}}
+    )
 
 
 @pytest.mark.parametrize(
@@ -34,6 +39,27 @@ def settings(mode: str, *, chain_in_hybrid: bool = False) -> Settings:
 )
 def test_a_mode_selects_its_entries(mode: str, chain_in_hybrid: bool, kinds: list[SourceKind]) -> None:
     assert selected(settings(mode, chain_in_hybrid=chain_in_hybrid)) == kinds
+
+
+def test_the_chain_source_is_off_without_a_node() -> None:
+    assert Settings().venue.chain_rpc_url is None  # no dead public default
+    assert selected(Settings()) == [WS, POLL]  # HYBRID, chain_in_hybrid on, but no node set
+    assert selected(settings("HYBRID", chain_in_hybrid=True, node=False)) == [WS, POLL]
+    urls_only = Settings.model_validate({"venue": {"chain_rpc_urls": ["http://a", "http://b/"]}})
+    assert urls_only.venue.rpc_urls == ["http://a", "http://b"]
+    assert selected(urls_only) == [WS, POLL, CHAIN]
+
+
+def test_chain_only_needs_a_node() -> None:
+    with pytest.raises(ValueError, match="CHAIN_ONLY needs venue.chain_rpc_url"):
+        settings("CHAIN_ONLY", node=False)
+
+
+def test_the_nodes_are_tried_in_order_each_once() -> None:
+    s = Settings.model_validate(
+        {"venue": {"chain_rpc_url": "http://a", "chain_rpc_urls": ["http://b", "http://a", " "]}}
+    )
+    assert s.venue.rpc_urls == ["http://a", "http://b"]
 
 
 async def test_every_entry_builds_a_source_of_its_kind_over_the_callers_clients() -> None:
@@ -65,3 +91,17 @@ async def test_every_entry_builds_a_source_of_its_kind_over_the_callers_clients(
     for source in sources.values():
         await source.close()
     await clients.close()
+
+
+async def test_the_v3_exchange_is_watched_once_set() -> None:
+    v3 = "0x" + "e3" * 20
+    assert Settings().venue.exchange_v3 == []
+    s = Settings.model_validate({"venue": {**NODE, "exchange_v3": [v3]}})
+    source = ChainLogSource.from_settings(s, leaders=["0x" + "ab" * 20], cursor_store=MemoryCursorStore())
+    try:
+        assert v3 in source._exchanges
+        assert len(source._exchanges) == len(s.ingest.chain_exchange_addresses) + 1
+    finally:
+        await source.close()
+    with pytest.raises(ValueError, match="not a contract address"):
+        Settings.model_validate({"venue": {"exchange_v3": ["0x12"]}})

@@ -108,10 +108,12 @@ async def test_the_database_check_wants_the_newest_migration(tmp_path: Path) -> 
     assert (await check_database(db)).status is Status.PASS
 
 
-def test_the_chain_is_checked_when_it_is_read_or_its_url_was_set() -> None:
-    assert chain_used(Settings())  # HYBRID reads the chain by default
+def test_the_chain_is_checked_when_a_node_is_set() -> None:
+    assert not chain_used(Settings())  # no node by default: the chain source does not run
     assert not chain_used(Settings.model_validate({"ingest": {"chain_in_hybrid": False}}))
     assert not chain_used(Settings.model_validate({"ingest": {"mode": "WS_ONLY"}}))
+    assert chain_used(Settings.model_validate({"venue": {"chain_rpc_url": "http://x"}}))
+    assert chain_used(Settings.model_validate({"venue": {"chain_rpc_urls": ["http://x"]}}))
     assert chain_used(
         Settings.model_validate({"ingest": {"mode": "WS_ONLY"}, "venue": {"chain_rpc_url": "http://x"}})
     )

@@ -4,6 +4,11 @@ Transport failures (connection errors, timeouts, HTTP 429/5xx) are retried with 
 full jitter. JSON-RPC error responses are not retried: they are answers (:class:`RpcError`). Methods that are not
 idempotent (``eth_sendTransaction``) are retried only when the connection could not be opened, so a request the
 node may have received is never sent twice.
+
+Several nodes: the client sends to one at a time (the first to begin with). A transport failure
+(connection error, timeout, HTTP 429/5xx) moves it to the next node at once, without a backoff while a
+node of the list is still untried in that call; once it has run on another node for ``failback_s``
+it returns to the first (the preferred one).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import itertools
 import json
 import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -66,15 +72,23 @@ class _Retryable(Exception):
 class JsonRpcClient:
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         timeout_ms: int = 5_000,
         max_retries: int = 3,
         backoff_initial_ms: int = 100,
         backoff_max_ms: int = 2_000,
+        failback_s: float = 300.0,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self.url = url
+        """`url`: one node, or several in failover order (the first is preferred)."""
+        self.urls = [url] if isinstance(url, str) else list(dict.fromkeys(url))
+        if not self.urls:
+            raise ValueError("no JSON-RPC URL")
+        self._active = 0
+        self._failed_over_at = 0.0
+        self._failback_s = failback_s
+        self.failovers = 0
         self._timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
         self._max_retries = max_retries
         self._backoff_initial = backoff_initial_ms / 1000
@@ -82,6 +96,23 @@ class JsonRpcClient:
         self._session = session
         self._owns_session = session is None
         self._ids = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        """The node requests go to now."""
+        return self.urls[self._active]
+
+    def _fail_over(self, reason: str) -> None:
+        previous = self.url
+        self._active = (self._active + 1) % len(self.urls)
+        self._failed_over_at = time.monotonic()
+        self.failovers += 1
+        log.warning("rpc.failover", previous=previous, now=self.url, error=reason)
+
+    def _maybe_fail_back(self) -> None:
+        if self._active and time.monotonic() - self._failed_over_at >= self._failback_s:
+            log.info("rpc.failback", previous=self.url, now=self.urls[0])
+            self._active = 0
 
     async def __aenter__(self) -> JsonRpcClient:
         return self
@@ -98,12 +129,12 @@ class JsonRpcClient:
         ceiling = min(self._backoff_max, self._backoff_initial * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
-    async def _post_once(self, method: str, payload: bytes) -> object:
+    async def _post_once(self, method: str, payload: bytes, url: str) -> object:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:
             async with self._session.post(
-                self.url, data=payload, headers={"Content-Type": "application/json"}
+                url, data=payload, headers={"Content-Type": "application/json"}
             ) as response:
                 if response.status in _RETRY_STATUS:
                     raise _Retryable(f"HTTP {response.status}", sent=True)
@@ -123,13 +154,22 @@ class JsonRpcClient:
         request_id = next(self._ids)
         payload = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)})
         attempt = 0
+        self._maybe_fail_back()
+        untried = len(self.urls) - 1  # other nodes this call may still move to without a backoff
         while True:
             try:
-                reply = await self._post_once(method, payload.encode())
+                reply = await self._post_once(method, payload.encode(), self.url)
                 break
             except _Retryable as exc:
                 may_retry = not (exc.sent and method in _NON_IDEMPOTENT)
-                if not may_retry or attempt >= self._max_retries:
+                if not may_retry:
+                    raise RpcTransportError(f"{method} failed after {attempt + 1} attempts: {exc}") from exc
+                if len(self.urls) > 1:
+                    self._fail_over(str(exc))
+                if untried > 0:
+                    untried -= 1
+                    continue
+                if attempt >= self._max_retries:
                     raise RpcTransportError(f"{method} failed after {attempt + 1} attempts: {exc}") from exc
                 delay = self._backoff(attempt)
                 log.warning(
@@ -140,6 +180,7 @@ class JsonRpcClient:
                     error=str(exc),
                 )
                 attempt += 1
+                untried = len(self.urls) - 1
                 await asyncio.sleep(delay)
         if not isinstance(reply, dict) or reply.get("id") != request_id:
             raise RpcTransportError(f"{method}: not a JSON-RPC reply: {str(reply)[:200]}")

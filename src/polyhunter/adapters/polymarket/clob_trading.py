@@ -2,7 +2,9 @@
 
 An answer that is not what the venue sends (garbled JSON, the wrong shape, order amounts that are not
 finite non-negative numbers) raises ``RetryableError``: an order's outcome is then unknown and is
-reconciled by the caller, never read from a malformed body.
+reconciled by the caller, never read from a malformed body. Answers are decoded as tolerantly as the
+official client reads them (numbers for strings, unread fields left out: ``wire_lenient``); amounts
+and prices are validated all the same.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     BalanceAllowance,
     OpenOrder,
     PostOrderResponse,
+    ServerVersion,
     TradesPage,
 )
+from polyhunter.adapters.polymarket.wire_lenient import decode_tolerant
 from polyhunter.adapters.polymarket.wire_validation import SIZE_OUT_OF_RANGE, InvalidMessage, parse_decimal
 
 
@@ -61,12 +65,24 @@ def check_balance_allowance(ba: BalanceAllowance) -> BalanceAllowance:
     return ba
 
 
+def check_trades_page(page: TradesPage) -> TradesPage:
+    """Each trade's size and price, and each maker leg's matched amount and price, are finite
+    non-negative decimals (an order's fill is read from them)."""
+    for trade in page.data:
+        _amount(trade.size, "size")
+        _amount(trade.price, "price")
+        for leg in trade.maker_orders:
+            _amount(leg.matched_amount, "matched_amount")
+            _amount(leg.price, "price")
+    return page
+
+
 def decode_post_order_response(raw: bytes) -> PostOrderResponse:
-    return check_post_order_response(decode(raw, PostOrderResponse))
+    return check_post_order_response(decode_tolerant(raw, PostOrderResponse))
 
 
 def decode_open_order(raw: bytes) -> OpenOrder:
-    return check_open_order(decode(raw, OpenOrder))
+    return check_open_order(decode_tolerant(raw, OpenOrder))
 
 
 class ClobTradingClient:
@@ -112,6 +128,18 @@ class ClobTradingClient:
         except (msgspec.DecodeError, InvalidMessage) as exc:  # placed or not: the caller reconciles
             raise RetryableError(f"POST /order: malformed answer: {exc}") from exc
 
+    async def order_version(self) -> int:
+        """The exchange version (2 or 3) orders must be signed for now (`GET /version`; 2 when the venue
+        does not say, the SDKs' default)."""
+        try:
+            raw = await self.http.request("GET", "/version")
+        except VenueError:
+            return 2
+        try:
+            return decode(raw, ServerVersion).version
+        except msgspec.DecodeError as exc:
+            raise RetryableError(f"GET /version: malformed answer: {exc}") from exc
+
     async def get_order(self, order_id: str) -> OpenOrder | None:
         await self.ensure_api_key()
         path = f"/data/order/{order_id}"
@@ -151,8 +179,8 @@ class ClobTradingClient:
             "GET", "/data/trades", params=params, headers=self._l2("GET", "/data/trades")
         )
         try:
-            return decode(raw, TradesPage)
-        except msgspec.DecodeError as exc:
+            return check_trades_page(decode_tolerant(raw, TradesPage))
+        except (msgspec.DecodeError, InvalidMessage) as exc:
             raise RetryableError(f"GET /data/trades: malformed answer: {exc}") from exc
 
     async def balance_allowance(
@@ -166,6 +194,6 @@ class ClobTradingClient:
             "GET", "/balance-allowance", params=params, headers=self._l2("GET", "/balance-allowance")
         )
         try:
-            return check_balance_allowance(decode(raw, BalanceAllowance))
+            return check_balance_allowance(decode_tolerant(raw, BalanceAllowance))
         except (msgspec.DecodeError, InvalidMessage) as exc:
             raise RetryableError(f"GET /balance-allowance: malformed answer: {exc}") from exc

@@ -13,6 +13,9 @@ FAK_NO_MATCH = (
     "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
 )
 NO_BALANCE = "not enough balance / allowance"
+# The order was signed for another exchange version than the venue now serves (`GET /version`): it was
+# refused, nothing placed; the official clients re-read the version and sign again.
+ORDER_VERSION_MISMATCH = "order_version_mismatch"
 
 # What the kill texts have in common across the error body, errorMsg and CANCELED_ order statuses.
 KILLED_UNFILLED = ("FOK orders are fully filled or killed", "FAK orders are partially filled or killed")
@@ -21,3 +24,8 @@ KILLED_UNFILLED = ("FOK orders are fully filled or killed", "FAK orders are part
 def is_killed_unfilled(message: str) -> bool:
     """Whether the venue's error text says it killed a FOK/FAK order with nothing filled."""
     return any(marker in message for marker in KILLED_UNFILLED)
+
+
+def is_version_mismatch(status: int | None, message: str) -> bool:
+    """Whether the venue refused an order as signed for another exchange version (HTTP 400)."""
+    return status in (None, 400) and ORDER_VERSION_MISMATCH in message

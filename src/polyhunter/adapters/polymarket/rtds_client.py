@@ -1,4 +1,5 @@
-"""RTDS websocket client: the `activity`/`trades` firehose, one raw frame at a time.
+"""RTDS websocket client: the `activity` firehose (types `trades` and `orders_matched`), one raw frame
+at a time.
 
 The connection is watched two ways: a closed socket (reconnect at once, then with backoff) and a
 silent one (open, but no frame for `silence_timeout_ms` — subscriptions can lapse while the socket
@@ -14,19 +15,20 @@ awaits before the next frame.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from polyhunter.adapters.polymarket.wire_base import encode
+from polyhunter.adapters.polymarket.wire_rtds import subscribe_activity_trades
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SourceHealth as Health
 
 log = get_logger(__name__)
 
-SUBSCRIBE = json.dumps({"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]})
+SUBSCRIBE = encode(subscribe_activity_trades()).decode()  # activity: trades and orders_matched
 PING_INTERVAL_S = 5.0
 
 OnFrame = Callable[[bytes], Awaitable[None] | None]

@@ -134,8 +134,13 @@ def decode_envelope(data: bytes | str) -> RtdsEnvelope:
 
 
 def subscribe_activity_trades(filters: str | None = None) -> RtdsSubscribeRequest:
-    """The subscribe frame for the global trade firehose (optionally narrowed by slug filters)."""
+    """The subscribe frame for the global trade firehose (optionally narrowed by slug filters): both
+    activity types that carry fills, ``trades`` and ``orders_matched`` (reported to replace it); a
+    fill sent as both maps to one signal key, so the mux's dedup keeps one."""
     return RtdsSubscribeRequest(
         action="subscribe",
-        subscriptions=[RtdsSubscription(topic=ACTIVITY_TOPIC, type="trades", filters=filters)],
+        subscriptions=[
+            RtdsSubscription(topic=ACTIVITY_TOPIC, type=kind, filters=filters)
+            for kind in sorted(ACTIVITY_TRADE_TYPES, reverse=True)  # trades, orders_matched
+        ],
     )
