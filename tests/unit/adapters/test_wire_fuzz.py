@@ -477,9 +477,10 @@ def test_chain_log_decoding_raises_only_invalid_message(data: st.DataObject) -> 
     fills, _ = decode_leader_logs(
         [log], frozenset({"0x" + "1e" * 20}), lambda exc, _: rejected.append(exc.reason)
     )
-    for item in fills_to_signals(
-        fills, {16: header}, SEEN, on_reject=lambda exc, _: rejected.append(exc.reason)
-    ):
+    # Every block a fill names has its header (the source reads them before mapping); a missing one is
+    # the source's to fetch again (LogDecodeError), not a property of the log.
+    headers = {fill.block_number: header for fill in fills}
+    for item in fills_to_signals(fills, headers, SEEN, on_reject=lambda exc, _: rejected.append(exc.reason)):
         assert 0 < item.signal.price < 1
         assert 0 < item.signal.size <= Decimal(10**9)
         assert (len(item.signal.tx_hash), len(item.signal.leader)) == (66, 42)
