@@ -57,7 +57,7 @@ from polyhunter.domain.copy_config import (
 )
 from polyhunter.domain.signal import Side
 from polyhunter.execution.registry import CUSTODY
-from polyhunter.runtime.identity_checks import name_problem, parse_address
+from polyhunter.runtime.identity_checks import address_of_key, name_problem, parse_address
 from polyhunter.settings import SettingsError
 
 
@@ -244,8 +244,39 @@ def check_run_file(run: RunFile, source: str) -> None:
                 copy.to_domain(0, f.custody)
             except ValueError as exc:
                 errors.append(f"{at}: {exc}")
+    errors.extend(_shared_funders(run))
     if errors:
         raise SettingsError("\n".join(f"{source}: {e}" for e in errors))
+
+
+def _own_address(f: FollowerSpec) -> str | None:
+    """The address a follower's key signs as, when it has a valid key (the custody check reports
+    a bad one)."""
+    try:
+        key = f.key()
+        return None if key is None else address_of_key(key)
+    except (ValueError, SettingsError):  # no key, or not one: the custody check names it
+        return None
+
+
+def _shared_funders(run: RunFile) -> list[str]:
+    """A funder that is another follower's wallet (its key's address, or its funder) would spend that
+    follower's funds: refused. Whether a funder is this key's own proxy or Safe is for the venue's
+    registry to say (`polyhunter doctor` signs in with it); this catches the run file's own mix-ups."""
+    wallets: dict[str, int] = {}
+    for i, f in enumerate(run.followers):
+        for address in (_own_address(f), f.funder):
+            if address is not None:
+                wallets.setdefault(address, i)
+    errors = []
+    for i, f in enumerate(run.followers):
+        owner = None if f.funder is None else wallets.get(f.funder)
+        if owner is not None and owner != i:
+            errors.append(
+                f"{_where(run, ('followers', i))}.funder: {f.funder} is the wallet of"
+                f" {_where(run, ('followers', owner))}; a funder must be this key's own proxy or Safe"
+            )
+    return errors
 
 
 def load_run_file(path: Path) -> RunFile:

@@ -193,3 +193,21 @@ def test_parse_address_returns_lower_case() -> None:
         checksum_address("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")
         == "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
     )
+
+
+def test_a_funder_that_is_another_followers_wallet_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: bob with signature type 1 and alice's address as funder spent alice's funds."""
+    alice_key = "0x" + "22" * 32
+    monkeypatch.setenv("ALICE_KEY", alice_key)
+    monkeypatch.setenv("BOB_KEY", KEY)
+    alice = address_of_key(alice_key)
+    text = (
+        '[[followers]]\nname = "alice"\ncustody = "EOA"\nprivate_key_env = "ALICE_KEY"\n'
+        '[[followers]]\nname = "bob"\ncustody = "EOA"\nprivate_key_env = "BOB_KEY"\n'
+        f'signature_type = 1\nfunder = "{alice}"\n'
+    )
+    message = _error(tmp_path, text)
+    assert f"followers[1] (bob).funder: {alice} is the wallet of followers[0] (alice)" in message
+    assert len(message.splitlines()) == 1
