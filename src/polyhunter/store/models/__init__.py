@@ -2,6 +2,12 @@
 
 from polyhunter.store.base import Base
 from polyhunter.store.models.accounts import Leader, User, Wallet
+from polyhunter.store.models.archive import (
+    COPY_TRADES_ARCHIVE,
+    GUARDRAIL_EVENTS_ARCHIVE,
+    ORDERS_ARCHIVE,
+    SIGNALS_ARCHIVE,
+)
 from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyTrade, GuardrailEvent
 from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.paper import PaperAccount
@@ -10,6 +16,10 @@ from polyhunter.store.models.signals import SignalCursor, SignalRecord
 from polyhunter.store.models.trading import Fill, Order, Position
 
 __all__ = [
+    "COPY_TRADES_ARCHIVE",
+    "GUARDRAIL_EVENTS_ARCHIVE",
+    "ORDERS_ARCHIVE",
+    "SIGNALS_ARCHIVE",
     "Base",
     "CommissionLog",
     "CopyConfig",
