@@ -47,17 +47,24 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0004 (config pause) back to 0003 (deployment id), ...
+    # The default downgrade is one step: from 0005 (archive tables) back to 0004 (config pause), ...
+    archives = {"copy_trades_archive", "orders_archive", "signals_archive", "guardrail_events_archive"}
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0004",)
+    assert await _tables(empty_db) == model_tables - archives | {"alembic_version"}
+    # ... then back to 0003 (deployment id), ...
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0003",)
-    assert await _tables(empty_db) == model_tables | {"alembic_version"}
+    assert await _tables(empty_db) == model_tables - archives | {"alembic_version"}
     # ... then back to 0002 (paper accounts).
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0002",)
-    assert await _tables(empty_db) == model_tables - {"deployment"} | {"alembic_version"}
+    assert await _tables(empty_db) == model_tables - archives - {"deployment"} | {"alembic_version"}
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0001",)
-    assert await _tables(empty_db) == model_tables - {"deployment", "paper_accounts"} | {"alembic_version"}
+    assert await _tables(empty_db) == model_tables - archives - {"deployment", "paper_accounts"} | {
+        "alembic_version"
+    }
 
 
 async def test_no_drift_between_migrations_and_models(empty_db: DbSettings) -> None:
