@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import bench, config, db, demo, doctor, run, sim, watch
+from polyhunter.commands import archive, bench, config, db, demo, doctor, run, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -20,6 +20,7 @@ app.command("run")(run.run)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("doctor")(doctor.doctor)
+app.command("archive")(archive.archive)
 
 
 def main() -> None:

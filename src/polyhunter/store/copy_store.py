@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, select, union_all, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,7 +46,7 @@ from polyhunter.store.copy_writes import (
 )
 from polyhunter.store.database import engine_of, unit_of_work
 from polyhunter.store.hot_path import hot_path_for
-from polyhunter.store.models import CopyTrade, Order, SignalRecord
+from polyhunter.store.models import COPY_TRADES_ARCHIVE, SIGNALS_ARCHIVE, CopyTrade, Order, SignalRecord
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.copy_trades import CopyTradeRepository
 from polyhunter.store.repos.sql_helpers import rowcount
@@ -82,6 +82,25 @@ _SPENT = case(
     ),
     else_=CopyTrade.requested_notional_micro,
 )
+
+
+def _executed(table: Any) -> Any:
+    c = table.c
+    return select(
+        c.config_id,
+        c.signal_key,
+        c.asset,
+        c.side,
+        (c.filled_size_micro * c.filled_price_micro / 1_000_000).label("filled_notional"),
+        c.filled_size_micro,
+    ).where(c.state == CopyTradeState.EXECUTED.value, c.filled_size_micro.is_not(None))
+
+
+_EXECUTED = union_all(_executed(CopyTrade.__table__), _executed(COPY_TRADES_ARCHIVE)).subquery("executed")
+_KNOWN_SIGNALS = union_all(
+    select(SignalRecord.key, SignalRecord.condition_id),
+    select(SIGNALS_ARCHIVE.c.key, SIGNALS_ARCHIVE.c.condition_id),
+).subquery("known_signals")
 
 
 def _pending_copy(row: CopyTrade) -> PendingCopy:
@@ -181,18 +200,20 @@ class SqlCopyStore:
     # ---------------------------------------------------------------- seeds at start
 
     async def executed_totals(self) -> ExecutedTotals:
+        # Every EXECUTED copy ever: the live tables and the archive (`polyhunter archive`) together.
         sel = (
             select(
-                CopyTrade.config_id,
-                SignalRecord.condition_id,
-                CopyTrade.asset,
-                CopyTrade.side,
-                func.sum(_FILLED_NOTIONAL),
-                func.sum(CopyTrade.filled_size_micro),
+                _EXECUTED.c.config_id,
+                _KNOWN_SIGNALS.c.condition_id,
+                _EXECUTED.c.asset,
+                _EXECUTED.c.side,
+                func.sum(_EXECUTED.c.filled_notional),
+                func.sum(_EXECUTED.c.filled_size_micro),
             )
-            .join(SignalRecord, SignalRecord.key == CopyTrade.signal_key)
-            .where(CopyTrade.state == CopyTradeState.EXECUTED, CopyTrade.filled_size_micro.is_not(None))
-            .group_by(CopyTrade.config_id, SignalRecord.condition_id, CopyTrade.asset, CopyTrade.side)
+            .join(_KNOWN_SIGNALS, _KNOWN_SIGNALS.c.key == _EXECUTED.c.signal_key)
+            .group_by(
+                _EXECUTED.c.config_id, _KNOWN_SIGNALS.c.condition_id, _EXECUTED.c.asset, _EXECUTED.c.side
+            )
         )
         usdc_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         shares_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)

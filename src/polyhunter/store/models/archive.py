@@ -9,6 +9,8 @@ same row is a no-op conflict), and no secondary indexes (the archive is read rar
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Column, Enum, String, Table
 from sqlalchemy.types import TypeEngine
 
@@ -20,7 +22,7 @@ from polyhunter.store.models.trading import Order
 ARCHIVE_SUFFIX = "_archive"
 
 
-def _plain(type_: TypeEngine[object]) -> TypeEngine[object]:
+def _plain(type_: TypeEngine[Any]) -> TypeEngine[Any]:
     """The live column's type, but a string enum as its VARCHAR: the archive keeps what was stored,
     with no CHECK constraint to keep in step with the enum."""
     return String(type_.length) if isinstance(type_, Enum) else type_
