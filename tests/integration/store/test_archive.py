@@ -11,7 +11,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, insert, select
@@ -46,7 +46,8 @@ pytestmark = pytest.mark.integration
 
 S = CopyTradeState
 TRADES, ORDERS, EVENTS, SIGNALS, FILLS = (
-    m.__table__ for m in (CopyTrade, Order, GuardrailEvent, SignalRecord, Fill)
+    cast(Table, m.__table__) for m in (CopyTrade, Order, GuardrailEvent, SignalRecord, Fill)
+)
 )
 INGEST = IngestSettings()
 
@@ -60,7 +61,9 @@ class Db:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_db(request: pytest.FixtureRequest) -> DbSettings:
-    settings: DbSettings = request.getfixturevalue("fresh_sqlite" if request.param == "sqlite" else "fresh_pg")
+    settings: DbSettings = request.getfixturevalue(
+        "fresh_sqlite" if request.param == "sqlite" else "fresh_pg"
+    )
     return settings
 
 
@@ -200,7 +203,8 @@ async def test_moves_terminal_rows_once_and_keeps_live_ones(db: Db) -> None:
     assert moved == planned
     assert (moved.copy_trades, moved.orders, moved.signals) == (13, 12, 12)
     assert moved.guardrail_events == 13
-    assert ("copy_trades", 5, 13) in lines and ("copy_trades", 13, 13) in lines
+    assert ("copy_trades", 5, 13) in lines
+    assert ("copy_trades", 13, 13) in lines
     await _check_moved(db, seeded)
     await store_archive.vacuum(db.engine)
     assert await _seeds(db, now) == before  # today's caps and the exposure seed unchanged
@@ -251,7 +255,8 @@ async def test_signals_wait_for_the_sources_replay_horizon(db: Db) -> None:
     cut = store_archive.cutoffs(now, 1, ingest)
     assert cut.signals == now - timedelta(days=3)
     moved = await store_archive.archive(db.engine, cut, batch=100)
-    assert moved.copy_trades == len(seeded.moves) and moved.signals == 0
+    assert moved.copy_trades == len(seeded.moves)
+    assert moved.signals == 0
     assert seeded.signals_move <= set(await _ids(db.engine, SIGNALS, "key"))
     # the default horizon (a day) is inside --older-than 1: the same run moves them
     moved = await store_archive.archive(db.engine, store_archive.cutoffs(now, 1, INGEST), batch=100)
