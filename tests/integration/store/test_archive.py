@@ -48,7 +48,6 @@ S = CopyTradeState
 TRADES, ORDERS, EVENTS, SIGNALS, FILLS = (
     cast(Table, m.__table__) for m in (CopyTrade, Order, GuardrailEvent, SignalRecord, Fill)
 )
-)
 INGEST = IngestSettings()
 
 
