@@ -4,8 +4,9 @@ What moves:
 
 - copy trades in a terminal state (`TERMINAL_STATES`: EXECUTED, SKIPPED, FAILED, EXPIRED) created
   before the cutoff, with their `orders` rows and `guardrail_events`. PENDING and SETTLEMENT_PENDING
-  are never moved. A copy still referenced by accounting rows that are not archived (an order with
-  `fills`, a `commission_logs` or `reimbursement_ledger` entry) stays, so no foreign key breaks;
+  are never moved. A copy with an order still open or to be reconciled (SUBMITTING, LIVE, DELAYED,
+  UNKNOWN) stays, and so does one still referenced by accounting rows that are not archived (an
+  order with `fills`, a `commission_logs` or `reimbursement_ledger` entry), so no foreign key breaks;
 - guardrail events older than the cutoff that name no copy trade;
 - signals older than the signal cutoff that no live (non-archived) copy trade references.
 
@@ -40,7 +41,7 @@ from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, not_, o
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from polyhunter.domain.states import TERMINAL_STATES
+from polyhunter.domain.states import TERMINAL_STATES, OrderStatus
 from polyhunter.settings import IngestSettings
 from polyhunter.store.models import (
     COPY_TRADES_ARCHIVE,
@@ -57,6 +58,8 @@ from polyhunter.store.models import (
 )
 
 MIN_OLDER_THAN_DAYS = 1
+# Orders the venue may still fill or that are still to be reconciled: their copy stays live.
+OPEN_ORDER_STATUSES = (OrderStatus.SUBMITTING, OrderStatus.LIVE, OrderStatus.DELAYED, OrderStatus.UNKNOWN)
 
 _TRADES = cast(Table, CopyTrade.__table__)
 _ORDERS = cast(Table, Order.__table__)
@@ -105,10 +108,14 @@ def cutoffs(now: datetime, older_than_days: int, ingest: IngestSettings) -> Cuto
 def _archivable_copy(cut: datetime) -> ColumnElement[bool]:
     t = _TRADES.c
     has_fills = exists().where(_ORDERS.c.copy_trade_id == t.id, _FILLS.c.order_id == _ORDERS.c.id)
+    open_order = exists().where(
+        _ORDERS.c.copy_trade_id == t.id, _ORDERS.c.status.in_([s.value for s in OPEN_ORDER_STATUSES])
+    )
     return and_(
         t.state.in_([s.value for s in TERMINAL_STATES]),
         t.created_at < cut,
         not_(has_fills),
+        not_(open_order),
         not_(exists().where(_COMMISSIONS.c.copy_trade_id == t.id)),
         not_(exists().where(_REIMBURSEMENTS.c.copy_trade_id == t.id)),
     )
