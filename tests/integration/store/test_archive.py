@@ -123,11 +123,11 @@ async def seed(db: Db, now: datetime, *, old_days: int = 10) -> Seeded:
             filled_price_micro=500_000 if filled else None, created_at=at, updated_at=at, retry_count=0,
         )  # fmt: skip
 
-    async def order(copy_id: int, at: datetime) -> int:
+    async def order(copy_id: int, at: datetime, status: OrderStatus = OrderStatus.MATCHED) -> int:
         return await _insert(
             db.engine, ORDERS, venue_order_id=secrets.token_hex(8), copy_trade_id=copy_id, wallet_id=wallet,
             asset="123", side=Side.BUY, price_micro=500_000, size_micro=20_000_000, order_type="FOK",
-            status=OrderStatus.MATCHED, created_at=at, updated_at=at,
+            status=status, created_at=at, updated_at=at,
         )  # fmt: skip
 
     async def event(copy_id: int | None, key: str | None, at: datetime) -> int:
@@ -161,6 +161,11 @@ async def seed(db: Db, now: datetime, *, old_days: int = 10) -> Seeded:
         fee_micro=0, filled_at=old, created_at=old,
     )  # fmt: skip
     out.stays.add(filled)
+    out.signals_stay.add(key)
+    key = await signal(old)  # an order still to be reconciled against the venue: stays live
+    unknown = await copy(key, S.FAILED, old)
+    await order(unknown, old, OrderStatus.UNKNOWN)
+    out.stays.add(unknown)
     out.signals_stay.add(key)
     for state in (S.EXECUTED, S.PENDING):  # today's copies: counted by the caps seed
         key = await signal(now)
