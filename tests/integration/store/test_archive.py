@@ -237,6 +237,33 @@ async def test_a_run_killed_between_batches_is_finished_by_the_next(db: Db) -> N
     await _check_moved(db, seeded)
 
 
+async def test_a_batch_killed_inside_its_transaction_leaves_nothing_half_moved(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the copies were copied into the archive but before they were deleted: the batch
+    rolls back whole (no row in both tables), and the next run moves everything once."""
+    now = datetime.now(UTC)
+    seeded = await seed(db, now)
+    cut = store_archive.cutoffs(now, 3, INGEST)
+    real_move = store_archive._move
+
+    async def killed_on_delete(conn: Any, archive: Table, live: Table, where: Any) -> int:
+        if live is TRADES:
+            await conn.execute(store_archive._insert(conn, archive, live, where))
+            raise RuntimeError("killed")
+        return await real_move(conn, archive, live, where)
+
+    monkeypatch.setattr(store_archive, "_move", killed_on_delete)
+    with pytest.raises(RuntimeError, match="killed"):
+        await store_archive.archive(db.engine, cut, batch=3)
+    assert await _ids(db.engine, COPY_TRADES_ARCHIVE) == []
+    assert await _ids(db.engine, ORDERS_ARCHIVE) == []
+    assert set(await _ids(db.engine, TRADES)) == seeded.moves | seeded.stays
+    monkeypatch.setattr(store_archive, "_move", real_move)
+    await store_archive.archive(db.engine, cut, batch=3)
+    await _check_moved(db, seeded)
+
+
 async def test_dry_run_counts_and_moves_nothing(db: Db) -> None:
     now = datetime.now(UTC)
     seeded = await seed(db, now)
