@@ -54,5 +54,6 @@ def test_operator_mistake_is_one_line_and_exit_2(
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ") and says in lines[0], lines[0]
+    assert lines[0].startswith("error: "), lines[0]
+    assert says in lines[0], lines[0]
     assert proc.stdout == ""
