@@ -9,15 +9,18 @@ or as JSON. Everything is read through the `Queries` facade.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import statistics
+import sys
 import time
 from array import array
 from collections import Counter, deque
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.log import get_logger
@@ -214,7 +217,10 @@ async def _live(queries: Queries, view: LiveLog, runner: asyncio.Future[None]) -
     from rich.live import Live
 
     next_refresh = 0.0
-    with Live(render(view), console=Console(), refresh_per_second=4) as screen:
+    with (
+        Live(render(view), console=Console(), refresh_per_second=4) as screen,
+        _logs_above(sys.stderr),  # rich's stand-in for stderr prints above the view, not through it
+    ):
         while not runner.done():
             if time.monotonic() >= next_refresh:  # counts, marks, positions: every 2 s, not every frame
                 next_refresh = time.monotonic() + PNL_REFRESH_S
@@ -224,6 +230,22 @@ async def _live(queries: Queries, view: LiveLog, runner: asyncio.Future[None]) -
             await asyncio.wait({runner}, timeout=FRAME_S)
         await _refresh_quietly(queries, view)
         screen.update(render(view))
+
+
+@contextlib.contextmanager
+def _logs_above(stream: IO[str]) -> Iterator[None]:
+    """Log handlers writing to the real stderr write to `stream` (the live view's) meanwhile."""
+    moved = [
+        (h, h.setStream(stream))
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is sys.__stderr__ and stream is not h.stream
+    ]
+    try:
+        yield
+    finally:
+        for handler, previous in moved:
+            if previous is not None:
+                handler.setStream(previous)
 
 
 async def _log_lines(queries: Queries, view: LiveLog, runner: asyncio.Future[None]) -> None:
