@@ -125,6 +125,7 @@ async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, 
         },
         "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
         "pnl_usdc": {name: str(value) for name, value in pnl.items()},
+        "followers": dict(view.custody),  # who they are: name -> custody (`paper`, `own wallet`)
         "ingest": queries.ingest(),
     }
 

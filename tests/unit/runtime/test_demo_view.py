@@ -122,3 +122,12 @@ def test_summary_text_gives_states_reasons_latency_and_pnl() -> None:
     assert "alice -1.5000" in text
     assert "bob +2.0000" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_demo_says_who_its_followers_are() -> None:
+    from polyhunter.runtime.demo import _intro
+
+    text = _intro("0xF1a0000000000000000000000000000000DE3a", ["0x1", "0x2", "0x3"])
+    assert "demo-paper trades on paper (1000 USDC)" in text
+    assert "demo-wallet is an own wallet (0xF1a0…DE3a" in text
+    assert "3 leaders" in text
