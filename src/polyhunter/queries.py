@@ -73,6 +73,14 @@ class Queries:
     def follower_names(self) -> dict[int, str]:
         return {f.user_id: f.spec.name for f in self._app.followers}
 
+    def config_leaders(self) -> dict[int, str]:
+        """The leader each copy config of this run follows, by config id."""
+        return {
+            config_id: copy.leader
+            for f in self._app.followers
+            for config_id, copy in zip(f.config_ids, f.spec.copies, strict=True)
+        }
+
     def follower_custody(self) -> dict[str, str]:
         """Each follower's custody as its custody type names it (`paper`, `own wallet`), by name."""
         return {f.spec.name: self._app.custody.get(f.spec.custody).label for f in self._app.followers}

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_demo_json_summary(tmp_path: Path) -> None:
-    env = {**os.environ, "POLYHUNTER__LOGGING__LEVEL": "WARNING"}
+    env = {**os.environ, "POLYHUNTER__LOGGING__LEVEL": "INFO"}
     env.pop("POLYHUNTER_CONFIG", None)
     proc = subprocess.run(
         [sys.executable, "-m", "polyhunter.cli", "demo", "--duration", "60", "--json"],
@@ -28,12 +28,14 @@ def test_demo_json_summary(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    summary = json.loads(proc.stdout)  # stdout is the JSON summary, nothing else
+    assert "alembic" not in proc.stderr  # a new demo database's migrations are not news
     assert summary["signals"] > 5
     copies = summary["copies"]
     assert copies.get("EXECUTED", 0) > 0
     assert "PENDING" not in copies, copies  # every copy ends terminal
     assert set(summary["pnl_usdc"]) == {"demo-paper", "demo-wallet"}
+    assert summary["followers"] == {"demo-paper": "paper", "demo-wallet": "own wallet"}
     latency = summary["signal_to_submit_ms"]
     assert latency["count"] >= copies["EXECUTED"]  # one per order sent (a FOK chase sends more)
     assert 0 < latency["p50"] <= latency["p99"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,8 @@ def demo(
         typer.echo("error: --duration must be positive", err=True)
         raise typer.Exit(2)
     settings = settings_or_exit(settings_file, set_flags=set_flags)
+    # The demo's database is new each time: its migrations are not news (warnings still show).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_demo(

@@ -1,4 +1,5 @@
-"""The demo's live view: recent copies with their signal-to-submit latency, and PnL per follower."""
+"""The live view (`run` and `demo`): recent copies with their signal-to-submit latency and leader, PnL
+per follower, at 80 columns; and the summary printed when it stops."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.console import Console
 from polyhunter.domain.signal import Side
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_records import CopyRecord
-from polyhunter.runtime.demo import DemoLog, _render, reason_class
+from polyhunter.runtime.live_view import LiveLog, reason_class, render, summary_text
 
 
 def _record(
@@ -33,14 +34,18 @@ def _record(
     )
 
 
-def _text(demo: DemoLog) -> str:
-    console = Console(record=True, width=200)
-    console.print(_render(demo, 7, 3))
+LEADER = "0x56687bf447db6ffa42ffe2204a05edaa20f55839"
+
+
+def _text(demo: LiveLog, width: int = 200) -> str:
+    demo.signals, demo.copies = 7, 3
+    console = Console(record=True, width=width)
+    console.print(render(demo))
     return console.export_text()
 
 
 def test_view_shows_latency_at_submit_and_pnl_per_follower() -> None:
-    demo = DemoLog(names={1: "demo-paper", 2: "demo-wallet"})
+    demo = LiveLog(title="PolyHunter demo", names={1: "demo-paper", 2: "demo-wallet"})
     demo.add(_record(1, CopyTradeState.EXECUTED, 12.3))
     demo.add(_record(2, CopyTradeState.SKIPPED, None, "SLIPPAGE_EXCEEDED"))
     demo.pnl = {"demo-paper": Decimal("1.2345"), "demo-wallet": Decimal("-0.5")}
@@ -64,3 +69,65 @@ def test_summary_reasons_count_kinds_not_ids() -> None:
     assert reason_class("AGGREGATED_INTO_108") == "AGGREGATED_INTO"
     assert reason_class("BELOW_VENUE_MINIMUM") == "BELOW_VENUE_MINIMUM"
     assert reason_class("NO_POSITION_TO_SELL") == "NO_POSITION_TO_SELL"
+
+
+def _full_view() -> LiveLog:
+    demo = LiveLog(
+        title="PolyHunter demo",
+        intro="Demo followers: demo-paper trades on paper (1000 USDC); demo-wallet is an own wallet.",
+        names={1: "demo-paper", 2: "demo-wallet"},
+        leaders={1: LEADER},
+    )
+    for _ in range(7):
+        demo.add(_record(1, CopyTradeState.EXECUTED, 12.3))
+        demo.add(_record(2, CopyTradeState.SKIPPED, None, "BELOW_VENUE_MINIMUM"))
+    demo.pnl = {"demo-paper": Decimal("-1234.5678"), "demo-wallet": Decimal("-0.5")}
+    demo.custody = {"demo-paper": "paper", "demo-wallet": "own wallet"}
+    return demo
+
+
+def test_view_is_readable_at_80_columns() -> None:
+    text = _text(_full_view(), width=80)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80, text
+    executed = next(line for line in lines if "demo-paper" in line and "EXECUTED" in line)
+    for cell in ("12:00:00", "0x5668…5839", "BUY 5.00@0.510", "1.0", "12.3"):
+        assert cell in executed, (cell, executed)  # whole cells, not cut
+    assert "BELOW_VENUE_MINIMUM" in text  # the reason, whole, under its state
+    assert "Demo followers: demo-paper" in text
+
+
+def test_leader_column_names_the_leader() -> None:
+    text = _text(_full_view())
+    row = next(line for line in text.splitlines() if "demo-paper" in line and "EXECUTED" in line)
+    assert "0x5668…5839" in row
+    assert "leader" in text
+
+
+def test_summary_text_gives_states_reasons_latency_and_pnl() -> None:
+    text = summary_text(
+        {
+            "duration_s": 12.5,
+            "signals": 9,
+            "copies": {"EXECUTED": 5, "SKIPPED": 2},
+            "copies_by_reason": {"SKIPPED:BELOW_VENUE_MINIMUM": 2},
+            "signal_to_submit_ms": {"count": 5, "p50": 7.0, "p99": 12.7},
+            "pnl_usdc": {"alice": "-1.5", "bob": "2"},
+        }
+    )
+    assert "9 signals, 7 copies" in text
+    assert "EXECUTED 5, SKIPPED 2" in text
+    assert "SKIPPED:BELOW_VENUE_MINIMUM 2" in text
+    assert "p50 7.0 ms, p99 12.7 ms" in text
+    assert "alice -1.5000" in text
+    assert "bob +2.0000" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_demo_says_who_its_followers_are() -> None:
+    from polyhunter.runtime.demo import _intro
+
+    text = _intro("0xF1a0000000000000000000000000000000DE3a", ["0x1", "0x2", "0x3"])
+    assert "demo-paper trades on paper (1000 USDC)" in text
+    assert "demo-wallet is an own wallet (0xF1a0…DE3a" in text
+    assert "3 leaders" in text
