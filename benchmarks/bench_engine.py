@@ -50,6 +50,7 @@ from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.pricing import Pricer
+from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.paper import PaperExecutor
@@ -148,19 +149,26 @@ async def seed_configs(sessions: async_sessionmaker[AsyncSession], n: int, custo
             )
 
 
-def engine_for(
+async def engine_for(
     sessions: async_sessionmaker[AsyncSession],
     market: ClobMarketData,
     executors: dict[CustodyMode, Executor],
     concurrency: int,
 ) -> CopyEngine:
+    """The engine as `polyhunter.app` builds it, daily spend counters seeded for every follower at start
+    (without the seed, the first copies of each follower rebuild them from the store, as after a Redis
+    flush: a path a running supervisor does not take)."""
     settings = EngineSettings(fanout_concurrency=concurrency, quote_cache_ttl_ms=5_000)
     pricer = Pricer(market, quote_ttl_ms=5_000, max_entries=1_000, fallback_ttl_ms=10_000)
     if CustodyMode.PAPER not in executors:
         executors[CustodyMode.PAPER] = PaperExecutor(pricer.book, Decimal(1_000_000))
     big = Decimal(10) ** 12
     guard = Guard(MemoryCoordinator(), GuardrailLimits(big, big, big), 1_000_000, 1_000)
-    return CopyEngine(SqlCopyStore(sessions), pricer, executors, guard, settings, StageMetrics(), "bench")
+    store = SqlCopyStore(sessions)
+    async with sessions() as session:
+        users = list(await session.scalars(select(User.id)))
+    await seed_guard(guard, store, datetime.now(UTC), users)
+    return CopyEngine(store, pricer, executors, guard, settings, StageMetrics(), "bench")
 
 
 async def buy_signal(market: ClobMarketData, token: str, condition: str, n: int) -> Signal:
@@ -290,7 +298,7 @@ async def fanout(
                 executors: dict[CustodyMode, Executor] = {}
                 if custody is CustodyMode.EOA:
                     executors[custody] = await stack.enter_async_context(own_wallets(sim, sessions, market))
-                engine = engine_for(sessions, market, executors, concurrency=256)
+                engine = await engine_for(sessions, market, executors, concurrency=256)
                 await engine.configs_for(LEADER)  # warm the config cache as a running supervisor has it
                 signal = await buy_signal(market, token, condition, n)
                 started = time.perf_counter()
@@ -335,7 +343,7 @@ async def latency(
                 executors: dict[CustodyMode, Executor] = {}
                 if custody is CustodyMode.EOA:
                     executors[custody] = await stack.enter_async_context(own_wallets(sim, sessions, market))
-                engine = engine_for(sessions, market, executors, concurrency=64)
+                engine = await engine_for(sessions, market, executors, concurrency=64)
                 for i in range(count):
                     signal = await buy_signal(market, token, condition, i)
                     fresh = dataclasses.replace(signal, seen_at=datetime.now(UTC))
