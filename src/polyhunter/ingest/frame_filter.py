@@ -35,22 +35,30 @@ _KEY_LEN = len(_KEY)
 _ADDR_LEN = 42  # "0x" + 40 hex
 _ACTIVITY = b'"activity"'
 _TYPE = b'"type":"'
-_TRADE_TYPES = tuple((kind, kind.encode() + b'"') for kind in sorted(ACTIVITY_TRADE_TYPES))
 MAX_ORDINAL_DOMAINS = 16  # recent (connection, frame type) streams whose leg counts are kept
 LEG_MEMORY_S = 60.0  # a transaction's legs arrive within about a second: a minute of them is plenty
 
 
+_TYPE_NAMES = {kind.encode(): kind for kind in ACTIVITY_TRADE_TYPES}
+_TYPE_TAIL = 96  # bytes from the end where the envelope's last key, ``type``, sits
+# A frame as RTDS sends it ends with its type: `endswith` decides almost every frame at once.
+_TYPE_ENDINGS = tuple((_TYPE + kind.encode() + b'"}', kind) for kind in sorted(ACTIVITY_TRADE_TYPES))
+
+
 def _frame_type(raw: bytes) -> str:
     """The frame's activity type (``trades``, ``orders_matched``; ``other`` for anything else), from
-    the raw bytes: ``type`` is the envelope's last key (RTDS sorts keys), so ``rfind`` finds it at once."""
-    at = raw.rfind(_TYPE)
-    if at < 0:
-        return "other"
-    start = at + len(_TYPE)
-    for kind, quoted in _TRADE_TYPES:
-        if raw.startswith(quoted, start):
+    the raw bytes: ``type`` is the envelope's last key (RTDS sorts keys), so it is looked for in the
+    frame's tail first (this runs for every fill frame of the firehose)."""
+    for ending, kind in _TYPE_ENDINGS:
+        if raw.endswith(ending):
             return kind
-    return "other"
+    at = raw.rfind(_TYPE, len(raw) - _TYPE_TAIL)
+    if at < 0:
+        at = raw.rfind(_TYPE)
+        if at < 0:
+            return "other"
+    start = at + len(_TYPE)
+    return _TYPE_NAMES.get(raw[start : raw.find(b'"', start)], "other")
 
 
 class FrameFilter:
