@@ -57,6 +57,10 @@ from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)
 
+# A hand-off still running after this long starts refreshing its shared claims (the shortest claim,
+# ingest.dedup_claim_ttl_s = 0.5 s, is refreshed every third of it: 0.1 + 0.17 s is well inside it).
+HOLD_AFTER_S = 0.1
+
 Downstream = Callable[[list[Signal]], Awaitable[None]]
 
 
@@ -303,14 +307,24 @@ class SignalMux(SignalSink):
             accepted = await self._claim_shared(offered)
             if accepted:
                 keys = [s.key for s in accepted]
-                holder = None if self.shared is None else asyncio.create_task(self.shared.hold(keys))
+                holders: list[asyncio.Future[None]] = []
+                timer = None
+                if self.shared is not None:
+                    # Keep the claims alive only for a hand-off that lasts: almost every one is done
+                    # within milliseconds, and a task per hand-off cost the push path ~4 us a fill.
+                    shared = self.shared
+                    timer = loop.call_later(
+                        HOLD_AFTER_S, lambda: holders.append(asyncio.ensure_future(shared.hold(keys)))
+                    )
                 try:
                     await self._sink(accepted)
                 except BaseException:
                     await self._failed(accepted)
                     raise
                 finally:
-                    if holder is not None:
+                    if timer is not None:
+                        timer.cancel()
+                    for holder in holders:
                         holder.cancel()
                 await self._finalize(keys)
         finally:
