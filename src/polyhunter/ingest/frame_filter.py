@@ -42,6 +42,7 @@ LEG_MEMORY_S = 60.0  # a transaction's legs arrive within about a second: a minu
 _TYPE_NAMES = {kind.encode(): kind for kind in ACTIVITY_TRADE_TYPES}
 _TYPE_TAIL = 96  # bytes from the end where the envelope's last key, ``type``, sits
 # A frame as RTDS sends it ends with its type: `endswith` decides almost every frame at once.
+_END_TRADES = _TYPE + b'trades"}'
 _TYPE_ENDINGS = tuple((_TYPE + kind.encode() + b'"}', kind) for kind in sorted(ACTIVITY_TRADE_TYPES))
 
 
@@ -97,8 +98,12 @@ class FrameFilter:
         if at < 0:
             stats.not_trades += 1
             return []
-        kind = _frame_type(raw)
-        stats.by_type[kind] = stats.by_type.get(kind, 0) + 1
+        by_type = stats.by_type
+        if raw.endswith(_END_TRADES):  # inlined: most frames end with their type (see _frame_type)
+            by_type["trades"] = by_type.get("trades", 0) + 1
+        else:
+            kind = _frame_type(raw)
+            by_type[kind] = by_type.get(kind, 0) + 1
         start = raw.find(b"0x", at + _KEY_LEN, at + _KEY_LEN + 8)
         # no "0x" right after the key (odd spacing): let the full decode decide
         if start >= 0 and raw[start : start + _ADDR_LEN].lower() not in self._leaders_b:
