@@ -12,6 +12,8 @@ way the second migration starts after the first committed and finds the schema a
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from polyhunter.settings import DbSettings
 from polyhunter.store.database import create_engine
@@ -73,12 +76,38 @@ def _run_command(db: DbSettings, fn: Callable[..., None], revision: str) -> Call
     return work
 
 
+# SQLite answers SQLITE_BUSY at once, whatever the busy timeout, when two processes open a new
+# database together (switching it to WAL takes an exclusive lock): such a migration is run again.
+_SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+SQLITE_BUSY_RETRY_S = 30.0
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlite_errorname", "") in _SQLITE_BUSY
+
+
+async def _migrate(db: DbSettings, fn: Callable[..., None], revision: str) -> None:
+    """One migration in one transaction; on SQLite, run again (bounded) while another process holds
+    the new database's lock: its migration is done or rolled back by then, so a retry is safe."""
+    deadline = time.monotonic() + SQLITE_BUSY_RETRY_S
+    delay = 0.05
+    while True:
+        try:
+            await _on_connection(db, _run_command(db, fn, revision))
+            return
+        except OperationalError as exc:
+            if not _sqlite_busy(exc) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
 async def upgrade(db: DbSettings, revision: str = "head") -> None:
-    await _on_connection(db, _run_command(db, command.upgrade, revision))
+    await _migrate(db, command.upgrade, revision)
 
 
 async def downgrade(db: DbSettings, revision: str = "-1") -> None:
-    await _on_connection(db, _run_command(db, command.downgrade, revision))
+    await _migrate(db, command.downgrade, revision)
 
 
 def _heads(conn: Connection) -> tuple[str, ...]:
