@@ -10,6 +10,7 @@ from polyhunter.store.models.archive import (
 )
 from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyTrade, GuardrailEvent
 from polyhunter.store.models.deployment import Deployment
+from polyhunter.store.models.lifecycle import Redemption
 from polyhunter.store.models.paper import PaperAccount
 from polyhunter.store.models.settlement import CommissionLog, DebtRecord, ReimbursementEntry
 from polyhunter.store.models.signals import SignalCursor, SignalRecord
@@ -33,6 +34,7 @@ __all__ = [
     "Order",
     "PaperAccount",
     "Position",
+    "Redemption",
     "ReimbursementEntry",
     "SignalCursor",
     "SignalRecord",
