@@ -34,6 +34,7 @@ class FakeMarketData:
     def __init__(self, books: dict[str, OrderBook] | None = None) -> None:
         self.books = books or {}
         self.reads = 0
+        self.fee_rates: dict[str, Decimal] = {}
 
     async def book(self, token_id: str) -> OrderBook:
         self.reads += 1
@@ -47,6 +48,9 @@ class FakeMarketData:
 
     async def last_trade_price(self, token_id: str) -> Decimal | None:
         return (await self.book(token_id)).last_trade_price
+
+    async def fee_rate(self, token_id: str) -> Decimal:
+        return self.fee_rates.get(token_id, Decimal(0))
 
 
 def filled(request: OrderRequest) -> ExecutionResult:

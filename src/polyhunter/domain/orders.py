@@ -81,10 +81,13 @@ class ExecutionResult:
     error: str = ""
     tx_hashes: tuple[str, ...] = field(default_factory=tuple)
     retryable: bool = False
+    amount: Decimal | None = None  # the exact USDC paid (BUY) or received (SELL), fee excluded, if known
+    market_closed: bool = False  # refused: the market takes no more orders (closed or resolved)
+    venue_tick: Decimal | None = None  # refused: the price is off the market's tick (the venue's tick)
 
     @property
     def notional(self) -> Decimal:
-        return self.filled_shares * self.avg_price
+        return self.amount if self.amount is not None else self.filled_shares * self.avg_price
 
 
 @dataclass(frozen=True, slots=True)

@@ -453,6 +453,7 @@ class CopyEngine:
                     filled=(result.filled_shares, result.avg_price, result.fee),
                     order_id=result.venue_order_id,
                     tick=price.tick_size,
+                    notional=result.amount,
                 )
                 return to_micro(result.notional) if signal.side is Side.BUY else 0
             case ExecStatus.UNKNOWN:

@@ -80,7 +80,9 @@ class CopyReporter:
         filled: tuple[Decimal, Decimal, Decimal] | None = None,
         order_id: str | None = None,
         tick: Decimal | None = None,
+        notional: Decimal | None = None,
     ) -> None:
+        """`notional`: the exact USDC of the fill (fee excluded), when the executor knows it."""
         shares, price, fee = filled if filled else (Decimal(0), Decimal(0), Decimal(0))
         work.outcomes.append(
             Outcome(
@@ -93,6 +95,7 @@ class CopyReporter:
                 fees_micro=to_micro(fee) if filled else None,
                 venue_order_id=order_id,
                 order_sent=work.sent,
+                filled_notional_micro=to_micro(notional) if filled and notional is not None else None,
             )
         )
         slip = None

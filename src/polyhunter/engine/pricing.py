@@ -15,6 +15,7 @@ prices sign the budget itself.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from polyhunter.log import get_logger
 from polyhunter.ports.venue import MarketData
 
 log = get_logger(__name__)
+
+FEE_RATE_TTL_MS = 3_600_000
 
 
 class PriceSource(StrEnum):
@@ -106,15 +109,39 @@ class Pricer:
         self._force_fallback = force_fallback
         self._clock = clock
         self._meta: dict[str, OrderBook] = {}  # last book seen per token: tick size, min size, neg risk
+        self._ticks: dict[str, tuple[Decimal, float]] = {}  # token -> (tick the venue announced, when)
+        # A market's fee rate changes rarely (the venue announces it with the market): kept an hour.
+        self.fee_rates: TtlCache[str, Decimal] = TtlCache(FEE_RATE_TTL_MS, max_entries)
         self.stats = PricingStats()
 
     async def book(self, token_id: str) -> OrderBook:
         book = await self.quotes.get(token_id, lambda: self._market.book(token_id))
+        announced = self._ticks.get(token_id)
+        if announced is not None:
+            tick, at = announced
+            stored = self.quotes.stored_at(token_id)
+            if stored is not None and stored > at:
+                del self._ticks[token_id]  # read after the change: the venue's book says the tick
+            elif tick != book.tick_size:
+                book = dataclasses.replace(book, tick_size=tick)  # read before the change
         self._meta[token_id] = book
         return book
 
     def invalidate(self, token_id: str) -> None:
         self.quotes.invalidate(token_id)
+
+    def set_tick(self, token_id: str, tick: Decimal) -> None:
+        """The venue changed the token's tick (its `tick_size_change`, or its refusal of an order off
+        the tick): prices from now on are rounded to `tick`, and the book is read again."""
+        self._ticks[token_id] = (tick, self.quotes.now())
+        self.quotes.invalidate(token_id)
+        meta = self._meta.get(token_id)
+        if meta is not None:
+            self._meta[token_id] = dataclasses.replace(meta, tick_size=tick)
+
+    async def fee_rate(self, token_id: str) -> Decimal:
+        """The market's taker fee rate, from the venue (cached)."""
+        return await self.fee_rates.get(token_id, lambda: self._market.fee_rate(token_id))
 
     async def midpoint(self, token_id: str) -> Decimal | None:
         """The venue's current midpoint of a token (uncached: a mark for PnL, not for sizing)."""

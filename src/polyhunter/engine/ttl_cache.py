@@ -48,6 +48,10 @@ class TtlCache(Generic[K, V]):
             self._data.popitem(last=False)
             self.stats.evictions += 1
 
+    def now(self) -> float:
+        """The cache's clock."""
+        return self._clock()
+
     def stored_at(self, key: K) -> float | None:
         """When the live entry of `key` was loaded or put (the cache's clock), or None."""
         item = self._data.get(key)

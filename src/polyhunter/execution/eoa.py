@@ -15,17 +15,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueAuthError, VenueError
-from polyhunter.adapters.polymarket.order_errors import is_killed_unfilled, is_version_mismatch
+from polyhunter.adapters.polymarket.order_errors import (
+    is_killed_unfilled,
+    is_market_closed,
+    is_version_mismatch,
+    tick_of_violation,
+)
 from polyhunter.adapters.polymarket.order_factory import limit_order, market_order
 from polyhunter.adapters.polymarket.order_signer import SignatureType, SignedOrder, exchange_domain
 from polyhunter.adapters.polymarket.wire_clob_rest import BalanceAllowance, PostOrderResponse
 from polyhunter.domain.errors import OperatorNeededError
+from polyhunter.domain.lifecycle import fee_of_levels, taker_fee
 from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
@@ -49,7 +56,13 @@ def _refused(error: str, order_id: str) -> ExecutionResult:
     """An order the venue filled nothing of: KILLED when its answer says it killed the FOK/FAK (nothing
     spent), else REJECTED. `error` (the venue's text) is kept for the copy's record."""
     status = ExecStatus.KILLED if is_killed_unfilled(error) else ExecStatus.REJECTED
-    return ExecutionResult(status, error=error, venue_order_id=order_id)
+    return ExecutionResult(
+        status,
+        error=error,
+        venue_order_id=order_id,
+        market_closed=is_market_closed(error),
+        venue_tick=tick_of_violation(error),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +101,7 @@ def _answered(
         Decimal(0),
         resp.order_id,
         tx_hashes=tuple(resp.transactions_hashes or ()),
+        amount=usdc,
     )
 
 
@@ -110,9 +124,12 @@ class EoaExecutor:
         record_submit: RecordSubmit | None = None,
         lookup_submit: LookupSubmit | None = None,
         remember_s: float | None = None,
+        fee_rate: Callable[[str], Awaitable[Decimal]] | None = None,
     ) -> None:
         """`remember_s`: how long this process remembers the order hash it sent for a copy (the
-        journal, `lookup_submit`, remembers it for good)."""
+        journal, `lookup_submit`, remembers it for good). `fee_rate`: the market's taker fee rate,
+        for a fill whose trade records cannot be read."""
+        self._fee_rate = fee_rate
         self._accounts = accounts
         self._chain_id = chain_id
         self._version = order_version
@@ -167,6 +184,36 @@ class EoaExecutor:
         return signer.sign(order, exchange_domain(self._chain_id, self._version, request.neg_risk))
 
     async def execute(self, request: OrderRequest) -> ExecutionResult:
+        result = await self._execute(request)
+        if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL) and result.filled_shares > 0:
+            fee = await self._fee(self._account(request.user_id), result, request)
+            result = dataclasses.replace(result, fee=fee)
+        return result
+
+    async def _fee(self, acct: EoaAccount, result: ExecutionResult, request: OrderRequest) -> Decimal:
+        """The taker fee the venue charged for the fill: from its trade records (each maker leg at its
+        price, the trade's fee rate, rounded once as the venue does); without them, the fee formula on
+        the average price with the market's rate."""
+        wanted = result.venue_order_id.lower()
+        try:
+            page = await acct.client.trades(asset_id=request.token_id)
+            for trade in page.data:
+                if trade.taker_order_id.lower() == wanted and trade.status != "FAILED":
+                    rate = Decimal(trade.fee_rate_bps or "0") / 10_000
+                    legs = [(Decimal(m.price), Decimal(m.matched_amount)) for m in trade.maker_orders]
+                    return fee_of_levels(legs, rate)
+        except Exception as exc:  # noqa: BLE001 - the fee falls back to the formula, never fails a fill
+            log.warning("trade records unreadable; fee from the formula", order=wanted, error=str(exc))
+        if self._fee_rate is None:
+            return Decimal(0)
+        try:
+            rate = await self._fee_rate(request.token_id)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("fee rate unreadable; fee recorded as 0", token=request.token_id, error=str(exc))
+            return Decimal(0)
+        return taker_fee(result.filled_shares, result.avg_price, rate)
+
+    async def _execute(self, request: OrderRequest) -> ExecutionResult:
         acct = self._account(request.user_id)
         signed = self.sign(request)
         result = await self._submit(acct, request, signed)
@@ -310,3 +357,17 @@ class EoaExecutor:
         acct = self._account(user_id)
         ba = await acct.client.balance_allowance("CONDITIONAL", token_id, int(acct.signature_type))
         return self._funds(ba)
+
+    # -------------------------------------------------------------------------- resolved markets
+
+    async def held(self, user_id: int, tokens: tuple[str, ...]) -> dict[str, Decimal]:
+        return {t: (await self.shares(user_id, t)).balance for t in tokens}
+
+    async def redeem(
+        self, user_id: int, condition_id: str, tokens: tuple[str, ...], winning_token: str
+    ) -> Decimal:
+        """Redeem the wallet's shares of a resolved market (on the simulator: its redeem endpoint, the
+        stand-in for the conditional tokens' `redeemPositions`; a live wallet needs a chain transaction,
+        which this executor does not send: the venue refuses the call and the redemption stays PENDING
+        for an operator)."""
+        return await self._account(user_id).client.sim_redeem(condition_id)

@@ -87,6 +87,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         record_submit=journal.record_submit,
         lookup_submit=journal.lookup_submit,
         remember_s=ctx.remember_s,
+        fee_rate=ctx.fee_rate,
     )
 
 

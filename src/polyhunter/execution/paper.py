@@ -2,7 +2,9 @@
 
 Each follower has a paper account (cash and positions with average cost). A copy takes liquidity
 from the live book level by level up to its limit, exactly as a FOK/FAK would, and the account
-moves; nothing reaches the venue. A FOK the book cannot fill in full, or a FAK with nothing to match,
+moves; nothing reaches the venue. A taker fill pays the venue's fee of the market (`fee_rate`, the
+fee formula of `domain.lifecycle`, per level, rounded once as the venue does): a BUY on top of its
+cost, a SELL out of its proceeds. A resolved market is redeemed at its payout (`redeem`). A FOK the book cannot fill in full, or a FAK with nothing to match,
 comes back KILLED with the venue's text for it. Orders are remembered by client id so a reconcile after a crash
 finds them. `on_change` (if given) is awaited after every fill with the follower's account and the
 token that moved: the supervisor persists the account there, so a restart resumes it.
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from polyhunter.adapters.polymarket.order_errors import FAK_NO_MATCH, FOK_KILLED, NO_BALANCE
-from polyhunter.domain.book_math import walk_book
+from polyhunter.domain.book_math import BookSide, walk_book
+from polyhunter.domain.lifecycle import fee_of_levels
 from polyhunter.domain.orders import (
     ExecStatus,
     ExecutionResult,
@@ -52,6 +55,19 @@ class PaperAccount:
 
 
 OnChange = Callable[[int, PaperAccount, str], Awaitable[None]]
+FeeRate = Callable[[str], Awaitable[Decimal]]
+
+
+def _levels(side: BookSide, shares: Decimal, limit: Decimal, buying: bool) -> list[tuple[Decimal, Decimal]]:
+    """(price, shares) taken at each level by a walk of `shares` up to `limit` (as `walk_book`)."""
+    out, remaining = [], shares
+    for level in side.levels:
+        if remaining <= 0 or (level.price > limit if buying else level.price < limit):
+            break
+        take = min(remaining, level.size)
+        out.append((level.price, take))
+        remaining -= take
+    return out
 
 
 class PaperExecutor:
@@ -64,10 +80,12 @@ class PaperExecutor:
         *,
         on_change: OnChange | None = None,
         remember_s: float | None = None,
+        fee_rate: FeeRate | None = None,
     ) -> None:
         """`book` gives the current book of a token (the engine's quote cache: one fetch per token);
         results are kept for reconciliation for `remember_s` (default: up to 10,000 of them)."""
         self._book = book
+        self._fee_rate = fee_rate
         self._starting_cash = starting_cash
         self._on_change = on_change
         self.accounts: dict[int, PaperAccount] = {}
@@ -108,19 +126,25 @@ class PaperExecutor:
         if walk.shares <= 0:
             return ExecutionResult(ExecStatus.KILLED, error=FAK_NO_MATCH)
         acct = self.account(request.user_id)
+        rate = await self._fee_rate(request.token_id) if self._fee_rate is not None else Decimal(0)
+        side = book.asks if buying else book.bids
+        fee = min(fee_of_levels(_levels(side, request.shares, request.limit_price, buying), rate), walk.cost)
         pos = acct.positions.setdefault(request.token_id, PaperPosition())
         if buying:
-            if walk.cost > acct.cash:
+            if walk.cost + fee > acct.cash:
+                if pos.shares == 0:
+                    del acct.positions[request.token_id]
                 return ExecutionResult(ExecStatus.REJECTED, error=NO_BALANCE)
-            acct.cash -= walk.cost
+            acct.cash -= walk.cost + fee
+            acct.realized_pnl -= fee
             pos.shares += walk.shares
             pos.cost += walk.cost
         else:
             if walk.shares > pos.shares:
                 return ExecutionResult(ExecStatus.REJECTED, error=NO_BALANCE)
             released_cost = pos.avg_price * walk.shares
-            acct.cash += walk.cost
-            acct.realized_pnl += walk.cost - released_cost
+            acct.cash += walk.cost - fee
+            acct.realized_pnl += walk.cost - released_cost - fee
             pos.shares -= walk.shares
             pos.cost -= released_cost
             if pos.shares == 0:
@@ -129,4 +153,28 @@ class PaperExecutor:
             "0x" + hashlib.sha256(f"paper:{request.client_id or request.copy_trade_id}".encode()).hexdigest()
         )
         status = ExecStatus.FILLED if walk.complete else ExecStatus.PARTIAL
-        return ExecutionResult(status, walk.shares, walk.vwap, Decimal(0), order_id)
+        return ExecutionResult(status, walk.shares, walk.vwap, fee, order_id, amount=walk.cost)
+
+    # -------------------------------------------------------------------------- resolved markets
+
+    async def held(self, user_id: int, tokens: tuple[str, ...]) -> dict[str, Decimal]:
+        positions = self.account(user_id).positions
+        return {t: positions[t].shares if t in positions else Decimal(0) for t in tokens}
+
+    async def redeem(
+        self, user_id: int, condition_id: str, tokens: tuple[str, ...], winning_token: str
+    ) -> Decimal:
+        """Pay 1 USDC per winning share, drop the market's positions (saved like a fill)."""
+        acct = self.account(user_id)
+        payout = Decimal(0)
+        for token in tokens:
+            pos = acct.positions.pop(token, None)
+            if pos is None:
+                continue
+            paid = pos.shares if token == winning_token else Decimal(0)
+            payout += paid
+            acct.cash += paid
+            acct.realized_pnl += paid - pos.cost
+            if self._on_change is not None:
+                await self._on_change(user_id, acct, token)
+        return payout

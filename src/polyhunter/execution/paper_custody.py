@@ -43,7 +43,7 @@ def _wallet(spec: FollowerSpec) -> NewWallet:
 async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executor:
     journal = PaperJournal(ctx.sessions, ctx.wallet_of_user)  # paper accounts survive a restart
     restored = await journal.restore()
-    paper = PaperExecutor(ctx.book, on_change=journal.save, remember_s=ctx.remember_s)
+    paper = PaperExecutor(ctx.book, on_change=journal.save, remember_s=ctx.remember_s, fee_rate=ctx.fee_rate)
     for f in followers:
         cash = f.spec.starting_cash_usdc
         paper.accounts[f.user_id] = restored.get(f.user_id) or PaperAccount(cash, cash)

@@ -55,6 +55,7 @@ class BuildContext:
     remember_s: float  # how long an executor remembers a copy's outcome for reconciliation
     wallet_of_user: Mapping[int, int]  # follower user id -> wallet id (every follower, filled in first)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)  # run at shutdown
+    fee_rate: Callable[[str], Awaitable[Decimal]] | None = None  # the market's taker fee rate by token
 
 
 @dataclass(frozen=True, slots=True)

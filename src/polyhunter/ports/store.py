@@ -67,7 +67,8 @@ class Outcome:
     filled_price_micro: int | None = None
     fees_micro: int | None = None
     venue_order_id: str | None = None
-    order_sent: bool = False  # the copy reached an executor: its `orders` rows take this outcome
+    order_sent: bool = False
+    filled_notional_micro: int | None = None  # the exact USDC of the fill (fee excluded), if known  # the copy reached an executor: its `orders` rows take this outcome
 
 
 GuardrailEventRow = dict[

@@ -15,6 +15,10 @@ class MarketData(Protocol):
 
     async def last_trade_price(self, token_id: str) -> Decimal | None: ...
 
+    async def fee_rate(self, token_id: str) -> Decimal:
+        """The market's taker fee rate (0.04 = 4 %; 0 where the market charges none)."""
+        ...
+
 
 class Executor(Protocol):
     """Places one copy order. PAPER and EOA implement it; the engine does not branch on which."""

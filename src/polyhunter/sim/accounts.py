@@ -235,6 +235,23 @@ class Ledger:
             self.supply[token] = 0
         return payouts
 
+    def redeem_one(self, address: str, condition_id: str, tokens: tuple[str, str], winning: str) -> int:
+        """One holder redeems (CTF ``redeemPositions``): 1 pUSD per winning share, every share of the
+        market burned; a second call pays 0."""
+        acct = self.account(address)
+        won = 0
+        for token in tokens:
+            held = acct.tokens.pop(token, 0)
+            acct.tokens_reserved.pop(token, None)
+            if token in acct.positions:
+                acct.positions[token].on_redeem(held if token == winning else 0)
+            self.supply[token] = self.supply.get(token, 0) - held
+            if token == winning:
+                won = held
+        acct.cash += won
+        self.locked[condition_id] = self.locked.get(condition_id, 0) - won
+        return won
+
     # -- totals ---------------------------------------------------------------------------------
     def collateral_total(self) -> int:
         """All pUSD in the sim: cash of every account plus collateral locked in full sets."""

@@ -414,8 +414,9 @@ class SimExchange:
         status = OrderStatus.CANCELED_FOK if order.order_type is OrderType.FOK else OrderStatus.CANCELED_FAK
         events.append(self._cancel_order(order, status, at_ms))
 
-    def resolve(self, condition_id: str, winning_token: str) -> list[Event]:
-        """Close the market, cancel its open orders and redeem 1 pUSD per winning share."""
+    def resolve(self, condition_id: str, winning_token: str, *, auto_redeem: bool = True) -> list[Event]:
+        """Close the market, cancel its open orders and (`auto_redeem`) redeem 1 pUSD per winning share
+        for every holder; without it each holder redeems for itself (`redeem`), as on chain."""
         market = self.market(condition_id)
         if winning_token not in market.tokens or market.winning_token is not None:
             raise errors.SimError(f"cannot resolve {condition_id} to {winning_token}")
@@ -425,7 +426,7 @@ class SimExchange:
         for order in [o for o in self._open.values() if o.market == condition_id]:
             events.append(self._cancel_order(order, OrderStatus.CANCELED_MARKET_RESOLVED, now))
         events.extend(book_changes(market, book, now))
-        payouts = self.ledger.redeem_all(condition_id, market.tokens, winning_token)
+        payouts = self.ledger.redeem_all(condition_id, market.tokens, winning_token) if auto_redeem else []
         self._markets[condition_id] = market.with_changes(
             active=False, closed=True, winning_token=winning_token
         )
@@ -440,6 +441,13 @@ class SimExchange:
             )
         )
         return events
+
+    def redeem(self, address: str, condition_id: str) -> int:
+        """`address` redeems its shares of a resolved market; returns the pUSD paid (micro)."""
+        market = self.market(condition_id)
+        if market.winning_token is None:
+            raise errors.SimError(f"market {condition_id} is not resolved")
+        return self.ledger.redeem_one(address, condition_id, market.tokens, market.winning_token)
 
     # -- queries --------------------------------------------------------------------------------
     def order(self, order_id: str) -> OrderView | None:

@@ -10,7 +10,11 @@
 * ``GET /faults``; ``POST /faults`` set/clear (see ``faults.Faults.apply``)
 * ``POST /version`` ``{"version": 3}``: switch the exchange version the CLOB serves on ``GET /version``
   (orders signed for the old one are then refused with ``order_version_mismatch``)
-* ``POST /resolve`` ``{"condition_id", "winning_token"}`` or ``{"condition_id", "winning_outcome"}``
+* ``POST /resolve`` ``{"condition_id", "winning_token"}`` or ``{"condition_id", "winning_outcome"}``;
+  ``"auto_redeem": false`` leaves each holder to redeem for itself (CLOB ``POST /sim/redeem``, the
+  simulator's stand-in for the conditional tokens' ``redeemPositions``), as on chain
+* ``POST /tick-size`` ``{"condition_id", "tick_size"}``: change the market's tick (the market channel
+  sends ``tick_size_change`` for each token; orders off the new tick are refused)
 * ``POST /scenario/stop``: stop the scenario's own activity (leader fills, maker refreshes, replay);
   the venue keeps serving (a benchmark's leader flow ends, its backlog drains)
 """
@@ -165,7 +169,9 @@ async def _resolve(request: web.Request) -> web.Response:
     if winner not in market.tokens:
         raise BadRequest("winning_token (or winning_outcome) must name one of the market's outcomes")
     try:
-        events = state.resolve(info.condition_id, str(winner))
+        events = state.resolve(
+            info.condition_id, str(winner), auto_redeem=body.get("auto_redeem", True) is not False
+        )
     except SimError as exc:
         raise BadRequest(str(exc), 409) from None
     payouts = [
@@ -175,6 +181,20 @@ async def _resolve(request: web.Request) -> web.Response:
         for address, amount in e.payouts
     ]
     return json_response({"condition_id": info.condition_id, "winning_token": winner, "payouts": payouts})
+
+
+async def _tick_size(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    info = state.info_by_condition(str(body.get("condition_id", "")))
+    if info is None:
+        raise BadRequest("unknown condition_id", 404)
+    try:
+        tick = Decimal(str(body.get("tick_size")))
+        state.set_tick_size(info.condition_id, tick)
+    except (InvalidOperation, SimError) as exc:
+        raise BadRequest(f"tick_size: {exc}") from None
+    return json_response({"condition_id": info.condition_id, "tick_size": str(tick)})
 
 
 def build_admin_app(
@@ -198,4 +218,5 @@ def build_admin_app(
     app.router.add_post("/faults", _set_faults)
     app.router.add_post("/version", _set_version)
     app.router.add_post("/resolve", _resolve)
+    app.router.add_post("/tick-size", _tick_size)
     return app

@@ -36,6 +36,7 @@ from polyhunter.domain.signal import Side
 from polyhunter.sim import errors
 from polyhunter.sim.amounts import order_terms_from_amounts
 from polyhunter.sim.events import CancelResult, SubmitResult
+from polyhunter.sim.errors import SimError
 from polyhunter.sim.faults import ORDER_VERSIONS
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_clob_auth import CHAIN_ID, authenticate
@@ -43,6 +44,7 @@ from polyhunter.sim.server_clob_market import STATE
 from polyhunter.sim.server_http import BadRequest, json_response
 from polyhunter.sim.state import SimState
 from polyhunter.sim.state_records import ApiKey, ReceivedOrder
+from polyhunter.sim.units import fmt_decimal, micro_to_decimal
 
 __all__ = ["MAX_BATCH", "add_order_routes"]
 
@@ -309,8 +311,27 @@ async def _heartbeat(request: web.Request) -> web.Response:
     return json_response({"status": "ok", "heartbeat_id": beat_id})
 
 
+async def _redeem(request: web.Request) -> web.Response:
+    """``POST /sim/redeem`` ``{"condition_id"}`` (L2-authenticated): the key's funder redeems its
+    shares of a resolved market. Not a live CLOB endpoint: the simulator's stand-in for the
+    conditional tokens' ``redeemPositions`` transaction (which the live venue leaves to the chain)."""
+    key, body = await _json_body(request, authenticate)
+    if not isinstance(body, dict) or not isinstance(body.get("condition_id"), str):
+        raise BadRequest('expected {"condition_id"}')
+    state: SimState = request.app[STATE]
+    info = state.info_by_condition(body["condition_id"])
+    if info is None:
+        raise BadRequest("market not found", 404)
+    try:
+        paid = state.redeem(state.funder_of(key), info.condition_id)
+    except SimError as exc:
+        raise BadRequest(str(exc), 409) from None
+    return json_response({"condition_id": info.condition_id, "payout": fmt_decimal(micro_to_decimal(paid))})
+
+
 def add_order_routes(app: web.Application) -> None:
     r = app.router
+    r.add_post("/sim/redeem", _redeem)
     r.add_post("/v1/heartbeats", _heartbeat)
     r.add_post("/heartbeats", _heartbeat)
     r.add_post("/order", _post_order)

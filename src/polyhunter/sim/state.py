@@ -106,6 +106,7 @@ class SimState:
         self._trades_by_key: dict[str, list[TradeState]] = {}
         self._profiles: dict[str, UserProfile] = {}
         self._resolved: set[str] = set()
+        self.redemptions = 0  # redeem calls served (POST /sim/redeem)
         self._stale: dict[str, BookSnapshot] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._hashing: dict[str, asyncio.Task[str]] = {}  # trade id → its chain mirror send
@@ -304,10 +305,17 @@ class SimState:
         self.dispatch(result.events)
         return result
 
-    def resolve(self, condition_id: str, winning_token: str) -> list[Event]:
-        events = self.engine.resolve(condition_id, winning_token)
+    def resolve(self, condition_id: str, winning_token: str, *, auto_redeem: bool = True) -> list[Event]:
+        events = self.engine.resolve(condition_id, winning_token, auto_redeem=auto_redeem)
         self.dispatch(events)
         return events
+
+    def set_tick_size(self, condition_id: str, tick_size: Decimal) -> None:
+        self.dispatch(self.engine.set_tick_size(condition_id, tick_size))
+
+    def redeem(self, address: str, condition_id: str) -> int:
+        self.redemptions += 1
+        return self.engine.redeem(address, condition_id)
 
     def fund_collateral(self, address: str, amount: int) -> None:
         self.engine.deposit(address, amount)

@@ -115,10 +115,11 @@ _PG_FINISH = _typed(
     """
     UPDATE copy_trades AS t SET state = v.state, reason = v.reason, error = v.error,
         filled_size_micro = v.filled_size, filled_price_micro = v.filled_price, fees_micro = v.fees,
-        venue_order_id = v.order_id, executed_at = CASE WHEN v.state = 'EXECUTED' THEN :now END,
+        filled_notional_micro = v.filled_notional, venue_order_id = v.order_id, executed_at = CASE WHEN v.state = 'EXECUTED' THEN :now END,
         updated_at = :now, locked_at = NULL, locked_by = NULL
-    FROM unnest(:ids, :states, :reasons, :errors, :filled_sizes, :filled_prices, :fees, :order_ids)
-        AS v(id, state, reason, error, filled_size, filled_price, fees, order_id)
+    FROM unnest(:ids, :states, :reasons, :errors, :filled_sizes, :filled_prices, :fees, :order_ids,
+        :filled_notionals)
+        AS v(id, state, reason, error, filled_size, filled_price, fees, order_id, filled_notional)
     WHERE t.id = v.id AND t.state = 'PENDING'
     """,
     now=UTCDateTime(),
@@ -130,6 +131,7 @@ _PG_FINISH = _typed(
     filled_prices=_BIGINTS,
     fees=_BIGINTS,
     order_ids=_TEXTS,
+    filled_notionals=_BIGINTS,
 )
 
 _PG_ORDER_MATCHED = _typed(
@@ -280,6 +282,7 @@ _FINISH = (
         filled_size_micro=bindparam("b_filled_size"),
         filled_price_micro=bindparam("b_filled_price"),
         fees_micro=bindparam("b_fees"),
+        filled_notional_micro=bindparam("b_filled_notional"),
         venue_order_id=bindparam("b_order_id"),
         executed_at=bindparam("b_executed_at"),
         updated_at=bindparam("b_now"),
@@ -306,6 +309,7 @@ def update_finished_copies(db: SyncDb, outcomes: Sequence[Outcome], now: datetim
                 "filled_prices": [o.filled_price_micro for o in outcomes],
                 "fees": [o.fees_micro for o in outcomes],
                 "order_ids": [o.venue_order_id for o in outcomes],
+                "filled_notionals": [o.filled_notional_micro for o in outcomes],
             },
         )
         return
@@ -318,6 +322,7 @@ def update_finished_copies(db: SyncDb, outcomes: Sequence[Outcome], now: datetim
             "b_filled_size": o.filled_size_micro,
             "b_filled_price": o.filled_price_micro,
             "b_fees": o.fees_micro,
+            "b_filled_notional": o.filled_notional_micro,
             "b_order_id": o.venue_order_id,
             "b_executed_at": now if o.state is CopyTradeState.EXECUTED else None,
             "b_now": now,

@@ -105,6 +105,9 @@ class Market:
     async def last_trade_price(self, token_id: str) -> Decimal | None:
         return self._last
 
+    async def fee_rate(self, token_id: str) -> Decimal:
+        return Decimal(0)
+
 
 def _pricer(market: Market, force: bool = False) -> Pricer:
     return Pricer(market, quote_ttl_ms=1000, max_entries=10, fallback_ttl_ms=10_000, force_fallback=force)

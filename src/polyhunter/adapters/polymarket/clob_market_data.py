@@ -8,6 +8,8 @@ from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy, VenueEr
 from polyhunter.adapters.polymarket.wire_base import PriceLevel, decode
 from polyhunter.adapters.polymarket.wire_clob_rest import (
     ClobBook,
+    ClobMarket,
+    FeeRate,
     LastTradePrice,
     Midpoint,
     NegRisk,
@@ -23,6 +25,7 @@ from polyhunter.adapters.polymarket.wire_validation import (
     parse_int,
 )
 from polyhunter.domain.book_math import BookSide, Level
+from polyhunter.domain.lifecycle import MarketState
 from polyhunter.domain.orders import OrderBook
 
 
@@ -92,6 +95,32 @@ class ClobMarketData:
     async def tick_size(self, token_id: str) -> Decimal:
         data = await self.http.request("GET", "/tick-size", params={"token_id": token_id})
         return decode(data, TickSize).minimum_tick_size
+
+    async def fee_rate(self, token_id: str) -> Decimal:
+        """The market's taker fee rate (``GET /fee-rate``: ``base_fee`` in bps; 0 where no fee)."""
+        bps = decode(await self.http.request("GET", "/fee-rate", params={"token_id": token_id}), FeeRate).bps
+        if not 0 <= bps <= 10_000:
+            raise InvalidMessage(f"fee rate out of range: {bps} bps")
+        return Decimal(bps) / 10_000
+
+    async def market_state(self, condition_id: str) -> MarketState | None:
+        """``GET /markets/{condition_id}``: closed, accepting orders, the winning token once resolved."""
+        try:
+            data = await self.http.request("GET", f"/markets/{condition_id}")
+        except VenueError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        wire = decode(data, ClobMarket)
+        winners = [t.token_id for t in wire.tokens if t.winner]
+        return MarketState(
+            condition_id=wire.condition_id.lower(),
+            tokens=tuple(t.token_id for t in wire.tokens),
+            closed=wire.closed,
+            accepting_orders=wire.accepting_orders,
+            winning_token=winners[0] if wire.closed and len(winners) == 1 else None,
+            tick_size=wire.minimum_tick_size,
+        )
 
     async def neg_risk(self, token_id: str) -> bool:
         return decode(

@@ -9,6 +9,7 @@ and prices are validated all the same.
 
 from __future__ import annotations
 
+from decimal import Decimal
 import json
 from typing import Any
 
@@ -127,6 +128,21 @@ class ClobTradingClient:
             return decode_post_order_response(raw)
         except (msgspec.DecodeError, InvalidMessage) as exc:  # placed or not: the caller reconciles
             raise RetryableError(f"POST /order: malformed answer: {exc}") from exc
+
+    async def sim_redeem(self, condition_id: str) -> Decimal:
+        """Redeem this wallet's shares of a resolved market through the simulator's ``POST /sim/redeem``
+        (its stand-in for the conditional tokens' ``redeemPositions``; the live CLOB has no such
+        endpoint: a live wallet redeems with a chain transaction). Returns the USDC paid."""
+        await self.ensure_api_key()
+        body = _compact({"condition_id": condition_id})
+        raw = await self.http.request(
+            "POST", "/sim/redeem", body=body.encode(), headers=self._l2("POST", "/sim/redeem", body)
+        )
+        try:
+            payout = msgspec.json.decode(raw, type=dict[str, str])["payout"]
+            return Decimal(payout)
+        except (msgspec.DecodeError, KeyError, ArithmeticError) as exc:
+            raise RetryableError(f"POST /sim/redeem: malformed answer: {exc}") from exc
 
     async def order_version(self) -> int:
         """The exchange version (2 or 3) orders must be signed for now (`GET /version`; 2 when the venue

@@ -8,6 +8,9 @@ adapter reads venue text. The paper executor answers with the same texts the ven
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
+
 FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
 FAK_NO_MATCH = (
     "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
@@ -29,3 +32,25 @@ def is_killed_unfilled(message: str) -> bool:
 def is_version_mismatch(status: int | None, message: str) -> bool:
     """Whether the venue refused an order as signed for another exchange version (HTTP 400)."""
     return status in (None, 400) and ORDER_VERSION_MISMATCH in message
+
+
+# The market takes no orders (closed, resolved, or not yet open): nothing was placed.
+MARKET_NOT_READY = "the market is not yet ready to process new orders"
+_TICK_RULE = re.compile(r"breaks minimum tick size rule: ([0-9]*\.?[0-9]+)")
+
+
+def is_market_closed(message: str) -> bool:
+    """Whether the venue refused the order because the market takes no orders."""
+    return MARKET_NOT_READY in message
+
+
+def tick_of_violation(message: str) -> Decimal | None:
+    """The market's tick named by the venue's "breaks minimum tick size rule: <tick>", else None."""
+    found = _TICK_RULE.search(message)
+    if found is None:
+        return None
+    try:
+        tick = Decimal(found.group(1))
+    except InvalidOperation:
+        return None
+    return tick if 0 < tick < 1 else None

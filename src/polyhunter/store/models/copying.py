@@ -121,6 +121,7 @@ class CopyTrade(Base):
     locked_by: Mapped[str | None] = mapped_column(String(128))
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filled_notional_micro: Mapped[int | None] = mapped_column(BigInteger)  # exact USDC of the fill
 
 
 class GuardrailEvent(Base):

@@ -1,5 +1,6 @@
 """Redemptions of resolved markets (`redemptions`): one row per (follower, market), PENDING until the
-payout is collected, then REDEEMED with the payout and the realized PnL.
+payout is collected, then REDEEMED with the payout and the realized PnL; and the exact USDC of a copy's
+fill (`copy_trades.filled_notional_micro`, and its archive), so a market's PnL adds up to the base unit.
 
 Revision ID: 0006
 Revises: 0005
@@ -49,8 +50,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "condition_id", name=op.f("uq_redemptions_user_id_condition_id")),
     )
     op.create_index(op.f("ix_redemptions_state"), "redemptions", ["state"], unique=False)
+    for table in ("copy_trades", "copy_trades_archive"):
+        op.add_column(table, sa.Column("filled_notional_micro", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ("copy_trades_archive", "copy_trades"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("filled_notional_micro")
     op.drop_index(op.f("ix_redemptions_state"), table_name="redemptions")
     op.drop_table("redemptions")
