@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import assert_never
 
 from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.lifecycle import buy_fee_bound, shares_affordable
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds
 from polyhunter.domain.signal import Side
 from polyhunter.engine.ttl_cache import TtlCache
@@ -100,6 +101,34 @@ class FollowerFunds:
             return None, INSUFFICIENT_ALLOWANCE
         self._held[hold.key] = held + amount
         return hold, None
+
+    async def hold_buy(
+        self,
+        custody: CustodyMode,
+        user_id: int,
+        token: str,
+        shares: Decimal,
+        limit: Decimal,
+        rate: Decimal,
+        neg_risk: bool,
+    ) -> tuple[Hold | None, Decimal, str | None]:
+        """Hold a BUY's amount plus the most its fee can be. When that is more than the follower has,
+        the BUY is sized down to what it can pay with its fee (`shares_affordable`): (hold, shares, None);
+        (None, 0, reason) when not even that can be held."""
+        hold, short = await self.hold(
+            custody, user_id, Side.BUY, token, shares * limit + buy_fee_bound(shares, limit, rate), neg_risk
+        )
+        if hold is not None:
+            return hold, shares, None
+        funds = await self.get(custody, user_id)
+        available = funds.spendable(neg_risk) - self.held((custody, user_id, ""))
+        fitted = min(shares, shares_affordable(available, limit, rate))
+        if fitted <= 0 or fitted == shares:
+            return None, Decimal(0), short
+        hold, short = await self.hold(
+            custody, user_id, Side.BUY, token, fitted * limit + buy_fee_bound(fitted, limit, rate), neg_risk
+        )
+        return (hold, fitted, None) if hold is not None else (None, Decimal(0), short)
 
     def settle(self, hold: Hold, result: ExecutionResult | None) -> None:
         """Release the hold; book a known fill locally, forget the follower's numbers if unsure.

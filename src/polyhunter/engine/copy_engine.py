@@ -38,18 +38,19 @@ from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.errors import RetryableError, UnknownResultError, pause_reason
 from polyhunter.domain.filters import needs_market_metadata
 from polyhunter.domain.guardrails import Veto
+from polyhunter.domain.lifecycle import MARKET_CLOSED
 from polyhunter.domain.order_math import market_buy_notional
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine.balances import FollowerFunds
+from polyhunter.engine.balances import INSUFFICIENT_BALANCE, FollowerFunds, Hold
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.intake import Intake
 from polyhunter.engine.isolation import ConfigPauses, plan_all
-from polyhunter.engine.market_meta import MarketDirectory
+from polyhunter.engine.market_meta import ClosedMarkets, MarketDirectory
 from polyhunter.engine.parking import Parking
 from polyhunter.engine.planning import Planner
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
@@ -134,6 +135,8 @@ class CopyEngine:
         self.pauses = ConfigPauses(store, self.stats, self._configs.invalidate)
         self.intake: Intake[Prepared] = Intake(self._prepare, self._execute_all, settings.signals_in_flight)
         self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
+        self.markets_closed = ClosedMarkets()  # the planner skips copies into them (lifecycle.py fills it)
+        self.planner.closed = self.markets_closed
 
     @property
     def paused(self) -> dict[int, tuple[str, str]]:
@@ -344,7 +347,10 @@ class CopyEngine:
         shares = work.size.shares
         order_type = OrderType(self._settings.order_type)
         sent: tuple[ExecutionResult, PriceDecision] | None = None
-        for attempt in range(self._settings.price_chase_steps + 1):
+        retick = False
+        for attempt in range(self._settings.price_chase_steps + 2):
+            if attempt > self._settings.price_chase_steps and not retick:
+                break
             chase_from = sent[1].limit_price if sent is not None else None
             with self.metrics.time("pricing"):
                 price = await self.pricer.price(
@@ -357,7 +363,6 @@ class CopyEngine:
                 break  # at the budget: the limit cannot move toward the market any more
             if order_type is OrderType.FAK:
                 shares = min(shares, price.fillable_shares) if price.fillable_shares > 0 else shares
-            notional = shares * price.limit_price
             venue_notional = self._venue_notional(signal.side, shares, price)
             if venue_notional < VENUE_MIN_NOTIONAL and sent is not None:
                 break  # a chase step that fell under the minimum ends the chase: the killed order stands
@@ -365,16 +370,9 @@ class CopyEngine:
                 released = await self._below_minimum(work, shares, venue_notional, price.limit_price)
                 if released is None:
                     return 0
-                shares, notional = released.shares, released.shares * price.limit_price
+                shares = released.shares
             with self.metrics.time("preflight"):
-                hold, short = await self.funds.hold(
-                    cfg.custody,
-                    cfg.user_id,
-                    signal.side,
-                    signal.asset,
-                    notional if signal.side is Side.BUY else shares,
-                    price.neg_risk,
-                )
+                hold, shares, short = await self._preflight(work, shares, price)
             if hold is None:
                 self._reporter.finish(work, SKIPPED, reason=short)
                 return 0
@@ -384,12 +382,40 @@ class CopyEngine:
             finally:  # an exception leaves the result unknown: the funds are read again
                 self.funds.settle(hold, result if result is not None else ExecutionResult(ExecStatus.UNKNOWN))
             sent = (result, price)
+            if result.venue_tick is not None and not retick:  # the tick changed: re-priced on it, once
+                retick = True
+                self.pricer.set_tick(signal.asset, result.venue_tick)
+                sent = None
+                continue
             killed = result.status is ExecStatus.KILLED
             if not killed or attempt == self._settings.price_chase_steps:
                 break
             self.pricer.invalidate(signal.asset)  # the book moved: re-read it before the next step
         assert sent is not None
         return self._record_result(work, *sent)
+
+    async def _preflight(
+        self, work: CopyWork, shares: Decimal, price: PriceDecision
+    ) -> tuple[Hold | None, Decimal, str | None]:
+        """Hold what the copy needs: a SELL its shares; a BUY its amount plus the most its fee can be,
+        sized down to what the follower can pay with the fee (balances.py `hold_buy`), never under the
+        venue's minimum."""
+        signal, cfg = work.signal, work.stored.config
+        if signal.side is Side.SELL:
+            hold, short = await self.funds.hold(
+                cfg.custody, cfg.user_id, signal.side, signal.asset, shares, price.neg_risk
+            )
+            return hold, shares, short
+        rate = await self.pricer.fee_rate(signal.asset)
+        hold, fitted, short = await self.funds.hold_buy(
+            cfg.custody, cfg.user_id, signal.asset, shares, price.limit_price, rate, price.neg_risk
+        )
+        if hold is not None and fitted < shares:
+            if self._venue_notional(signal.side, fitted, price) < VENUE_MIN_NOTIONAL:
+                self.funds.settle(hold, None)
+                return None, Decimal(0), INSUFFICIENT_BALANCE
+            log.info("BUY sized down to the balance, fee included", config=cfg.id, shares=str(fitted))
+        return hold, fitted, short
 
     @staticmethod
     def _venue_notional(side: Side, shares: Decimal, price: PriceDecision) -> Decimal:
@@ -464,6 +490,10 @@ class CopyEngine:
                 # Kept: it may have been spent. Exactly what the sweep gives back (the row's requested
                 # notional, BUY only) if the venue turns out never to have seen the order.
                 return to_micro(work.size.notional) if signal.side is Side.BUY else 0
+            case ExecStatus.REJECTED if result.market_closed:  # not a failure: the market ended
+                self._reporter.finish(work, SKIPPED, reason=MARKET_CLOSED)
+                self.markets_closed.note(signal.condition_id)
+                return 0
             case ExecStatus.KILLED | ExecStatus.REJECTED:  # nothing filled: failed, with the venue's text
                 breaker.record_failure(int(time.time() * 1000))
                 self._reporter.finish(work, FAILED, error=result.error or "rejected")

@@ -69,3 +69,26 @@ class MarketDirectory:
             self._failed[key] = self._clock()
             log.warning("market metadata unavailable", condition_id=key, error=str(exc))
             return None
+
+
+class ClosedMarkets:
+    """Markets known to take no more orders (closed or resolved): copies into them are SKIPPED
+    `MARKET_CLOSED` at planning. Filled by the market lifecycle (engine/lifecycle.py) from the market
+    channel, the venue's market records, and the venue's refusal of an order on a closed market
+    (`note`, which also asks the lifecycle to look at the market: `on_note`)."""
+
+    def __init__(self) -> None:
+        self._closed: set[str] = set()
+        self.on_note: Callable[[str], None] | None = None
+
+    def __contains__(self, condition_id: object) -> bool:
+        return isinstance(condition_id, str) and condition_id.lower() in self._closed
+
+    def add(self, condition_id: str) -> None:
+        self._closed.add(condition_id.lower())
+
+    def note(self, condition_id: str) -> None:
+        """The venue refused an order as the market takes none: closed, and worth a look."""
+        self.add(condition_id)
+        if self.on_note is not None:
+            self.on_note(condition_id.lower())

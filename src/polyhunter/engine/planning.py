@@ -10,11 +10,12 @@ from decimal import Decimal
 from polyhunter.domain.copy_config import CustodyMode, MarketRef, SizingMode
 from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.filters import check_filters
+from polyhunter.domain.lifecycle import MARKET_CLOSED
 from polyhunter.domain.signal import Side, Signal, to_micro
 from polyhunter.domain.sizing import SizeDecision, SizingContext, size_copy
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import FollowerFunds
-from polyhunter.engine.market_meta import MarketDirectory
+from polyhunter.engine.market_meta import ClosedMarkets, MarketDirectory
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.log import get_logger
@@ -61,6 +62,7 @@ class Planner:
         self.markets = markets
         self.portfolio = portfolio  # leaders' Data API positions: PROPORTIONAL equity
         self._positions_value = positions_value  # a follower's open positions at market (PROPORTIONAL)
+        self.closed: ClosedMarkets | None = None  # markets that take no orders: their copies are SKIPPED
 
     async def market(self, signal: Signal, needs_market: bool) -> MarketRef | None:
         """What the market filters match on: the signal's own condition id and slug, plus the market's
@@ -91,6 +93,8 @@ class Planner:
         cfg = stored.config
         if stored.paused_reason is not None:
             return stored, skipped_copy(signal, stored, CONFIG_PAUSED), SizeDecision(Decimal(0), Decimal(0))
+        if self.closed is not None and signal.condition_id in self.closed:
+            return stored, skipped_copy(signal, stored, MARKET_CLOSED), SizeDecision(Decimal(0), Decimal(0))
         skip = check_filters(cfg, signal, market)
         size = SizeDecision(Decimal(0), Decimal(0))
         reason: str | None = str(skip) if skip else None

@@ -30,7 +30,9 @@ class Redeemer(Protocol):
         """The follower's shares of each token (0 when none)."""
         ...
 
-    async def redeem(self, user_id: int, condition_id: str, tokens: tuple[str, ...], winning_token: str) -> Decimal:
+    async def redeem(
+        self, user_id: int, condition_id: str, tokens: tuple[str, ...], winning_token: str
+    ) -> Decimal:
         """Redeem every share of the market's tokens; returns the USDC paid (1 per winning share)."""
         ...
 
@@ -85,7 +87,9 @@ class RedemptionStore(Protocol):
         """The PENDING row of (follower, market), created once; an existing row is returned as is."""
         ...
 
-    async def finish_redemption(self, redemption_id: int, payout_micro: int, pnl_micro: int, now: datetime) -> bool:
+    async def finish_redemption(
+        self, redemption_id: int, payout_micro: int, pnl_micro: int, now: datetime
+    ) -> bool:
         """PENDING -> REDEEMED with the payout and the realized PnL; False if it was not PENDING."""
         ...
 

@@ -68,7 +68,9 @@ class Outcome:
     fees_micro: int | None = None
     venue_order_id: str | None = None
     order_sent: bool = False
-    filled_notional_micro: int | None = None  # the exact USDC of the fill (fee excluded), if known  # the copy reached an executor: its `orders` rows take this outcome
+    filled_notional_micro: int | None = (
+        None  # the exact USDC of the fill (fee excluded), if known  # the copy reached an executor: its `orders` rows take this outcome
+    )
 
 
 GuardrailEventRow = dict[

@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("winning_token", sa.String(length=96), nullable=False),
         sa.Column(
             "state",
-            sa.Enum("PENDING", "REDEEMED", name="redemption_state", native_enum=False, create_constraint=True),
+            sa.Enum(
+                "PENDING", "REDEEMED", name="redemption_state", native_enum=False, create_constraint=True
+            ),
             nullable=False,
         ),
         sa.Column("shares_micro", sa.BigInteger(), nullable=False),
