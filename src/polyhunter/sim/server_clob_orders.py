@@ -35,8 +35,8 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
 from polyhunter.domain.signal import Side
 from polyhunter.sim import errors
 from polyhunter.sim.amounts import order_terms_from_amounts
-from polyhunter.sim.events import CancelResult, SubmitResult
 from polyhunter.sim.errors import SimError
+from polyhunter.sim.events import CancelResult, SubmitResult
 from polyhunter.sim.faults import ORDER_VERSIONS
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_clob_auth import CHAIN_ID, authenticate

@@ -9,8 +9,8 @@ and prices are validated all the same.
 
 from __future__ import annotations
 
-from decimal import Decimal
 import json
+from decimal import Decimal
 from typing import Any
 
 import msgspec
