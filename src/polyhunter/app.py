@@ -35,6 +35,7 @@ from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.intake_metrics import export_intake
+from polyhunter.engine.lifecycle import MarketLifecycle
 from polyhunter.engine.market_meta import MarketDirectory
 from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.engine.positions import LeaderHolding, LeaderPortfolio, LoadHoldings
@@ -43,10 +44,12 @@ from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.registry import CUSTODY, BuildContext, CustodyRegistry, ValueContext
 from polyhunter.health import Health, database_check, ping_check, queue_check, source_checks, venue_check
+from polyhunter.ingest.market_channel import MarketChannelListener
 from polyhunter.ingest.service import IngestService
 from polyhunter.ingest.source_deps import IngestClients, RetractHandler
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator
+from polyhunter.ports.lifecycle import Redeemer
 from polyhunter.ports.venue import Executor
 from polyhunter.queries import Queries
 from polyhunter.runtime.equity import PositionsValue
@@ -59,6 +62,7 @@ from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.deployment import deployment_id
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
+from polyhunter.store.redemptions import SqlRedemptionStore
 from polyhunter.store.sessions import Database, SessionFactory
 
 log = get_logger(__name__)
@@ -112,6 +116,8 @@ class App:
     engine: CopyEngine
     ingest: IngestService
     sweeper: PendingSweeper
+    lifecycle: MarketLifecycle
+    market_channel: MarketChannelListener | None = None  # None: ingest.market_events is off
     closers: list[Closer] = field(default_factory=list)
     api: ApiServer | None = None
     health: Health | None = None
@@ -242,6 +248,7 @@ async def build_app(
         interval_ms=e.expiry_scan_interval_ms,
         worker_id=worker_id,
     )
+    lifecycle, channel = market_lifecycle(s, engine, market, executors, copy_store.sessions)
     app = App(
         settings=s,
         run_file=run,
@@ -259,12 +266,45 @@ async def build_app(
         engine=engine,
         ingest=ingest,
         sweeper=sweeper,
+        lifecycle=lifecycle,
+        market_channel=channel,
         closers=closers,
     )
     app.health = app_health(app, market)
     if serve_api:
         app.api = ApiServer(create_app(registry, app.queries, app.health), s.api.host, s.api.port)
     return app
+
+
+def market_lifecycle(
+    s: Settings,
+    engine: CopyEngine,
+    market: ClobMarketData,
+    executors: dict[CustodyMode, Executor],
+    sessions: SessionFactory,
+) -> tuple[MarketLifecycle, MarketChannelListener | None]:
+    """The market lifecycle (closed and resolved markets, tick changes, redemptions) and, when
+    `ingest.market_events` is on, the market channel that feeds it."""
+    redeemers = {mode: ex for mode, ex in executors.items() if isinstance(ex, Redeemer)}
+
+    def forget_funds(custody: CustodyMode, user_id: int) -> None:
+        engine.funds.cache.invalidate((custody, user_id, ""))
+
+    lifecycle = MarketLifecycle(
+        SqlRedemptionStore(sessions),
+        market,
+        redeemers,
+        engine.markets_closed,
+        engine.pricer,
+        interval_s=s.ingest.market_status_interval_s,
+        on_redeemed=forget_funds,
+    )
+    if not s.ingest.market_events:
+        return lifecycle, None
+    channel = MarketChannelListener(
+        s.venue.clob_ws_url, lifecycle.tokens, lifecycle.on_tick_change, lifecycle.on_resolved
+    )
+    return lifecycle, channel
 
 
 def app_health(app: App, market: ClobMarketData) -> Health:

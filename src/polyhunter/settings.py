@@ -194,6 +194,11 @@ class IngestSettings(Section):
     # A shared dedup key is a claim of this many seconds (refreshed while its signal is handed on)
     # until the signal is durable; a process killed meanwhile leaves it to another supervisor.
     dedup_claim_ttl_s: float = Field(default=5.0, ge=0.5, le=3600)
+    # The market lifecycle (engine/lifecycle.py): the market channel (tick size changes, resolutions)
+    # and a poll of the venue's record of every market followers hold (closed, resolved: redeemed).
+    # Off: no market events are followed, resolved markets are not redeemed.
+    market_events: bool = True
+    market_status_interval_s: float = Field(default=30.0, ge=0.05, le=DAY_S)
 
 
 class EngineSettings(Section):

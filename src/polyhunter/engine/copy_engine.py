@@ -195,6 +195,7 @@ class CopyEngine:
             self.stats.duplicate_signals += 1
             return None
         self.stats.signals += 1
+        self.markets_closed.watch(signal.asset)
         self.leaders.apply(signal)
         self.stats.duplicates += len(plans) - len(created)
         works: list[CopyWork] = []

@@ -22,6 +22,7 @@ log = get_logger(__name__)
 
 META_TTL_MS = 600_000  # slugs and tags of a market practically never change
 FAILURE_TTL_S = 5.0
+MAX_WATCHED = 10_000
 
 
 class MarketLookup(Protocol):
@@ -80,6 +81,13 @@ class ClosedMarkets:
     def __init__(self) -> None:
         self._closed: set[str] = set()
         self.on_note: Callable[[str], None] | None = None
+        self.watched: dict[str, None] = {}  # tokens copied lately: the market channel follows them
+
+    def watch(self, token_id: str) -> None:
+        if token_id not in self.watched:
+            self.watched[token_id] = None
+            while len(self.watched) > MAX_WATCHED:
+                del self.watched[next(iter(self.watched))]
 
     def __contains__(self, condition_id: object) -> bool:
         return isinstance(condition_id, str) and condition_id.lower() in self._closed

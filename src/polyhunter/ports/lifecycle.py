@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.lifecycle import MarketBook, MarketState, RedemptionState
@@ -23,6 +23,7 @@ class MarketStatusReader(Protocol):
         ...
 
 
+@runtime_checkable
 class Redeemer(Protocol):
     """Collects a resolved market's payout for one follower (implemented by each custody's executor)."""
 

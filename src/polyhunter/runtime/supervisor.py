@@ -112,6 +112,9 @@ class Supervisor:
             asyncio.create_task(self._log_metrics(), name="metrics-log"),
             asyncio.create_task(self.heap_trimmer.run(), name="heap-trim"),
         ]
+        if self.app.market_channel is not None:  # ingest.market_events: closed, resolved, tick changes
+            self._tasks.append(asyncio.create_task(self.app.lifecycle.run(), name="market-lifecycle"))
+            self._tasks.append(asyncio.create_task(self.app.market_channel.run(), name="market-channel"))
         try:
             await self._wait(duration_s, stop)
         finally:
@@ -178,6 +181,9 @@ class Supervisor:
 
     async def stop(self) -> None:
         await self._stop_tasks()
+        app: App | None = getattr(self, "app", None)
+        if app is not None:
+            await app.lifecycle.close()
         await self.ingest.close()
         for close in reversed(self._closers):
             await close()
