@@ -121,6 +121,10 @@ class SimExchange:
         self._markets[condition_id] = market
         return market
 
+    def set_fee_rate(self, condition_id: str, rate: Decimal) -> None:
+        """The market's taker fee rate from now on (a later order pays the new rate)."""
+        self._markets[condition_id] = self.market(condition_id).with_changes(taker_fee_rate=rate)
+
     def set_match_delay(self, condition_id: str, delay_ms: int) -> None:
         """Marketable orders on the market wait ``delay_ms`` (status ``delayed``) before matching."""
         self._markets[condition_id] = self.market(condition_id).with_changes(match_delay_ms=delay_ms)

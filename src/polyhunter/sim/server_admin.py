@@ -13,6 +13,7 @@
 * ``POST /resolve`` ``{"condition_id", "winning_token"}`` or ``{"condition_id", "winning_outcome"}``;
   ``"auto_redeem": false`` leaves each holder to redeem for itself (CLOB ``POST /sim/redeem``, the
   simulator's stand-in for the conditional tokens' ``redeemPositions``), as on chain
+* ``POST /fee-rate`` ``{"condition_id", "taker_fee_rate"}``: the market's taker fee rate (0 to 1)
 * ``POST /tick-size`` ``{"condition_id", "tick_size"}``: change the market's tick (the market channel
   sends ``tick_size_change`` for each token; orders off the new tick are refused)
 * ``POST /scenario/stop``: stop the scenario's own activity (leader fills, maker refreshes, replay);
@@ -197,6 +198,22 @@ async def _tick_size(request: web.Request) -> web.Response:
     return json_response({"condition_id": info.condition_id, "tick_size": str(tick)})
 
 
+async def _fee_rate(request: web.Request) -> web.Response:
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    info = state.info_by_condition(str(body.get("condition_id", "")))
+    if info is None:
+        raise BadRequest("unknown condition_id", 404)
+    try:
+        rate = Decimal(str(body.get("taker_fee_rate")))
+        if not rate.is_finite() or not 0 <= rate <= 1:
+            raise SimError("must be within [0, 1]")
+        state.engine.set_fee_rate(info.condition_id, rate)
+    except (InvalidOperation, SimError) as exc:
+        raise BadRequest(f"taker_fee_rate: {exc}") from None
+    return json_response({"condition_id": info.condition_id, "taker_fee_rate": str(rate)})
+
+
 def build_admin_app(
     state: SimState,
     describe: Callable[[], dict[str, Any]],
@@ -219,4 +236,5 @@ def build_admin_app(
     app.router.add_post("/version", _set_version)
     app.router.add_post("/resolve", _resolve)
     app.router.add_post("/tick-size", _tick_size)
+    app.router.add_post("/fee-rate", _fee_rate)
     return app
