@@ -53,6 +53,10 @@ class MarketChannel:
     def subscriber_count(self) -> int:
         return len(self._subs)
 
+    def subscribed(self, token_id: str) -> bool:
+        """Whether any open socket follows `token_id`."""
+        return any(token_id in sub.assets for sub in self._subs)
+
     def _snapshot_frame(self, assets: list[str]) -> str:
         books = [ws_book(snap) for a in assets if (snap := self._books(a)) is not None]
         return encode(books).decode()
