@@ -41,6 +41,7 @@ class WsServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/", self.handler)
+        app.router.add_get("/market", self.handler)  # the CLOB market channel's path
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

@@ -88,6 +88,12 @@ def shares_affordable(available: Decimal, limit: Decimal, rate: Decimal) -> Deci
     per_share = limit + (rate * q * (1 - q) if rate > 0 else Decimal(0))
     budget = available - (FEE_MARGIN + FEE_QUANTUM if rate > 0 else Decimal(0))
     shares = (budget / per_share).quantize(LOT, ROUND_DOWN)
-    while shares > 0 and shares * limit + buy_fee_bound(shares, limit, rate) > available:
+
+    def fits(n: Decimal) -> bool:
+        return n * limit + buy_fee_bound(n, limit, rate) <= available
+
+    while shares > 0 and not fits(shares):  # the estimate is within a few lots: step to the most that fits
         shares -= LOT
+    while fits(shares + LOT):
+        shares += LOT
     return max(shares, Decimal(0))

@@ -134,7 +134,7 @@ class MarketChannelListener:
                 except InvalidOperation:
                     self.bad_frames += 1
                     continue
-                if not 0 < tick < 1:
+                if not tick.is_finite() or not 0 < tick < 1:
                     self.bad_frames += 1
                     continue
                 self.events += 1

@@ -122,3 +122,50 @@ async def test_equity_marks_positions(marks: dict[str, Decimal]) -> None:
     await paper.execute(_request(Side.BUY, "10", "0.50"))
     mark = marks.get(TOKEN, Decimal("0.50"))  # unmarked: at cost
     assert paper.account(7).equity(marks) == Decimal(95) + 10 * mark
+
+
+async def _fee_4pct(token_id: str) -> Decimal:
+    return Decimal("0.04")
+
+
+async def test_paper_fill_pays_the_venues_fee_per_level() -> None:
+    """15 shares: 10 at 0.50 and 5 at 0.52. Fee = 0.04 * (10 * 0.5 * 0.5 + 5 * 0.52 * 0.48) = 0.14992."""
+    paper = PaperExecutor(_book, Decimal(100), fee_rate=_fee_4pct)
+    result = await paper.execute(_request(Side.BUY, "15", "0.52"))
+    assert result.fee == Decimal("0.14992")
+    assert result.amount == Decimal("7.60")
+    acct = paper.account(7)
+    assert acct.cash == Decimal(100) - Decimal("7.60") - Decimal("0.14992")
+    assert acct.positions[TOKEN].cost == Decimal("7.60")  # the fee is not cost: it is realized at once
+    assert acct.realized_pnl == Decimal("-0.14992")
+    sold = await paper.execute(_request(Side.SELL, "10", "0.48", n=2))
+    assert sold.fee == Decimal("0.09984")  # 10 * 0.04 * 0.48 * 0.52
+    assert acct.cash == Decimal(100) - Decimal("7.60") - Decimal("0.14992") + Decimal("4.80") - Decimal(
+        "0.09984"
+    )
+
+
+async def test_paper_buy_with_its_fee_over_the_cash_is_refused() -> None:
+    paper = PaperExecutor(_book, Decimal("5.00"), fee_rate=_fee_4pct)  # 10 shares cost 5.00 + 0.1 fee
+    result = await paper.execute(_request(Side.BUY, "10", "0.50"))
+    assert (result.status, result.error) == (ExecStatus.REJECTED, NO_BALANCE)
+    assert paper.account(7).positions == {} and paper.account(7).cash == Decimal("5.00")
+
+
+async def test_paper_redeem_pays_winning_shares_once() -> None:
+    saved: list[str] = []
+
+    async def on_change(user_id: int, account: PaperAccount, token: str) -> None:
+        saved.append(token)
+
+    paper = PaperExecutor(_book, Decimal(100), on_change=on_change)
+    await paper.execute(_request(Side.BUY, "15", "0.52"))
+    assert await paper.held(7, (TOKEN, "78")) == {TOKEN: Decimal(15), "78": Decimal(0)}
+    paid = await paper.redeem(7, "0xc", (TOKEN, "78"), TOKEN)
+    assert paid == Decimal(15)
+    acct = paper.account(7)
+    assert acct.cash == Decimal(100) - Decimal("7.60") + Decimal(15)
+    assert acct.realized_pnl == Decimal(15) - Decimal("7.60") and acct.positions == {}
+    assert saved[-1] == TOKEN  # the redemption is saved like a fill
+    assert await paper.redeem(7, "0xc", (TOKEN, "78"), TOKEN) == 0  # nothing left: pays nothing
+    assert await paper.redeem(8, "0xc", (TOKEN, "78"), "78") == 0  # a follower that never held it
