@@ -112,9 +112,10 @@ class FollowerFunds:
         rate: Decimal,
         neg_risk: bool,
     ) -> tuple[Hold | None, Decimal, str | None]:
-        """Hold a BUY's amount plus the most its fee can be. When that is more than the follower has,
-        the BUY is sized down to what it can pay with its fee (`shares_affordable`): (hold, shares, None);
-        (None, 0, reason) when not even that can be held."""
+        """Hold a BUY's amount plus the most its fee can be. When the amount fits what the follower has
+        but not with the fee (a BUY of the whole balance), the BUY is sized down to what it can pay
+        with its fee (`shares_affordable`): (hold, shares, None). A BUY whose amount alone is more than
+        the follower has is not sized down: (None, 0, reason), as before fees."""
         hold, short = await self.hold(
             custody, user_id, Side.BUY, token, shares * limit + buy_fee_bound(shares, limit, rate), neg_risk
         )
@@ -122,6 +123,8 @@ class FollowerFunds:
             return hold, shares, None
         funds = await self.get(custody, user_id)
         available = funds.spendable(neg_risk) - self.held((custody, user_id, ""))
+        if shares * limit > available:
+            return None, Decimal(0), short
         fitted = min(shares, shares_affordable(available, limit, rate))
         if fitted <= 0 or fitted == shares:
             return None, Decimal(0), short

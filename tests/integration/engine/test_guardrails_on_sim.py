@@ -97,27 +97,22 @@ async def test_circuit_breaker_opens_after_failures_and_recovers_after_cooldown(
     ) as r:
         assert [c["state"] for c in await r.feed(await r.signal(L1))] == ["EXECUTED"]
         doomed = [await r.signal(L1) for _ in range(3)]
-        token = r.markets[0]["tokens"][0]
-        await admin(
-            r.http,
-            r.sim.urls["admin"],
-            "POST",
-            "/resolve",
-            {"condition_id": r.markets[0]["condition_id"], "winning_token": token},
-        )
-        for sig in doomed[:2]:  # the venue rejects orders on a resolved market: two failures in a row
+        # The venue refuses the next 4 orders (signed again once each: 2 copies). A closed market is no
+        # longer a failure (its copies are SKIPPED MARKET_CLOSED), so refusals come from a fault.
+        await r.faults({"order_version_mismatch": 4})
+        for sig in doomed[:2]:  # two failures in a row
             (copy,) = await r.feed(sig)
             assert copy["state"] == "FAILED", copy
-            (order,) = rows(r.db, f"SELECT status FROM orders WHERE copy_trade_id = {copy['id']}")  # noqa: S608
-            assert order["status"] == "REJECTED"
-        assert len(await r.orders()) == 3
+            statuses = rows(r.db, f"SELECT status FROM orders WHERE copy_trade_id = {copy['id']}")  # noqa: S608
+            assert {o["status"] for o in statuses} == {"REJECTED"}
+        assert len(await r.orders()) == 5
         (vetoed,) = await r.feed(doomed[2])
         _assert_veto(r, vetoed, "CIRCUIT_BREAKER")
-        assert len(await r.orders()) == 3
+        assert len(await r.orders()) == 5
         await asyncio.sleep(1.2)  # cooldown: half-open, one try goes out and succeeds, the breaker closes
         for _ in range(2):
             assert [c["state"] for c in await r.feed(await r.signal(L1, market=1))] == ["EXECUTED"]
-        assert len(await r.orders()) == 5
+        assert len(await r.orders()) == 7
 
 
 async def test_dry_run_sends_nothing(tmp_path: Path) -> None:
