@@ -4,10 +4,11 @@ sweeper through their public attributes; stored history through `store.reports`.
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from polyhunter.domain.signal import SourceKind
+from polyhunter.domain.signal import SourceKind, from_micro
 from polyhunter.engine.stage_metrics import StageStats
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.store import reports
@@ -40,6 +41,7 @@ class Queries:
             "stages": app.engine.metrics.summary(),
             "ingest": app.ingest.snapshot(),
             "sweeper": {"expired": app.sweeper.stats.expired, "reconciled": app.sweeper.stats.reconciled},
+            "lifecycle": dataclasses.asdict(app.lifecycle.stats),
             "heap_trim": {
                 "runs": trimmer.runs,
                 "released": trimmer.released,
@@ -104,6 +106,22 @@ class Queries:
         """A follower's equity (cash and positions at current marks), as its custody type values it."""
         f = next(f for f in self._app.followers if f.user_id == user_id)
         return await self._app.positions.equity(f.spec.custody, user_id)
+
+    async def realized_per_follower(self) -> dict[str, dict[str, Any]]:
+        """Each follower's fees and resolved markets by name (USDC): fees paid, markets redeemed (and
+        still pending), payouts and the realized PnL of the redeemed markets."""
+        stored = await reports.realized_by_user(self._app.sessions)
+        out: dict[str, dict[str, Any]] = {}
+        for f in self._app.followers:
+            row = stored.get(f.user_id, reports.Realized())
+            out[f.spec.name] = {
+                "fees": str(from_micro(row.fees_micro)),
+                "redeemed_markets": row.redeemed_markets,
+                "pending_markets": row.pending_markets,
+                "payout": str(from_micro(row.payout_micro)),
+                "realized_pnl": str(from_micro(row.realized_pnl_micro)),
+            }
+        return out
 
     async def pnl_per_follower(self, starting_cash: Decimal | None = None) -> dict[str, Decimal]:
         """Each follower's PnL in USDC by name: equity less `starting_cash` (default: the follower's

@@ -125,6 +125,7 @@ async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, 
         },
         "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
         "pnl_usdc": {name: str(value) for name, value in pnl.items()},
+        "realized_usdc": await queries.realized_per_follower(),  # fees, resolved markets, realized PnL
         "followers": dict(view.custody),  # who they are: name -> custody (`paper`, `own wallet`)
         "ingest": queries.ingest(),
     }
@@ -145,6 +146,15 @@ def summary_text(result: dict[str, Any]) -> str:
         lines.append("signal→submit: no orders sent")
     lines.append("PnL (USDC):")
     lines += [f"  {name} {Decimal(v):+.4f}" for name, v in sorted(result["pnl_usdc"].items())]
+    realized = result.get("realized_usdc", {})
+    if realized:
+        lines.append("fees and resolved markets (USDC):")
+        lines += [
+            f"  {name} fees {Decimal(r['fees']):.4f}, {r['redeemed_markets']} redeemed"
+            + (f" ({r['pending_markets']} pending)" if r["pending_markets"] else "")
+            + f", realized {Decimal(r['realized_pnl']):+.4f}"
+            for name, r in sorted(realized.items())
+        ]
     return "\n".join(lines)
 
 

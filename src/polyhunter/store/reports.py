@@ -9,17 +9,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from polyhunter.store.models import CopyTrade, GuardrailEvent
+from polyhunter.domain.lifecycle import RedemptionState
+from polyhunter.domain.states import CopyTradeState
+from polyhunter.store.models import CopyTrade, GuardrailEvent, Redemption
 from polyhunter.store.repos.copy_configs import CopyConfigRepository, PausedConfig
 
 __all__ = [
     "CopyCount",
     "GuardrailEventRow",
     "PausedConfig",
+    "Realized",
     "RecentCopy",
     "copy_counts",
     "guardrail_events",
     "paused_configs",
+    "realized_by_user",
     "recent_copies",
 ]
 from polyhunter.store.sessions import SessionFactory
@@ -50,6 +54,45 @@ class GuardrailEventRow:
     signal_key: str | None
     detail: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(slots=True)
+class Realized:
+    """A follower's fees and resolved markets (micro-USDC)."""
+
+    fees_micro: int = 0  # every fee of its executed copies
+    redeemed_markets: int = 0
+    pending_markets: int = 0  # resolved, payout not yet collected
+    payout_micro: int = 0
+    realized_pnl_micro: int = 0  # of the redeemed markets: payout + proceeds - cost - fees
+
+
+async def realized_by_user(sessions: SessionFactory) -> dict[int, Realized]:
+    out: dict[int, Realized] = {}
+    fees = select(CopyTrade.user_id, func.sum(func.coalesce(CopyTrade.fees_micro, 0))).where(
+        CopyTrade.state == CopyTradeState.EXECUTED
+    )
+    redeemed = select(
+        Redemption.user_id,
+        Redemption.state,
+        func.count(),
+        func.sum(Redemption.payout_micro),
+        func.sum(func.coalesce(Redemption.realized_pnl_micro, 0)),
+    ).group_by(Redemption.user_id, Redemption.state)
+    async with sessions() as session:
+        for user_id, total in (await session.execute(fees.group_by(CopyTrade.user_id))).all():
+            out.setdefault(int(user_id), Realized()).fees_micro = int(total or 0)
+        for user_id, state, count, payout, pnl in (await session.execute(redeemed)).all():
+            row = out.setdefault(int(user_id), Realized())
+            if RedemptionState(state) is RedemptionState.REDEEMED:
+                row.redeemed_markets, row.payout_micro, row.realized_pnl_micro = (
+                    int(count),
+                    int(payout),
+                    int(pnl),
+                )
+            else:
+                row.pending_markets = int(count)
+    return out
 
 
 async def copy_counts(sessions: SessionFactory) -> list[CopyCount]:

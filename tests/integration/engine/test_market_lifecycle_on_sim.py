@@ -126,6 +126,15 @@ async def test_resolution_redeems_paper_and_own_wallet_with_exact_pnl(tmp_path: 
         await r.sup.app.lifecycle.poll_once()  # the venue's market record says: resolved
         _assert_exact(r, address, paper_start, eoa_start)
         assert r.sim.state.redemptions == 1  # the own wallet redeemed once; paper needs no venue call
+        # what the run summary and /status show
+        realized = await r.sup.queries.realized_per_follower()
+        by_custody = {x["custody_mode"]: x for x in _redemptions(r)}
+        for name, custody in (("paper", "PAPER"), ("own", "EOA")):
+            row = by_custody[custody]
+            assert realized[name]["redeemed_markets"] == 1
+            assert Decimal(realized[name]["realized_pnl"]) == Decimal(row["realized_pnl_micro"]) / 10**6
+            assert Decimal(realized[name]["fees"]) == Decimal(row["fees_micro"]) / 10**6
+        assert r.sup.queries.status()["lifecycle"]["redeemed"] == 2
 
         # A copy into the resolved market: SKIPPED at planning, nothing sent.
         sent = len(await r.orders())
