@@ -79,6 +79,10 @@ def sim(
         float, typer.Option(help="Seconds to wait before the first replayed row (replay).")
     ] = 0.0,
     maker_level_size: Annotated[str, typer.Option(help="Shares per maker ladder level.")] = "500",
+    resolve_every: Annotated[
+        float | None,
+        typer.Option(help="Resolve the next market every N seconds (holders redeem for themselves)."),
+    ] = None,
     chain_rpc: Annotated[
         str | None, typer.Option(help="Mirror every match on this JSON-RPC node (anvil).")
     ] = None,
@@ -155,6 +159,7 @@ def sim(
             speed=speed,
             replay_delay_s=replay_delay,
             maker_level_size=Decimal(maker_level_size),
+            resolve_every_s=resolve_every,
         )
         server = SimServer(
             config,

@@ -72,6 +72,10 @@ class ScenarioConfig:
     maker_level_size: Decimal = Decimal(500)
     refresh_s: float = 1.0
     start: datetime = field(default_factory=_tomorrow)  # markets end in the future
+    # Every N seconds the next market (catalog order) resolves, to the outcome its maker prices above
+    # 0.5: its orders are cancelled, the market channel sends market_resolved, Gamma and the CLOB show
+    # it closed with its winner, and holders redeem for themselves (POST /sim/redeem), as on chain.
+    resolve_every_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
@@ -86,6 +90,8 @@ class ScenarioConfig:
             raise ValueError(
                 "markets >= 1, leaders >= 0, rate >= 0, speed > 0 and replay delay >= 0 are required"
             )
+        if self.resolve_every_s is not None and not 0 < self.resolve_every_s < 86_400 * 365:
+            raise ValueError("resolve_every_s must be > 0 seconds")
         if self.name == "replay" and self.replay_file is None:
             raise ValueError("the replay scenario needs --replay-file")
 
@@ -224,6 +230,10 @@ class ScenarioRunner:
         elif self.config.name == "replay":
             self._setup_replay_profiles()
             self._tasks.append(asyncio.create_task(self._replay_loop(), name="sim-replay"))
+        if self.config.resolve_every_s is not None:
+            self._tasks.append(
+                asyncio.create_task(self._resolve_loop(self.config.resolve_every_s), name="sim-resolve")
+            )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -241,6 +251,27 @@ class ScenarioRunner:
                     maker.refresh()
                 except Exception as exc:  # one market's trouble must not stop the others' quotes
                     log.warning("sim.maker_refresh_failed", market=maker.market.condition_id, error=str(exc))
+
+    def resolve_next(self) -> str | None:
+        """Resolve the first market still open, to the outcome its maker prices above 0.5 (the first
+        outcome at exactly 0.5); None when every market is resolved."""
+        for info in self.state.catalog:
+            if self.state.is_resolved(info.condition_id):
+                continue
+            maker = self.makers.get(info.condition_id)
+            fair = maker.fair if maker is not None else Decimal("0.5")
+            tokens = info.market.tokens
+            winner = tokens[0] if fair >= Decimal("0.5") else tokens[1]
+            self.state.resolve(info.condition_id, winner, auto_redeem=False)
+            log.info("sim.market_resolved", condition_id=info.condition_id, winning_token=winner)
+            return info.condition_id
+        return None
+
+    async def _resolve_loop(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            if self.resolve_next() is None:
+                return
 
     # -- leaders ----------------------------------------------------------------------------------
     def _setup_leaders(self) -> None:

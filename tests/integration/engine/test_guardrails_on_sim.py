@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from polyhunter.runtime.run_file import CopySpec, FollowerLimits, FollowerSpec, RunFile
 from tests.support.engine_rig import Rig, leader_address, rig
-from tests.support.sim_stack import admin, follower_key, rows
+from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
 

@@ -83,7 +83,8 @@ async def _hold_market(r: Rig, market: int = 0) -> None:
         copies = await r.feed(await r.signal(L1, market))
         assert [c["state"] for c in copies] == ["EXECUTED", "EXECUTED"], copies
     fees = rows(r.db, "SELECT fees_micro FROM copy_trades WHERE state = 'EXECUTED'")
-    assert len(fees) == 4 and all(f["fees_micro"] > 0 for f in fees), fees
+    assert len(fees) == 4
+    assert all(f["fees_micro"] > 0 for f in fees), fees
 
 
 async def _resolve(r: Rig, market: int = 0, winner: int = 0) -> None:
@@ -180,7 +181,8 @@ async def test_a_failed_redeem_is_retried_and_pays_once(tmp_path: Path) -> None:
         await r.faults({"rate_5xx": {"clob:/sim/redeem": 1.0}})
         await r.sup.app.lifecycle.poll_once()
         pending = {x["custody_mode"]: x for x in _redemptions(r)}
-        assert pending["EOA"]["state"] == "PENDING" and pending["EOA"]["attempts"] == 1
+        assert pending["EOA"]["state"] == "PENDING"
+        assert pending["EOA"]["attempts"] == 1
         assert pending["EOA"]["last_error"]
         assert pending["PAPER"]["state"] == "REDEEMED"  # one follower's failure is its own
         assert _cash(r, address) < eoa_start  # not paid yet

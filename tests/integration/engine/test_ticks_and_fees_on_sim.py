@@ -23,7 +23,7 @@ from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.sim.orders import OrderRequest as SimOrder
 from polyhunter.sim.orders import OrderType as SimOrderType
 from tests.support.engine_rig import Rig, leader_address, rig
-from tests.support.sim_stack import admin, fund, follower_key, rows
+from tests.support.sim_stack import admin, follower_key, fund, rows
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +125,8 @@ async def test_tick_change_event_reprices_later_copies(tmp_path: Path) -> None:
             channel.stop()
             await task
         received = await r.orders()
-        assert len(received) == 2 and all(not o.get("error") for o in received)  # none refused
+        assert len(received) == 2
+        assert all(not o.get("error") for o in received)
         assert _prices(received)[1] % Decimal("0.01") == 0
 
 

@@ -62,7 +62,8 @@ async def test_holders_markets_and_one_redemption(sessions: async_sessionmaker[A
             await finish_copies(db, [outcome], signal.seen_at)
     store = SqlRedemptionStore(sessions)
     held = await store.held_markets()
-    assert held[market] == ("11",) and held[other] == ("21",)
+    assert held[market] == ("11",)
+    assert held[other] == ("21",)
     (holder,) = await store.holders(market)
     assert holder.custody is CustodyMode.PAPER
     assert holder.book == MarketBook(
@@ -72,14 +73,18 @@ async def test_holders_markets_and_one_redemption(sessions: async_sessionmaker[A
     now = datetime.now(UTC)
     first = await store.begin_redemption(holder, market, "11", 12_000_000, 12_000_000, now)
     again = await store.begin_redemption(holder, market, "11", 0, 0, now)  # a second resolution: same row
-    assert again == first and first.state is RedemptionState.PENDING and first.payout_micro == 12_000_000
+    assert again == first
+    assert first.state is RedemptionState.PENDING
+    assert first.payout_micro == 12_000_000
     await store.note_redemption_failure(first.id, "boom " * 500, now)
     (failed,) = await store.redemptions(market)
-    assert failed.attempts == 1 and failed.last_error is not None and len(failed.last_error) == 512
+    assert failed.attempts == 1
+    assert failed.last_error is not None
+    assert len(failed.last_error) == 512
     assert await store.finish_redemption(first.id, 12_000_000, 4_707_909, now)
     assert not await store.finish_redemption(first.id, 12_000_000, 4_707_909, now)  # once
-    (done,) = await store.redemptions(market)
-    assert (done.state, done.realized_pnl_micro, done.last_error) == (
+    (finished,) = await store.redemptions(market)
+    assert (finished.state, finished.realized_pnl_micro, finished.last_error) == (
         RedemptionState.REDEEMED,
         4_707_909,
         None,

@@ -149,7 +149,8 @@ async def test_paper_buy_with_its_fee_over_the_cash_is_refused() -> None:
     paper = PaperExecutor(_book, Decimal("5.00"), fee_rate=_fee_4pct)  # 10 shares cost 5.00 + 0.1 fee
     result = await paper.execute(_request(Side.BUY, "10", "0.50"))
     assert (result.status, result.error) == (ExecStatus.REJECTED, NO_BALANCE)
-    assert paper.account(7).positions == {} and paper.account(7).cash == Decimal("5.00")
+    assert paper.account(7).positions == {}
+    assert paper.account(7).cash == Decimal("5.00")
 
 
 async def test_paper_redeem_pays_winning_shares_once() -> None:
@@ -165,7 +166,8 @@ async def test_paper_redeem_pays_winning_shares_once() -> None:
     assert paid == Decimal(15)
     acct = paper.account(7)
     assert acct.cash == Decimal(100) - Decimal("7.60") + Decimal(15)
-    assert acct.realized_pnl == Decimal(15) - Decimal("7.60") and acct.positions == {}
+    assert acct.realized_pnl == Decimal(15) - Decimal("7.60")
+    assert acct.positions == {}
     assert saved[-1] == TOKEN  # the redemption is saved like a fill
     assert await paper.redeem(7, "0xc", (TOKEN, "78"), TOKEN) == 0  # nothing left: pays nothing
     assert await paper.redeem(8, "0xc", (TOKEN, "78"), "78") == 0  # a follower that never held it

@@ -44,8 +44,11 @@ async def test_events_handed_on_garbage_dropped_and_reconnects() -> None:
     async def tokens() -> set[str]:
         return {"11", "12"}
 
+    heard = asyncio.Event()
+
     async def on_resolved(cid: str, winner: str, assets: tuple[str, ...]) -> None:
         resolved.append((cid, winner, assets))
+        heard.set()
 
     listener = MarketChannelListener(
         server.url.rstrip("/"), tokens, lambda t, v: ticks.append((t, v)), on_resolved, refresh_s=0.05
@@ -53,14 +56,14 @@ async def test_events_handed_on_garbage_dropped_and_reconnects() -> None:
     task = asyncio.create_task(listener.run())
     try:
         async with asyncio.timeout(20):
-            while not resolved:
-                await asyncio.sleep(0.02)
+            await heard.wait()
     finally:
         listener.stop()
         await task
         await server.stop()
     assert ticks == [("11", Decimal("0.001"))]
     assert resolved == [(CID, "12", ("11", "12"))]
-    assert listener.bad_frames == 4 and listener.connects == 2
+    assert listener.bad_frames == 4
+    assert listener.connects == 2
     first = json.loads(server.subscribes[0])
     assert first == {"assets_ids": ["11", "12"], "type": "market", "custom_feature_enabled": True}
