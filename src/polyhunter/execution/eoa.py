@@ -322,7 +322,7 @@ class EoaExecutor:
             return None
         status = ExecStatus.FILLED if shares >= request.shares else ExecStatus.PARTIAL
         return ExecutionResult(
-            status, shares, usdc / shares, Decimal(0), order_hash, tx_hashes=tuple(tx_hashes)
+            status, shares, usdc / shares, Decimal(0), order_hash, tx_hashes=tuple(tx_hashes), amount=usdc
         )
 
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
@@ -331,7 +331,17 @@ class EoaExecutor:
             order_hash = await self._lookup_submit(request)
         if order_hash is None:
             return None  # never signed, so never sent
-        return await self._query(self._account(request.user_id), order_hash, request)
+        acct = self._account(request.user_id)
+        found = await self._query(acct, order_hash, request)
+        if (
+            found is not None
+            and found.status in (ExecStatus.FILLED, ExecStatus.PARTIAL)
+            and found.filled_shares > 0
+        ):
+            found = dataclasses.replace(
+                found, fee=await self._fee(acct, found, request)
+            )  # its fee, as for a fill
+        return found
 
     def _funds(self, ba: BalanceAllowance) -> Funds:
         """Balance and the two V2 exchanges' allowances (the spenders the orders are signed for).

@@ -38,6 +38,7 @@ async def test_delayed_order_stays_pending_and_the_sweep_finds_it_filled(tmp_pat
     run, address = _run_file()
     async with rig(tmp_path, run, [address], **SETTINGS) as r:
         await r.faults({"delayed_s": DELAY_S})
+        r.sim.state.engine.set_fee_rate(r.markets[0]["condition_id"], Decimal("0.04"))
         signal = await r.signal(L1)
         (copy,) = await r.feed(signal)
         assert copy["state"] == "PENDING", copy  # not REJECTED: the venue may still fill it
@@ -53,5 +54,8 @@ async def test_delayed_order_stays_pending_and_the_sweep_finds_it_filled(tmp_pat
         assert done["state"] == "EXECUTED", done
         assert done["venue_order_id"] == order["orderID"]
         assert done["filled_size_micro"] > 0
+        (fee,) = rows(r.db, f"SELECT fees_micro FROM copy_trades WHERE id = {copy['id']}")  # noqa: S608
+        venue_fees = sum(p.fees for p in r.sim.state.engine.account(address).positions.values())
+        assert fee["fees_micro"] == venue_fees > 0  # a reconciled fill records its fee too
         assert r.sup.sweeper.stats.reconciled == 1
         assert len(await r.orders()) == 1  # reconciled, never sent again

@@ -13,6 +13,7 @@ from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.orders import OrderBook
 from polyhunter.domain.states import GuardrailDecision
 from polyhunter.engine.copy_records import EngineStats
+from polyhunter.engine.lifecycle import LifecycleStats
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.execution.paper import PaperAccount, PaperExecutor, PaperPosition
 from polyhunter.execution.registry import CUSTODY, ValueContext
@@ -67,6 +68,7 @@ def _app(sessions: SessionFactory | None = None) -> App:
         engine=SimpleNamespace(stats=stats, metrics=metrics, paused={7: ("0x" + "ab" * 20, "NO_WALLET")}),
         ingest=SimpleNamespace(snapshot=lambda: {"mode": "HYBRID"}, recorded=7),
         sweeper=SimpleNamespace(stats=SimpleNamespace(expired=1, reconciled=2)),
+        lifecycle=SimpleNamespace(stats=LifecycleStats(resolutions=2, redeemed=1)),
         heap_trimmer=trimmer,
         followers=[_follower("alice", 1), _follower("bob", 2)],
         positions=PositionsValue(executors, ValueContext(_no_book, _midpoint)),
@@ -88,6 +90,7 @@ def test_status_and_live_counters() -> None:
     assert status["ingest"] == {"mode": "HYBRID"}
     assert status["paused_configs"] == {"7": {"leader": "0x" + "ab" * 20, "reason": "NO_WALLET"}}
     assert status["sweeper"] == {"expired": 1, "reconciled": 2}
+    assert (status["lifecycle"]["resolutions"], status["lifecycle"]["redeemed"]) == (2, 1)
     assert status["heap_trim"] == {"runs": 0, "released": 0, "last_ms": 0.0}
     assert set(status["stages"]) == {"signal_to_submit"}
     assert queries.totals() == (4, 5)
