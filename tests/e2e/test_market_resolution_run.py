@@ -1,0 +1,128 @@
+"""`polyhunter run` against `polyhunter sim` whose market resolves mid-run (the admin API, once the
+follower holds it; holders redeem for themselves): the running program notices (market channel and
+market records), redeems the paper follower's position once, and the `--json` summary after SIGTERM
+shows the redeemed market and its realized PnL (as stored).
+
+The simulator and the engine run as processes of their own, each in a new session."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from polyhunter.secretbox import generate_master_key
+from tests.support.sim_stack import rows
+
+pytestmark = pytest.mark.integration
+
+CLI = [sys.executable, "-m", "polyhunter.cli"]
+DEADLINE_S = 150
+
+
+def _leaders(admin: str) -> list[str]:
+    with urllib.request.urlopen(admin + "/scenario", timeout=30) as resp:  # noqa: S310 - the local simulator
+        return [leader["address"] for leader in json.loads(resp.read())["leaders"]]
+
+
+@pytest.mark.timeout(300)
+def test_a_market_resolved_mid_run_is_redeemed_and_summarized(tmp_path: Path) -> None:
+    sim_cmd = [*CLI, "sim", "--port", "0", "--scenario", "leaders", "--seed", "5", "--rate", "4"]
+    sim_cmd += ["--markets", "1"]
+    with (tmp_path / "sim.log").open("wb") as sim_log:
+        sim = subprocess.Popen(sim_cmd, stdout=subprocess.PIPE, stderr=sim_log, start_new_session=True)  # noqa: S603
+        try:
+            assert sim.stdout is not None
+            urls = json.loads(sim.stdout.readline())
+            copies = "".join(
+                f'[[followers.copies]]\nleader = "{x}"\nsizing = "FIXED_USDC"\nsizing_value = "2"\n'
+                for x in _leaders(urls["admin"])
+            )
+            run_file = tmp_path / "run.toml"
+            run_file.write_text('[[followers]]\nname = "paper"\ncustody = "PAPER"\n' + copies)
+            db, log = tmp_path / "run.db", tmp_path / "run.log"
+            env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
+            env.update(
+                {
+                    "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
+                    "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
+                    "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
+                    "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
+                    "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
+                    "POLYHUNTER__DB__URL": f"sqlite+aiosqlite:///{db}",
+                    "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
+                    "POLYHUNTER__INGEST__MARKET_STATUS_INTERVAL_S": "2",
+                    "POLYHUNTER__API__PORT": "0",
+                    "POLYHUNTER__SECRETS__MASTER_KEY": generate_master_key(),
+                    "POLYHUNTER__LOGGING__FORMAT": "json",
+                }
+            )
+            with log.open("wb") as err:
+                run = subprocess.Popen(  # noqa: S603 - our own CLI
+                    [*CLI, "run", "--config", str(run_file), "--json"],
+                    env=env,
+                    cwd=tmp_path,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    start_new_session=True,
+                )
+                try:
+                    deadline = time.monotonic() + DEADLINE_S
+                    held = "SELECT count(*) AS n FROM copy_trades WHERE state = 'EXECUTED'"
+                    while not db.exists() or not _ready(db) or int(rows(db, held)[0]["n"]) < 2:
+                        assert run.poll() is None, log.read_text()[-3000:]
+                        assert time.monotonic() < deadline, f"nothing copied; see {log}"
+                        time.sleep(0.5)
+                    _resolve(urls["admin"])
+                    query = "SELECT count(*) AS n FROM redemptions WHERE state = 'REDEEMED'"
+                    while not db.exists() or not _ready(db) or int(rows(db, query)[0]["n"]) < 1:
+                        assert run.poll() is None, log.read_text()[-3000:]
+                        assert time.monotonic() < deadline, f"nothing redeemed; see {log}"
+                        time.sleep(0.5)
+                    run.send_signal(signal.SIGTERM)
+                    out, _ = run.communicate(timeout=60)
+                finally:
+                    if run.poll() is None:
+                        run.kill()
+        finally:
+            sim.send_signal(signal.SIGTERM)
+            sim.wait(timeout=30)
+    assert run.returncode == 0, log.read_text()[-3000:]
+    (redeemed,) = rows(db, "SELECT * FROM redemptions")
+    assert redeemed["state"] == "REDEEMED"
+    pnl = (
+        redeemed["payout_micro"] + redeemed["sold_micro"] - redeemed["bought_micro"] - redeemed["fees_micro"]
+    )
+    assert redeemed["realized_pnl_micro"] == pnl
+    summary = json.loads(out)
+    realized = summary["realized_usdc"]["paper"]
+    assert realized["redeemed_markets"] == 1
+    assert Decimal(realized["realized_pnl"]) * 1_000_000 == redeemed["realized_pnl_micro"]
+
+
+def _resolve(admin: str) -> None:
+    with urllib.request.urlopen(admin + "/scenario", timeout=30) as resp:  # noqa: S310 - the local simulator
+        market = json.loads(resp.read())["markets"][0]
+    body = {
+        "condition_id": market["condition_id"],
+        "winning_token": market["tokens"][0],
+        "auto_redeem": False,
+    }
+    request = urllib.request.Request(  # noqa: S310
+        admin + "/resolve", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310
+        assert resp.status == 200
+
+
+def _ready(db: Path) -> bool:
+    tables = rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'redemptions'")
+    return bool(tables)
