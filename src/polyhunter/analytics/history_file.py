@@ -196,9 +196,9 @@ class _Reader:
     def ignore(self, kind: str) -> None:
         self.history.ignored[kind] = self.history.ignored.get(kind, 0) + 1
 
-    def resolve(self, asset: str, cid: str, payout: Decimal, ts: int | None) -> None:
+    def resolve(self, asset: str, cid: str, payout: Decimal, ts: int | None, where: str) -> None:
         if not 0 <= payout <= 1:
-            raise HistoryError(f"{self.path}: a payout of {payout} per share for token {asset[:12]}...")
+            raise HistoryError(f"{where}: payout {payout.normalize():f} per share is not between 0 and 1")
         self.history.resolutions[asset] = Resolution(asset, cid, payout, ts)
 
     def token(self, row: dict[str, Any], cid: str, asset: str) -> None:
@@ -232,7 +232,7 @@ class _Reader:
             raise HistoryError(f"{where}: assets_ids must list the winning_asset_id")
         ts = _timestamp(item, "timestamp", where)
         for asset in assets:
-            self.resolve(str(asset), cid, Decimal(1 if asset == winner else 0), ts)
+            self.resolve(str(asset), cid, Decimal(1 if asset == winner else 0), ts, where)
 
     def position(self, item: dict[str, Any], where: str) -> None:
         asset = _text(item, "asset", where, _TOKEN)
@@ -243,7 +243,7 @@ class _Reader:
         self.token(item, cid, asset)
         if item.get("redeemable") is True:
             if asset not in self.history.resolutions:
-                self.resolve(asset, cid, price, None)
+                self.resolve(asset, cid, price, None, where)
         else:
             self.history.marks[asset] = price
 
@@ -260,7 +260,8 @@ class _Reader:
         asset = _text(item, "asset", where, _TOKEN)
         cid = _text(item, "conditionId", where, _CONDITION)
         payout = _num(item, "usdcSize", where) / size
-        self.resolve(asset, cid, payout.quantize(Decimal("0.000001")), _timestamp(item, "timestamp", where))
+        ts = _timestamp(item, "timestamp", where)
+        self.resolve(asset, cid, payout.quantize(Decimal("0.000001")), ts, where)
 
     def finish(self) -> History:
         """Time order (stable), and a binary market's other token resolved at one minus the payout."""

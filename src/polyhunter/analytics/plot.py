@@ -19,15 +19,18 @@ def _thin(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
     return [curve[int(i * step)] for i in range(MAX_POINTS)] + [curve[-1]]
 
 
-def plot_equity(runs: list[FollowerRun], path: Path, title: str = "Copy backtest: equity") -> None:
-    """Equity (USDC) against time since the first point, in hours (or days past three days)."""
+def plot_equity(runs: list[FollowerRun], path: Path, title: str = "Copy backtest: equity curve") -> None:
+    """Each follower's equity less its starting cash (USDC), against time since the first fill, in
+    hours (or days past three days)."""
     logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its font cache notice is not ours to print
     import matplotlib  # noqa: PLC0415 - loaded only when a plot is asked for (it is slow to import)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    curves = {r.plan.name: _thin([(ts, float(e)) for ts, e in r.ledger.curve]) for r in runs}
+    curves = {
+        r.plan.name: _thin([(ts, float(e - r.ledger.starting)) for ts, e in r.ledger.curve]) for r in runs
+    }
     starts = [c[0][0] for c in curves.values() if c]
     ends = [c[-1][0] for c in curves.values() if c]
     t0 = min(starts) if starts else 0
@@ -40,7 +43,8 @@ def plot_equity(runs: list[FollowerRun], path: Path, title: str = "Copy backtest
     since = datetime.fromtimestamp(t0, UTC).strftime("%Y-%m-%d %H:%M UTC")
     ax.set_title(title)
     ax.set_xlabel(f"{unit} since {since}")
-    ax.set_ylabel("equity (USDC)")
+    ax.set_ylabel("equity - starting cash (USDC)")
+    ax.axhline(0, color="grey", linewidth=0.8)
     ax.grid(visible=True, alpha=0.3)
     if starts:
         ax.legend(loc="best")

@@ -131,6 +131,9 @@ class Backtest:
 
     # -- events ------------------------------------------------------------------------------------
     def on_fill(self, fill: HistoryFill) -> None:
+        if self.fills == 0:  # every curve starts at the starting cash, the second before the first fill
+            for run in self.runs:
+                run.ledger.record(fill.timestamp - 1, keep_curve=self.rules.keep_curve)
         self.fills += 1
         self.last_ts = fill.timestamp
         self._expire(fill.timestamp)
