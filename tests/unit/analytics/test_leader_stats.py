@@ -90,7 +90,7 @@ def test_sell_of_shares_bought_before_the_history() -> None:
 
 def test_empty_history() -> None:
     s = analyze_leader(LEADER, [], RESOLVED)
-    assert (s.fills, s.markets, s.resolved_markets, s.realized, s.max_drawdown) == (0, 0, 0, 0, 0)
+    assert (s.fills, s.markets, s.resolved_markets, s.realized, s.max_drawdown) == (0, 0, 0, D(0), D(0))
     assert s.roi is None
     assert s.first_ts is None
 
