@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from polyhunter.domain.backtest import FollowerRun
+from polyhunter.domain.backtest import CopyFill, FollowerRun
 from polyhunter.domain.leader_stats import LeaderStats
 
 CENT = Decimal("0.01")
@@ -67,9 +67,22 @@ def leaders_table(ranked: list[LeaderStats], by: str) -> str:
     return "\n".join(lines)
 
 
-def follower_json(run: FollowerRun) -> dict[str, Any]:
-    led = run.ledger
+def copy_json(c: CopyFill) -> dict[str, Any]:
     return {
+        "signal_key": c.signal_key,
+        "time": c.timestamp,
+        "asset": c.asset,
+        "side": str(c.side),
+        "shares": str(c.shares),
+        "price": str(c.price),
+        "leader_price": str(c.leader_price),
+        "fee": str(c.fee),
+    }
+
+
+def follower_json(run: FollowerRun, *, with_copies: bool = False) -> dict[str, Any]:
+    led = run.ledger
+    out: dict[str, Any] = {
         "follower": run.plan.name,
         "starting_cash": _usdc(led.starting),
         "copies": run.copies,
@@ -84,6 +97,9 @@ def follower_json(run: FollowerRun) -> dict[str, Any]:
         "slippage_vs_leader": _usdc(run.slippage),
         "open_positions": len(led.positions),
     }
+    if with_copies:
+        out["copy_fills"] = [copy_json(c) for c in run.fills]
+    return out
 
 
 def backtest_text(runs: list[FollowerRun], notes: list[str]) -> str:

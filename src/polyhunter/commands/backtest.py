@@ -62,6 +62,9 @@ def backtest(
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Progress on stderr (default: long work).")
     ] = None,
+    with_copies: Annotated[
+        bool, typer.Option("--copies", help="With --json: every copy made (signal key, side, shares, price).")
+    ] = False,
     settings_file: Path | None = CONFIG_OPTION,
     set_flags: list[str] | None = SET_OPTION,
 ) -> None:
@@ -80,7 +83,12 @@ def backtest(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     rules = backtest_rules(
-        settings, history, slippage_ticks=slippage_ticks, fee_rates=rates, default_fee_rate=default_rate
+        settings,
+        history,
+        slippage_ticks=slippage_ticks,
+        fee_rates=rates,
+        default_fee_rate=default_rate,
+        keep_copies=with_copies,
     )
     show = progress if progress is not None else len(history.fills) >= REPLAY_PROGRESS_FROM
     replay = ProgressLine("replaying fills", show, unit="fills")
@@ -104,6 +112,7 @@ def backtest(
             raise typer.Exit(2) from None
         notes.append(f"equity curves written to {plot}")
     if as_json:
-        typer.echo(json.dumps({"followers": [follower_json(r) for r in runs], "notes": notes}))
+        followers = [follower_json(r, with_copies=with_copies) for r in runs]
+        typer.echo(json.dumps({"followers": followers, "notes": notes}))
     else:
         typer.echo(backtest_text(runs, notes))
