@@ -24,6 +24,7 @@ import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ def _history(tmp: Path) -> Path:
     return write_rows(tmp / "history.json", list(reversed(history)))  # newest first, as the Data API lists
 
 
-def _backtest(history: Path, run_toml: Path, cwd: Path) -> dict[str, object]:
+def _backtest(history: Path, run_toml: Path, cwd: Path) -> dict[str, Any]:
     out = subprocess.run(  # noqa: S603 - our own CLI
         [
             sys.executable,
@@ -117,7 +118,7 @@ async def test_backtest_agrees_with_a_paper_run_on_the_simulator(tmp_path: Path)
     backtest = _backtest(history, run_toml, tmp_path)
 
     executed = {r["signal_key"]: r for r in paper if r["state"] == "EXECUTED"}
-    copies = {c["signal_key"]: c for c in backtest["copy_fills"]}  # type: ignore[attr-defined]
+    copies = {c["signal_key"]: c for c in backtest["copy_fills"]}
     assert set(copies) == set(executed), (paper, backtest)
     assert len(copies) == 5
     deltas = []
@@ -128,4 +129,4 @@ async def test_backtest_agrees_with_a_paper_run_on_the_simulator(tmp_path: Path)
     assert all(abs(d) <= TICK for d in deltas), deltas
     print("backtest - paper price per copy:", [str(d) for d in deltas])  # noqa: T201 - shown with -s
     skipped = Counter(str(r["reason"]) for r in paper if r["state"] == "SKIPPED")
-    assert skipped == Counter(backtest["skipped"]) == Counter({"PRICE_OUT_OF_BOUNDS": 1})  # type: ignore[arg-type]
+    assert skipped == Counter(backtest["skipped"]) == Counter({"PRICE_OUT_OF_BOUNDS": 1})

@@ -1,38 +1,15 @@
-"""What a backtest runs with: the run file's followers and copy configs as the engine would get them,
-and the rules from the settings (guardrails, slippage budget, aggregation window) and the history
-(each market's tick and fee rate)."""
+"""The rules a backtest runs with: from the settings (guardrails, slippage budget, aggregation window)
+and the history (each market's tick and fee rate). The followers come from the run file
+(`runtime.backtest_plans`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 
-from polyhunter.domain.backtest import BacktestRules, FollowerPlan
+from polyhunter.domain.backtest import BacktestRules
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.history import History, fee_rates_from_fills, market_ticks
-from polyhunter.runtime.run_file import RunFile
 from polyhunter.settings import Settings
-
-
-def follower_plans(run: RunFile) -> list[FollowerPlan]:
-    """One plan per follower (user ids 1, 2, ... in file order; config ids unique across followers)."""
-    plans, next_id = [], 1
-    for user_id, f in enumerate(run.followers, start=1):
-        configs = []
-        for copy in f.copies:
-            configs.append(dataclasses.replace(copy.to_domain(user_id, f.custody), id=next_id, version=1))
-            next_id += 1
-        plans.append(
-            FollowerPlan(
-                name=f.name,
-                user_id=user_id,
-                starting_cash=f.starting_cash_usdc,
-                configs=tuple(configs),
-                daily_cap_usdc=f.limits.daily_cap_usdc,
-                max_trade_usdc=f.limits.max_trade_usdc,
-            )
-        )
-    return plans
 
 
 def backtest_rules(

@@ -9,12 +9,13 @@ from typing import Annotated
 
 import typer
 
-from polyhunter.analytics.backtest_setup import backtest_rules, follower_plans
+from polyhunter.analytics.backtest_setup import backtest_rules
 from polyhunter.analytics.history_file import HistoryError, read_history
 from polyhunter.analytics.progress import ProgressLine
 from polyhunter.analytics.report import backtest_text, follower_json
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.backtest import run_backtest
+from polyhunter.runtime.backtest_plans import follower_plans
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.settings import SettingsError
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from polyhunter.analytics.backtest_setup import backtest_rules, follower_plans
+from polyhunter.analytics.backtest_setup import backtest_rules
 from polyhunter.analytics.history_file import read_history
 from polyhunter.domain.backtest import BacktestRules, FollowerPlan, copy_price, run_backtest
 from polyhunter.domain.copy_config import CopyConfig, SizingMode
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.history import HistoryFill, Resolution, taker_fee
 from polyhunter.domain.signal import Side
+from polyhunter.runtime.backtest_plans import follower_plans
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.settings import Settings
 
