@@ -165,3 +165,19 @@ def test_long_work_shows_progress_on_stderr(
     assert json.loads(out)["followers"][0]["copies"] > 0  # stdout holds the report alone
     code, _, err = invoke("backtest", "--history", str(path), "--config", str(run_toml), "--no-progress")
     assert "reading history" not in err
+
+
+def test_the_readme_example_runs(run_toml: Path) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    args = ["--history", str(docs / "examples" / "backtest-history.json")]
+    code, out, err = invoke(
+        "backtest", *args, "--config", str(docs / "examples" / "backtest-run.toml"), "--json"
+    )
+    assert code == 0, err
+    better, worse = json.loads(out)["followers"]
+    assert (
+        Decimal(better["realized_pnl"]) > 0 > Decimal(worse["realized_pnl"])
+    )  # what the README's plot shows
+    code, out, err = invoke("leaders", "rank", "--from-file", args[1], "--json")
+    assert code == 0, err
+    assert [x["leader"][:6] for x in json.loads(out)["leaders"]] == ["0x5e5e", "0x5668"]
