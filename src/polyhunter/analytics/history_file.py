@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -171,18 +172,18 @@ def _fill(row: dict[str, Any], where: str) -> HistoryFill:
     if fee < 0:
         raise HistoryError(f"{where}: fee {fee} must be 0 or more")
     tx = row.get("transactionHash")
-    return HistoryFill(
-        leader=_text(row, "proxyWallet", where, _ADDRESS),
-        asset=_text(row, "asset", where, _TOKEN),
-        condition_id=_text(row, "conditionId", where, _CONDITION),
+    return HistoryFill(  # the ids repeat on every fill of a market: one string each (sys.intern)
+        leader=sys.intern(_text(row, "proxyWallet", where, _ADDRESS)),
+        asset=sys.intern(_text(row, "asset", where, _TOKEN)),
+        condition_id=sys.intern(_text(row, "conditionId", where, _CONDITION)),
         side=Side(side),
         size=size,
         price=price,
         timestamp=_timestamp(row, "timestamp", where),
         tx_hash=str(tx).lower() if isinstance(tx, str) else "",
         fee=fee,
-        slug=str(row.get("slug") or ""),
-        outcome=str(row.get("outcome") or ""),
+        slug=sys.intern(str(row.get("slug") or "")),
+        outcome=sys.intern(str(row.get("outcome") or "")),
     )
 
 

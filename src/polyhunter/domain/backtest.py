@@ -29,7 +29,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.book_math import slippage_limit_price
-from polyhunter.domain.copy_config import CopyConfig, MarketRef
+from polyhunter.domain.copy_config import CopyConfig, MarketRef, SizingMode
 from polyhunter.domain.filters import check_filters
 from polyhunter.domain.guardrails import GuardrailInput, GuardrailLimits, check_guardrails
 from polyhunter.domain.history import HistoryFill, Resolution, taker_fee
@@ -228,7 +228,9 @@ class Backtest:
             follower_market_notional=run.exposure.get((cfg.id, signal.condition_id), ZERO),
             leader_position_before=leader_before,
             follower_equity=ledger.equity,
-            leader_equity=self._leader_equity(signal.leader),
+            leader_equity=self._leader_equity(signal.leader)
+            if cfg.sizing is SizingMode.PROPORTIONAL
+            else ZERO,
         )
         size = size_copy(cfg, signal, ctx)
         if size.skip is not None:
