@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from polyhunter.domain.backtest import CopyFill, FollowerRun
 from polyhunter.domain.leader_stats import LeaderStats
+from polyhunter.settings import SettingsError
 
 CENT = Decimal("0.01")
+
+
+def utc_seconds(option: str, value: str | None) -> int | None:
+    """`2026-09-01` or an ISO 8601 time (UTC unless it names its zone) as epoch seconds."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{option} {value!r}: expected a date (2026-09-01) or an ISO 8601 time") from None
+    return int((at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp())
 
 
 def _usdc(x: Decimal) -> str:

@@ -12,9 +12,10 @@ import typer
 from polyhunter.analytics.backtest_setup import backtest_rules
 from polyhunter.analytics.history_file import HistoryError, read_history
 from polyhunter.analytics.progress import ProgressLine
-from polyhunter.analytics.report import backtest_text, follower_json
+from polyhunter.analytics.report import backtest_text, follower_json, utc_seconds
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.backtest import run_backtest
+from polyhunter.domain.history import within
 from polyhunter.runtime.backtest_plans import follower_plans
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.settings import SettingsError
@@ -63,6 +64,11 @@ def backtest(
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Progress on stderr (default: long work).")
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Only fills from this UTC date or time (2026-09-01 or ISO 8601)."),
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Only fills before this UTC date or time.")] = None,
     with_copies: Annotated[
         bool, typer.Option("--copies", help="With --json: every copy made (signal key, side, shares, price).")
     ] = False,
@@ -78,8 +84,9 @@ def backtest(
         default_rate = _fee_rates([f"0x={default_fee_rate}"])["0x"]
         plans = follower_plans(run)
         leaders = {c.leader.lower() for p in plans for c in p.configs}
+        window = (utc_seconds("--from", start), utc_seconds("--to", end))
         with ProgressLine.for_file("reading history", history_file, progress) as bar:
-            history = read_history(history_file, leaders, bar.update)
+            history = within(read_history(history_file, leaders, bar.update), *window)
     except (SettingsError, HistoryError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -99,6 +106,8 @@ def backtest(
         "offline: copies priced at the recorded fill price"
         f" {slippage_ticks} tick(s) against the follower (no book or price history), filled in full",
     ]
+    if start or end:
+        notes.append(f"fills from {start or 'the start'} to {end or 'the end'} (UTC)")
     if not history.fills:
         notes.append("the history holds no fill of a followed leader")
     if history.ignored:

@@ -118,3 +118,24 @@ def taker_fee(rate: Decimal, shares: Decimal, price: Decimal) -> Decimal:
     if rate <= 0:
         return Decimal(0)
     return (rate * shares * price * (1 - price)).quantize(Decimal("0.00001"))
+
+
+def within(history: History, start: int | None, end: int | None) -> History:
+    """The part of `history` in [start, end) (epoch seconds; None: unbounded): its fills, and the
+    resolutions known by `end` (a resolution without a time is kept)."""
+    if start is None and end is None:
+        return history
+
+    def inside(ts: int) -> bool:
+        return (start is None or ts >= start) and (end is None or ts < end)
+
+    return History(
+        fills=[f for f in history.fills if inside(f.timestamp)],
+        resolutions={
+            a: r
+            for a, r in history.resolutions.items()
+            if r.timestamp is None or end is None or r.timestamp < end
+        },
+        marks=dict(history.marks),
+        ignored=dict(history.ignored),
+    )

@@ -181,3 +181,18 @@ def test_the_readme_example_runs(run_toml: Path) -> None:
     code, out, err = invoke("leaders", "rank", "--from-file", args[1], "--json")
     assert code == 0, err
     assert [x["leader"][:6] for x in json.loads(out)["leaders"]] == ["0x5e5e", "0x5668"]
+
+
+def test_backtest_window(run_toml: Path) -> None:
+    """From 14:18 UTC (T0 + 280 s): market A's buy (T0 + 100) and its redemption are left out."""
+    window = ["--from", "2026-09-21T14:18:00", "--to", "2026-09-22"]
+    code, out, err = invoke(
+        "backtest", "--history", str(FIXTURE), "--config", str(run_toml), "--json", *window
+    )
+    assert code == 0, err
+    (alice,) = json.loads(out)["followers"]
+    assert alice["copies"] == 3
+    assert Decimal(alice["realized_pnl"]) == Decimal("-16.5672")  # B -5.5672, C -11
+    code, _, err = invoke("backtest", "--history", str(FIXTURE), "--config", str(run_toml), "--to", "soon")
+    assert code == 2
+    assert err == "error: --to 'soon': expected a date (2026-09-01) or an ISO 8601 time\n"
