@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
@@ -17,6 +18,7 @@ from polyhunter.analytics.live_history import fetch_history
 from polyhunter.analytics.progress import ProgressLine
 from polyhunter.analytics.report import leader_json, leaders_table
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
+from polyhunter.domain.errors import PolyHunterError
 from polyhunter.domain.history import History, HistoryFill
 from polyhunter.domain.leader_stats import RankBy, analyze_leader, rank
 from polyhunter.settings import Settings
@@ -86,6 +88,10 @@ def rank_command(
     except HistoryError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except (PolyHunterError, msgspec.ValidationError) as exc:  # the Data API down, refusing, or garbled
+        detail = " ".join(str(exc).split())[:300]
+        typer.echo(f"error: Data API {settings.venue.data_api_url}: {detail}", err=True)
+        raise typer.Exit(1) from None
     names = [x.lower() for x in wanted] or history.leaders()
     by_leader: dict[str, list[HistoryFill]] = {name: [] for name in names}
     for fill in history.fills:

@@ -196,3 +196,12 @@ def test_backtest_window(run_toml: Path) -> None:
     code, _, err = invoke("backtest", "--history", str(FIXTURE), "--config", str(run_toml), "--to", "soon")
     assert code == 2
     assert err == "error: --to 'soon': expected a date (2026-09-01) or an ISO 8601 time\n"
+
+
+def test_leaders_rank_with_the_data_api_down_is_one_line(run_toml: Path) -> None:
+    down = ["--set", "venue.data_api_url=http://127.0.0.1:9", "--set", "venue.max_retries=0"]
+    code, out, err = invoke("leaders", "rank", LEADER, *down)
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error: Data API http://127.0.0.1:9")
+    assert err.count("\n") == 1
