@@ -125,6 +125,14 @@ class PendingSweeper:
         return _Recorded(order.condition_id, order.limit_micro, order.size_micro, tick, neg_risk)
 
     async def _settle(self, row: PendingCopy) -> None:
+        guard = self._engine.guard
+        # A BUY whose hold on the daily caps this process does not know (left by a process that stopped
+        # or died, perhaps before it reserved): its counters are rebuilt from the store (guard.py),
+        # dropped before it is settled (if that fails nothing is settled) and again after it.
+        unknown_hold = row.side is Side.BUY and not guard.holds(row.id)
+        if unknown_hold and not await guard.drop_counters(row.user_id, row.created_at):
+            await self._store.release(row.id, self._worker)
+            return
         stored = await self._store.config(row.config_id, row.config_version)
         result = None
         recorded: _Recorded | None = None
@@ -148,6 +156,7 @@ class PendingSweeper:
             )
             if await self._store.reconcile_executed(row.id, fill, self._worker, now):
                 self.stats.reconciled += 1
+                await guard.settle_kept(row.id, spent=True)
                 # the config's exposure and holding move as for a fill the engine saw itself
                 self._engine.exposure.add(
                     row.config_id,
@@ -161,8 +170,9 @@ class PendingSweeper:
             reason = "pending past its time-to-live; venue shows no fill"
             if await self._store.reconcile_expired(row.id, reason, self._worker, now):
                 self.stats.expired += 1
-                if row.side is Side.BUY:  # its notional held the daily caps (SELLs hold none): give it back
-                    await self._engine.guard.refund(row.user_id, row.created_at, row.requested_notional_micro)
+                await guard.settle_kept(row.id, spent=False)  # what it kept of the caps goes back
+        if unknown_hold:
+            await guard.drop_counters(row.user_id, row.created_at)
 
     async def run(self) -> None:
         while True:
