@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.errors import RetryableError
 from polyhunter.domain.orders import ExecStatus, OrderRequest
 from polyhunter.domain.signal import Side, from_micro
 from polyhunter.domain.states import CopyTradeState
@@ -179,6 +180,8 @@ class PendingSweeper:
             try:
                 while await self.sweep_once() >= self._batch:
                     pass
+            except RetryableError as exc:  # e.g. the database is down: the next tick tries again
+                log.warning("pending sweep failed; retrying next tick", error=str(exc)[:200])
             except Exception:  # noqa: BLE001 - a failed sweep is retried on the next tick
                 log.exception("pending sweep failed")
             await asyncio.sleep(self._interval_s)
