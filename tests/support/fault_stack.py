@@ -180,6 +180,7 @@ class FaultReport:
     duplicate_copies: int
     duplicate_orders: int
     venue_orders: int  # the EOA follower's orders the simulator received
+    pending: int  # copies still PENDING at the end (in flight, parked, or left to the sweep)
     spend: dict[str, Decimal]
 
     def line(self) -> str:
@@ -187,13 +188,16 @@ class FaultReport:
         return (
             f"fills={self.fills} signals={self.signals} lost={self.lost} "
             f"duplicate_copies={self.duplicate_copies} venue_orders={self.venue_orders} "
-            f"duplicate_orders={self.duplicate_orders} spend: {caps}"
+            f"duplicate_orders={self.duplicate_orders} pending_left={self.pending} spend: {caps}"
         )
 
 
 async def check_run(dsn: str, fills: set[tuple[str, str, str, str]], admin_url: str) -> FaultReport:
     """Nothing lost (every fill has its signal row), no copy twice per (signal, config), no order at the
-    venue twice, no follower's BUY spend of the day past its cap."""
+    venue twice, no follower's BUY spend of the day past its cap: what filled, and what a PENDING copy
+    may have spent (one with an order). A PENDING copy with no order never spent anything: a killed
+    supervisor's unsent copies (its prewrite may even reach the database after its death) stay PENDING
+    until the sweep expires them, and copies parked below the venue minimum hold nothing."""
     signals = await recorded(dsn)
     dup_copies = await pg_rows(
         dsn,
@@ -214,9 +218,11 @@ async def check_run(dsn: str, fills: set[tuple[str, str, str, str]], admin_url: 
         "SELECT u.username AS name, (ct.created_at AT TIME ZONE 'UTC')::date AS day, SUM(CASE WHEN ct.state = "
         "'EXECUTED' AND ct.filled_size_micro IS NOT NULL THEN ct.filled_size_micro * ct.filled_price_micro "
         "/ 1000000 ELSE ct.requested_notional_micro END) AS spent FROM copy_trades ct JOIN users u "
-        "ON u.id = ct.user_id WHERE ct.side = 'BUY' AND ct.state IN ('PENDING', 'EXECUTED', "
-        "'SETTLEMENT_PENDING') GROUP BY u.username, day",
+        "ON u.id = ct.user_id WHERE ct.side = 'BUY' AND (ct.state IN ('EXECUTED', 'SETTLEMENT_PENDING') "
+        "OR (ct.state = 'PENDING' AND EXISTS (SELECT 1 FROM orders o WHERE o.copy_trade_id = ct.id))) "
+        "GROUP BY u.username, day",
     )
+    pending = await pg_rows(dsn, "SELECT count(*) AS n FROM copy_trades WHERE state = 'PENDING'")
     spend: dict[str, Decimal] = {}
     for r in spent:
         spend[r["name"]] = max(spend.get(r["name"], Decimal(0)), Decimal(int(r["spent"])) / 1_000_000)
@@ -227,6 +233,7 @@ async def check_run(dsn: str, fills: set[tuple[str, str, str, str]], admin_url: 
         duplicate_copies=len(dup_copies),
         duplicate_orders=dup_orders,
         venue_orders=len(venue),
+        pending=int(pending[0]["n"]),
         spend=spend,
     )
 
