@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from sim_subprocess import sim_process
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -197,36 +198,12 @@ class Sim:
 
 
 @asynccontextmanager
-async def sim_process() -> AsyncIterator[Sim]:
-    """The simulator in its own process (`polyhunter sim`), as the venue is to a running supervisor: its
-    CPU time is not the engine's. Its first stdout line is the JSON map of its URLs."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from polyhunter.cli import main; main()",
-        "sim",
-        "--scenario=quiet",
-        "--seed=3",
-        "--markets=2",
-        "--maker-level-size=100000",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "POLYHUNTER__LOGGING__LEVEL": "WARNING"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        if not line:
-            raise RuntimeError(f"the simulator exited before it started (code {await proc.wait()})")
-        yield Sim(json.loads(line))
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+async def sim_venue() -> AsyncIterator[Sim]:
+    """The simulator in its own process, quiet (the benchmark feeds the signals)."""
+    async with sim_process(
+        "--scenario=quiet", "--seed=3", "--markets=2", "--maker-level-size=100000"
+    ) as urls:
+        yield Sim(urls)
 
 
 WALLETS = 16  # real keys the own-wallet followers sign with (round-robin): the per-copy work is the same
@@ -363,7 +340,7 @@ async def latency(
 
 
 async def run_async(quick: bool, postgres: bool) -> dict[str, Any]:
-    async with sim_process() as sim:
+    async with sim_venue() as sim:
         async with aiohttp.ClientSession() as http, http.get(sim.urls["admin"] + "/scenario") as resp:
             market = (await resp.json())["markets"][0]
         token, condition = market["tokens"][0], market["condition_id"]

@@ -1,6 +1,7 @@
 """Overload: 40 leader fills/s across 10 leaders into 300 paper configs (30 per leader), one supervisor.
 
     uv run --frozen python benchmarks/bench_overload.py [--quick] [--json] [--sqlite] [--seconds S]
+        [--tracemalloc]
 
 The simulator runs in its own process (`polyhunter sim --scenario=leaders`); the supervisor (RTDS +
 Data API polling, Redis coordination on 127.0.0.1:6379 under a unique key prefix, PostgreSQL, or SQLite
@@ -17,7 +18,9 @@ fill the leaders made is recorded (the backlog drains; at most 600 s, quick: 180
   highest occupancy against its limit, how long the push path's reader was held (the mux's background
   hand-offs all outstanding), how often /health's queue check said "backpressure applied";
 * RSS at start, at 60 s (quick: 10 s) and at the end of the flow, and its slope after the first
-  minute (quick: after 5 s) in MiB per minute (a least-squares fit of the samples, one a second).
+  minute (quick: after 5 s) in MiB per minute (a least-squares fit of the samples, one a second);
+* with --tracemalloc (slow: for finding a leak, not for the figures): what grew on the Python heap
+  between that first-minute mark and the end of the flow, by allocation site.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import platform
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -42,6 +46,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from sim_subprocess import sim_process
 from sqlalchemy import text
 
 from polyhunter.coord.redis_coord import RedisCoordinator
@@ -54,6 +59,7 @@ from polyhunter.settings import Settings
 
 PG_ADMIN = "postgresql://127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+SEED = 17
 LEADERS = 10
 RATE = 40.0
 CONFIGS_PER_LEADER = 30
@@ -99,40 +105,6 @@ class LogHistogram:
             if seen > rank:
                 return round(math.exp((b + 0.5) * self.STEP), 1)
         return None
-
-
-@asynccontextmanager
-async def sim_process(seed: int) -> AsyncIterator[dict[str, str]]:
-    """The simulator in its own process; its first stdout line is the JSON map of its URLs."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from polyhunter.cli import main; main()",
-        "sim",
-        "--scenario=leaders",
-        f"--seed={seed}",
-        f"--leaders={LEADERS}",
-        f"--rate={RATE}",
-        "--markets=8",
-        "--maker-level-size=100000",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "POLYHUNTER__LOGGING__LEVEL": "WARNING"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        if not line:
-            raise RuntimeError(f"the simulator exited before it started (code {await proc.wait()})")
-        yield dict(json.loads(line))
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
 
 
 @asynccontextmanager
@@ -209,12 +181,22 @@ async def recorded(sup: Supervisor) -> set[FillKey]:
         return {(r[0].lower(), r[1].lower(), r[2], str(r[3])) for r in result}
 
 
-async def run_async(quick: bool, sqlite: bool, seconds: float | None) -> dict[str, Any]:
+def heap_growth(first: tracemalloc.Snapshot, last: tracemalloc.Snapshot, top: int = 15) -> list[str]:
+    """What grew on the Python heap between two snapshots, largest first (by allocation site)."""
+    return [str(stat) for stat in last.compare_to(first, "traceback")[:top]]
+
+
+async def run_async(quick: bool, sqlite: bool, seconds: float | None, trace: bool = False) -> dict[str, Any]:
     flow_s = seconds if seconds is not None else (15.0 if quick else 90.0)
     mark_s = 10.0 if quick else 60.0
     slope_after = 5.0 if quick else 60.0
     drain_limit_s = 180.0 if quick else 600.0
-    async with sim_process(seed=17) as urls, database(sqlite) as db_url, aiohttp.ClientSession() as http:
+    sim_args = (f"--seed={SEED}", f"--leaders={LEADERS}", f"--rate={RATE}", "--markets=8")
+    async with (
+        sim_process("--scenario=leaders", *sim_args, "--maker-level-size=100000") as urls,
+        database(sqlite) as db_url,
+        aiohttp.ClientSession() as http,
+    ):
         async with http.get(urls["admin"] + "/scenario") as resp:
             leaders = [leader["address"].lower() for leader in (await resp.json())["leaders"]]
         to_submit = LogHistogram()
@@ -233,9 +215,13 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None) -> dict[st
             samples: list[tuple[float, float]] = []
             t0 = time.monotonic()
 
+            snapshots: list[tracemalloc.Snapshot] = []
+
             async def sample() -> None:
                 while True:
                     samples.append((time.monotonic() - t0, rss_mib()))
+                    if trace and not snapshots and samples[-1][0] >= mark_s:
+                        snapshots.append(tracemalloc.take_snapshot())
                     async with http.get(sup.api.url + "/health") as r:  # type: ignore[union-attr]
                         queue = (await r.json())["checks"]["queue"]
                     health["backpressure" if "backpressure applied" in queue["detail"] else "ok"] += 1
@@ -248,6 +234,10 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None) -> dict[st
                 async with http.post(urls["admin"] + "/scenario/stop") as resp:
                     assert resp.status == 200, await resp.text()
                 flow_samples = list(samples)
+                if trace and snapshots:
+                    snapshots.append(tracemalloc.take_snapshot())
+                    for line in heap_growth(snapshots[0], snapshots[-1]):  # now: the drain may be long
+                        print("heap:", line, file=sys.stderr, flush=True)
                 fills = await leader_fills(http, urls["data_api"], leaders)
                 window = {k for k, ts in fills.items() if ts >= started_s + 1}
                 drain_started = time.monotonic()
@@ -323,11 +313,26 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None) -> dict[st
             "peak": max((v for _, v in samples), default=None),
             f"slope_after_{int(slope_after)}s_mib_per_min": slope_mib_per_min(flow_samples, slope_after),
         },
+        **({"heap_growth": heap_growth(snapshots[0], snapshots[-1])} if len(snapshots) == 2 else {}),
     }
 
 
-def run(quick: bool = False, sqlite: bool = False, seconds: float | None = None) -> dict[str, Any]:
-    return asyncio.run(run_async(quick, sqlite, seconds))
+def run(
+    quick: bool = False, sqlite: bool = False, seconds: float | None = None, trace: bool = False
+) -> dict[str, Any]:
+    if trace:
+        tracemalloc.start(8)
+    return asyncio.run(run_async(quick, sqlite, seconds, trace))
+
+
+def _rss_line(rss: dict[str, Any]) -> str:
+    mark = next(k for k in rss if k.startswith("at_"))
+    slope = next(k for k in rss if k.startswith("slope_"))
+    return (
+        f"{rss[mark]} MiB {mark.replace('_', ' ')}, {rss['end_of_flow']} MiB at the end of the flow: "
+        f"{rss[slope]} MiB/min {slope.removeprefix('slope_').removesuffix('_mib_per_min').replace('_', ' ')} "
+        f"(start {rss['start']}, peak {rss['peak']}, after the drain {rss['end_of_drain']} MiB)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -336,9 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--seconds", type=float, default=None, help="seconds of leader flow")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace the heap (slow): what grew between the first minute's mark and the end of the flow",
+    )
     args = parser.parse_args(argv)
     configure_logging("WARNING")  # logs to stderr: stdout is the figures
-    result = run(args.quick, args.sqlite, args.seconds)
+    result = run(args.quick, args.sqlite, args.seconds, args.tracemalloc)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -351,8 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"backpressure: sources waited {bp['wait_s_total']} s in {bp['waits']} hand-overs, "
             f"max occupancy {bp['max_occupancy']}/{bp['limit']}, push reader held {bp['push_reader_wait_s']} s "
             f"({bp['push_reader_waits']} times), /health {bp['health_samples']}\n"
-            f"RSS MiB {rss}"
+            f"RSS: {_rss_line(rss)}"
         )
+        for line in result.get("heap_growth", []):
+            print("  heap:", line)
     return 0
 
 

@@ -31,7 +31,7 @@ from tests.support.copy_checks import (
     check_venue_orders,
 )
 from tests.support.fill_ledger import compare, fill_id, row_id
-from tests.support.sim_stack import admin, follower_key, fund, rows, sim_settings
+from tests.support.sim_stack import admin, follower_key, fund, quiesce, rows, sim_settings
 
 pytestmark = pytest.mark.integration
 
@@ -123,22 +123,6 @@ def _views(sup: Supervisor) -> list[ConfigView]:
     return out
 
 
-async def _quiesce(db_path: Path, quiet_s: float, limit_s: float) -> None:
-    """Wait until the signal and copy tables stop changing for `quiet_s` seconds."""
-    sql = "SELECT (SELECT count(*) FROM signals) AS s, state, count(*) AS n FROM copy_trades GROUP BY state"
-    last: Any = None
-    since = time.monotonic()
-    deadline = since + limit_s
-    while time.monotonic() < deadline:
-        now = sorted(tuple(r.values()) for r in rows(db_path, sql))
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        await asyncio.sleep(0.25)
-    raise AssertionError("the engine did not go quiet")
-
-
 async def _copy_until(sim: SimServer, sup: Supervisor, db_path: Path) -> float:
     """Run the supervisor until the simulator made TARGET_FILLS leader fills and the engine went quiet;
     stop it, then sweep what is left once the TTL passed. Returns the seconds of leader flow."""
@@ -149,7 +133,7 @@ async def _copy_until(sim: SimServer, sup: Supervisor, db_path: Path) -> float:
         await asyncio.sleep(0.2)
     await sim.runner.stop()  # no more leader fills
     flow_s = time.monotonic() - started
-    await _quiesce(db_path, quiet_s=3.0, limit_s=120)
+    await quiesce(db_path, quiet_s=3.0, limit_s=120)
     runner.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await runner

@@ -129,6 +129,7 @@ def make_poller(
     push_healthy: bool = True,
     page_limit: int = ACTIVITY_MAX_LIMIT,
     follow_from_s: int | None = None,
+    max_rows: int = 100_000,  # one poll reads everything (the round's bound has its own tests)
 ) -> BoundPoller:
     return BoundPoller(
         rec,
@@ -144,5 +145,6 @@ def make_poller(
         push_healthy=lambda: push_healthy,
         on_stale=rec.on_stale,
         follow_from_s=follow_from_s,
+        max_rows=max_rows,
         clock=lambda: now,
     )

@@ -3,7 +3,9 @@ a simulator, deterministic follower keys, admin calls, and reads of the run's SQ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -66,3 +68,19 @@ def rows(db_path: Path, sql: str) -> list[dict[str, Any]]:
             return [dict(r._mapping) for r in conn.execute(text(sql))]
     finally:
         engine.dispose()
+
+
+async def quiesce(db_path: Path, quiet_s: float, limit_s: float) -> None:
+    """Wait until the signal and copy tables stop changing for `quiet_s` seconds."""
+    sql = "SELECT (SELECT count(*) FROM signals) AS s, state, count(*) AS n FROM copy_trades GROUP BY state"
+    last: Any = None
+    since = time.monotonic()
+    deadline = since + limit_s
+    while time.monotonic() < deadline:
+        now = sorted(tuple(r.values()) for r in rows(db_path, sql))
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError("the engine did not go quiet")

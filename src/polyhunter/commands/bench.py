@@ -147,8 +147,16 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
                 "overload backpressure",
                 f"sources waited {bp['wait_s_total']} s, max occupancy {bp['max_occupancy']}/{bp['limit']}",
             ),
+            ("overload RSS", _overload_rss(r["rss_mib"])),
         ]
     return rows
+
+
+def _overload_rss(rss: dict[str, Any]) -> str:
+    """RSS at the first minute's mark, at the end of the flow, and its slope after that minute."""
+    mark = next((v for k, v in rss.items() if k.startswith("at_")), None)
+    slope = next((v for k, v in rss.items() if k.startswith("slope_")), None)
+    return f"{mark} MiB at minute 1, {rss.get('end_of_flow')} MiB at the end; {slope} MiB/min after minute 1"
 
 
 def bench(

@@ -101,6 +101,10 @@ class MemoryCoordinator:
             if self._counters.get(key, (0, 0))[1] <= now:
                 self._counters[key] = (value, now + ttl_ms)
 
+    async def drop_counters(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._counters.pop(key, None)
+
     def flush(self) -> None:
         """Forget every key, as a Redis FLUSHDB does (what a restart does to this process's state)."""
         self._seen.clear()

@@ -183,6 +183,12 @@ class RedisCoordinator:
             with _reachable():
                 await self._call(lambda: self._seed(keys=names, args=[ttl_ms, *values.values()]))
 
+    async def drop_counters(self, keys: Sequence[str]) -> None:
+        if keys:
+            names = [self._p + "ctr:" + k for k in keys]
+            with _reachable():
+                await self._call(lambda: self._redis.delete(*names))
+
     async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
         lock = self._p + "lock:" + name
         return bool(await self._call(lambda: self._acquire(keys=[lock], args=[owner, ttl_ms])))

@@ -309,9 +309,15 @@ class CopyEngine:
         spent = 0
         try:
             spent = await self._priced_copy(work)
+        except BaseException:
+            if work.sent and work.reservation is not None:  # the order may have been spent: kept
+                spent = work.reservation.micro
+            raise
         finally:
             if work.reservation is not None:
                 await self.guard.release(work.reservation, keep_micro=spent)
+                if spent and not self._settled(work):  # left PENDING: the sweep settles what it kept
+                    self.guard.keep_for_sweep(work.trade_id, work.reservation, spent)
 
     def _veto(self, work: CopyWork, veto: Veto, notional: Decimal) -> str:
         """A guardrail refused the copy: its event, and the copy SKIPPED naming the rule."""

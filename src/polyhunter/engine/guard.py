@@ -15,6 +15,12 @@ because the counters were lost. A snapshot of the store is a safe seed: every re
 it has its PENDING row in it, and none is made after it on a counter that is missing. When the
 coordinator cannot be reached, a reservation retries with a bounded backoff and is then vetoed
 (COUNTERS_UNAVAILABLE): a copy never goes out on a count nobody could read.
+
+A copy left PENDING (its order's result unknown) keeps its reservation until the PENDING sweep settles
+it. Only the process that kept it gives it back (`keep_for_sweep`, `settle_kept`); a PENDING row of
+another process, or one left by a process that died, may or may not be in the counters (a SIGKILLed
+supervisor's prewrite can even reach the database after its death, never reserved): its sweep drops
+the counters instead (`drop_counters`), and they are rebuilt from the store, which is exact.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ DAY_MS = 86_400_000 + 3_600_000  # a little more than a day: counters are keyed 
 # Waits between tries when the coordinator cannot be reached or a counter keeps going missing: ~3 s,
 # about what a Redis restart takes, after which the copy is vetoed rather than held longer.
 RETRY_DELAYS_S: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+MAX_KEPT = 100_000  # reservations of unknown orders remembered for this process's sweep
 
 SpentToday = Callable[[datetime], Awaitable[dict[int, int]]]
 """Micro-USDC each user committed today as the store records it (`CopyStore.spent_today`)."""
@@ -112,6 +119,7 @@ class Guard:
         self._breaker_cooldown_ms = breaker_cooldown_ms
         self._breakers: dict[int, CircuitBreaker] = {}
         self._user_limits: dict[int, GuardrailLimits] = {}  # followers with limits of their own
+        self._kept: dict[int, Reservation] = {}  # copy trade id -> what its unknown order still holds
 
     def set_user_limits(
         self, user_id: int, *, daily_cap_usdc: Decimal | None = None, max_trade_usdc: Decimal | None = None
@@ -153,6 +161,10 @@ class Guard:
         reservation of this process that found them missing before the snapshot was taken (a burst
         after a flush costs a query or two, not one per copy).
 
+        Whoever finds the counters there once it holds the seed lock (a seed of this process, or of
+        another one, built them while it waited) goes back to reserving without a snapshot: the copies
+        that queued behind the first seed do not read the store again.
+
         The snapshot counts each waiter's own PENDING row (prewritten before it reserves): that is taken
         out of the seed, since the waiter adds it once the counters exist. Other users' keys are not
         set from the snapshot: their copies in flight are in it too and would count twice; each user's
@@ -163,6 +175,9 @@ class Guard:
             async with self._seed_lock:
                 if waiter.seeded:
                     return  # the seed before ours covered it
+                keys = (_user_key(waiter.user_id, day), _global_key(day))
+                if await self._coord.add_if_present(keys, 0) is not None:
+                    return  # a seed since it found them missing built them: no snapshot to read again
                 batch = self._awaiting_seed.pop(day, [])  # each one's row was committed before this
                 try:
                     spent = await self._spent_today(now) if self._spent_today is not None else {}
@@ -269,9 +284,45 @@ class Guard:
             return None, veto
         return reservation, None
 
-    async def refund(self, user_id: int, reserved_at: datetime, micro: int) -> None:
-        """Give back a reservation a copy kept though nothing was spent (its unknown order expired unseen)."""
-        await self.release(Reservation(user_id, _day(reserved_at), micro))
+    def keep_for_sweep(self, trade_id: int, reservation: Reservation, kept_micro: int) -> None:
+        """Note what a copy left PENDING (its result unknown) still holds of the daily caps: the PENDING
+        sweep of this process gives exactly that back if the venue never saw the order (`settle_kept`)."""
+        if len(self._kept) >= MAX_KEPT:  # another supervisor's sweep settled the oldest: theirs now
+            del self._kept[next(iter(self._kept))]
+        self._kept[trade_id] = Reservation(
+            reservation.user_id, reservation.day, min(kept_micro, reservation.micro)
+        )
+
+    def holds(self, trade_id: int) -> bool:
+        """Whether this process knows what the PENDING copy `trade_id` holds of the daily caps."""
+        return trade_id in self._kept
+
+    async def settle_kept(self, trade_id: int, *, spent: bool) -> None:
+        """The PENDING copy `trade_id` this process kept a reservation for is settled: if nothing was
+        spent (expired unseen) its reservation is given back; if its order filled, it stays counted."""
+        kept = self._kept.pop(trade_id, None)
+        if kept is not None and not spent:
+            await self.release(kept)
+
+    async def drop_counters(self, user_id: int, day_of: datetime) -> bool:
+        """Drop the user's and the global daily counters of `day_of`'s date, so the next reservation
+        builds them again from the store. For a PENDING copy settled by a process that does not know
+        what it holds of them (left by a process that died or stopped: it may have reserved, or died
+        before it could, or its prewrite may have reached the database only after its death): giving
+        back its notional could take off what was never added. False if the coordinator stayed
+        unreachable (the copy is not settled then, and is tried again on the next sweep)."""
+        day = _day(day_of)
+        keys = (_user_key(user_id, day), _global_key(day))
+        for delay in (*self._retry_delays_s, None):
+            try:
+                await self._coord.drop_counters(keys)
+                return True
+            except CoordinatorUnavailable as exc:
+                if delay is None:
+                    log.error("could not drop the daily spend counters", user=user_id, error=str(exc))
+                    return False
+            await asyncio.sleep(delay)
+        return False
 
     async def release(self, reservation: Reservation, keep_micro: int = 0) -> None:
         """Give back what a copy reserved but did not spend (all of it, or all but `keep_micro`)."""

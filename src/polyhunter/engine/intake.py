@@ -124,6 +124,7 @@ class Intake(Generic[P]):
             return prepared
 
     async def _in_background(self, signal: Signal, prewritten: asyncio.Future[None]) -> None:
+        recorded = False
         try:
             async with self._locks.hold((signal.leader, signal.asset)):
                 try:
@@ -132,6 +133,7 @@ class Intake(Generic[P]):
                     prewritten.set_exception(exc)
                     raise
                 prewritten.set_result(None)
+                recorded = True
                 if prepared is not None:
                     await self._execute(prepared)
         except asyncio.CancelledError:
@@ -139,7 +141,7 @@ class Intake(Generic[P]):
                 prewritten.cancel()
             raise
         except Exception:  # noqa: BLE001 - recorded rows are durable; the sweep settles what is left
-            if prewritten.done():
+            if recorded:  # one that failed before it was recorded went back to the source with its error
                 log.exception("copies of a recorded signal failed", signal=signal.key)
         finally:
             self._free_slot()

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.errors import RetryableError
 from polyhunter.domain.orders import ExecStatus, OrderRequest
 from polyhunter.domain.signal import Side, from_micro
 from polyhunter.domain.states import CopyTradeState
@@ -125,6 +126,14 @@ class PendingSweeper:
         return _Recorded(order.condition_id, order.limit_micro, order.size_micro, tick, neg_risk)
 
     async def _settle(self, row: PendingCopy) -> None:
+        guard = self._engine.guard
+        # A BUY whose hold on the daily caps this process does not know (left by a process that stopped
+        # or died, perhaps before it reserved): its counters are rebuilt from the store (guard.py),
+        # dropped before it is settled (if that fails nothing is settled) and again after it.
+        unknown_hold = row.side is Side.BUY and not guard.holds(row.id)
+        if unknown_hold and not await guard.drop_counters(row.user_id, row.created_at):
+            await self._store.release(row.id, self._worker)
+            return
         stored = await self._store.config(row.config_id, row.config_version)
         result = None
         recorded: _Recorded | None = None
@@ -148,6 +157,7 @@ class PendingSweeper:
             )
             if await self._store.reconcile_executed(row.id, fill, self._worker, now):
                 self.stats.reconciled += 1
+                await guard.settle_kept(row.id, spent=True)
                 # the config's exposure and holding move as for a fill the engine saw itself
                 self._engine.exposure.add(
                     row.config_id,
@@ -161,14 +171,17 @@ class PendingSweeper:
             reason = "pending past its time-to-live; venue shows no fill"
             if await self._store.reconcile_expired(row.id, reason, self._worker, now):
                 self.stats.expired += 1
-                if row.side is Side.BUY:  # its notional held the daily caps (SELLs hold none): give it back
-                    await self._engine.guard.refund(row.user_id, row.created_at, row.requested_notional_micro)
+                await guard.settle_kept(row.id, spent=False)  # what it kept of the caps goes back
+        if unknown_hold:
+            await guard.drop_counters(row.user_id, row.created_at)
 
     async def run(self) -> None:
         while True:
             try:
                 while await self.sweep_once() >= self._batch:
                     pass
+            except RetryableError as exc:  # e.g. the database is down: the next tick tries again
+                log.warning("pending sweep failed; retrying next tick", error=str(exc)[:200])
             except Exception:  # noqa: BLE001 - a failed sweep is retried on the next tick
                 log.exception("pending sweep failed")
             await asyncio.sleep(self._interval_s)

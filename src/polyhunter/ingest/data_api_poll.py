@@ -2,8 +2,8 @@
 
 * Each leader is read from its cursor (`start = last_ts`, ascending, pages of `ingest.poll_page_limit`
   rows, at most the API's 500, offsets up to the API's 5,000 cap, then the window moves to the last
-  timestamp read). Rows at the cursor's own second
-  that were already emitted are skipped by key.
+  timestamp read), at most ``MAX_ROWS_PER_POLL`` rows a round (more the next round). Rows at the
+  cursor's own second that were already emitted are skipped by key.
 * A ``SignalSource``: ``await poller.run(sink)``. Each leader's new fills go to ``sink.submit``, which
   returns once they are durable (or raises); the cursor is saved only then, so a crash repeats at most
   the last batch (the downstream dedup drops the repeat) and never loses one.
@@ -44,6 +44,12 @@ from polyhunter.ports.sources import SignalSink, SourceHealth
 
 log = get_logger(__name__)
 
+# Rows read for one leader in one round, then the round ends there (the cursor keeps the place): a
+# poller that fell behind, e.g. while the engine applies backpressure and the leaders keep trading,
+# catches up over several rounds instead of holding its whole backlog in memory at once. A second of
+# more fills than this is still read whole (the cursor could not move past it otherwise).
+MAX_ROWS_PER_POLL = 2_000
+
 SOURCE = "poll"
 ParseRows = Callable[[Sequence[DataActivity], datetime], list[Signal]]
 
@@ -69,9 +75,11 @@ class DataApiPoller:
         clock: Callable[[], float] = time.time,
         quarantine: RowQuarantine | None = None,
         rejects: RejectCounter | None = None,
+        max_rows: int = MAX_ROWS_PER_POLL,
     ) -> None:
         if page_limit < 1:
             raise ValueError(f"page_limit must be at least 1, got {page_limit}")
+        self._max_rows = max_rows
         self._client = client
         self.page_limit = min(page_limit, ACTIVITY_MAX_LIMIT)  # rows per /activity request
         self._leaders = [leader.lower() for leader in leaders]
@@ -128,6 +136,8 @@ class DataApiPoller:
                 undecodable.extend(page.undecodable)
             if (page.served if isinstance(page, ActivityPage) else len(page)) < limit:
                 return rows
+            if len(rows) >= self._max_rows and rows[-1].timestamp > start:
+                return rows  # the rest next round, from the cursor this read leaves (bounded memory)
             offset += limit
             if offset >= ACTIVITY_MAX_OFFSET:
                 top = page[-1].timestamp if page else start  # (a page of undecodable rows only)

@@ -76,6 +76,11 @@ class Coordinator(Protocol):
         exists keeps its value (two seeders never add up). Raises `CoordinatorUnavailable`."""
         ...
 
+    async def drop_counters(self, keys: Sequence[str]) -> None:
+        """Delete these counters (the next `add_if_present` finds them missing, and they are seeded again
+        from the store). Raises `CoordinatorUnavailable`."""
+        ...
+
     async def acquire(self, name: str, owner: str, ttl_ms: int) -> bool:
         """Take a lease-lock; True if `owner` now holds it (re-entrant for the same owner)."""
         ...

@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from polyhunter.domain.signal import from_micro, to_micro
+from polyhunter.engine.db_retry import with_backoff
 from polyhunter.execution.paper import PaperAccount, PaperPosition
+from polyhunter.store.copy_store import translated_errors
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.paper_accounts import PaperAccountRepository, PaperHolding, StoredPaperAccount
 from polyhunter.store.sessions import SessionFactory
 
 MICRO = Decimal(1_000_000)
+WRITE_ATTEMPTS = 3
 
 
 def _holding(pos: PaperPosition | None) -> PaperHolding:
@@ -86,8 +89,15 @@ class PaperJournal:
                 to_micro(account.realized_pnl),
             )
             changed = {token: _holding(account.positions.get(token)) for token in tokens}
-            async with unit_of_work(self._sessions) as session:
-                await PaperAccountRepository(session).save(row, changed)
+
+            async def commit() -> None:
+                async with translated_errors(), unit_of_work(self._sessions) as session:
+                    await PaperAccountRepository(session).save(row, changed)
+
+            # the database busy (no pooled connection within the pool timeout) or away: retried, then
+            # StoreUnavailableError, which leaves the fill's copy PENDING for reconciliation (its result
+            # is known to the executor), never FAILED with its config paused
+            await with_backoff(commit, "paper account write", attempts=WRITE_ATTEMPTS, base_s=0.2, cap_s=2.0)
             self.writes += 1
 
 

@@ -57,20 +57,34 @@ MICRO = Decimal(1_000_000)
 PENDING = CopyTradeState.PENDING
 
 
+STORE_ERRORS = (PoolTimeoutError, DBAPIError, OSError)
+
+
+def as_unavailable(exc: BaseException) -> StoreUnavailableError | None:
+    """The port's `StoreUnavailableError` for an error that says the database cannot be reached now: a
+    connection the server dropped, none free within the pool timeout, or one refused or reset (the
+    server stopped or restarting); None for any other error."""
+    if isinstance(exc, PoolTimeoutError):
+        return StoreUnavailableError(f"no database connection free: {exc}")
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(exc, OSError):
+        return StoreUnavailableError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
 @asynccontextmanager
 async def translated_errors() -> AsyncIterator[None]:
     """A pooled connection the server dropped (SQLAlchemy marks the error `connection_invalidated` and
     discards the connection) becomes the port's `StoreUnavailableError`; other errors pass unchanged.
     (The hot path's two methods spell the same out: a plain try costs nothing.) So does a wait for a
-    pooled connection past `db.pool_timeout_s` (every connection busy): the work is retried."""
+    pooled connection past `db.pool_timeout_s` (every connection busy), and a connection refused or
+    reset (the server stopped): the work is retried."""
     try:
         yield
-    except PoolTimeoutError as exc:
-        raise StoreUnavailableError(f"no database connection free: {exc}") from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise StoreUnavailableError(str(exc)) from exc
-        raise
+    except STORE_ERRORS as exc:
+        unavailable = as_unavailable(exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc
 
 
 # micro-USDC per row (integer division drops < 1 micro-USDC a row; keeps SQLite's sum in range)
@@ -167,12 +181,11 @@ class SqlCopyStore:
             if self._postgresql:  # one statement: autocommit, no BEGIN/COMMIT round trips
                 return await self._hot.autocommit(insert_signal_with_copies, signal, copies, worker, now)
             return await self._hot.transaction(insert_signal_then_copies, signal, copies, worker, now)
-        except PoolTimeoutError as exc:
-            raise StoreUnavailableError(f"no database connection free: {exc}") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise StoreUnavailableError(str(exc)) from exc
-            raise
+        except STORE_ERRORS as exc:
+            unavailable = as_unavailable(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
     async def record_signals(self, signals: Sequence[Signal]) -> set[str]:
         """Record signals without copies (a recording-only sink); the keys that were new."""
@@ -185,12 +198,11 @@ class SqlCopyStore:
         if outcomes or events:
             try:
                 await self._hot.transaction(write_outcomes, outcomes, events, now)
-            except PoolTimeoutError as exc:
-                raise StoreUnavailableError(f"no database connection free: {exc}") from exc
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    raise StoreUnavailableError(str(exc)) from exc
-                raise
+            except STORE_ERRORS as exc:
+                unavailable = as_unavailable(exc)
+                if unavailable is None:
+                    raise
+                raise unavailable from exc
 
     async def close_copies(self, outcomes: Sequence[Outcome], now: datetime) -> None:
         if outcomes:

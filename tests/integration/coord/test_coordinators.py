@@ -90,6 +90,17 @@ async def test_add_if_present_never_creates_a_counter(coord: Coordinator) -> Non
     assert await coord.get_counter("g") == 125
 
 
+async def test_dropped_counters_read_missing_and_can_be_seeded_again(coord: Coordinator) -> None:
+    await coord.seed_counters({"u": 10, "g": 20, "other": 5}, 60_000)
+    await coord.drop_counters(["u", "g"])
+    assert await coord.add_if_present(["u"], 1) is None
+    assert await coord.add_if_present(["g"], 1) is None
+    assert await coord.add_if_present(["other"], 1) == [6]  # untouched
+    await coord.drop_counters(["u", "never-there"])  # dropping a missing counter is no error
+    await coord.seed_counters({"u": 3}, 60_000)
+    assert await coord.add_if_present(["u"], 1) == [4]
+
+
 async def test_seeded_counters_expire(coord: Coordinator) -> None:
     await coord.seed_counters({"short": 7}, 50)
     assert await coord.add_if_present(["short"], 1) == [8]
@@ -107,6 +118,8 @@ async def test_an_unreachable_redis_raises_coordinator_unavailable() -> None:
             await coord.add_if_present(["u"], 1)
         with pytest.raises(CoordinatorUnavailable):
             await coord.seed_counters({"u": 1}, 60_000)
+        with pytest.raises(CoordinatorUnavailable):
+            await coord.drop_counters(["u"])
     finally:
         await coord.close()
 

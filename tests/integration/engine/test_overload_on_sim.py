@@ -25,7 +25,7 @@ from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.sim.server_app import SimServer
 from tests.support.fill_ledger import compare, fill_id
-from tests.support.sim_stack import admin, rows, sim_settings
+from tests.support.sim_stack import admin, quiesce, rows, sim_settings
 
 pytestmark = pytest.mark.integration
 
@@ -38,21 +38,6 @@ async def _queue_checks(http: aiohttp.ClientSession, url: str, seen: list[dict[s
         async with http.get(url + "/health") as resp:
             seen.append((await resp.json())["checks"]["queue"])
         await asyncio.sleep(0.1)
-
-
-async def _quiesce(db_path: Path, quiet_s: float, limit_s: float) -> None:
-    sql = "SELECT (SELECT count(*) FROM signals) AS s, state, count(*) AS n FROM copy_trades GROUP BY state"
-    last: Any = None
-    since = time.monotonic()
-    deadline = since + limit_s
-    while time.monotonic() < deadline:
-        now = sorted(tuple(r.values()) for r in rows(db_path, sql))
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        await asyncio.sleep(0.25)
-    raise AssertionError("the engine did not go quiet")
 
 
 async def test_overload_slows_sources_and_fails_nothing(tmp_path: Path) -> None:
@@ -90,7 +75,7 @@ async def test_overload_slows_sources_and_fails_nothing(tmp_path: Path) -> None:
             poller = asyncio.create_task(_queue_checks(http, sup.api.url, checks))
             await asyncio.sleep(FLOW_S)
             await sim.runner.stop()  # no more leader fills
-            await _quiesce(db_path, quiet_s=2.0, limit_s=60)
+            await quiesce(db_path, quiet_s=2.0, limit_s=60)
             poller.cancel()
             runner.cancel()
             for task in (poller, runner):

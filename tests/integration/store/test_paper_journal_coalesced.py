@@ -7,12 +7,14 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.execution.paper import PaperAccount, PaperPosition
 from polyhunter.runtime.paper_journal import PaperJournal
 from polyhunter.secretbox import SecretBox, generate_master_key
-from polyhunter.store.database import unit_of_work
+from polyhunter.settings import DbSettings
+from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.repos.wallets import WalletRepository
 from tests.support.store_factories import new_address, new_user
@@ -46,3 +48,31 @@ async def test_fills_of_one_follower_share_writes(sessions: async_sessionmaker[A
     restored = (await PaperJournal(sessions, {user_id: wallet_id}).restore())[user_id]
     assert restored.cash == Decimal(940)
     assert {t: p.shares for t, p in restored.positions.items()} == {f"tok-{i}": Decimal(24) for i in range(5)}
+
+
+async def test_a_write_that_finds_every_connection_busy_is_retried(pg_head: DbSettings) -> None:
+    """Under load the pool can stay busy past its timeout: the account write waits and tries again (a
+    pool timeout raised out of the executor paused the follower's config as an internal error)."""
+    engine = create_engine(pg_head.model_copy(update={"pool_size": 1, "pool_timeout_s": 0.2}))
+    try:
+        sessions = create_session_factory(engine)
+        async with unit_of_work(sessions) as s:
+            user_id = await new_user(s)
+            wallet_id = await WalletRepository(s, SecretBox(generate_master_key())).create(
+                new_address(), WalletKind.PAPER, user_id=user_id
+            )
+        journal = PaperJournal(sessions, {user_id: wallet_id})
+        account = PaperAccount(Decimal(990), Decimal(1000))
+        account.positions["tok"] = PaperPosition(Decimal(20), Decimal(10))
+        async with engine.connect() as one, engine.connect() as two:  # the pool (1 + 1 overflow) is busy
+            await one.execute(text("SELECT 1"))
+            await two.execute(text("SELECT 1"))
+            write = asyncio.create_task(journal.save(user_id, account, "tok"))
+            await asyncio.sleep(0.3)  # longer than the pool timeout: the first try has failed
+            assert not write.done()
+        await asyncio.wait_for(write, 30)  # a later try gets a connection
+        assert journal.writes == 1
+        restored = (await PaperJournal(sessions, {user_id: wallet_id}).restore())[user_id]
+        assert restored.cash == Decimal(990)
+    finally:
+        await engine.dispose()

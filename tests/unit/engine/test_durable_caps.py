@@ -15,17 +15,19 @@ from decimal import Decimal
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
 from polyhunter.domain.guardrails import GuardrailLimits
+from polyhunter.domain.orders import ExecStatus, ExecutionResult
 from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
+from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.spend_seed import seed_guard
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.ports.coordinator import CoordinatorUnavailable
-from polyhunter.ports.store import StoredConfig
+from polyhunter.ports.store import NewCopy, StoredConfig
 from polyhunter.settings import EngineSettings
-from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book
+from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book, filled
 from tests.support.memory_copy_store import MemoryCopyStore
 
 TOKEN = "123"
@@ -206,3 +208,84 @@ async def test_two_guards_rebuilding_at_once_do_not_add_up() -> None:
     assert mine is not None
     assert theirs is not None
     assert await rig.coord.add_if_present([f"spent:user:1:{mine.day}"], 0) == [40_000_000]  # 30 + 5 + 5
+
+
+async def test_copies_queued_behind_a_rebuild_do_not_read_the_store_again() -> None:
+    """After a flush, the first copy reads the store; the copies that found the counters missing while
+    it did wait for it and then reserve on what it built: one snapshot for the whole burst."""
+    store = MemoryCopyStore()
+    coord = MemoryCoordinator()
+    reading = asyncio.Event()
+    go_on = asyncio.Event()
+    reads = 0
+
+    async def spent_today(now: datetime) -> dict[int, int]:
+        nonlocal reads
+        reads += 1
+        reading.set()
+        await go_on.wait()
+        return await store.spent_today(now)
+
+    limits = GuardrailLimits(Decimal(1000), Decimal(5000), Decimal(100_000))
+    guard = Guard(coord, limits, 5, 300_000, spent_today=spent_today, retry_delays_s=(0, 0, 0))
+    now = datetime.now(UTC)
+    first = asyncio.create_task(guard.reserve(1, 1, Decimal(5), now))
+    await reading.wait()  # the first copy holds the seed lock, reading the store
+    queued = [asyncio.create_task(guard.reserve(i, 1, Decimal(5), now)) for i in range(2, 12)]
+    await asyncio.sleep(0)  # each finds the counters missing and queues for the seed
+    go_on.set()
+    results = await asyncio.gather(first, *queued)
+    assert all(r is not None and veto is None for r, veto in results)
+    assert reads == 1
+    assert guard.reseeds == 1
+    assert await coord.add_if_present([f"spent:user:1:{now.strftime('%Y%m%d')}"], 0) == [55_000_000]
+
+
+async def test_the_sweep_gives_back_only_what_this_process_reserved() -> None:
+    """A dead supervisor's PENDING row that never reserved is swept: its counters are rebuilt from the
+    store, not given back a notional they never held (which let a follower spend past its cap)."""
+    rig = Rig()
+    cfg = rig.follow(1, cap="10")
+    await seed_guard(rig.guard, rig.store, datetime.now(UTC), [1])
+    assert await rig.buys(1) == [(EXECUTED, None)]  # 5 of 10
+    long_ago = datetime.now(UTC).replace(hour=0, minute=0, second=1)
+    micro = 5_000_000
+    ghost = NewCopy(cfg.config.id, cfg.config.version, 1, Side.BUY, TOKEN, 2 * micro, 500_000, micro)
+    assert await rig.store.prewrite(a_buy(), [ghost], "engine-dead", long_ago)  # 10 of 10 in the store
+    sweeper = PendingSweeper(
+        rig.store,
+        {CustodyMode.PAPER: rig.executor},
+        rig.engine,
+        ttl_s=5,
+        interval_ms=1000,
+        worker_id="engine-1",
+    )
+    assert await sweeper.sweep_once() == 1
+    assert sweeper.stats.expired == 1  # the venue never saw it
+    assert await rig.buys(2) == [(EXECUTED, None), (SKIPPED, USER_CAP)]  # 5 + 5: at the cap again
+    assert await rig.spent() == {1: Decimal(10)}
+    assert len(rig.executor.sent) == 2
+
+
+async def test_the_sweep_gives_back_what_an_unknown_order_of_this_process_kept() -> None:
+    """A copy of this process whose result is unknown keeps its reservation; when the sweep finds the
+    venue never saw it, exactly that goes back (no rebuild needed)."""
+    rig = Rig()
+    rig.follow(1, cap="10")
+    await seed_guard(rig.guard, rig.store, datetime.now(UTC), [1])
+    rig.executor.respond = lambda _request: ExecutionResult(ExecStatus.UNKNOWN, error="timeout")
+    assert await rig.buys(1) == []  # left PENDING
+    rig.executor.respond = filled
+    sweeper = PendingSweeper(
+        rig.store,
+        {CustodyMode.PAPER: rig.executor},
+        rig.engine,
+        ttl_s=0,
+        interval_ms=1000,
+        worker_id="engine-1",
+    )
+    assert await sweeper.sweep_once() == 1
+    assert sweeper.stats.expired == 1
+    assert await rig.buys(3) == [(EXECUTED, None), (EXECUTED, None), (SKIPPED, USER_CAP)]
+    assert rig.guard.reseeds == 0
+    assert await rig.spent() == {1: Decimal(10)}

@@ -176,6 +176,26 @@ async def test_more_than_the_cap_in_one_second_takes_what_the_api_allows() -> No
     assert len({s.key for s in rec.signals}) == emitted
 
 
+@pytest.mark.parametrize("per_second", [7, 500, 3_000])
+async def test_a_poller_behind_reads_a_bounded_number_of_rows_a_round(per_second: int) -> None:
+    """5,600 fills since the cursor and at most 2,000 rows a round: three rounds or more read them all,
+    each once, none holds more than the bound and a page (a second of 3,000 fills is read whole)."""
+    api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
+    await store.save(Cursor(A, SOURCE, NOW - 100))
+    api.add(*(row(A, NOW - 99 + n // per_second, n) for n in range(5_600)))
+    poller = make_poller(api, store, rec, now=NOW + 800, replay_window_s=3_600, max_rows=2_000)
+    reads = []
+    while len(rec.signals) < 5_600:
+        before = len(api.calls)
+        reads.append(await poller.poll_leader(A))
+        assert len(reads) < 10, reads
+        assert reads[-1] > 0
+        if per_second < 2_000:
+            assert (len(api.calls) - before) * ACTIVITY_MAX_LIMIT <= 2_000 + ACTIVITY_MAX_LIMIT
+    assert len(reads) >= 3 if per_second < 2_000 else len(reads) >= 2
+    assert len({s.key for s in rec.signals}) == len(rec.signals) == 5_600
+
+
 @pytest.mark.parametrize(("page_limit", "sent"), [(100, 100), (500, 500), (2_000, ACTIVITY_MAX_LIMIT)])
 async def test_pages_have_the_configured_size_clamped_to_the_api_max(page_limit: int, sent: int) -> None:
     api, store, rec = FakeActivityApi(), MemoryCursorStore(), Recorder()
