@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import archive, bench, config, db, demo, doctor, run, sim, watch
+from polyhunter.commands import archive, bench, config, db, demo, doctor, run, sim, wallet, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -21,6 +21,7 @@ app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("doctor")(doctor.doctor)
 app.command("archive")(archive.archive)
+app.add_typer(wallet.app, name="wallet")
 
 
 def main() -> None:
