@@ -5,7 +5,8 @@ When every listener is up it prints ONE JSON line on stdout with the base URLs (
 parent process can read it and connect. With ``--write-settings FILE`` it first writes a settings file
 pointing `run`, `watch` and `doctor` at it (``sim/settings_file.py``).
 
-`polyhunter sim fund ADDRESS --usdc N` funds a wallet on a running simulator (its admin ``POST /fund``).
+`polyhunter sim fund ADDRESS --usdc N` funds a wallet on a running simulator (its admin ``POST /fund``);
+in chain mode `--usdce N --pol N` put USDC.e and gas on the chain instead, for `polyhunter wallet setup`.
 """
 
 from __future__ import annotations
@@ -195,6 +196,11 @@ async def _post(url: str, body: dict[str, str]) -> tuple[int, str]:
 def fund(
     address: Annotated[str, typer.Argument(help="The wallet (0x address) to fund.")],
     usdc: Annotated[str | None, typer.Option(help="Collateral (pUSD) to add, e.g. 1000.")] = None,
+    usdce: Annotated[
+        str | None,
+        typer.Option(help="Chain mode: USDC.e to mint on the chain (`wallet setup` wraps it into pUSD)."),
+    ] = None,
+    pol: Annotated[str | None, typer.Option(help="Chain mode: POL for gas to add on the chain.")] = None,
     token: Annotated[
         str | None, typer.Option(help="Outcome token id to mint shares of (with --shares).")
     ] = None,
@@ -205,17 +211,21 @@ def fund(
         typer.Option("--settings", "-s", help="A file written by `polyhunter sim --write-settings`."),
     ] = None,
 ) -> None:
-    """Fund a wallet on a running simulator: pUSD (--usdc) and/or outcome shares (--token, --shares)."""
+    """Fund a wallet on a running simulator: pUSD (--usdc), outcome shares (--token, --shares), and in
+    chain mode USDC.e and POL on the chain (--usdce, --pol: a new wallet that `wallet setup` prepares)."""
     base = _admin_url(admin, settings_file)
     bodies: list[dict[str, str]] = []
     if usdc is not None:
         bodies.append({"address": address, "collateral": usdc})
+    chain = {k: v for k, v in (("usdce", usdce), ("pol", pol)) if v is not None}
+    if chain:
+        bodies.append({"address": address, **chain})
     if token is not None or shares is not None:
         if token is None or shares is None:
             raise typer.BadParameter("--token and --shares go together")
         bodies.append({"address": address, "token_id": token, "shares": shares})
     if not bodies:
-        raise typer.BadParameter("nothing to fund: give --usdc and/or --token with --shares")
+        raise typer.BadParameter("nothing to fund: give --usdc, --usdce, --pol and/or --token with --shares")
     for body in bodies:
         try:
             status, text = asyncio.run(_post(base + "/fund", body))

@@ -25,6 +25,7 @@ from polyhunter.adapters.chain.wallet_contracts import MAX_UINT256
 from polyhunter.adapters.polymarket.eip712 import address_from_private_key, parse_private_key
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.log import configure_logging
 from polyhunter.onboarding.wallet_setup import SetupReport, WalletSetupError, load_key, setup_wallet
 from polyhunter.runtime.run_file import FollowerSpec, RunFile, load_run_file
 from polyhunter.settings import SettingsError, VenueSettings
@@ -148,6 +149,8 @@ def setup(
         raise _fail("--follower goes with --config", 2)
     amount = _allowance(allowance)
     settings = settings_or_exit(settings_file, set_flags=set_flags)
+    # the command's own lines say what happened; retries and library chatter stay out of them
+    configure_logging("ERROR", settings.logging.format, settings.secrets.secret_values())
     opts = _Options(dry_run, wrap, amount, as_json)
     if key_env is not None:
         try:

@@ -193,7 +193,7 @@ async def setup_wallet(
         raise WalletSetupError("wallet setup needs a chain node: set venue.chain_rpc_url")
     address = address_from_private_key(key)
     contracts = contracts_of(venue)
-    rpc = JsonRpcClient(venue.rpc_urls, timeout_ms=int(timeout_s * 1000))
+    rpc = JsonRpcClient(venue.rpc_urls, timeout_ms=int(timeout_s * 1000), max_retries=1)
     try:
         try:
             chain_id = await rpc.chain_id()

@@ -122,6 +122,8 @@ async def check_wallet(
         result = failed(
             auth_name, f"CLOB unreachable ({one_line(exc)})", "start the venue or set venue.clob_url"
         )
+    except ValueError as exc:  # e.g. no exchange contracts known for venue.chain_id
+        found, result = None, failed(auth_name, one_line(exc), auth_fix)
     else:
         result = passed(auth_name, f"{signer.address} signs in (L1 API key, L2 balance read)")
     finally:
