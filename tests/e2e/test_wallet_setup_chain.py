@@ -15,7 +15,6 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from polyhunter.cli import app
-
 from polyhunter.sim.anvil import AnvilProcess
 from tests.support.chain_tools import require_chain_tools
 from tests.support.cli_runs import admin, sim_process, start_run, wait_until
