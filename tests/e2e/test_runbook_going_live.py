@@ -37,7 +37,7 @@ FENCE = re.compile(r"^\s*```(\w*)\s*\n(.*?)^\s*```", re.MULTILINE | re.DOTALL)
 REHEARSE = "**Rehearse on the simulator.**"
 COPIES = (
     "SELECT c.state, c.reason FROM copy_trades c JOIN copy_configs g ON g.id = c.config_id "
-    "JOIN users u ON u.id = g.user_id WHERE u.username = 'ops-canary'"
+    "JOIN users u ON u.id = g.user_id WHERE u.username = 'ops-canary' ORDER BY c.id"
 )
 
 

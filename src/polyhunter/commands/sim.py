@@ -12,6 +12,7 @@ in chain mode `--usdce N --pol N` put USDC.e and gas on the chain instead, for `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -23,6 +24,7 @@ import aiohttp
 import typer
 
 from polyhunter.log import configure_logging
+from polyhunter.sim.anvil import AnvilError, AnvilProcess
 from polyhunter.sim.faults import FaultConfigError, Faults, parse_scope_values
 from polyhunter.sim.scenarios import SCENARIOS, ScenarioConfig
 from polyhunter.sim.server_app import SimServer
@@ -81,7 +83,10 @@ def sim(
     ] = 0.0,
     maker_level_size: Annotated[str, typer.Option(help="Shares per maker ladder level.")] = "500",
     chain_rpc: Annotated[
-        str | None, typer.Option(help="Mirror every match on this JSON-RPC node (anvil).")
+        str | None,
+        typer.Option(
+            help="Mirror every match on this JSON-RPC node (anvil); 'anvil' starts a private anvil (make node)."
+        ),
     ] = None,
     chain_id: Annotated[int, typer.Option(help="Chain id orders and L1 auth are signed for.")] = 137,
     latency: Annotated[
@@ -169,7 +174,14 @@ def sim(
     except (FaultConfigError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    asyncio.run(_serve(server, write_settings, settings_db))
+    with contextlib.ExitStack() as stack:
+        if chain_rpc == "anvil":  # a private node on a free port, stopped with the simulator
+            try:
+                server.chain_rpc = stack.enter_context(AnvilProcess(chain_id=chain_id)).url
+            except AnvilError as exc:
+                typer.echo(f"error: --chain-rpc anvil: {exc}", err=True)
+                raise typer.Exit(code=2) from None
+        asyncio.run(_serve(server, write_settings, settings_db))
 
 
 def _admin_url(admin: str | None, settings_file: Path | None) -> str:
