@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from polyhunter.cli import app
 from polyhunter.sim.anvil import AnvilProcess
