@@ -82,6 +82,9 @@ def sim(
         float, typer.Option(help="Seconds to wait before the first replayed row (replay).")
     ] = 0.0,
     maker_level_size: Annotated[str, typer.Option(help="Shares per maker ladder level.")] = "500",
+    min_order_size: Annotated[
+        str | None, typer.Option(help="Every market's minimum order size in shares (default 5).")
+    ] = None,
     chain_rpc: Annotated[
         str | None,
         typer.Option(
@@ -161,6 +164,7 @@ def sim(
             speed=speed,
             replay_delay_s=replay_delay,
             maker_level_size=Decimal(maker_level_size),
+            min_order_size=None if min_order_size is None else Decimal(min_order_size),
         )
         server = SimServer(
             config,
@@ -171,7 +175,7 @@ def sim(
             chain_id=chain_id,
             history_retention_s=history_retention_s,
         )
-    except (FaultConfigError, ValueError, OSError) as exc:
+    except (FaultConfigError, ValueError, ArithmeticError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     with contextlib.ExitStack() as stack:

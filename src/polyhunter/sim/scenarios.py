@@ -20,7 +20,7 @@ import contextlib
 import math
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -72,6 +72,7 @@ class ScenarioConfig:
     maker_level_size: Decimal = Decimal(500)
     refresh_s: float = 1.0
     start: datetime = field(default_factory=_tomorrow)  # markets end in the future
+    min_order_size: Decimal | None = None  # shares; None: each market's own (5)
 
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
@@ -82,9 +83,14 @@ class ScenarioConfig:
             or self.rate < 0
             or self.speed <= 0
             or self.replay_delay_s < 0
+            or (
+                self.min_order_size is not None
+                and not (self.min_order_size.is_finite() and self.min_order_size >= 0)
+            )
         ):
             raise ValueError(
-                "markets >= 1, leaders >= 0, rate >= 0, speed > 0 and replay delay >= 0 are required"
+                "markets >= 1, leaders >= 0, rate >= 0, speed > 0, replay delay >= 0 and min order size >= 0"
+                " are required"
             )
         if self.name == "replay" and self.replay_file is None:
             raise ValueError("the replay scenario needs --replay-file")
@@ -140,8 +146,13 @@ def _replay_catalog(rows: list[dict[str, Any]], seed: int, start: datetime) -> l
 def catalog_for(config: ScenarioConfig) -> list[MarketInfo]:
     if config.name == "replay":
         assert config.replay_file is not None
-        return _replay_catalog(load_replay(config.replay_file), config.seed, config.start)
-    return build_catalog(config.seed, config.markets, config.start)
+        catalog = _replay_catalog(load_replay(config.replay_file), config.seed, config.start)
+    else:
+        catalog = build_catalog(config.seed, config.markets, config.start)
+    if config.min_order_size is None:
+        return catalog
+    size = config.min_order_size
+    return [replace(i, market=i.market.with_changes(min_order_size=size)) for i in catalog]
 
 
 class ScenarioRunner:
