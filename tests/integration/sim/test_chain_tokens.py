@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from polyhunter.adapters.chain.abi import encode_call
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.wallet_contracts import (
     MAX_UINT256,
@@ -85,8 +86,6 @@ async def test_only_the_operator_mints(chain_sim: SimServer) -> None:
     tokens = chain_sim.state.chain_tokens
     assert tokens is not None
     stranger = (await tokens.rpc.accounts())[2]
-    from polyhunter.adapters.chain.abi import encode_call
-
     tx = await tokens.rpc.send_transaction(
         {
             "from": stranger,
