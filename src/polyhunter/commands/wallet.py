@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -69,8 +70,9 @@ def _allowance(text: str) -> int:
     if text.strip().lower() in ("max", "unlimited"):
         return MAX_UINT256
     try:
-        value = int(round(float(text) * 1_000_000)) if text.strip() else -1
-    except ValueError:
+        amount = Decimal(text.strip()) * 1_000_000
+        value = int(amount) if amount.is_finite() and amount == amount.to_integral_value() else -1
+    except ArithmeticError:  # not a number (decimal.InvalidOperation)
         value = -1
     if not 0 < value < MAX_UINT256:
         raise typer.BadParameter(f"{text!r}: a positive USDC amount or 'max'")

@@ -210,7 +210,10 @@ async def setup_wallet(
         if dry_run:
             return report
         if report.planned:
-            tip, max_fee = await _fees(rpc)
+            try:
+                _, max_fee = await _fees(rpc)
+            except (RpcError, RpcTransportError) as exc:
+                raise WalletSetupError(f"cannot read the gas price at {rpc.url}: {exc}") from None
             need = gas_budget(report.planned) * max_fee
             if before.pol_wei < need:
                 raise WalletSetupError(
@@ -227,7 +230,10 @@ async def setup_wallet(
                 ) from None
             except RpcError as exc:
                 raise WalletSetupError(f"the chain node refused a transaction: {exc}") from None
-        report.after = await read_chain_state(rpc, contracts, address)
+        try:
+            report.after = await read_chain_state(rpc, contracts, address)
+        except (RpcError, RpcTransportError, ValueError) as exc:
+            raise WalletSetupError(f"sent; reading the wallet back at {rpc.url} failed: {exc}") from None
     finally:
         await rpc.close()
     report.venue_balance, report.venue_allowances = await _venue(venue, key, signature_type, timeout_s)

@@ -38,6 +38,9 @@ def test_new_writes_an_owner_only_key_and_prints_the_address(tmp_path: Path) -> 
         (["--key-env", "K"], {"K": "abc"}, "env var K does not hold a private key"),
         (["--key-env", "K"], {"K": "0x" + "zz" * 32}, "env var K does not hold a private key"),
         (["--key-env", "K", "--allowance", "-5"], {"K": KEY}, "a positive USDC amount or 'max'"),
+        (["--key-env", "K", "--allowance", "nan"], {"K": KEY}, "a positive USDC amount or 'max'"),
+        (["--key-env", "K", "--allowance", "1.0000001"], {"K": KEY}, "a positive USDC amount or 'max'"),
+        (["--key-env", "K", "--allowance", "1e90"], {"K": KEY}, "a positive USDC amount or 'max'"),
         (["--config", "missing.toml"], {}, "run file not found"),
     ],
 )
