@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import archive, backtest, bench, config, db, demo, doctor, leaders, run, sim, watch
+from polyhunter.commands import archive, backtest, bench, config, db, demo, doctor, leaders, run, sim, wallet, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -23,6 +23,7 @@ app.command("doctor")(doctor.doctor)
 app.command("archive")(archive.archive)
 app.add_typer(leaders.app, name="leaders")
 app.command("backtest")(backtest.backtest)
+app.add_typer(wallet.app, name="wallet")
 
 
 def main() -> None:

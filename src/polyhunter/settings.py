@@ -115,6 +115,22 @@ class VenueSettings(Section):
     # CLOB's GET /version names, whatever is set here).
     exchange_v3: list[str] = Field(default_factory=list, max_length=8)
     chain_id: int = 137
+    # What `polyhunter wallet setup` sets a new own wallet up with (Polygon's contracts): USDC.e is
+    # wrapped into pUSD through the onramp; pUSD and the ConditionalTokens' ERC-1155 approvals go to
+    # every spender (the V2 exchange, the neg-risk V2 exchange, the neg-risk adapter, and `exchange_v3`).
+    collateral_contract: str = "0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"  # pUSD
+    bridged_usdc: str = "0x2791Bca1f2de4661ED88A30C99A7a9449Aa84174"  # USDC.e
+    collateral_onramp: str = "0x93070a847efEf7F70739046A929D47a521F5B8ee"
+    conditional_tokens: str = "0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"
+    approval_spenders: list[str] = Field(
+        default_factory=lambda: [
+            "0xE111180000d2663C0091e4f400237545B87B996B",
+            "0xe2222d279d744050d28e00520010520000310F59",
+            "0xd91E80cF2E7be2e162c6513ceD06f1dD0dA35296",
+        ],
+        min_length=1,
+        max_length=8,
+    )
     # /positions is read in pages of 500 rows; at most this many (21 reach the venue's last offset, 10,000)
     positions_max_pages: int = Field(default=21, ge=1, le=1_000)
     request_timeout_ms: int = Field(default=5_000, ge=100, le=600_000)
@@ -130,7 +146,14 @@ class VenueSettings(Section):
     def _rpc(cls, value: str | None) -> str | None:
         return None if value is None or not value.strip() else _http_url(value.strip())
 
-    @field_validator("exchange_v3")
+    @field_validator("collateral_contract", "bridged_usdc", "collateral_onramp", "conditional_tokens")
+    @classmethod
+    def _contract(cls, value: str) -> str:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+            raise ValueError(f"not a contract address: {value[:50]!r}")
+        return value
+
+    @field_validator("exchange_v3", "approval_spenders")
     @classmethod
     def _contracts(cls, value: list[str]) -> list[str]:
         for address in value:

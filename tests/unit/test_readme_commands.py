@@ -19,6 +19,8 @@ def test_every_readme_command_runs_through_uv() -> None:
     bare = [c for c in commands if not c.startswith("uv run polyhunter ")]
     assert not bare, bare
     lines = [line for block in blocks for line in block.splitlines() if "polyhunter " in line]
+    # a shell assignment of a command's output (`ADDRESS=$(uv run polyhunter ...)`) runs it the same way
+    lines = [re.sub(r"^[A-Z_]+=\$\(", "", line) for line in lines]
     assert all(line.startswith("uv run polyhunter ") for line in lines), lines
 
 

@@ -5,12 +5,14 @@ When every listener is up it prints ONE JSON line on stdout with the base URLs (
 parent process can read it and connect. With ``--write-settings FILE`` it first writes a settings file
 pointing `run`, `watch` and `doctor` at it (``sim/settings_file.py``).
 
-`polyhunter sim fund ADDRESS --usdc N` funds a wallet on a running simulator (its admin ``POST /fund``).
+`polyhunter sim fund ADDRESS --usdc N` funds a wallet on a running simulator (its admin ``POST /fund``);
+in chain mode `--usdce N --pol N` put USDC.e and gas on the chain instead, for `polyhunter wallet setup`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -22,6 +24,7 @@ import aiohttp
 import typer
 
 from polyhunter.log import configure_logging
+from polyhunter.sim.anvil import AnvilError, AnvilProcess
 from polyhunter.sim.faults import FaultConfigError, Faults, parse_scope_values
 from polyhunter.sim.scenarios import SCENARIOS, ScenarioConfig
 from polyhunter.sim.server_app import SimServer
@@ -83,8 +86,14 @@ def sim(
         float | None,
         typer.Option(help="Resolve the next market every N seconds (holders redeem for themselves)."),
     ] = None,
+    min_order_size: Annotated[
+        str | None, typer.Option(help="Every market's minimum order size in shares (default 5).")
+    ] = None,
     chain_rpc: Annotated[
-        str | None, typer.Option(help="Mirror every match on this JSON-RPC node (anvil).")
+        str | None,
+        typer.Option(
+            help="Mirror every match on this JSON-RPC node (anvil); 'anvil' starts a private anvil (make node)."
+        ),
     ] = None,
     chain_id: Annotated[int, typer.Option(help="Chain id orders and L1 auth are signed for.")] = 137,
     latency: Annotated[
@@ -160,6 +169,7 @@ def sim(
             replay_delay_s=replay_delay,
             maker_level_size=Decimal(maker_level_size),
             resolve_every_s=resolve_every,
+            min_order_size=None if min_order_size is None else Decimal(min_order_size),
         )
         server = SimServer(
             config,
@@ -170,10 +180,17 @@ def sim(
             chain_id=chain_id,
             history_retention_s=history_retention_s,
         )
-    except (FaultConfigError, ValueError, OSError) as exc:
+    except (FaultConfigError, ValueError, ArithmeticError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    asyncio.run(_serve(server, write_settings, settings_db))
+    with contextlib.ExitStack() as stack:
+        if chain_rpc == "anvil":  # a private node on a free port, stopped with the simulator
+            try:
+                server.chain_rpc = stack.enter_context(AnvilProcess(chain_id=chain_id)).url
+            except AnvilError as exc:
+                typer.echo(f"error: --chain-rpc anvil: {exc}", err=True)
+                raise typer.Exit(code=2) from None
+        asyncio.run(_serve(server, write_settings, settings_db))
 
 
 def _admin_url(admin: str | None, settings_file: Path | None) -> str:
@@ -200,6 +217,11 @@ async def _post(url: str, body: dict[str, str]) -> tuple[int, str]:
 def fund(
     address: Annotated[str, typer.Argument(help="The wallet (0x address) to fund.")],
     usdc: Annotated[str | None, typer.Option(help="Collateral (pUSD) to add, e.g. 1000.")] = None,
+    usdce: Annotated[
+        str | None,
+        typer.Option(help="Chain mode: USDC.e to mint on the chain (`wallet setup` wraps it into pUSD)."),
+    ] = None,
+    pol: Annotated[str | None, typer.Option(help="Chain mode: POL for gas to add on the chain.")] = None,
     token: Annotated[
         str | None, typer.Option(help="Outcome token id to mint shares of (with --shares).")
     ] = None,
@@ -210,17 +232,21 @@ def fund(
         typer.Option("--settings", "-s", help="A file written by `polyhunter sim --write-settings`."),
     ] = None,
 ) -> None:
-    """Fund a wallet on a running simulator: pUSD (--usdc) and/or outcome shares (--token, --shares)."""
+    """Fund a wallet on a running simulator: pUSD (--usdc), outcome shares (--token, --shares), and in
+    chain mode USDC.e and POL on the chain (--usdce, --pol: a new wallet that `wallet setup` prepares)."""
     base = _admin_url(admin, settings_file)
     bodies: list[dict[str, str]] = []
     if usdc is not None:
         bodies.append({"address": address, "collateral": usdc})
+    chain = {k: v for k, v in (("usdce", usdce), ("pol", pol)) if v is not None}
+    if chain:
+        bodies.append({"address": address, **chain})
     if token is not None or shares is not None:
         if token is None or shares is None:
             raise typer.BadParameter("--token and --shares go together")
         bodies.append({"address": address, "token_id": token, "shares": shares})
     if not bodies:
-        raise typer.BadParameter("nothing to fund: give --usdc and/or --token with --shares")
+        raise typer.BadParameter("nothing to fund: give --usdc, --usdce, --pol and/or --token with --shares")
     for body in bodies:
         try:
             status, text = asyncio.run(_post(base + "/fund", body))

@@ -71,7 +71,7 @@ async def _sign_in(client: ClobTradingClient, account: EoaAccount, chain_id: int
 
 
 def _funds_result(name: str, spec: FollowerSpec, funder: str, funds: Funds, need: Decimal) -> CheckResult:
-    fund_fix = f"deposit USDC collateral to {funder}"
+    fund_fix = f"deposit USDC.e or pUSD to {funder}, then run `polyhunter wallet setup --config RUNFILE`"
     if funds.balance <= 0:
         return failed(name, f"balance 0 USDC at {funder}", fund_fix)
     short = [
@@ -86,7 +86,8 @@ def _funds_result(name: str, spec: FollowerSpec, funder: str, funds: Funds, need
         return failed(
             name,
             f"allowance below the largest copy ({need.normalize():f} USDC) at {funder}: {', '.join(short)}",
-            f"approve both V2 exchanges to spend {funder}'s collateral (at least {need.normalize():f} USDC)",
+            f"approve both V2 exchanges to spend {funder}'s collateral (at least {need.normalize():f} USDC): "
+            "`polyhunter wallet setup --config RUNFILE`",
         )
     return passed(
         name,
@@ -122,6 +123,8 @@ async def check_wallet(
         result = failed(
             auth_name, f"CLOB unreachable ({one_line(exc)})", "start the venue or set venue.clob_url"
         )
+    except ValueError as exc:  # e.g. no exchange contracts known for venue.chain_id
+        found, result = None, failed(auth_name, one_line(exc), auth_fix)
     else:
         result = passed(auth_name, f"{signer.address} signs in (L1 API key, L2 balance read)")
     finally:

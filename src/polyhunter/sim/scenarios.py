@@ -20,7 +20,7 @@ import contextlib
 import math
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -76,6 +76,7 @@ class ScenarioConfig:
     # 0.5: its orders are cancelled, the market channel sends market_resolved, Gamma and the CLOB show
     # it closed with its winner, and holders redeem for themselves (POST /sim/redeem), as on chain.
     resolve_every_s: float | None = None
+    min_order_size: Decimal | None = None  # shares; None: each market's own (5)
 
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
@@ -86,9 +87,14 @@ class ScenarioConfig:
             or self.rate < 0
             or self.speed <= 0
             or self.replay_delay_s < 0
+            or (
+                self.min_order_size is not None
+                and not (self.min_order_size.is_finite() and self.min_order_size >= 0)
+            )
         ):
             raise ValueError(
-                "markets >= 1, leaders >= 0, rate >= 0, speed > 0 and replay delay >= 0 are required"
+                "markets >= 1, leaders >= 0, rate >= 0, speed > 0, replay delay >= 0 and min order size >= 0"
+                " are required"
             )
         if self.resolve_every_s is not None and not 0 < self.resolve_every_s < 86_400 * 365:
             raise ValueError("resolve_every_s must be > 0 seconds")
@@ -146,8 +152,13 @@ def _replay_catalog(rows: list[dict[str, Any]], seed: int, start: datetime) -> l
 def catalog_for(config: ScenarioConfig) -> list[MarketInfo]:
     if config.name == "replay":
         assert config.replay_file is not None
-        return _replay_catalog(load_replay(config.replay_file), config.seed, config.start)
-    return build_catalog(config.seed, config.markets, config.start)
+        catalog = _replay_catalog(load_replay(config.replay_file), config.seed, config.start)
+    else:
+        catalog = build_catalog(config.seed, config.markets, config.start)
+    if config.min_order_size is None:
+        return catalog
+    size = config.min_order_size
+    return [replace(i, market=i.market.with_changes(min_order_size=size)) for i in catalog]
 
 
 class ScenarioRunner:

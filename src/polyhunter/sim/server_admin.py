@@ -2,7 +2,9 @@
 
 * ``GET /health`` → ``{"status": "ok", ...counters}``
 * ``POST /fund`` ``{"address", "collateral"}`` (pUSD, decimal) or ``{"address", "token_id", "shares"}``
-  (minted as full sets: the wallet also receives the other outcome)
+  (minted as full sets: the wallet also receives the other outcome); in chain mode ``{"address",
+  "usdce", "pol"}`` (either or both): USDC.e minted and POL for gas on the chain, for a wallet that is
+  then set up as on Polygon (``polyhunter wallet setup``: wrap, approvals, ``/balance-allowance/update``)
 * ``POST /allowance`` ``{"address", "allowance"}``: set the pUSD allowance of ``address`` to the exchanges
   (decimal pUSD; ``null`` is unlimited, as a funded wallet starts), e.g. 0 to model a wallet never approved
 * ``GET /orders`` every signed order received (``?owner=<api key>`` / ``?maker=<address>`` filter)
@@ -28,6 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
+from polyhunter.adapters.chain.rpc import RpcError, RpcTransportError
+from polyhunter.sim.chain_tokens import ChainTokensError
 from polyhunter.sim.errors import SimError
 from polyhunter.sim.events import MarketResolved
 from polyhunter.sim.faults import FaultConfigError
@@ -82,6 +86,8 @@ async def _fund(request: web.Request) -> web.Response:
     address = str(body.get("address", ""))
     if len(address) != 42 or not address.startswith("0x"):
         raise BadRequest("address must be a 0x address")
+    if "usdce" in body or "pol" in body:
+        return json_response(await _fund_chain(state, address, body))
     if "collateral" in body:
         state.fund_collateral(address, _amount(body["collateral"], "collateral"))
     elif "token_id" in body and "shares" in body:
@@ -96,6 +102,30 @@ async def _fund(request: web.Request) -> web.Response:
         raise BadRequest('expected {"address","collateral"} or {"address","token_id","shares"}')
     acct = state.engine.account(address)
     return json_response({"address": address, "collateral": str(acct.cash), "tokens": dict(acct.tokens)})
+
+
+async def _fund_chain(state: SimState, address: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Chain mode: mint USDC.e (``usdce``) and/or add POL for gas (``pol``) on the chain."""
+    tokens = state.chain_tokens
+    if tokens is None:
+        raise BadRequest("usdce and pol need the chain mode (start the simulator with --chain-rpc URL)")
+    out: dict[str, Any] = {"address": address}
+    try:
+        if "usdce" in body:
+            out["usdce"] = str(await tokens.fund_usdce(address, _chain_amount(body["usdce"], "usdce")))
+        if "pol" in body:
+            wei = _chain_amount(body["pol"], "pol") * 10**12  # micro-POL -> wei
+            out["pol_wei"] = str(await tokens.fund_gas(address, wei))
+    except (RpcError, RpcTransportError, ChainTokensError) as exc:
+        raise BadRequest(f"the chain refused: {exc}", 502) from None
+    return out
+
+
+def _chain_amount(value: Any, name: str) -> int:
+    amount = _amount(value, name)
+    if amount > 10**30:
+        raise BadRequest(f"{name} is too large")
+    return amount
 
 
 async def _allowance(request: web.Request) -> web.Response:

@@ -219,10 +219,14 @@ class SimServer:
     # -- chain mirror -------------------------------------------------------------------------------
     async def _start_mirror(self, rpc_url: str) -> None:
         from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
+        from polyhunter.sim.chain_tokens import ChainTokens
 
         mirror = ChainMirror(rpc_url)
         await mirror.start()
         self._mirror = mirror
+        tokens = ChainTokens(mirror.rpc)
+        await tokens.start()
+        self.state.chain_tokens = tokens
 
         async def emit(trade: TradeEvent, info: MarketInfo) -> str | None:
             legs = [

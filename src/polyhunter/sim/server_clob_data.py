@@ -120,7 +120,10 @@ async def _balance_allowance(request: web.Request) -> web.Response:
 async def _balance_allowance_update(request: web.Request) -> web.Response:
     key = await authenticate(request, None)
     state: SimState = request.app[STATE]
-    _balance(request, state, state.funder_of(key))  # validates the query like live
+    funder = state.funder_of(key)
+    _balance(request, state, funder)  # validates the query like live
+    if state.chain_tokens is not None:  # chain mode: the venue's cache is refreshed from the chain
+        await state.chain_tokens.sync(state.engine, funder)
     return json_response("")
 
 

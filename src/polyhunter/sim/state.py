@@ -19,7 +19,7 @@ from base64 import urlsafe_b64encode
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 from polyhunter.adapters.polymarket.wire_base import encode
@@ -47,6 +47,9 @@ from polyhunter.sim.server_ws_user import UserChannel
 from polyhunter.sim.state_positions import Holding
 from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile, fill_rows
 from polyhunter.sim.units import micro_to_decimal
+
+if TYPE_CHECKING:
+    from polyhunter.sim.chain_tokens import ChainTokens
 
 __all__ = ["MatchHook", "SimState"]
 
@@ -92,6 +95,7 @@ class SimState:
         self.mined_delay_s = mined_delay_s
         self.confirmed_delay_s = confirmed_delay_s
         self.mirror_hook: MatchHook | None = None
+        self.chain_tokens: ChainTokens | None = None  # chain mode: USDC.e, pUSD, onramp, CTF approvals
         self.received: list[ReceivedOrder] = []
         self.received_seq = 0  # sequence of the next received order (the list may be pruned)
         self._fill_seq = 0

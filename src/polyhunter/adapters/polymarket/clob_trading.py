@@ -213,3 +213,15 @@ class ClobTradingClient:
             return check_balance_allowance(decode_tolerant(raw, BalanceAllowance))
         except (msgspec.DecodeError, InvalidMessage) as exc:
             raise RetryableError(f"GET /balance-allowance: malformed answer: {exc}") from exc
+
+    async def update_balance_allowance(
+        self, asset_type: str, token_id: str | None = None, signature_type: int = 0
+    ) -> None:
+        """`GET /balance-allowance/update`: the venue re-reads the wallet's balance and allowances from
+        the chain (after a deposit or an approval; until then it answers from its cache)."""
+        await self.ensure_api_key()
+        params: dict[str, Any] = {"asset_type": asset_type, "signature_type": signature_type}
+        if token_id:
+            params["token_id"] = token_id
+        path = "/balance-allowance/update"
+        await self.http.request("GET", path, params=params, headers=self._l2("GET", path))

@@ -103,6 +103,12 @@ _EXCHANGES: dict[int, dict[str, str]] = {
         "v2_neg_risk": "0xe2222d279d744050d28e00520010520000310F59",
         "v3": "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa",
     },
+    # anvil (the simulator's chain mode): Polygon's addresses, where the simulator places its contracts
+    31337: {
+        "v2": "0xE111180000d2663C0091e4f400237545B87B996B",
+        "v2_neg_risk": "0xe2222d279d744050d28e00520010520000310F59",
+        "v3": "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa",
+    },
     80002: {
         "v2": "0xE111180000d2663C0091e4f400237545B87B996B",
         "v2_neg_risk": "0xe2222d279d744050d28e00520010520000310F59",

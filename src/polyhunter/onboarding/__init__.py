@@ -1,0 +1,1 @@
+"""Onboarding of a new own wallet (`polyhunter wallet setup` / `wallet new`)."""
