@@ -4,9 +4,8 @@ dashboard at / (`dashboard.py`)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse

@@ -40,7 +40,7 @@ class Supervisor:
     def __init__(
         self,
         settings: Settings,
-        run: RunFile,
+        run: RunFile | None,
         *,
         on_copy: Callable[[CopyRecord], None] | None = None,
         on_retract: RetractHandler | None = None,
@@ -112,6 +112,8 @@ class Supervisor:
             asyncio.create_task(self._log_metrics(), name="metrics-log"),
             asyncio.create_task(self.heap_trimmer.run(), name="heap-trim"),
         ]
+        if self.app.live is not None:
+            self._tasks.append(asyncio.create_task(self.app.live.run(), name="live-sync"))
         try:
             await self._wait(duration_s, stop)
         finally:

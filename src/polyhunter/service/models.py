@@ -35,7 +35,7 @@ def _text(value: str | None) -> str | None:
 
 
 def _usdc(default: Decimal | None) -> Decimal | None:
-    return Field(default=default, ge=0, le=MAX_USDC, allow_inf_nan=False)  # type: ignore[no-any-return]
+    return Field(default=default, ge=0, le=MAX_USDC, allow_inf_nan=False)
 
 
 class Credentials(_In):
