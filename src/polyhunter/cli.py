@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import archive, bench, config, db, demo, doctor, run, sim, watch
+from polyhunter.commands import archive, bench, config, db, demo, doctor, run, serve, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -17,6 +17,7 @@ app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
 app.add_typer(sim.app, name="sim")
 app.command("run")(run.run)
+app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("doctor")(doctor.doctor)

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from polyhunter.service.passwords import hash_password_async, verify_password_async
 from polyhunter.service.rate_limit import RateLimiter
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.repos.platform import AccountRepository, TokenRow
+from polyhunter.store.repos.owned import OwnedRepository
+from polyhunter.store.repos.platform import AccountRepository, TokenRow, bump_changes
 from polyhunter.store.sessions import SessionFactory
 
 SESSION = "session"
@@ -168,6 +169,12 @@ class AuthService:
                     await repo.set_role(found.id, role)
                 return found.id
             return await repo.create(username, await hash_password_async(password), role)
+
+    async def adopt(self, account_id: int, user_ids: list[int]) -> None:
+        """Give run-file followers to an account (the demo's, so its dashboard shows them)."""
+        async with unit_of_work(self._sessions) as session:
+            await OwnedRepository(session).adopt(account_id, user_ids)
+            await bump_changes(session, datetime.now(UTC))
 
     async def token_for(self, account_id: int, label: str) -> str:
         """A new bearer token for `account_id` (the demo's sign-in link)."""

@@ -144,6 +144,15 @@ class OwnedRepository:
         )
         return rowcount(result) == 1
 
+    async def adopt(self, account_id: int, user_ids: list[int]) -> None:
+        """Make run-file followers the account's (the demo's followers, shown on its dashboard)."""
+        await self._session.execute(
+            update(User)
+            .where(User.id.in_(user_ids), User.account_id.is_(None))
+            .values(account_id=account_id)
+            .execution_options(synchronize_session=False)
+        )
+
     async def remove_follower(self, account_id: int, follower_id: int) -> bool:
         """Deactivate the follower and its configs (history stays)."""
         if not await self.update_follower(account_id, follower_id, {"active": False}):
