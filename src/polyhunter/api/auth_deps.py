@@ -4,8 +4,6 @@ something. No credentials, or ones that are unknown, revoked or expired: 401."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
@@ -23,26 +21,25 @@ def unauthorized(detail: str = "sign in first") -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def principal_dependency(auth: AuthService) -> Callable[..., Awaitable[Principal]]:
-    async def current(
-        request: Request,
-        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008 - FastAPI's way
-        cookie: str | None = Depends(_cookie),  # noqa: B008
-    ) -> Principal:
-        if request.headers.get("authorization") is not None:
-            if bearer is None:
-                raise unauthorized("use Authorization: Bearer <token>")
-            who = await auth.authenticate(bearer.credentials)
-            if who is None:
-                raise unauthorized("unknown, revoked or expired token")
-            return who
-        if cookie:
-            who = await auth.authenticate(cookie)
-            if who is None or who.kind != SESSION:
-                raise unauthorized("session expired; sign in again")
-            if request.method not in SAFE_METHODS and not who.csrf_ok(request.headers.get(CSRF_HEADER)):
-                raise HTTPException(403, "missing or wrong X-CSRF-Token")
-            return who
-        raise unauthorized()
-
-    return current
+async def current_principal(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008 - FastAPI's way
+    cookie: str | None = Depends(_cookie),  # noqa: B008
+) -> Principal:
+    """The FastAPI dependency: the `AuthService` is the app's (`app.state.auth`, set by mount_v1)."""
+    auth: AuthService = request.app.state.auth
+    if request.headers.get("authorization") is not None:
+        if bearer is None:
+            raise unauthorized("use Authorization: Bearer <token>")
+        who = await auth.authenticate(bearer.credentials)
+        if who is None:
+            raise unauthorized("unknown, revoked or expired token")
+        return who
+    if cookie:
+        who = await auth.authenticate(cookie)
+        if who is None or who.kind != SESSION:
+            raise unauthorized("session expired; sign in again")
+        if request.method not in SAFE_METHODS and not who.csrf_ok(request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, "missing or wrong X-CSRF-Token")
+        return who
+    raise unauthorized()

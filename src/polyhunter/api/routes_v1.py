@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from polyhunter.api.auth_deps import COOKIE, principal_dependency
+from polyhunter.api.auth_deps import COOKIE, current_principal
 from polyhunter.api.convert import config_out, copy_out, follower_out, leader_out
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.service.auth import (
@@ -47,6 +47,7 @@ from polyhunter.service.resources import FieldError, NotFoundError, PlatformServ
 from polyhunter.store.repos.owned import CopyFilter
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Me = Annotated[Principal, Depends(current_principal)]
 STREAM_INTERVAL_S = 0.5
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no credentials, or unknown ones"},
@@ -100,18 +101,16 @@ def mount_v1(
     secure_cookies: bool = False,
 ) -> None:
     _error_handlers(app)
-    me = Depends(principal_dependency(auth))
+    app.state.auth = auth
     api = APIRouter(prefix="/api/v1", responses=ERRORS)
-    _account_routes(api, auth, me, secure_cookies)
-    _owned_routes(api, platform, me)
-    _config_routes(api, platform, me)
-    _copy_routes(api, platform, me, admin_status)
+    _account_routes(api, auth, secure_cookies)
+    _owned_routes(api, platform)
+    _config_routes(api, platform)
+    _copy_routes(api, platform, admin_status)
     app.include_router(api)
 
 
-def _account_routes(api: APIRouter, auth: AuthService, me_dep: Any, secure_cookies: bool) -> None:
-    Me = Annotated[Principal, me_dep]
-
+def _account_routes(api: APIRouter, auth: AuthService, secure_cookies: bool) -> None:
     @api.post("/auth/register", status_code=201, tags=["auth"])
     async def register(body: Credentials, request: Request, response: Response) -> SessionOut:
         new = await auth.register(body.username.lower(), body.password, _client(request))
@@ -163,9 +162,7 @@ def _account_routes(api: APIRouter, auth: AuthService, me_dep: Any, secure_cooki
         return Response(status_code=204)
 
 
-def _owned_routes(api: APIRouter, platform: PlatformService, me_dep: Any) -> None:
-    Me = Annotated[Principal, me_dep]
-
+def _owned_routes(api: APIRouter, platform: PlatformService) -> None:
     @api.get("/followers", tags=["followers"])
     async def followers(me: Me) -> list[FollowerOut]:
         return [follower_out(row, extra) for row, extra in await platform.followers(me)]
@@ -208,9 +205,7 @@ def _owned_routes(api: APIRouter, platform: PlatformService, me_dep: Any) -> Non
         return Response(status_code=204)
 
 
-def _config_routes(api: APIRouter, platform: PlatformService, me_dep: Any) -> None:
-    Me = Annotated[Principal, me_dep]
-
+def _config_routes(api: APIRouter, platform: PlatformService) -> None:
     @api.get("/configs", tags=["configs"])
     async def configs(me: Me) -> list[ConfigOut]:
         return [config_out(row) for row in await platform.configs(me)]
@@ -243,11 +238,40 @@ def _config_routes(api: APIRouter, platform: PlatformService, me_dep: Any) -> No
         return config_out(await platform.config(me, config_id))
 
 
-def _copy_routes(
-    api: APIRouter, platform: PlatformService, me_dep: Any, admin_status: Callable[[], dict[str, Any]] | None
-) -> None:
-    Me = Annotated[Principal, me_dep]
+def copy_filter(
+    state: CopyTradeState | None = None,
+    reason: Annotated[str | None, Query(max_length=128)] = None,
+    leader: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    follower_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    config_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    market: Annotated[str | None, Query(max_length=96, pattern=r"^[0-9A-Za-z]+$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CopyFilter:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(
+                422, [{"loc": ["query", name], "msg": "needs a UTC offset", "type": "value_error"}]
+            )
+    return CopyFilter(
+        state=None if state is None else str(state),
+        reason=reason,
+        leader=None if leader is None else leader.lower(),
+        follower_id=follower_id,
+        config_id=config_id,
+        market=market,
+        since=since,
+        until=until,
+        before_id=cursor,
+        limit=limit,
+    )
 
+
+def _copy_routes(
+    api: APIRouter, platform: PlatformService, admin_status: Callable[[], dict[str, Any]] | None
+) -> None:
     @api.post("/stop", tags=["configs"], summary="Stop everything: pause every config of this account")
     async def stop(me: Me) -> StopOut:
         return StopOut(configs=await platform.stop_everything(me))
@@ -255,36 +279,6 @@ def _copy_routes(
     @api.post("/resume", tags=["configs"], summary="Resume every paused config of this account")
     async def resume(me: Me) -> StopOut:
         return StopOut(configs=await platform.resume_everything(me))
-
-    def copy_filter(
-        state: CopyTradeState | None = None,
-        reason: Annotated[str | None, Query(max_length=128)] = None,
-        leader: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
-        follower_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-        config_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-        market: Annotated[str | None, Query(max_length=96, pattern=r"^[0-9A-Za-z]+$")] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        cursor: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> CopyFilter:
-        for name, value in (("since", since), ("until", until)):
-            if value is not None and value.tzinfo is None:
-                raise HTTPException(
-                    422, [{"loc": ["query", name], "msg": "needs a UTC offset", "type": "value_error"}]
-                )
-        return CopyFilter(
-            state=None if state is None else str(state),
-            reason=reason,
-            leader=None if leader is None else leader.lower(),
-            follower_id=follower_id,
-            config_id=config_id,
-            market=market,
-            since=since,
-            until=until,
-            before_id=cursor,
-            limit=limit,
-        )
 
     @api.get("/copies", tags=["copies"])
     async def copies(me: Me, f: Annotated[CopyFilter, Depends(copy_filter)]) -> CopyPage:
