@@ -99,7 +99,15 @@ function openStream() {
   if (state.stream) return;
   const es = new EventSource(API + "/copies/stream");
   state.stream = es;
-  es.addEventListener("copy", (ev) => { const c = JSON.parse(ev.data); state.copies.set(c.id, c); if (!$("#view-copies").hidden) renderCopies(); });
+  es.addEventListener("copy", (ev) => {
+    const c = JSON.parse(ev.data); state.copies.set(c.id, c);
+    if ($("#view-copies").hidden) return;
+    renderCopies();
+    if (Date.now() - (state.followersAt || 0) > 3000) { // cash and PnL move with the copies
+      state.followersAt = Date.now();
+      loadFollowers().then(renderCopies).catch(() => {});
+    }
+  });
   es.onopen = () => $("#live").classList.remove("off");
   es.onerror = () => $("#live").classList.add("off");
 }
