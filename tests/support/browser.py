@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.async_api import ViewportSize
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
 
 
 def chromium_or_skip() -> str:
