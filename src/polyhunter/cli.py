@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import archive, bench, config, db, demo, doctor, run, serve, sim, watch
+from polyhunter.commands import account, archive, bench, config, db, demo, doctor, run, serve, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(config.app, name="config")
+app.add_typer(account.app, name="account")
 app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
 app.add_typer(sim.app, name="sim")
