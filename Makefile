@@ -8,7 +8,7 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 PG_START := pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start
 REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
-.PHONY: help uv sync node services lint typecheck test test-unit test-integration demo bench clean
+.PHONY: help uv sync node chromium services lint typecheck test test-unit test-integration demo serve bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -24,6 +24,12 @@ node: ## npm packages for chain tests (solc, anvil)
 	@if [ ! -x "$(NODE_BIN)/solcjs" ] || [ ! -e "$(NODE_BIN)/anvil" ]; then \
 	  command -v npm >/dev/null || { echo "npm is needed for solc/anvil: apt-get install -y nodejs npm"; exit 1; }; \
 	  npm install --no-audit --no-fund --loglevel=error; fi
+
+chromium: ## Debian's Chromium for the browser tests (apt-get as root, or with sudo)
+	@if ! [ -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo "installing chromium"; sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here (not root, no sudo): the browser tests will skip"; fi; fi
 
 services: ## start PostgreSQL and Redis if installed but stopped
 	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
@@ -46,18 +52,21 @@ typecheck: sync ## mypy --strict
 test-unit: sync ## unit tests (no I/O)
 	$(RUN) pytest tests/unit -q
 
-test-integration: sync services node ## integration and e2e tests (PostgreSQL, Redis, simulator, anvil)
+test-integration: sync services node chromium ## integration and e2e tests (PostgreSQL, Redis, simulator, anvil)
 	$(RUN) pytest tests/integration tests/e2e -q
 
-test: sync services node lint typecheck ## lint, types and every test tier
+test: sync services node chromium lint typecheck ## lint, types and every test tier
 	$(RUN) pytest -q -p no:cacheprovider
 
 DEMO_ARGS ?= --duration 60
 demo: sync ## the main job: simulator + paper and own-wallet followers for 60 s (DEMO_ARGS=... to change)
 	$(RUN) polyhunter demo $(DEMO_ARGS)
 
+serve: sync ## the API, the dashboard and the engine from the database (SERVE_ARGS=... to add options)
+	$(RUN) polyhunter serve $(SERVE_ARGS)
+
 bench: sync ## performance figures
 	$(RUN) polyhunter bench
 
 clean: ## remove local state
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache

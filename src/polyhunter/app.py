@@ -23,7 +23,7 @@ from polyhunter.adapters.polymarket.clob_market_data import ClobMarketData
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
-from polyhunter.api.app import create_app
+from polyhunter.api.app import Platform, create_app
 from polyhunter.api.server import ApiServer
 from polyhunter.coord.factory import make_coordinator, redis_pool_size
 from polyhunter.coord.redis_coord import RedisCoordinator
@@ -54,8 +54,11 @@ from polyhunter.ports.venue import Executor
 from polyhunter.queries import Queries
 from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.heap_trim import HeapTrimmer
+from polyhunter.runtime.live_sync import LiveSync, account_followers, account_leaders
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
+from polyhunter.service.auth import AuthService
+from polyhunter.service.resources import PlatformService
 from polyhunter.settings import Settings
 from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory
@@ -101,7 +104,7 @@ class App:
     """One process's object graph; `close()` closes what was opened, newest first."""
 
     settings: Settings
-    run_file: RunFile
+    run_file: RunFile | None
     custody: CustodyRegistry
     registry: CollectorRegistry
     worker_id: str
@@ -121,6 +124,8 @@ class App:
     closers: list[Closer] = field(default_factory=list)
     api: ApiServer | None = None
     health: Health | None = None
+    live: LiveSync | None = None
+    auth: AuthService | None = None
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
@@ -134,7 +139,7 @@ class App:
 
 async def build_app(
     settings: Settings,
-    run: RunFile,
+    run: RunFile | None,
     *,
     on_copy: Callable[[CopyRecord], None] | None = None,
     on_retract: RetractHandler | None = None,
@@ -156,7 +161,11 @@ async def build_app(
     sessions = create_session_factory(db)
     copy_store = SqlCopyStore(sessions)  # what the engine and its sweep read and write
     box = await open_secret_box(s.secrets, sessions)  # never a new key for stored secrets
-    followers = await provision(sessions, box, run, custody=custody)
+    # A run file's followers (provisioned: `polyhunter run`, the demo), then the accounts' (the API's)
+    followers = [] if run is None else await provision(sessions, box, run, custody=custody)
+    provisioned = {f.user_id for f in followers}
+    followers += [f for f in await account_followers(sessions, box) if f.user_id not in provisioned]
+    run_leaders = [] if run is None else run.leaders()
     coord = await make_coordinator(
         s.coord, deployment_id=await deployment_id(sessions), max_connections=redis_pool_size(s)
     )
@@ -227,7 +236,7 @@ async def build_app(
     closers.append(ingest_clients.close)
     ingest = IngestService(
         s,
-        run.leaders(),
+        sorted(set(run_leaders) | await account_leaders(sessions)),
         sessions,
         engine.handle,
         clients=ingest_clients,
@@ -271,8 +280,24 @@ async def build_app(
         closers=closers,
     )
     app.health = app_health(app, market)
+    app.live = LiveSync(
+        sessions,
+        box,
+        custody,
+        build,
+        executors,
+        guard,
+        engine,
+        ingest,
+        run_leaders,
+        {f.user_id for f in followers},
+        interval_s=s.api.sync_interval_ms / 1000,
+    )
+    await app.live.start()
+    app.auth = AuthService(sessions, session_ttl_s=s.api.session_ttl_s)
     if serve_api:
-        app.api = ApiServer(create_app(registry, app.queries, app.health), s.api.host, s.api.port)
+        platform = Platform(app.auth, PlatformService(sessions, box, custody), s.api.secure_cookies)
+        app.api = ApiServer(create_app(registry, app.queries, app.health, platform), s.api.host, s.api.port)
     return app
 
 

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import archive, backtest, bench, config, db, demo, doctor, leaders, run, sim, wallet, watch
+from polyhunter.commands import (
+    account,
+    archive,
+    backtest,
+    bench,
+    config,
+    db,
+    demo,
+    doctor,
+    leaders,
+    run,
+    serve,
+    sim,
+    wallet,
+    watch,
+)
 
 app = typer.Typer(
     name="polyhunter",
@@ -13,10 +28,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(config.app, name="config")
+app.add_typer(account.app, name="account")
 app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
 app.add_typer(sim.app, name="sim")
 app.command("run")(run.run)
+app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("doctor")(doctor.doctor)

@@ -264,6 +264,11 @@ class GuardrailSettings(Section):
 class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65_535)
+    # How often the engine looks for changes made through the API (followers, leaders, configs).
+    sync_interval_ms: int = Field(default=500, ge=50, le=60_000)
+    # Session cookies only over HTTPS (set when a TLS proxy serves the dashboard).
+    secure_cookies: bool = False
+    session_ttl_s: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
 
 
 class LoggingSettings(Section):

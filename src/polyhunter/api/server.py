@@ -45,7 +45,10 @@ class ApiServer:
         self._sock = bind_api_socket(host, port)
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        # An open event stream (the dashboard's) must not hold the shutdown: 1 s, then it is cut.
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -157,6 +157,12 @@ class CopyEngine:
     async def drain(self, timeout_s: float) -> int:
         """Wait for copies executing in the background (intake.py); returns how many were cut off."""
         return await self.intake.drain(timeout_s)
+
+    def forget_configs(self, leaders: Iterable[str]) -> None:
+        """Read these leaders' configs from the store again at their next signal (a change made
+        through the API: `runtime/live_sync.py`)."""
+        for leader in leaders:
+            self._configs.invalidate(leader)
 
     async def configs_for(self, leader: str) -> list[StoredConfig]:
         async def load() -> list[StoredConfig]:

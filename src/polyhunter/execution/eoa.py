@@ -137,6 +137,13 @@ class EoaExecutor:
         self._lookup_submit = lookup_submit
         self._submitted: RecentMap[str, str] = RecentMap(max_age_s=remember_s)  # client id -> hash
 
+    def add_account(self, user_id: int, account: EoaAccount) -> None:
+        """A follower added while running (through the API)."""
+        self._accounts[user_id] = account
+
+    def has_account(self, user_id: int) -> bool:
+        return user_id in self._accounts
+
     def _account(self, user_id: int) -> EoaAccount:
         acct = self._accounts.get(user_id)
         if acct is None:

@@ -91,6 +91,12 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
     )
 
 
+async def _add(ctx: BuildContext, executor: Executor, f: Provisioned) -> None:
+    eoa = _eoa(executor)
+    if not eoa.has_account(f.user_id):
+        eoa.add_account(f.user_id, await _account(ctx, f))
+
+
 async def _positions_value(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
     """The Data API's current value of the positions of the wallet's funder address (the engine's
     cached `/positions` reader; it lags a fill by up to its TTL)."""
@@ -122,4 +128,5 @@ EOA = CustodyType(
     positions_value=_positions_value,
     equity=_equity,
     label="own wallet",
+    add=_add,
 )

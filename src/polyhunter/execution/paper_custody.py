@@ -50,6 +50,11 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
     return paper
 
 
+async def _add(_ctx: BuildContext, executor: Executor, f: Provisioned) -> None:
+    cash = f.spec.starting_cash_usdc
+    _paper(executor).accounts.setdefault(f.user_id, PaperAccount(cash, cash))
+
+
 async def _positions_value(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
     """Each paper position at the current book's midpoint (the engine's quote cache), or at its
     average price when the book cannot be read or is one-sided."""
@@ -91,4 +96,5 @@ PAPER = CustodyType(
     positions_value=_positions_value,
     equity=_equity,
     label="paper",
+    add=_add,
 )

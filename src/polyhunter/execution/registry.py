@@ -13,7 +13,7 @@ its executor and descriptor, and its line in `_builtin()`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,7 +53,7 @@ class BuildContext:
     book: Callable[[str], Awaitable[OrderBook]]  # the engine's cached order books
     order_version: int  # the venue's order version (signed orders carry it)
     remember_s: float  # how long an executor remembers a copy's outcome for reconciliation
-    wallet_of_user: Mapping[int, int]  # follower user id -> wallet id (every follower, filled in first)
+    wallet_of_user: dict[int, int]  # follower user id -> wallet id (every follower; live_sync adds)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)  # run at shutdown
     fee_rate: Callable[[str], Awaitable[Decimal]] | None = None  # the market's taker fee rate by token
 
@@ -80,6 +80,8 @@ class CustodyType:
     positions_value: Callable[[Executor, ValueContext, int], Awaitable[Decimal]]
     equity: Callable[[Executor, ValueContext, int], Awaitable[Decimal]]
     label: str  # how the demo and the status name it
+    # A follower added while the executor runs (made through the API); None: only at build
+    add: Callable[[BuildContext, Executor, Provisioned], Awaitable[None]] | None = None
 
 
 class CustodyRegistry:

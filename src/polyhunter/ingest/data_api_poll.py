@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from polyhunter.adapters.polymarket.data_api_client import (
@@ -95,6 +95,7 @@ class DataApiPoller:
         self._follow_from_s = follow_from_s  # a new leader is followed from here (default: its first poll)
         self._quarantine = quarantine if quarantine is not None else RowQuarantine()
         self.rejects = rejects if rejects is not None else RejectCounter(SOURCE)
+        self._added_s: dict[str, int] = {}  # leaders added while running: followed from then
         self._next = 0
         self.polls = 0
         self.errors = 0
@@ -111,6 +112,14 @@ class DataApiPoller:
     def health(self) -> SourceHealth:
         return SourceHealth.HEALTHY if self.healthy else SourceHealth.DEGRADED
 
+    def set_leaders(self, leaders: Iterable[str]) -> None:
+        """Poll exactly these leaders from the next round on (a new one from when following began)."""
+        wanted = sorted({leader.lower() for leader in leaders})
+        now_s = int(self._clock())
+        for leader in set(wanted) - set(self._leaders):
+            self._added_s[leader] = now_s  # followed from now: not its fills from before it was added
+        self._leaders = wanted
+
     async def close(self) -> None:
         """Stop :meth:`run` after the current round (the client is its owner's to close)."""
         self._closed.set()
@@ -120,7 +129,8 @@ class DataApiPoller:
         if cursor is None:
             # A new leader: follow from when following began (the service's start: fills made while the
             # push feed was still connecting are not lost), not its history before that.
-            start = now_s if self._follow_from_s is None else min(now_s, self._follow_from_s)
+            since = self._added_s.get(leader, self._follow_from_s)
+            start = now_s if since is None else min(now_s, since)
             cursor = Cursor(leader, SOURCE, start)
             await self._cursors.save(cursor)
         return cursor

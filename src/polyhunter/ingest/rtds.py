@@ -10,7 +10,7 @@ left to the other sources (the mux forgot its keys, so the poller's or the chain
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from polyhunter.adapters.polymarket.rtds_client import RtdsClient
@@ -32,6 +32,8 @@ class RtdsSource:
     def __init__(self, client: RtdsClient, make_handler: MakeFrameHandler) -> None:
         self.client = client
         self._make_handler = make_handler
+        self._handle: FrameHandler | None = None
+        self._leaders: frozenset[str] | None = None  # set_leaders before run: applied when it starts
         self.sink_errors = 0
         self.handler_errors = 0
 
@@ -66,8 +68,17 @@ class RtdsSource:
     def stop(self) -> None:
         self.client.stop()
 
+    def set_leaders(self, leaders: Iterable[str]) -> None:
+        """Follow exactly these leaders from the next frame on (the frame filter's set)."""
+        self._leaders = frozenset(leaders)
+        setter = getattr(self._handle, "set_leaders", None)
+        if setter is not None:
+            setter(self._leaders)
+
     async def run(self, sink: SignalSink) -> None:
-        handle = self._make_handler(sink)
+        handle = self._handle = self._make_handler(sink)
+        if self._leaders is not None:
+            self.set_leaders(self._leaders)
         hand_off_soon = sink.hand_off_soon
         now = datetime.now
 

@@ -132,6 +132,15 @@ class IngestService:
         source = self.sources.get(SourceKind.CHAIN)
         return source if isinstance(source, ChainLogSource) else None
 
+    def set_leaders(self, leaders: Sequence[str]) -> None:
+        """Follow exactly these leaders from now on, in every source (a leader added or dropped through
+        the API: `runtime/live_sync.py`)."""
+        self.leaders = sorted({leader.lower() for leader in leaders})
+        for source in self.sources.values():
+            setter = getattr(source, "set_leaders", None)
+            if setter is not None:
+                setter(self.leaders)
+
     def _push_healthy(self) -> bool:
         """Whether the poller may keep its normal cadence: the fast one stands in for a push feed that
         is down (HYBRID). A mode without a push feed (POLLING_ONLY) polls at the configured cadence."""

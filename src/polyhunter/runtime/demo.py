@@ -9,6 +9,7 @@ in-memory coordination, shows a live view (or one JSON summary with --json) and 
 from __future__ import annotations
 
 import secrets
+import sys
 import time
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -104,6 +105,20 @@ def _intro(eoa_address: str, leaders: list[str]) -> str:
     )
 
 
+DEMO_ACCOUNT = "demo"
+
+
+async def _dashboard_link(sup: Supervisor) -> str:
+    """The dashboard's URL, signed in as the demo account (which owns the demo followers): a bearer
+    token in the fragment, which the page trades for a browser session."""
+    auth, api = sup.app.auth, sup.api
+    if auth is None or api is None:
+        return "(no API in this run)"
+    account_id = await auth.ensure_account(DEMO_ACCOUNT, secrets.token_urlsafe(24))
+    await auth.adopt(account_id, [f.user_id for f in sup.followers])
+    return f"{api.url}/#token={await auth.token_for(account_id, 'demo link')}"
+
+
 class DemoVenue(Protocol):
     """The venue the demo copies on (the simulator, which the `demo` command starts): its base URLs
     once entered (`clob`, `data_api`, `gamma`, `clob_ws`, `rtds_ws`, `admin`)."""
@@ -140,6 +155,9 @@ async def run_demo(
         sup = Supervisor(settings, _followers(leaders, eoa_key), on_copy=view.add)
         started = time.monotonic()
         await sup.start()
+        link = await _dashboard_link(sup)
+        view.intro += f"\nDashboard (signed in as {DEMO_ACCOUNT}): {link}"
+        print(f"Dashboard: {link}", file=sys.stderr if as_json else sys.stdout, flush=True)  # noqa: T201
         view.bind(sup.queries)
         with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT drain
             try:

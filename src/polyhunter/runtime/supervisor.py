@@ -40,7 +40,7 @@ class Supervisor:
     def __init__(
         self,
         settings: Settings,
-        run: RunFile,
+        run: RunFile | None,
         *,
         on_copy: Callable[[CopyRecord], None] | None = None,
         on_retract: RetractHandler | None = None,
@@ -115,6 +115,8 @@ class Supervisor:
         if self.app.market_channel is not None:  # ingest.market_events: closed, resolved, tick changes
             self._tasks.append(asyncio.create_task(self.app.lifecycle.run(), name="market-lifecycle"))
             self._tasks.append(asyncio.create_task(self.app.market_channel.run(), name="market-channel"))
+        if self.app.live is not None:
+            self._tasks.append(asyncio.create_task(self.app.live.run(), name="live-sync"))
         try:
             await self._wait(duration_s, stop)
         finally:

@@ -12,11 +12,17 @@ from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyT
 from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.lifecycle import Redemption
 from polyhunter.store.models.paper import PaperAccount
+from polyhunter.store.models.platform import Account, AccountLeader, AuditEvent, AuthToken, ChangeCounter
 from polyhunter.store.models.settlement import CommissionLog, DebtRecord, ReimbursementEntry
 from polyhunter.store.models.signals import SignalCursor, SignalRecord
 from polyhunter.store.models.trading import Fill, Order, Position
 
 __all__ = [
+    "Account",
+    "AccountLeader",
+    "AuditEvent",
+    "AuthToken",
+    "ChangeCounter",
     "COPY_TRADES_ARCHIVE",
     "GUARDRAIL_EVENTS_ARCHIVE",
     "ORDERS_ARCHIVE",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from polyhunter.store.base import Base, utcnow
@@ -22,6 +22,13 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A follower made through the API belongs to an account (NULL: a run file's follower) and keeps
+    # what the run file would say about it: custody, paper starting cash, its own limits (micro-USDC).
+    account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("accounts.id"), index=True)
+    custody: Mapped[str | None] = mapped_column(String(16))
+    starting_cash_micro: Mapped[int | None] = mapped_column(BigInteger)
+    daily_cap_micro: Mapped[int | None] = mapped_column(BigInteger)
+    max_trade_micro: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Wallet(Base):

@@ -136,8 +136,13 @@ class CopyConfigRepository:
         ]
 
     async def deactivate_all_but(self, keep: set[int]) -> list[int]:
-        """Deactivate every active config whose id is not in `keep`; the ids deactivated."""
-        active = await self._session.scalars(select(CopyConfig.id).where(CopyConfig.active.is_(True)))
+        """Deactivate every active config of a run file's followers (not of an account's: those are
+        the API's) whose id is not in `keep`; the ids deactivated."""
+        active = await self._session.scalars(
+            select(CopyConfig.id)
+            .join(User, User.id == CopyConfig.user_id)
+            .where(CopyConfig.active.is_(True), User.account_id.is_(None))
+        )
         gone = sorted(int(i) for i in active if int(i) not in keep)
         for start in range(0, len(gone), 500):
             await self._session.execute(
