@@ -47,7 +47,11 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0005 (archive tables) back to 0004 (config pause), ...
+    # The default downgrade is one step: from 0009 (mempool source) back to 0005 (archive tables), ...
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0005",)
+    assert await _tables(empty_db) == model_tables | {"alembic_version"}
+    # ... then back to 0004 (config pause), ...
     archives = {"copy_trades_archive", "orders_archive", "signals_archive", "guardrail_events_archive"}
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0004",)
