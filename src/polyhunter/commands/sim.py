@@ -51,6 +51,7 @@ async def _serve(server: SimServer, settings_out: Path | None, db_url: str | Non
                 mirror_address=server.mirror_address,
                 db_url=db_url,
                 about=about,
+                mempool=server.timing.block_time_s is not None,
             )
             try:
                 write_settings_file(settings_out, text)
