@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from polyhunter.adapters.chain.abi import AbiError, hex_to_bytes
 from polyhunter.adapters.chain.match_orders import (
@@ -55,6 +55,18 @@ log = get_logger(__name__)
 
 TX_TOO_LARGE = "tx_too_large"
 _ERRORS = (RpcError, RpcTransportError, FeedError, TimeoutError, OSError, ValueError, KeyError, TypeError)
+
+
+class BlockReader(Protocol):
+    """What the source reads of blocks (:class:`JsonRpcClient` is one)."""
+
+    async def block_number(self) -> int: ...
+
+    async def get_block_by_number(self, block: int | str, *, full: bool = False) -> dict[str, Any] | None: ...
+
+    async def get_transaction_receipt(self, tx_hash: str) -> dict[str, Any] | None: ...
+
+    async def call(self, method: str, params: Sequence[object] = ()) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -89,7 +101,7 @@ class MempoolSource:
     def __init__(
         self,
         feed: PendingFeed,
-        rpc: JsonRpcClient,
+        rpc: BlockReader,
         *,
         exchanges: Sequence[str],
         leaders: Iterable[str],
