@@ -98,29 +98,33 @@ class WsPendingFeed:
                 if message.type is not aiohttp.WSMsgType.TEXT:
                     break
                 batch = await self._batch(message.data)
-                if batch:
+                if batch is not None:
                     yield batch
         raise FeedError(f"subscription on {self.url} closed ({ws.close_code})")
 
-    async def _batch(self, text: str) -> list[PendingTx]:
+    async def _batch(self, text: str) -> list[PendingTx] | None:
+        """The transactions of one frame: ``[]`` for the subscription's acceptance (the feed is live), None
+        for a frame that holds none."""
         try:
             frame = json.loads(text)
         except ValueError as exc:
             raise FeedError(f"not JSON: {text[:80]!r}") from exc
         if not isinstance(frame, dict):
-            return []
+            return None
         if "error" in frame:
             raise FeedError(f"eth_subscribe refused: {str(frame['error'])[:200]}")
         params = frame.get("params")
+        if "id" in frame and isinstance(frame.get("result"), str):
+            return []  # subscribed
         if frame.get("method") != "eth_subscription" or not isinstance(params, dict):
-            return []  # the subscription id, or something else
+            return None
         result = params.get("result")
         if isinstance(result, dict):
             return [result]
         if isinstance(result, str) and self._rpc is not None:  # a node that sends hashes only
             tx = await self._rpc.call("eth_getTransactionByHash", [result])
-            return [tx] if isinstance(tx, dict) else []
-        return []
+            return [tx] if isinstance(tx, dict) else None
+        return None
 
     async def close(self) -> None:
         session, self._session = self._session, None

@@ -21,7 +21,15 @@ TOKEN = 7_777
 
 
 def _order(maker: str, side: Side, making: int, taking: int, token: int = TOKEN, salt: int = 1) -> Order:
-    return Order(salt=salt, maker=maker, signer=maker, token_id=token, maker_amount=making, taker_amount=taking, side=side)
+    return Order(
+        salt=salt,
+        maker=maker,
+        signer=maker,
+        token_id=token,
+        maker_amount=making,
+        taker_amount=taking,
+        side=side,
+    )
 
 
 def test_selector_is_the_exchanges() -> None:

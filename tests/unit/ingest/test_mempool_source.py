@@ -35,7 +35,13 @@ def _calldata(leader_side: Side = Side.BUY, legs: int = 1) -> str:
 
 
 def _tx(n: int, data: str, *, to: str = EXCHANGE, nonce: int | None = None) -> dict[str, Any]:
-    return {"hash": "0x" + f"{n:064x}", "from": OPERATOR, "nonce": hex(n if nonce is None else nonce), "to": to, "input": data}
+    return {
+        "hash": "0x" + f"{n:064x}",
+        "from": OPERATOR,
+        "nonce": hex(n if nonce is None else nonce),
+        "to": to,
+        "input": data,
+    }
 
 
 class FakeNode:
