@@ -95,6 +95,22 @@ contract FillMirror {
         bytes signature;
     }
 
+    /// A CTF exchange V2 order (`Structs.sol`: the signed struct of CLOB V2, plus the signature).
+    struct OrderV2 {
+        uint256 salt;
+        address maker;
+        address signer;
+        uint256 tokenId;
+        uint256 makerAmount;
+        uint256 takerAmount;
+        uint8 side;
+        uint8 signatureType;
+        uint256 timestamp;
+        bytes32 metadata;
+        bytes32 builder;
+        bytes signature;
+    }
+
     error NotOperator();
     error MismatchedArrays();
     error OrderExpired();
@@ -164,6 +180,65 @@ contract FillMirror {
         emit IExchangeV1Events.OrdersMatched(
             bytes32(takerOrder.salt), takerOrder.maker, makerAsset, takerAsset, takerFillAmount, taking
         );
+    }
+
+    /// @notice The V2 exchange's `matchOrders`: V2 orders, and the fees the operator charges passed in. Emits
+    ///         V2 logs with the amounts computed as in the V1 overload; the fee fields are the fees passed.
+    function matchOrders(
+        OrderV2 calldata takerOrder,
+        OrderV2[] calldata makerOrders,
+        uint256 takerFillAmount,
+        uint256[] calldata makerFillAmounts,
+        uint256 takerFeeAmount,
+        uint256[] calldata makerFeeAmounts
+    ) external onlyOperator {
+        if (makerOrders.length != makerFillAmounts.length || makerOrders.length != makerFeeAmounts.length) {
+            revert MismatchedArrays();
+        }
+        uint256 received = 0;
+        for (uint256 i = 0; i < makerOrders.length; ++i) {
+            received += _fillMakerV2(makerOrders[i], makerFillAmounts[i], makerFeeAmounts[i], takerOrder);
+        }
+        uint256 taking = takerFillAmount * takerOrder.takerAmount / takerOrder.makerAmount;
+        _takerFilledV2(takerOrder, takerFillAmount, received > taking ? received : taking, takerFeeAmount);
+    }
+
+    function _takerFilledV2(OrderV2 calldata order, uint256 making, uint256 taking, uint256 fee) private {
+        emit IExchangeV2Events.OrderFilled(
+            bytes32(order.salt),
+            order.maker,
+            address(this),
+            order.side,
+            order.tokenId,
+            making,
+            taking,
+            fee,
+            order.builder,
+            order.metadata
+        );
+        emit IExchangeV2Events.OrdersMatched(bytes32(order.salt), order.maker, order.side, order.tokenId, making, taking);
+    }
+
+    function _fillMakerV2(OrderV2 calldata order, uint256 making, uint256 fee, OrderV2 calldata takerOrder)
+        private
+        returns (uint256)
+    {
+        uint256 taking = making * order.takerAmount / order.makerAmount;
+        emit IExchangeV2Events.OrderFilled(
+            bytes32(order.salt),
+            order.maker,
+            takerOrder.maker,
+            order.side,
+            order.tokenId,
+            making,
+            taking,
+            fee,
+            order.builder,
+            order.metadata
+        );
+        if (order.side != takerOrder.side) return making;
+        if (order.side == 0) return taking;
+        return making > taking ? making - taking : 0;
     }
 
     function _fillMaker(Order calldata order, uint256 making, Order calldata takerOrder) private returns (uint256) {

@@ -43,7 +43,7 @@ from polyhunter.adapters.chain.match_orders import (
     decode_match_orders,
     is_match_orders,
 )
-from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError, parse_quantity
+from polyhunter.adapters.chain.rpc import RpcError, RpcTransportError, parse_quantity
 from polyhunter.domain.signal import Signal, SourceKind, from_micro, signal_key
 from polyhunter.ingest.mempool_feeds import FeedError, PendingFeed, PendingTx, TxpoolFeed, WsPendingFeed
 from polyhunter.ingest.metrics import RejectCounter

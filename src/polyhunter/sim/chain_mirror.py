@@ -7,8 +7,8 @@ mirror contract, standing in for the exchange address), then ``OrdersMatched``. 
 one the simulator puts in its Data API / RTDS rows, so every source sees the same fill under the same key.
 
 ``shape="orders"`` (the default) sends the exchange's own call, ``matchOrders(takerOrder, makerOrders,
-takerFillAmount, makerFillAmounts)`` (``adapters/chain/match_orders.py``), so a mempool reader decodes what
-it would decode on Polygon; each order's amounts are the leg's, so the amounts the contract computes are the
+takerFillAmount, makerFillAmounts[, takerFeeAmount, makerFeeAmounts])`` with V2 orders (V1 with
+``layout=1``; ``adapters/chain/match_orders.py``), so a mempool reader decodes what it would on Polygon; each order's amounts are the leg's, so the amounts the contract computes are the
 simulator's exactly. ``shape="legs"`` sends the older ``matchV2`` / ``matchV1`` with the event fields.
 
 Blocks: with ``block_time_s`` set the mirror turns the node's automine off and mines a block every
@@ -108,8 +108,9 @@ def _order(order_hash: str, maker: str, side: Side, token_id: int | str, making:
     )
 
 
-def encode_match_orders_of(match: MirrorMatch) -> bytes:
-    """Call data of the exchange's ``matchOrders`` for one match (each order sized to its leg)."""
+def encode_match_orders_of(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
+    """Call data of the exchange's ``matchOrders`` for one match (each order sized to its leg): the V2
+    exchange's (with the fees) for layout 2, V1's for layout 1."""
     taker = _order(
         match.taker_order_hash,
         match.taker,
@@ -130,7 +131,15 @@ def encode_match_orders_of(match: MirrorMatch) -> bytes:
         for leg in match.maker_legs
     ]
     fills = [leg.maker_amount_filled for leg in match.maker_legs]
-    return encode_match_orders(taker, makers, match.taker_maker_amount_filled, fills)
+    return encode_match_orders(
+        taker,
+        makers,
+        match.taker_maker_amount_filled,
+        fills,
+        version=layout,
+        taker_fee=match.taker_fee,
+        maker_fees=[leg.fee for leg in match.maker_legs],
+    )
 
 
 def encode_match(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:

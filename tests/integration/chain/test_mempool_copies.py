@@ -52,7 +52,7 @@ def _leader_buys(sim: SimServer) -> None:
 
 async def _until(check: Callable[[], Any], limit_s: float = 60) -> Any:
     async with asyncio.timeout(limit_s):
-        while not (found := check()):
+        while not (found := check()):  # noqa: ASYNC110 - polls a database / counters, no event to wait on
             await asyncio.sleep(0.2)
     return found
 

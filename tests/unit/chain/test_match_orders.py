@@ -7,6 +7,7 @@ import pytest
 from polyhunter.adapters.chain.abi import decode, encode
 from polyhunter.adapters.chain.match_orders import (
     MATCH_ORDERS_SELECTOR,
+    MATCH_ORDERS_V2_SELECTOR,
     MAX_MAKER_ORDERS,
     CalldataError,
     Order,
@@ -112,3 +113,16 @@ def test_huge_calldata_is_refused_unread() -> None:
     )
     with pytest.raises(CalldataError, match="bytes of call data"):
         decode_match_orders(encode_match_orders(taker, [huge_signature], 5_500_000, [10_000_000]))
+
+
+def test_v2_calldata_with_fees_gives_the_same_fills() -> None:
+    taker = _order(LEADER, Side.BUY, 6_000_000, 10_000_000)
+    makers = [_order(MAKER, Side.SELL, 5_000_000, 2_750_000, salt=s) for s in (2, 3)]
+    v1 = encode_match_orders(taker, makers, 5_500_000, [5_000_000, 5_000_000])
+    v2 = encode_match_orders(
+        taker, makers, 5_500_000, [5_000_000, 5_000_000], version=2, taker_fee=1_000, maker_fees=[0, 7]
+    )
+    assert v2[:4] == MATCH_ORDERS_V2_SELECTOR != v1[:4]
+    assert decode_match_orders(v2) == decode_match_orders(v1)
+    with pytest.raises(CalldataError):
+        decode_match_orders(v2[:-32])  # one fee word short

@@ -140,7 +140,7 @@ def _source(node: FakeNode, feed: FakeFeed, hooks: Hooks, **kw: Any) -> MempoolS
 
 async def _until(check: Any, limit_s: float = 10) -> None:
     async with asyncio.timeout(limit_s):
-        while not check():
+        while not check():  # noqa: ASYNC110 - polls counters of the source under test
             await asyncio.sleep(0.01)
 
 
@@ -200,7 +200,7 @@ async def test_dropped_replaced_and_reverted_fills_are_retracted() -> None:
 
 
 async def test_malformed_foreign_and_huge_transactions_are_refused() -> None:
-    node, feed, hooks, sink = FakeNode(), FakeFeed(), Hooks(), Sink()
+    node, feed, hooks = FakeNode(), FakeFeed(), Hooks()
     source = _source(node, feed, hooks)
     selector = _calldata()[:10]
     batch = [

@@ -1,10 +1,18 @@
-"""``matchOrders`` calldata of the CTF exchange (V1 ``Trading.sol`` shape): encoding, and decoding into the fills
-the transaction will emit as ``OrderFilled`` logs once mined.
+"""``matchOrders`` calldata of the CTF exchanges: encoding, and decoding into the fills the transaction will
+emit as ``OrderFilled`` logs once mined.
 
-``matchOrders(Order takerOrder, Order[] makerOrders, uint256 takerFillAmount, uint256[] makerFillAmounts)`` with
-``Order = (salt, maker, signer, taker, tokenId, makerAmount, takerAmount, expiration, nonce, feeRateBps, side,
-signatureType, signature)`` (protocol reference §5). The amounts each ``OrderFilled`` will carry follow from the
-calldata the way the exchange computes them:
+* V1 (``Trading.sol``, protocol reference §5): ``matchOrders(Order takerOrder, Order[] makerOrders, uint256
+  takerFillAmount, uint256[] makerFillAmounts)`` with ``Order = (salt, maker, signer, taker, tokenId,
+  makerAmount, takerAmount, expiration, nonce, feeRateBps, side, signatureType, signature)``;
+* V2: the V2 order (the signed struct of CLOB V2, ``order_signer.ORDER_TYPE_STRING``, plus the signature:
+  ``(salt, maker, signer, tokenId, makerAmount, takerAmount, side, signatureType, timestamp, metadata,
+  builder, signature)``) and the fees the operator charges passed in (reference §3.6: ``takerFeeAmount``,
+  ``makerFeeAmounts``) after the fill amounts. The reference does not print the V2 function itself: this
+  shape follows its description and the fee module's ``matchOrders``; check it against the deployed contract
+  before relying on it on Polygon (a transaction of another shape is ignored, never misread: the selector
+  differs).
+
+The amounts each ``OrderFilled`` will carry follow from the calldata the way the exchange computes them:
 
 * maker order ``i``: ``making = makerFillAmounts[i]``, ``taking = making * takerAmount / makerAmount`` (floor);
 * the taker order: ``making = takerFillAmount``, ``taking = max(making * takerAmount / makerAmount, received)``
@@ -38,9 +46,16 @@ from polyhunter.domain.signal import Side, to_micro
 ORDER_V1 = (
     "(uint256,address,address,address,uint256,uint256,uint256,uint256,uint256,uint256,uint8,uint8,bytes)"
 )
+ORDER_V2 = "(uint256,address,address,uint256,uint256,uint256,uint8,uint8,uint256,bytes32,bytes32,bytes)"
 MATCH_ORDERS_SIGNATURE = f"matchOrders({ORDER_V1},{ORDER_V1}[],uint256,uint256[])"
+MATCH_ORDERS_V2_SIGNATURE = f"matchOrders({ORDER_V2},{ORDER_V2}[],uint256,uint256[],uint256,uint256[])"
 MATCH_ORDERS_SELECTOR = function_selector(MATCH_ORDERS_SIGNATURE)
-_ARG_TYPES = [ORDER_V1, f"{ORDER_V1}[]", "uint256", "uint256[]"]
+MATCH_ORDERS_V2_SELECTOR = function_selector(MATCH_ORDERS_V2_SIGNATURE)
+_ARG_TYPES: dict[bytes, list[str]] = {
+    MATCH_ORDERS_SELECTOR: [ORDER_V1, f"{ORDER_V1}[]", "uint256", "uint256[]"],
+    MATCH_ORDERS_V2_SELECTOR: [ORDER_V2, f"{ORDER_V2}[]", "uint256", "uint256[]", "uint256", "uint256[]"],
+}
+ZERO_BYTES32 = b"\0" * 32
 
 MAX_MAKER_ORDERS = 200  # far above what one operator transaction matches (gas)
 MAX_CALLDATA_BYTES = 256 * 1024  # a larger call is not a match the operator sends: rejected unread
@@ -72,6 +87,25 @@ class Order:
     fee_rate_bps: int = 0
     signature_type: int = 0
     signature: bytes = b""
+    timestamp_ms: int = 0  # V2
+    metadata: bytes = ZERO_BYTES32  # V2
+    builder: bytes = ZERO_BYTES32  # V2
+
+    def as_tuple_v2(self) -> tuple[object, ...]:
+        return (
+            self.salt,
+            self.maker,
+            self.signer,
+            self.token_id,
+            self.maker_amount,
+            self.taker_amount,
+            0 if self.side is Side.BUY else 1,
+            self.signature_type,
+            self.timestamp_ms,
+            self.metadata,
+            self.builder,
+            self.signature,
+        )
 
     def as_tuple(self) -> tuple[object, ...]:
         return (
@@ -105,9 +139,29 @@ class PendingFill:
 
 
 def encode_match_orders(
-    taker: Order, makers: Sequence[Order], taker_fill: int, maker_fills: Sequence[int]
+    taker: Order,
+    makers: Sequence[Order],
+    taker_fill: int,
+    maker_fills: Sequence[int],
+    *,
+    version: int = 1,
+    taker_fee: int = 0,
+    maker_fees: Sequence[int] | None = None,
 ) -> bytes:
-    """Call data of ``matchOrders``."""
+    """Call data of ``matchOrders``, V1 or V2 (with the operator's fees)."""
+    if version == 2:
+        fees = list(maker_fees) if maker_fees is not None else [0] * len(makers)
+        return encode_call(
+            MATCH_ORDERS_V2_SIGNATURE,
+            [
+                taker.as_tuple_v2(),
+                [m.as_tuple_v2() for m in makers],
+                taker_fill,
+                list(maker_fills),
+                taker_fee,
+                fees,
+            ],
+        )
     return encode_call(
         MATCH_ORDERS_SIGNATURE,
         [taker.as_tuple(), [m.as_tuple() for m in makers], taker_fill, list(maker_fills)],
@@ -115,6 +169,9 @@ def encode_match_orders(
 
 
 def _order(raw: object) -> Order:
+    if isinstance(raw, tuple) and len(raw) == 12:  # V2
+        salt, maker, signer, token, m_amount, t_amount, side, sig_type, _stamp, _meta, _builder, sig = raw
+        raw = (salt, maker, signer, ZERO_ADDRESS, token, m_amount, t_amount, 0, 0, 0, side, sig_type, sig)
     if not isinstance(raw, tuple) or len(raw) != 13:
         raise CalldataError("order is not a 13-field tuple")
     salt, maker, signer, taker, token, m_amount, t_amount, expiration, nonce, fee, side, sig_type, sig = raw
@@ -164,7 +221,7 @@ def _received(taker: Order, maker: Order, making: int, taking: int) -> int:
 
 
 def is_match_orders(calldata: bytes) -> bool:
-    return calldata[:4] == MATCH_ORDERS_SELECTOR
+    return calldata[:4] in _ARG_TYPES
 
 
 def decode_match_orders(calldata: bytes | str) -> list[PendingFill]:
@@ -176,10 +233,11 @@ def decode_match_orders(calldata: bytes | str) -> list[PendingFill]:
         raise CalldataError(str(exc)) from exc
     if len(raw) > MAX_CALLDATA_BYTES:
         raise CalldataError(f"{len(raw)} bytes of call data")
-    if not is_match_orders(raw):
+    types = _ARG_TYPES.get(raw[:4])
+    if types is None:
         raise CalldataError(f"not matchOrders: selector {raw[:4].hex()}")
     try:
-        taker_raw, makers_raw, taker_fill, maker_fills = decode(_ARG_TYPES, raw[4:])
+        taker_raw, makers_raw, taker_fill, maker_fills, *_fees = decode(types, raw[4:])
     except (AbiError, ValueError) as exc:
         raise CalldataError(f"undecodable matchOrders: {exc}") from exc
     if not isinstance(makers_raw, list) or not isinstance(maker_fills, list):
