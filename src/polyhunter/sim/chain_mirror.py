@@ -361,7 +361,13 @@ class ChainMirror:
 
     async def _mine_block(self) -> None:
         drops, self._to_drop = self._to_drop, set()
-        replaced = [tx_hash for tx_hash in drops if await self._replace(tx_hash)]
+        replaced: list[str] = []
+        for tx_hash in drops:
+            try:
+                if await self._replace(tx_hash):
+                    replaced.append(tx_hash)
+            except Exception as exc:  # noqa: BLE001 - not replaced: it is mined like the others
+                log.error("chain_mirror.replace_failed", tx=tx_hash, error=f"{type(exc).__name__}: {exc}")
         await self._rpc.call("evm_mine", [])
         self.blocks_mined += 1
         block = await self._rpc.get_block_by_number("latest")
@@ -392,7 +398,7 @@ class ChainMirror:
                 "value": "0x0",
                 "nonce": tx["nonce"],
                 "gas": hex(21_000),
-                "maxFeePerGas": hex(fee * 2 + 1),
+                "maxFeePerGas": hex(fee * 2 + tip * 2 + 1_000_000_000),  # never below the tip
                 "maxPriorityFeePerGas": hex(tip * 2 + 1_000_000_000),
             }
         )

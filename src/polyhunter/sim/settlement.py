@@ -54,6 +54,7 @@ class Settlement:
         self.chain: Settles | None = None
         self._rng = random.Random(f"polyhunter-sim-timing-{seed}")  # noqa: S311 - delays, not security
         self.dropped = 0
+        self.mined_at: dict[str, float] = {}  # tx hash -> wall time its block was mined (the newest 100k)
 
     async def progress(self, ts: TradeState, info: MarketInfo, hashing: Awaitable[str] | None) -> None:
         t = ts.trade
@@ -70,6 +71,9 @@ class Settlement:
                 self.venue.publish_trade_status(ts, info)
                 log.info("sim.settlement_dropped", trade_id=t.trade_id, tx=tx_hash)
                 return
+        self.mined_at[tx_hash] = block_s
+        if len(self.mined_at) > 100_000:
+            del self.mined_at[next(iter(self.mined_at))]
         rows = fill_rows(t, tx_hash, 0)
         ts.status, ts.last_update_s, ts.transaction_hash = "MINED", self.venue.now_s(), tx_hash
         self.venue.publish_trade_status(ts, info)
