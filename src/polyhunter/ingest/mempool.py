@@ -158,6 +158,10 @@ class MempoolSource:
         return SourceHealth.CONNECTING
 
     @property
+    def feed(self) -> PendingFeed:
+        return self._feed
+
+    @property
     def tracked(self) -> int:
         return len(self._tracked)
 
