@@ -4,7 +4,8 @@
 ``confirmed_delay_s`` later. ``live``: MINED when the settlement transaction's block is mined (the chain
 mirror's blocks, or the emulated 2 s grid without a chain); RTDS ``rtds_delay`` after the block; the Data API
 ``data_api_lag_s`` after it; CONFIRMED ``confirmed_delay_s`` after the block. A settlement transaction the
-``drop_pending_*`` fault drops is never mined: the trade ends FAILED and its fill is published nowhere.
+``drop_pending_*`` fault drops is never mined: the trade ends FAILED and its fill is published nowhere (the
+simulator's books and balances keep the match: only its settlement, and what the feeds say of it, is gone).
 """
 
 from __future__ import annotations
