@@ -267,7 +267,7 @@ class MempoolSource:
         by_tx: dict[str, list[Signal]] = {}
         for signal in signals:
             by_tx.setdefault(signal.tx_hash, []).append(signal)
-        head = self.stats.head_block if self.stats.head_block is not None else 0
+        head = self.stats.head_block if self.stats.head_block is not None else -1  # -1: at the next read
         for tx_hash, group in by_tx.items():
             tracked = self._tracked.get(tx_hash)
             if tracked is not None:
@@ -351,6 +351,9 @@ class MempoolSource:
 
     async def _expire(self, head: int) -> None:
         """Fills not mined within ``drop_after_blocks``: dropped if gone from the node, else re-checked."""
+        for entry in self._tracked.values():
+            if entry.first_block < 0:  # seen before the first block was read
+                entry.first_block = head
         late = [h for h, t in self._tracked.items() if head - t.first_block >= self._drop_after]
         for tx_hash in late:
             tracked = self._tracked.get(tx_hash)

@@ -255,3 +255,24 @@ def test_fill_time_is_the_sighting() -> None:
     [signal] = source.signals_of([_tx(1, _calldata())])
     assert signal.fill_time == signal.seen_at == at
     assert signal.price * signal.size == 6
+
+
+async def test_a_fill_seen_before_the_first_block_read_is_not_taken_for_dropped() -> None:
+    node, feed, hooks, sink = FakeNode(), FakeFeed(), Hooks(), Sink()
+    for _ in range(50):
+        node.mine()  # a chain 50 blocks long: a sighting dated block 0 would look 50 blocks old
+    source = _source(node, feed, hooks)
+    tx = _tx(1, _calldata())
+    node.pool[tx["hash"]] = tx
+    await feed.queue.put([tx])
+    task = await _running(source, sink)
+    try:
+        await _until(lambda: len(sink.signals) == 1 and source.stats.head_block == 50)
+        node.mine()
+        await _until(lambda: source.stats.head_block == 51)
+        assert hooks.retracted == []  # still pending, one block after its sighting
+        node.mine(tx)
+        await _until(lambda: hooks.confirmed == [sink.signals[0].key])
+    finally:
+        await source.close()
+        await task
