@@ -16,6 +16,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -70,6 +71,8 @@ class WsPendingFeed:
         connect_timeout_s: float = 10.0,
     ) -> None:
         self.url = url
+        parsed = urlsplit(url)  # logged without its path or query: node URLs often carry an API key there
+        self.label = f"{parsed.scheme}://{parsed.hostname}:{parsed.port or ''}".rstrip(":")
         self._rpc = rpc  # for nodes that send hashes only
         self._max_msg_bytes = max_msg_bytes
         self._heartbeat_s = heartbeat_s
@@ -89,7 +92,7 @@ class WsPendingFeed:
                 timeout=aiohttp.ClientWSTimeout(ws_close=self._connect_timeout_s),
             )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise FeedError(f"connect {self.url}: {type(exc).__name__}: {exc}") from exc
+            raise FeedError(f"connect {self.label}: {type(exc).__name__}") from exc
         async with ws:
             self.connects += 1
             request = {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_subscribe"}
@@ -100,7 +103,7 @@ class WsPendingFeed:
                 batch = await self._batch(message.data)
                 if batch is not None:
                     yield batch
-        raise FeedError(f"subscription on {self.url} closed ({ws.close_code})")
+        raise FeedError(f"subscription on {self.label} closed ({ws.close_code})")
 
     async def _batch(self, text: str) -> list[PendingTx] | None:
         """The transactions of one frame: ``[]`` for the subscription's acceptance (the feed is live), None

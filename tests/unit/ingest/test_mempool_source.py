@@ -4,14 +4,17 @@ reverted), and what it refuses (malformed calldata, another contract, a huge tra
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from polyhunter.adapters.chain.match_orders import Order, encode_match_orders
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
 from polyhunter.ingest.mempool import MempoolSource
-from polyhunter.ingest.mempool_feeds import FeedError
+from polyhunter.ingest.mempool_feeds import FeedError, WsPendingFeed
 from polyhunter.ports.sources import SourceHealth
 
 EXCHANGE = "0x" + "e1" * 20
@@ -276,3 +279,17 @@ async def test_a_fill_seen_before_the_first_block_read_is_not_taken_for_dropped(
     finally:
         await source.close()
         await task
+
+
+async def test_a_websocket_that_cannot_connect_is_a_feed_error_without_the_urls_key() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    feed = WsPendingFeed(f"ws://127.0.0.1:{port}/v2/SECRET-API-KEY")
+    try:
+        with pytest.raises(FeedError) as err:
+            await anext(feed.batches())
+        assert "SECRET" not in str(err.value)
+        assert f"127.0.0.1:{port}" in str(err.value)
+    finally:
+        await feed.close()
