@@ -78,7 +78,42 @@ contract FillMirror {
         uint256 fee;
     }
 
+    /// A CTF exchange V1 order (`Structs.sol`), as `matchOrders` takes it; side 0 BUY, 1 SELL.
+    struct Order {
+        uint256 salt;
+        address maker;
+        address signer;
+        address taker;
+        uint256 tokenId;
+        uint256 makerAmount;
+        uint256 takerAmount;
+        uint256 expiration;
+        uint256 nonce;
+        uint256 feeRateBps;
+        uint8 side;
+        uint8 signatureType;
+        bytes signature;
+    }
+
+    /// A CTF exchange V2 order (`Structs.sol`: the signed struct of CLOB V2, plus the signature).
+    struct OrderV2 {
+        uint256 salt;
+        address maker;
+        address signer;
+        uint256 tokenId;
+        uint256 makerAmount;
+        uint256 takerAmount;
+        uint8 side;
+        uint8 signatureType;
+        uint256 timestamp;
+        bytes32 metadata;
+        bytes32 builder;
+        bytes signature;
+    }
+
     error NotOperator();
+    error MismatchedArrays();
+    error OrderExpired();
 
     address public immutable operator;
 
@@ -117,6 +152,108 @@ contract FillMirror {
             taker.makerAmountFilled,
             taker.takerAmountFilled
         );
+    }
+
+    /// @notice The exchange's own entry point, with its calldata shape: the taker order, the maker orders it
+    ///         crosses and the fill amounts (in each order's maker asset). Emits V1 logs with the amounts
+    ///         `Trading.sol` computes: a maker takes `making * takerAmount / makerAmount`; the taker takes that
+    ///         or, if more, what the makers left the exchange of its asset (the surplus). The order hash in
+    ///         the logs is the salt (the simulator's order id). Reverts on an expired taker order.
+    function matchOrders(
+        Order calldata takerOrder,
+        Order[] calldata makerOrders,
+        uint256 takerFillAmount,
+        uint256[] calldata makerFillAmounts
+    ) external onlyOperator {
+        if (makerOrders.length != makerFillAmounts.length) revert MismatchedArrays();
+        if (takerOrder.expiration != 0 && takerOrder.expiration < block.timestamp) revert OrderExpired();
+        uint256 received = 0;
+        for (uint256 i = 0; i < makerOrders.length; ++i) {
+            received += _fillMaker(makerOrders[i], makerFillAmounts[i], takerOrder);
+        }
+        uint256 taking = takerFillAmount * takerOrder.takerAmount / takerOrder.makerAmount;
+        if (received > taking) taking = received;
+        (uint256 makerAsset, uint256 takerAsset) = _assets(takerOrder);
+        emit IExchangeV1Events.OrderFilled(
+            bytes32(takerOrder.salt), takerOrder.maker, address(this), makerAsset, takerAsset, takerFillAmount, taking, 0
+        );
+        emit IExchangeV1Events.OrdersMatched(
+            bytes32(takerOrder.salt), takerOrder.maker, makerAsset, takerAsset, takerFillAmount, taking
+        );
+    }
+
+    /// @notice The V2 exchange's `matchOrders`: V2 orders, and the fees the operator charges passed in. Emits
+    ///         V2 logs with the amounts computed as in the V1 overload; the fee fields are the fees passed.
+    function matchOrders(
+        OrderV2 calldata takerOrder,
+        OrderV2[] calldata makerOrders,
+        uint256 takerFillAmount,
+        uint256[] calldata makerFillAmounts,
+        uint256 takerFeeAmount,
+        uint256[] calldata makerFeeAmounts
+    ) external onlyOperator {
+        if (makerOrders.length != makerFillAmounts.length || makerOrders.length != makerFeeAmounts.length) {
+            revert MismatchedArrays();
+        }
+        uint256 received = 0;
+        for (uint256 i = 0; i < makerOrders.length; ++i) {
+            received += _fillMakerV2(makerOrders[i], makerFillAmounts[i], makerFeeAmounts[i], takerOrder);
+        }
+        uint256 taking = takerFillAmount * takerOrder.takerAmount / takerOrder.makerAmount;
+        _takerFilledV2(takerOrder, takerFillAmount, received > taking ? received : taking, takerFeeAmount);
+    }
+
+    function _takerFilledV2(OrderV2 calldata order, uint256 making, uint256 taking, uint256 fee) private {
+        emit IExchangeV2Events.OrderFilled(
+            bytes32(order.salt),
+            order.maker,
+            address(this),
+            order.side,
+            order.tokenId,
+            making,
+            taking,
+            fee,
+            order.builder,
+            order.metadata
+        );
+        emit IExchangeV2Events.OrdersMatched(bytes32(order.salt), order.maker, order.side, order.tokenId, making, taking);
+    }
+
+    function _fillMakerV2(OrderV2 calldata order, uint256 making, uint256 fee, OrderV2 calldata takerOrder)
+        private
+        returns (uint256)
+    {
+        uint256 taking = making * order.takerAmount / order.makerAmount;
+        emit IExchangeV2Events.OrderFilled(
+            bytes32(order.salt),
+            order.maker,
+            takerOrder.maker,
+            order.side,
+            order.tokenId,
+            making,
+            taking,
+            fee,
+            order.builder,
+            order.metadata
+        );
+        if (order.side != takerOrder.side) return making;
+        if (order.side == 0) return taking;
+        return making > taking ? making - taking : 0;
+    }
+
+    function _fillMaker(Order calldata order, uint256 making, Order calldata takerOrder) private returns (uint256) {
+        uint256 taking = making * order.takerAmount / order.makerAmount;
+        (uint256 makerAsset, uint256 takerAsset) = _assets(order);
+        emit IExchangeV1Events.OrderFilled(
+            bytes32(order.salt), order.maker, takerOrder.maker, makerAsset, takerAsset, making, taking, 0
+        );
+        if (order.side != takerOrder.side) return making; // complementary: the maker's asset is the taker's
+        if (order.side == 0) return taking; // MINT: the sets minted
+        return making > taking ? making - taking : 0; // MERGE: the collateral left after paying the maker
+    }
+
+    function _assets(Order calldata order) private pure returns (uint256, uint256) {
+        return order.side == 0 ? (uint256(0), order.tokenId) : (order.tokenId, uint256(0));
     }
 
     function _filledV2(LegV2 calldata leg, address takerAddress) private {

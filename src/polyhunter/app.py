@@ -83,20 +83,46 @@ def leader_holdings(client: DataApiClient) -> LoadHoldings:
     return load
 
 
-def retract_handler(on_retract: RetractHandler | None) -> RetractHandler:
+def retract_handler(
+    on_retract: RetractHandler | None,
+    engine: CopyEngine | None = None,
+    store: SqlCopyStore | None = None,
+) -> RetractHandler:
     async def signal_retracted(signal: Signal) -> None:
-        """A leader fill that was copied has been re-orged away: the copies stand (they are orders of
-        their own), so the operator is told, and the owner's hook (if any) decides what else to do."""
+        """A leader fill that was handed on never happened: re-orged away (chain), or its pending
+        transaction dropped, replaced or reverted (mempool). Configs that wait for mined fills never copy
+        it; copies already made stand (they are orders of their own): the signal is marked retracted in
+        the store, the operator is told, and the owner's hook (if any) decides what else to do."""
+        provisional = signal.provisional
+        if engine is not None:
+            engine.retract(signal)
+        reason = "pending_dropped" if provisional else "reorg"
+        if store is not None:
+            try:
+                await store.mark_retracted(signal.key, reason, datetime.now(UTC))
+            except Exception as exc:  # noqa: BLE001 - the log line below still tells the operator
+                log.error("retracted signal not marked", key=signal.key, error=repr(exc))
         log.error(
-            "copied leader fill retracted by a re-org; review its copies",
+            "leader fill retracted (its transaction was dropped, replaced or reverted); review its copies"
+            if provisional
+            else "copied leader fill retracted by a re-org; review its copies",
             key=signal.key,
             leader=signal.leader,
             tx_hash=signal.tx_hash,
+            reason=reason,
         )
         if on_retract is not None:
             await on_retract(signal)
 
     return signal_retracted
+
+
+def engine_confirm(engine: CopyEngine) -> Callable[[Signal], Awaitable[None]]:
+    async def confirmed(signal: Signal) -> None:
+        """A fill first seen pending is mined: the configs that waited for it copy it now."""
+        await engine.confirm(signal)
+
+    return confirmed
 
 
 @dataclass(eq=False)
@@ -243,7 +269,8 @@ async def build_app(
         registry=registry,
         coord=coord,
         extra_exchanges=extra_exchanges,
-        on_retract=retract_handler(on_retract),
+        on_retract=retract_handler(on_retract, engine, copy_store),
+        on_confirm=engine_confirm(engine),
         sink_records=True,
         follow_from=started_at,
     )

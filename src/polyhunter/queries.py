@@ -63,10 +63,7 @@ class Queries:
     def source_health(self) -> dict[str, SourceHealth]:
         """The health of each ingestion source this process runs, by source kind (`WS`, `POLL`, ...)."""
         ingest = self._app.ingest
-        running = {SourceKind.WS: ingest.rtds, SourceKind.POLL: ingest.poller, SourceKind.CHAIN: ingest.chain}
-        return {
-            kind.value: ingest.metrics.health(kind) for kind, source in running.items() if source is not None
-        }
+        return {kind.value: ingest.metrics.health(kind) for kind in ingest.sources}
 
     def stage(self, name: str) -> StageStats | None:
         """A pipeline stage's latency statistics (e.g. `signal_to_submit`), if it has any."""

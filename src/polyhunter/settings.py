@@ -39,7 +39,7 @@ MONTH_S = 30 * DAY_S
 MAX_USDC = Decimal("1e9")
 MAX_COUNT = 10_000_000
 
-SignalMode = Literal["WS_ONLY", "POLLING_ONLY", "CHAIN_ONLY", "HYBRID"]
+SignalMode = Literal["WS_ONLY", "POLLING_ONLY", "CHAIN_ONLY", "MEMPOOL_ONLY", "HYBRID"]
 
 
 class Section(BaseModel):
@@ -222,6 +222,27 @@ class IngestSettings(Section):
     # Off: no market events are followed, resolved markets are not redeemed.
     market_events: bool = True
     market_status_interval_s: float = Field(default=30.0, ge=0.05, le=DAY_S)
+    # The mempool source (ingest/mempool.py): a node that serves pending transactions. ws:// or wss://:
+    # a newPendingTransactions subscription with full transactions; http(s)://: a txpool_content poll
+    # (anvil, geth). None: no mempool source (HYBRID runs without it, MEMPOOL_ONLY refuses to start).
+    mempool_url: str | None = None
+    mempool_in_hybrid: bool = True  # HYBRID also reads the mempool when mempool_url is set
+    mempool_poll_interval_ms: int = Field(default=100, ge=10, le=60_000)  # txpool poll and block check
+    # A pending fill not mined within this many blocks of its sighting (and gone from the node) is dropped:
+    # its signal is retracted. A replaced (same sender and nonce, another hash) or reverted one at once.
+    mempool_drop_after_blocks: int = Field(default=10, ge=1, le=10_000)
+    mempool_max_tracked: int = Field(default=10_000, ge=10, le=1_000_000)  # pending fills watched at once
+    mempool_max_tx_bytes: int = Field(default=256 * 1024, ge=1_024, le=16 << 20)  # larger: not decoded
+
+    @field_validator("mempool_url")
+    @classmethod
+    def _mempool_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("must start with ws://, wss://, http:// or https://")
+        return value.rstrip("/")
 
 
 class EngineSettings(Section):
@@ -319,6 +340,15 @@ class Settings(BaseSettings):
     def _chain_only_needs_a_node(self) -> Settings:
         if self.ingest.mode == "CHAIN_ONLY" and not self.venue.rpc_urls:
             raise ValueError("ingest.mode = CHAIN_ONLY needs venue.chain_rpc_url (or venue.chain_rpc_urls)")
+        if self.ingest.mode == "MEMPOOL_ONLY" and not self.ingest.mempool_url:
+            raise ValueError(
+                "ingest.mode = MEMPOOL_ONLY needs ingest.mempool_url (a node serving pending txs)"
+            )
+        mempool = self.ingest.mempool_url or ""
+        if mempool.startswith("ws") and not self.venue.rpc_urls:
+            raise ValueError(
+                "ingest.mempool_url is a websocket: set venue.chain_rpc_url too (blocks are read there)"
+            )
         return self
 
     def redacted(self) -> dict[str, Any]:

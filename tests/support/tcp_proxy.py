@@ -1,4 +1,4 @@
-"""A TCP proxy that can stall: while paused it accepts connections and reads nothing further, forwarding
+"""A TCP proxy that can stall, or cut its connections: while paused it accepts connections and reads nothing further, forwarding
 no byte either way (a database that stops answering without closing anything); resumed, the held
 bytes flow again. Used to stall one process's PostgreSQL connections without touching the server."""
 
@@ -30,6 +30,13 @@ class StallingTcpProxy:
 
     def resume(self) -> None:
         self._open.set()
+
+    def drop_connections(self) -> int:
+        """Close every connection open now (both sides), as a network cut would; new ones are accepted."""
+        writers = list(self._writers)
+        for writer in writers:
+            writer.close()
+        return len(writers)
 
     @property
     def paused(self) -> bool:

@@ -23,7 +23,7 @@ SUITE = (
     ("bench_sim_rest", "simulator REST round trip"),
     ("bench_ingest", "ingest mux + dedup"),
     ("bench_engine", "copy latency and fan-out"),
-    ("bench_detection", "detection: push vs polling"),
+    ("bench_detection", "detection per source: mempool, RTDS, chain, polling (live timing)"),
     ("bench_memory", "memory over a demo run"),
     ("bench_overload", "overload: backpressure, not failure"),
 )
@@ -119,12 +119,13 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
                 )
             )
     elif name == "bench_detection":
-        for mode in ("WS_ONLY", "POLLING_ONLY"):
-            m = r[mode]
+        for source, m in r["sources"].items():
+            block = f", vs its block p50 {m['vs_block_p50_ms']} ms" if "vs_block_p50_ms" in m else ""
             rows.append(
                 (
-                    f"detection {mode}",
-                    f"p50 {m.get('p50_ms')} ms, p99 {m.get('p99_ms')} ms ({m.get('count')} fills)",
+                    f"detection {source} ({r['timing']['name']} timing)",
+                    f"p50 {m.get('p50_ms')} ms, p99 {m.get('p99_ms')} ms ({m.get('count')} fills, "
+                    f"{m['missed']} missed{block})",
                 )
             )
     elif name == "bench_memory":

@@ -13,6 +13,7 @@ import typer
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.runtime.demo import run_demo
 from polyhunter.sim.server_app import SimServer
+from polyhunter.sim.timing import TIMINGS
 
 # The embedded simulator keeps one minute of trade and order history (the followers' poller reads
 # seconds back); a demo left running for hours then holds a window, not everything it ever traded.
@@ -30,12 +31,22 @@ def demo(
         int, typer.Option("--seed", help="Simulator seed (same seed, same leaders and markets).")
     ] = 7,
     rate: Annotated[float, typer.Option("--rate", help="Leader fills per second in the simulator.")] = 2.0,
+    timing: Annotated[
+        str,
+        typer.Option(
+            "--timing",
+            help="Simulator timing: live (2 s blocks, RTDS ~0.8 s after the block, Data API 10 s) or fast.",
+        ),
+    ] = "live",
     settings_file: Path | None = CONFIG_OPTION,
     set_flags: list[str] | None = SET_OPTION,
 ) -> None:
     """Copy the simulator's leaders for a paper follower and an own-wallet follower, end to end."""
     if duration_s is not None and duration_s <= 0:
         typer.echo("error: --duration must be positive", err=True)
+        raise typer.Exit(2)
+    if timing not in TIMINGS:
+        typer.echo(f"error: --timing must be one of {', '.join(TIMINGS)}", err=True)
         raise typer.Exit(2)
     settings = settings_or_exit(settings_file, set_flags=set_flags)
     # The demo's database is new each time: its migrations are not news (warnings still show).
@@ -52,6 +63,7 @@ def demo(
                     markets=4,
                     rate=rate,
                     history_retention_s=SIM_HISTORY_RETENTION_S,
+                    timing=timing,
                 ),
                 duration_s=duration_s,
                 as_json=as_json,

@@ -29,6 +29,7 @@ from polyhunter.sim.faults import FaultConfigError, Faults, parse_scope_values
 from polyhunter.sim.scenarios import SCENARIOS, ScenarioConfig
 from polyhunter.sim.server_app import SimServer
 from polyhunter.sim.settings_file import admin_url_in, settings_toml, write_settings_file
+from polyhunter.sim.timing import timing_named
 
 __all__ = ["app", "sim"]
 
@@ -53,6 +54,7 @@ async def _serve(server: SimServer, settings_out: Path | None, db_url: str | Non
                 mirror_address=server.mirror_address,
                 db_url=db_url,
                 about=about,
+                mempool=server.timing.block_time_s is not None,
             )
             try:
                 write_settings_file(settings_out, text)
@@ -126,6 +128,29 @@ def sim(
             help="Keep this many seconds of trade and order history (0: all); bounds memory on long runs.",
         ),
     ] = 0,
+    timing: Annotated[
+        str,
+        typer.Option(
+            help="fast (MINED 0.2 s after a match, RTDS and Data API at once) or live (2 s blocks, "
+            "RTDS 0.8 s p50 / 1.4 s p99 after the block, Data API 10 s after it)."
+        ),
+    ] = "fast",
+    block_time: Annotated[
+        float | None,
+        typer.Option(help="Override the profile's block time (s; with a chain: anvil mines it)."),
+    ] = None,
+    rtds_p50: Annotated[float | None, typer.Option(help="Override block -> RTDS p50 (s).")] = None,
+    rtds_p99: Annotated[float | None, typer.Option(help="Override block -> RTDS p99 (s).")] = None,
+    data_api_lag: Annotated[float | None, typer.Option(help="Override block -> Data API lag (s).")] = None,
+    confirmed_delay: Annotated[float | None, typer.Option(help="Override block -> CONFIRMED (s).")] = None,
+    drop_pending_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Replace this share of settlement transactions before their block (chain, live).",
+        ),
+    ] = 0.0,
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
     write_settings: Annotated[
         Path | None,
@@ -155,6 +180,15 @@ def sim(
             delayed_s=delayed,
             order_version_mismatch=order_version_mismatch,
             order_version=order_version,
+            drop_pending_rate=drop_pending_rate,
+        )
+        profile = timing_named(
+            timing,
+            block_time_s=block_time,
+            rtds_p50_s=rtds_p50,
+            rtds_p99_s=rtds_p99,
+            data_api_lag_s=data_api_lag,
+            confirmed_delay_s=confirmed_delay,
         )
         if ws_silence is not None:
             faults.set_silence(ws_silence)
@@ -179,6 +213,7 @@ def sim(
             chain_rpc=chain_rpc,
             chain_id=chain_id,
             history_retention_s=history_retention_s,
+            timing=profile,
         )
     except (FaultConfigError, ValueError, ArithmeticError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -44,7 +44,7 @@ def signal_json(signal: Signal) -> dict[str, Any]:
 
 def _line(signal: Signal) -> str:
     return (
-        f"{signal.fill_time:%H:%M:%S} {signal.source:<5} {signal.leader[:10]}… {signal.side:<4} "
+        f"{signal.fill_time:%H:%M:%S} {signal.source:<7} {signal.leader[:10]}… {signal.side:<4} "
         f"{signal.size:>12} @ {signal.price:<8} {signal.slug or signal.asset[:16]}  lag {signal.lag_ms} ms"
     )
 
@@ -60,13 +60,21 @@ async def _watch(settings: Settings, leaders: list[str], as_json: bool) -> None:
 
     async def retracted(signal: Signal) -> None:
         # stdout holds only signals; a retraction of one printed before goes to stderr, one line
+        why = "pending tx dropped" if signal.provisional else "re-org"
         typer.echo(
-            f"retracted (re-org): key {signal.key} tx {signal.tx_hash} leader {signal.leader}", err=True
+            f"retracted ({why}): key {signal.key} tx {signal.tx_hash} leader {signal.leader}", err=True
+        )
+
+    async def confirmed(signal: Signal) -> None:
+        typer.echo(
+            f"confirmed (mined): key {signal.key} tx {signal.tx_hash} leader {signal.leader}", err=True
         )
 
     # stale misses (older than the replay window after a restart) are logged with their key by the service
     clients = IngestClients.from_settings(settings)
-    service = IngestService(settings, leaders, sessions, emit, clients=clients, on_retract=retracted)
+    service = IngestService(
+        settings, leaders, sessions, emit, clients=clients, on_retract=retracted, on_confirm=confirmed
+    )
     try:
         with ShutdownSignals(settings.engine.shutdown_grace_s) as shutdown:  # SIGTERM/SIGINT: stop, drain
             await run_until(service.run(), shutdown.requested)

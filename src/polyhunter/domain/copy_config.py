@@ -27,6 +27,15 @@ class SizingMode(StrEnum):
     MULTIPLIER = "MULTIPLIER"  # `sizing_value` x leader shares
 
 
+class ActOn(StrEnum):
+    """When a config copies a fill: on its first sighting, pending transactions included (the mempool), or
+    only once a source reports it mined. Copying a pending fill is faster and risks copying a fill that
+    never happens (its transaction dropped, replaced or reverted): that copy stands, and is recorded."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
 class CustodyMode(StrEnum):
     PAPER = "PAPER"
     EOA = "EOA"
@@ -62,6 +71,7 @@ class CopyConfig:
     mirror_sells: bool = True
     max_slippage_bps: int | None = None  # None: the engine default
     aggregate_below_minimum: bool = True
+    act_on: ActOn = ActOn.CONFIRMED
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,11 @@ Signal key design (there is no trade id on any Polymarket surface):
   size) are told apart by an *ordinal*: the n-th such leg in the source's order gets ``ordinal = n``.
   Every source sees the same number of identical legs, so the set of keys agrees across sources.
 * Addresses and hashes are lower-cased first (RTDS sends checksummed ``proxyWallet``, REST lower case).
+* The mempool source sees the fill before its block, in the pending ``matchOrders`` transaction: the hash it
+  will be mined under is already known (a transaction's hash does not change when it is mined), and the
+  amounts the ``OrderFilled`` logs will carry follow from the calldata, so its key is the one the other
+  sources compute once the fill is mined. A *replaced* transaction (same nonce, another hash) is another
+  fill as far as the key goes: the mempool's signal is retracted, and what is mined comes with its own key.
 The key is the first 16 bytes of BLAKE2b over those fields, hex: 32 characters, cheap to compute and
 to index.
 """
@@ -38,6 +43,10 @@ class SourceKind(StrEnum):
     WS = "ws"
     POLL = "poll"
     CHAIN = "chain"
+    MEMPOOL = "mempool"  # a pending settlement transaction: provisional until mined
+
+
+PROVISIONAL_SOURCES = frozenset({SourceKind.MEMPOOL})  # their fills are not mined yet
 
 
 def to_micro(amount: Decimal) -> int:
@@ -75,6 +84,11 @@ class Signal:
     @property
     def notional(self) -> Decimal:
         return self.size * self.price
+
+    @property
+    def provisional(self) -> bool:
+        """Seen before its block (the mempool): the fill may still be dropped, replaced or reverted."""
+        return self.source in PROVISIONAL_SOURCES
 
     @property
     def lag_ms(self) -> int:

@@ -55,6 +55,7 @@ from polyhunter.engine.parking import Parking
 from polyhunter.engine.planning import Planner
 from polyhunter.engine.positions import FollowerExposure, LeaderPortfolio, LeaderPositions
 from polyhunter.engine.pricing import PriceDecision, Pricer
+from polyhunter.engine.provisional import ProvisionalFills
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.engine.ttl_cache import TtlCache
 from polyhunter.log import get_logger
@@ -137,6 +138,7 @@ class CopyEngine:
         self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
         self.markets_closed = ClosedMarkets()  # the planner skips copies into them (lifecycle.py fills it)
         self.planner.closed = self.markets_closed
+        self.provisional = ProvisionalFills()  # fills seen pending: act_on = "confirmed" configs wait
 
     @property
     def paused(self) -> dict[int, tuple[str, str]]:
@@ -153,6 +155,23 @@ class CopyEngine:
         """The ingest sink (intake.py): returns once each signal is recorded with its copies prewritten;
         the copies execute in the background."""
         await self.intake.handle(signals)
+
+    async def confirm(self, signal: Signal) -> bool:
+        """The fill of ``signal``'s key, first seen pending, is mined: copy it for the configs that waited
+        (``act_on = "confirmed"``), as copies of the signal already recorded. False if none waited."""
+        held = self.provisional.take(signal.key)
+        if held is None:
+            return False
+        try:
+            await self.intake.handle([held])
+        finally:
+            self.provisional.done(signal.key)
+        return True
+
+    def retract(self, signal: Signal) -> bool:
+        """The fill of ``signal``'s key never happened: configs that waited for its block never copy it.
+        True if some were waiting. Copies already made (``act_on = "pending"``) stand."""
+        return self.provisional.retract(signal.key)
 
     async def drain(self, timeout_s: float) -> int:
         """Wait for copies executing in the background (intake.py); returns how many were cut off."""
@@ -188,7 +207,8 @@ class CopyEngine:
         """Plan and prewrite; None if the signal was recorded before. Else the copies to execute, the
         list their outcomes go into, and when processing started."""
         started = time.perf_counter()
-        configs = await self.configs_for(signal.leader)
+        configs = self.provisional.plan_now(signal, await self.configs_for(signal.leader))
+        confirming = self.provisional.confirming(signal)  # the signal is recorded: only copies now
         leader_before: Decimal | None = self.leaders.position(signal.leader, signal.asset)
         if signal.side is Side.SELL and self._mirrors.get(signal.leader, False):
             leader_before = await self.leaders.before_sell(signal, self.portfolio)
@@ -196,13 +216,16 @@ class CopyEngine:
         now = datetime.now(UTC)
         plans = await plan_all(self.planner, self.pauses, signal, configs, leader_before, market)
         with self.metrics.time("prewrite"):
-            created = await retry_on_disconnect(lambda: self._prewrite(signal, plans, now), "prewrite")
+            created = await retry_on_disconnect(
+                lambda: self._prewrite(signal, plans, now, record_signal=not confirming), "prewrite"
+            )
         if created is None:
             self.stats.duplicate_signals += 1
             return None
-        self.stats.signals += 1
+        if not confirming:
+            self.stats.signals += 1
+            self.leaders.apply(signal)
         self.markets_closed.watch(signal.asset)
-        self.leaders.apply(signal)
         self.stats.duplicates += len(plans) - len(created)
         works: list[CopyWork] = []
         outcomes: list[Outcome] = []
@@ -231,15 +254,20 @@ class CopyEngine:
         self.metrics.observe("total", time.perf_counter() - prepared.started)
 
     async def _prewrite(
-        self, signal: Signal, plans: list[tuple[StoredConfig, NewCopy, SizeDecision]], now: datetime
+        self,
+        signal: Signal,
+        plans: list[tuple[StoredConfig, NewCopy, SizeDecision]],
+        now: datetime,
+        *,
+        record_signal: bool = True,
     ) -> dict[int, int] | None:
-        """Record the signal and prewrite its copies atomically; None if the signal was recorded before."""
+        """Record the signal and prewrite its copies atomically; None if the signal was recorded before.
+        ``record_signal=False``: only the copies (a confirmed fill's waiting configs)."""
         copies = [p[1] for p in plans]
-        if not self._records_signals and not copies:
+        record = self._records_signals and record_signal
+        if not record and not copies:
             return {}
-        return await self._store.prewrite(
-            signal, copies, self.worker_id, now, record_signal=self._records_signals
-        )
+        return await self._store.prewrite(signal, copies, self.worker_id, now, record_signal=record)
 
     async def _persist(self, outcomes: list[Outcome], events: list[GuardrailEventRow]) -> None:
         if outcomes or events:

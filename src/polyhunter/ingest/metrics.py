@@ -80,6 +80,7 @@ class LagReservoir:
 class SourceStats:
     __slots__ = (
         "accepted",
+        "confirmed",
         "disabled",
         "duplicates",
         "handoff_failures",
@@ -99,7 +100,8 @@ class SourceStats:
         self.stale_replay_window = 0  # misses read after a restart, older than the replay window
         self.disabled = 0  # offered by a source the mode does not run
         self.handoff_failures = 0  # accepted signals the sink failed to take (keys forgotten; retried)
-        self.retracted = 0  # handed on, then undone by a re-org (chain)
+        self.retracted = 0  # handed on, then undone: a re-org (chain), a dropped pending tx (mempool)
+        self.confirmed = 0  # provisional (mempool) signals whose fill was then seen mined
         self.lag = LagReservoir()
         self.health = SourceHealth.CONNECTING
 
@@ -210,6 +212,7 @@ class IngestMetrics:
                 "stale": st.stale,
                 "stale_replay_window": st.stale_replay_window,
                 "retracted": st.retracted,
+                "confirmed": st.confirmed,
                 "disabled": st.disabled,
                 "handoff_failures": st.handoff_failures,
                 "lag_p50_ms": st.lag.quantile(0.5),
@@ -240,7 +243,14 @@ class _IngestCollector(Collector):
             labels=["source", "reason"],
         )
         retracted = CounterMetricFamily(
-            f"{p}_retracted", "Signals handed on and then retracted (re-orged away)", labels=["source"]
+            f"{p}_retracted",
+            "Signals handed on and then retracted (re-orged away, pending transaction dropped)",
+            labels=["source"],
+        )
+        confirmed = CounterMetricFamily(
+            f"{p}_confirmed",
+            "Provisional (mempool) signals whose fill was then seen mined",
+            labels=["source"],
         )
         lag = HistogramMetricFamily(f"{p}_lag_seconds", "Fill-to-receipt lag per source", labels=["source"])
         p50 = GaugeMetricFamily(f"{p}_lag_p50_seconds", "Median recent lag per source", labels=["source"])
@@ -253,6 +263,7 @@ class _IngestCollector(Collector):
             stale.add_metric([src, "max_age"], st.stale)
             stale.add_metric([src, "replay_window"], st.stale_replay_window)
             retracted.add_metric([src], st.retracted)
+            confirmed.add_metric([src], st.confirmed)
             for outcome, value in (
                 ("accepted", st.accepted),
                 ("duplicate", st.duplicates),
@@ -307,6 +318,7 @@ class _IngestCollector(Collector):
             failures,
             stale,
             retracted,
+            confirmed,
             lag,
             p50,
             p99,

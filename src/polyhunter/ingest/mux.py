@@ -31,6 +31,12 @@ the fill. A hand-off that fails forgets the keys again, locally and in the share
 retry or another source's copy of the same fill is accepted: a failed hand-off never turns a fill into a
 "duplicate".
 
+Provisional signals (the mempool source's: a fill in a pending transaction) pass the same gate. The mux
+remembers those it accepted; when a source reporting mined fills (RTDS, the chain, the poller) offers the
+same key (a duplicate), or the mempool source saw the block, the fill is *confirmed* through
+``on_confirm`` (the engine then copies it for the configs that wait for mined fills). A retracted one
+(dropped, replaced, reverted) is forgotten; seen mined after all, it is confirmed like the others.
+
 A duplicate is final only once the first copy is durable. A source with a cursor (the poller, the chain)
 that offers a fill another source is still handing on waits for that hand-off before it goes on (and
 saves its cursor past the fill); if that hand-off fails, its own copy is handed on instead. Without the
@@ -48,7 +54,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from typing import Any
 
-from polyhunter.domain.signal import Signal, SourceKind
+from polyhunter.domain.signal import PROVISIONAL_SOURCES, Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.log import get_logger
@@ -62,12 +68,15 @@ log = get_logger(__name__)
 HOLD_AFTER_S = 0.1
 
 Downstream = Callable[[list[Signal]], Awaitable[None]]
+Confirmed = Callable[[Signal], Awaitable[None]]
+PROVISIONAL_LIMIT = 50_000  # provisional keys remembered at once (the oldest is forgotten first)
 
 
 class IngestMode(StrEnum):
     WS_ONLY = "WS_ONLY"
     POLLING_ONLY = "POLLING_ONLY"
     CHAIN_ONLY = "CHAIN_ONLY"
+    MEMPOOL_ONLY = "MEMPOOL_ONLY"
     HYBRID = "HYBRID"
 
 
@@ -86,8 +95,10 @@ def sources_for(mode: IngestMode | str) -> frozenset[SourceKind]:
             return frozenset({SourceKind.POLL})
         case IngestMode.CHAIN_ONLY:
             return frozenset({SourceKind.CHAIN})
+        case IngestMode.MEMPOOL_ONLY:
+            return frozenset({SourceKind.MEMPOOL})
         case IngestMode.HYBRID:
-            return frozenset({SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN})
+            return frozenset({SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN, SourceKind.MEMPOOL})
         case _:  # pragma: no cover - IngestMode() already rejects unknown strings
             raise ValueError(f"unknown ingest mode {mode!r}")
 
@@ -113,6 +124,7 @@ class SignalMux(SignalSink):
         retry_initial_s: float = 0.1,
         retry_max_s: float = 5.0,
         background_limit: int = 256,
+        on_confirm: Confirmed | None = None,
     ) -> None:
         self.mode = IngestMode(mode)
         self.enabled = sources_for(self.mode)
@@ -136,6 +148,13 @@ class SignalMux(SignalSink):
         self.background_failures = 0
         self.push_waits = 0  # times the push path's reader was held (background_limit outstanding)
         self.push_wait_s = 0.0  # and for how long in all
+        self.on_confirm = on_confirm
+        # provisional keys accepted (the mempool), and those retracted: a mined sighting confirms them
+        self._provisional: dict[str, Signal] = {}
+        self._retracted: dict[str, Signal] = {}
+        self._confirming: set[asyncio.Task[bool]] = set()
+        self.confirmed = 0
+        self.retracted = 0
 
     def runs(self, source: SourceKind) -> bool:
         return source in self.enabled
@@ -158,9 +177,49 @@ class SignalMux(SignalSink):
             return Verdict.STALE
         if not self.dedup.check(signal.key, signal.source):
             st.duplicates += 1
+            if (self._provisional or self._retracted) and signal.source not in PROVISIONAL_SOURCES:
+                self._maybe_confirm(signal)
             return Verdict.DUPLICATE
         st.accepted += 1
+        if signal.source in PROVISIONAL_SOURCES:
+            _remember(self._provisional, signal)
         return Verdict.ACCEPTED
+
+    # --- provisional signals (the mempool) --------------------------------------------------------------
+
+    def _maybe_confirm(self, signal: Signal) -> None:
+        """A mined sighting of a key first accepted provisionally: confirm it in the background."""
+        if signal.key in self._provisional or signal.key in self._retracted:
+            task = asyncio.ensure_future(self.confirm(signal))
+            self._confirming.add(task)
+            task.add_done_callback(self._confirming.discard)
+
+    async def confirm(self, signal: Signal) -> bool:
+        """The fill of ``signal``'s key (first accepted provisionally) is mined: ``on_confirm`` once. False
+        if the key was not provisional here (accepted mined, or confirmed before)."""
+        first = self._provisional.pop(signal.key, None) or self._retracted.pop(signal.key, None)
+        if first is None:
+            return False
+        self.confirmed += 1
+        if self.on_confirm is not None:
+            try:
+                await self.on_confirm(signal)
+            except Exception as exc:  # noqa: BLE001 - the owner's hook must not stop a source
+                log.error("confirmation not handed on", key=signal.key, error=repr(exc))
+        return True
+
+    def retract(self, signal: Signal) -> bool:
+        """A provisional signal's fill did not happen (its transaction dropped, replaced or reverted). Kept
+        apart: if a source reports the same fill mined after all, it is confirmed then."""
+        first = self._provisional.pop(signal.key, None)
+        if first is None:
+            return False
+        self.retracted += 1
+        _remember(self._retracted, first)
+        return True
+
+    def provisional_keys(self) -> int:
+        return len(self._provisional)
 
     async def _claim_shared(self, accepted: list[Signal]) -> list[Signal]:
         """Of signals the local gate accepted, those no other process claimed first. If the shared
@@ -178,6 +237,7 @@ class SignalMux(SignalSink):
             if new:
                 claimed.append(signal)
                 continue
+            self._provisional.pop(signal.key, None)  # another process accepted it: not ours to confirm
             st = self._stats[signal.source]
             st.accepted -= 1
             st.duplicates += 1
@@ -360,6 +420,7 @@ class SignalMux(SignalSink):
         (the poller re-reads from its unmoved cursor) or another source is accepted again."""
         for signal in signals:
             self.dedup.discard(signal.key)
+            self._provisional.pop(signal.key, None)
             self._settle(signal.key, taken=False)
             st = self._stats[signal.source]
             st.accepted -= 1
@@ -421,3 +482,9 @@ class SignalMux(SignalSink):
             return False
         st.accepted += 1
         return True
+
+
+def _remember(table: dict[str, Signal], signal: Signal) -> None:
+    table[signal.key] = signal
+    if len(table) > PROVISIONAL_LIMIT:
+        del table[next(iter(table))]

@@ -2,7 +2,8 @@
 
 RTDS push ─────► FrameFilter (pre-check, decode, sink.admit) ─► sink.hand_off_soon (background) ┐
 Data API poller (cursor) ──────────────────────────────────────► sink.submit ───────────────────┼─► record in `signals`
-chain logs (block cursor) ─────────────────────────────────────► sink.submit_until_taken ───────┘   (ON CONFLICT DO NOTHING:
+chain logs (block cursor) ─────────────────────────────────────► sink.submit_until_taken ───────┤   (ON CONFLICT DO NOTHING:
+mempool (pending matchOrders; provisional: confirmed or retracted) ─► sink.admit / hand_off_soon ┘
                                                  the durable dedup that also holds across restarts) ─► sink
 
 The sources are the entries of ``polyhunter.ingest.sources.SOURCES`` the mode selects, each a
@@ -26,10 +27,11 @@ from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
+from polyhunter.ingest.mempool import MempoolSource
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
 from polyhunter.ingest.rtds import RtdsSource
-from polyhunter.ingest.source_deps import IngestClients, RetractHandler, SourceDeps
+from polyhunter.ingest.source_deps import ConfirmHandler, IngestClients, RetractHandler, SourceDeps
 from polyhunter.ingest.sources import build_sources
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator
@@ -59,6 +61,7 @@ class IngestService:
         extra_exchanges: Sequence[str] = (),
         on_stale: Callable[[list[Signal]], None] | None = None,
         on_retract: RetractHandler | None = None,
+        on_confirm: ConfirmHandler | None = None,
         sink_records: bool = False,
         follow_from: float | None = None,
     ) -> None:
@@ -71,7 +74,10 @@ class IngestService:
         never copied: each is counted (``polyhunter_ingest_stale_total{reason="replay_window"}``) and
         logged with its key, then passed to ``on_stale``. A signal handed on and then re-orged away is
         counted (``polyhunter_ingest_retracted_total``) and passed to ``on_retract`` (the sink's owner
-        decides what a retracted copy needs); the chain source logs it with its key.
+        decides what a retracted copy needs); the chain source logs it with its key. A provisional
+        signal (the mempool's, a fill in a pending transaction) is confirmed once its fill is seen mined
+        (by the mempool source at its block, or as a duplicate from RTDS / the chain / the poller):
+        counted (``polyhunter_ingest_confirmed_total``) and passed to ``on_confirm``.
 
         `follow_from` (unix seconds, default: now) is when following began: a leader with no cursor yet is
         polled from there, so its fills since the owner started are caught even before the push feed is
@@ -83,6 +89,7 @@ class IngestService:
         self._sink_records = sink_records
         self._on_stale = on_stale
         self._on_retract = on_retract
+        self._on_confirm = on_confirm
         ing = settings.ingest
         self.metrics = IngestMetrics(registry)
         self.dedup = DedupSet(ttl_s=ing.local_dedup_ttl_s)
@@ -98,6 +105,7 @@ class IngestService:
             max_signal_age_s=ing.max_signal_age_s,
             shared=shared,
             sink=self._record,
+            on_confirm=self._confirmed,
         )
         self.recorded = 0
         self.sources: dict[SourceKind, SignalSource] = build_sources(
@@ -112,6 +120,7 @@ class IngestService:
                 on_retract=self._retracted,
                 follow_from_s=int(follow_from if follow_from is not None else time.time()),
                 extra_exchanges=extra_exchanges,
+                on_confirm=self._source_confirmed,
             )
         )
         for source in self.sources.values():
@@ -126,6 +135,11 @@ class IngestService:
     def poller(self) -> DataApiPoller | None:
         source = self.sources.get(SourceKind.POLL)
         return source if isinstance(source, DataApiPoller) else None
+
+    @property
+    def mempool(self) -> MempoolSource | None:
+        source = self.sources.get(SourceKind.MEMPOOL)
+        return source if isinstance(source, MempoolSource) else None
 
     @property
     def chain(self) -> ChainLogSource | None:
@@ -171,8 +185,18 @@ class IngestService:
 
     async def _retracted(self, signal: Signal) -> None:
         self.metrics.source(signal.source).retracted += 1
+        self.mux.retract(signal)
         if self._on_retract is not None:
             await self._on_retract(signal)
+
+    async def _source_confirmed(self, signal: Signal) -> None:
+        """The mempool source saw the block of a pending fill it handed on."""
+        await self.mux.confirm(signal)
+
+    async def _confirmed(self, signal: Signal) -> None:
+        self.metrics.source(SourceKind.MEMPOOL).confirmed += 1
+        if self._on_confirm is not None:
+            await self._on_confirm(signal)
 
     async def _record(self, signals: list[Signal]) -> None:
         """Durable dedup: only signals never stored before (by any source, in any run) go on."""

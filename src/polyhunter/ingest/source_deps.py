@@ -21,6 +21,7 @@ from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.settings import Settings
 
 RetractHandler = Callable[[Signal], Awaitable[None]]
+ConfirmHandler = Callable[[Signal], Awaitable[None]]
 
 
 def fill_bounds(settings: Settings) -> FillBounds:
@@ -39,6 +40,7 @@ class IngestClients:
     data_api: DataApiClient
     rtds: RtdsClient
     rpc: JsonRpcClient | None
+    mempool: JsonRpcClient | None = None  # ingest.mempool_url over HTTP (txpool_content), when set
 
     @classmethod
     def from_settings(cls, settings: Settings, *, data_api: DataApiClient | None = None) -> IngestClients:
@@ -64,12 +66,16 @@ class IngestClients:
             )
             if venue.rpc_urls
             else None,
+            mempool=JsonRpcClient(ing.mempool_url, timeout_ms=venue.request_timeout_ms, max_retries=0)
+            if ing.mempool_url and ing.mempool_url.startswith("http")
+            else None,
         )
 
     async def close(self) -> None:
         """Stop the websocket and close the HTTP clients (closing one twice is harmless)."""
         self.rtds.stop()
-        await asyncio.gather(self.data_api.close(), *([self.rpc.close()] if self.rpc is not None else []))
+        rpcs = [client for client in (self.rpc, self.mempool) if client is not None]
+        await asyncio.gather(self.data_api.close(), *(client.close() for client in rpcs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +92,4 @@ class SourceDeps:
     on_retract: RetractHandler  # a signal handed on and then re-orged away
     follow_from_s: int  # a leader with no cursor yet is read from here (unix seconds)
     extra_exchanges: Sequence[str] = ()  # exchange contracts beyond the settings' (a simulator's)
+    on_confirm: ConfirmHandler | None = None  # a provisional (mempool) signal's fill was mined

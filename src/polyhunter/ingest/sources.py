@@ -12,6 +12,7 @@ from collections.abc import Callable
 from polyhunter.domain.signal import SourceKind
 from polyhunter.ingest.chain_logs import chain_source
 from polyhunter.ingest.data_api_poll import poll_source
+from polyhunter.ingest.mempool import mempool_source
 from polyhunter.ingest.mux import IngestMode, sources_for
 from polyhunter.ingest.rtds import rtds_source
 from polyhunter.ingest.source_deps import SourceDeps
@@ -24,22 +25,26 @@ SOURCES: dict[SourceKind, SourceFactory] = {
     SourceKind.WS: rtds_source,  # RTDS push feed
     SourceKind.POLL: poll_source,  # Data API poller
     SourceKind.CHAIN: chain_source,  # OrderFilled logs from a node
+    SourceKind.MEMPOOL: mempool_source,  # pending matchOrders transactions (provisional fills)
 }
 
 
 def selected(settings: Settings) -> list[SourceKind]:
     """The kinds ``ingest.mode`` runs, in table order. HYBRID runs the chain source only when a chain
     node is set (``venue.chain_rpc_url`` / ``chain_rpc_urls``, none by default) and
-    ``ingest.chain_in_hybrid``; CHAIN_ONLY always does (its settings must name a node)."""
+    ``ingest.chain_in_hybrid``; CHAIN_ONLY always does (its settings must name a node). Likewise HYBRID runs
+    the mempool source only when ``ingest.mempool_url`` is set and ``ingest.mempool_in_hybrid``."""
     ing = settings.ingest
     mode = IngestMode(ing.mode)
     kinds = sources_for(mode)
-    chain_in_hybrid = ing.chain_in_hybrid and bool(settings.venue.rpc_urls)
+    in_hybrid = {
+        SourceKind.CHAIN: ing.chain_in_hybrid and bool(settings.venue.rpc_urls),
+        SourceKind.MEMPOOL: ing.mempool_in_hybrid and bool(ing.mempool_url),
+    }
     return [
         kind
         for kind in SOURCES
-        if kind in kinds
-        and not (kind is SourceKind.CHAIN and mode is IngestMode.HYBRID and not chain_in_hybrid)
+        if kind in kinds and not (mode is IngestMode.HYBRID and not in_hybrid.get(kind, True))
     ]
 
 

@@ -50,6 +50,7 @@ from pydantic_core import PydanticCustomError
 from polyhunter.domain.copy_config import (
     MAX_SLIPPAGE_BPS,
     MAX_USDC,
+    ActOn,
     CopyConfig,
     CustodyMode,
     SizingMode,
@@ -88,6 +89,7 @@ class CopySpec(_Strict):
     mirror_sells: bool = True
     max_slippage_bps: int | None = Field(default=None, ge=0, le=MAX_SLIPPAGE_BPS)
     aggregate_below_minimum: bool = True
+    act_on: ActOn = ActOn.CONFIRMED  # "pending": copy a fill seen in the mempool before its block
 
     @field_validator("leader")
     @classmethod
@@ -114,6 +116,7 @@ class CopySpec(_Strict):
             mirror_sells=self.mirror_sells,
             max_slippage_bps=self.max_slippage_bps,
             aggregate_below_minimum=self.aggregate_below_minimum,
+            act_on=self.act_on,
         )
 
 

@@ -1,10 +1,22 @@
-"""Mirror simulator matches onto a local chain as real exchange logs.
+"""Mirror simulator matches onto a local chain as real exchange transactions and logs.
 
 ``ChainMirror`` deploys ``contracts/FillMirror.sol`` on an RPC node with unlocked accounts (anvil, account 0)
 and turns each simulator match into ONE transaction emitting, like the real exchange's ``matchOrders``: one
 ``OrderFilled`` per maker leg (taker = the taker order's maker), the taker leg's ``OrderFilled`` (taker = the
 mirror contract, standing in for the exchange address), then ``OrdersMatched``. The transaction hash is the
 one the simulator puts in its Data API / RTDS rows, so every source sees the same fill under the same key.
+
+``shape="orders"`` (the default) sends the exchange's own call, ``matchOrders(takerOrder, makerOrders,
+takerFillAmount, makerFillAmounts[, takerFeeAmount, makerFeeAmounts])`` with V2 orders (V1 with
+``layout=1``; ``adapters/chain/match_orders.py``), so a mempool reader decodes what it would on Polygon; each order's amounts are the leg's, so the amounts the contract computes are the
+simulator's exactly. ``shape="legs"`` sends the older ``matchV2`` / ``matchV1`` with the event fields.
+
+Blocks: with ``block_time_s`` set the mirror turns the node's automine off and mines a block every
+``block_time_s`` itself (``evm_mine``), so a match waits in the mempool like on the live chain; a match
+marked with :meth:`drop` is replaced before the next block by a transaction of the same nonce paying more (a
+0-value transfer: the live "replaced" case, and the nonces stay contiguous). :meth:`settlement` resolves once
+the transaction is mined (block number and time) or dropped. Without ``block_time_s`` every transaction is
+mined as it arrives.
 
 Sending never blocks matching: :meth:`ChainMirror.submit` encodes the call and queues it (raising at once on a
 malformed match); one sender task sends the queue in order and resolves each future with the tx hash.
@@ -19,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from polyhunter.adapters.chain.abi import encode_call
-from polyhunter.adapters.chain.rpc import JsonRpcClient
+from polyhunter.adapters.chain.match_orders import Order, encode_match_orders
+from polyhunter.adapters.chain.rpc import JsonRpcClient, parse_quantity
 from polyhunter.domain.signal import Side
 from polyhunter.log import get_logger
 from polyhunter.sim.chain_build import compile_contract
@@ -83,6 +96,52 @@ def _v1_assets(side: Side, token_id: int) -> tuple[int, int]:
     return (0, token_id) if _side_code(side) == 0 else (token_id, 0)
 
 
+def _order(order_hash: str, maker: str, side: Side, token_id: int | str, making: int, taking: int) -> Order:
+    return Order(
+        salt=int(order_hash, 16),
+        maker=maker,
+        signer=maker,
+        token_id=int(token_id),
+        maker_amount=making,
+        taker_amount=taking,
+        side=side,
+    )
+
+
+def encode_match_orders_of(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
+    """Call data of the exchange's ``matchOrders`` for one match (each order sized to its leg): the V2
+    exchange's (with the fees) for layout 2, V1's for layout 1."""
+    taker = _order(
+        match.taker_order_hash,
+        match.taker,
+        match.taker_side,
+        match.token_id,
+        match.taker_maker_amount_filled,
+        match.taker_taker_amount_filled,
+    )
+    makers = [
+        _order(
+            leg.order_hash,
+            leg.maker,
+            leg.side,
+            leg.token_id,
+            leg.maker_amount_filled,
+            leg.taker_amount_filled,
+        )
+        for leg in match.maker_legs
+    ]
+    fills = [leg.maker_amount_filled for leg in match.maker_legs]
+    return encode_match_orders(
+        taker,
+        makers,
+        match.taker_maker_amount_filled,
+        fills,
+        version=layout,
+        taker_fee=match.taker_fee,
+        maker_fees=[leg.fee for leg in match.maker_legs],
+    )
+
+
 def encode_match(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
     """Call data of ``matchV2`` (or ``matchV1``) for one match."""
     taker_token = int(match.token_id)
@@ -142,6 +201,15 @@ class _Job:
     future: asyncio.Future[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How a mirrored transaction ended: mined in a block (its number and unix time), or dropped."""
+
+    mined: bool
+    block_number: int = -1
+    block_time_s: float = 0.0
+
+
 class ChainMirror:
     """``await mirror.start()`` once, then ``await mirror.emit_match(m)`` (or ``mirror.submit(m)``) per match."""
 
@@ -152,10 +220,19 @@ class ChainMirror:
         layout: Literal[1, 2] = 2,
         rpc: JsonRpcClient | None = None,
         queue_size: int = 100_000,
+        shape: Literal["orders", "legs"] = "orders",
+        block_time_s: float | None = None,
     ) -> None:
         self._rpc = rpc or JsonRpcClient(rpc_url, timeout_ms=30_000)
         self._owns_rpc = rpc is None
         self.layout: Literal[1, 2] = layout
+        self.shape: Literal["orders", "legs"] = shape
+        self.block_time_s = block_time_s
+        self._blocks: asyncio.Task[None] | None = None
+        self._settlements: dict[str, asyncio.Future[Settlement]] = {}
+        self._to_drop: set[str] = set()
+        self.dropped_count = 0
+        self.blocks_mined = 0
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=queue_size)
         self._sender: asyncio.Task[None] | None = None
         self._sent: list[str] = []
@@ -185,14 +262,27 @@ class ChainMirror:
             raise MirrorError(f"FillMirror deployment failed: {receipt}")
         self.address = str(receipt["contractAddress"]).lower()
         self._sender = asyncio.create_task(self._send_loop(), name="chain-mirror-sender")
-        log.info("chain_mirror.deployed", address=self.address, operator=self.operator, layout=self.layout)
+        if self.block_time_s is not None:
+            await self._rpc.call("evm_setAutomine", [False])
+            self._blocks = asyncio.create_task(
+                self._block_loop(self.block_time_s), name="chain-mirror-blocks"
+            )
+        log.info(
+            "chain_mirror.deployed",
+            address=self.address,
+            operator=self.operator,
+            shape=self.shape,
+            block_time_s=self.block_time_s,
+        )
         return self.address
 
     def submit(self, match: MirrorMatch) -> asyncio.Future[str]:
         """Queue one match without waiting; the future resolves with its transaction hash."""
         if self._sender is None:
             raise MirrorError("ChainMirror.start() first")
-        calldata = encode_match(match, self.layout)
+        calldata = (
+            encode_match_orders_of(match) if self.shape == "orders" else encode_match(match, self.layout)
+        )
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future))
         return future
@@ -228,8 +318,92 @@ class ChainMirror:
             return
         self.sent_count += 1
         self._sent.append(tx_hash)
+        if self.block_time_s is not None:
+            self._settlement_future(tx_hash)
         if not job.future.done():
             job.future.set_result(tx_hash)
+
+    # --- blocks -----------------------------------------------------------------------------------------
+
+    def _settlement_future(self, tx_hash: str) -> asyncio.Future[Settlement]:
+        future = self._settlements.get(tx_hash)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._settlements[tx_hash] = future
+        return future
+
+    async def settlement(self, tx_hash: str) -> Settlement:
+        """Wait until ``tx_hash`` is mined or dropped (without blocks of its own: its receipt)."""
+        tx_hash = tx_hash.lower()
+        if self.block_time_s is None:
+            receipt = await self._rpc.wait_for_receipt(tx_hash)
+            header = await self._rpc.get_block_by_number(parse_quantity(receipt["blockNumber"]))
+            stamp = parse_quantity(header["timestamp"]) if header else 0
+            return Settlement(True, parse_quantity(receipt["blockNumber"]), float(stamp))
+        return await asyncio.shield(self._settlement_future(tx_hash))
+
+    def drop(self, tx_hash: str) -> None:
+        """Replace ``tx_hash`` before the next block (a fault): it is never mined."""
+        if self.block_time_s is None:
+            raise MirrorError("dropping a transaction needs block_time_s (automine mines it at once)")
+        self._to_drop.add(tx_hash.lower())
+
+    async def _block_loop(self, block_time_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + block_time_s
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at += block_time_s
+            try:
+                await self._mine_block()
+            except Exception as exc:  # noqa: BLE001 - one failed block must not stop the chain
+                log.error("chain_mirror.block_failed", error=f"{type(exc).__name__}: {exc}")
+
+    async def _mine_block(self) -> None:
+        drops, self._to_drop = self._to_drop, set()
+        replaced: list[str] = []
+        for tx_hash in drops:
+            try:
+                if await self._replace(tx_hash):
+                    replaced.append(tx_hash)
+            except Exception as exc:  # noqa: BLE001 - not replaced: it is mined like the others
+                log.error("chain_mirror.replace_failed", tx=tx_hash, error=f"{type(exc).__name__}: {exc}")
+        await self._rpc.call("evm_mine", [])
+        self.blocks_mined += 1
+        block = await self._rpc.get_block_by_number("latest")
+        if block is None:
+            return
+        number, stamp = parse_quantity(block["number"]), float(parse_quantity(block["timestamp"]))
+        for tx_hash in block.get("transactions", []):
+            future = self._settlements.pop(str(tx_hash).lower(), None)
+            if future is not None and not future.done():
+                future.set_result(Settlement(True, number, stamp))
+        for tx_hash in replaced:
+            future = self._settlements.pop(tx_hash, None)
+            if future is not None and not future.done():
+                self.dropped_count += 1
+                future.set_result(Settlement(False))
+
+    async def _replace(self, tx_hash: str) -> bool:
+        """Send a 0-value transfer with ``tx_hash``'s nonce and twice its fees: it takes its place."""
+        tx = await self._rpc.call("eth_getTransactionByHash", [tx_hash])
+        if not isinstance(tx, dict) or tx.get("blockNumber") is not None:
+            return False  # gone or mined already
+        fee = parse_quantity(tx.get("maxFeePerGas") or tx.get("gasPrice") or "0x3b9aca00")
+        tip = parse_quantity(tx.get("maxPriorityFeePerGas") or "0x0")
+        await self._rpc.send_transaction(
+            {
+                "from": self.operator,
+                "to": self.operator,
+                "value": "0x0",
+                "nonce": tx["nonce"],
+                "gas": hex(21_000),
+                "maxFeePerGas": hex(fee * 2 + tip * 2 + 1_000_000_000),  # never below the tip
+                "maxPriorityFeePerGas": hex(tip * 2 + 1_000_000_000),
+            }
+        )
+        log.info("chain_mirror.replaced", tx=tx_hash, nonce=tx["nonce"])
+        return True
 
     async def drain(self, *, timeout_s: float = 60.0) -> list[str]:
         """Wait until every queued match is sent and mined; raise if one reverted. Returns the hashes."""
@@ -243,7 +417,12 @@ class ChainMirror:
             return sent
 
     async def close(self) -> None:
-        """Send what is queued, stop the sender, close the RPC client it owns."""
+        """Send what is queued, stop the sender and the blocks, close the RPC client it owns."""
+        blocks, self._blocks = self._blocks, None
+        if blocks is not None:
+            blocks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await blocks
         sender, self._sender = self._sender, None
         if sender is not None:
             await self._queue.put(None)

@@ -23,6 +23,12 @@ Order entry faults (CLOB ``POST /order`` and ``POST /orders``):
   ``{"error": "order_version_mismatch", "orderID": ...}``) whatever they are signed for;
 * ``order_version``: the exchange version ``GET /version`` serves (2 or 3); from then on orders signed
   for the other version's exchange are refused with ``order_version_mismatch`` (a mid-run cutover).
+
+Settlement faults (chain mode with blocks, ``--timing live``):
+
+* ``drop_pending_next``: the settlement transactions of the next N matches are replaced before their block
+  (never mined): the trade ends FAILED and its fill never reaches RTDS or the Data API;
+* ``drop_pending_rate``: the same for each match with this probability.
 """
 
 from __future__ import annotations
@@ -89,6 +95,8 @@ class Faults:
     delayed_s: float | None = None
     order_version_mismatch: int = 0
     order_version: int = 2
+    drop_pending_next: int = 0
+    drop_pending_rate: float = 0.0
     version: int = 0
     listeners: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _rng: random.Random = field(init=False, repr=False)
@@ -122,6 +130,10 @@ class Faults:
             raise FaultConfigError(f"order_version_mismatch must be >= 0, got {self.order_version_mismatch}")
         if self.order_version not in ORDER_VERSIONS:
             raise FaultConfigError(f"order_version must be one of {ORDER_VERSIONS}, got {self.order_version}")
+        if self.drop_pending_next < 0:
+            raise FaultConfigError(f"drop_pending_next must be >= 0, got {self.drop_pending_next}")
+        if not 0.0 <= self.drop_pending_rate <= 1.0:
+            raise FaultConfigError(f"drop_pending_rate must be within [0, 1], got {self.drop_pending_rate}")
 
     def apply(self, body: Mapping[str, Any]) -> None:
         """Apply an admin ``POST /faults`` body. ``{"clear": true}`` resets everything first.
@@ -132,19 +144,20 @@ class Faults:
         """
         unknown = set(body) - {"clear", "latency_ms", "rate_429", "rate_5xx", "ws_drop_every_s",
                                "ws_silence_s", "stale_books", "delayed_s", "order_version_mismatch",
-                               "order_version"}  # fmt: skip
+                               "order_version", "drop_pending_next", "drop_pending_rate"}  # fmt: skip
         if unknown:
             raise FaultConfigError(f"unknown fault keys: {sorted(unknown)}")
         backup = (dict(self.latency_ms), dict(self.rate_429), dict(self.rate_5xx), self.ws_drop_every_s,
                   self.ws_silence_s, self.stale_books, self.silence_until, self.delayed_s,
-                  self.order_version_mismatch, self.order_version)  # fmt: skip
+                  self.order_version_mismatch, self.order_version, self.drop_pending_next,
+                  self.drop_pending_rate)  # fmt: skip
         try:
             self._apply(body)
             self._validate()
         except (FaultConfigError, TypeError, ValueError) as exc:
             (self.latency_ms, self.rate_429, self.rate_5xx, self.ws_drop_every_s, self.ws_silence_s,
              self.stale_books, self.silence_until, self.delayed_s, self.order_version_mismatch,
-             self.order_version) = backup  # fmt: skip
+             self.order_version, self.drop_pending_next, self.drop_pending_rate) = backup  # fmt: skip
             raise FaultConfigError(str(exc)) from exc
         self.version += 1
         for listener in self.listeners:
@@ -162,6 +175,8 @@ class Faults:
             self.delayed_s = None
             self.order_version_mismatch = 0
             self.order_version = ORDER_VERSIONS[0]
+            self.drop_pending_next = 0
+            self.drop_pending_rate = 0.0
         for name in ("latency_ms", "rate_429", "rate_5xx"):
             if name not in body:
                 continue
@@ -187,6 +202,13 @@ class Faults:
         if "order_version" in body:
             value = body["order_version"]
             self.order_version = ORDER_VERSIONS[0] if value is None else int(value)
+        self._apply_settlement(body)
+
+    def _apply_settlement(self, body: Mapping[str, Any]) -> None:
+        if "drop_pending_next" in body:
+            self.drop_pending_next = int(body["drop_pending_next"] or 0)
+        if "drop_pending_rate" in body:
+            self.drop_pending_rate = float(body["drop_pending_rate"] or 0.0)
 
     def set_silence(self, seconds: float | None) -> None:
         self.ws_silence_s = seconds
@@ -204,6 +226,8 @@ class Faults:
             "delayed_s": self.delayed_s,
             "order_version_mismatch": self.order_version_mismatch,
             "order_version": self.order_version,
+            "drop_pending_next": self.drop_pending_next,
+            "drop_pending_rate": self.drop_pending_rate,
         }
 
     # -- decisions ------------------------------------------------------------------------------
@@ -233,6 +257,13 @@ class Faults:
             return False
         self.order_version_mismatch -= 1
         return True
+
+    def take_drop_pending(self) -> bool:
+        """True if this match's settlement transaction is to be dropped (``drop_pending_*``)."""
+        if self.drop_pending_next > 0:
+            self.drop_pending_next -= 1
+            return True
+        return bool(self.drop_pending_rate) and self._rng.random() < self.drop_pending_rate
 
     def ws_silent(self) -> bool:
         """True while websocket frames must be withheld."""

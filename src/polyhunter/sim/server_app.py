@@ -46,6 +46,7 @@ from polyhunter.sim.server_data_api import build_data_api_app
 from polyhunter.sim.server_gamma import build_gamma_app
 from polyhunter.sim.server_http import fault_middleware
 from polyhunter.sim.state import SimState
+from polyhunter.sim.timing import SimTiming, timing_named
 
 __all__ = ["SURFACES", "SimServer"]
 
@@ -78,9 +79,12 @@ class SimServer:
         mined_delay_s: float = 0.2,
         confirmed_delay_s: float = 0.6,
         history_retention_s: float = 0,
+        timing: SimTiming | str = "fast",
         **scenario_options: Any,
     ) -> None:
-        """``history_retention_s`` > 0 keeps only that much trade and order history (0: all of it)."""
+        """``history_retention_s`` > 0 keeps only that much trade and order history (0: all of it).
+        ``timing``: ``fast`` (with ``mined_delay_s`` / ``confirmed_delay_s``) or ``live`` (``sim/timing.py``):
+        with a chain, live timing mines a block every 2 s and settles each match by a pending transaction."""
         if isinstance(scenario, ScenarioConfig):
             self.config = replace(scenario, **scenario_options) if scenario_options else scenario
         else:
@@ -91,12 +95,20 @@ class SimServer:
         self.chain_id = chain_id
         self.history_retention_s = history_retention_s
         self.faults = faults or Faults(seed=self.config.seed)
+        if isinstance(timing, str):
+            timing = (
+                timing_named(timing, mined_delay_s=mined_delay_s, confirmed_delay_s=confirmed_delay_s)
+                if timing == "fast"
+                else timing_named(timing)
+            )
+        self.timing = timing
         self.state = SimState(
             seed=self.config.seed,
             catalog=catalog_for(self.config),
             faults=self.faults,
             mined_delay_s=mined_delay_s,
             confirmed_delay_s=confirmed_delay_s,
+            timing=timing,
         )
         self.faults.listeners.append(self.state.on_faults_changed)
         self.runner = ScenarioRunner(self.config, self.state)
@@ -221,12 +233,13 @@ class SimServer:
         from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
         from polyhunter.sim.chain_tokens import ChainTokens
 
-        mirror = ChainMirror(rpc_url)
+        mirror = ChainMirror(rpc_url, block_time_s=self.timing.block_time_s)
         await mirror.start()
         self._mirror = mirror
         tokens = ChainTokens(mirror.rpc)
         await tokens.start()
         self.state.chain_tokens = tokens
+        self.state.settlement.chain = mirror  # blocks: matches wait for theirs (or are dropped)
 
         async def emit(trade: TradeEvent, info: MarketInfo) -> str | None:
             legs = [

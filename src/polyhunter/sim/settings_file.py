@@ -2,7 +2,8 @@
 
 `polyhunter run / watch / doctor --settings FILE` read it as is: the five venue URLs, the chain source off
 (on, with ``venue.chain_rpc_url`` the sim's node and the mirror contract as the exchange, when the sim
-mirrors matches on a chain), ``venue.chain_id`` the one the sim checks signatures for, and ``db.url`` only
+mirrors matches on a chain; with live timing also the mempool source, ``ingest.mempool_url`` the node's
+websocket), ``venue.chain_id`` the one the sim checks signatures for, and ``db.url`` only
 when asked for. Nothing else: every other setting keeps its default (relative paths in the file, such as
 the default SQLite database, are taken relative to the file's directory).
 
@@ -36,8 +37,10 @@ def settings_toml(
     mirror_address: str | None = None,
     db_url: str | None = None,
     about: str = "",
+    mempool: bool = False,
 ) -> str:
-    """The file's text for a simulator at ``urls`` (``SimServer.urls``)."""
+    """The file's text for a simulator at ``urls`` (``SimServer.urls``). ``mempool``: the chain's matches
+    wait in its mempool (live timing), so ``ingest.mempool_url`` is the node's websocket."""
     chain = "chain_rpc" in urls and bool(mirror_address)
     lines = [
         f"# Written by `polyhunter sim --write-settings`{f' ({about})' if about else ''}.",
@@ -62,6 +65,8 @@ def settings_toml(
     lines += ["", "[ingest]", f"chain_in_hybrid = {'true' if chain else 'false'}"]
     if chain:
         lines.append(f"chain_exchange_addresses = [{_s(str(mirror_address))}]")
+    if chain and mempool:
+        lines.append(f"mempool_url = {_s(re.sub('^http', 'ws', urls['chain_rpc']))}")
     return "\n".join(lines) + "\n"
 
 

@@ -44,8 +44,10 @@ from polyhunter.sim.server_wire import TradeState, rtds_payload, user_order, use
 from polyhunter.sim.server_ws_common import WsRegistry
 from polyhunter.sim.server_ws_market import MarketChannel
 from polyhunter.sim.server_ws_user import UserChannel
+from polyhunter.sim.settlement import Settlement
 from polyhunter.sim.state_positions import Holding
-from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile, fill_rows
+from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile
+from polyhunter.sim.timing import FAST, SimTiming
 from polyhunter.sim.units import micro_to_decimal
 
 if TYPE_CHECKING:
@@ -77,7 +79,9 @@ class SimState:
         mined_delay_s: float = 0.2,
         confirmed_delay_s: float = 0.6,
         clock: Callable[[], int] | None = None,
+        timing: SimTiming | None = None,
     ) -> None:
+        """``timing``: the profile (``sim/timing.py``); without one, ``fast`` with these two delays."""
         self.seed = seed
         self.faults = faults
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
@@ -92,8 +96,10 @@ class SimState:
         self.market_ws = MarketChannel(self.book_snapshot, faults, self.registry)
         self.user_ws = UserChannel(self.api_key, faults, self.registry)
         self.rtds = RtdsChannel(faults, self.registry, seed)
-        self.mined_delay_s = mined_delay_s
-        self.confirmed_delay_s = confirmed_delay_s
+        self.timing = timing or replace(
+            FAST, mined_delay_s=mined_delay_s, confirmed_delay_s=confirmed_delay_s
+        )
+        self.settlement = Settlement(self, self.timing, seed)
         self.mirror_hook: MatchHook | None = None
         self.chain_tokens: ChainTokens | None = None  # chain mode: USDC.e, pUSD, onramp, CTF approvals
         self.received: list[ReceivedOrder] = []
@@ -390,13 +396,13 @@ class SimState:
         else:
             ts.transaction_hash = t.transaction_hash
             self._announce(ts, info)
-        self._spawn(self._progress(ts, info))
+        self._spawn(self.settlement.progress(ts, info, self._hashing.get(t.trade_id)))
         self._maybe_refine_tick(t)
 
     def _announce(self, ts: TradeState, info: MarketInfo) -> None:
         """The market channel's last trade price and the MATCHED trade frames, with the tx hash."""
         self.market_ws.publish_trade(ts.trade, ts.transaction_hash or ts.trade.transaction_hash)
-        self._publish_trade_status(ts, info)
+        self.publish_trade_status(ts, info)
 
     async def _mirror(self, ts: TradeState, info: MarketInfo) -> str:
         ts.transaction_hash = await self._mined_hash(ts.trade, info)
@@ -425,7 +431,7 @@ class SimState:
         if market.tick_size == COARSE_TICK and not EXTREME_LOW <= t.last_price <= EXTREME_HIGH:
             self.dispatch(self.engine.set_tick_size(t.market, FINE_TICK))
 
-    def _publish_trade_status(self, ts: TradeState, info: MarketInfo) -> None:
+    def publish_trade_status(self, ts: TradeState, info: MarketInfo) -> None:
         t = ts.trade
         recipients = dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)])
         now = self.now_ms()
@@ -442,27 +448,22 @@ class SimState:
             log.warning("sim.chain_mirror_failed", trade_id=t.trade_id, error=str(exc))
             return t.transaction_hash
 
-    async def _progress(self, ts: TradeState, info: MarketInfo) -> None:
-        """MATCHED → (mined_delay) MINED → (confirmed_delay) CONFIRMED; fills reach the Data API and
-        RTDS when mined, with the transaction hash (the chain's when mirrored)."""
-        t = ts.trade
-        hashing = self._hashing.get(t.trade_id)
-        await asyncio.sleep(self.mined_delay_s)
-        tx_hash = await hashing if hashing is not None else ts.transaction_hash or t.transaction_hash
-        self.publish_fills(fill_rows(t, tx_hash, 0))
-        ts.status, ts.last_update_s, ts.transaction_hash = "MINED", self.now_s(), tx_hash
-        self._publish_trade_status(ts, info)
-        await asyncio.sleep(self.confirmed_delay_s)
-        ts.status, ts.last_update_s = "CONFIRMED", self.now_s()
-        self._publish_trade_status(ts, info)
-
     def publish_fills(self, rows: Sequence[FillRow]) -> None:
-        """Number ``rows`` on, add them to the Data API log and push them on RTDS (mined or replayed)."""
+        """Add ``rows`` to the Data API log and push them on RTDS at once (replayed transactions)."""
+        self.push_fills(self.record_fills(rows))
+
+    def record_fills(self, rows: Sequence[FillRow]) -> list[FillRow]:
+        """Number ``rows`` on and add them to the Data API log (they show in /trades, /activity)."""
         numbered = [replace(row, seq=self._fill_seq + i) for i, row in enumerate(rows)]
         self._fill_seq += len(numbered)
         self._fills.extend(numbered)
         for row in numbered:
             self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)
+        return numbered
+
+    def push_fills(self, rows: Sequence[FillRow]) -> None:
+        """Push ``rows`` on RTDS."""
+        for row in rows:
             if (info := self.info_by_condition(row.condition_id)) is not None:
                 self.rtds.publish_trade(
                     rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms()

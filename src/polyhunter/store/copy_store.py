@@ -192,6 +192,17 @@ class SqlCopyStore:
         async with translated_errors(), unit_of_work(self.sessions) as session:
             return await session.run_sync(insert_signals, signals)
 
+    async def mark_retracted(self, key: str, reason: str, at: datetime) -> int:
+        """Mark the signal of ``key`` as a fill that never happened (``reason``: ``pending_dropped``,
+        ``reorg``); its copies stand. Returns the rows marked (0: not recorded, or marked before)."""
+        stmt = (
+            update(SignalRecord)
+            .where(SignalRecord.key == key, SignalRecord.retracted_at.is_(None))
+            .values(retracted_at=at, retract_reason=reason[:32])
+        )
+        async with translated_errors(), unit_of_work(self.sessions) as session:
+            return rowcount(await session.execute(stmt))
+
     async def write_outcomes(
         self, outcomes: Sequence[Outcome], events: Sequence[GuardrailEventRow], now: datetime
     ) -> None:

@@ -29,7 +29,7 @@ async def rpc(anvil_url: str) -> AsyncIterator[JsonRpcClient]:
 
 @pytest.fixture
 async def mirror(anvil_url: str) -> AsyncIterator[ChainMirror]:
-    chain_mirror = ChainMirror(anvil_url)
+    chain_mirror = ChainMirror(anvil_url, shape="legs")  # the event-field calls (matchV2 / matchV1)
     await chain_mirror.start()
     yield chain_mirror
     await chain_mirror.close()

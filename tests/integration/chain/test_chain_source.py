@@ -93,7 +93,7 @@ async def test_every_leader_fill_seen_once_with_the_independent_key(
     rng = random.Random(1234 + layout)
     leaders = [address(rng) for _ in range(3)]
     others = [address(rng) for _ in range(4)]
-    mirror = ChainMirror(anvil_url, layout=layout)  # type: ignore[arg-type]
+    mirror = ChainMirror(anvil_url, layout=layout, shape="legs")  # type: ignore[arg-type]
     await mirror.start()
     source = _source(rpc, mirror, leaders, start_block=await rpc.block_number() + 1)
     try:

@@ -94,7 +94,7 @@ async def test_v2_match_emits_exchange_layout_in_exchange_order(
 
 
 async def test_v1_match_emits_v1_layout(anvil_url: str, rpc: JsonRpcClient) -> None:
-    mirror = ChainMirror(anvil_url, layout=1)
+    mirror = ChainMirror(anvil_url, layout=1, shape="legs")
     await mirror.start()
     try:
         match = _match()

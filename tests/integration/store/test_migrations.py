@@ -47,6 +47,10 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
+    # The default downgrade is one step: from 0009 (mempool source) back to 0008 (platform accounts), ...
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0008",)
+    assert await _tables(empty_db) == model_tables | {"alembic_version"}
     # The default downgrade is one step: from 0008 (platform accounts) back to 0006 (redemptions), ...
     platform = {"accounts", "auth_tokens", "account_leaders", "audit_log", "change_counter"}
     await migrate.downgrade(empty_db)

@@ -28,8 +28,8 @@ def test_first_source_wins_and_late_copies_are_counted_per_source() -> None:
     assert d.check("k1", CHAIN) is False
     assert d.check("k1", POLL) is False
     assert d.check("k2", POLL) is True
-    assert d.stats.first == {WS: 1, POLL: 1, CHAIN: 0}
-    assert d.stats.late == {WS: 0, POLL: 2, CHAIN: 1}
+    assert d.stats.first == {WS: 1, POLL: 1, CHAIN: 0, SourceKind.MEMPOOL: 0}
+    assert d.stats.late == {WS: 0, POLL: 2, CHAIN: 1, SourceKind.MEMPOOL: 0}
     assert d.stats.late_by_winner == {(POLL, WS): 2, (CHAIN, WS): 1}
 
 

@@ -54,7 +54,8 @@ def make_mux(mode: IngestMode | str = "HYBRID", max_age_s: float = 900) -> Signa
         ("WS_ONLY", {WS}),
         ("POLLING_ONLY", {POLL}),
         ("CHAIN_ONLY", {CHAIN}),
-        ("HYBRID", {WS, POLL, CHAIN}),
+        ("MEMPOOL_ONLY", {SourceKind.MEMPOOL}),
+        ("HYBRID", {WS, POLL, CHAIN, SourceKind.MEMPOOL}),
     ],
 )
 def test_modes_choose_sources(mode: str, runs: set[SourceKind]) -> None:
@@ -494,3 +495,60 @@ async def test_a_supervisor_killed_mid_hand_off_leaves_only_a_short_claim() -> N
     assert b_took == [sig(7, POLL)]
     assert await coord.claim("sig:" + sig(7, WS).key, "c", 60_000) is Claim.FINAL
     assert await a.drain(0) == 1  # A's hand-off never ended
+
+
+def _sig(source: SourceKind, key: str = "k1") -> Signal:
+    now = datetime.now(UTC)
+    return Signal(
+        key,
+        "0x" + "1e" * 20,
+        "7",
+        "",
+        Side.BUY,
+        Decimal(10),
+        Decimal("0.5"),
+        "0x" + "ab" * 32,
+        now,
+        now,
+        source,
+    )
+
+
+async def test_a_provisional_key_is_confirmed_once_by_a_mined_sighting() -> None:
+    confirmed: list[Signal] = []
+
+    async def on_confirm(signal: Signal) -> None:
+        confirmed.append(signal)
+
+    mux = SignalMux(
+        "HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, on_confirm=on_confirm
+    )
+    assert mux.offer(_sig(SourceKind.MEMPOOL)) is Verdict.ACCEPTED
+    assert mux.provisional_keys() == 1
+    assert mux.offer(_sig(SourceKind.MEMPOOL)) is Verdict.DUPLICATE  # the txpool poll again: no confirmation
+    assert mux.offer(_sig(WS)) is Verdict.DUPLICATE  # RTDS reports it mined
+    assert mux.offer(_sig(CHAIN)) is Verdict.DUPLICATE
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert [s.source for s in confirmed] == [WS]  # once
+    assert not await mux.confirm(_sig(SourceKind.MEMPOOL))  # the mempool's own block sighting: already done
+    assert mux.offer(_sig(WS, "k2")) is Verdict.ACCEPTED  # first seen mined: nothing to confirm
+    assert mux.provisional_keys() == 0
+
+
+async def test_a_retracted_key_is_confirmed_if_seen_mined_after_all() -> None:
+    confirmed: list[str] = []
+
+    async def on_confirm(signal: Signal) -> None:
+        confirmed.append(signal.key)
+
+    mux = SignalMux(
+        "HYBRID", DedupSet(ttl_s=86_400), IngestMetrics(), max_signal_age_s=900, on_confirm=on_confirm
+    )
+    assert mux.offer(_sig(SourceKind.MEMPOOL)) is Verdict.ACCEPTED
+    assert mux.retract(_sig(SourceKind.MEMPOOL))
+    assert not mux.retract(_sig(SourceKind.MEMPOOL))
+    assert mux.offer(_sig(POLL)) is Verdict.DUPLICATE
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert confirmed == ["k1"]

@@ -8,6 +8,7 @@ from polyhunter.domain.signal import SourceKind
 from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
+from polyhunter.ingest.mempool import MempoolSource
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.rtds import RtdsSource
 from polyhunter.ingest.source_deps import IngestClients, SourceDeps
@@ -50,6 +51,35 @@ def test_the_chain_source_is_off_without_a_node() -> None:
     assert selected(urls_only) == [WS, POLL, CHAIN]
 
 
+def test_the_mempool_runs_in_hybrid_only_with_a_node_that_serves_pending_transactions() -> None:
+    mem = SourceKind.MEMPOOL
+    assert mem not in selected(Settings())
+    http = Settings.model_validate({"ingest": {"mempool_url": "http://127.0.0.1:8545"}})
+    assert selected(http) == [WS, POLL, mem]
+    ws = Settings.model_validate({"ingest": {"mempool_url": "ws://127.0.0.1:8545"}, "venue": NODE})
+    assert selected(ws) == [WS, POLL, CHAIN, mem]
+    off = Settings.model_validate({"ingest": {"mempool_url": "http://n", "mempool_in_hybrid": False}})
+    assert selected(off) == [WS, POLL]
+    only = Settings.model_validate({"ingest": {"mode": "MEMPOOL_ONLY", "mempool_url": "http://n"}})
+    assert selected(only) == [mem]
+
+
+@pytest.mark.parametrize(
+    ("ingest", "venue", "error"),
+    [
+        ({"mode": "MEMPOOL_ONLY"}, {}, "MEMPOOL_ONLY needs ingest.mempool_url"),
+        ({"mempool_url": "ws://n"}, {}, "mempool_url is a websocket: set venue.chain_rpc_url"),
+        ({"mempool_url": "ftp://n"}, {}, "must start with ws://, wss://, http:// or https://"),
+        ({"mempool_url": "http://n", "mempool_drop_after_blocks": 0}, {}, "mempool_drop_after_blocks"),
+    ],
+)
+def test_bad_mempool_settings_are_one_clear_error(
+    ingest: dict[str, object], venue: dict[str, object], error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        Settings.model_validate({"ingest": ingest, "venue": venue})
+
+
 def test_chain_only_needs_a_node() -> None:
     with pytest.raises(ValueError, match="CHAIN_ONLY needs venue.chain_rpc_url"):
         settings("CHAIN_ONLY", node=False)
@@ -63,7 +93,12 @@ def test_the_nodes_are_tried_in_order_each_once() -> None:
 
 
 async def test_every_entry_builds_a_source_of_its_kind_over_the_callers_clients() -> None:
-    s = settings("HYBRID", chain_in_hybrid=True)
+    s = Settings.model_validate(
+        {
+            "ingest": {"mode": "HYBRID", "chain_in_hybrid": True, "mempool_url": "ws://127.0.0.1:8545"},
+            "venue": NODE,
+        }
+    )
     clients = IngestClients.from_settings(s)
 
     async def retracted(_signal: object) -> None:
@@ -88,6 +123,7 @@ async def test_every_entry_builds_a_source_of_its_kind_over_the_callers_clients(
     assert push.client is clients.rtds
     assert isinstance(sources[POLL], DataApiPoller)
     assert isinstance(sources[CHAIN], ChainLogSource)
+    assert isinstance(sources[SourceKind.MEMPOOL], MempoolSource)
     for source in sources.values():
         await source.close()
     await clients.close()

@@ -84,6 +84,10 @@ def test_bad_follower_keys_are_named(tmp_path: Path, body: str, expected: str) -
             'sizing = "PROPORTIONAL"\nmin_price = "0.9"\nmax_price = "0.1"',
             "followers[0] (alice).copies[0]: price bounds",
         ),
+        (
+            'sizing = "PROPORTIONAL"\nact_on = "soon"',
+            "followers[0] (alice).copies[0].act_on: Input should be 'pending' or 'confirmed'",
+        ),
     ],
 )
 def test_bad_copy_keys_are_named(tmp_path: Path, copy: str, expected: str) -> None:
@@ -121,3 +125,14 @@ def test_missing_env_var_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_keys_never_go_in_files(tmp_path: Path) -> None:
     text = '[[followers]]\nname = "bob"\ncustody = "EOA"\nprivate_key = "0x11"\n'
     assert "followers[0] (bob).private_key: keys never go in files" in _load(tmp_path, text)
+
+
+def test_act_on_is_read_and_defaults_to_confirmed(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    copy = '[[followers.copies]]\nleader = "{}"\nsizing = "PROPORTIONAL"\n'
+    path.write_text(
+        '[[followers]]\nname = "alice"\n' + copy.format(LEADER) + 'act_on = "pending"\n' + copy.format(OTHER)
+    )
+    [alice] = load_run_file(path).followers
+    assert [c.act_on.value for c in alice.copies] == ["pending", "confirmed"]
+    assert [c.to_domain(1, alice.custody).act_on.value for c in alice.copies] == ["pending", "confirmed"]

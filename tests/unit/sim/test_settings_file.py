@@ -64,6 +64,15 @@ def test_chain_mode_reads_the_sims_node_and_mirror_contract(tmp_path: Path) -> N
     assert s.ingest.chain_in_hybrid is True
     assert s.ingest.chain_exchange_addresses == [MIRROR]
     assert s.db.url == f"sqlite+aiosqlite:///{(tmp_path / 'sub' / 'x.db').resolve()}"
+    assert s.ingest.mempool_url is None  # fast timing: matches are mined at once, nothing is pending
+
+
+def test_live_chain_mode_turns_the_mempool_source_on(tmp_path: Path) -> None:
+    urls = {**URLS, "chain_rpc": "http://127.0.0.1:8545"}
+    s = _load(tmp_path, settings_toml(urls, chain_id=31337, mirror_address=MIRROR, mempool=True))
+    assert s.ingest.mempool_url == "ws://127.0.0.1:8545"  # anvil's websocket, on the same port
+    assert s.ingest.mempool_in_hybrid is True
+    assert settings_toml(URLS, chain_id=137, mempool=True).count("mempool_url") == 0  # no chain: no mempool
 
 
 def test_the_admin_url_is_a_comment_fund_reads(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Solidity ABI encoding and decoding for the few types PolyHunter needs, written by hand.
 
-Supported types: ``uint<N>``, ``int<N>``, ``address``, ``bool``, ``bytes32`` (any ``bytes<N>``), dynamic arrays
+Supported types: ``uint<N>``, ``int<N>``, ``address``, ``bool``, ``bytes32`` (any ``bytes<N>``), ``bytes``, dynamic arrays
 ``T[]``, fixed arrays ``T[k]`` and tuples ``(T1,T2,...)``, nested freely. Head/tail layout as in the Solidity ABI
 specification: static values inline, dynamic values behind a 32-byte offset relative to the start of the
 enclosing tuple. Values in Python: ints for integers, ``0x`` hex strings for addresses, ``bytes`` (or ``0x``
@@ -67,7 +67,7 @@ def topic_to_address(topic: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AbiType:
-    kind: str  # "uint" | "int" | "address" | "bool" | "bytes" | "array" | "tuple"
+    kind: str  # "uint" | "int" | "address" | "bool" | "bytes" | "dynbytes" | "array" | "tuple"
     bits: int = 0  # uint/int width, or byte length for fixed bytes
     element: AbiType | None = None  # array element
     length: int | None = None  # fixed array length; None = dynamic array
@@ -82,6 +82,8 @@ class AbiType:
 
     @property
     def dynamic(self) -> bool:
+        if self.kind == "dynbytes":
+            return True
         if self.kind == "array":
             return self.length is None or self.item.dynamic
         if self.kind == "tuple":
@@ -121,6 +123,8 @@ def _split_top_level(text: str) -> list[str]:
 
 def parse_type(text: str) -> AbiType:
     text = text.strip()
+    if text == "bytes":
+        return AbiType("dynbytes")
     if text.endswith("]"):
         open_at = text.rindex("[")
         inner = parse_type(text[:open_at])
@@ -204,7 +208,17 @@ def _encode_sequence(types: Sequence[AbiType], values: Sequence[object]) -> byte
     return b"".join(heads) + b"".join(tails)
 
 
+def _encode_dynbytes(value: object) -> bytes:
+    raw = hex_to_bytes(value) if isinstance(value, str) else value
+    if not isinstance(raw, bytes | bytearray):
+        raise AbiError(f"bytes expected: {value!r}")
+    padded = bytes(raw).ljust(-(-len(raw) // WORD) * WORD, b"\0")
+    return _word(len(raw)) + padded
+
+
 def _encode_value(typ: AbiType, value: object) -> bytes:
+    if typ.kind == "dynbytes":
+        return _encode_dynbytes(value)
     if typ.kind == "tuple":
         if not isinstance(value, Sequence) or isinstance(value, str | bytes):
             raise AbiError(f"tuple expected: {value!r}")
@@ -278,6 +292,11 @@ def _decode_sequence(types: Sequence[AbiType], data: bytes, base: int) -> list[o
 
 
 def _decode_value(typ: AbiType, data: bytes, offset: int) -> object:
+    if typ.kind == "dynbytes":
+        size = _read_word(data, offset)
+        if size > len(data) - offset - WORD:
+            raise AbiError(f"bytes length {size} exceeds data")
+        return bytes(data[offset + WORD : offset + WORD + size])
     if typ.kind == "tuple":
         return tuple(_decode_sequence(typ.components, data, offset))
     if typ.kind == "array":

@@ -40,6 +40,10 @@ class SignalRecord(Base):
     outcome: Mapped[str] = mapped_column(String(64), default="")
     fill_time: Mapped[datetime] = mapped_column(UTCDateTime)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A fill that never happened: its pending transaction was dropped, replaced or reverted (mempool), or
+    # its block was re-orged away (chain). Copies made of it stand; they copied a fill that was undone.
+    retracted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retract_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class SignalCursor(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from polyhunter.domain.copy_config import CopyConfig
+from polyhunter.domain.copy_config import ActOn, CopyConfig
 from polyhunter.domain.signal import Side, from_micro, to_micro
 from polyhunter.store.models import CopyConfigVersion
 
@@ -34,6 +34,7 @@ def version_values(cfg: CopyConfig) -> dict[str, Any]:
             "max_price": str(cfg.max_price),
             "mirror_sells": cfg.mirror_sells,
             "aggregate_below_minimum": cfg.aggregate_below_minimum,
+            "act_on": cfg.act_on.value,
             "extra": dict(cfg.extra),
         },
     }
@@ -64,5 +65,6 @@ def to_domain(row: CopyConfigVersion, *, user_id: int, leader: str) -> CopyConfi
         mirror_sells=bool(f.get("mirror_sells", True)),
         max_slippage_bps=row.max_slippage_bps,
         aggregate_below_minimum=bool(f.get("aggregate_below_minimum", True)),
+        act_on=ActOn(f.get("act_on", ActOn.CONFIRMED.value)),
         extra={str(k): str(v) for k, v in f.get("extra", {}).items()},
     )
