@@ -1,6 +1,6 @@
 """Solidity ABI encoding and decoding for the few types PolyHunter needs, written by hand.
 
-Supported types: ``uint<N>``, ``int<N>``, ``address``, ``bool``, ``bytes32`` (any ``bytes<N>``), dynamic arrays
+Supported types: ``uint<N>``, ``int<N>``, ``address``, ``bool``, ``bytes32`` (any ``bytes<N>``), ``bytes``, dynamic arrays
 ``T[]``, fixed arrays ``T[k]`` and tuples ``(T1,T2,...)``, nested freely. Head/tail layout as in the Solidity ABI
 specification: static values inline, dynamic values behind a 32-byte offset relative to the start of the
 enclosing tuple. Values in Python: ints for integers, ``0x`` hex strings for addresses, ``bytes`` (or ``0x``
@@ -67,7 +67,7 @@ def topic_to_address(topic: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AbiType:
-    kind: str  # "uint" | "int" | "address" | "bool" | "bytes" | "array" | "tuple"
+    kind: str  # "uint" | "int" | "address" | "bool" | "bytes" | "dynbytes" | "array" | "tuple"
     bits: int = 0  # uint/int width, or byte length for fixed bytes
     element: AbiType | None = None  # array element
     length: int | None = None  # fixed array length; None = dynamic array
@@ -82,6 +82,8 @@ class AbiType:
 
     @property
     def dynamic(self) -> bool:
+        if self.kind == "dynbytes":
+            return True
         if self.kind == "array":
             return self.length is None or self.item.dynamic
         if self.kind == "tuple":
@@ -130,6 +132,8 @@ def parse_type(text: str) -> AbiType:
         if not text.endswith(")"):
             raise AbiError(f"bad tuple type: {text!r}")
         return AbiType("tuple", components=tuple(parse_type(p) for p in _split_top_level(text[1:-1])))
+    if text == "bytes":
+        return AbiType("dynbytes")
     match = _ELEMENTARY.match(text)
     if match is None:
         raise AbiError(f"unsupported ABI type: {text!r}")
@@ -218,6 +222,12 @@ def _encode_value(typ: AbiType, value: object) -> bytes:
         if len(value) != typ.length:
             raise AbiError(f"array of {typ.length} expected, got {len(value)}")
         return body
+    if typ.kind == "dynbytes":
+        raw: object = hex_to_bytes(value) if isinstance(value, str) else value
+        if not isinstance(raw, bytes | bytearray):
+            raise AbiError(f"bytes expected: {value!r}")
+        padded = bytes(raw).ljust(-(-len(raw) // WORD) * WORD, b"\0")
+        return _word(len(raw)) + padded
     return _encode_static_scalar(typ, value)
 
 
@@ -287,6 +297,11 @@ def _decode_value(typ: AbiType, data: bytes, offset: int) -> object:
                 raise AbiError(f"array length {count} exceeds data")
             return _decode_sequence([typ.item] * count, data, offset + WORD)
         return _decode_sequence([typ.item] * typ.length, data, offset)
+    if typ.kind == "dynbytes":
+        size = _read_word(data, offset)
+        if offset + WORD + size > len(data):
+            raise AbiError(f"bytes of {size} exceed data")
+        return bytes(data[offset + WORD : offset + WORD + size])
     return _decode_scalar(typ, data, offset)
 
 
