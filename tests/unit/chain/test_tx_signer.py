@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from eth_account import Account
-from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polyhunter.adapters.chain.tx_signer import LegacyTx, TxSigner, TxSignError, rlp_encode
+from polyhunter.adapters.polymarket.eip712 import to_checksum_address
 
 KEY = "0x" + "4c" * 32
 
