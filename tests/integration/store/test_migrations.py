@@ -47,7 +47,13 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0005 (archive tables) back to 0004 (config pause), ...
+    # The default downgrade is one step: from 0010 (proxy settlement) back to 0005 (archive tables), ...
+    proxy = {"fleet_workers", "settlements"}
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0005",)
+    assert await _tables(empty_db) == model_tables - proxy | {"alembic_version"}
+    model_tables -= proxy
+    # ... then back to 0004 (config pause), ...
     archives = {"copy_trades_archive", "orders_archive", "signals_archive", "guardrail_events_archive"}
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0004",)

@@ -11,7 +11,13 @@ from polyhunter.store.models.archive import (
 from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyTrade, GuardrailEvent
 from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.paper import PaperAccount
-from polyhunter.store.models.settlement import CommissionLog, DebtRecord, ReimbursementEntry
+from polyhunter.store.models.settlement import (
+    CommissionLog,
+    DebtRecord,
+    FleetWorker,
+    ReimbursementEntry,
+    SettlementRow,
+)
 from polyhunter.store.models.signals import SignalCursor, SignalRecord
 from polyhunter.store.models.trading import Fill, Order, Position
 
@@ -28,12 +34,14 @@ __all__ = [
     "DebtRecord",
     "Deployment",
     "Fill",
+    "FleetWorker",
     "GuardrailEvent",
     "Leader",
     "Order",
     "PaperAccount",
     "Position",
     "ReimbursementEntry",
+    "SettlementRow",
     "SignalCursor",
     "SignalRecord",
     "User",
