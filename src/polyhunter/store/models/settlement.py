@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from polyhunter.store.base import Base, utcnow
 from polyhunter.domain.signal import Side
+from polyhunter.store.base import Base, utcnow
 from polyhunter.store.enums import DebtStatus, ReimbursementStatus, SettlementStatus
 from polyhunter.store.models.accounts import ADDRESS_LEN
 from polyhunter.store.models.copying import ASSET_LEN
@@ -67,6 +67,7 @@ class DebtRecord(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id"))
     reimbursement_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("reimbursement_ledger.id"))
+    settlement_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("settlements.id"), index=True)
     amount_micro: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(256))
     status: Mapped[DebtStatus] = mapped_column(str_enum(DebtStatus, "debt_status"))
@@ -112,6 +113,9 @@ class SettlementRow(Base):
         BigInteger
     )  # BUY: owed to the worker; SELL: owed to the proxy
     fee_micro: Mapped[int] = mapped_column(BigInteger)  # commission to the treasury
+    cost_basis_micro: Mapped[int | None] = mapped_column(BigInteger)  # SELL: average cost of the shares sold
+    paid_collateral_micro: Mapped[int | None] = mapped_column(BigInteger)  # what moved (less when short)
+    paid_fee_micro: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[SettlementStatus] = mapped_column(str_enum(SettlementStatus, "settlement_status"))
     tx_hash: Mapped[str | None] = mapped_column(String(TX_HASH_LEN))
     retry_count: Mapped[int] = mapped_column(Integer, default=0)

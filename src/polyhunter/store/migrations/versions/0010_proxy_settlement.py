@@ -1,5 +1,6 @@
 """Proxy custody: `fleet_workers` (float limit, pause per FLEET wallet) and `settlements` (the settlement
-queue of executed PROXY copies: amounts in base units, status, tx hash, retries with backoff).
+queue of executed PROXY copies: amounts in base units, status, tx hash, retries with backoff, what was paid),
+and `debt_records.settlement_id` (the settlement a debt is left from).
 
 Revision ID: 0010
 Revises: 0005
@@ -48,6 +49,9 @@ def upgrade() -> None:
         sa.Column("shares_micro", sa.BigInteger(), nullable=False),
         sa.Column("collateral_micro", sa.BigInteger(), nullable=False),
         sa.Column("fee_micro", sa.BigInteger(), nullable=False),
+        sa.Column("cost_basis_micro", sa.BigInteger(), nullable=True),
+        sa.Column("paid_collateral_micro", sa.BigInteger(), nullable=True),
+        sa.Column("paid_fee_micro", sa.BigInteger(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -83,9 +87,19 @@ def upgrade() -> None:
     op.create_index(op.f("ix_settlements_status_next_retry_at"), "settlements", ["status", "next_retry_at"])
     op.create_index(op.f("ix_settlements_user_id_status"), "settlements", ["user_id", "status"])
     op.create_index(op.f("ix_settlements_worker_wallet_id"), "settlements", ["worker_wallet_id"])
+    with op.batch_alter_table("debt_records") as batch:
+        batch.add_column(sa.Column("settlement_id", _ID, nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_debt_records_settlement_id_settlements"), "settlements", ["settlement_id"], ["id"]
+        )
+        batch.create_index(op.f("ix_debt_records_settlement_id"), ["settlement_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("debt_records") as batch:
+        batch.drop_index(op.f("ix_debt_records_settlement_id"))
+        batch.drop_constraint(op.f("fk_debt_records_settlement_id_settlements"), type_="foreignkey")
+        batch.drop_column("settlement_id")
     op.drop_index(op.f("ix_settlements_worker_wallet_id"), table_name="settlements")
     op.drop_index(op.f("ix_settlements_user_id_status"), table_name="settlements")
     op.drop_index(op.f("ix_settlements_status_next_retry_at"), table_name="settlements")
