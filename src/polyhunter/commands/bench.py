@@ -26,6 +26,7 @@ SUITE = (
     ("bench_detection", "detection: push vs polling"),
     ("bench_memory", "memory over a demo run"),
     ("bench_overload", "overload: backpressure, not failure"),
+    ("bench_settlement", "PROXY settlement on anvil: batched vs one per tx"),
 )
 
 
@@ -148,6 +149,15 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
                 f"sources waited {bp['wait_s_total']} s, max occupancy {bp['max_occupancy']}/{bp['limit']}",
             ),
         ]
+    elif name == "bench_settlement":
+        for mode, label in (("batched", "batched"), ("one_per_tx", "one per transaction")):
+            m = r[mode]
+            rows.append(
+                (
+                    f"settlement {label} ({m['copies']} copies, {m['transactions']} tx)",
+                    f"{m['copies_per_s']} copies/s, {m['gas_per_copy']:,} gas per copy",
+                )
+            )
     return rows
 
 
