@@ -81,6 +81,9 @@ class ExecutionResult:
     error: str = ""
     tx_hashes: tuple[str, ...] = field(default_factory=tuple)
     retryable: bool = False
+    # filled by a fleet worker on its own float (PROXY custody): the copy is SETTLEMENT_PENDING, the
+    # executor has queued its settlement, and the settlement (not the engine) makes it EXECUTED
+    settles_later: bool = False
 
     @property
     def notional(self) -> Decimal:

@@ -127,6 +127,25 @@ class SettlementRepository:
             position = position.bought(shares, collateral) if side == Side.BUY else position.sold(shares)
         return position
 
+    async def unsettled_buy_cost(self, user_id: int) -> int:
+        """BUY cost the user's proxy will pay at settlement (queued or in flight)."""
+        owed = await self._s.scalar(
+            select(
+                func.coalesce(func.sum(SettlementRow.collateral_micro + SettlementRow.fee_micro), 0)
+            ).where(
+                SettlementRow.user_id == user_id,
+                SettlementRow.side == Side.BUY,
+                SettlementRow.status != SettlementStatus.SETTLED,
+            )
+        )
+        return int(owed or 0)
+
+    async def assets(self, user_id: int) -> list[str]:
+        rows = await self._s.scalars(
+            select(SettlementRow.asset).where(SettlementRow.user_id == user_id).distinct()
+        )
+        return [str(a) for a in rows]
+
     async def enqueue(self, new: NewSettlement, now: datetime) -> bool:
         """The copy's fill and its settlement row, in the caller's transaction. False if the copy is not
         PENDING (or SETTLEMENT_PENDING) any more: nothing is written then."""
