@@ -20,7 +20,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.copy_config import CustodyMode
@@ -162,7 +161,8 @@ async def test_a_proxy_follower_copies_buys_and_sells_and_the_chain_equals_the_l
             r.db,
             "SELECT worker_wallet_id, side, shares_micro, paid_collateral_micro, status FROM settlements",
         )
-        assert len(settlements) == 6 and {s["status"] for s in settlements} == {"SETTLED"}
+        assert len(settlements) == 6
+        assert {s["status"] for s in settlements} == {"SETTLED"}
         # the chain equals the ledger and the commission log, to the base unit
         user_id = rows(r.db, "SELECT user_id FROM copy_trades LIMIT 1")[0]["user_id"]
         reimbursed = sum(
@@ -170,7 +170,8 @@ async def test_a_proxy_follower_copies_buys_and_sells_and_the_chain_equals_the_l
         )
         commission = sum(x["amount_micro"] for x in rows(r.db, "SELECT amount_micro FROM commission_logs"))
         proceeds = sum(s["paid_collateral_micro"] for s in settlements if s["side"] == "SELL")
-        assert commission > 0 and proceeds > 0
+        assert commission > 0
+        assert proceeds > 0
         assert await p.chain.usdc(p.proxy) == DEPOSIT - reimbursed + proceeds - commission
         assert await p.chain.usdc(p.chain.deployment.treasury) == commission
         wallets = {
