@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from polyhunter.commands import archive, bench, config, db, demo, doctor, run, sim, watch
+from polyhunter.commands import archive, bench, config, custody, db, demo, doctor, run, sim, watch
 
 app = typer.Typer(
     name="polyhunter",
@@ -21,6 +21,8 @@ app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
 app.command("doctor")(doctor.doctor)
 app.command("archive")(archive.archive)
+app.add_typer(custody.fleet_app, name="fleet")
+app.add_typer(custody.proxy_app, name="proxy")
 
 
 def main() -> None:
