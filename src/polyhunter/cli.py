@@ -10,6 +10,7 @@ from polyhunter.commands import (
     backtest,
     bench,
     config,
+    custody,
     db,
     demo,
     doctor,
@@ -41,6 +42,8 @@ app.command("archive")(archive.archive)
 app.add_typer(leaders.app, name="leaders")
 app.command("backtest")(backtest.backtest)
 app.add_typer(wallet.app, name="wallet")
+app.add_typer(custody.fleet_app, name="fleet")
+app.add_typer(custody.proxy_app, name="proxy")
 
 
 def main() -> None:

@@ -180,6 +180,40 @@ class VenueSettings(Section):
         return value.rstrip("/")
 
 
+class ProxySettings(Section):
+    """PROXY custody: the contracts on `venue.chain_rpc_url`, the fee schedule and the settlement loop."""
+
+    factory: str | None = None  # ProxyFactory
+    executor: str | None = None  # PolyHunterExecutor
+    collateral: str | None = None  # the collateral token (pUSD)
+    ctf: str | None = None  # the outcome tokens (ConditionalTokens)
+    fee_bps: int = Field(default=0, ge=0, le=5_000)  # commission on each copy's notional
+    profit_share_bps: int = Field(default=0, ge=0, le=5_000)  # commission on realized profit of a SELL
+    batch_max: int = Field(default=50, ge=1, le=500)  # copies settled in one transaction
+    flush_interval_s: float = Field(default=2.0, ge=0.01, le=3_600)
+    ledger_cap_usdc: Decimal = Field(
+        default=Decimal(500), gt=0, le=Decimal(10**9)
+    )  # owed by a proxy: flush now
+    confirmations: int = Field(default=2, ge=1, le=256)
+    stuck_after_s: float = Field(default=30.0, ge=0.1, le=DAY_S)
+    retry_base_s: float = Field(default=1.0, ge=0, le=3_600)
+    retry_max_s: float = Field(default=300.0, ge=0, le=DAY_S)
+    namespace: str = Field(default="polyhunter", min_length=1, max_length=64)
+
+    @field_validator("factory", "executor", "collateral", "ctf")
+    @classmethod
+    def _contract(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", value.strip()):
+            raise ValueError(f"not a contract address: {value[:50]!r}")
+        return value.strip().lower()
+
+    @property
+    def configured(self) -> bool:
+        return None not in (self.factory, self.executor, self.collateral, self.ctf)
+
+
 class IngestSettings(Section):
     mode: SignalMode = "HYBRID"
     poll_interval_ms: int = Field(default=2_000, ge=50, le=DAY_MS)
@@ -335,6 +369,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
 
     @model_validator(mode="after")
     def _chain_only_needs_a_node(self) -> Settings:

@@ -63,3 +63,25 @@ def test_bench_ingest_says_whether_the_target_is_met() -> None:
     )
     target = next(r for r in done.stdout.splitlines() if r.strip().startswith("target:"))
     assert target.endswith(f"{'met' if rate >= 200_000 else 'NOT met'} ({rate:,} frames/s)")
+
+
+def test_bench_prints_settlement_throughput_and_gas_per_copy() -> None:
+    """`polyhunter bench --only bench_settlement`: batched vs one per transaction, copies/s and gas per copy."""
+    done = subprocess.run(
+        [sys.executable, "-m", "polyhunter.cli", "bench", "--quick", "--only", "bench_settlement"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "settlement batched (40 copies, 1 tx)" in done.stdout
+    assert "settlement one per transaction (20 copies, 20 tx)" in done.stdout
+    batched = next(line for line in done.stdout.splitlines() if "settlement batched" in line)
+    single = next(line for line in done.stdout.splitlines() if "settlement one per" in line)
+
+    def gas(line: str) -> int:
+        return int(line.split(" copies/s, ")[1].split(" gas")[0].replace(",", ""))
+
+    assert gas(batched) < gas(single)  # batching spreads the transaction's base cost

@@ -26,6 +26,7 @@ SUITE = (
     ("bench_detection", "detection per source: mempool, RTDS, chain, polling (live timing)"),
     ("bench_memory", "memory over a demo run"),
     ("bench_overload", "overload: backpressure, not failure"),
+    ("bench_settlement", "PROXY settlement on anvil: batched vs one per tx"),
 )
 
 
@@ -150,6 +151,15 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
             ),
             ("overload RSS", _overload_rss(r["rss_mib"])),
         ]
+    elif name == "bench_settlement":
+        for mode, label in (("batched", "batched"), ("one_per_tx", "one per transaction")):
+            m = r[mode]
+            rows.append(
+                (
+                    f"settlement {label} ({m['copies']} copies, {m['transactions']} tx)",
+                    f"{m['copies_per_s']} copies/s, {m['gas_per_copy']:,} gas per copy",
+                )
+            )
     return rows
 
 

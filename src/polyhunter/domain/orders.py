@@ -84,6 +84,9 @@ class ExecutionResult:
     amount: Decimal | None = None  # the exact USDC paid (BUY) or received (SELL), fee excluded, if known
     market_closed: bool = False  # refused: the market takes no more orders (closed or resolved)
     venue_tick: Decimal | None = None  # refused: the price is off the market's tick (the venue's tick)
+    # filled by a fleet worker on its own float (PROXY custody): the copy is SETTLEMENT_PENDING, the
+    # executor has queued its settlement, and the settlement (not the engine) makes it EXECUTED
+    settles_later: bool = False
 
     @property
     def notional(self) -> Decimal:

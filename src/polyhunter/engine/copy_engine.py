@@ -516,7 +516,7 @@ class CopyEngine:
                 )
                 self._reporter.finish(
                     work,
-                    EXECUTED,
+                    CopyTradeState.SETTLEMENT_PENDING if result.settles_later else EXECUTED,
                     filled=(result.filled_shares, result.avg_price, result.fee),
                     order_id=result.venue_order_id,
                     tick=price.tick_size,

@@ -148,6 +148,9 @@ class PendingSweeper:
                     await self._store.release(row.id, self._worker)
                     return
         now = datetime.now(UTC)
+        if result is not None and result.settles_later:  # the executor queued its settlement (PROXY)
+            self.stats.reconciled += 1
+            return
         if result is not None and result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
             fill = Fill(
                 int(result.filled_shares * 1_000_000),

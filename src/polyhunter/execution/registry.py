@@ -138,8 +138,9 @@ def _builtin() -> list[CustodyType]:
     run file and provisioning types, which import this registry)."""
     from polyhunter.execution.eoa_custody import EOA
     from polyhunter.execution.paper_custody import PAPER
+    from polyhunter.execution.proxy_custody import PROXY
 
-    return [PAPER, EOA]
+    return [PAPER, EOA, PROXY]
 
 
 CUSTODY = CustodyRegistry()

@@ -136,6 +136,7 @@ class FollowerSpec(_Strict):
     signature_type: int = Field(default=0, ge=0, le=3)
     signer: str | None = None
     funder: str | None = None
+    proxy: str | None = None  # PROXY custody: the follower's proxy (`polyhunter proxy create` prints it)
     limits: FollowerLimits = Field(default_factory=FollowerLimits)
     copies: list[CopySpec] = Field(default_factory=list)
 
@@ -155,7 +156,7 @@ class FollowerSpec(_Strict):
             raise ValueError(problem)
         return value
 
-    @field_validator("signer", "funder")
+    @field_validator("signer", "funder", "proxy")
     @classmethod
     def _addresses(cls, value: str | None) -> str | None:
         return None if value is None else _address(value)

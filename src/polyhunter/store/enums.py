@@ -27,3 +27,11 @@ class DebtStatus(StrEnum):
     OPEN = "OPEN"
     RECOVERED = "RECOVERED"
     WRITTEN_OFF = "WRITTEN_OFF"
+
+
+class SettlementStatus(StrEnum):
+    """One copy's settlement between a fleet worker and a proxy (the settlement queue)."""
+
+    QUEUED = "QUEUED"  # waiting for a flush (or its next retry)
+    SUBMITTED = "SUBMITTED"  # in a transaction sent (its hash kept); confirmed or retried after a restart
+    SETTLED = "SETTLED"  # the executor's Settled event confirmed on chain

@@ -47,11 +47,17 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0009 (mempool source) back to 0008 (platform accounts), ...
+    # The default downgrade is one step: from 0010 (proxy settlement) back to 0009 (mempool source), ...
+    proxy = {"fleet_workers", "settlements"}
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0009",)
+    assert await _tables(empty_db) == model_tables - proxy | {"alembic_version"}
+    model_tables -= proxy
+    # ... then from 0009 (mempool source) back to 0008 (platform accounts), ...
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0008",)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
-    # The default downgrade is one step: from 0008 (platform accounts) back to 0006 (redemptions), ...
+    # ... then from 0008 (platform accounts) back to 0006 (redemptions), ...
     platform = {"accounts", "auth_tokens", "account_leaders", "audit_log", "change_counter"}
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0006",)

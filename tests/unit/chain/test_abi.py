@@ -76,6 +76,22 @@ def test_dynamic_and_nested_types_equal_eth_abi(
     assert decoded[4] == signed
 
 
+@given(st.binary(max_size=100), st.lists(st.binary(max_size=40), max_size=3), addresses)
+def test_dynamic_bytes_equal_eth_abi_and_round_trip(blob: bytes, blobs: list[bytes], target: str) -> None:
+    types = ["address", "bytes", "(uint256,bytes)[]"]
+    values: list[object] = [target, blob, [(i, b) for i, b in enumerate(blobs)]]
+    encoded = encode(types, values)
+    assert encoded == eth_encode(types, values)
+    assert decode(types, encoded) == (target.lower(), blob, [(i, b) for i, b in enumerate(blobs)])
+
+
+def test_dynamic_bytes_longer_than_the_data_are_rejected() -> None:
+    with pytest.raises(AbiError):
+        decode(["bytes"], (32).to_bytes(32, "big") + (33).to_bytes(32, "big") + b"\0" * 32)
+    with pytest.raises(AbiError):
+        encode(["bytes"], [7])
+
+
 @given(st.lists(legs, max_size=4), legs)
 def test_decode_inverts_encode(makers: list[tuple[object, ...]], taker: tuple[object, ...]) -> None:
     types = [f"{LEG}[]", LEG]

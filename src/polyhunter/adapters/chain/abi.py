@@ -134,6 +134,8 @@ def parse_type(text: str) -> AbiType:
         if not text.endswith(")"):
             raise AbiError(f"bad tuple type: {text!r}")
         return AbiType("tuple", components=tuple(parse_type(p) for p in _split_top_level(text[1:-1])))
+    if text == "bytes":
+        return AbiType("dynbytes")
     match = _ELEMENTARY.match(text)
     if match is None:
         raise AbiError(f"unsupported ABI type: {text!r}")
@@ -232,6 +234,12 @@ def _encode_value(typ: AbiType, value: object) -> bytes:
         if len(value) != typ.length:
             raise AbiError(f"array of {typ.length} expected, got {len(value)}")
         return body
+    if typ.kind == "dynbytes":
+        raw: object = hex_to_bytes(value) if isinstance(value, str) else value
+        if not isinstance(raw, bytes | bytearray):
+            raise AbiError(f"bytes expected: {value!r}")
+        padded = bytes(raw).ljust(-(-len(raw) // WORD) * WORD, b"\0")
+        return _word(len(raw)) + padded
     return _encode_static_scalar(typ, value)
 
 
@@ -306,6 +314,11 @@ def _decode_value(typ: AbiType, data: bytes, offset: int) -> object:
                 raise AbiError(f"array length {count} exceeds data")
             return _decode_sequence([typ.item] * count, data, offset + WORD)
         return _decode_sequence([typ.item] * typ.length, data, offset)
+    if typ.kind == "dynbytes":
+        size = _read_word(data, offset)
+        if offset + WORD + size > len(data):
+            raise AbiError(f"bytes of {size} exceed data")
+        return bytes(data[offset + WORD : offset + WORD + size])
     return _decode_scalar(typ, data, offset)
 
 

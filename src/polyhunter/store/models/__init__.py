@@ -13,7 +13,13 @@ from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.lifecycle import Redemption
 from polyhunter.store.models.paper import PaperAccount
 from polyhunter.store.models.platform import Account, AccountLeader, AuditEvent, AuthToken, ChangeCounter
-from polyhunter.store.models.settlement import CommissionLog, DebtRecord, ReimbursementEntry
+from polyhunter.store.models.settlement import (
+    CommissionLog,
+    DebtRecord,
+    FleetWorker,
+    ReimbursementEntry,
+    SettlementRow,
+)
 from polyhunter.store.models.signals import SignalCursor, SignalRecord
 from polyhunter.store.models.trading import Fill, Order, Position
 
@@ -35,6 +41,7 @@ __all__ = [
     "DebtRecord",
     "Deployment",
     "Fill",
+    "FleetWorker",
     "GuardrailEvent",
     "Leader",
     "Order",
@@ -42,6 +49,7 @@ __all__ = [
     "Position",
     "Redemption",
     "ReimbursementEntry",
+    "SettlementRow",
     "SignalCursor",
     "SignalRecord",
     "User",

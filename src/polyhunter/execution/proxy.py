@@ -1,0 +1,227 @@
+"""PROXY custody's executor: a fleet worker trades on the CLOB with its own float for a follower whose money
+is in their proxy contract; the copy is then ``SETTLEMENT_PENDING`` and its settlement (shares and
+collateral between the worker and the proxy, the commission to the treasury) is queued for
+``ProxySettler``. A SELL first pulls the proxy's shares to the worker through the executor contract.
+
+Float: a worker carries at most its ``float_limit`` of BUY cost not yet paid back (unsettled settlements,
+open debts, and BUYs in flight); a copy no worker can carry is refused with ``FLEET_FLOAT_LIMIT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.adapters.chain import custody_calls as cc
+from polyhunter.adapters.chain.rpc import JsonRpcClient
+from polyhunter.domain.commission import FeeSchedule
+from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest
+from polyhunter.domain.signal import Side, to_micro
+from polyhunter.execution.eoa import EoaExecutor
+from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
+from polyhunter.log import get_logger
+from polyhunter.store.database import unit_of_work
+from polyhunter.store.repos.settlements import NewSettlement, SettlementRepository
+
+log = get_logger(__name__)
+
+FLOAT_LIMIT = "FLEET_FLOAT_LIMIT"
+MICRO = Decimal(1_000_000)
+
+
+@dataclass(slots=True)
+class FleetMember:
+    wallet_id: int
+    sender: WorkerSender
+    float_limit_micro: int
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyChain:
+    rpc: JsonRpcClient
+    monitor: TxMonitor
+    executor: str
+    collateral: str
+    ctf: str
+
+
+class ProxyExecutor:
+    remote_funds = True  # the proxy's balances are read from the chain
+
+    def __init__(
+        self,
+        proxies: Mapping[int, str],  # follower user id -> proxy address
+        fleet: Mapping[int, FleetMember],  # fleet wallet id -> worker
+        clob: EoaExecutor,  # accounts keyed by fleet wallet id
+        chain: ProxyChain,
+        sessions: async_sessionmaker[AsyncSession],
+        fees: FeeSchedule,
+        *,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self._proxies = dict(proxies)
+        self._fleet = dict(fleet)
+        self._clob = clob
+        self._chain = chain
+        self._sessions = sessions
+        self._fees = fees
+        self._in_flight: dict[int, int] = {}  # worker -> BUY cost being placed now
+        self._pick_lock = asyncio.Lock()
+        self._on_queued = on_queued
+        self.settler: object = None  # the settlement loop of this executor's copies (set by the custody)
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
+    def proxy(self, user_id: int) -> str:
+        return self._proxies[user_id]
+
+    async def collateral_balance(self, user_id: int) -> Decimal:
+        """The proxy's collateral on chain less what it owes (queued BUY costs, open debts), base units."""
+        balance = await self._chain_uint(self._chain.collateral, cc.erc20_balance_of(self.proxy(user_id)))
+        return Decimal(balance - await self._owed(user_id))
+
+    # --- funds (the engine's preflight) -----------------------------------------------------------------
+
+    async def _chain_uint(self, to: str, data: bytes) -> int:
+        return cc.decode_uint(await self._chain.rpc.call_contract(to, data))
+
+    async def _owed(self, user_id: int) -> int:
+        async with unit_of_work(self._sessions) as session:
+            ledger = await SettlementRepository(session).ledger(user_id)
+            queued = await SettlementRepository(session).unsettled_buy_cost(user_id)
+        return ledger.open_debt_micro + queued
+
+    async def collateral(self, user_id: int) -> Funds:
+        """What the follower can spend: the proxy's balance less what it owes, and no more than the
+        fleet can carry on float right now."""
+        proxy = self.proxy(user_id)
+        balance = await self._chain_uint(self._chain.collateral, cc.erc20_balance_of(proxy))
+        free = max(balance - await self._owed(user_id), 0)
+        return Funds(Decimal(min(free, await self._best_float())) / MICRO)
+
+    async def shares(self, user_id: int, token_id: str) -> Funds:
+        held = await self._chain_uint(
+            self._chain.ctf, cc.erc1155_balance_of(self.proxy(user_id), int(token_id))
+        )
+        return Funds(Decimal(held) / MICRO)
+
+    async def _float_used(self) -> dict[int, int]:
+        async with unit_of_work(self._sessions) as session:
+            used = await SettlementRepository(session).float_in_use()
+        for wid, amount in self._in_flight.items():
+            used[wid] = used.get(wid, 0) + amount
+        return used
+
+    async def _best_float(self) -> int:
+        used = await self._float_used()
+        free = [m.float_limit_micro - used.get(w, 0) for w, m in self._fleet.items() if not m.paused]
+        return max([0, *free])
+
+    async def _pick(self, side: Side, cost: int) -> FleetMember | None:
+        """The unpaused worker with the most free float that can carry ``cost`` (any unpaused for a SELL)."""
+        used = await self._float_used()
+        ranked = sorted(
+            (m for m in self._fleet.values() if not m.paused),
+            key=lambda m: m.float_limit_micro - used.get(m.wallet_id, 0),
+            reverse=True,
+        )
+        if not ranked:
+            return None
+        best = ranked[0]
+        if side is Side.BUY and best.float_limit_micro - used.get(best.wallet_id, 0) < cost:
+            return None
+        return best
+
+    # --- execute ----------------------------------------------------------------------------------------
+
+    async def execute(self, request: OrderRequest) -> ExecutionResult:
+        proxy = self.proxy(request.user_id)
+        cost = to_micro(request.shares * request.limit_price) if request.side is Side.BUY else 0
+        async with self._pick_lock:
+            worker = await self._pick(request.side, cost)
+            if worker is None:
+                return ExecutionResult(
+                    ExecStatus.REJECTED, error=f"{FLOAT_LIMIT}: no fleet worker can carry {cost}"
+                )
+            self._in_flight[worker.wallet_id] = self._in_flight.get(worker.wallet_id, 0) + cost
+        try:
+            if request.side is Side.SELL:
+                await self._pull(worker, proxy, request)
+            result = await self._clob.execute(replace(request, user_id=worker.wallet_id))
+            if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+                await self._queue(request, proxy, worker, result)
+                result = replace(result, settles_later=True)
+            if request.side is Side.SELL:
+                await self._return_unsold(worker, proxy, request, result)
+            return result
+        finally:
+            self._in_flight[worker.wallet_id] -= cost
+
+    async def _pull(self, worker: FleetMember, proxy: str, request: OrderRequest) -> None:
+        data = cc.pull_shares(proxy, int(request.token_id), to_micro(request.shares))
+        tracked = await self._chain.monitor.send(worker.sender, self._chain.executor, data, 300_000)
+        await self._chain.monitor.confirmed(tracked)
+
+    async def _return_unsold(
+        self, worker: FleetMember, proxy: str, request: OrderRequest, result: ExecutionResult
+    ) -> None:
+        sold = (
+            to_micro(result.filled_shares) if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL) else 0
+        )
+        left = to_micro(request.shares) - sold
+        if left > 0 and result.status is not ExecStatus.UNKNOWN:
+            data = cc.erc1155_safe_transfer_from(worker.sender.address, proxy, int(request.token_id), left)
+            tracked = await self._chain.monitor.send(worker.sender, self._chain.ctf, data, 200_000)
+            await self._chain.monitor.confirmed(tracked)
+
+    async def _queue(
+        self, request: OrderRequest, proxy: str, worker: FleetMember, result: ExecutionResult
+    ) -> None:
+        shares, notional = to_micro(result.filled_shares), to_micro(result.notional)
+        async with unit_of_work(self._sessions) as session:
+            repo = SettlementRepository(session)
+            fee = self._fees.on_notional(notional)
+            basis = None
+            if request.side is Side.SELL:
+                basis = (await repo.position(request.user_id, request.token_id)).cost_of(shares)
+                fee += self._fees.on_profit(notional, basis)
+            queued = await repo.enqueue(
+                NewSettlement(
+                    request.copy_trade_id,
+                    request.user_id,
+                    proxy,
+                    worker.wallet_id,
+                    request.side,
+                    request.token_id,
+                    shares,
+                    notional,
+                    fee,
+                    basis,
+                    to_micro(result.avg_price),
+                ),
+                datetime.now(UTC),
+            )
+        if not queued:
+            log.warning("proxy.settlement_not_queued", copy_trade=request.copy_trade_id)
+        elif self._on_queued is not None:
+            self._on_queued()
+
+    async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
+        """After a crash: the worker that placed this copy's order, if the venue knows it."""
+        for wallet_id, worker in self._fleet.items():
+            result = await self._clob.reconcile(replace(request, user_id=wallet_id))
+            if result is None:
+                continue
+            if result.status in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+                await self._queue(request, self.proxy(request.user_id), worker, result)
+                return replace(result, settles_later=True)
+            return result
+        return None

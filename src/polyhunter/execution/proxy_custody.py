@@ -1,0 +1,210 @@
+"""PROXY custody: the follower's money is in their proxy contract (run-file key ``proxy``); fleet workers
+(``polyhunter fleet add``) trade on their float and the settlement loop settles through the executor
+contract (``[proxy]`` settings: the contracts, the fee schedule, batching, confirmations)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from polyhunter.adapters.chain import custody_calls as cc
+from polyhunter.adapters.chain.rpc import JsonRpcClient
+from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.polymarket.auth import ApiCreds
+from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
+from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
+from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureType
+from polyhunter.domain.commission import FeeSchedule
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.domain.errors import OperatorNeededError
+from polyhunter.execution.eoa import EoaAccount, EoaExecutor
+from polyhunter.execution.proxy import FleetMember, ProxyChain, ProxyExecutor
+from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
+from polyhunter.execution.registry import BuildContext, CustodyType, NewWallet, ValueContext
+from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
+from polyhunter.ports.venue import Executor
+from polyhunter.runtime.order_journal import OrderJournal
+from polyhunter.store.database import unit_of_work
+from polyhunter.store.enums import WalletKind
+from polyhunter.store.repos.settlements import SettlementRepository
+from polyhunter.store.repos.wallets import ClobCredentials, WalletRepository
+
+if TYPE_CHECKING:
+    from polyhunter.runtime.provision import Provisioned
+    from polyhunter.runtime.run_file import FollowerSpec
+    from polyhunter.settings import Settings
+
+MICRO = Decimal(1_000_000)
+
+
+def _proxy(executor: Executor) -> ProxyExecutor:
+    assert isinstance(executor, ProxyExecutor)
+    return executor
+
+
+def _check(spec: FollowerSpec) -> list[tuple[str, str]]:
+    if not spec.proxy:
+        return [("proxy", "PROXY custody needs proxy (the address `polyhunter proxy create OWNER` prints)")]
+    return []
+
+
+def _wallet(spec: FollowerSpec) -> NewWallet:
+    if not spec.proxy:
+        raise ValueError(f"follower {spec.name}: PROXY custody needs proxy")
+    return NewWallet(spec.proxy.lower(), WalletKind.PROXY)
+
+
+def settler_config(settings: Settings) -> SettlerConfig:
+    p = settings.proxy
+    assert p.executor is not None
+    assert p.collateral is not None
+    return SettlerConfig(
+        executor=p.executor,
+        collateral=p.collateral,
+        namespace=p.namespace,
+        batch_max=p.batch_max,
+        flush_interval_s=p.flush_interval_s,
+        cap_micro=int(p.ledger_cap_usdc * MICRO),
+        retry_base_s=p.retry_base_s,
+        retry_max_s=p.retry_max_s,
+    )
+
+
+def chain_client(settings: Settings) -> JsonRpcClient:
+    if not settings.proxy.configured:
+        raise OperatorNeededError(
+            "NO_PROXY", "PROXY custody needs proxy.factory, proxy.executor, proxy.collateral and proxy.ctf"
+        )
+    if not settings.venue.rpc_urls:
+        raise OperatorNeededError("NO_PROXY", "PROXY custody needs venue.chain_rpc_url")
+    return JsonRpcClient(settings.venue.rpc_urls, timeout_ms=settings.venue.request_timeout_ms)
+
+
+async def _fleet_account(ctx: BuildContext, wallet_id: int) -> tuple[EoaAccount, str]:
+    s = ctx.settings
+    async with unit_of_work(ctx.sessions) as session:
+        wallet = await WalletRepository(session, ctx.box).load_by_id(wallet_id)
+    if wallet is None or wallet.private_key is None:
+        raise OperatorNeededError("NO_WALLET", f"fleet wallet {wallet_id} has no key")
+    creds = None
+    if wallet.clob is not None:
+        creds = ApiCreds(wallet.clob.api_key, wallet.clob.api_secret, wallet.clob.api_passphrase)
+    http = HttpClient(
+        s.venue.clob_url, s.venue.request_timeout_ms, RetryPolicy(max_retries=s.venue.max_retries)
+    )
+    client = ClobTradingClient(http, OrderSigner(wallet.private_key), s.venue.chain_id, creds)
+    ctx.closers.append(client.close)
+    if creds is None:
+        creds = await client.ensure_api_key()
+        async with unit_of_work(ctx.sessions) as session:
+            await WalletRepository(session, ctx.box).set_clob_credentials(
+                wallet.address, ClobCredentials(creds.api_key, creds.secret, creds.passphrase)
+            )
+    return EoaAccount(client, client.signer.address, SignatureType.EOA), wallet.private_key
+
+
+async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executor:
+    settings = ctx.settings
+    rpc = chain_client(settings)
+    ctx.closers.append(rpc.close)
+    p = settings.proxy
+    assert p.factory is not None
+    assert p.executor is not None
+    assert p.collateral is not None
+    assert p.ctf is not None
+    for f in followers:
+        if not cc.decode_bool(await rpc.call_contract(p.factory, cc.is_proxy(f.wallet.address))):
+            raise OperatorNeededError(
+                "NO_PROXY", f"follower {f.spec.name}: {f.wallet.address} is not a proxy of {p.factory}"
+            )
+    async with unit_of_work(ctx.sessions) as session:
+        workers = await SettlementRepository(session).workers()
+    if not workers:
+        raise OperatorNeededError("NO_WALLET", "PROXY custody needs fleet workers: polyhunter fleet add")
+    chain_id = await rpc.chain_id()
+    accounts: dict[int, EoaAccount] = {}
+    fleet: dict[int, FleetMember] = {}
+    for w in workers:
+        account, key = await _fleet_account(ctx, w.wallet_id)
+        accounts[w.wallet_id] = account
+        fleet[w.wallet_id] = FleetMember(
+            w.wallet_id, WorkerSender(rpc, TxSigner(key, chain_id)), w.float_limit_micro, w.paused
+        )
+    journal = OrderJournal(ctx.sessions, {w.wallet_id: w.wallet_id for w in workers})
+    clob = EoaExecutor(
+        accounts,
+        chain_id=settings.venue.chain_id,
+        order_version=ctx.order_version,
+        record_submit=journal.record_submit,
+        lookup_submit=journal.lookup_submit,
+        remember_s=ctx.remember_s,
+    )
+    monitor = TxMonitor(rpc, confirmations=p.confirmations, stuck_after_s=p.stuck_after_s, poll_s=0.2)
+    senders = {wid: m.sender for wid, m in fleet.items()}
+    settler = ProxySettler(ctx.sessions, rpc, monitor, senders, settler_config(settings))
+    tasks = [
+        asyncio.create_task(monitor.run(), name="proxy-tx-monitor"),
+        asyncio.create_task(settler.run(), name="proxy-settlement"),
+    ]
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    ctx.closers.insert(0, stop)
+    chain = ProxyChain(rpc, monitor, p.executor, p.collateral, p.ctf)
+    fees = FeeSchedule(p.fee_bps, p.profit_share_bps)
+    executor = ProxyExecutor(
+        {f.user_id: f.wallet.address for f in followers},
+        fleet,
+        clob,
+        chain,
+        ctx.sessions,
+        fees,
+        on_queued=settler.wake,
+    )
+    executor.settler = settler
+    return executor
+
+
+async def _positions_value(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
+    """The proxy's positions (from its settled and queued copies) at the current midpoint, at cost without one."""
+    proxy = _proxy(executor)
+    total = Decimal(0)
+    async with unit_of_work(proxy.sessions) as session:
+        repo = SettlementRepository(session)
+        positions = [(a, await repo.position(user_id, a)) for a in await repo.assets(user_id)]
+    for asset, pos in positions:
+        if pos.shares_micro <= 0:
+            continue
+        mid = await ctx.midpoint(asset)
+        total += (
+            Decimal(pos.shares_micro) / MICRO * mid if mid is not None else Decimal(pos.cost_micro) / MICRO
+        )
+    return total
+
+
+async def _equity(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
+    """The proxy's collateral on chain, less what it owes, plus its positions."""
+    cash = (await _proxy(executor).collateral_balance(user_id)) / MICRO
+    return cash + await _positions_value(executor, ctx, user_id)
+
+
+PROXY = CustodyType(
+    mode=CustodyMode.PROXY,
+    wallet_kind=WalletKind.PROXY,
+    accepts=frozenset({"proxy"}),
+    requires=frozenset({"proxy"}),
+    check=_check,
+    wallet=_wallet,
+    build=_build,
+    positions_value=_positions_value,
+    equity=_equity,
+    label="proxy",
+)
