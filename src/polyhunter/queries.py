@@ -8,7 +8,7 @@ import dataclasses
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from polyhunter.domain.signal import SourceKind, from_micro
+from polyhunter.domain.signal import from_micro
 from polyhunter.engine.stage_metrics import StageStats
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.store import reports

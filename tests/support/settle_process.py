@@ -8,8 +8,8 @@ import asyncio
 import os
 import sys
 
-from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.log import configure_logging

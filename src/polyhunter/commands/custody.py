@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from polyhunter.adapters.chain import custody_calls as cc
-from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner, TxSignError
+from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.execution.proxy_custody import chain_client

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from polyhunter.adapters.chain import custody_calls as cc
-from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.polymarket.auth import ApiCreds
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from polyhunter.adapters.chain.rpc import JsonDict, JsonRpcClient, RpcError, parse_quantity
 from polyhunter.adapters.chain.legacy_tx_signer import LegacyTx, SignedTx, TxSigner
+from polyhunter.adapters.chain.rpc import JsonDict, JsonRpcClient, RpcError, parse_quantity
 from polyhunter.log import get_logger
 
 log = get_logger(__name__)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import encode, function_selector
-from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.sim.custody_deploy import CustodyDeployment, deploy_custody, send
 

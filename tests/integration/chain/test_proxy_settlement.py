@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import encode, function_selector
-from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.commission import FeeSchedule
 from polyhunter.domain.signal import Side
 from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig

@@ -8,8 +8,8 @@ import secrets
 
 import pytest
 
-from polyhunter.adapters.chain.rpc import JsonRpcClient, parse_quantity
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.chain.rpc import JsonRpcClient, parse_quantity
 from polyhunter.execution.tx_monitor import TxMonitor, TxState, WorkerSender
 
 pytestmark = pytest.mark.integration

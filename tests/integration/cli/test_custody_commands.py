@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import encode, function_selector
-from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.cli import app
 from polyhunter.secretbox import generate_master_key
 from polyhunter.sim.anvil import AnvilProcess
