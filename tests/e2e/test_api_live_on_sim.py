@@ -91,7 +91,9 @@ async def test_config_and_leader_added_live(tmp_path: Path, fresh_pg: DbSettings
                 copies = await _wait_copies(alice, f"config_id={config_b['id']}", 3 * WITHIN_S)
                 assert copies, "no copy of leader B"
                 first = min(_at(c["created_at"]) for c in copies)
-                print(f"new leader B -> first copy {(first - _at(config_b['created_at'])).total_seconds():.2f} s")
+                print(
+                    f"new leader B -> first copy {(first - _at(config_b['created_at'])).total_seconds():.2f} s"
+                )
                 assert first - _at(config_b["created_at"]) <= timedelta(seconds=WITHIN_S)
                 assert leader_b in sup.ingest.leaders
                 assert {c["leader"] for c in copies} == {leader_b}
