@@ -276,20 +276,29 @@ class ChainMirror:
         )
         return self.address
 
-    def submit(self, match: MirrorMatch) -> asyncio.Future[str]:
-        """Queue one match without waiting; the future resolves with its transaction hash."""
+    def submit(
+        self, match: MirrorMatch, shape: Literal["orders", "legs"] | None = None
+    ) -> asyncio.Future[str]:
+        """Queue one match without waiting; the future resolves with its transaction hash. ``shape``
+        overrides the mirror's for this match (a replayed transaction's recorded amounts need ``legs``)."""
         if self._sender is None:
             raise MirrorError("ChainMirror.start() first")
-        calldata = (
-            encode_match_orders_of(match) if self.shape == "orders" else encode_match(match, self.layout)
-        )
+        if (shape or self.shape) == "orders":
+            calldata = encode_match_orders_of(match, self.layout)
+        else:
+            calldata = encode_match(match, self.layout)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future))
         return future
 
-    async def emit_match(self, match: MirrorMatch) -> str:
+    async def emit_match(self, match: MirrorMatch, shape: Literal["orders", "legs"] | None = None) -> str:
         """Queue one match and wait for its transaction hash (the sender keeps order across callers)."""
-        return await self.submit(match)
+        return await self.submit(match, shape)
+
+    async def emit_recorded(self, match: MirrorMatch) -> str:
+        """A replayed transaction: its recorded amounts as the logs' fields (``legs``). Its taker leg is not
+        what ``matchOrders`` would compute from the legs (fees, rounding), so it is not sent as one."""
+        return await self.submit(match, "legs")
 
     async def _send_loop(self) -> None:
         while True:

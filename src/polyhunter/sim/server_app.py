@@ -267,4 +267,4 @@ class SimServer:
             return await mirror.emit_match(match)
 
         self.state.mirror_hook = emit
-        self.runner.chain_emit = mirror.emit_match  # a replayed transaction is one chain transaction
+        self.runner.chain_emit = mirror.emit_recorded  # a replayed transaction is one chain transaction
