@@ -5,6 +5,15 @@ from __future__ import annotations
 import signal
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# Property tests run on loaded machines (CI, other jobs on two cores): a per-example deadline or the
+# "too slow" health check would fail a correct test for the machine's speed, so neither applies anywhere.
+hypothesis_settings.register_profile(
+    "polyhunter", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+hypothesis_settings.load_profile("polyhunter")
 
 
 def pytest_configure(config: pytest.Config) -> None:
