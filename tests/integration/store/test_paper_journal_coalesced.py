@@ -22,12 +22,18 @@ from tests.support.store_factories import new_address, new_user
 pytestmark = pytest.mark.integration
 
 
-async def test_fills_of_one_follower_share_writes(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def _paper_follower(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """A new user with a PAPER wallet: (user id, wallet id)."""
     async with unit_of_work(sessions) as s:
         user_id = await new_user(s)
         wallet_id = await WalletRepository(s, SecretBox(generate_master_key())).create(
             new_address(), WalletKind.PAPER, user_id=user_id
         )
+    return user_id, wallet_id
+
+
+async def test_fills_of_one_follower_share_writes(sessions: async_sessionmaker[AsyncSession]) -> None:
+    user_id, wallet_id = await _paper_follower(sessions)
     journal = PaperJournal(sessions, {user_id: wallet_id})
     account = PaperAccount(Decimal(1000), Decimal(1000))
 
@@ -56,11 +62,7 @@ async def test_a_write_that_finds_every_connection_busy_is_retried(pg_head: DbSe
     engine = create_engine(pg_head.model_copy(update={"pool_size": 1, "pool_timeout_s": 0.2}))
     try:
         sessions = create_session_factory(engine)
-        async with unit_of_work(sessions) as s:
-            user_id = await new_user(s)
-            wallet_id = await WalletRepository(s, SecretBox(generate_master_key())).create(
-                new_address(), WalletKind.PAPER, user_id=user_id
-            )
+        user_id, wallet_id = await _paper_follower(sessions)
         journal = PaperJournal(sessions, {user_id: wallet_id})
         account = PaperAccount(Decimal(990), Decimal(1000))
         account.positions["tok"] = PaperPosition(Decimal(20), Decimal(10))

@@ -99,6 +99,13 @@ class Rig:
             results += [(o.state, o.reason) for o in await self.engine.process_signal(a_buy())]
         return results
 
+    def sweeper(self, ttl_s: int) -> PendingSweeper:
+        """The PENDING sweep of this engine's process."""
+        executors = {CustodyMode.PAPER: self.executor}
+        return PendingSweeper(
+            self.store, executors, self.engine, ttl_s=ttl_s, interval_ms=1000, worker_id="engine-1"
+        )
+
     async def spent(self) -> dict[int, Decimal]:
         return {
             u: Decimal(m) / 1_000_000 for u, m in (await self.store.spent_today(datetime.now(UTC))).items()
@@ -252,14 +259,7 @@ async def test_the_sweep_gives_back_only_what_this_process_reserved() -> None:
     micro = 5_000_000
     ghost = NewCopy(cfg.config.id, cfg.config.version, 1, Side.BUY, TOKEN, 2 * micro, 500_000, micro)
     assert await rig.store.prewrite(a_buy(), [ghost], "engine-dead", long_ago)  # 10 of 10 in the store
-    sweeper = PendingSweeper(
-        rig.store,
-        {CustodyMode.PAPER: rig.executor},
-        rig.engine,
-        ttl_s=5,
-        interval_ms=1000,
-        worker_id="engine-1",
-    )
+    sweeper = rig.sweeper(ttl_s=5)
     assert await sweeper.sweep_once() == 1
     assert sweeper.stats.expired == 1  # the venue never saw it
     assert await rig.buys(2) == [(EXECUTED, None), (SKIPPED, USER_CAP)]  # 5 + 5: at the cap again
@@ -276,14 +276,7 @@ async def test_the_sweep_gives_back_what_an_unknown_order_of_this_process_kept()
     rig.executor.respond = lambda _request: ExecutionResult(ExecStatus.UNKNOWN, error="timeout")
     assert await rig.buys(1) == []  # left PENDING
     rig.executor.respond = filled
-    sweeper = PendingSweeper(
-        rig.store,
-        {CustodyMode.PAPER: rig.executor},
-        rig.engine,
-        ttl_s=0,
-        interval_ms=1000,
-        worker_id="engine-1",
-    )
+    sweeper = rig.sweeper(ttl_s=0)
     assert await sweeper.sweep_once() == 1
     assert sweeper.stats.expired == 1
     assert await rig.buys(3) == [(EXECUTED, None), (EXECUTED, None), (SKIPPED, USER_CAP)]
