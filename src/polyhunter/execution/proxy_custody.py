@@ -20,6 +20,7 @@ from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureTy
 from polyhunter.domain.commission import FeeSchedule
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.errors import OperatorNeededError
+from polyhunter.domain.orders import ExecutionResult, Funds, OrderRequest
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.proxy import FleetMember, ProxyChain, ProxyExecutor
 from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
@@ -106,7 +107,30 @@ async def _fleet_account(ctx: BuildContext, wallet_id: int) -> tuple[EoaAccount,
     return EoaAccount(client, client.signer.address, SignatureType.EOA), wallet.private_key
 
 
+class NoProxyExecutor:
+    """The PROXY executor of a process without PROXY followers: nothing to build, nothing it may do."""
+
+    remote_funds = True
+
+    def _refuse(self) -> OperatorNeededError:
+        return OperatorNeededError("NO_PROXY", "no PROXY follower in this run")
+
+    async def execute(self, request: OrderRequest) -> ExecutionResult:
+        raise self._refuse()
+
+    async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
+        return None
+
+    async def collateral(self, user_id: int) -> Funds:
+        raise self._refuse()
+
+    async def shares(self, user_id: int, token_id: str) -> Funds:
+        raise self._refuse()
+
+
 async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executor:
+    if not followers:  # every custody is built; this one needs its chain only for its followers
+        return NoProxyExecutor()
     settings = ctx.settings
     rpc = chain_client(settings)
     ctx.closers.append(rpc.close)
