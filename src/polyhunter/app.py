@@ -170,7 +170,9 @@ async def build_app(
     # Reconciliation of a copy happens within its PENDING TTL and a sweep or two after it.
     remember_s = e.pending_ttl_s + 2 * e.expiry_scan_interval_ms / 1000
     wallet_of_user = {f.user_id: f.wallet.id for f in followers}
-    build = BuildContext(s, sessions, box, pricer.book, order_version, remember_s, wallet_of_user, closers)
+    build = BuildContext(
+        s, sessions, box, pricer.book, order_version, remember_s, wallet_of_user, closers, registry
+    )
     executors: dict[CustodyMode, Executor] = {}
     for kind in custody:  # every registered custody has its executor, with or without followers
         executors[kind.mode] = await kind.build(build, [f for f in followers if f.spec.custody == kind.mode])

@@ -23,7 +23,7 @@ from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.orders import ExecutionResult, Funds, OrderRequest
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.proxy import FleetMember, ProxyChain, ProxyExecutor
-from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
+from polyhunter.execution.proxy_settlement import ProxySettler, SettlementCollector, SettlerConfig
 from polyhunter.execution.registry import BuildContext, CustodyType, NewWallet, ValueContext
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.ports.venue import Executor
@@ -169,6 +169,8 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
     monitor = TxMonitor(rpc, confirmations=p.confirmations, stuck_after_s=p.stuck_after_s, poll_s=0.2)
     senders = {wid: m.sender for wid, m in fleet.items()}
     settler = ProxySettler(ctx.sessions, rpc, monitor, senders, settler_config(settings))
+    if ctx.registry is not None:
+        ctx.registry.register(SettlementCollector(settler, monitor))
     tasks = [
         asyncio.create_task(monitor.run(), name="proxy-tx-monitor"),
         asyncio.create_task(settler.run(), name="proxy-settlement"),

@@ -55,6 +55,7 @@ class BuildContext:
     remember_s: float  # how long an executor remembers a copy's outcome for reconciliation
     wallet_of_user: Mapping[int, int]  # follower user id -> wallet id (every follower, filled in first)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)  # run at shutdown
+    registry: Any = None  # the process's prometheus CollectorRegistry (`/metrics`), when it has one
 
 
 @dataclass(frozen=True, slots=True)
