@@ -194,6 +194,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         ctx.sessions,
         fees,
         on_queued=settler.wake,
+        cap_micro=settler.config.cap_micro,
     )
     executor.settler = settler
     return executor

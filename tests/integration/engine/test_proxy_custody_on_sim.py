@@ -110,7 +110,8 @@ async def proxy_rig(tmp_path: Path) -> AsyncIterator[ProxyRig]:
                     "fee_bps": 50,
                     "profit_share_bps": 1_000,
                     "confirmations": 1,
-                    "flush_interval_s": 0.1,
+                    "flush_interval_s": 600,  # only the ledger cap (and SELLs) flush in this test
+                    "ledger_cap_usdc": "10",
                     "retry_base_s": 0.1,
                 },
             )
