@@ -212,7 +212,16 @@ async def build_app(
     remember_s = e.pending_ttl_s + 2 * e.expiry_scan_interval_ms / 1000
     wallet_of_user = {f.user_id: f.wallet.id for f in followers}
     build = BuildContext(
-        s, sessions, box, pricer.book, order_version, remember_s, wallet_of_user, closers, pricer.fee_rate
+        s,
+        sessions,
+        box,
+        pricer.book,
+        order_version,
+        remember_s,
+        wallet_of_user,
+        closers,
+        pricer.fee_rate,
+        registry,
     )
     executors: dict[CustodyMode, Executor] = {}
     for kind in custody:  # every registered custody has its executor, with or without followers

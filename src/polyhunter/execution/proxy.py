@@ -64,7 +64,10 @@ class ProxyExecutor:
         fees: FeeSchedule,
         *,
         on_queued: Callable[[], None] | None = None,
+        cap_micro: int = 0,
     ) -> None:
+        """``on_queued`` (the settlement loop's wake-up) is called when a proxy owes ``cap_micro`` or more in
+        queued settlements; below it the loop's interval batches them."""
         self._proxies = dict(proxies)
         self._fleet = dict(fleet)
         self._clob = clob
@@ -74,6 +77,7 @@ class ProxyExecutor:
         self._in_flight: dict[int, int] = {}  # worker -> BUY cost being placed now
         self._pick_lock = asyncio.Lock()
         self._on_queued = on_queued
+        self._cap_micro = cap_micro
         self.settler: object = None  # the settlement loop of this executor's copies (set by the custody)
 
     @property
@@ -209,9 +213,11 @@ class ProxyExecutor:
                 ),
                 datetime.now(UTC),
             )
+            owed = await repo.unsettled_buy_cost(request.user_id)
         if not queued:
             log.warning("proxy.settlement_not_queued", copy_trade=request.copy_trade_id)
-        elif self._on_queued is not None:
+        elif self._on_queued is not None and (owed >= self._cap_micro or request.side is Side.SELL):
+            # the ledger's cap reached, or a worker holds the proxy's proceeds: settle now, not at the interval
             self._on_queued()
 
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:

@@ -20,9 +20,10 @@ from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureTy
 from polyhunter.domain.commission import FeeSchedule
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.errors import OperatorNeededError
+from polyhunter.domain.orders import ExecutionResult, Funds, OrderRequest
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.proxy import FleetMember, ProxyChain, ProxyExecutor
-from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
+from polyhunter.execution.proxy_settlement import ProxySettler, SettlementCollector, SettlerConfig
 from polyhunter.execution.registry import BuildContext, CustodyType, NewWallet, ValueContext
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.ports.venue import Executor
@@ -106,7 +107,30 @@ async def _fleet_account(ctx: BuildContext, wallet_id: int) -> tuple[EoaAccount,
     return EoaAccount(client, client.signer.address, SignatureType.EOA), wallet.private_key
 
 
+class NoProxyExecutor:
+    """The PROXY executor of a process without PROXY followers: nothing to build, nothing it may do."""
+
+    remote_funds = True
+
+    def _refuse(self) -> OperatorNeededError:
+        return OperatorNeededError("NO_PROXY", "no PROXY follower in this run")
+
+    async def execute(self, request: OrderRequest) -> ExecutionResult:
+        raise self._refuse()
+
+    async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
+        return None
+
+    async def collateral(self, user_id: int) -> Funds:
+        raise self._refuse()
+
+    async def shares(self, user_id: int, token_id: str) -> Funds:
+        raise self._refuse()
+
+
 async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executor:
+    if not followers:  # every custody is built; this one needs its chain only for its followers
+        return NoProxyExecutor()
     settings = ctx.settings
     rpc = chain_client(settings)
     ctx.closers.append(rpc.close)
@@ -145,6 +169,8 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
     monitor = TxMonitor(rpc, confirmations=p.confirmations, stuck_after_s=p.stuck_after_s, poll_s=0.2)
     senders = {wid: m.sender for wid, m in fleet.items()}
     settler = ProxySettler(ctx.sessions, rpc, monitor, senders, settler_config(settings))
+    if ctx.registry is not None:
+        ctx.registry.register(SettlementCollector(settler, monitor))
     tasks = [
         asyncio.create_task(monitor.run(), name="proxy-tx-monitor"),
         asyncio.create_task(settler.run(), name="proxy-settlement"),
@@ -168,6 +194,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         ctx.sessions,
         fees,
         on_queued=settler.wake,
+        cap_micro=settler.config.cap_micro,
     )
     executor.settler = settler
     return executor

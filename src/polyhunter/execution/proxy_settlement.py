@@ -11,10 +11,12 @@ proxy's balance never races another batch (the queue per proxy).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.chain import custody_calls as cc
@@ -87,6 +89,7 @@ class ProxySettler:
         self.config = config
         self._clock = clock
         self.metrics = SettlerMetrics()
+        self.queue: tuple[int, float, int] = (0, 0.0, 0)  # depth, lag of the oldest (s), its retries
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -99,6 +102,7 @@ class ProxySettler:
                 while await self.flush_once():
                     pass
                 await self.recover_debts_once()
+                await self.read_queue()
             except Exception as exc:  # noqa: BLE001 - the next round retries; rows keep their state
                 log.warning("settlement.round_failed", error=str(exc))
             try:
@@ -107,6 +111,11 @@ class ProxySettler:
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    async def read_queue(self) -> tuple[int, float, int]:
+        async with unit_of_work(self._sessions) as session:
+            self.queue = await SettlementRepository(session).queue_stats(self._clock())
+        return self.queue
 
     # --- chain reads ------------------------------------------------------------------------------------
 
@@ -303,3 +312,48 @@ class ProxySettler:
 def _short(row: SettlementRow, paid: Paid) -> tuple[int, int]:
     worker = row.collateral_micro - paid.collateral_micro if row.side == Side.BUY else 0
     return max(worker, 0), max(row.fee_micro - paid.fee_micro, 0)
+
+
+class SettlementCollector(Collector):
+    """``/metrics``: the settlement queue (depth, lag, retries), batches, debts, and the worker transactions."""
+
+    def __init__(self, settler: ProxySettler, monitor: TxMonitor) -> None:
+        self._settler = settler
+        self._monitor = monitor
+
+    def collect(self) -> Iterator[Metric]:
+        depth, lag, pending_retries = self._settler.queue
+        m, t = self._settler.metrics, self._monitor.metrics
+        yield GaugeMetricFamily(
+            "polyhunter_settlement_queue_depth", "PROXY copies not settled yet", value=depth
+        )
+        yield GaugeMetricFamily(
+            "polyhunter_settlement_queue_lag_seconds", "Age of the oldest unsettled copy", value=lag
+        )
+        yield GaugeMetricFamily(
+            "polyhunter_settlement_queue_retries",
+            "Retries so far of the unsettled copies",
+            value=pending_retries,
+        )
+        counters = {
+            "polyhunter_settlement_batches": ("Settlement transactions sent", m.batches),
+            "polyhunter_settlement_settled": ("Copies settled", m.settled),
+            "polyhunter_settlement_retries": ("Copies put back in the queue", m.retries),
+            "polyhunter_settlement_recovered_from_chain": (
+                "Copies found settled on chain after a lost outcome",
+                m.recovered_from_chain,
+            ),
+            "polyhunter_settlement_debts_opened": ("Debts left by a short proxy", m.debts_opened),
+            "polyhunter_settlement_debts_recovered": ("Debts collected", m.debts_recovered),
+            "polyhunter_settlement_gas": ("Gas used by settlement transactions", m.gas_used),
+            "polyhunter_worker_tx_sent": ("Fleet worker transactions sent", t.sent),
+            "polyhunter_worker_tx_replaced": ("Stuck transactions replaced at a higher fee", t.replaced),
+            "polyhunter_worker_tx_reorg_resent": (
+                "Transactions sent again after a re-org",
+                t.resent_after_reorg,
+            ),
+            "polyhunter_worker_tx_confirmed": ("Transactions confirmed", t.confirmed),
+            "polyhunter_worker_tx_reverted": ("Transactions mined and reverted", t.reverted),
+        }
+        for name, (doc, value) in counters.items():
+            yield CounterMetricFamily(name, doc, value=value)

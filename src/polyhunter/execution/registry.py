@@ -56,6 +56,7 @@ class BuildContext:
     wallet_of_user: dict[int, int]  # follower user id -> wallet id (every follower; live_sync adds)
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)  # run at shutdown
     fee_rate: Callable[[str], Awaitable[Decimal]] | None = None  # the market's taker fee rate by token
+    registry: Any = None  # the process's prometheus CollectorRegistry (`/metrics`), when it has one
 
 
 @dataclass(frozen=True, slots=True)

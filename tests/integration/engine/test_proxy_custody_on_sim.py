@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client import generate_latest
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.copy_config import CustodyMode
@@ -109,7 +110,8 @@ async def proxy_rig(tmp_path: Path) -> AsyncIterator[ProxyRig]:
                     "fee_bps": 50,
                     "profit_share_bps": 1_000,
                     "confirmations": 1,
-                    "flush_interval_s": 0.1,
+                    "flush_interval_s": 600,  # only the ledger cap (and SELLs) flush in this test
+                    "ledger_cap_usdc": "10",
                     "retry_base_s": 0.1,
                 },
             )
@@ -193,6 +195,15 @@ async def test_a_proxy_follower_copies_buys_and_sells_and_the_chain_equals_the_l
         sold = sum(c["filled_size_micro"] for c in copies if c["side"] == "SELL")
         assert await p.chain.shares(p.proxy, int(r.token(0))) == bought - sold
         assert rows(r.db, f"SELECT COUNT(*) AS n FROM debt_records WHERE user_id = {user_id}")[0]["n"] == 0  # noqa: S608
+        # /metrics: the settlement queue drained, six copies settled, worker transactions confirmed
+        async with asyncio.timeout(30):
+            while "polyhunter_settlement_queue_depth 0.0" not in (  # noqa: ASYNC110 - an exported gauge
+                text := generate_latest(r.sup.registry).decode()
+            ):
+                await asyncio.sleep(0.1)
+        assert "polyhunter_settlement_settled_total 6.0" in text
+        assert "polyhunter_settlement_queue_lag_seconds 0.0" in text
+        assert "polyhunter_worker_tx_confirmed_total" in text
         # nothing else reached the venue: one order per copy, each from a fleet worker
         orders = await r.orders()
         assert len(orders) == 6

@@ -1,9 +1,11 @@
-"""Custody types come from one registry: a type registered there (here a test-only PROXY custody) is
-accepted by the run file, checked with its own rules, provisioned with its own wallet, and built."""
+"""Custody types come from one registry: a type registered there (here a test-only PROXY custody in place
+of the built-in one) is accepted by the run file, checked with its own rules, provisioned with its own
+wallet, and built."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,9 +58,20 @@ TEST_PROXY = CustodyType(
 )
 
 
+@contextmanager
+def _without_builtin_proxy() -> Iterator[None]:
+    builtin = CUSTODY.get(CustodyMode.PROXY)
+    CUSTODY.unregister(CustodyMode.PROXY)
+    try:
+        yield
+    finally:
+        CUSTODY.unregister(CustodyMode.PROXY)
+        CUSTODY.register(builtin)
+
+
 @pytest.fixture
 def proxy_custody() -> Iterator[CustodyType]:
-    with CUSTODY.registered(TEST_PROXY) as custody:
+    with _without_builtin_proxy(), CUSTODY.registered(TEST_PROXY) as custody:
         yield custody
 
 
@@ -78,15 +91,32 @@ custody = "PROXY"
 
 
 def test_builtin_types_are_registered() -> None:
-    assert CUSTODY.names() == ["PAPER", "EOA"]
+    assert CUSTODY.names() == ["PAPER", "EOA", "PROXY"]
     assert CUSTODY.get("PAPER").wallet_kind is WalletKind.PAPER
     assert CUSTODY.get(CustodyMode.EOA).requires == {"private_key_env"}
-    with pytest.raises(LookupError, match="no custody PROXY registered; one of: PAPER, EOA"):
+    assert CUSTODY.get(CustodyMode.PROXY).requires == {"proxy"}
+    assert CUSTODY.get(CustodyMode.PROXY).wallet_kind is WalletKind.PROXY
+    with (
+        _without_builtin_proxy(),
+        pytest.raises(LookupError, match="no custody PROXY registered; one of: PAPER, EOA"),
+    ):
         CUSTODY.get("PROXY")
 
 
+def test_the_builtin_proxy_custody_needs_its_proxy_address(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"followers\[0\] \(carol\)\.proxy: PROXY custody needs proxy"):
+        load_run_file(_write(tmp_path, ""))
+    with pytest.raises(SettingsError, match=r"proxy"):
+        load_run_file(_write(tmp_path, 'proxy = "0x1234"'))
+    run = load_run_file(_write(tmp_path, f'proxy = "{PROXY_WALLET}"'))
+    assert run.followers[0].proxy == PROXY_WALLET
+
+
 def test_an_unregistered_custody_is_refused_by_the_run_file(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match=r"custody: Input should be 'PAPER' or 'EOA'"):
+    with (
+        _without_builtin_proxy(),
+        pytest.raises(SettingsError, match=r"custody: Input should be 'PAPER' or 'EOA'"),
+    ):
         load_run_file(_write(tmp_path, f'funder = "{PROXY_WALLET}"'))
 
 

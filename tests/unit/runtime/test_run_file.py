@@ -66,7 +66,8 @@ private_key_env = "BOB_KEY"
             'limits = { max_trade_usdc = "-1" }',
             "followers[0] (alice).limits.max_trade_usdc: Input should be greater",
         ),
-        ('custody = "PROXY"', "followers[0] (alice).custody: Input should be 'PAPER' or 'EOA'"),
+        ('custody = "DIRECT"', "followers[0] (alice).custody: Input should be 'PAPER', 'EOA' or 'PROXY'"),
+        ('custody = "PROXY"', "followers[0] (alice).proxy: PROXY custody needs proxy"),
     ],
 )
 def test_bad_follower_keys_are_named(tmp_path: Path, body: str, expected: str) -> None:
