@@ -43,7 +43,7 @@ from polyhunter.adapters.polymarket.wire_validation import (
     check_token_id,
     check_tx_hash,
 )
-from polyhunter.domain.signal import Side
+from polyhunter.domain.signal import Side, to_micro
 from polyhunter.ingest import metrics as metrics_module
 from polyhunter.ingest.chain_fills import decode_leader_logs, fills_to_signals
 from polyhunter.ingest.dedup import DedupSet
@@ -178,6 +178,7 @@ def check_fill_by_the_single_rules(fields: tuple[Any, ...], bounds: FillBounds) 
         check_condition_id(condition),
         check_text(slug, SLUG_MAX_LEN, "slug"),
         check_text(outcome, OUTCOME_MAX_LEN, "outcome"),
+        to_micro(size),
     )
 
 
@@ -342,7 +343,17 @@ def test_check_fill_accepts_a_good_fill_and_normalizes_it() -> None:
         SEEN,
     )
     assert fill == CheckedFill(
-        TX, LEADER.lower(), TOKEN, Side.SELL, Decimal(3), Decimal("0.5"), NOW_S, CONDITION, "", "Yes"
+        TX,
+        LEADER.lower(),
+        TOKEN,
+        Side.SELL,
+        Decimal(3),
+        Decimal("0.5"),
+        NOW_S,
+        CONDITION,
+        "",
+        "Yes",
+        3_000_000,
     )
 
 

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity, DataTrade
-from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame, RtdsTradePayload
+from polyhunter.adapters.polymarket.wire_rtds import RtdsActivityFrame
 from polyhunter.adapters.polymarket.wire_validation import (
     ADDRESS_MATCH,
     BAD_ADDRESS,
@@ -136,10 +136,11 @@ class CheckedFill(NamedTuple):
     condition_id: str
     slug: str
     outcome: str
+    size_micro: int
 
     @property
     def leg(self) -> LegId:
-        return (self.tx_hash, self.leader, self.asset, self.side, to_micro(self.size))
+        return (self.tx_hash, self.leader, self.asset, self.side, self.size_micro)
 
 
 def check_fill(  # noqa: C901 - the rules written out in a row, for speed (see below)
@@ -198,46 +199,39 @@ def check_fill(  # noqa: C901 - the rules written out in a row, for speed (see b
         raise InvalidMessage(TEXT_TOO_LONG, f"outcome has {len(outcome)} characters")
     # positional: a NamedTuple built from keywords costs three times as much
     return CheckedFill(
-        tx_hash.lower(), wallet.lower(), asset, mapped, size, price, ts_s, condition_id.lower(), slug, outcome
+        tx_hash.lower(),
+        wallet.lower(),
+        asset,
+        mapped,
+        size,
+        price,
+        ts_s,
+        condition_id.lower(),
+        slug,
+        outcome,
+        to_micro(size),
     )
 
 
-def _signal(fill: CheckedFill, leg: LegId, ordinal: int, seen_at: datetime, source: SourceKind) -> Signal:
-    tx, leader, asset, side, size_micro = leg
+def _signal(fill: CheckedFill, ordinals: LegOrdinals, seen_at: datetime, source: SourceKind) -> Signal:
+    """The fill as a signal, its leg numbered in ``ordinals``."""
+    tx, leader, asset, side, size, price, ts_s, condition_id, slug, outcome, size_micro = fill
+    ordinal = ordinals.next((tx, leader, asset, side, size_micro))
     # positional, in Signal's field order: its frozen __init__ with thirteen keywords costs 3 us more a fill
     return Signal(
         signal_key(tx, leader, asset, side, size_micro, ordinal),  # key
         leader,
         asset,
-        fill.condition_id,
+        condition_id,
         side,
-        fill.size,
-        fill.price,
+        size,
+        price,
         tx,  # tx_hash
-        datetime.fromtimestamp(fill.ts_s, UTC),  # fill_time
+        datetime.fromtimestamp(ts_s, UTC),  # fill_time
         seen_at,
         source,
-        fill.slug,
-        fill.outcome,
-    )
-
-
-def check_rtds_payload(
-    payload: RtdsTradePayload, seen_at: datetime, bounds: FillBounds = DEFAULT_BOUNDS
-) -> CheckedFill:
-    return check_fill(
-        payload.transaction_hash,
-        payload.proxy_wallet,
-        payload.asset,
-        payload.side,
-        payload.size,
-        payload.price,
-        payload.timestamp,
-        payload.condition_id,
-        payload.slug,
-        payload.outcome,
-        seen_at,
-        bounds,
+        slug,
+        outcome,
     )
 
 
@@ -279,9 +273,22 @@ def signal_from_rtds_frame(
 
     Raises :class:`InvalidMessage` (before numbering the leg) for a fill the venue cannot have sent.
     """
-    fill = check_rtds_payload(frame.payload, seen_at, bounds)
-    leg = fill.leg
-    return _signal(fill, leg, ordinals.next(leg), seen_at, SourceKind.WS)
+    p = frame.payload
+    fill = check_fill(
+        p.transaction_hash,
+        p.proxy_wallet,
+        p.asset,
+        p.side,
+        p.size,
+        p.price,
+        p.timestamp,
+        p.condition_id,
+        p.slug,
+        p.outcome,
+        seen_at,
+        bounds,
+    )
+    return _signal(fill, ordinals, seen_at, SourceKind.WS)
 
 
 def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
@@ -291,11 +298,7 @@ def ordinal_domain(frame: RtdsActivityFrame) -> tuple[str, str]:
 
 def _batch(fills: Sequence[CheckedFill], seen_at: datetime) -> list[Signal]:
     ordinals = LegOrdinals(max_legs=max(len(fills), 1) * 2)
-    signals: list[Signal] = []
-    for fill in fills:
-        leg = fill.leg
-        signals.append(_signal(fill, leg, ordinals.next(leg), seen_at, SourceKind.POLL))
-    return signals
+    return [_signal(fill, ordinals, seen_at, SourceKind.POLL) for fill in fills]
 
 
 def signals_from_data_trades(
