@@ -19,12 +19,16 @@ class MemoryCoordinator:
         self._max_keys = max_keys
         self._seen: OrderedDict[str, int] = OrderedDict()  # key -> expires at (ms), oldest first
         self._claims: dict[str, str] = {}  # key of `_seen` -> owner of its claim, while not final
+        self._pruned_at = -1  # ms: expired keys are dropped at most once a millisecond (lookups check expiry)
         self._counters: dict[str, tuple[int, int]] = {}
         self._locks: dict[str, tuple[str, int]] = {}
         self._queues: dict[str, deque[bytes]] = {}
         self._queue_events: dict[str, asyncio.Event] = {}
 
     def _prune_seen(self, now: int) -> None:
+        if now == self._pruned_at and len(self._seen) <= self._max_keys:
+            return
+        self._pruned_at = now
         while self._seen:
             key, expires = next(iter(self._seen.items()))
             if expires > now and len(self._seen) <= self._max_keys:

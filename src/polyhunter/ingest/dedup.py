@@ -153,7 +153,6 @@ class CoordinatorDedup:
     async def first_seen(self, key: str, source: SourceKind) -> bool:
         """True once this process holds the key's claim; False once the key is final. While another
         process holds a live claim, waits (that process may still fail, or die and let it expire)."""
-        wait_s = min(0.5, self._claim_ms / 4000)
         while True:
             found = await self._coord.claim(self._prefix + key, self.owner, self._claim_ms)
             if found is Claim.MINE:
@@ -164,7 +163,7 @@ class CoordinatorDedup:
                 self.stats.late[source] += 1
                 return False
             self.claim_waits += 1
-            await asyncio.sleep(wait_s)
+            await asyncio.sleep(min(0.5, self._claim_ms / 4000))
 
     async def forget(self, key: str) -> None:
         await self._coord.unclaim(self._prefix + key, self.owner)

@@ -107,19 +107,56 @@ class SourceStats:
 
 
 class FrameStats:
-    """Raw push-frame accounting of the fast path (``FrameFilter``)."""
+    """Raw push-frame accounting of the fast path (``FrameFilter``).
 
-    __slots__ = ("by_type", "decode_errors", "frames", "matched", "not_trades", "prefiltered")
+    Each frame is counted once, by where it left the fast path; the total (``frames``) and the number of
+    ``trades`` frames are derived when read, so the firehose's common frame (a ``trades`` fill of a wallet
+    nobody follows) costs one counter. Fill frames of another type are counted in ``other_types`` before
+    their outcome, and the outcomes are read before those: a reader in another thread (the metrics
+    endpoint) can see a ``trades`` count one short for a moment, never one too many, and ``by_type``
+    never reports less than it reported before, so every figure only grows."""
+
+    __slots__ = (
+        "_trades_reported",
+        "decode_errors",
+        "matched",
+        "no_fill",
+        "not_activity",
+        "other_types",
+        "prefiltered",
+    )
 
     def __init__(self) -> None:
-        # fill frames by activity type ("trades", "orders_matched", "other"), before the leader filter:
-        # the feed's own mix, so a type the venue stops sending shows as a counter that stands still
-        self.by_type: dict[str, int] = {}
-        self.frames = 0  # raw frames offered
-        self.prefiltered = 0  # trade frames dropped by the leader pre-check without decoding
-        self.not_trades = 0  # pings, empty frames, other topics and types
+        self.no_fill = 0  # frames without "proxyWallet": pings, the empty first frame, other topics, errors
+        self.not_activity = 0  # frames with the key that did not decode and are not activity frames
+        self.prefiltered = 0  # fill frames of wallets nobody follows (almost all without decoding)
         self.decode_errors = 0  # activity frames that failed typed decoding
         self.matched = 0  # decoded frames of followed leaders
+        # fill frames of a type other than "trades" ("orders_matched", "other"), before the leader filter
+        self.other_types: dict[str, int] = {}
+        self._trades_reported = 0
+
+    @property
+    def frames(self) -> int:
+        """Raw frames offered."""
+        return self.no_fill + self.not_activity + self.prefiltered + self.decode_errors + self.matched
+
+    @property
+    def not_trades(self) -> int:
+        """Pings, empty frames, other topics and types."""
+        return self.no_fill + self.not_activity
+
+    @property
+    def by_type(self) -> dict[str, int]:
+        """Fill frames by activity type ("trades", "orders_matched", "other"), before the leader filter:
+        the feed's own mix, so a type the venue stops sending shows as a counter that stands still."""
+        fills = self.not_activity + self.prefiltered + self.decode_errors + self.matched  # outcomes first
+        counts = dict(self.other_types)
+        trades = max(self._trades_reported, fills - sum(counts.values()))
+        self._trades_reported = trades
+        if trades:
+            counts["trades"] = trades
+        return counts
 
 
 class RejectCounter:

@@ -63,8 +63,9 @@ from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)
 
-# A hand-off still running after this long starts refreshing its shared claims (the shortest claim,
-# ingest.dedup_claim_ttl_s = 0.5 s, is refreshed every third of it: 0.1 + 0.17 s is well inside it).
+# While hand-offs with shared claims are outstanding, every this often the ones still running start
+# refreshing their claims: each by HOLD_AFTER_S after it began. (The shortest claim,
+# ingest.dedup_claim_ttl_s = 0.5 s, is refreshed every third of it: 0.1 + 0.17 s is well inside it.)
 HOLD_AFTER_S = 0.1
 
 Downstream = Callable[[list[Signal]], Awaitable[None]]
@@ -137,8 +138,14 @@ class SignalMux(SignalSink):
         self._retry_max_s = retry_max_s
         self._stats = metrics.sources
         metrics.track_late_duplicates(lambda: dedup.stats.late_by_winner)
-        # keys accepted and not yet handed on: resolved True once durable, False if the hand-off failed
-        self._in_flight: dict[str, asyncio.Future[bool]] = {}
+        # keys accepted and not yet handed on, with the future a waiting duplicate made (None until one
+        # waits): resolved True once durable, False if the hand-off failed
+        self._in_flight: dict[str, asyncio.Future[bool] | None] = {}
+        # the shared claims of the hand-offs running now (by id of their key list), the refreshers started
+        # for those that outlasted a tick, and the loop the tick is armed on
+        self._claimed: dict[int, list[str]] = {}
+        self._holders: dict[int, asyncio.Future[None]] = {}
+        self._tick_loop: asyncio.AbstractEventLoop | None = None
         # the background hand-offs of the push path: the last one per (leader, token), all of them
         self._tails: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -276,8 +283,12 @@ class SignalMux(SignalSink):
     async def _taken_elsewhere(self, signal: Signal) -> bool:
         """For a duplicate: wait until the first copy's hand-off ends. True if it was handed on; False
         if it failed and this copy passed the gate in its place (the caller hands it on)."""
-        future = self._in_flight.get(signal.key)
-        if future is None or await asyncio.shield(future):
+        if signal.key not in self._in_flight:
+            return True
+        future = self._in_flight[signal.key]
+        if future is None:
+            future = self._in_flight[signal.key] = asyncio.get_running_loop().create_future()
+        if await asyncio.shield(future):
             return True
         if not self._reclaim(signal):
             return True  # a third copy passed the gate meanwhile
@@ -304,10 +315,11 @@ class SignalMux(SignalSink):
     def _in_flight_by_token(self, signals: list[Signal]) -> list[tuple[tuple[str, str], list[Signal]]]:
         """Register the signals as in flight (a duplicate offered from now on waits for them) and group
         them by (leader, token)."""
-        loop = asyncio.get_running_loop()
         groups: dict[tuple[str, str], list[Signal]] = {}
+        in_flight = self._in_flight
         for signal in signals:
-            self._in_flight.setdefault(signal.key, loop.create_future())
+            if signal.key not in in_flight:
+                in_flight[signal.key] = None
             groups.setdefault((signal.leader, signal.asset), []).append(signal)
         return list(groups.items())
 
@@ -359,47 +371,67 @@ class SignalMux(SignalSink):
 
     async def hand_off(self, offered: list[Signal]) -> None:
         """Sink for signals that already passed :meth:`offer`: the shared gate, then the engine's sink.
-        Raises what the sink raised, after forgetting the keys."""
-        loop = asyncio.get_running_loop()
+        Raises what the sink raised, after forgetting the keys.
+
+        With a shared dedup, the claims of the keys this process took are kept alive while the sink runs
+        (see :meth:`_tick`) and made final once it returned (the signals are durable). If making them
+        final fails (Redis away) the claims expire and a later copy is handed on again: the store keeps
+        one per key."""
+        in_flight = self._in_flight
         for signal in offered:
-            self._in_flight.setdefault(signal.key, loop.create_future())
+            if signal.key not in in_flight:
+                in_flight[signal.key] = None
+        shared = self.shared
         try:
-            accepted = await self._claim_shared(offered)
-            if accepted:
+            accepted = offered if shared is None else await self._claim_shared(offered)
+            if not accepted:
+                return
+            keys: list[str] = []
+            if shared is not None:
                 keys = [s.key for s in accepted]
-                holders: list[asyncio.Future[None]] = []
-                timer = None
-                if self.shared is not None:
-                    # Keep the claims alive only for a hand-off that lasts: almost every one is done
-                    # within milliseconds, and a task per hand-off cost the push path ~4 us a fill.
-                    shared = self.shared
-                    timer = loop.call_later(
-                        HOLD_AFTER_S, lambda: holders.append(asyncio.ensure_future(shared.hold(keys)))
-                    )
+                self._claimed[id(keys)] = keys
+                loop = asyncio.get_running_loop()
+                if self._tick_loop is not loop:
+                    # Almost every hand-off is done within milliseconds: one tick for all of them, not a
+                    # timer (or a task) per hand-off, which cost the push path microseconds a fill.
+                    self._tick_loop = loop
+                    loop.call_later(HOLD_AFTER_S, self._tick)
+            try:
+                await self._sink(accepted)
+            except BaseException:
+                if shared is not None:
+                    self._unclaimed(id(keys))
+                await self._failed(accepted)
+                raise
+            if shared is not None:
+                self._unclaimed(id(keys))
                 try:
-                    await self._sink(accepted)
-                except BaseException:
-                    await self._failed(accepted)
-                    raise
-                finally:
-                    if timer is not None:
-                        timer.cancel()
-                    for holder in holders:
-                        holder.cancel()
-                await self._finalize(keys)
+                    await shared.finalize(keys)
+                except Exception as exc:  # noqa: BLE001 - the signals are recorded; only the dedup is late
+                    log.warning("shared dedup keys not made final", keys=len(keys), error=repr(exc))
         finally:
             for signal in offered:
                 self._settle(signal.key, taken=True)  # failed ones were settled False already
 
-    async def _finalize(self, keys: list[str]) -> None:
-        """The sink returned: the signals are durable, their shared keys final. If that fails (Redis
-        away) the claims expire and a later copy is handed on again: the store keeps one per key."""
-        if self.shared is None:
+    def _tick(self) -> None:
+        """Every HOLD_AFTER_S while hand-offs with shared claims run: those still running keep their
+        claims alive from now on (``SignalDedup.hold``, cancelled when the hand-off ends)."""
+        shared = self.shared
+        if not self._claimed or shared is None:
+            self._tick_loop = None
             return
-        try:
-            await self.shared.finalize(keys)
-        except Exception as exc:  # noqa: BLE001 - the signals are recorded; only the dedup is late
-            log.warning("shared dedup keys not made final", keys=len(keys), error=repr(exc))
+        for token, keys in self._claimed.items():
+            if token not in self._holders:
+                self._holders[token] = asyncio.ensure_future(shared.hold(keys))
+        asyncio.get_running_loop().call_later(HOLD_AFTER_S, self._tick)
+
+    def _unclaimed(self, token: int) -> None:
+        """A hand-off's sink returned or failed: its claims need no keeping alive any more."""
+        del self._claimed[token]
+        if self._holders:
+            holder = self._holders.pop(token, None)
+            if holder is not None:
+                holder.cancel()
 
     def _settle(self, key: str, *, taken: bool) -> None:
         future = self._in_flight.pop(key, None)

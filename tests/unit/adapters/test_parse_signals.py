@@ -67,6 +67,8 @@ def test_rtds_frames_map_to_normalized_signals() -> None:
     first = signals[0]
     assert first.leader == "0xf5848342fc388908f2d25a9012cc18a0ad193979"
     assert first.tx_hash == TX
+    assert first.asset == rtds_docs()[0]["payload"]["asset"]
+    assert first.condition_id == rtds_docs()[0]["payload"]["conditionId"].lower()
     assert first.side is Side.BUY
     assert first.size == Decimal("1030.92")
     assert first.price == Decimal("0.03")

@@ -34,8 +34,8 @@ def test_prometheus_export() -> None:
     m.source(SourceKind.CHAIN).handoff_failures = 3
     m.source(SourceKind.CHAIN).retracted = 2
     m.source(SourceKind.POLL).stale_replay_window = 5
-    m.frames.frames = 1_000
-    m.frames.prefiltered = 950
+    m.frames.no_fill, m.frames.prefiltered, m.frames.matched = 40, 950, 10
+    m.frames.other_types["orders_matched"] = 300
     m.track_late_duplicates(lambda: {(SourceKind.POLL, SourceKind.WS): 4})
     text = generate_latest(m.registry).decode()
     assert 'polyhunter_ingest_signals_total{outcome="accepted",source="ws"} 7.0' in text
@@ -63,7 +63,26 @@ def test_prometheus_export() -> None:
     )
     assert 'polyhunter_ingest_late_duplicates_total{first_source="ws",source="poll"} 4.0' in text
     assert 'polyhunter_ingest_frames_total{outcome="prefiltered"} 950.0' in text
+    assert 'polyhunter_ingest_frames_total{outcome="received"} 1000.0' in text
+    assert 'polyhunter_ingest_frames_by_type_total{type="trades"} 660.0' in text
+    assert 'polyhunter_ingest_frames_by_type_total{type="orders_matched"} 300.0' in text
     snap = m.snapshot()
     assert snap["ws"]["lag_p50_ms"] == 800
     assert snap["poll"]["health"] == "DEGRADED"
     assert (snap["poll"]["stale_replay_window"], snap["chain"]["retracted"]) == (5, 2)
+
+
+def test_frame_counts_derived_on_read_never_go_down() -> None:
+    """The total and the trades count are derived from the outcome counters: a reader that catches a
+    non-trades frame between its type count and its outcome sees the trades count held, not lowered."""
+    fs = IngestMetrics().frames
+    fs.no_fill, fs.prefiltered, fs.not_activity, fs.decode_errors, fs.matched = 1, 5, 1, 1, 2
+    assert (fs.frames, fs.not_trades) == (10, 2)
+    assert fs.by_type == {"trades": 9}
+    fs.other_types["orders_matched"] = 1  # counted by type, its outcome not yet
+    assert fs.by_type == {"trades": 9, "orders_matched": 1}
+    fs.prefiltered += 1  # its outcome
+    assert fs.by_type == {"trades": 9, "orders_matched": 1}
+    fs.prefiltered += 1  # a trades frame
+    assert fs.by_type == {"trades": 10, "orders_matched": 1}
+    assert fs.frames == 12

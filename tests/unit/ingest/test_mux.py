@@ -552,3 +552,55 @@ async def test_a_retracted_key_is_confirmed_if_seen_mined_after_all() -> None:
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert confirmed == ["k1"]
+
+
+class CountingCoordinator(MemoryCoordinator):
+    """The in-memory coordinator, counting the claims taken or refreshed per key (not those of "other")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims: dict[str, int] = {}
+
+    async def claim(self, key: str, owner: str, ttl_ms: int) -> Claim:
+        if owner != "other":
+            self.claims[key] = self.claims.get(key, 0) + 1
+        return await super().claim(key, owner, ttl_ms)
+
+
+async def test_a_long_hand_off_keeps_its_claims_alive_and_quick_ones_are_never_refreshed() -> None:
+    """Hand-offs done at once cost one claim and one finalize per key, no refresh. One whose sink takes
+    several claim TTLs keeps its claim alive all along (another process finds it CLAIMED, never free),
+    and makes it final once the sink returned."""
+    coord = CountingCoordinator()
+    release = asyncio.Event()
+    slow = sig(999, WS)
+
+    async def sink(batch: list[Signal]) -> None:
+        if slow in batch:
+            await release.wait()
+
+    mux = SignalMux(
+        "HYBRID",
+        DedupSet(ttl_s=60),
+        IngestMetrics(),
+        max_signal_age_s=60,
+        shared=CoordinatorDedup(coord, 60, claim_ttl_s=0.3),
+        sink=sink,
+    )
+    quick = [sig(n, WS) for n in range(50)]
+    for signal in quick:
+        await mux.hand_off([signal])
+    assert all(coord.claims["sig:" + s.key] == 1 for s in quick)
+    for signal in quick:
+        assert await coord.claim("sig:" + signal.key, "other", 60_000) is Claim.FINAL
+    handing = asyncio.create_task(mux.hand_off([slow]))
+    key = "sig:" + slow.key
+    async with asyncio.timeout(10):
+        while coord.claims.get(key, 0) < 6:  # taken, then refreshed every 0.1 s: > 0.5 s, 0.3 s claims
+            await asyncio.sleep(0.01)
+            assert await coord.claim(key, "other", 60_000) is Claim.CLAIMED
+    release.set()
+    await asyncio.wait_for(handing, 5)
+    assert await coord.claim(key, "other", 60_000) is Claim.FINAL
+    assert not mux._claimed
+    assert not mux._holders
