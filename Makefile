@@ -56,7 +56,7 @@ test-integration: sync services node chromium ## integration and e2e tests (Post
 	$(RUN) pytest tests/integration tests/e2e -q
 
 test: sync services node chromium lint typecheck ## lint, types and every test tier
-	$(RUN) pytest -q -p no:cacheprovider
+	$(RUN) pytest -q -p no:cacheprovider --durations=25
 
 DEMO_ARGS ?= --duration 60
 demo: sync ## the main job: simulator + paper and own-wallet followers for 60 s (DEMO_ARGS=... to change)
