@@ -11,31 +11,13 @@ from dataclasses import dataclass, replace
 from coincurve import PrivateKey
 
 from polyhunter.adapters.chain.abi import keccak256
+from polyhunter.adapters.chain.tx_signer import (  # one RLP encoder for both kinds
+    RlpItem,
+    TxSignError,
+    rlp_encode,
+)
 
-
-class TxSignError(ValueError):
-    pass
-
-
-def rlp_encode(item: bytes | int | list[object]) -> bytes:
-    """Recursive Length Prefix encoding of bytes, non-negative ints (big-endian, no leading zeros) and lists."""
-    if isinstance(item, list):
-        body = b"".join(rlp_encode(x) for x in item)  # type: ignore[arg-type]
-        return _length_prefix(len(body), 0xC0) + body
-    if isinstance(item, int):
-        if item < 0:
-            raise TxSignError(f"RLP cannot encode a negative int: {item}")
-        item = item.to_bytes((item.bit_length() + 7) // 8, "big") if item else b""
-    if len(item) == 1 and item[0] < 0x80:
-        return item
-    return _length_prefix(len(item), 0x80) + item
-
-
-def _length_prefix(length: int, offset: int) -> bytes:
-    if length < 56:
-        return bytes((offset + length,))
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((offset + 55 + len(encoded),)) + encoded
+__all__ = ["LegacyTx", "SignedTx", "TxSignError", "TxSigner", "rlp_encode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +29,7 @@ class LegacyTx:
     data: bytes = b""
     value: int = 0
 
-    def fields(self) -> list[object]:
+    def fields(self) -> list[RlpItem]:
         to = bytes.fromhex(self.to.removeprefix("0x"))
         if len(to) != 20:
             raise TxSignError(f"bad recipient {self.to!r}")

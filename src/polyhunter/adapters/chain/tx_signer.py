@@ -15,14 +15,18 @@ from coincurve import PrivateKey
 
 from polyhunter.adapters.chain.abi import hex_to_bytes, keccak256
 
-__all__ = ["Eip1559Tx", "TxSigner", "rlp_encode"]
+__all__ = ["Eip1559Tx", "TxSignError", "TxSigner", "rlp_encode"]
 
 RlpItem = bytes | int | Sequence["RlpItem"]
 
 
+class TxSignError(ValueError):
+    """A transaction or value that cannot be signed or encoded."""
+
+
 def _int_bytes(value: int) -> bytes:
     if value < 0:
-        raise ValueError("RLP integers are unsigned")
+        raise TxSignError("RLP integers are unsigned")
     return value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
 
 
