@@ -65,6 +65,7 @@ class Ledger:
     commission_micro: int  # proxy -> treasury
     open_debt_micro: int
     queued: int  # settlements not settled yet
+    settled: int = 0  # settlements settled on chain
 
 
 class SettlementRepository:
@@ -399,8 +400,18 @@ class SettlementRepository:
                 SettlementRow.user_id == user_id, SettlementRow.status != SettlementStatus.SETTLED
             )
         )
+        settled = await self._s.scalar(
+            select(func.count()).where(
+                SettlementRow.user_id == user_id, SettlementRow.status == SettlementStatus.SETTLED
+            )
+        )
         return Ledger(
-            int(reimbursed or 0), int(proceeds or 0), int(commission or 0), int(debt or 0), int(queued or 0)
+            int(reimbursed or 0),
+            int(proceeds or 0),
+            int(commission or 0),
+            int(debt or 0),
+            int(queued or 0),
+            int(settled or 0),
         )
 
     async def queue_stats(self, now: datetime) -> tuple[int, float, int]:
