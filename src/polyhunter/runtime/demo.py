@@ -68,7 +68,7 @@ class ProxyDemo:
 ProxySetup = Callable[[dict[str, str], list[str]], AbstractAsyncContextManager[ProxyDemo]]
 
 
-async def _register_fleet(settings: Settings, fleet: list[tuple[str, str, int]]) -> None:
+async def register_fleet(settings: Settings, fleet: list[tuple[str, str, int]]) -> None:
     """The fleet workers in the demo's database (keys encrypted), before the engine builds its executors."""
     await migrate.upgrade(settings.db)
     engine = create_engine(settings.db, pooled=False)
@@ -227,7 +227,7 @@ async def run_demo(
             proxy = await stack.enter_async_context(proxy_setup(sim.urls, tokens))
         settings = _demo_settings(base, sim.urls, db_path, proxy)
         if proxy is not None:
-            await _register_fleet(settings, proxy.fleet)
+            await register_fleet(settings, proxy.fleet)
         view.intro = _intro(address_from_private_key(eoa_key), leaders, proxy, proxy_note)
         sup = Supervisor(settings, _followers(leaders, eoa_key, proxy), on_copy=view.add)
         started = time.monotonic()

@@ -11,108 +11,41 @@ before it to settle, since it sells the proxy's shares on chain.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from polyhunter.domain.signal import Side
-from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
-from polyhunter.runtime.supervisor import Supervisor
-from polyhunter.sim.anvil import AnvilProcess
-from polyhunter.sim.proxy_stack import proxy_stack
-from polyhunter.sim.server_app import SimServer
-from tests.support.chain_tools import require_chain_tools
-from tests.support.engine_rig import Rig, leader_address
-from tests.support.sim_stack import admin, rows, sim_settings
+from polyhunter.sim.proxy_stack import ProxyStack
+from tests.support.proxy_sim import DEPOSIT, FLOAT, L1, proxy_on_sim, wait_executed
+from tests.support.sim_stack import rows
 
 pytestmark = pytest.mark.integration
 
-L1 = leader_address(1)
-USDC = 1_000_000
-DEPOSIT, FLOAT, STOCK = 1_000 * USDC, 500 * USDC, 10_000 * USDC
 SIGNALS = 100
 
 
-def _all_executed(db: Path) -> list[dict[str, Any]] | None:
-    copies = rows(db, "SELECT id, side, state, filled_size_micro FROM copy_trades ORDER BY id")
-    return copies if copies and all(c["state"] == "EXECUTED" for c in copies) else None
-
-
-async def _wait_executed(db: Path, timeout_s: float = 60) -> list[dict[str, Any]]:
-    async with asyncio.timeout(timeout_s):
-        while (copies := _all_executed(db)) is None:  # noqa: ASYNC110 - a row count
-            await asyncio.sleep(0.02)
-    return copies
-
-
 async def test_a_proxy_follower_copies_100_signals_and_the_chain_equals_the_ledger(tmp_path: Path) -> None:
-    require_chain_tools()
     started = time.monotonic()
-    db = tmp_path / "hundred.db"
-    with AnvilProcess() as anvil:
-        async with (
-            SimServer("quiet", 7, 0, markets=2, chain_rpc=anvil.url) as sim,
-            aiohttp.ClientSession() as http,
-        ):
-            scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
-            markets = scenario["markets"]
-            tokens = [str(m["tokens"][0]) for m in markets]
-            async with proxy_stack(
-                sim.urls["admin"],
-                tokens,
-                deposit_micro=DEPOSIT,
-                float_micro=FLOAT,
-                stock_micro=STOCK,
-                rpc_url=anvil.url,  # the simulator's chain: one node for the venue and the custody
-            ) as stack:
-                settings = sim_settings(
-                    sim.urls,
-                    db,
-                    venue={"chain_rpc_url": anvil.url},
-                    proxy=stack.proxy_settings(
-                        fee_bps=50,
-                        profit_share_bps=1_000,
-                        flush_interval_s=0.2,
-                        ledger_cap_usdc="10",
-                        retry_base_s=0.1,
-                        tx_poll_s=0.02,
-                    ),
-                )
-                await _register(settings, stack)
-                copy = CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal(6))
-                run = RunFile(
-                    followers=[FollowerSpec(name="p", custody="PROXY", proxy=stack.proxy, copies=[copy])]
-                )
-                sup = Supervisor(settings, run, serve_api=False)
-                await sup.start()
-                r = Rig(sim, sup, http, db, markets)
-                try:
-                    for i in range(SIGNALS):  # B B S on market 0, then on market 1, ...
-                        market, side = (i // 3) % 2, Side.SELL if i % 3 == 2 else Side.BUY
-                        if side is Side.SELL:  # it sells the proxy's shares: the BUYs before it settled
-                            await _wait_executed(db)
-                        (done,) = await r.feed(await r.signal(L1, market, size=Decimal(20), side=side))
-                        assert done["state"] in ("SETTLEMENT_PENDING", "EXECUTED"), (i, done)
-                    copies = await _wait_executed(db)
-                    await _check_chain_equals_ledger(db, stack, copies, tokens)
-                finally:
-                    await sup.stop()
+    async with proxy_on_sim(tmp_path) as p:
+        r = p.rig
+        for i in range(SIGNALS):  # B B S on market 0, then on market 1, ...
+            market, side = (i // 3) % 2, Side.SELL if i % 3 == 2 else Side.BUY
+            if side is Side.SELL:  # it sells the proxy's shares: the BUYs before it settled
+                await wait_executed(r.db)
+            (done,) = await r.feed(await r.signal(L1, market, size=Decimal(20), side=side))
+            assert done["state"] in ("SETTLEMENT_PENDING", "EXECUTED"), (i, done)
+        copies = await wait_executed(r.db)
+        tokens = [str(m["tokens"][0]) for m in p.markets]
+        await _check_chain_equals_ledger(r.db, p.stack, copies, tokens)
     print(f"100 PROXY copies on the simulator in chain mode: {time.monotonic() - started:.1f} s")  # noqa: T201
 
 
-async def _register(settings: Any, stack: Any) -> None:
-    from polyhunter.runtime.demo import _register_fleet  # the demo's own: fleet wallets before the engine
-
-    await _register_fleet(settings, [(w.address, w.key, w.float_micro) for w in stack.fleet])
-
-
 async def _check_chain_equals_ledger(
-    db: Path, stack: Any, copies: list[dict[str, Any]], tokens: list[str]
+    db: Path, stack: ProxyStack, copies: list[dict[str, Any]], tokens: list[str]
 ) -> None:
     assert len(copies) == SIGNALS
     assert sum(1 for c in copies if c["side"] == "SELL") == SIGNALS // 3

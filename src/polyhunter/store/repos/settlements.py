@@ -141,6 +141,17 @@ class SettlementRepository:
         )
         return int(owed or 0)
 
+    async def unsettled_in(self, user_id: int, assets: Sequence[str]) -> int:
+        """The user's settlements in ``assets`` not settled yet (their shares or proceeds are with a worker)."""
+        n = await self._s.scalar(
+            select(func.count()).where(
+                SettlementRow.user_id == user_id,
+                SettlementRow.asset.in_(list(assets)),
+                SettlementRow.status != SettlementStatus.SETTLED,
+            )
+        )
+        return int(n or 0)
+
     async def assets(self, user_id: int) -> list[str]:
         rows = await self._s.scalars(
             select(SettlementRow.asset).where(SettlementRow.user_id == user_id).distinct()
@@ -160,6 +171,7 @@ class SettlementRepository:
                 state=CopyTradeState.SETTLEMENT_PENDING,
                 filled_size_micro=new.shares_micro,
                 filled_price_micro=new.filled_price_micro,
+                filled_notional_micro=new.collateral_micro,  # exactly what the proxy pays or gets
                 fees_micro=new.fee_micro,
                 executed_at=now,
                 next_retry_at=None,
