@@ -370,6 +370,10 @@ class SettlementCollector(Collector):
             "polyhunter_settlement_debts_opened": ("Debts left by a short proxy", m.debts_opened),
             "polyhunter_settlement_debts_recovered": ("Debts collected", m.debts_recovered),
             "polyhunter_settlement_gas": ("Gas used by settlement transactions", m.gas_used),
+            "polyhunter_settlement_lock_busy": (
+                "Settlement rounds skipped: another process held the settlement lock",
+                m.lock_busy,
+            ),
             "polyhunter_worker_tx_sent": ("Fleet worker transactions sent", t.sent),
             "polyhunter_worker_tx_replaced": ("Stuck transactions replaced at a higher fee", t.replaced),
             "polyhunter_worker_tx_reorg_resent": (

@@ -24,7 +24,7 @@ from tests.support.settle_seed import check_settled_once, seed, settled_count, s
 
 pytestmark = pytest.mark.integration
 
-COPIES = 40
+COPIES = 30
 
 
 @pytest.fixture
