@@ -56,8 +56,13 @@ async def _check_chain_equals_ledger(
     assert len(settlements) == SIGNALS
     assert {s["status"] for s in settlements} == {"SETTLED"}
     assert rows(db, "SELECT COUNT(*) AS n FROM debt_records")[0]["n"] == 0
-    reimbursed = sum(x["amount_micro"] for x in rows(db, "SELECT amount_micro FROM reimbursement_ledger"))
-    commission = sum(x["amount_micro"] for x in rows(db, "SELECT amount_micro FROM commission_logs"))
+    reimbursements = rows(db, "SELECT copy_trade_id, amount_micro FROM reimbursement_ledger")
+    commissions = rows(db, "SELECT copy_trade_id, amount_micro FROM commission_logs")
+    buys = {c["id"] for c in copies if c["side"] == "BUY"}
+    assert sorted(x["copy_trade_id"] for x in reimbursements) == sorted(buys)  # one per BUY, none twice
+    assert sorted(x["copy_trade_id"] for x in commissions) == [c["id"] for c in copies]  # one per copy
+    reimbursed = sum(x["amount_micro"] for x in reimbursements)
+    commission = sum(x["amount_micro"] for x in commissions)
     proceeds = sum(s["paid_collateral_micro"] for s in settlements if s["side"] == "SELL")
     assert commission > 0
     assert proceeds > 0
