@@ -62,7 +62,7 @@ test: sync services node chromium lint typecheck ## lint, types and every test t
 	$(RUN) pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 DEMO_ARGS ?= --duration 60
-demo: sync ## the main job: simulator + paper and own-wallet followers for 60 s (DEMO_ARGS=... to change)
+demo: sync ## the main job: simulator + paper, own-wallet and (after make node: anvil) PROXY followers (DEMO_ARGS=...)
 	$(RUN) polyhunter demo $(DEMO_ARGS)
 
 serve: sync ## the API, the dashboard and the engine from the database (SERVE_ARGS=... to add options)
