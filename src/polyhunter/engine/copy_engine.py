@@ -133,6 +133,9 @@ class CopyEngine:
         self.stats = EngineStats()
         self._reporter = CopyReporter(self.stats, on_copy)
         self._in_flight: set[int] = set()  # copies a task of this process is working on
+        # Copies whose fill moved the exposure here but whose outcome was not written (the database gone
+        # past the retries): still PENDING, the sweep settles them and must not count the fill again.
+        self.counted_unwritten: set[int] = set()
         self.pauses = ConfigPauses(store, self.stats, self._configs.invalidate)
         self.intake: Intake[Prepared] = Intake(self._prepare, self._execute_all, settings.signals_in_flight)
         self.parking = Parking(settings.aggregation_window_ms, self._in_flight, self.stats)
@@ -248,6 +251,9 @@ class CopyEngine:
             events = [e for w in works for e in w.events]
             with self.metrics.time("persist"):
                 await retry_on_disconnect(lambda: self._persist(outcomes, events), "persist")
+        except BaseException:
+            self.counted_unwritten.update(w.trade_id for w in works if w.counted)
+            raise
         finally:
             self._in_flight.difference_update(w.trade_id for w in works)
             self._in_flight.difference_update(o.copy_trade_id for o in outcomes)
@@ -506,6 +512,7 @@ class CopyEngine:
         match result.status:
             case ExecStatus.FILLED | ExecStatus.PARTIAL:
                 breaker.record_success()
+                work.counted = True
                 self.exposure.add(
                     cfg.id,
                     signal.condition_id,

@@ -61,6 +61,7 @@ class CopyWork:
     reservation: Reservation | None = None  # what it holds of the daily caps (BUY notional)
     signal_to_submit_s: float | None = None  # from the signal's arrival to its (first) order's submit
     prewritten_at: datetime | None = None  # when its row was prewritten (the store counts it from then)
+    counted: bool = False  # its fill moved the config's exposure in this process
 
 
 class CopyReporter:

@@ -161,15 +161,19 @@ class PendingSweeper:
             if await self._store.reconcile_executed(row.id, fill, self._worker, now):
                 self.stats.reconciled += 1
                 await guard.settle_kept(row.id, spent=True)
-                # the config's exposure and holding move as for a fill the engine saw itself
-                self._engine.exposure.add(
-                    row.config_id,
-                    recorded.condition_id if recorded is not None else "",
-                    row.side,
-                    result.filled_shares * result.avg_price,
-                    row.asset,
-                    result.filled_shares,
-                )
+                # the config's exposure and holding move as for a fill the engine saw itself, unless
+                # the engine counted this fill already and only its outcome write failed
+                if row.id in self._engine.counted_unwritten:
+                    self._engine.counted_unwritten.discard(row.id)
+                else:
+                    self._engine.exposure.add(
+                        row.config_id,
+                        recorded.condition_id if recorded is not None else "",
+                        row.side,
+                        result.filled_shares * result.avg_price,
+                        row.asset,
+                        result.filled_shares,
+                    )
         else:
             reason = "pending past its time-to-live; venue shows no fill"
             if await self._store.reconcile_expired(row.id, reason, self._worker, now):

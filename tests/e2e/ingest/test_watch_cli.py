@@ -107,7 +107,7 @@ def test_a_bad_leader_address_is_refused_in_one_line(tmp_path: Path, bad: str) -
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=180,
         check=False,
     )
     assert done.returncode != 0

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
 from polyhunter.domain.guardrails import GuardrailLimits
@@ -21,7 +23,7 @@ from polyhunter.engine.guard import Guard
 from polyhunter.engine.pending_sweep import PendingSweeper
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
-from polyhunter.ports.store import StoredConfig
+from polyhunter.ports.store import StoredConfig, StoreUnavailableError
 from polyhunter.settings import EngineSettings
 from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book
 from tests.support.memory_copy_store import MemoryCopyStore
@@ -184,3 +186,33 @@ async def test_a_dropped_connection_is_retried_through_the_port() -> None:
     outcomes = await rig.engine.process_signal(a_buy())
     assert [o.state for o in outcomes] == [EXECUTED]
     assert len(rig.store.copies) == 1
+
+
+async def test_a_fill_whose_outcome_write_failed_is_counted_once_when_the_sweep_settles_it() -> None:
+    """The venue filled the copy and the engine counted the fill in the config's holding, but writing the
+    outcome failed (the database gone past the retries): the row stays PENDING and the sweep settles it
+    later from the venue's record. The holding (what a later SELL mirrors) counts that fill once, not
+    twice (a fan-out run at load 10 sold 4.54 shares of a config that held 3.41)."""
+    rig = Rig()
+    stored = rig.follow("5")
+    write_outcomes = rig.store.write_outcomes
+
+    async def gone(*args: Any, **kwargs: Any) -> None:
+        raise StoreUnavailableError("database gone")
+
+    rig.store.write_outcomes = gone  # type: ignore[method-assign]
+    with pytest.raises(StoreUnavailableError):
+        await rig.engine.process_signal(a_buy())
+    rig.store.write_outcomes = write_outcomes  # type: ignore[method-assign]
+    (row,) = rig.store.copies.values()
+    assert row.state is PENDING
+    assert rig.engine.exposure.shares(stored.config.id, TOKEN) == Decimal(10)  # the fill the engine saw
+    rig.store.add_order(row.id, "0xorder", 500_000, 10_000_000)
+    rig.age(row.id, timedelta(minutes=5))
+    rig.executor.reconciled = ExecutionResult(
+        ExecStatus.FILLED, Decimal(10), Decimal("0.50"), Decimal(0), "0xorder"
+    )
+    assert await rig.sweeper.sweep_once() == 1
+    assert row.state is EXECUTED
+    assert rig.engine.exposure.shares(stored.config.id, TOKEN) == Decimal(10)
+    assert rig.engine.exposure.get(stored.config.id, CONDITION) == Decimal(5)
