@@ -24,7 +24,7 @@ from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.domain.sizing import SizeDecision, SizingContext
 from polyhunter.domain.sizing import size_copy as planning_size_copy
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine import copy_engine, isolation, planning
+from polyhunter.engine import copy_stages, isolation, planning
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.pricing import Pricer
@@ -143,7 +143,7 @@ def a_signal(side: Side = Side.BUY) -> Signal:
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(copy_engine, "RUN_BACKOFF_S", 0.001)
+    monkeypatch.setattr(copy_stages, "RUN_BACKOFF_S", 0.001)
 
 
 async def test_an_executor_raising_for_one_config_pauses_it_and_the_others_execute() -> None:
@@ -286,7 +286,7 @@ async def test_a_retryable_error_that_persists_fails_the_copy_without_pausing() 
     assert state is FAILED
     assert error is not None
     assert error.startswith("retryable: ")
-    assert rig.executor.funds_reads[down.config.user_id] == copy_engine.RUN_ATTEMPTS
+    assert rig.executor.funds_reads[down.config.user_id] == copy_stages.RUN_ATTEMPTS
     assert not rig.store.paused
 
 
