@@ -16,7 +16,8 @@ from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursors import MemoryCursorStore
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
-from polyhunter.ingest.mux import IngestMode, SignalMux, Verdict, sources_for
+from polyhunter.ingest.modes import IngestMode, sources_for
+from polyhunter.ingest.mux import SignalMux, Verdict
 from polyhunter.ports.coordinator import Claim
 from polyhunter.ports.sources import SignalSink, SourceHealth
 from tests.support.exchange_logs import EXCHANGE, LEADER, OTHER, v2_log
