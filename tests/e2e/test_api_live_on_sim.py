@@ -40,6 +40,18 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+async def _copied_within(alice: Client, config: dict[str, str], label: str) -> list[dict[str, Any]]:
+    """Create the config; its first copy is recorded within WITHIN_S of the config's creation."""
+    status, created = await alice.call("POST", "/api/v1/configs", config)
+    assert status == 201, created
+    copies = await _wait_copies(alice, f"config_id={created['id']}", 3 * WITHIN_S)
+    assert copies, f"no copy of {label}"
+    first = min(_at(c["created_at"]) for c in copies)
+    print(f"{label} -> first copy {(first - _at(created['created_at'])).total_seconds():.2f} s")
+    assert first - _at(created["created_at"]) <= timedelta(seconds=WITHIN_S)
+    return copies
+
+
 async def test_config_and_leader_added_live(tmp_path: Path) -> None:
     async with serve_on_sim(tmp_path, seed=41, leaders=2) as served:
         sup = served.supervisor
@@ -51,24 +63,12 @@ async def test_config_and_leader_added_live(tmp_path: Path) -> None:
             assert status == 201, follower
             assert (await alice.call("POST", "/api/v1/leaders", {"address": leader_a}))[0] == 201
             body = {"follower_id": follower["id"], "sizing": "FIXED_USDC", "sizing_value": "3"}
-            status, config_a = await alice.call("POST", "/api/v1/configs", {**body, "leader": leader_a})
-            assert status == 201, config_a
-            copies = await _wait_copies(alice, f"config_id={config_a['id']}", 3 * WITHIN_S)
-            assert copies, "no copy of leader A"
-            first = min(_at(c["created_at"]) for c in copies)
-            print(f"config A -> first copy {(first - _at(config_a['created_at'])).total_seconds():.2f} s")
-            assert first - _at(config_a["created_at"]) <= timedelta(seconds=WITHIN_S)
+            await _copied_within(alice, {**body, "leader": leader_a}, "config A")
             assert leader_a in sup.ingest.leaders
 
             # A leader this process never followed: added, followed, copied; no restart.
             assert leader_b not in sup.ingest.leaders
-            status, config_b = await alice.call("POST", "/api/v1/configs", {**body, "leader": leader_b})
-            assert status == 201, config_b
-            copies = await _wait_copies(alice, f"config_id={config_b['id']}", 3 * WITHIN_S)
-            assert copies, "no copy of leader B"
-            first = min(_at(c["created_at"]) for c in copies)
-            print(f"new leader B -> first copy {(first - _at(config_b['created_at'])).total_seconds():.2f} s")
-            assert first - _at(config_b["created_at"]) <= timedelta(seconds=WITHIN_S)
+            copies = await _copied_within(alice, {**body, "leader": leader_b}, "new leader B")
             assert leader_b in sup.ingest.leaders
             assert {c["leader"] for c in copies} == {leader_b}
 
