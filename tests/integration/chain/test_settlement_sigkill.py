@@ -11,39 +11,29 @@ import secrets
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
-from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.execution.proxy_settlement import SETTLED_TOPIC, copy_chain_id
 from polyhunter.execution.tx_monitor import TxMonitor
-from polyhunter.ports.store import NewCopy
 from polyhunter.secretbox import SecretBox, generate_master_key
 from polyhunter.settings import DbSettings
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.custody_rig import build_custody_rig
+from polyhunter.sim.settlement_queue import TOKEN, USDC, proxy_config, queue_buys, register_worker
 from polyhunter.store import migrate
-from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
-from polyhunter.store.enums import SettlementStatus, WalletKind
+from polyhunter.store.enums import SettlementStatus
 from polyhunter.store.models import CopyTrade
 from polyhunter.store.models.settlement import SettlementRow
-from polyhunter.store.repos.accounts import UserRepository
-from polyhunter.store.repos.copy_configs import CopyConfigRepository
-from polyhunter.store.repos.settlements import NewSettlement, SettlementRepository
-from polyhunter.store.repos.wallets import WalletRepository
+from polyhunter.store.repos.settlements import SettlementRepository
 from tests.support.chain_tools import require_chain_tools
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
-USDC = 1_000_000
 COPIES = 24
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -87,54 +77,12 @@ async def test_five_sigkills_during_settlement_settle_nothing_twice_and_lose_not
                 for _ in range(2):
                     worker = await chain.add_worker()
                     await chain.mint(worker.sender.address, 0, int(TOKEN), 1_000 * USDC)
-                    async with unit_of_work(sessions) as session:
-                        wid = await WalletRepository(session, box).create(
-                            worker.sender.address, WalletKind.FLEET, private_key=worker.key
-                        )
-                        await SettlementRepository(session).add_worker(wid, 10**12)
-                    worker_ids.append(wid)
-                async with unit_of_work(sessions) as session:
-                    user_id = await UserRepository(session).create("killed")
-                    cfg = CopyConfig(
-                        0, 0, user_id, "0x" + "77" * 20, SizingMode.FIXED_USDC, Decimal(1), CustodyMode.PROXY
+                    worker_ids.append(
+                        await register_worker(sessions, box, worker.sender.address, worker.key, 10**12)
                     )
-                    stored = (await CopyConfigRepository(session).create(cfg)).config
-                store, now = SqlCopyStore(sessions), datetime.now(UTC)
-                for i in range(COPIES):
-                    signal_ = Signal(
-                        secrets.token_hex(16),
-                        cfg.leader,
-                        TOKEN,
-                        "0x" + "cd" * 32,
-                        Side.BUY,
-                        Decimal(2),
-                        Decimal("0.5"),
-                        "0x" + secrets.token_hex(32),
-                        now,
-                        now,
-                        SourceKind.WS,
-                    )
-                    new = NewCopy(
-                        stored.id, stored.version, user_id, Side.BUY, TOKEN, 2 * USDC, 500_000, USDC
-                    )
-                    ids = await store.prewrite(signal_, [new], "t", now)
-                    assert ids
-                    async with unit_of_work(sessions) as session:
-                        assert await SettlementRepository(session).enqueue(
-                            NewSettlement(
-                                next(iter(ids.values())),
-                                user_id,
-                                proxy,
-                                worker_ids[i % 2],
-                                Side.BUY,
-                                TOKEN,
-                                2 * USDC,
-                                USDC + i,
-                                5_000 + i,
-                                filled_price_micro=500_000,
-                            ),
-                            now,
-                        )
+                cfg = await proxy_config(sessions, "killed")
+                user_id = cfg.user_id
+                await queue_buys(sessions, cfg, proxy, worker_ids, COPIES, lambda i: 5_000 + i)
                 d = chain.deployment
                 kills = 0
                 while kills < 5:
