@@ -15,6 +15,7 @@ import aiohttp
 from sqlalchemy import create_engine, text
 
 from polyhunter.adapters.polymarket.eip712 import address_from_private_key
+from polyhunter.runtime.demo import demo_settings
 from polyhunter.secretbox import generate_master_key
 from polyhunter.settings import Settings
 
@@ -27,19 +28,7 @@ def follower_key(tag: str, index: int) -> tuple[str, str]:
 
 def sim_settings(urls: Mapping[str, str], db_path: Path, **sections: dict[str, Any]) -> Settings:
     """Settings for a supervisor against the simulator at `urls` on a SQLite file; `sections` override."""
-    data: dict[str, Any] = Settings().model_dump()
-    data["venue"].update(
-        clob_url=urls["clob"],
-        data_api_url=urls["data_api"],
-        gamma_url=urls["gamma"],
-        clob_ws_url=urls["clob_ws"],
-        rtds_ws_url=urls["rtds_ws"],
-    )
-    data["db"]["url"] = f"sqlite+aiosqlite:///{db_path}"
-    data["coord"]["backend"] = "memory"
-    data["ingest"].update(mode="HYBRID", chain_in_hybrid=False, poll_interval_ms=1000, replay_window_s=600)
-    data["api"]["port"] = 0
-    data["engine"]["metrics_interval_ms"] = 3_600_000
+    data: dict[str, Any] = demo_settings(Settings(), urls, db_path).model_dump()
     data["secrets"]["master_key"] = generate_master_key()
     data["secrets"]["master_key_file"] = str(db_path.with_suffix(".key"))
     for name, values in sections.items():

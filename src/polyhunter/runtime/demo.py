@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -74,7 +75,9 @@ def _followers(leaders: list[str], eoa_key: str) -> RunFile:
     )
 
 
-def _demo_settings(base: Settings, urls: dict[str, str], db_path: Path) -> Settings:
+def demo_settings(base: Settings, urls: Mapping[str, str], db_path: Path) -> Settings:
+    """``base`` pointed at the simulator at ``urls`` with a SQLite file: memory coordination, HYBRID without
+    the chain, the API on a free port (the demo's settings, and the tests' against the simulator)."""
     data = base.model_dump()
     data["venue"].update(
         clob_url=urls["clob"],
@@ -150,7 +153,7 @@ async def run_demo(
                 "/fund",
                 {"address": address_from_private_key(eoa_key), "collateral": str(START_CASH)},
             )
-        settings = _demo_settings(base, sim.urls, db_path)
+        settings = demo_settings(base, sim.urls, db_path)
         view.intro = _intro(address_from_private_key(eoa_key), leaders)
         sup = Supervisor(settings, _followers(leaders, eoa_key), on_copy=view.add)
         started = time.monotonic()
