@@ -22,34 +22,13 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
+from tests.support.wire_samples import LEADER, rtds_frame, rtds_payload
 from tests.support.ws_server import WsServer
-
-LEADER = "0xAbCdEf0123456789abcdef0123456789ABCDEF01"
 
 
 def frame(now: int, n: int, **over: Any) -> bytes:
-    payload: dict[str, Any] = {
-        "asset": "777",
-        "conditionId": "0x" + "cd" * 32,
-        "outcome": "Yes",
-        "outcomeIndex": 0,
-        "price": 0.55,
-        "proxyWallet": LEADER,
-        "side": "BUY",
-        "size": 10,
-        "slug": "m",
-        "timestamp": now,
-        "transactionHash": f"0x{n:064x}",
-    }
-    payload.update(over)
-    doc = {
-        "connection_id": "c",
-        "payload": payload,
-        "timestamp": now * 1000,
-        "topic": "activity",
-        "type": "trades",
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
+    payload = rtds_payload(now, asset="777", slug="m", timestamp=now, transactionHash=f"0x{n:064x}")
+    return json.dumps(rtds_frame({**payload, **over}, now), separators=(",", ":")).encode()
 
 
 def poisoned(now: int) -> list[bytes]:

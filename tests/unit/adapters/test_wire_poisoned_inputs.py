@@ -30,38 +30,27 @@ from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics, RejectCounter
 from polyhunter.ingest.mux import SignalMux
-from tests.support.wire_samples import CONDITION, LEADER, NOW_S, SEEN, TOKEN, TX, YEAR_3000
+from tests.support.wire_samples import (
+    CONDITION,
+    LEADER,
+    NOW_S,
+    SEEN,
+    TOKEN,
+    TX,
+    YEAR_3000,
+    rtds_frame,
+    rtds_payload,
+)
 
 # -- RTDS frames through the push fast path ------------------------------------------------------
 
 
 def payload(**over: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "asset": TOKEN,
-        "conditionId": CONDITION,
-        "outcome": "Yes",
-        "outcomeIndex": 0,
-        "price": 0.55,
-        "proxyWallet": LEADER,
-        "side": "BUY",
-        "size": 10,
-        "slug": "some-market",
-        "timestamp": NOW_S - 2,
-        "transactionHash": TX,
-    }
-    doc.update(over)
-    return doc
+    return rtds_payload(**over)
 
 
 def frame(**over: Any) -> bytes:
-    doc = {
-        "connection_id": "c1",
-        "payload": payload(**over),
-        "timestamp": NOW_S * 1000,
-        "topic": "activity",
-        "type": "trades",
-    }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(rtds_frame(payload(**over)), sort_keys=True, separators=(",", ":")).encode()
 
 
 class GatedFilter(FrameFilter):
