@@ -14,6 +14,7 @@ from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryableError, RetryPolicy
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
 from polyhunter.ingest.data_api_poll import SOURCE
+from tests.support.loopback_http import serve_app
 from tests.support.poller_fakes import NOW, Recorder, loopback_poller
 
 GOOD = "0x" + "11" * 20
@@ -58,12 +59,8 @@ async def answers() -> AsyncIterator[tuple[Answers, str]]:
     ans = Answers()
     app = web.Application()
     app.router.add_get("/activity", ans.activity)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield ans, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield ans, url
 
 
 async def test_garbled_answer_is_a_retryable_error(answers: tuple[Answers, str]) -> None:
