@@ -29,7 +29,7 @@ from polyhunter.secretbox import SecretBox, generate_master_key
 from polyhunter.settings import DbSettings
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.custody_rig import build_custody_rig
-from polyhunter.sim.settlement_queue import TOKEN, USDC, proxy_config, queue_buys, register_worker
+from polyhunter.sim.settlement_queue import TOKEN, USDC, proxy_config, queue_copies, register_worker
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import WalletKind
@@ -59,7 +59,7 @@ async def run_once(copies: int, batch_max: int) -> dict[str, Any]:
                 cfg = await proxy_config(sessions, f"bench-{secrets.token_hex(4)}")
                 async with unit_of_work(sessions) as session:
                     await WalletRepository(session, box).create(proxy, WalletKind.PROXY, user_id=cfg.user_id)
-                await queue_buys(
+                await queue_copies(
                     sessions,
                     cfg,
                     proxy,

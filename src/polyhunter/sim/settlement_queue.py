@@ -1,6 +1,6 @@
 """PROXY copies queued for settlement in a store: the store side of the custody rig (custody_rig.py) for
-the settlement benchmark and the settlement tests. A user with a PROXY config, fleet workers registered
-with their float, and BUY copies prewritten and queued for settlement, as the engine leaves them."""
+the settlement benchmark and the settlement tests (tests/support/settle_seed.py). A user with a PROXY config, fleet workers registered
+with their float, and BUY and SELL copies prewritten and queued for settlement, as the engine leaves them."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ async def proxy_config(sessions: Sessions, user_name: str) -> CopyConfig:
         return (await CopyConfigRepository(session).create(cfg)).config
 
 
-async def queue_buys(
+async def queue_copies(
     sessions: Sessions,
     config: CopyConfig,
     proxy: str,
@@ -56,19 +56,22 @@ async def queue_buys(
     count: int,
     commission: Callable[[int], int],
     *,
+    sell: Callable[[int], bool] = lambda _i: False,
     worker_id: str = "t",
 ) -> None:
-    """``count`` BUY copies of ``config`` (2 shares of TOKEN at 0.5), each prewritten and queued for
-    settlement by the fleet workers in turn: the i-th reimburses 1 USDC + i base units to ``proxy``'s
-    worker and owes ``commission(i)``."""
+    """``count`` copies of ``config`` (2 shares of TOKEN at 0.5; the i-th a SELL if ``sell(i)``, else a
+    BUY), each prewritten and queued for settlement by the fleet workers in turn: the i-th moves 1 USDC + i
+    base units (a BUY's reimbursement to the worker, a SELL's proceeds to ``proxy``) and owes
+    ``commission(i)``."""
     store, now = SqlCopyStore(sessions), datetime.now(UTC)
     for i in range(count):
+        side = Side.SELL if sell(i) else Side.BUY
         signal = Signal(
             secrets.token_hex(16),
             config.leader,
             TOKEN,
             "0x" + "cd" * 32,
-            Side.BUY,
+            side,
             Decimal(2),
             Decimal("0.5"),
             "0x" + secrets.token_hex(32),
@@ -76,7 +79,7 @@ async def queue_buys(
             now,
             SourceKind.WS,
         )
-        new = NewCopy(config.id, config.version, config.user_id, Side.BUY, TOKEN, 2 * USDC, 500_000, USDC)
+        new = NewCopy(config.id, config.version, config.user_id, side, TOKEN, 2 * USDC, 500_000, USDC)
         ids = await store.prewrite(signal, [new], worker_id, now)
         if not ids:
             raise RuntimeError("the copy was not prewritten")
@@ -87,9 +90,9 @@ async def queue_buys(
                     config.user_id,
                     proxy,
                     workers[i % len(workers)],
-                    Side.BUY,
+                    side,
                     TOKEN,
-                    2 * USDC,
+                    0 if side is Side.SELL else 2 * USDC,  # a SELL's shares were pulled before it sold
                     USDC + i,
                     commission(i),
                     filled_price_micro=500_000,
