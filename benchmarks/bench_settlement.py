@@ -17,34 +17,24 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.commission import FeeSchedule
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
-from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
 from polyhunter.execution.tx_monitor import TxMonitor
 from polyhunter.log import configure_logging
-from polyhunter.ports.store import NewCopy
 from polyhunter.secretbox import SecretBox, generate_master_key
 from polyhunter.settings import DbSettings
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.custody_rig import build_custody_rig
+from polyhunter.sim.settlement_queue import TOKEN, USDC, proxy_config, queue_copies, register_worker
 from polyhunter.store import migrate
-from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import WalletKind
-from polyhunter.store.repos.accounts import UserRepository
-from polyhunter.store.repos.copy_configs import CopyConfigRepository
-from polyhunter.store.repos.settlements import NewSettlement, SettlementRepository
 from polyhunter.store.repos.wallets import WalletRepository
 
-TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
-USDC = 1_000_000
 FEES = FeeSchedule(fee_bps=50)
 
 
@@ -65,58 +55,19 @@ async def run_once(copies: int, batch_max: int) -> dict[str, Any]:
                 await rig.mint(proxy, copies * 2 * USDC)
                 worker = await rig.add_worker()
                 await rig.mint(worker.sender.address, 0, int(TOKEN), copies * 3 * USDC)
+                wallet_id = await register_worker(sessions, box, worker.sender.address, worker.key, 10**12)
+                cfg = await proxy_config(sessions, f"bench-{secrets.token_hex(4)}")
                 async with unit_of_work(sessions) as session:
-                    user_id = await UserRepository(session).create(f"bench-{secrets.token_hex(4)}")
-                    await WalletRepository(session, box).create(proxy, WalletKind.PROXY, user_id=user_id)
-                    wallet_id = await WalletRepository(session, box).create(
-                        worker.sender.address, WalletKind.FLEET, private_key=worker.key
-                    )
-                    await SettlementRepository(session).add_worker(wallet_id, 10**12)
-                    cfg = CopyConfig(
-                        0, 0, user_id, "0x" + "77" * 20, SizingMode.FIXED_USDC, Decimal(1), CustodyMode.PROXY
-                    )
-                    stored = await CopyConfigRepository(session).create(cfg)
-                store = SqlCopyStore(sessions)
-                now = datetime.now(UTC)
-                for i in range(copies):
-                    key = secrets.token_hex(16)
-                    signal = Signal(
-                        key,
-                        cfg.leader,
-                        TOKEN,
-                        "0x" + "cd" * 32,
-                        Side.BUY,
-                        Decimal(2),
-                        Decimal("0.5"),
-                        "0x" + secrets.token_hex(32),
-                        now,
-                        now,
-                        SourceKind.WS,
-                    )
-                    c = stored.config
-                    ids = await store.prewrite(
-                        signal,
-                        [NewCopy(c.id, c.version, user_id, Side.BUY, TOKEN, 2 * USDC, 500_000, USDC)],
-                        "b",
-                        now,
-                    )
-                    assert ids
-                    async with unit_of_work(sessions) as session:
-                        await SettlementRepository(session).enqueue(
-                            NewSettlement(
-                                next(iter(ids.values())),
-                                user_id,
-                                proxy,
-                                wallet_id,
-                                Side.BUY,
-                                TOKEN,
-                                2 * USDC,
-                                USDC + i,
-                                FEES.on_notional(USDC + i),
-                                filled_price_micro=500_000,
-                            ),
-                            now,
-                        )
+                    await WalletRepository(session, box).create(proxy, WalletKind.PROXY, user_id=cfg.user_id)
+                await queue_copies(
+                    sessions,
+                    cfg,
+                    proxy,
+                    [wallet_id],
+                    copies,
+                    lambda i: FEES.on_notional(USDC + i),
+                    worker_id="b",
+                )
                 settler = ProxySettler(
                     sessions,
                     rpc,

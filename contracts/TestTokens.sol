@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.22;
 
+import {Erc20} from "./Erc20.sol";
+
 /// Test stand-ins on anvil: TestCollateral (an ERC-20 with 6 decimals standing in for pUSD) and
 /// TestOutcomes (a minimal ERC-1155 with the ConditionalTokens surface the custody contracts use: transfers and
 /// `redeemPositions`; a condition's position ids and payouts are set by the minter, and its payouts are paid
@@ -12,55 +14,12 @@ interface IERC1155ReceiverMin {
         returns (bytes4);
 }
 
-contract TestCollateral {
+/// @notice The collateral: minted only by the account that deployed it.
+contract TestCollateral is Erc20 {
     string public constant name = "Test pUSD";
     string public constant symbol = "pUSD";
-    uint8 public constant decimals = 6;
-    address public immutable minter;
-    uint256 public totalSupply;
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
 
-    event Transfer(address indexed from, address indexed to, uint256 value);
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-
-    constructor() {
-        minter = msg.sender;
-    }
-
-    function mint(address to, uint256 amount) external {
-        require(msg.sender == minter, "ERC20: not minter");
-        totalSupply += amount;
-        balanceOf[to] += amount;
-        emit Transfer(address(0), to, amount);
-    }
-
-    function approve(address spender, uint256 amount) external returns (bool) {
-        allowance[msg.sender][spender] = amount;
-        emit Approval(msg.sender, spender, amount);
-        return true;
-    }
-
-    function transfer(address to, uint256 amount) external returns (bool) {
-        _move(msg.sender, to, amount);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        uint256 allowed = allowance[from][msg.sender];
-        require(allowed >= amount, "ERC20: insufficient allowance");
-        if (allowed != type(uint256).max) allowance[from][msg.sender] = allowed - amount;
-        _move(from, to, amount);
-        return true;
-    }
-
-    function _move(address from, address to, uint256 amount) internal {
-        require(to != address(0), "ERC20: zero recipient");
-        require(balanceOf[from] >= amount, "ERC20: insufficient balance");
-        balanceOf[from] -= amount;
-        balanceOf[to] += amount;
-        emit Transfer(from, to, amount);
-    }
+    constructor() Erc20(msg.sender) {}
 }
 
 interface IERC20Pay {

@@ -10,9 +10,7 @@ from then on the copies are SKIPPED CONFIG_PAUSED, and none executes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,25 +18,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from polyhunter.runtime.supervisor import Supervisor
-from polyhunter.settings import DbSettings
-from polyhunter.sim.server_app import SimServer
 from tests.support.api_stack import Client, sign_up
-from tests.support.pg_databases import create_pg_database, drop_pg_database, pg_settings
-from tests.support.sim_stack import admin, sim_settings
+from tests.support.serve_stack import serve_on_sim
 
 pytestmark = pytest.mark.integration
 
 WITHIN_S = 5.0
-
-
-@pytest.fixture
-def fresh_pg() -> Iterator[DbSettings]:
-    name = create_pg_database()
-    try:
-        yield pg_settings(name)
-    finally:
-        drop_pg_database(name)
 
 
 async def _wait_copies(alice: Client, query: str, timeout_s: float) -> list[dict[str, Any]]:
@@ -55,62 +40,46 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-async def test_config_and_leader_added_live(tmp_path: Path, fresh_pg: DbSettings) -> None:
-    async with SimServer("leaders", 41, 0, leaders=2, markets=3, rate=4) as sim:
+async def _copied_within(alice: Client, config: dict[str, str], label: str) -> list[dict[str, Any]]:
+    """Create the config; its first copy is recorded within WITHIN_S of the config's creation."""
+    status, created = await alice.call("POST", "/api/v1/configs", config)
+    assert status == 201, created
+    copies = await _wait_copies(alice, f"config_id={created['id']}", 3 * WITHIN_S)
+    assert copies, f"no copy of {label}"
+    first = min(_at(c["created_at"]) for c in copies)
+    print(f"{label} -> first copy {(first - _at(created['created_at'])).total_seconds():.2f} s")
+    assert first - _at(created["created_at"]) <= timedelta(seconds=WITHIN_S)
+    return copies
+
+
+async def test_config_and_leader_added_live(tmp_path: Path) -> None:
+    async with serve_on_sim(tmp_path, seed=41, leaders=2) as served:
+        sup = served.supervisor
+        leader_a, leader_b = served.leaders[:2]
+        assert sup.ingest.leaders == []
         async with aiohttp.ClientSession() as http:
-            scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
-        leader_a, leader_b = (leader["address"].lower() for leader in scenario["leaders"][:2])
-        settings = sim_settings(
-            sim.urls, tmp_path / "unused.db", db={"url": fresh_pg.url}, api={"sync_interval_ms": 200}
-        )
-        sup = Supervisor(settings, None)
-        await sup.start()
-        running = asyncio.create_task(sup.run(stop_after=False))
-        try:
-            assert sup.api is not None
-            assert sup.ingest.leaders == []
-            async with aiohttp.ClientSession() as http:
-                alice = await sign_up(http, sup.api.url, "alice")
-                status, follower = await alice.call("POST", "/api/v1/followers", {"name": "paper"})
-                assert status == 201, follower
-                assert (await alice.call("POST", "/api/v1/leaders", {"address": leader_a}))[0] == 201
-                body = {"follower_id": follower["id"], "sizing": "FIXED_USDC", "sizing_value": "3"}
-                status, config_a = await alice.call("POST", "/api/v1/configs", {**body, "leader": leader_a})
-                assert status == 201, config_a
-                copies = await _wait_copies(alice, f"config_id={config_a['id']}", 3 * WITHIN_S)
-                assert copies, "no copy of leader A"
-                first = min(_at(c["created_at"]) for c in copies)
-                print(f"config A -> first copy {(first - _at(config_a['created_at'])).total_seconds():.2f} s")
-                assert first - _at(config_a["created_at"]) <= timedelta(seconds=WITHIN_S)
-                assert leader_a in sup.ingest.leaders
+            alice = await sign_up(http, served.api_url, "alice")
+            status, follower = await alice.call("POST", "/api/v1/followers", {"name": "paper"})
+            assert status == 201, follower
+            assert (await alice.call("POST", "/api/v1/leaders", {"address": leader_a}))[0] == 201
+            body = {"follower_id": follower["id"], "sizing": "FIXED_USDC", "sizing_value": "3"}
+            await _copied_within(alice, {**body, "leader": leader_a}, "config A")
+            assert leader_a in sup.ingest.leaders
 
-                # A leader this process never followed: added, followed, copied; no restart.
-                assert leader_b not in sup.ingest.leaders
-                status, config_b = await alice.call("POST", "/api/v1/configs", {**body, "leader": leader_b})
-                assert status == 201, config_b
-                copies = await _wait_copies(alice, f"config_id={config_b['id']}", 3 * WITHIN_S)
-                assert copies, "no copy of leader B"
-                first = min(_at(c["created_at"]) for c in copies)
-                print(
-                    f"new leader B -> first copy {(first - _at(config_b['created_at'])).total_seconds():.2f} s"
-                )
-                assert first - _at(config_b["created_at"]) <= timedelta(seconds=WITHIN_S)
-                assert leader_b in sup.ingest.leaders
-                assert {c["leader"] for c in copies} == {leader_b}
+            # A leader this process never followed: added, followed, copied; no restart.
+            assert leader_b not in sup.ingest.leaders
+            copies = await _copied_within(alice, {**body, "leader": leader_b}, "new leader B")
+            assert leader_b in sup.ingest.leaders
+            assert {c["leader"] for c in copies} == {leader_b}
 
-                # Stop everything: copies after it are skipped, none executes.
-                status, stopped = await alice.call("POST", "/api/v1/stop")
-                assert status == 200
-                assert stopped == {"configs": 2}
-                stop_at = datetime.now(UTC)
-                paused = await _wait_copies(alice, "reason=CONFIG_PAUSED", 3 * WITHIN_S)
-                assert paused, "no copy skipped after the stop"
-                # the engine sees the stop within a sync interval and its config cache: 1 s is ample
-                _, page = await alice.call("GET", "/api/v1/copies?state=EXECUTED&limit=200")
-                late = [c for c in page["items"] if _at(c["created_at"]) > stop_at + timedelta(seconds=1)]
-                assert late == []
-        finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            await sup.stop()
+            # Stop everything: copies after it are skipped, none executes.
+            status, stopped = await alice.call("POST", "/api/v1/stop")
+            assert status == 200
+            assert stopped == {"configs": 2}
+            stop_at = datetime.now(UTC)
+            paused = await _wait_copies(alice, "reason=CONFIG_PAUSED", 3 * WITHIN_S)
+            assert paused, "no copy skipped after the stop"
+            # the engine sees the stop within a sync interval and its config cache: 1 s is ample
+            _, page = await alice.call("GET", "/api/v1/copies?state=EXECUTED&limit=200")
+            late = [c for c in page["items"] if _at(c["created_at"]) > stop_at + timedelta(seconds=1)]
+            assert late == []

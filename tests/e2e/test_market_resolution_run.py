@@ -8,7 +8,6 @@ The simulator and the engine run as processes of their own, each in a new sessio
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from polyhunter.secretbox import generate_master_key
-from tests.support.sim_stack import rows
+from tests.support.sim_stack import rows, sim_env
 
 pytestmark = pytest.mark.integration
 
@@ -49,22 +47,7 @@ def test_a_market_resolved_mid_run_is_redeemed_and_summarized(tmp_path: Path) ->
             run_file = tmp_path / "run.toml"
             run_file.write_text('[[followers]]\nname = "paper"\ncustody = "PAPER"\n' + copies)
             db, log = tmp_path / "run.db", tmp_path / "run.log"
-            env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
-            env.update(
-                {
-                    "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
-                    "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
-                    "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
-                    "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
-                    "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
-                    "POLYHUNTER__DB__URL": f"sqlite+aiosqlite:///{db}",
-                    "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
-                    "POLYHUNTER__INGEST__MARKET_STATUS_INTERVAL_S": "2",
-                    "POLYHUNTER__API__PORT": "0",
-                    "POLYHUNTER__SECRETS__MASTER_KEY": generate_master_key(),
-                    "POLYHUNTER__LOGGING__FORMAT": "json",
-                }
-            )
+            env = sim_env(urls, f"sqlite+aiosqlite:///{db}", INGEST__MARKET_STATUS_INTERVAL_S="2")
             with log.open("wb") as err:
                 run = subprocess.Popen(  # noqa: S603 - our own CLI
                     [*CLI, "run", "--config", str(run_file), "--json"],

@@ -8,7 +8,6 @@ The simulator (`leaders` scenario) and the engine run as processes of their own,
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,8 +21,7 @@ from typing import Any
 import pytest
 
 from polyhunter.runtime.live_view import LOG_EVERY_S
-from polyhunter.secretbox import generate_master_key
-from tests.support.sim_stack import rows
+from tests.support.sim_stack import rows, sim_env
 
 pytestmark = pytest.mark.integration
 
@@ -53,25 +51,7 @@ def _sim(tmp: Path) -> Iterator[dict[str, str]]:
 
 
 def _env(urls: dict[str, str], db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
-    env.update(
-        {
-            "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
-            "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
-            "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
-            "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
-            "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
-            "POLYHUNTER__DB__URL": f"sqlite+aiosqlite:///{db}",
-            "POLYHUNTER__COORD__BACKEND": "memory",
-            "POLYHUNTER__INGEST__MODE": "HYBRID",
-            "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
-            "POLYHUNTER__API__PORT": "0",
-            "POLYHUNTER__SECRETS__MASTER_KEY": generate_master_key(),
-            "POLYHUNTER__LOGGING__LEVEL": "INFO",
-            "POLYHUNTER__LOGGING__FORMAT": "json",
-        }
-    )
-    return env
+    return sim_env(urls, f"sqlite+aiosqlite:///{db}")
 
 
 def _run_until_sigterm(

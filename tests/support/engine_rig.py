@@ -34,6 +34,26 @@ from tests.support.delay_proxy import DelayProxy
 from tests.support.sim_stack import admin, fund, rows, sim_settings
 
 
+def sim_trade(sim: SimServer, address: str, token: str, side: Side, shares: Decimal, price: Decimal) -> None:
+    """`address` trades on the simulator itself (a FOK order straight into its matching engine), as a
+    leader or another market participant would; funded with collateral first if it has little."""
+    state = sim.state
+    if state.engine.account(address).cash < 1_000_000_000:
+        state.fund_collateral(address, 10_000_000_000)
+    result = state.submit(
+        SimOrder(
+            order_id="0x" + secrets.token_hex(32),
+            owner=address,
+            token_id=token,
+            side=side,
+            price=price,
+            size=to_micro(shares),
+            order_type=SimOrderType.FOK,
+        )
+    )
+    assert result.success, result.error
+
+
 def leader_address(n: int) -> str:
     return "0x" + f"{n:02x}" * 20
 
@@ -109,21 +129,7 @@ class Rig:
     def trade(self, address: str, token: str, side: Side, shares: Decimal, price: Decimal) -> None:
         """`address` trades on the simulator itself (a FOK order straight into its matching engine), as a
         leader or another market participant would; funded with collateral first if it has none."""
-        state = self.sim.state
-        if state.engine.account(address).cash < 1_000_000_000:
-            state.fund_collateral(address, 10_000_000_000)
-        result = state.submit(
-            SimOrder(
-                order_id="0x" + secrets.token_hex(32),
-                owner=address,
-                token_id=token,
-                side=side,
-                price=price,
-                size=to_micro(shares),
-                order_type=SimOrderType.FOK,
-            )
-        )
-        assert result.success, result.error
+        sim_trade(self.sim, address, token, side, shares, price)
 
     def shares_of(self, address: str, token: str) -> Decimal:
         """What the simulator's ledger says `address` holds of `token`."""

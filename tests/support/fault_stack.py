@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess  # noqa: S404 - the simulator process
 import sys
 import time
@@ -26,7 +25,7 @@ from polyhunter.secretbox import generate_master_key
 from tests.support.cli_runs import admin
 from tests.support.pg_databases import PG_HOST
 from tests.support.processes import stop_process
-from tests.support.sim_stack import follower_key
+from tests.support.sim_stack import follower_key, sim_env
 
 CLI = [sys.executable, "-m", "polyhunter.cli"]
 READY_S = 90
@@ -68,27 +67,14 @@ def sim_process(tmp: Path, *, seed: int, rate: float) -> Iterator[dict[str, str]
 
 def engine_env(urls: dict[str, str], db_url: str, redis: tuple[str, str] | None = None) -> dict[str, str]:
     """The environment of a `polyhunter run` on `db_url`, with the shared Redis `(url, prefix)` if given."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
-    env.update(
-        {
-            "POLYHUNTER__VENUE__CLOB_URL": urls["clob"],
-            "POLYHUNTER__VENUE__DATA_API_URL": urls["data_api"],
-            "POLYHUNTER__VENUE__GAMMA_URL": urls["gamma"],
-            "POLYHUNTER__VENUE__CLOB_WS_URL": urls["clob_ws"],
-            "POLYHUNTER__VENUE__RTDS_WS_URL": urls["rtds_ws"],
-            "POLYHUNTER__DB__URL": db_url,
-            "POLYHUNTER__COORD__BACKEND": "memory",
-            "POLYHUNTER__INGEST__MODE": "HYBRID",
-            "POLYHUNTER__INGEST__CHAIN_IN_HYBRID": "false",
-            "POLYHUNTER__INGEST__POLL_INTERVAL_MS": "1000",
-            "POLYHUNTER__ENGINE__PENDING_TTL_S": "5",
-            "POLYHUNTER__API__PORT": "0",
-            "POLYHUNTER__SECRETS__MASTER_KEY": MASTER_KEY,
-            "POLYHUNTER__LOGGING__LEVEL": "INFO",
-            "POLYHUNTER__LOGGING__FORMAT": "json",
-            KEY_ENV: EOA_KEY,
-        }
+    env = sim_env(
+        urls,
+        db_url,
+        INGEST__POLL_INTERVAL_MS="1000",
+        ENGINE__PENDING_TTL_S="5",
+        SECRETS__MASTER_KEY=MASTER_KEY,
     )
+    env[KEY_ENV] = EOA_KEY
     if redis is not None:
         env["POLYHUNTER__COORD__BACKEND"] = "redis"
         env["POLYHUNTER__COORD__REDIS_URL"] = redis[0]

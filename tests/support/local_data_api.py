@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.loopback_http import serve_app
+
 
 class ActivityApi:
     """Serves ``rows`` of the asked ``user`` from ``start``; counts requests per user, records limits."""
@@ -35,13 +37,8 @@ async def serve_activity() -> AsyncIterator[tuple[ActivityApi, str]]:
     api = ActivityApi()
     app = web.Application()
     app.router.add_get("/activity", api.activity)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield api, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield api, url
 
 
 def activity_row(leader: str, ts: int, n: int, *, size: float = 10.0, price: float = 0.5) -> dict[str, Any]:

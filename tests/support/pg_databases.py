@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import asyncpg
 
@@ -33,3 +35,13 @@ def drop_pg_database(name: str) -> None:
 
 def pg_settings(name: str, pool_size: int = 10) -> DbSettings:
     return DbSettings(url=f"postgresql+asyncpg://{PG_HOST}/{name}", pool_size=pool_size)
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[DbSettings]:
+    """An empty PostgreSQL database for one test, dropped on exit (the `fresh_pg` fixtures)."""
+    name = create_pg_database()
+    try:
+        yield pg_settings(name)
+    finally:
+        drop_pg_database(name)

@@ -1,5 +1,5 @@
 """An in-memory Data API /activity that pages like the live one, a recorder of what the poller hands
-on, and a poller wired to both (no I/O)."""
+on, and a poller wired to both (no I/O); and a poller of the real client for a loopback Data API."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from polyhunter.adapters.polymarket.data_api_client import ACTIVITY_MAX_LIMIT, ACTIVITY_MAX_OFFSET
+from polyhunter.adapters.polymarket.data_api_client import (
+    ACTIVITY_MAX_LIMIT,
+    ACTIVITY_MAX_OFFSET,
+    DataApiClient,
+)
 from polyhunter.adapters.polymarket.http import RetryableError, VenueError
 from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.adapters.polymarket.wire_data_api import DataActivity
 from polyhunter.domain.signal import Side, Signal, signal_key, to_micro
 from polyhunter.ingest.cursors import CursorStore
 from polyhunter.ingest.data_api_poll import DataApiPoller
+from polyhunter.ingest.metrics import RejectCounter
 from polyhunter.ingest.rate_budget import RequestBudget
 from polyhunter.ports.sources import SignalSink
 
@@ -147,4 +152,27 @@ def make_poller(
         follow_from_s=follow_from_s,
         max_rows=max_rows,
         clock=lambda: now,
+    )
+
+
+def loopback_poller(
+    client: DataApiClient,
+    leaders: Sequence[str],
+    store: CursorStore,
+    now: float,
+    rejects: RejectCounter | None = None,
+) -> DataApiPoller:
+    """A poller of the real client against a loopback Data API: rounds every 50 ms, a 10-minute replay
+    window, ``now`` as its clock."""
+    return DataApiPoller(
+        client,
+        leaders,
+        store,
+        signals_from_activity,
+        interval_ms=50,
+        degraded_interval_ms=50,
+        replay_window_s=600,
+        budget=RequestBudget(1_000),
+        clock=lambda: now,
+        rejects=rejects,
     )

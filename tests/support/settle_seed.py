@@ -10,32 +10,22 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.chain.abi import event_topic
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
-from polyhunter.domain.signal import Side, Signal, SourceKind
 from polyhunter.execution.proxy_settlement import SETTLED_TOPIC, copy_chain_id
-from polyhunter.ports.store import NewCopy
 from polyhunter.secretbox import SecretBox
 from polyhunter.sim.custody_rig import CustodyRig
-from polyhunter.store.copy_store import SqlCopyStore
+from polyhunter.sim.settlement_queue import TOKEN, USDC, proxy_config, queue_copies, register_worker
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.enums import SettlementStatus, WalletKind
+from polyhunter.store.enums import SettlementStatus
 from polyhunter.store.models import CopyTrade
 from polyhunter.store.models.settlement import SettlementRow
-from polyhunter.store.repos.accounts import UserRepository
-from polyhunter.store.repos.copy_configs import CopyConfigRepository
-from polyhunter.store.repos.settlements import NewSettlement, SettlementRepository
-from polyhunter.store.repos.wallets import WalletRepository
+from polyhunter.store.repos.settlements import SettlementRepository
 
-TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
-USDC = 1_000_000
 DEPOSIT = 500 * USDC
 ROOT = Path(__file__).resolve().parents[2]
 ALREADY_SETTLED_TOPIC = event_topic("AlreadySettled(bytes32)")
@@ -75,53 +65,10 @@ async def seed(
     for _ in range(2):
         worker = await chain.add_worker(100 * USDC if with_sells else 0)
         await chain.mint(worker.sender.address, 0, int(TOKEN), 1_000 * USDC)
-        async with unit_of_work(sessions) as session:
-            wid = await WalletRepository(session, box).create(
-                worker.sender.address, WalletKind.FLEET, private_key=worker.key
-            )
-            await SettlementRepository(session).add_worker(wid, 10**12)
-        worker_ids.append(wid)
-    async with unit_of_work(sessions) as session:
-        user_id = await UserRepository(session).create("settled-" + secrets.token_hex(4))
-        cfg = CopyConfig(
-            0, 0, user_id, "0x" + "77" * 20, SizingMode.FIXED_USDC, Decimal(1), CustodyMode.PROXY
-        )
-        stored = (await CopyConfigRepository(session).create(cfg)).config
-    store, now = SqlCopyStore(sessions), datetime.now(UTC)
-    for i in range(copies):
-        side = Side.SELL if is_sell(i, with_sells) else Side.BUY
-        signal = Signal(
-            secrets.token_hex(16),
-            cfg.leader,
-            TOKEN,
-            "0x" + "cd" * 32,
-            side,
-            Decimal(2),
-            Decimal("0.5"),
-            "0x" + secrets.token_hex(32),
-            now,
-            now,
-            SourceKind.WS,
-        )
-        new = NewCopy(stored.id, stored.version, user_id, side, TOKEN, 2 * USDC, 500_000, USDC)
-        ids = await store.prewrite(signal, [new], "t", now)
-        assert ids
-        async with unit_of_work(sessions) as session:
-            assert await SettlementRepository(session).enqueue(
-                NewSettlement(
-                    next(iter(ids.values())),
-                    user_id,
-                    proxy,
-                    worker_ids[i % 2],
-                    side,
-                    TOKEN,
-                    0 if side is Side.SELL else 2 * USDC,  # a SELL's shares were pulled before it sold
-                    _buy_cost(i),
-                    _fee(i),
-                    filled_price_micro=500_000,
-                ),
-                now,
-            )
+        worker_ids.append(await register_worker(sessions, box, worker.sender.address, worker.key, 10**12))
+    cfg = await proxy_config(sessions, "settled-" + secrets.token_hex(4))
+    user_id = cfg.user_id
+    await queue_copies(sessions, cfg, proxy, worker_ids, copies, _fee, sell=lambda i: is_sell(i, with_sells))
     return Seeded(proxy, user_id, worker_ids, sum(1 for i in range(copies) if is_sell(i, with_sells)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Mapping
 from decimal import Decimal
@@ -15,6 +16,7 @@ import aiohttp
 from sqlalchemy import create_engine, text
 
 from polyhunter.adapters.polymarket.eip712 import address_from_private_key
+from polyhunter.runtime.demo import demo_settings
 from polyhunter.secretbox import generate_master_key
 from polyhunter.settings import Settings
 
@@ -27,24 +29,37 @@ def follower_key(tag: str, index: int) -> tuple[str, str]:
 
 def sim_settings(urls: Mapping[str, str], db_path: Path, **sections: dict[str, Any]) -> Settings:
     """Settings for a supervisor against the simulator at `urls` on a SQLite file; `sections` override."""
-    data: dict[str, Any] = Settings().model_dump()
-    data["venue"].update(
-        clob_url=urls["clob"],
-        data_api_url=urls["data_api"],
-        gamma_url=urls["gamma"],
-        clob_ws_url=urls["clob_ws"],
-        rtds_ws_url=urls["rtds_ws"],
-    )
-    data["db"]["url"] = f"sqlite+aiosqlite:///{db_path}"
-    data["coord"]["backend"] = "memory"
-    data["ingest"].update(mode="HYBRID", chain_in_hybrid=False, poll_interval_ms=1000, replay_window_s=600)
-    data["api"]["port"] = 0
-    data["engine"]["metrics_interval_ms"] = 3_600_000
+    data: dict[str, Any] = demo_settings(Settings(), urls, db_path).model_dump()
     data["secrets"]["master_key"] = generate_master_key()
     data["secrets"]["master_key_file"] = str(db_path.with_suffix(".key"))
     for name, values in sections.items():
         data[name].update(values)
     return Settings.model_validate(data)
+
+
+def sim_env(urls: Mapping[str, str], db_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `polyhunter` process against the simulator at `urls` on `db_url`: none of this
+    process's POLYHUNTER variables, HYBRID without the chain, memory coordination, the API on a free port,
+    a fresh master key, JSON logs at INFO; `settings` add or override (``INGEST__MODE="WS_ONLY"``)."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
+    values = {
+        "VENUE__CLOB_URL": urls["clob"],
+        "VENUE__DATA_API_URL": urls["data_api"],
+        "VENUE__GAMMA_URL": urls["gamma"],
+        "VENUE__CLOB_WS_URL": urls["clob_ws"],
+        "VENUE__RTDS_WS_URL": urls["rtds_ws"],
+        "DB__URL": db_url,
+        "COORD__BACKEND": "memory",
+        "INGEST__MODE": "HYBRID",
+        "INGEST__CHAIN_IN_HYBRID": "false",
+        "API__PORT": "0",
+        "SECRETS__MASTER_KEY": generate_master_key(),
+        "LOGGING__LEVEL": "INFO",
+        "LOGGING__FORMAT": "json",
+        **settings,
+    }
+    env.update({f"POLYHUNTER__{name}": value for name, value in values.items()})
+    return env
 
 
 async def admin(http: aiohttp.ClientSession, base: str, method: str, path: str, body: Any = None) -> Any:

@@ -8,13 +8,14 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
+from polyhunter.domain.copy_config import CopyConfig
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
 from polyhunter.ports.store import NewCopy, StoredConfig
 from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
+from tests.support.engine_inputs import paper_config
 
 
 def new_address() -> str:
@@ -30,17 +31,7 @@ async def new_user(session: AsyncSession) -> int:
 
 
 def domain_config(user_id: int, leader: str, value: str = "25") -> CopyConfig:
-    return CopyConfig(
-        id=0,
-        version=0,
-        user_id=user_id,
-        leader=leader,
-        sizing=SizingMode.FIXED_USDC,
-        sizing_value=Decimal(value),
-        custody=CustodyMode.PAPER,
-        min_trade_usdc=Decimal("1"),
-        max_trade_usdc=Decimal("100.5"),
-    )
+    return paper_config(user_id, leader, value, max_trade_usdc=Decimal("100.5"))
 
 
 async def new_config(session: AsyncSession, leader: str | None = None) -> StoredConfig:

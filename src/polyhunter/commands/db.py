@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
+from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 
 T = TypeVar("T")
@@ -40,6 +41,15 @@ def _run(url: str, coro: Coroutine[Any, Any, T]) -> T:
     raise typer.Exit(code=1)
 
 
+def _migrate(
+    db: DbSettings, step: Callable[[DbSettings, str], Coroutine[Any, Any, None]], revision: str
+) -> None:
+    """Migrate to ``revision`` with ``step`` (up or down), then print where the database is."""
+    _run(db.url, step(db, revision))
+    heads = _run(db.url, migrate.current(db))
+    typer.echo(f"{_where(db.url)}: at {', '.join(heads) or 'base'}")
+
+
 @app.command("upgrade")
 def upgrade(
     revision: str = REVISION_UP,
@@ -47,10 +57,7 @@ def upgrade(
     set_flags: list[str] | None = SET_OPTION,
 ) -> None:
     """Migrate the database up to REVISION."""
-    settings = settings_or_exit(settings_file, set_flags=set_flags)
-    _run(settings.db.url, migrate.upgrade(settings.db, revision))
-    heads = _run(settings.db.url, migrate.current(settings.db))
-    typer.echo(f"{_where(settings.db.url)}: at {', '.join(heads) or 'base'}")
+    _migrate(settings_or_exit(settings_file, set_flags=set_flags).db, migrate.upgrade, revision)
 
 
 @app.command("downgrade")
@@ -60,10 +67,7 @@ def downgrade(
     set_flags: list[str] | None = SET_OPTION,
 ) -> None:
     """Migrate the database down to REVISION (one step by default; `base` removes every table)."""
-    settings = settings_or_exit(settings_file, set_flags=set_flags)
-    _run(settings.db.url, migrate.downgrade(settings.db, revision))
-    heads = _run(settings.db.url, migrate.current(settings.db))
-    typer.echo(f"{_where(settings.db.url)}: at {', '.join(heads) or 'base'}")
+    _migrate(settings_or_exit(settings_file, set_flags=set_flags).db, migrate.downgrade, revision)
 
 
 @app.command("current")

@@ -13,7 +13,7 @@ import typer
 
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.signal import Signal
-from polyhunter.ingest.mux import IngestMode
+from polyhunter.ingest.modes import IngestMode
 from polyhunter.ingest.service import IngestService
 from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.runtime.shutdown import ShutdownSignals, run_until

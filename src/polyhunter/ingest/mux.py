@@ -23,13 +23,8 @@ every source goes through the same gate:
 * chain logs call :meth:`SignalMux.submit_until_taken` per signal: a failed hand-off is retried until
   taken, and the source commits its block cursor only past signals that were.
 
-With a shared dedup (Redis, several supervisors) a locally new key is also claimed there: a short
-claim, kept alive while the hand-off runs and made final once the sink returned (the signal is durable),
-so a process killed in between (its database stalled) leaves nothing held for long: the claim expires
-and another supervisor's source, which waits on a live claim instead of calling it a duplicate, records
-the fill. A hand-off that fails forgets the keys again, locally and in the shared dedup, so the source's
-retry or another source's copy of the same fill is accepted: a failed hand-off never turns a fill into a
-"duplicate".
+The hand-off itself (the shared claims, forgetting the keys of a failed hand-off, the order per
+(leader, token)) is mux_handoff.py.
 
 Provisional signals (the mempool source's: a fill in a pending transaction) pass the same gate. The mux
 remembers those it accepted; when a source reporting mined fills (RTDS, the chain, the poller) offers the
@@ -47,38 +42,28 @@ cursor had moved past it.
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any
 
 from polyhunter.domain.signal import PROVISIONAL_SOURCES, Signal, SourceKind
 from polyhunter.ingest.dedup import DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
+from polyhunter.ingest.modes import IngestMode, sources_for
+from polyhunter.ingest.mux_handoff import MuxHandOff
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SignalDedup, SignalSink, SignalSource
-from polyhunter.task_drain import drain_tasks
 
 log = get_logger(__name__)
 
-# While hand-offs with shared claims are outstanding, every this often the ones still running start
-# refreshing their claims: each by HOLD_AFTER_S after it began. (The shortest claim,
-# ingest.dedup_claim_ttl_s = 0.5 s, is refreshed every third of it: 0.1 + 0.17 s is well inside it.)
-HOLD_AFTER_S = 0.1
+# IngestMode and sources_for live in modes.py; importable from here as before.
+__all__ = ["Confirmed", "Downstream", "IngestMode", "SignalMux", "Verdict", "sources_for"]
+
 
 Downstream = Callable[[list[Signal]], Awaitable[None]]
 Confirmed = Callable[[Signal], Awaitable[None]]
 PROVISIONAL_LIMIT = 50_000  # provisional keys remembered at once (the oldest is forgotten first)
-
-
-class IngestMode(StrEnum):
-    WS_ONLY = "WS_ONLY"
-    POLLING_ONLY = "POLLING_ONLY"
-    CHAIN_ONLY = "CHAIN_ONLY"
-    MEMPOOL_ONLY = "MEMPOOL_ONLY"
-    HYBRID = "HYBRID"
 
 
 class Verdict(StrEnum):
@@ -88,27 +73,11 @@ class Verdict(StrEnum):
     DISABLED = "disabled"
 
 
-def sources_for(mode: IngestMode | str) -> frozenset[SourceKind]:
-    match IngestMode(mode):
-        case IngestMode.WS_ONLY:
-            return frozenset({SourceKind.WS})
-        case IngestMode.POLLING_ONLY:
-            return frozenset({SourceKind.POLL})
-        case IngestMode.CHAIN_ONLY:
-            return frozenset({SourceKind.CHAIN})
-        case IngestMode.MEMPOOL_ONLY:
-            return frozenset({SourceKind.MEMPOOL})
-        case IngestMode.HYBRID:
-            return frozenset({SourceKind.WS, SourceKind.POLL, SourceKind.CHAIN, SourceKind.MEMPOOL})
-        case _:  # pragma: no cover - IngestMode() already rejects unknown strings
-            raise ValueError(f"unknown ingest mode {mode!r}")
-
-
 async def _discard(_signals: list[Signal]) -> None:
     """Default sink for a mux used only as a gate."""
 
 
-class SignalMux(SignalSink):
+class SignalMux(MuxHandOff, SignalSink):
     """The gate and hand-off every source's signals pass; the ``SignalSink`` sources are run with.
 
     ``sink`` is the downstream: it gets each accepted batch once (records it, copies it)."""
@@ -228,28 +197,6 @@ class SignalMux(SignalSink):
     def provisional_keys(self) -> int:
         return len(self._provisional)
 
-    async def _claim_shared(self, accepted: list[Signal]) -> list[Signal]:
-        """Of signals the local gate accepted, those no other process claimed first. If the shared
-        dedup fails (Redis down), every key of the batch is forgotten again and the error raised."""
-        shared = self.shared
-        if shared is None:
-            return accepted
-        claimed: list[Signal] = []
-        for i, signal in enumerate(accepted):
-            try:
-                new = await shared.first_seen(signal.key, signal.source)
-            except BaseException:
-                await self._failed([*claimed, *accepted[i:]])
-                raise
-            if new:
-                claimed.append(signal)
-                continue
-            self._provisional.pop(signal.key, None)  # another process accepted it: not ours to confirm
-            st = self._stats[signal.source]
-            st.accepted -= 1
-            st.duplicates += 1
-        return claimed
-
     async def submit(self, signals: list[Signal]) -> None:
         """``SignalSink.submit``, for sources with a cursor (the poller): gate the batch, hand what is
         accepted to the downstream sink, and return once every fill of the batch is durable (its own copy
@@ -268,17 +215,6 @@ class SignalMux(SignalSink):
             if await self._taken_elsewhere(signal):
                 continue
             await self._hand_off_in_turn([signal])
-
-    async def _hand_off_in_turn(self, signals: list[Signal]) -> None:
-        """A cursor source's hand-off, queued behind the push path's hand-offs of the same (leader,
-        token) still outstanding: the engine gets one token's fills in the order they reached us,
-        whichever source saw them (a SELL the poller saw first must not overtake the BUY before it that
-        the push path is still handing on). Returns once all are handed on; raises the first failure."""
-        tasks = [self._queue(key, group, self._in_turn) for key, group in self._in_flight_by_token(signals)]
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
 
     async def _taken_elsewhere(self, signal: Signal) -> bool:
         """For a duplicate: wait until the first copy's hand-off ends. True if it was handed on; False
@@ -311,172 +247,6 @@ class SignalMux(SignalSink):
             finally:
                 self.push_waits += 1
                 self.push_wait_s += time.perf_counter() - started
-
-    def _in_flight_by_token(self, signals: list[Signal]) -> list[tuple[tuple[str, str], list[Signal]]]:
-        """Register the signals as in flight (a duplicate offered from now on waits for them) and group
-        them by (leader, token)."""
-        groups: dict[tuple[str, str], list[Signal]] = {}
-        in_flight = self._in_flight
-        for signal in signals:
-            if signal.key not in in_flight:
-                in_flight[signal.key] = None
-            groups.setdefault((signal.leader, signal.asset), []).append(signal)
-        return list(groups.items())
-
-    def _queue(
-        self,
-        group_key: tuple[str, str],
-        group: list[Signal],
-        run: Callable[[asyncio.Task[None] | None, list[Signal]], Coroutine[Any, Any, None]],
-    ) -> asyncio.Task[None]:
-        """Start `run(previous, group)` as the new last hand-off of its (leader, token)."""
-        task = asyncio.create_task(run(self._tails.get(group_key), group))
-        self._tails[group_key] = task
-        task.add_done_callback(functools.partial(self._background_done, group_key))
-        return task
-
-    async def _in_turn(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
-        """Hand `group` on once the previous hand-off of its (leader, token) has ended, however it ended."""
-        try:
-            if previous is not None:
-                await asyncio.wait([previous])
-        except asyncio.CancelledError:
-            self._forget_local(group)
-            raise
-        await self.hand_off(group)  # forgets the keys itself if it fails or is cancelled
-
-    async def _hand_off_after(self, previous: asyncio.Task[None] | None, group: list[Signal]) -> None:
-        try:
-            await self._in_turn(previous, group)
-        except Exception as exc:  # noqa: BLE001 - the keys are forgotten: another source's copy is taken
-            self.background_failures += 1
-            log.error(
-                "signals not handed on; left to the other sources",
-                keys=[s.key for s in group],
-                error=repr(exc),
-            )
-
-    def _background_done(self, group_key: tuple[str, str], task: asyncio.Task[None]) -> None:
-        """A hand-off task ended (push path, or a cursor source's queued one): no longer the tail."""
-        self._background.discard(task)
-        if self._tails.get(group_key) is task:
-            del self._tails[group_key]
-        if len(self._background) < self._background_limit:
-            self._room.set()
-
-    async def drain(self, timeout_s: float) -> int:
-        """Wait up to `timeout_s` for the push path's background hand-offs; cancel what is left (its
-        keys are forgotten: the poller's copy after a restart is accepted). Returns how many were cut."""
-        cut = await drain_tasks(self._background, timeout_s)
-        await self._stop_holders()
-        return cut
-
-    async def _stop_holders(self) -> None:
-        """Cancel the claim keepers still running (their hand-offs were cut) and wait a moment for them,
-        before the caller closes the coordinator under them: a keeper left inside a Redis call on a
-        closed pool would hold up the event loop's shutdown."""
-        holders = list(self._holders.values())
-        self._holders.clear()
-        for holder in holders:
-            holder.cancel()
-        if holders:
-            await asyncio.wait(holders, timeout=1.0)
-
-    async def hand_off(self, offered: list[Signal]) -> None:
-        """Sink for signals that already passed :meth:`offer`: the shared gate, then the engine's sink.
-        Raises what the sink raised, after forgetting the keys.
-
-        With a shared dedup, the claims of the keys this process took are kept alive while the sink runs
-        (see :meth:`_tick`) and made final once it returned (the signals are durable). If making them
-        final fails (Redis away) the claims expire and a later copy is handed on again: the store keeps
-        one per key."""
-        in_flight = self._in_flight
-        for signal in offered:
-            if signal.key not in in_flight:
-                in_flight[signal.key] = None
-        shared = self.shared
-        try:
-            accepted = offered if shared is None else await self._claim_shared(offered)
-            if not accepted:
-                return
-            keys: list[str] = []
-            if shared is not None:
-                keys = [s.key for s in accepted]
-                self._claimed[id(keys)] = keys
-                loop = asyncio.get_running_loop()
-                if self._tick_loop is not loop:
-                    # Almost every hand-off is done within milliseconds: one tick for all of them, not a
-                    # timer (or a task) per hand-off, which cost the push path microseconds a fill.
-                    self._tick_loop = loop
-                    loop.call_later(HOLD_AFTER_S, self._tick)
-            try:
-                await self._sink(accepted)
-            except BaseException:
-                if shared is not None:
-                    self._unclaimed(id(keys))
-                await self._failed(accepted)
-                raise
-            if shared is not None:
-                self._unclaimed(id(keys))
-                try:
-                    await shared.finalize(keys)
-                except Exception as exc:  # noqa: BLE001 - the signals are recorded; only the dedup is late
-                    log.warning("shared dedup keys not made final", keys=len(keys), error=repr(exc))
-        finally:
-            for signal in offered:
-                self._settle(signal.key, taken=True)  # failed ones were settled False already
-
-    def _tick(self) -> None:
-        """Every HOLD_AFTER_S while hand-offs with shared claims run: those still running keep their
-        claims alive from now on (``SignalDedup.hold``, cancelled when the hand-off ends)."""
-        shared = self.shared
-        if not self._claimed or shared is None:
-            self._tick_loop = None
-            return
-        for token, keys in self._claimed.items():
-            if token not in self._holders:
-                self._holders[token] = asyncio.ensure_future(shared.hold(keys))
-        asyncio.get_running_loop().call_later(HOLD_AFTER_S, self._tick)
-
-    def _unclaimed(self, token: int) -> None:
-        """A hand-off's sink returned or failed: its claims need no keeping alive any more."""
-        del self._claimed[token]
-        if self._holders:
-            holder = self._holders.pop(token, None)
-            if holder is not None:
-                holder.cancel()
-
-    def _settle(self, key: str, *, taken: bool) -> None:
-        future = self._in_flight.pop(key, None)
-        if future is not None and not future.done():
-            future.set_result(taken)
-
-    def _forget_local(self, signals: list[Signal]) -> None:
-        """Cancelled before the hand-off began (shutdown): as if it had failed, without the shared
-        dedup (nothing was claimed there yet)."""
-        for signal in signals:
-            if signal.key in self._in_flight:
-                self.dedup.discard(signal.key)
-                self._settle(signal.key, taken=False)
-                self._stats[signal.source].accepted -= 1
-
-    async def _failed(self, signals: list[Signal]) -> None:
-        """Not handed on (e.g. the database refused the write): forget the keys, so the source's retry
-        (the poller re-reads from its unmoved cursor) or another source is accepted again."""
-        for signal in signals:
-            self.dedup.discard(signal.key)
-            self._provisional.pop(signal.key, None)
-            self._settle(signal.key, taken=False)
-            st = self._stats[signal.source]
-            st.accepted -= 1
-            st.handoff_failures += 1
-        if self.shared is None:
-            return
-        for signal in signals:
-            try:
-                await self.shared.forget(signal.key)
-            except Exception as exc:  # noqa: BLE001 - the hand-off error is the one to raise
-                log.error("shared dedup key not forgotten", key=signal.key, error=repr(exc))
 
     async def consume(self, source: SignalSource) -> None:
         """Run a ``SignalSource`` with this mux as its sink until it ends; its health feeds the metrics."""

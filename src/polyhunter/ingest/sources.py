@@ -13,7 +13,7 @@ from polyhunter.domain.signal import SourceKind
 from polyhunter.ingest.chain_logs import chain_source
 from polyhunter.ingest.data_api_poll import poll_source
 from polyhunter.ingest.mempool import mempool_source
-from polyhunter.ingest.mux import IngestMode, sources_for
+from polyhunter.ingest.modes import IngestMode, sources_for
 from polyhunter.ingest.rtds import rtds_source
 from polyhunter.ingest.source_deps import SourceDeps
 from polyhunter.ports.sources import SignalSource

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -128,9 +128,12 @@ def _followers(leaders: list[str], eoa_key: str, proxy: ProxyDemo | None = None)
     )
 
 
-def _demo_settings(
-    base: Settings, urls: dict[str, str], db_path: Path, proxy: ProxyDemo | None = None
+def demo_settings(
+    base: Settings, urls: Mapping[str, str], db_path: Path, proxy: ProxyDemo | None = None
 ) -> Settings:
+    """``base`` pointed at the simulator at ``urls`` with a SQLite file: memory coordination, HYBRID without
+    the chain, the API on a free port, and ``proxy``'s chain and contracts if given (the demo's settings,
+    and the tests' against the simulator)."""
     data = base.model_dump()
     if proxy is not None:
         data["venue"]["chain_rpc_url"] = proxy.rpc_url
@@ -225,7 +228,7 @@ async def run_demo(
         if proxy_setup is not None:
             tokens = [str(t) for m in scenario["markets"] for t in m["tokens"]]
             proxy = await stack.enter_async_context(proxy_setup(sim.urls, tokens))
-        settings = _demo_settings(base, sim.urls, db_path, proxy)
+        settings = demo_settings(base, sim.urls, db_path, proxy)
         if proxy is not None:
             await register_fleet(settings, proxy.fleet)
         view.intro = _intro(address_from_private_key(eoa_key), leaders, proxy, proxy_note)

@@ -1,8 +1,9 @@
 """Compile the Solidity contracts under ``contracts/`` with the npm ``solc`` (``solcjs``) at build/test time.
 
 Artifacts are never committed: they go to a cache directory (``var/chain-build/<key>/`` in the work tree, or
-``$POLYHUNTER_CHAIN_BUILD_DIR``) keyed by a hash of the source, the compiler version and the flags, so a
-changed source is recompiled and an unchanged one is compiled once. Writes are atomic (compile into a temp
+``$POLYHUNTER_CHAIN_BUILD_DIR``) keyed by a hash of the source (with the sources it imports, e.g. the shared
+``Erc20.sol``), the compiler version and the flags, so a changed source is recompiled and an unchanged one is
+compiled once. Writes are atomic (compile into a temp
 dir, then rename), so concurrent test sessions can share the cache.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess  # noqa: S404 - runs the local solcjs binary with fixed arguments
 import tempfile
@@ -23,6 +25,7 @@ CONTRACTS_DIR = REPO_ROOT / "contracts"
 NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
 _FLAGS = ("--bin", "--abi", "--optimize")
 _TIMEOUT_S = 300
+_LOCAL_IMPORT = re.compile(rb'^\s*import\s+(?:[^"]*\sfrom\s+)?"(\./[^"]+)"\s*;', re.MULTILINE)
 
 
 class ChainBuildError(RuntimeError):
@@ -79,7 +82,7 @@ def compile_contract(name: str = "FillMirror", source: Path | None = None) -> Co
     if not path.is_file():
         raise ChainBuildError(f"no Solidity source at {path}")
     solcjs = solcjs_path()
-    text = path.read_bytes()
+    text = _with_imports(path)
     out_dir = _cache_root() / build_key(text, compiler_version())
     stem = f"{path.stem}_sol_{name}"
     bin_file, abi_file = out_dir / f"{stem}.bin", out_dir / f"{stem}.abi"
@@ -92,6 +95,19 @@ def compile_contract(name: str = "FillMirror", source: Path | None = None) -> Co
         raise ChainBuildError(f"{name} is abstract or an interface: empty bytecode")
     abi = cast(list[dict[str, Any]], json.loads(abi_file.read_text()))
     return CompiledContract(name=name, abi=abi, bytecode=bytecode)
+
+
+def _with_imports(path: Path) -> bytes:
+    """The source and every local source it imports (``import ... "./X.sol";``), each once, for the cache key."""
+    seen: dict[Path, bytes] = {}
+    todo = [path.resolve()]
+    while todo:
+        current = todo.pop()
+        if current in seen or not current.is_file():
+            continue
+        seen[current] = current.read_bytes()
+        todo.extend((current.parent / m.decode()).resolve() for m in _LOCAL_IMPORT.findall(seen[current]))
+    return b"".join(seen.values())
 
 
 def _compile_into(solcjs: Path, path: Path, out_dir: Path) -> None:

@@ -35,6 +35,7 @@ from polyhunter.sim.chain_tokens import ChainTokensError
 from polyhunter.sim.errors import SimError
 from polyhunter.sim.events import MarketResolved
 from polyhunter.sim.faults import FaultConfigError
+from polyhunter.sim.scenario_markets import MarketInfo
 from polyhunter.sim.server_http import BadRequest, json_response
 from polyhunter.sim.state import SimState
 from polyhunter.sim.units import MICRO
@@ -66,6 +67,44 @@ def _amount(value: Any, name: str) -> int:
     return int(amount * MICRO)
 
 
+def _address(body: dict[str, Any]) -> str:
+    address = str(body.get("address", ""))
+    if len(address) != 42 or not address.startswith("0x"):
+        raise BadRequest("address must be a 0x address")
+    return address
+
+
+async def _market_request(request: web.Request) -> tuple[SimState, dict[str, Any], MarketInfo]:
+    """The state, the request's JSON body and the market its ``condition_id`` names (404 if none)."""
+    state = request.app[ADMIN_STATE]
+    body = await _body(request)
+    info = state.info_by_condition(str(body.get("condition_id", "")))
+    if info is None:
+        raise BadRequest("unknown condition_id", 404)
+    return state, body, info
+
+
+async def _set_market_decimal(
+    request: web.Request, name: str, apply: Callable[[SimState, str, Decimal], None]
+) -> web.Response:
+    """A market's decimal setting ``name`` from the body, applied by ``apply(state, condition_id, value)``;
+    a value that is not a number, or that ``apply`` refuses (SimError), is a 400 naming it."""
+    state, body, info = await _market_request(request)
+    try:
+        value = Decimal(str(body.get(name)))
+        apply(state, info.condition_id, value)
+    except (InvalidOperation, SimError) as exc:
+        raise BadRequest(f"{name}: {exc}") from None
+    return json_response({"condition_id": info.condition_id, name: str(value)})
+
+
+def _apply_faults(state: SimState, changes: Any) -> None:
+    try:
+        state.faults.apply(changes)
+    except FaultConfigError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 async def _health(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
     return json_response(
@@ -83,9 +122,7 @@ async def _health(request: web.Request) -> web.Response:
 async def _fund(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
     body = await _body(request)
-    address = str(body.get("address", ""))
-    if len(address) != 42 or not address.startswith("0x"):
-        raise BadRequest("address must be a 0x address")
+    address = _address(body)
     if "usdce" in body or "pol" in body:
         return json_response(await _fund_chain(state, address, body))
     if "collateral" in body:
@@ -131,9 +168,7 @@ def _chain_amount(value: Any, name: str) -> int:
 async def _allowance(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
     body = await _body(request)
-    address = str(body.get("address", ""))
-    if len(address) != 42 or not address.startswith("0x"):
-        raise BadRequest("address must be a 0x address")
+    address = _address(body)
     if "allowance" not in body:
         raise BadRequest('expected {"address","allowance"}')
     raw = body["allowance"]
@@ -169,29 +204,19 @@ async def _get_faults(request: web.Request) -> web.Response:
 
 async def _set_faults(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
-    try:
-        state.faults.apply(await _body(request))
-    except FaultConfigError as exc:
-        raise BadRequest(str(exc)) from None
+    _apply_faults(state, await _body(request))
     return json_response(state.faults.snapshot())
 
 
 async def _set_version(request: web.Request) -> web.Response:
     state = request.app[ADMIN_STATE]
     body = await _body(request)
-    try:
-        state.faults.apply({"order_version": body.get("version")})
-    except FaultConfigError as exc:
-        raise BadRequest(str(exc)) from None
+    _apply_faults(state, {"order_version": body.get("version")})
     return json_response({"version": state.faults.order_version})
 
 
 async def _resolve(request: web.Request) -> web.Response:
-    state = request.app[ADMIN_STATE]
-    body = await _body(request)
-    info = state.info_by_condition(str(body.get("condition_id", "")))
-    if info is None:
-        raise BadRequest("unknown condition_id", 404)
+    state, body, info = await _market_request(request)
     market = state.engine.market(info.condition_id)
     winner = body.get("winning_token")
     if winner is None and "winning_outcome" in body:
@@ -215,33 +240,34 @@ async def _resolve(request: web.Request) -> web.Response:
 
 
 async def _tick_size(request: web.Request) -> web.Response:
-    state = request.app[ADMIN_STATE]
-    body = await _body(request)
-    info = state.info_by_condition(str(body.get("condition_id", "")))
-    if info is None:
-        raise BadRequest("unknown condition_id", 404)
-    try:
-        tick = Decimal(str(body.get("tick_size")))
-        state.set_tick_size(info.condition_id, tick)
-    except (InvalidOperation, SimError) as exc:
-        raise BadRequest(f"tick_size: {exc}") from None
-    return json_response({"condition_id": info.condition_id, "tick_size": str(tick)})
+    return await _set_market_decimal(
+        request, "tick_size", lambda state, cid, tick: state.set_tick_size(cid, tick)
+    )
+
+
+def _set_fee_rate(state: SimState, condition_id: str, rate: Decimal) -> None:
+    if not rate.is_finite() or not 0 <= rate <= 1:
+        raise SimError("must be within [0, 1]")
+    state.engine.set_fee_rate(condition_id, rate)
 
 
 async def _fee_rate(request: web.Request) -> web.Response:
-    state = request.app[ADMIN_STATE]
-    body = await _body(request)
-    info = state.info_by_condition(str(body.get("condition_id", "")))
-    if info is None:
-        raise BadRequest("unknown condition_id", 404)
-    try:
-        rate = Decimal(str(body.get("taker_fee_rate")))
-        if not rate.is_finite() or not 0 <= rate <= 1:
-            raise SimError("must be within [0, 1]")
-        state.engine.set_fee_rate(info.condition_id, rate)
-    except (InvalidOperation, SimError) as exc:
-        raise BadRequest(f"taker_fee_rate: {exc}") from None
-    return json_response({"condition_id": info.condition_id, "taker_fee_rate": str(rate)})
+    return await _set_market_decimal(request, "taker_fee_rate", _set_fee_rate)
+
+
+_ROUTES: tuple[tuple[str, str, Callable[[web.Request], Awaitable[web.Response]]], ...] = (
+    ("GET", "/health", _health),
+    ("POST", "/fund", _fund),
+    ("POST", "/allowance", _allowance),
+    ("GET", "/orders", _orders),
+    ("GET", "/scenario", _scenario),
+    ("GET", "/faults", _get_faults),
+    ("POST", "/faults", _set_faults),
+    ("POST", "/version", _set_version),
+    ("POST", "/resolve", _resolve),
+    ("POST", "/tick-size", _tick_size),
+    ("POST", "/fee-rate", _fee_rate),
+)
 
 
 def build_admin_app(
@@ -256,15 +282,7 @@ def build_admin_app(
     if stop_scenario is not None:
         app[STOP] = stop_scenario
         app.router.add_post("/scenario/stop", _stop_scenario)
-    app.router.add_get("/health", _health)
-    app.router.add_post("/fund", _fund)
-    app.router.add_post("/allowance", _allowance)
-    app.router.add_get("/orders", _orders)
-    app.router.add_get("/scenario", _scenario)
-    app.router.add_get("/faults", _get_faults)
-    app.router.add_post("/faults", _set_faults)
-    app.router.add_post("/version", _set_version)
-    app.router.add_post("/resolve", _resolve)
-    app.router.add_post("/tick-size", _tick_size)
-    app.router.add_post("/fee-rate", _fee_rate)
+    add = {"GET": app.router.add_get, "POST": app.router.add_post}  # add_get: HEAD too
+    for method, path, handler in _ROUTES:
+        add[method](path, handler)
     return app

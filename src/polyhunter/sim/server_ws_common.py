@@ -9,15 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import json
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from polyhunter.sim.faults import Faults
 
-__all__ = ["WsConnection", "WsRegistry"]
+__all__ = ["WsConnection", "WsRegistry", "json_messages"]
 
 _QUEUE_LIMIT = 10_000
+
+
+async def json_messages(ws: web.WebSocketResponse, conn: WsConnection) -> AsyncGenerator[Any]:
+    """The JSON messages a client sends, read as the venue reads them: frames that are not text ignored,
+    ``PING`` answered ``PONG``, text that is not JSON answered ``{"error": "Invalid request body"}``."""
+    async for msg in ws:
+        if msg.type != WSMsgType.TEXT:
+            continue
+        text = msg.data.strip()
+        if text == "PING":
+            conn.send("PONG")
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError:
+            conn.send(json.dumps({"error": "Invalid request body"}))
+            continue
+        yield data
 
 
 class WsConnection:

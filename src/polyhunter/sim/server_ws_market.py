@@ -16,14 +16,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from polyhunter.adapters.polymarket.wire_base import encode
 from polyhunter.adapters.polymarket.wire_clob_ws import WsBestBidAsk, WsMarketResolved, WsTickSizeChange
 from polyhunter.sim.events import BookChange, BookSnapshot, MarketResolved, TickSizeChanged, TradeEvent
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.server_wire import last_trade_price, price_change, ws_book
-from polyhunter.sim.server_ws_common import WsConnection, WsRegistry
+from polyhunter.sim.server_ws_common import WsConnection, WsRegistry, json_messages
 from polyhunter.sim.units import fmt_decimal
 
 __all__ = ["MarketChannel"]
@@ -87,18 +87,7 @@ class MarketChannel:
         self._registry.add(conn)
         self._subs.add(sub)
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                text = msg.data.strip()
-                if text == "PING":
-                    conn.send("PONG")
-                    continue
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    conn.send(json.dumps({"error": "Invalid request body"}))
-                    continue
+            async for data in json_messages(ws, conn):
                 self._handle_json(sub, data)
         finally:
             self._subs.discard(sub)

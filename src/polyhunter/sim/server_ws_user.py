@@ -10,15 +10,16 @@ events, re-sent at each status (MATCHED → MINED → CONFIRMED). ``PING`` → `
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
 from polyhunter.sim.faults import Faults
-from polyhunter.sim.server_ws_common import WsConnection, WsRegistry
+from polyhunter.sim.server_ws_common import WsConnection, WsRegistry, json_messages
 from polyhunter.sim.state_records import ApiKey
 
 __all__ = ["UserChannel"]
@@ -65,28 +66,18 @@ class UserChannel:
         self._registry.add(conn)
         sub: _UserSub | None = None
         try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                text = msg.data.strip()
-                if text == "PING":
-                    conn.send("PONG")
-                    continue
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    conn.send(json.dumps({"error": "Invalid request body"}))
-                    continue
-                if sub is None:
-                    authed = self._authenticate(data)
-                    if authed is None:
-                        await ws.send_str(UNAUTHORIZED)
-                        await ws.close(code=WSCloseCode.POLICY_VIOLATION)
-                        break
-                    sub = _UserSub(conn, authed[0], authed[1])
-                    self._subs.setdefault(sub.api_key, set()).add(sub)
-                    continue
-                self._update(sub, data)
+            async with contextlib.aclosing(json_messages(ws, conn)) as messages:
+                async for data in messages:
+                    if sub is None:
+                        authed = self._authenticate(data)
+                        if authed is None:
+                            await ws.send_str(UNAUTHORIZED)
+                            await ws.close(code=WSCloseCode.POLICY_VIOLATION)
+                            break
+                        sub = _UserSub(conn, authed[0], authed[1])
+                        self._subs.setdefault(sub.api_key, set()).add(sub)
+                        continue
+                    self._update(sub, data)
         finally:
             if sub is not None:
                 self._subs.get(sub.api_key, set()).discard(sub)

@@ -1,11 +1,11 @@
 """The simulator's shared state: the matching engine plus everything the servers publish around it.
 
-``SimState`` owns the engine (wall clock), the market catalog, API keys, the log of received signed
-orders, the CLOB trade records (status MATCHED → MINED → CONFIRMED on a timer), the Data API fill
-rows, and the three websocket channels. Every engine call goes through here so that each event the
-engine returns is fanned out exactly once: order/trade events to the user channel, book changes and
-last trade prices to the market channel, every fill to RTDS, fills to the Data API log and, when a
-chain mirror is configured, each settled trade to the chain.
+``SimState`` owns the engine (wall clock), the market catalog, API keys (state_keys.py), the log of
+received signed orders, the CLOB trade records (status MATCHED → MINED → CONFIRMED on a timer), the
+Data API fill rows, and the three websocket channels. Every engine call goes through here so that
+each event the engine returns is fanned out exactly once (state_fanout.py): order/trade events to the
+user channel, book changes and last trade prices to the market channel, every fill to RTDS, fills to
+the Data API log and, when a chain mirror is configured, each settled trade to the chain.
 """
 
 from __future__ import annotations
@@ -15,36 +15,29 @@ import contextlib
 import hashlib
 import time
 import uuid
-from base64 import urlsafe_b64encode
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from polyhunter.adapters.polymarket.eip712 import to_checksum_address
-from polyhunter.adapters.polymarket.wire_base import encode
-from polyhunter.log import get_logger
 from polyhunter.sim.events import (
-    BookChange,
     BookSnapshot,
     CancelResult,
     Event,
-    MarketResolved,
-    OrderEvent,
     SubmitResult,
-    TickSizeChanged,
-    TradeEvent,
 )
 from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.orders import OrderRequest
 from polyhunter.sim.scenario_markets import MarketInfo
 from polyhunter.sim.server_rtds import RtdsChannel
-from polyhunter.sim.server_wire import TradeState, rtds_payload, user_order, user_trade
+from polyhunter.sim.server_wire import TradeState
 from polyhunter.sim.server_ws_common import WsRegistry
 from polyhunter.sim.server_ws_market import MarketChannel
 from polyhunter.sim.server_ws_user import UserChannel
 from polyhunter.sim.settlement import Settlement
+from polyhunter.sim.state_fanout import MatchHook, SimFanOut
+from polyhunter.sim.state_keys import SimApiKeys
 from polyhunter.sim.state_positions import Holding
 from polyhunter.sim.state_records import ApiKey, FillRow, ReceivedOrder, UserProfile
 from polyhunter.sim.timing import FAST, SimTiming
@@ -55,21 +48,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MatchHook", "SimState"]
 
-COARSE_TICK, FINE_TICK = Decimal("0.01"), Decimal("0.001")
-EXTREME_LOW, EXTREME_HIGH = Decimal("0.04"), Decimal("0.96")
-
-log = get_logger(__name__)
-_T = TypeVar("_T")
-
-MatchHook = Callable[[TradeEvent, MarketInfo], Awaitable[str | None]]
-"""Settles a trade elsewhere (the chain mirror) and returns the transaction hash to publish."""
-
 
 def _micro(value: int) -> Decimal:
     return micro_to_decimal(value)
 
 
-class SimState:
+class SimState(SimApiKeys, SimFanOut):
     def __init__(
         self,
         *,
@@ -243,59 +227,6 @@ class SimState:
             )
         return out
 
-    # -- API keys --------------------------------------------------------------------------------
-    def api_key(self, key: str) -> ApiKey | None:
-        return self._keys.get(key)
-
-    def _derive_key(self, address: str, nonce: int) -> ApiKey:
-        material = hashlib.sha256(f"polyhunter-sim|{self.seed}|{address.lower()}|{nonce}".encode()).digest()
-        secret = urlsafe_b64encode(hashlib.sha256(material + b"secret").digest()).decode()
-        return ApiKey(
-            api_key=str(uuid.UUID(bytes=material[:16], version=4)),
-            secret=secret,
-            passphrase=hashlib.sha256(material + b"passphrase").hexdigest(),
-            address=to_checksum_address(address),
-            nonce=nonce,
-        )
-
-    def create_api_key(self, address: str, nonce: int) -> ApiKey | None:
-        """A new key for (address, nonce); ``None`` when that nonce already has one (live: 400)."""
-        owner = (address.lower(), nonce)
-        if owner in self._keys_by_owner:
-            return None
-        key = self._derive_key(address, nonce)
-        self._keys[key.api_key] = key
-        self._keys_by_owner[owner] = key.api_key
-        return key
-
-    def derive_api_key(self, address: str, nonce: int) -> ApiKey | None:
-        api_key = self._keys_by_owner.get((address.lower(), nonce))
-        return None if api_key is None else self._keys[api_key]
-
-    def delete_api_key(self, api_key: str) -> None:
-        """Revoke a key; its (address, nonce) can then create a fresh one."""
-        key = self._keys.pop(api_key, None)
-        if key is not None:
-            self._keys_by_owner.pop((key.address.lower(), key.nonce), None)
-
-    def remember_funder(self, api_key: str, funder: str) -> None:
-        """The funder (order ``maker``) last used with ``api_key``: balance queries report it."""
-        self._funders[api_key] = funder
-
-    def funder_of(self, key: ApiKey) -> str:
-        return self._funders.get(key.api_key, key.address)
-
-    @staticmethod
-    def checksum(address: str) -> str:
-        return to_checksum_address(address)
-
-    def internal_api_key(self, address: str) -> str:
-        """API key of a simulated participant (market makers, leaders); created on first use."""
-        existing = self.derive_api_key(address, 0)
-        key = existing or self.create_api_key(address, 0)
-        assert key is not None
-        return key.api_key
-
     # -- engine calls -----------------------------------------------------------------------------
     def submit(self, req: OrderRequest) -> SubmitResult:
         result = self.engine.submit(req)
@@ -346,128 +277,6 @@ class SimState:
     def trades_for_key(self, api_key: str) -> list[TradeState]:
         """Trades the key took part in (as taker or maker), oldest first."""
         return list(self._trades_by_key.get(api_key, ()))
-
-    # -- fan-out ----------------------------------------------------------------------------------
-    def dispatch(self, events: Sequence[Event]) -> None:
-        changes: list[BookChange] = []
-        traded: dict[str, None] = {}
-        for ev in events:
-            if isinstance(ev, BookChange):
-                changes.append(ev)
-            elif isinstance(ev, OrderEvent):
-                frame = user_order(ev, to_checksum_address(ev.order.owner))
-                self.user_ws.publish(ev.order.api_owner, ev.order.market, encode(frame).decode())
-            elif isinstance(ev, TradeEvent):
-                self._on_trade(ev)
-                traded[ev.market] = None
-            elif isinstance(ev, MarketResolved):
-                self._resolved.add(ev.market)
-                info = self.info_by_condition(ev.market)
-                self.market_ws.publish_resolved(ev, info.gamma_id if info else 0)
-            elif isinstance(ev, TickSizeChanged):
-                self.market_ws.publish_tick_size(ev)
-        self.market_ws.publish_book_changes(changes)
-        for market in traded:  # live also re-sends the whole book when a trade changed it
-            self.market_ws.publish_books(self.engine.market(market).tokens)
-
-    @property
-    def mirrored(self) -> bool:
-        """True when trades get their transaction hash from a chain mirror (known once the tx is sent)."""
-        return self.mirror_hook is not None
-
-    def _spawn(self, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    def _on_trade(self, t: TradeEvent) -> None:
-        info = self.info_by_condition(t.market)
-        if info is None:
-            return
-        ts = TradeState(trade=t, status="MATCHED", last_update_s=t.timestamp_ms // 1000)
-        self._trades[t.trade_id] = ts
-        for key in dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)]):
-            self._trades_by_key.setdefault(key, []).append(ts)
-        if self.mirrored:  # the settlement tx goes out at match time; frames wait for its hash
-            hashing = self._spawn(self._mirror(ts, info))
-            self._hashing[t.trade_id] = hashing
-            hashing.add_done_callback(lambda _: self._hashing.pop(t.trade_id, None))
-        else:
-            ts.transaction_hash = t.transaction_hash
-            self._announce(ts, info)
-        self._spawn(self.settlement.progress(ts, info, self._hashing.get(t.trade_id)))
-        self._maybe_refine_tick(t)
-
-    def _announce(self, ts: TradeState, info: MarketInfo) -> None:
-        """The market channel's last trade price and the MATCHED trade frames, with the tx hash."""
-        self.market_ws.publish_trade(ts.trade, ts.transaction_hash or ts.trade.transaction_hash)
-        self.publish_trade_status(ts, info)
-
-    async def _mirror(self, ts: TradeState, info: MarketInfo) -> str:
-        ts.transaction_hash = await self._mined_hash(ts.trade, info)
-        self._announce(ts, info)
-        return ts.transaction_hash
-
-    async def transaction_hashes(self, result: SubmitResult) -> tuple[str, ...]:
-        """The settlement tx hashes of ``result``'s trades (``POST /order``'s ``transactionsHashes``);
-        with a chain mirror, the chain's, awaited until the mirror has sent the transaction."""
-        if not self.mirrored:
-            return result.transaction_hashes
-        hashes: list[str] = []
-        for trade_id in result.trade_ids:
-            hashing = self._hashing.get(trade_id)
-            ts = self._trades.get(trade_id)
-            known = (
-                await asyncio.shield(hashing) if hashing is not None else ts.transaction_hash if ts else None
-            )
-            if known:
-                hashes.append(known)
-        return tuple(dict.fromkeys(hashes))
-
-    def _maybe_refine_tick(self, t: TradeEvent) -> None:
-        """Live moves a 0.01 market to a 0.001 tick once it trades above 0.96 or below 0.04."""
-        market = self.engine.market(t.market)
-        if market.tick_size == COARSE_TICK and not EXTREME_LOW <= t.last_price <= EXTREME_HIGH:
-            self.dispatch(self.engine.set_tick_size(t.market, FINE_TICK))
-
-    def publish_trade_status(self, ts: TradeState, info: MarketInfo) -> None:
-        t = ts.trade
-        recipients = dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)])
-        now = self.now_ms()
-        for key in recipients:
-            if key and self.user_ws.is_subscribed(key):
-                self.user_ws.publish(key, t.market, encode(user_trade(ts, info, key, now)).decode())
-
-    async def _mined_hash(self, t: TradeEvent, info: MarketInfo) -> str:
-        if self.mirror_hook is None:
-            return t.transaction_hash
-        try:
-            return await self.mirror_hook(t, info) or t.transaction_hash
-        except Exception as exc:  # a broken mirror must not stop the venue
-            log.warning("sim.chain_mirror_failed", trade_id=t.trade_id, error=str(exc))
-            return t.transaction_hash
-
-    def publish_fills(self, rows: Sequence[FillRow]) -> None:
-        """Add ``rows`` to the Data API log and push them on RTDS at once (replayed transactions)."""
-        self.push_fills(self.record_fills(rows))
-
-    def record_fills(self, rows: Sequence[FillRow]) -> list[FillRow]:
-        """Number ``rows`` on and add them to the Data API log (they show in /trades, /activity)."""
-        numbered = [replace(row, seq=self._fill_seq + i) for i, row in enumerate(rows)]
-        self._fill_seq += len(numbered)
-        self._fills.extend(numbered)
-        for row in numbered:
-            self._fills_by_wallet.setdefault(row.proxy_wallet, []).append(row)
-        return numbered
-
-    def push_fills(self, rows: Sequence[FillRow]) -> None:
-        """Push ``rows`` on RTDS."""
-        for row in rows:
-            if (info := self.info_by_condition(row.condition_id)) is not None:
-                self.rtds.publish_trade(
-                    rtds_payload(row, info, self.profile(row.proxy_wallet)), self.now_ms()
-                )
 
     async def settle(self, timeout_s: float = 10.0) -> None:
         """Wait until every trade so far is CONFIRMED (tests and scenario shutdown)."""

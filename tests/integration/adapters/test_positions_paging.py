@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
+from tests.support.loopback_http import serve_app
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +58,8 @@ async def serve(count: int) -> AsyncIterator[tuple[PositionsApi, str]]:
     api = PositionsApi(count)
     app = web.Application()
     app.router.add_get("/positions", api.positions)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield api, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield api, url
 
 
 @pytest.mark.parametrize("count", [0, 499, 500, 1234])

@@ -7,13 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from polyhunter.settings import DbSettings
-from tests.support.pg_databases import create_pg_database, drop_pg_database, pg_settings
+from tests.support.pg_databases import fresh_pg_database
 
 
 @pytest.fixture
 def fresh_pg() -> Iterator[DbSettings]:
-    name = create_pg_database()
-    try:
-        yield pg_settings(name)
-    finally:
-        drop_pg_database(name)
+    with fresh_pg_database() as db:
+        yield db

@@ -1,24 +1,15 @@
-"""Chain fixtures: a fresh anvil per test (from node_modules) and a deployed FillMirror."""
+"""Chain fixtures: an RPC client of the test's anvil (`anvil_url`, tests/conftest.py) and a deployed FillMirror."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
-from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.chain_mirror import ChainMirror
-from tests.support.chain_tools import require_chain_tools
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def anvil_url() -> Iterator[str]:
-    require_chain_tools()
-    with AnvilProcess() as anvil:
-        yield anvil.url
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
 
@@ -34,10 +37,21 @@ def _match(rng: random.Random, leader: str, shares: int) -> MirrorMatch:
     return MirrorMatch(order_hash(rng), leader, Side.BUY, TOKENS[0], shares // 2, shares, [])
 
 
-async def _setup(
-    rpc: JsonRpcClient, mirror: ChainMirror, leader: str, retracted: Retracted
-) -> ChainLogSource:
-    return ChainLogSource(
+@dataclass
+class Watch:
+    rng: random.Random
+    leader: str
+    retracted: Retracted
+    source: ChainLogSource
+
+
+@asynccontextmanager
+async def _watching(rpc: JsonRpcClient, mirror: ChainMirror, seed: int) -> AsyncIterator[Watch]:
+    """A chain source reading the mirror's fills of one leader from the next block on; closed on exit."""
+    rng = random.Random(seed)
+    leader = address(rng)
+    retracted = Retracted()
+    source = ChainLogSource(
         rpc,
         exchanges=[mirror.address],
         leaders=[leader],
@@ -46,16 +60,17 @@ async def _setup(
         start_block=await rpc.block_number() + 1,
         on_retract=retracted,
     )
+    try:
+        yield Watch(rng, leader, retracted, source)
+    finally:
+        await source.close()
 
 
 async def test_reverted_fill_is_retracted_and_replacement_emitted(
     rpc: JsonRpcClient, mirror: ChainMirror
 ) -> None:
-    rng = random.Random(21)
-    leader = address(rng)
-    retracted = Retracted()
-    source = await _setup(rpc, mirror, leader, retracted)
-    try:
+    async with _watching(rpc, mirror, 21) as w:
+        rng, leader, retracted, source = w.rng, w.leader, w.retracted, w.source
         snapshot = await rpc.call("evm_snapshot")
         doomed_tx = await mirror.emit_match(_match(rng, leader, 4_000_000))
         doomed = await _next(source)  # handed out before the re-org
@@ -67,16 +82,11 @@ async def test_reverted_fill_is_retracted_and_replacement_emitted(
         assert [s.key for s in retracted.signals] == [doomed.key]
         assert source.stats.reorgs == 1
         assert source.stats.retracted == 1
-    finally:
-        await source.close()
 
 
 async def test_unsent_fill_of_dropped_block_is_never_emitted(rpc: JsonRpcClient, mirror: ChainMirror) -> None:
-    rng = random.Random(22)
-    leader = address(rng)
-    retracted = Retracted()
-    source = await _setup(rpc, mirror, leader, retracted)
-    try:
+    async with _watching(rpc, mirror, 22) as w:
+        rng, leader, retracted, source = w.rng, w.leader, w.retracted, w.source
         snapshot = await rpc.call("evm_snapshot")
         await rpc.wait_for_receipt(await mirror.emit_match(_match(rng, leader, 4_000_000)))
         assert await source.poll_once() == 1  # read and buffered, not handed out yet
@@ -90,18 +100,13 @@ async def test_unsent_fill_of_dropped_block_is_never_emitted(rpc: JsonRpcClient,
         assert first.tx_hash == replacement_tx
         assert retracted.signals == []
         assert source.stats.signals_emitted == 1
-    finally:
-        await source.close()
 
 
 async def test_same_transaction_reincluded_is_neither_retracted_nor_repeated(
     rpc: JsonRpcClient, mirror: ChainMirror
 ) -> None:
-    rng = random.Random(23)
-    leader = address(rng)
-    retracted = Retracted()
-    source = await _setup(rpc, mirror, leader, retracted)
-    try:
+    async with _watching(rpc, mirror, 23) as w:
+        rng, leader, retracted, source = w.rng, w.leader, w.retracted, w.source
         snapshot = await rpc.call("evm_snapshot")
         match = _match(rng, leader, 2_000_000)
         tx = await mirror.emit_match(match)
@@ -119,16 +124,11 @@ async def test_same_transaction_reincluded_is_neither_retracted_nor_repeated(
         assert seen.tx_hash == tx
         assert retracted.signals == []
         assert source.stats.reorgs == 1
-    finally:
-        await source.close()
 
 
 async def test_anvil_reorg_replaces_the_block(rpc: JsonRpcClient, mirror: ChainMirror) -> None:
-    rng = random.Random(24)
-    leader = address(rng)
-    retracted = Retracted()
-    source = await _setup(rpc, mirror, leader, retracted)
-    try:
+    async with _watching(rpc, mirror, 24) as w:
+        rng, leader, retracted, source = w.rng, w.leader, w.retracted, w.source
         doomed = await mirror.emit_match(_match(rng, leader, 5_000_000))
         assert (await _next(source)).tx_hash == doomed
         replacement = _match(rng, leader, 7_000_000)
@@ -144,5 +144,3 @@ async def test_anvil_reorg_replaces_the_block(rpc: JsonRpcClient, mirror: ChainM
         assert emitted.size * 1_000_000 == 7_000_000
         assert await rpc.get_transaction_receipt(doomed) is None
         assert [s.tx_hash for s in retracted.signals] == [doomed]
-    finally:
-        await source.close()

@@ -6,7 +6,6 @@ at its block), each fill recorded once under one key."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -15,13 +14,12 @@ from typing import Any
 import pytest
 
 from polyhunter.domain.copy_config import ActOn
-from polyhunter.domain.signal import Side, SourceKind, to_micro
+from polyhunter.domain.signal import Side, SourceKind
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
-from polyhunter.sim.orders import OrderRequest as SimOrder
-from polyhunter.sim.orders import OrderType as SimOrderType
 from polyhunter.sim.server_app import SimServer
 from polyhunter.sim.timing import SimTiming
+from tests.support.engine_rig import sim_trade
 from tests.support.sim_stack import rows, sim_settings
 
 pytestmark = pytest.mark.integration
@@ -38,16 +36,7 @@ def _leader_buys(sim: SimServer) -> None:
     token = info.market.tokens[0]
     _, ask = sim.state.engine.best_bid_ask(token)
     assert ask is not None
-    order = SimOrder(
-        order_id="0x" + secrets.token_hex(32),
-        owner=LEADER,
-        token_id=token,
-        side=Side.BUY,
-        price=ask,
-        size=to_micro(Decimal(20)),
-        order_type=SimOrderType.FOK,
-    )
-    assert sim.state.submit(order).success
+    sim_trade(sim, LEADER, token, Side.BUY, Decimal(20), ask)
 
 
 async def _until(check: Callable[[], Any], limit_s: float = 60) -> Any:

@@ -5,10 +5,8 @@ the reason while the signal, BUY or SELL, is recorded with every other config's 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from sqlalchemy import select, update
 from polyhunter.coord.memory import MemoryCoordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
-from polyhunter.domain.signal import Side, Signal, SourceKind
+from polyhunter.domain.signal import Side, Signal
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
@@ -36,6 +34,7 @@ from polyhunter.store.database import create_engine, create_session_factory, uni
 from polyhunter.store.models import CopyConfigVersion, CopyTrade, SignalRecord
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.sessions import SessionFactory
+from tests.support.engine_inputs import fill_signal
 from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book
 
 pytestmark = pytest.mark.integration
@@ -122,20 +121,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 
 
 def a_signal(side: Side) -> Signal:
-    now = datetime.now(UTC)
-    return Signal(
-        secrets.token_hex(16),
-        LEADER,
-        TOKEN,
-        CONDITION,
-        side,
-        Decimal(100),
-        Decimal("0.50"),
-        "0x" + secrets.token_hex(32),
-        now,
-        now,
-        SourceKind.WS,
-    )
+    return fill_signal(LEADER, TOKEN, CONDITION, side)
 
 
 async def test_a_follower_removed_from_the_run_file_stops_copying(world: World) -> None:

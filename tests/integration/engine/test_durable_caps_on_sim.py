@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from redis.asyncio import Redis
 
 from polyhunter.runtime.run_file import CopySpec, FollowerLimits, FollowerSpec, RunFile
 from tests.support.engine_rig import Rig, leader_address, rig
 from tests.support.own_redis import OwnRedis, free_port
+from tests.support.redis_prefixes import delete_keys
 from tests.support.sim_stack import follower_key, rows
 
 pytestmark = pytest.mark.integration
@@ -66,15 +66,6 @@ async def feed_buys(r: Rig, count: int) -> list[dict[str, Any]]:
     for n in range(count):
         copies += await r.feed(await r.signal(LEADER, n % 3))
     return copies
-
-
-async def delete_keys(url: str, prefix: str) -> int:
-    client = Redis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-        return int(await client.delete(*keys)) if keys else 0
-    finally:
-        await client.aclose()
 
 
 def assert_within_caps(r: Rig) -> dict[int, Decimal]:

@@ -5,7 +5,6 @@ simulator stops; HTTP 503 (status down) once the database cannot be opened."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from polyhunter.domain.signal import Side, to_micro
+from polyhunter.domain.signal import Side
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
-from polyhunter.sim.orders import OrderRequest as SimOrder
-from polyhunter.sim.orders import OrderType as SimOrderType
 from polyhunter.sim.server_app import SimServer
+from tests.support.engine_rig import sim_trade
 from tests.support.sim_stack import sim_settings
 
 pytestmark = pytest.mark.integration
@@ -49,17 +47,7 @@ async def _leader_trades(sim: SimServer, http: aiohttp.ClientSession) -> None:
         token = str((await resp.json())["markets"][0]["tokens"][0])
     async with http.get(sim.urls["clob"] + "/book", params={"token_id": token}) as resp:
         ask = min(Decimal(level["price"]) for level in (await resp.json())["asks"])
-    sim.state.fund_collateral(LEADER, 10_000_000_000)
-    order = SimOrder(
-        order_id="0x" + secrets.token_hex(32),
-        owner=LEADER,
-        token_id=token,
-        side=Side.BUY,
-        price=ask,
-        size=to_micro(Decimal(20)),
-        order_type=SimOrderType.FOK,
-    )
-    assert sim.state.submit(order).success
+    sim_trade(sim, LEADER, token, Side.BUY, Decimal(20), ask)
 
 
 async def test_health_reports_venue_and_database_outages(tmp_path: Path) -> None:

@@ -76,15 +76,21 @@ async def _unknown_copy(r: Rig, proxy: DelayProxy) -> tuple[int, str]:
     return int(copy["id"]), str(recorded)
 
 
+async def _swept_executed(r: Rig, copy_id: int, order_hash: str) -> dict[str, Any]:
+    """Once its time to live passed, the sweep reconciles the copy: EXECUTED with the venue's order, MATCHED."""
+    await asyncio.sleep(TTL_S)
+    assert await r.sup.sweeper.sweep_once() == 1
+    done = _copy(r, copy_id)
+    assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
+    return done
+
+
 async def test_timed_out_order_is_reconciled_by_the_sweep_not_resent(tmp_path: Path) -> None:
     run, address = _run_file()
     proxy = DelayProxy(hold_before_s=HOLD_S)
     async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
         copy_id, order_hash = await _unknown_copy(r, proxy)
-        await asyncio.sleep(TTL_S)
-        assert await r.sup.sweeper.sweep_once() == 1
-        done = _copy(r, copy_id)
-        assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
+        done = await _swept_executed(r, copy_id, order_hash)
         assert done["filled_size_micro"] > 0
         assert r.sup.sweeper.stats.reconciled == 1
         assert len(await r.orders()) == 1  # reconciled, never sent again
@@ -100,10 +106,7 @@ async def test_timed_out_order_is_reconciled_after_a_restart(tmp_path: Path) -> 
     async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
         copy_id, order_hash = await _unknown_copy(r, proxy)
         await r.restart()  # a new process: the executor no longer remembers the hash
-        await asyncio.sleep(TTL_S)
-        assert await r.sup.sweeper.sweep_once() == 1
-        done = _copy(r, copy_id)
-        assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
+        await _swept_executed(r, copy_id, order_hash)
         assert len(await r.orders()) == 1
 
 
@@ -130,10 +133,7 @@ async def test_order_record_gone_is_reconciled_from_the_trades(tmp_path: Path) -
     proxy = DelayProxy(hold_before_s=HOLD_S, hide_orders=True)
     async with rig(tmp_path, run, [address], proxy, **SETTINGS) as r:
         copy_id, order_hash = await _unknown_copy(r, proxy)
-        await asyncio.sleep(TTL_S)
-        assert await r.sup.sweeper.sweep_once() == 1
-        done = _copy(r, copy_id)
-        assert (done["state"], done["venue_order_id"], done["status"]) == ("EXECUTED", order_hash, "MATCHED")
+        done = await _swept_executed(r, copy_id, order_hash)
         venue = r.sim.state.engine.order(order_hash)  # what the venue itself matched of that order
         assert venue is not None
         assert done["filled_size_micro"] == venue.size_matched > 0

@@ -12,11 +12,10 @@ from aiohttp import web
 
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryableError, RetryPolicy
-from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
-from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
-from polyhunter.ingest.rate_budget import RequestBudget
-from tests.support.poller_fakes import NOW, Recorder
+from polyhunter.ingest.data_api_poll import SOURCE
+from tests.support.loopback_http import serve_app
+from tests.support.poller_fakes import NOW, Recorder, loopback_poller
 
 GOOD = "0x" + "11" * 20
 GARBLED = "0x" + "22" * 20
@@ -60,12 +59,8 @@ async def answers() -> AsyncIterator[tuple[Answers, str]]:
     ans = Answers()
     app = web.Application()
     app.router.add_get("/activity", ans.activity)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield ans, f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield ans, url
 
 
 async def test_garbled_answer_is_a_retryable_error(answers: tuple[Answers, str]) -> None:
@@ -85,17 +80,7 @@ async def test_bad_answers_fail_only_their_leader(answers: tuple[Answers, str]) 
     leaders = [GOOD, GARBLED, NO_SIDE, REJECTED]
     for leader in leaders:
         await store.save(Cursor(leader, SOURCE, NOW - 10))
-    poller = DataApiPoller(
-        client,
-        leaders,
-        store,
-        signals_from_activity,
-        interval_ms=50,
-        degraded_interval_ms=50,
-        replay_window_s=600,
-        budget=RequestBudget(1_000),
-        clock=lambda: NOW,
-    )
+    poller = loopback_poller(client, leaders, store, NOW)
     task = asyncio.create_task(poller.run(rec))
     try:
         for _ in range(250):

@@ -8,13 +8,12 @@ import time
 
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryPolicy
-from polyhunter.adapters.polymarket.parse_signals import signals_from_activity
 from polyhunter.domain.signal import Signal, to_micro
 from polyhunter.ingest.cursors import Cursor, MemoryCursorStore
-from polyhunter.ingest.data_api_poll import SOURCE, DataApiPoller
+from polyhunter.ingest.data_api_poll import SOURCE
 from polyhunter.ingest.metrics import IngestMetrics
-from polyhunter.ingest.rate_budget import RequestBudget
 from tests.support.local_data_api import activity_row, serve_activity
+from tests.support.poller_fakes import loopback_poller
 
 LEADER = "0x" + "5a" * 20
 BIGINT_MAX = 2**63 - 1
@@ -59,18 +58,7 @@ async def test_a_poisoned_row_is_skipped_and_the_cursor_moves_past_it() -> None:
         client = DataApiClient(url, 2_000, RetryPolicy(max_retries=0))
         store, sink = MemoryCursorStore(), StoreLikeSink()
         await store.save(Cursor(LEADER, SOURCE, now - 10))
-        poller = DataApiPoller(
-            client,
-            [LEADER],
-            store,
-            signals_from_activity,
-            interval_ms=50,
-            degraded_interval_ms=50,
-            replay_window_s=600,
-            budget=RequestBudget(1_000),
-            clock=lambda: now,
-            rejects=metrics.rejected(SOURCE),
-        )
+        poller = loopback_poller(client, [LEADER], store, now, metrics.rejected(SOURCE))
         try:
             await poller.run_round(sink)
             assert [s.tx_hash for s in sink.signals] == [f"0x{1:064x}", f"0x{3:064x}"]
@@ -110,18 +98,7 @@ async def test_a_row_that_does_not_decode_is_set_aside_not_fatal_for_the_page() 
         client = DataApiClient(url, 2_000, RetryPolicy(max_retries=0))
         store, sink = MemoryCursorStore(), StoreLikeSink()
         await store.save(Cursor(LEADER, SOURCE, now - 10))
-        poller = DataApiPoller(
-            client,
-            [LEADER],
-            store,
-            signals_from_activity,
-            interval_ms=50,
-            degraded_interval_ms=50,
-            replay_window_s=600,
-            budget=RequestBudget(1_000),
-            clock=lambda: now,
-            rejects=metrics.rejected(SOURCE),
-        )
+        poller = loopback_poller(client, [LEADER], store, now, metrics.rejected(SOURCE))
         try:
             await poller.run_round(sink)
             await poller.run_round(sink)

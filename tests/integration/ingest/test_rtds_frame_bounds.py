@@ -14,44 +14,22 @@ from aiohttp import web
 from polyhunter.adapters.polymarket.rtds_client import RtdsClient
 from polyhunter.domain.signal import Signal
 from polyhunter.ingest.rtds import RtdsSource
+from tests.support.ws_server import WsServer
 
 
-class Server:
-    def __init__(self) -> None:
-        self.connections = 0
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def handler(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=0)
-        await ws.prepare(request)
-        self.connections += 1
-        await ws.receive(timeout=5)  # the subscribe frame
-        if self.connections == 1:
-            await ws.send_bytes(b"x" * (2 << 20))  # 2 MiB: over the client's bound
-        else:
-            await ws.send_str("boom")
-            await ws.send_str("good")
-        await asyncio.sleep(0.2)
-        await ws.close()
-        return ws
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/", self.handler)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"ws://127.0.0.1:{self._runner.addresses[0][1]}/"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+async def _frames(ws: web.WebSocketResponse, number: int) -> None:
+    if number == 1:
+        await ws.send_bytes(b"x" * (2 << 20))  # 2 MiB: over the client's bound
+    else:
+        await ws.send_str("boom")
+        await ws.send_str("good")
+    await asyncio.sleep(0.2)
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[Server]:
-    srv = Server()
+async def server() -> AsyncIterator[WsServer]:
+    srv = WsServer()
+    srv.behaviour = _frames
     await srv.start()
     yield srv
     await srv.stop()
@@ -73,7 +51,7 @@ class NullSink:
         return None
 
 
-async def test_oversized_frames_and_a_failing_handler_do_not_end_the_stream(server: Server) -> None:
+async def test_oversized_frames_and_a_failing_handler_do_not_end_the_stream(server: WsServer) -> None:
     frames: list[bytes] = []
 
     def handle(raw: bytes, _seen_at: datetime) -> list[Signal]:

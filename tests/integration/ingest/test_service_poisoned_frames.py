@@ -22,33 +22,13 @@ from polyhunter.ingest.service import IngestService
 from polyhunter.ingest.source_deps import IngestClients
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory
-
-LEADER = "0xAbCdEf0123456789abcdef0123456789ABCDEF01"
+from tests.support.wire_samples import LEADER, rtds_frame, rtds_payload
+from tests.support.ws_server import WsServer
 
 
 def frame(now: int, n: int, **over: Any) -> bytes:
-    payload: dict[str, Any] = {
-        "asset": "777",
-        "conditionId": "0x" + "cd" * 32,
-        "outcome": "Yes",
-        "outcomeIndex": 0,
-        "price": 0.55,
-        "proxyWallet": LEADER,
-        "side": "BUY",
-        "size": 10,
-        "slug": "m",
-        "timestamp": now,
-        "transactionHash": f"0x{n:064x}",
-    }
-    payload.update(over)
-    doc = {
-        "connection_id": "c",
-        "payload": payload,
-        "timestamp": now * 1000,
-        "topic": "activity",
-        "type": "trades",
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
+    payload = rtds_payload(now, asset="777", slug="m", timestamp=now, transactionHash=f"0x{n:064x}")
+    return json.dumps(rtds_frame({**payload, **over}, now), separators=(",", ":")).encode()
 
 
 def poisoned(now: int) -> list[bytes]:
@@ -65,33 +45,19 @@ def poisoned(now: int) -> list[bytes]:
     ]
 
 
-class Rtds:
-    def __init__(self, frames: list[bytes]) -> None:
-        self.frames = frames
-        self.url = ""
-        self._runner: web.AppRunner | None = None
+def rtds_sending(frames: list[bytes]) -> WsServer:
+    """An RTDS that sends ``frames`` once, on the first connection, then keeps it open."""
 
-    async def handler(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.receive(timeout=5)  # subscribe
-        for raw in self.frames:
+    async def send(ws: web.WebSocketResponse, _number: int) -> None:
+        sending = list(frames)
+        frames.clear()
+        for raw in sending:
             await ws.send_bytes(raw)
-        self.frames = []
         await asyncio.sleep(30)
-        return ws
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/", self.handler)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"ws://127.0.0.1:{self._runner.addresses[0][1]}/"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    server = WsServer()
+    server.behaviour = send
+    return server
 
 
 @pytest.fixture
@@ -103,7 +69,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 async def test_poisoned_frames_are_rejected_and_the_service_keeps_running(engine: AsyncEngine) -> None:
     now = int(time.time())
-    rtds = Rtds([*poisoned(now), frame(now, 100)])
+    rtds = rtds_sending([*poisoned(now), frame(now, 100)])
     await rtds.start()
     got: list[Signal] = []
 

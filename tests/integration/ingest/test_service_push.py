@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from polyhunter.adapters.polymarket.parse_signals import LegOrdinals, signal_from_rtds_frame
@@ -36,6 +34,7 @@ from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.migrate import upgrade
 from tests.support.local_data_api import ActivityApi, row_from_rtds_frame, serve_activity
 from tests.support.paths import FIXTURES
+from tests.support.redis_prefixes import redis_prefix
 from tests.support.ws_server import WsServer
 
 pytestmark = pytest.mark.integration
@@ -70,13 +69,8 @@ async def server() -> AsyncIterator[WsServer]:
 
 @pytest.fixture
 async def prefix() -> AsyncIterator[str]:
-    p = f"phtest-push-{uuid.uuid4().hex[:8]}"
-    yield p
-    r = Redis.from_url(REDIS)
-    keys = [k async for k in r.scan_iter(match=f"{p}:*")]
-    if keys:
-        await r.delete(*keys)
-    await r.aclose()
+    async with redis_prefix("push", REDIS) as p:
+        yield p
 
 
 @pytest.fixture

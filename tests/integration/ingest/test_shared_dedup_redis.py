@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from redis.asyncio import Redis
 
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.domain.signal import Side, Signal, SourceKind, signal_key
 from polyhunter.ingest.dedup import CoordinatorDedup, DedupSet
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
+from tests.support.redis_prefixes import redis_prefix
 
 URL = "redis://127.0.0.1:6379/0"
 FILL = datetime(2026, 9, 24, 12, 0, 0, tzinfo=UTC)
@@ -40,13 +39,8 @@ def sig(n: int, source: SourceKind) -> Signal:
 
 @pytest.fixture
 async def prefix() -> AsyncIterator[str]:
-    p = f"phtest-ingest-{uuid.uuid4().hex[:8]}"
-    yield p
-    r = Redis.from_url(URL)
-    keys = [k async for k in r.scan_iter(match=f"{p}:*")]
-    if keys:
-        await r.delete(*keys)
-    await r.aclose()
+    async with redis_prefix("ingest", URL) as p:
+        yield p
 
 
 async def test_one_winner_across_two_processes(prefix: str) -> None:

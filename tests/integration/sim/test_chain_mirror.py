@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
-import pytest
 
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.signal import Side
-from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.orders import OrderType
 from polyhunter.sim.server_app import SimServer
-from tests.support.chain_tools import require_chain_tools
 from tests.support.paths import FIXTURES
 from tests.support.sim_http import ANVIL_KEY_0, Trader, assert_same_shape
 
 ORDER_FILLED_V2 = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"
 ORDERS_MATCHED_V2 = "0x174b3811690657c217184f89418266767c87e4805d09680c39fc9c031c0cab7c"
-
-
-@pytest.fixture
-def anvil_url() -> Iterator[str]:
-    require_chain_tools()
-    with AnvilProcess() as anvil:
-        yield anvil.url
 
 
 async def test_matches_are_mirrored_with_the_chain_hash(anvil_url: str, http: aiohttp.ClientSession) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,8 @@ import pytest
 
 from polyhunter.adapters.chain.exchange_events import decode_order_filled
 from polyhunter.adapters.chain.rpc import JsonRpcClient
-from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.scenarios import ScenarioConfig
 from polyhunter.sim.server_app import SimServer
-from tests.support.chain_tools import require_chain_tools
 from tests.support.paths import FIXTURES
 
 RECORDED = FIXTURES / "current-2026-09" / "rtds_activity_trades.json"
@@ -126,13 +123,6 @@ async def test_replay_publishes_the_recorded_rows(tmp_path: Path, http: aiohttp.
     # one leader's two legs of one transaction
     legs = [a for a in activity if a["transactionHash"] == str(_real_rows()[0]["transactionHash"]).lower()]
     assert sorted(Decimal(str(a["size"])) for a in legs) == [Decimal("12.5"), Decimal("1030.92")]
-
-
-@pytest.fixture
-def anvil_url() -> Iterator[str]:
-    require_chain_tools()
-    with AnvilProcess() as anvil:
-        yield anvil.url
 
 
 async def test_chain_mode_mines_one_transaction_per_recorded_one(

@@ -13,17 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory
-from tests.support.pg_databases import create_pg_database, drop_pg_database, pg_settings
+from tests.support.pg_databases import create_pg_database, drop_pg_database, fresh_pg_database, pg_settings
 
 
 @pytest.fixture
 def fresh_pg() -> Iterator[DbSettings]:
     """An empty PostgreSQL database for this test only."""
-    name = create_pg_database()
-    try:
-        yield pg_settings(name)
-    finally:
-        drop_pg_database(name)
+    with fresh_pg_database() as db:
+        yield db
 
 
 @pytest.fixture

@@ -3,15 +3,10 @@ reconciles), never a decode or decimal exception out of the trading client."""
 
 from __future__ import annotations
 
-import base64
-from typing import Any, cast
-
 import pytest
 
-from polyhunter.adapters.polymarket.auth import ApiCreds
-from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
-from polyhunter.adapters.polymarket.http import HttpClient, RetryableError
-from polyhunter.adapters.polymarket.order_signer import OrderSigner
+from polyhunter.adapters.polymarket.http import RetryableError
+from tests.support.canned_clob import answering_client
 
 OPEN_ORDER = (
     b'{"id":"0xab","status":"LIVE","owner":"o","maker_address":"0x1","market":"0xcd","asset_id":"1",'
@@ -20,23 +15,7 @@ OPEN_ORDER = (
 )
 
 
-class Answer:
-    """Stands in for the HTTP client: every request gets ``body``."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    async def request(self, *_args: Any, **_kwargs: Any) -> bytes:
-        return self.body
-
-
-class Signer:
-    address = "0x" + "11" * 20
-
-
-def client(body: bytes) -> ClobTradingClient:
-    creds = ApiCreds("key", base64.urlsafe_b64encode(b"s" * 32).decode(), "pass")
-    return ClobTradingClient(cast(HttpClient, Answer(body)), cast(OrderSigner, Signer()), 137, creds)
+client = answering_client  # each request answered with the body
 
 
 @pytest.mark.parametrize("size_matched", [b"NaN", b"abc", b"-1", b"Infinity"])

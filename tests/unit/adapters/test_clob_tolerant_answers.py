@@ -4,36 +4,20 @@ where a string is expected, a field it never reads left out) and as strictly whe
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any, cast
 
 import msgspec
 import pytest
 
-from polyhunter.adapters.polymarket.auth import ApiCreds
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient, decode_post_order_response
 from polyhunter.adapters.polymarket.http import HttpClient, RetryableError
-from polyhunter.adapters.polymarket.order_signer import OrderSigner
 from polyhunter.adapters.polymarket.wire_validation import InvalidMessage
-
-
-class Answer:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    async def request(self, *_args: Any, **_kwargs: Any) -> bytes:
-        return self.body
-
-
-class Signer:
-    address = "0x" + "11" * 20
+from tests.support.canned_clob import Answer, answering_client
 
 
 def client(body: Any) -> ClobTradingClient:
-    creds = ApiCreds("key", base64.urlsafe_b64encode(b"s" * 32).decode(), "pass")
-    raw = json.dumps(body).encode()
-    return ClobTradingClient(cast(HttpClient, Answer(raw)), cast(OrderSigner, Signer()), 137, creds)
+    return answering_client(json.dumps(body).encode())
 
 
 TRADE: dict[str, Any] = {

@@ -19,6 +19,7 @@ from polyhunter.adapters.polymarket.wire_clob_ws import decode_market_frame
 from polyhunter.adapters.polymarket.wire_data_api import decode_activity_page
 from polyhunter.adapters.polymarket.wire_rtds import decode_activity_frame
 from polyhunter.adapters.polymarket.wire_validation import WIRE_ERRORS, InvalidMessage, check_price
+from tests.support.loopback_http import serve_app
 
 DEEP_ARRAY = b"[" * 200_000 + b"]" * 200_000
 DEEP_OBJECT = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
@@ -74,13 +75,8 @@ async def big_answers() -> AsyncIterator[str]:
     app.router.add_get("/sized", sized)
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/activity", sized)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path", ["/sized", "/chunked"])

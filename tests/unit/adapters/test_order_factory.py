@@ -84,6 +84,20 @@ def _sdk(sig_type: int) -> OrderBuilder:
     return OrderBuilder(SDK_SIGNER, signature_type=SignatureTypeV2(sig_type), funder=funder)
 
 
+def _order_terms(c: dict[str, Any]) -> dict[str, Any]:
+    """The terms of a case both order builders take (all but the size or amount)."""
+    return {
+        "token_id": c["token_id"],
+        "side": c["side"],
+        "price": c["price"],
+        "tick": c["tick"],
+        "funder": FUNDER if c["sig_type"] else None,
+        "signature_type": SignatureType(c["sig_type"]),
+        "salt": SALT,
+        "timestamp_ms": TS_MS,
+    }
+
+
 @settings(max_examples=60, deadline=None)
 @given(cases())
 def test_limit_order_equals_official_build_order(c: dict[str, Any]) -> None:
@@ -95,18 +109,7 @@ def test_limit_order_equals_official_build_order(c: dict[str, Any]) -> None:
         CreateOrderOptions(tick_size=str(c["tick"]), neg_risk=c["neg_risk"]),
         version=c["version"],
     )
-    order = limit_order(
-        SIGNER,
-        token_id=c["token_id"],
-        side=c["side"],
-        size=c["size"],
-        price=c["price"],
-        tick=c["tick"],
-        funder=FUNDER if c["sig_type"] else None,
-        signature_type=SignatureType(c["sig_type"]),
-        salt=SALT,
-        timestamp_ms=TS_MS,
-    )
+    order = limit_order(SIGNER, size=c["size"], **_order_terms(c))
     domain = exchange_domain(137, c["version"], c["neg_risk"])
     signed = SIGNER.sign(order, domain)
     assert order_to_wire_json(signed, "k", "GTC") == order_to_json_v2(sdk_signed, "k", "GTC")
@@ -128,18 +131,7 @@ def test_market_order_equals_official_build_market_order(c: dict[str, Any]) -> N
         CreateOrderOptions(tick_size=str(c["tick"]), neg_risk=c["neg_risk"]),
         version=c["version"],
     )
-    order = market_order(
-        SIGNER,
-        token_id=c["token_id"],
-        side=c["side"],
-        amount=c["size"],
-        price=c["price"],
-        tick=c["tick"],
-        funder=FUNDER if c["sig_type"] else None,
-        signature_type=SignatureType(c["sig_type"]),
-        salt=SALT,
-        timestamp_ms=TS_MS,
-    )
+    order = market_order(SIGNER, amount=c["size"], **_order_terms(c))
     signed = SIGNER.sign(order, exchange_domain(137, c["version"], c["neg_risk"]))
     assert order_to_wire_json(signed, "k", "FOK") == order_to_json_v2(sdk_signed, "k", "FOK")
 

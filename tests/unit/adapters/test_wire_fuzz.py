@@ -53,6 +53,7 @@ from polyhunter.ingest.frame_filter import FrameFilter
 from polyhunter.ingest.metrics import IngestMetrics
 from polyhunter.ingest.mux import SignalMux
 from tests.support.paths import FIXTURES
+from tests.support.wire_samples import rtds_frame, rtds_payload
 
 NOW_S = 1_790_272_258  # just after the recorded RTDS frames (so their fills pass the window)
 SEEN = datetime.fromtimestamp(NOW_S, UTC)
@@ -175,25 +176,7 @@ def shaped(tp: Any) -> Any:
 
 
 def rtds_doc() -> dict[str, Any]:
-    return {
-        "connection_id": "c1",
-        "payload": {
-            "asset": TOKEN,
-            "conditionId": "0x" + "cd" * 32,
-            "outcome": "Yes",
-            "outcomeIndex": 0,
-            "price": 0.55,
-            "proxyWallet": LEADER,
-            "side": "BUY",
-            "size": 10,
-            "slug": "some-market",
-            "timestamp": NOW_S - 2,
-            "transactionHash": "0x" + "ef" * 32,
-        },
-        "timestamp": NOW_S * 1000,
-        "topic": "activity",
-        "type": "trades",
-    }
+    return rtds_frame(rtds_payload(NOW_S), NOW_S)
 
 
 def activity_doc() -> dict[str, Any]:

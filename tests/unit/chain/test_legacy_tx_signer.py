@@ -67,5 +67,7 @@ def test_address_and_repr_hide_the_key() -> None:
     assert "4c4c" not in repr(signer)
     with pytest.raises(TxSignError):
         TxSigner("0x1234", 1)
+    with pytest.raises(TxSignError, match="not hex"):  # not a bare ValueError: callers catch TxSignError
+        TxSigner("0x" + "zz" * 32, 1)
     with pytest.raises(TxSignError):
         signer.sign(LegacyTx(0, 1, 21_000, "0x1234"))

@@ -7,30 +7,28 @@ errors are retried with bounded backoff, and never once an order may have been s
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import secrets
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from polyhunter.coord.memory import MemoryCoordinator
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
+from polyhunter.domain.copy_config import CopyConfig, CustodyMode
 from polyhunter.domain.errors import OperatorNeededError, RetryableError, UnknownResultError
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.orders import ExecutionResult, Funds, OrderRequest
-from polyhunter.domain.signal import Side, Signal, SourceKind
+from polyhunter.domain.signal import Side, Signal
 from polyhunter.domain.sizing import SizeDecision, SizingContext
 from polyhunter.domain.sizing import size_copy as planning_size_copy
 from polyhunter.domain.states import CopyTradeState
-from polyhunter.engine import copy_engine, isolation, planning
+from polyhunter.engine import copy_stages, isolation, planning
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.ports.store import StoredConfig
 from polyhunter.settings import EngineSettings
+from tests.support.engine_inputs import fill_signal, paper_config
 from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book, filled
 from tests.support.memory_copy_store import MemoryCopyStore
 
@@ -98,17 +96,8 @@ class Rig:
         )
 
     def follow(self, usdc: str = "5", **overrides: Any) -> StoredConfig:
-        cfg = CopyConfig(
-            id=0,
-            version=0,
-            user_id=len(self.store.configs) + 1,
-            leader=LEADER,
-            sizing=SizingMode.FIXED_USDC,
-            sizing_value=Decimal(usdc),
-            custody=CustodyMode.PAPER,
-            min_trade_usdc=Decimal(1),
-        )
-        return self.store.add_config(StoredConfig(dataclasses.replace(cfg, **overrides), None, True))
+        cfg = paper_config(len(self.store.configs) + 1, LEADER, usdc, **overrides)
+        return self.store.add_config(StoredConfig(cfg, None, True))
 
     def rows(self) -> dict[int, tuple[CopyTradeState, str | None]]:
         """{config id: (state, reason or error)} of the copies of the last signal."""
@@ -125,25 +114,12 @@ class Rig:
 
 
 def a_signal(side: Side = Side.BUY) -> Signal:
-    now = datetime.now(UTC)
-    return Signal(
-        secrets.token_hex(16),
-        LEADER,
-        TOKEN,
-        CONDITION,
-        side,
-        Decimal(100),
-        Decimal("0.50"),
-        "0x" + secrets.token_hex(32),
-        now,
-        now,
-        SourceKind.WS,
-    )
+    return fill_signal(LEADER, TOKEN, CONDITION, side)
 
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(copy_engine, "RUN_BACKOFF_S", 0.001)
+    monkeypatch.setattr(copy_stages, "RUN_BACKOFF_S", 0.001)
 
 
 async def test_an_executor_raising_for_one_config_pauses_it_and_the_others_execute() -> None:
@@ -286,7 +262,7 @@ async def test_a_retryable_error_that_persists_fails_the_copy_without_pausing() 
     assert state is FAILED
     assert error is not None
     assert error.startswith("retryable: ")
-    assert rig.executor.funds_reads[down.config.user_id] == copy_engine.RUN_ATTEMPTS
+    assert rig.executor.funds_reads[down.config.user_id] == copy_stages.RUN_ATTEMPTS
     assert not rig.store.paused
 
 

@@ -6,17 +6,15 @@ when the coordinator cannot be reached a copy is retried, then vetoed, never sen
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from polyhunter.coord.memory import MemoryCoordinator
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.orders import ExecStatus, ExecutionResult
-from polyhunter.domain.signal import Side, Signal, SourceKind
+from polyhunter.domain.signal import Side, Signal
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
@@ -27,6 +25,7 @@ from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.ports.coordinator import CoordinatorUnavailable
 from polyhunter.ports.store import NewCopy, StoredConfig
 from polyhunter.settings import EngineSettings
+from tests.support.engine_inputs import fill_signal, paper_config
 from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book, filled
 from tests.support.memory_copy_store import MemoryCopyStore
 
@@ -79,19 +78,9 @@ class Rig:
         )
 
     def follow(self, user_id: int, usdc: str = "5", cap: str | None = None) -> StoredConfig:
-        cfg = CopyConfig(
-            id=0,
-            version=0,
-            user_id=user_id,
-            leader=LEADER,
-            sizing=SizingMode.FIXED_USDC,
-            sizing_value=Decimal(usdc),
-            custody=CustodyMode.PAPER,
-            min_trade_usdc=Decimal(1),
-        )
         if cap is not None:
             self.guard.set_user_limits(user_id, daily_cap_usdc=Decimal(cap))
-        return self.store.add_config(StoredConfig(dataclasses.replace(cfg, id=0), None, True))
+        return self.store.add_config(StoredConfig(paper_config(user_id, LEADER, usdc), None, True))
 
     async def buys(self, count: int) -> list[tuple[CopyTradeState, str | None]]:
         results: list[tuple[CopyTradeState, str | None]] = []
@@ -113,20 +102,7 @@ class Rig:
 
 
 def a_buy() -> Signal:
-    now = datetime.now(UTC)
-    return Signal(
-        secrets.token_hex(16),
-        LEADER,
-        TOKEN,
-        CONDITION,
-        Side.BUY,
-        Decimal(100),
-        Decimal("0.50"),
-        "0x" + secrets.token_hex(32),
-        now,
-        now,
-        SourceKind.WS,
-    )
+    return fill_signal(LEADER, TOKEN, CONDITION)
 
 
 async def test_counters_wiped_mid_run_are_rebuilt_and_the_cap_holds() -> None:

@@ -4,7 +4,6 @@ unknown stays PENDING until the PENDING sweep reconciles it."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from polyhunter.coord.memory import MemoryCoordinator
-from polyhunter.domain.copy_config import CopyConfig, CustodyMode, SizingMode
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
 from polyhunter.domain.orders import ExecStatus, ExecutionResult
 from polyhunter.domain.signal import Side, Signal, SourceKind
@@ -25,6 +24,7 @@ from polyhunter.engine.pricing import Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
 from polyhunter.ports.store import StoredConfig, StoreUnavailableError
 from polyhunter.settings import EngineSettings
+from tests.support.engine_inputs import paper_config
 from tests.support.fake_venue import FakeExecutor, FakeMarketData, a_book
 from tests.support.memory_copy_store import MemoryCopyStore
 
@@ -53,17 +53,8 @@ class Rig:
         )
 
     def follow(self, usdc: str = "5", **overrides: Any) -> StoredConfig:
-        cfg = CopyConfig(
-            id=0,
-            version=0,
-            user_id=len(self.store.configs) + 1,
-            leader=LEADER,
-            sizing=SizingMode.FIXED_USDC,
-            sizing_value=Decimal(usdc),
-            custody=CustodyMode.PAPER,
-            min_trade_usdc=Decimal(1),
-        )
-        return self.store.add_config(StoredConfig(dataclasses.replace(cfg, **overrides), None, True))
+        cfg = paper_config(len(self.store.configs) + 1, LEADER, usdc, **overrides)
+        return self.store.add_config(StoredConfig(cfg, None, True))
 
     def age(self, copy_trade_id: int, by: timedelta) -> None:
         """Move a copy's creation (and its writer's lock) back in time, as if it had waited."""

@@ -27,6 +27,18 @@ def busy_port() -> Iterator[int]:
         sock.close()
 
 
+def _refused_before_migrating(tmp_path: Path, run_file: Path, api_port: str, *more: str) -> str:
+    """`polyhunter run` with ``run_file``: exit 2 with one line (returned), and no database created."""
+    db = tmp_path / "ph.db"
+    args = ["run", "--config", str(run_file), "--set", f"db.url=sqlite+aiosqlite:///{db}", "--set", api_port]
+    result = CliRunner().invoke(app, [*args, *more])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert not db.exists()  # nothing migrated
+    return lines[0]
+
+
 def test_a_busy_api_port_is_one_line_and_exit_2_before_migrating(
     tmp_path: Path, busy_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -35,26 +47,8 @@ def test_a_busy_api_port_is_one_line_and_exit_2_before_migrating(
     run_file.write_text(
         f'[[followers]]\nname = "alice"\n[[followers.copies]]\nleader = "{LEADER}"\nsizing = "PROPORTIONAL"\n'
     )
-    db = tmp_path / "ph.db"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--config",
-            str(run_file),
-            "--set",
-            f"db.url=sqlite+aiosqlite:///{db}",
-            "--set",
-            f"api.port={busy_port}",
-            "--duration",
-            "1",
-        ],
-    )
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith(f"error: API port 127.0.0.1:{busy_port} is in use (api.port): ")
-    assert not db.exists()  # nothing migrated
+    line = _refused_before_migrating(tmp_path, run_file, f"api.port={busy_port}", "--duration", "1")
+    assert line.startswith(f"error: API port 127.0.0.1:{busy_port} is in use (api.port): ")
 
 
 def test_the_api_server_names_the_setting_when_its_port_is_taken(busy_port: int) -> None:
@@ -86,21 +80,4 @@ def test_a_bad_run_file_is_refused_before_anything_is_migrated(
     monkeypatch.setenv("PH_TEST_BAD_KEY", "0x1234")
     run_file = tmp_path / "run.toml"
     run_file.write_text(f'[[followers]]\nname = "alice"\n{follower}\n')
-    db = tmp_path / "ph.db"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--config",
-            str(run_file),
-            "--set",
-            f"db.url=sqlite+aiosqlite:///{db}",
-            "--set",
-            "api.port=0",
-        ],
-    )
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert expected in lines[0]
-    assert not db.exists()  # nothing migrated
+    assert expected in _refused_before_migrating(tmp_path, run_file, "api.port=0")

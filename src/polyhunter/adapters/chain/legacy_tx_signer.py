@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from coincurve import PrivateKey
-
 from polyhunter.adapters.chain.abi import keccak256
-from polyhunter.adapters.chain.tx_signer import (  # one RLP encoder for both kinds
+from polyhunter.adapters.chain.tx_signer import (  # one RLP encoder and key parsing for both kinds
     RlpItem,
     TxSignError,
     rlp_encode,
+    signing_key,
 )
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key
 
 __all__ = ["LegacyTx", "SignedTx", "TxSignError", "TxSigner", "rlp_encode"]
 
@@ -52,12 +52,9 @@ class TxSigner:
     __slots__ = ("_key", "address", "chain_id")
 
     def __init__(self, private_key: str | bytes, chain_id: int) -> None:
-        raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else private_key
-        if len(raw) != 32:
-            raise TxSignError("private key must be 32 bytes")
-        self._key = PrivateKey(raw)
+        self._key = signing_key(private_key)
         self.chain_id = chain_id
-        self.address = "0x" + keccak256(self._key.public_key.format(compressed=False)[1:])[12:].hex()
+        self.address = address_from_private_key(self._key).lower()
 
     def __repr__(self) -> str:
         return f"TxSigner(address={self.address}, chain_id={self.chain_id})"

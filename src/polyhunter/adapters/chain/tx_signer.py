@@ -14,14 +14,27 @@ from dataclasses import dataclass
 from coincurve import PrivateKey
 
 from polyhunter.adapters.chain.abi import hex_to_bytes, keccak256
+from polyhunter.adapters.polymarket.eip712 import parse_private_key
 
-__all__ = ["Eip1559Tx", "TxSignError", "TxSigner", "rlp_encode"]
+__all__ = ["Eip1559Tx", "TxSignError", "TxSigner", "rlp_encode", "signing_key"]
 
 RlpItem = bytes | int | Sequence["RlpItem"]
 
 
 class TxSignError(ValueError):
     """A transaction or value that cannot be signed or encoded."""
+
+
+def signing_key(private_key: str | bytes | PrivateKey) -> PrivateKey:
+    """A signer's secp256k1 key: 32 raw bytes, hex with or without ``0x``, or a key already parsed. The one
+    key parsing of both transaction signers (this one and legacy_tx_signer.py); TxSignError, never showing
+    the key, when it is not one."""
+    if isinstance(private_key, PrivateKey):
+        return private_key
+    try:
+        return parse_private_key(private_key)
+    except ValueError as exc:
+        raise TxSignError(str(exc)) from None
 
 
 def _int_bytes(value: int) -> bytes:
@@ -86,8 +99,8 @@ class TxSigner:
 
     __slots__ = ("_key",)
 
-    def __init__(self, key: PrivateKey) -> None:
-        self._key = key
+    def __init__(self, key: str | bytes | PrivateKey) -> None:
+        self._key = signing_key(key)
 
     def __repr__(self) -> str:
         return "TxSigner(<key redacted>)"
