@@ -48,7 +48,7 @@ from polyhunter.engine.balances import INSUFFICIENT_BALANCE, FollowerFunds, Hold
 from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard
-from polyhunter.engine.intake import Intake
+from polyhunter.engine.intake import ConfigScope, Intake
 from polyhunter.engine.isolation import ConfigPauses, plan_all
 from polyhunter.engine.market_meta import ClosedMarkets, MarketDirectory
 from polyhunter.engine.parking import Parking
@@ -70,6 +70,7 @@ VENUE_MIN_NOTIONAL = Decimal(1)  # marketable orders must be worth at least $1
 # the venue counts: above $1.02 the exact count cannot fall below the minimum.
 ROUNDING_MARGIN = Decimal("0.02")
 
+DELIVERED_KEYS = 100_000  # signal keys remembered by a cluster worker (see `_first_delivery`)
 RUN_ATTEMPTS = 3  # a copy that meets a retryable error before anything is sent is tried this often
 RUN_BACKOFF_S = 0.1
 RUN_BACKOFF_CAP_S = 1.0
@@ -139,6 +140,7 @@ class CopyEngine:
         self.markets_closed = ClosedMarkets()  # the planner skips copies into them (lifecycle.py fills it)
         self.planner.closed = self.markets_closed
         self.provisional = ProvisionalFills()  # fills seen pending: act_on = "confirmed" configs wait
+        self._delivered: dict[str, None] = {}  # keys prepared (records_signals=False), oldest first
 
     @property
     def paused(self) -> dict[int, tuple[str, str]]:
@@ -151,10 +153,11 @@ class CopyEngine:
 
     # ------------------------------------------------------------------------------------ entry points
 
-    async def handle(self, signals: Sequence[Signal]) -> None:
+    async def handle(self, signals: Sequence[Signal], scope: ConfigScope | None = None) -> None:
         """The ingest sink (intake.py): returns once each signal is recorded with its copies prewritten;
-        the copies execute in the background."""
-        await self.intake.handle(signals)
+        the copies execute in the background. `scope`: only the configs of these followers (a cluster
+        worker's partition, cluster/consumer.py); a signal may then come once per partition."""
+        await self.intake.handle(signals, scope)
 
     async def confirm(self, signal: Signal) -> bool:
         """The fill of ``signal``'s key, first seen pending, is mined: copy it for the configs that waited
@@ -203,11 +206,13 @@ class CopyEngine:
         prepared = await self.intake.process(signal)
         return prepared.outcomes if prepared is not None else []
 
-    async def _prepare(self, signal: Signal) -> Prepared | None:
+    async def _prepare(self, signal: Signal, scope: ConfigScope | None = None) -> Prepared | None:
         """Plan and prewrite; None if the signal was recorded before. Else the copies to execute, the
         list their outcomes go into, and when processing started."""
         started = time.perf_counter()
         configs = self.provisional.plan_now(signal, await self.configs_for(signal.leader))
+        if scope is not None:
+            configs = [c for c in configs if scope(c.config.user_id)]
         confirming = self.provisional.confirming(signal)  # the signal is recorded: only copies now
         leader_before: Decimal | None = self.leaders.position(signal.leader, signal.asset)
         if signal.side is Side.SELL and self._mirrors.get(signal.leader, False):
@@ -222,7 +227,7 @@ class CopyEngine:
         if created is None:
             self.stats.duplicate_signals += 1
             return None
-        if not confirming:
+        if not confirming and self._first_delivery(signal.key):
             self.stats.signals += 1
             self.leaders.apply(signal)
         self.markets_closed.watch(signal.asset)
@@ -239,6 +244,18 @@ class CopyEngine:
             works.append(CopyWork(signal, stored, trade_id, size, outcomes, [], prewritten_at=now))
             self._in_flight.add(trade_id)
         return Prepared(works, outcomes, started)
+
+    def _first_delivery(self, key: str) -> bool:
+        """Whether this process prepares `key` for the first time (a cluster worker owning several
+        partitions gets a signal once per partition; the leader's position moves once)."""
+        if self._records_signals:
+            return True  # the store said the signal is new: the first time by construction
+        if key in self._delivered:
+            return False
+        self._delivered[key] = None
+        if len(self._delivered) > DELIVERED_KEYS:
+            del self._delivered[next(iter(self._delivered))]
+        return True
 
     async def _execute_all(self, prepared: Prepared) -> None:
         """Run the prewritten copies and write their outcomes in one batch."""

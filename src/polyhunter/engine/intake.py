@@ -32,6 +32,10 @@ log = get_logger(__name__)
 
 P = TypeVar("P")  # what the prepare step hands to the execute step
 
+# Which followers (by user id) a signal is handled for: None for all of them; a cluster worker hands
+# each partition's delivery of a signal in with that partition's followers (cluster/consumer.py).
+ConfigScope = Callable[[int], bool]
+
 WAIT_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 5.0, 30.0)  # seconds a source waited for a slot
 
 
@@ -67,7 +71,7 @@ class IntakePressure:
 class Intake(Generic[P]):
     def __init__(
         self,
-        prepare: Callable[[Signal], Awaitable[P | None]],
+        prepare: Callable[[Signal, ConfigScope | None], Awaitable[P | None]],
         execute: Callable[[P], Awaitable[None]],
         signals_in_flight: int,
     ) -> None:
@@ -82,10 +86,10 @@ class Intake(Generic[P]):
     def executing(self) -> int:
         return len(self._background)
 
-    async def handle(self, signals: Sequence[Signal]) -> None:
+    async def handle(self, signals: Sequence[Signal], scope: ConfigScope | None = None) -> None:
         """Accept each signal in arrival order; raises if one could not be recorded."""
         for signal in signals:
-            await self.accept(signal)
+            await self.accept(signal, scope)
 
     async def _take_slot(self) -> None:
         p = self.pressure
@@ -107,10 +111,10 @@ class Intake(Generic[P]):
         self.pressure.occupancy -= 1
         self._slots.release()
 
-    async def accept(self, signal: Signal) -> None:
+    async def accept(self, signal: Signal, scope: ConfigScope | None = None) -> None:
         await self._take_slot()
         prewritten: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._in_background(signal, prewritten), name=f"copy:{signal.key}")
+        task = asyncio.create_task(self._in_background(signal, prewritten, scope), name=f"copy:{signal.key}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         await asyncio.shield(prewritten)
@@ -118,17 +122,19 @@ class Intake(Generic[P]):
     async def process(self, signal: Signal) -> P | None:
         """Prepare and execute one signal, awaited whole (in order with the background work)."""
         async with self._locks.hold((signal.leader, signal.asset)):
-            prepared = await self._prepare(signal)
+            prepared = await self._prepare(signal, None)
             if prepared is not None:
                 await self._execute(prepared)
             return prepared
 
-    async def _in_background(self, signal: Signal, prewritten: asyncio.Future[None]) -> None:
+    async def _in_background(
+        self, signal: Signal, prewritten: asyncio.Future[None], scope: ConfigScope | None
+    ) -> None:
         recorded = False
         try:
             async with self._locks.hold((signal.leader, signal.asset)):
                 try:
-                    prepared = await self._prepare(signal)
+                    prepared = await self._prepare(signal, scope)
                 except BaseException as exc:
                     prewritten.set_exception(exc)
                     raise
