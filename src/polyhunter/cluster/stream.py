@@ -89,17 +89,13 @@ class SignalStream:
         """Move every pending entry of the partition's group to `consumer` (the new owner); how many."""
         start, moved = "0-0", 0
         while True:
-            reply = await self.redis.xautoclaim(
-                self.key,
-                group_name(partition),
-                consumer,
-                min_idle_time=0,
-                start_id=start,
-                count=500,
-                justid=True,
+            reply: Any = await self.redis.xautoclaim(
+                self.key, group_name(partition), consumer, min_idle_time=0, start_id=start, count=500
             )
-            start, ids = _s(reply[0]), reply[1]
-            moved += len(ids)
+            if not reply:
+                return moved
+            start = _s(reply[0])
+            moved += len(reply[1])
             if start == "0-0":
                 return moved
 

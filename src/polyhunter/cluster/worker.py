@@ -160,8 +160,14 @@ class ClusterWorker:
         kept = await self.membership.renew(sorted(self._held), self.id)
         until = now + self.settings.lease_ttl_ms / 1000 * LEASE_MARGIN
         for p in list(self._held):
-            if p in kept:
-                self._held[p].valid_until = until
+            held = self._held[p]
+            if p in kept and held.task.done():  # a bug ended the consumer: log it, start another
+                exc = None if held.task.cancelled() else held.task.exception()
+                log.error("partition consumer ended; restarting it", partition=p, error=repr(exc))
+                del self._held[p]
+                self._start_consumer(p, until)
+            elif p in kept:
+                held.valid_until = until
             else:
                 self.counters.leases_lost += 1
                 log.warning("partition lease lost", partition=p)
