@@ -135,7 +135,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: str) -> str:
     deadline = time.monotonic() + READY_S
     while True:
         for line in Path(log).read_text(errors="replace").splitlines():
-            if '"worker ready"' in line:
+            if line.startswith('{"event": "worker ready"'):
                 return str(json.loads(line)["worker"])
         assert proc.poll() is None, f"worker exited ({proc.returncode}); see {log}"
         assert time.monotonic() < deadline, f"worker not ready within {READY_S}s; see {log}"

@@ -22,4 +22,8 @@ def lock_key(name: str) -> int:
 async def exclusive(session: Session, name: str) -> None:
     """Wait until no other transaction holds the lock `name`, and hold it until this one ends."""
     if session.get_bind().dialect.name == "postgresql":
+        # the holder may work for longer than one statement may take (db.statement_timeout_ms): the wait
+        # alone is unbounded, the transaction's other statements keep the session's limit
+        await session.execute(text("SET LOCAL statement_timeout = 0"))
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+        await session.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
