@@ -9,6 +9,7 @@ the graph from here; the supervisor (`runtime.supervisor`) starts, runs and stop
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -67,6 +68,7 @@ from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.deployment import deployment_id
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
+from polyhunter.store.orphans import release_orphans
 from polyhunter.store.redemptions import SqlRedemptionStore
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -284,6 +286,7 @@ async def build_app(
             roles,
             handle=engine.handle if "execute" in roles else None,
             record=copy_store.record_signals,
+            release_orphans=functools.partial(release_orphans, sessions),
         )
         closers.append(cluster.close)
         await cluster.start()

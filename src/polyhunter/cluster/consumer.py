@@ -27,6 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from polyhunter.cluster.codec import BadEntryError, decode
 from polyhunter.cluster.partitions import partition_of
 from polyhunter.cluster.stream import SignalStream
+from polyhunter.domain.errors import RetryableError
 from polyhunter.domain.signal import Signal
 from polyhunter.engine.intake import ConfigScope
 from polyhunter.log import get_logger
@@ -34,6 +35,8 @@ from polyhunter.log import get_logger
 log = get_logger(__name__)
 
 Handle = Callable[[list[Signal], ConfigScope], Awaitable[None]]
+# the signals of copies a dead owner prewrote and never sent, released (store/orphans.py)
+Recover = Callable[[ConfigScope], Awaitable[list[Signal]]]
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, ResponseError, OSError)
 BACKOFF_S = (0.1, 5.0)
 
@@ -44,6 +47,7 @@ class PartitionStats:
     taken_over: int = 0  # pending entries taken over from a previous owner
     bad_entries: int = 0
     failures: int = 0  # hand-offs that failed (retried)
+    recovered: int = 0  # signals whose copies a dead owner left unsent, handed on again
     last_handled_at: float = 0.0  # unix seconds
 
 
@@ -59,6 +63,7 @@ class PartitionConsumer:
         *,
         read_count: int,
         block_ms: int,
+        recover: Recover | None = None,
     ) -> None:
         self.partition = partition
         self._consumer = consumer
@@ -69,12 +74,18 @@ class PartitionConsumer:
         self._block_ms = block_ms
         self.scope: ConfigScope = lambda user_id: partition_of(user_id, count) == partition
         self.stats = PartitionStats()
+        self._recover = recover
+        self._orphans: list[Signal] | None = None if recover is not None else []
 
     async def run(self) -> None:
         delay = BACKOFF_S[0]
         pending = True  # first what this consumer holds (taken over), then new entries
         taken = False
         while self._owned():
+            if not await self._recovered():
+                await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter
+                delay = min(BACKOFF_S[1], delay * 2)
+                continue
             try:
                 if not taken:
                     self.stats.taken_over += await self._stream.take_over(self.partition, self._consumer)
@@ -92,12 +103,36 @@ class PartitionConsumer:
                 if not await self._handle_all(entries):
                     raise _HandOffFailedError
                 delay = BACKOFF_S[0]
-            except (*REDIS_ERRORS, _HandOffFailedError) as exc:
+            except (*REDIS_ERRORS, _HandOffFailedError, RetryableError) as exc:
                 if not isinstance(exc, _HandOffFailedError):
                     log.warning("partition read failed; retrying", partition=self.partition, error=repr(exc))
                 pending = True
                 await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter
                 delay = min(BACKOFF_S[1], delay * 2)
+
+    async def _recovered(self) -> bool:
+        """Before the stream: copy again the signals whose copies a dead owner left unsent (released to
+        this owner). False if that failed (retried after a backoff: the released signals are kept)."""
+        try:
+            if self._orphans is None and self._recover is not None:
+                self._orphans = await self._recover(self.scope)
+            if self._orphans:
+                await self._handle(self._orphans, self.scope)
+                self.stats.recovered += len(self._orphans)
+                log.warning(
+                    "unsent copies of a dead owner copied again",
+                    partition=self.partition,
+                    signals=len(self._orphans),
+                )
+                self._orphans = []
+        except Exception as exc:  # noqa: BLE001 - retried: the released signals must not be dropped
+            log.warning(
+                "unsent copies of a dead owner not taken yet; retrying",
+                partition=self.partition,
+                error=repr(exc),
+            )
+            return False
+        return True
 
     async def _handle_all(self, entries: list[tuple[str, bytes | None]]) -> bool:
         """Hand the entries on in order; acknowledge those taken. False at the first that failed."""

@@ -26,6 +26,7 @@ from polyhunter.cluster.membership import Member, Membership
 from polyhunter.cluster.partitions import wanted_by
 from polyhunter.cluster.stream import Position, SignalStream
 from polyhunter.domain.signal import Signal
+from polyhunter.engine.intake import ConfigScope
 from polyhunter.log import get_logger
 from polyhunter.settings import ClusterSettings
 
@@ -34,6 +35,8 @@ log = get_logger(__name__)
 ROLES = ("ingest", "execute")
 LEASE_MARGIN = 0.8  # a lease counts as held until this share of its TTL after the last renewal
 RecordSignals = Callable[[list[Signal]], Awaitable[object]]
+# (the live members, the partition's followers) -> the signals of the unsent copies released to us
+ReleaseOrphans = Callable[[set[str], ConfigScope], Awaitable[list[Signal]]]
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -81,6 +84,7 @@ class ClusterWorker:
         *,
         handle: Handle | None = None,
         record: RecordSignals | None = None,
+        release_orphans: ReleaseOrphans | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -99,6 +103,7 @@ class ClusterWorker:
         )
         self._handle = handle
         self._record = record
+        self._release_orphans = release_orphans
         self._held: dict[int, _Held] = {}
         self.positions: dict[int, Position] = {}
         self.members: list[Member] = []
@@ -201,12 +206,17 @@ class ClusterWorker:
             still_owned,
             read_count=self.settings.read_count,
             block_ms=self.settings.read_block_ms,
+            recover=None if self._release_orphans is None else self._orphans_of,
         )
         held = _Held(consumer, asyncio.create_task(consumer.run(), name=f"partition-{p}"), valid_until)
         holder.append(held)
         self._held[p] = held
         self.counters.acquired_at[p] = time.time()
         log.info("partition owned", partition=p, worker=self.id)
+
+    async def _orphans_of(self, scope: ConfigScope) -> list[Signal]:
+        assert self._release_orphans is not None
+        return await self._release_orphans({m.id for m in self.members} | {self.id}, scope)
 
     def _drop_expired(self) -> None:
         """Beats failing (Redis away): leases past their validity are no longer ours."""
