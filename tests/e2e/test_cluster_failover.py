@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -142,6 +143,14 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: str) -> str:
         time.sleep(0.2)
 
 
+def _metrics(address: str, log: str) -> str:
+    """A worker's /metrics, at its own address (its API listens on every address of its namespace)."""
+    line = next(x for x in Path(log).read_text().splitlines() if x.startswith('{"event": "worker ready"'))
+    port = str(json.loads(line)["api"]).rsplit(":", 1)[1]
+    with urllib.request.urlopen(f"http://{address}:{port}/metrics", timeout=30) as resp:  # noqa: S310 - ours
+        return str(resp.read().decode())
+
+
 @contextmanager
 def _database() -> Iterator[str]:
     name = create_pg_database()
@@ -193,7 +202,7 @@ def _wait_quiet(dsn: str, fills: int, limit_s: float) -> dict[str, int]:
 # -------------------------------------------------------------------------------------------- the test
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)  # worker start-up dominates: ~150 s at load 10 on 2 cores
 def test_workers_share_partitions_and_take_over_a_killed_one(tmp_path: Path) -> None:
     started = time.monotonic()
     run_file = tmp_path / "run.toml"
@@ -241,6 +250,7 @@ def test_workers_share_partitions_and_take_over_a_killed_one(tmp_path: Path) -> 
             "engine.expiry_scan_interval_ms": SCAN_MS,
             "engine.aggregation_window_ms": 1000,
             "api.port": 0,
+            "api.host": "0.0.0.0" if hosts.isolated else "127.0.0.1",  # noqa: S104 - a namespace of its own
             "secrets.master_key": generate_master_key(),
             "logging.level": "INFO",
         }
@@ -298,6 +308,9 @@ def test_workers_share_partitions_and_take_over_a_killed_one(tmp_path: Path) -> 
         while added_id not in owners().values():
             assert time.monotonic() < deadline, f"the added worker took no partition: {owners()}"
             time.sleep(0.2)
+        metrics = _metrics(added[1], added[2])
+        assert "polyhunter_cluster_partition_lag{partition=" in metrics
+        assert "polyhunter_cluster_partitions_owned" in metrics
         fills = admin(urls["admin"], "/scenario")["leader_fills"]
         while admin(urls["admin"], "/scenario")["leader_fills"] < fills + AFTER_ADD_S * RATE:
             assert time.monotonic() < deadline + 60, "the leaders' flow did not go on"
