@@ -308,8 +308,9 @@ def test_workers_share_partitions_and_take_over_a_killed_one(tmp_path: Path) -> 
         while added_id not in owners().values():
             assert time.monotonic() < deadline, f"the added worker took no partition: {owners()}"
             time.sleep(0.2)
-        metrics = _metrics(added[1], added[2])
-        assert "polyhunter_cluster_partition_lag{partition=" in metrics
+        while "polyhunter_cluster_partition_lag{partition=" not in (metrics := _metrics(added[1], added[2])):
+            assert time.monotonic() < deadline + 10, f"no partition lag in /metrics: {metrics[-2000:]}"
+            time.sleep(0.5)  # the worker reads the positions once a beat
         assert "polyhunter_cluster_partitions_owned" in metrics
         fills = admin(urls["admin"], "/scenario")["leader_fills"]
         while admin(urls["admin"], "/scenario")["leader_fills"] < fills + AFTER_ADD_S * RATE:

@@ -163,12 +163,13 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
             )
     elif name == "bench_scale":
         for run in r["runs"]:
-            s2s = run["signal_to_submit_ms"]
+            s2s, done = run["signal_to_submit_ms"], run["signal_to_done_ms"]
             failover = f", failover {run['failover_s']} s" if "failover_s" in run else ""
             rows.append(
                 (
                     f"scale-out {run['workers']} worker(s), {r['followers']:,} followers / {r['leaders']} leaders",
-                    f"{run['copies_per_s']} copies/s, signal->submit p50 {s2s['p50']} ms, p99 {s2s['p99']} ms"
+                    f"{run['copies_per_s']} copies/s, signal->submit p50 {s2s['p50'] or '>10,000'} ms, "
+                    f"p99 {s2s['p99'] or '>10,000'} ms, signal->done p50 {done['p50']} ms, p99 {done['p99']} ms"
                     f"{failover}",
                 )
             )

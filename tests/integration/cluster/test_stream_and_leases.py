@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from redis.asyncio import Redis
 
 from polyhunter.cluster.consumer import PartitionConsumer
 from polyhunter.cluster.membership import Member
 from polyhunter.cluster.partitions import partition_of
-from polyhunter.cluster.status import cluster_status
+from polyhunter.cluster.status import cluster_status, export_cluster
 from polyhunter.cluster.stream import SignalStream
 from polyhunter.cluster.worker import ClusterWorker, cluster_redis
 from polyhunter.domain.signal import Side, Signal, SourceKind
@@ -144,6 +145,14 @@ async def test_workers_split_the_partitions_and_take_over_a_leaver_and_a_dead_me
         assert not set(a.owned) & set(b.owned)
         await a.publish([_signal(i) for i in range(3)])
         await _until(lambda: len(seen["a"]) + len(seen["b"]) == 12)  # every signal once per partition
+        registry = CollectorRegistry()
+        export_cluster(registry, a)
+        await a.tick()
+        lines = generate_latest(registry).decode().splitlines()
+        for p in a.owned:  # each owned partition's lag and unacknowledged entries, read at the last beat
+            assert f'polyhunter_cluster_partition_lag{{partition="{p}"}} 0.0' in lines
+            assert f'polyhunter_cluster_partition_pending{{partition="{p}"}} 0.0' in lines
+        assert f"polyhunter_cluster_partitions_owned {float(len(a.owned))}" in lines
         status = await cluster_status(client, prefix, s)
         assert {m["id"] for m in status["members"]} == {"a", "b"}
         assert not status["unowned"]
