@@ -8,7 +8,8 @@ executed in the background.
   frame of the push feed.
 * Signals of one leader in one token are prepared and executed one after another, in arrival order
   (the sources hand signals over concurrently): sizing reads positions (the leader's before a sell,
-  each config's holding) that the previous fill in that token moves. Other tokens run alongside.
+  each config's holding) that the previous fill in that token moves. Other tokens run alongside, and
+  so do a cluster worker's partitions (each hands the signal in with its own followers' scope).
 * At most `signals_in_flight` signals are in the engine at once; a source handing over one more waits
   (backpressure instead of an unbounded queue). `pressure` tells how full the intake is and how long
   sources waited (exported by engine/intake_metrics.py, shown by /health's queue check).
@@ -77,7 +78,9 @@ class Intake(Generic[P]):
     ) -> None:
         self._prepare = prepare
         self._execute = execute
-        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        # one (leader, token) at a time per scope: a cluster worker's partitions (disjoint followers, each
+        # delivering the signal on its own) do not wait for each other
+        self._locks: KeyedLocks[tuple[str, str, ConfigScope | None]] = KeyedLocks()
         self._slots = asyncio.Semaphore(signals_in_flight)
         self.pressure = IntakePressure(signals_in_flight)
         self._background: set[asyncio.Task[None]] = set()
@@ -121,7 +124,7 @@ class Intake(Generic[P]):
 
     async def process(self, signal: Signal) -> P | None:
         """Prepare and execute one signal, awaited whole (in order with the background work)."""
-        async with self._locks.hold((signal.leader, signal.asset)):
+        async with self._locks.hold((signal.leader, signal.asset, None)):
             prepared = await self._prepare(signal, None)
             if prepared is not None:
                 await self._execute(prepared)
@@ -132,7 +135,7 @@ class Intake(Generic[P]):
     ) -> None:
         recorded = False
         try:
-            async with self._locks.hold((signal.leader, signal.asset)):
+            async with self._locks.hold((signal.leader, signal.asset, scope)):
                 try:
                     prepared = await self._prepare(signal, scope)
                 except BaseException as exc:
