@@ -9,6 +9,7 @@ the graph from here; the supervisor (`runtime.supervisor`) starts, runs and stop
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -25,7 +26,9 @@ from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import Platform, create_app
 from polyhunter.api.server import ApiServer
-from polyhunter.coord.factory import make_coordinator, redis_pool_size
+from polyhunter.cluster.status import export_cluster
+from polyhunter.cluster.worker import ClusterWorker, cluster_prefix, cluster_redis
+from polyhunter.coord.factory import make_coordinator, redis_key_prefix, redis_pool_size
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.guardrails import GuardrailLimits
@@ -65,6 +68,7 @@ from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.deployment import deployment_id
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
+from polyhunter.store.orphans import release_orphans
 from polyhunter.store.redemptions import SqlRedemptionStore
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -152,6 +156,7 @@ class App:
     health: Health | None = None
     live: LiveSync | None = None
     auth: AuthService | None = None
+    cluster: ClusterWorker | None = None  # a `polyhunter worker`: its roles, membership, partitions
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
@@ -173,9 +178,13 @@ async def build_app(
     extra_exchanges: tuple[str, ...] = (),
     custody: CustodyRegistry = CUSTODY,
     closers: list[Closer] | None = None,
+    roles: tuple[str, ...] | None = None,
 ) -> App:
     """`closers` (if given) collects what is opened as it is, so a caller can close it when building
-    fails half-way."""
+    fails half-way. `roles` (a `polyhunter worker`: "ingest", "execute"): the process is a cluster
+    worker (Redis Streams; see cluster/worker.py); None: one process does everything (`polyhunter run`)."""
+    if roles is not None and settings.coord.backend != "redis":
+        raise ValueError("a cluster worker needs coord.backend = redis (the signal stream and the leases)")
     started_at = time.time()  # leaders are followed from here (see IngestService follow_from)
     s = settings
     registry = CollectorRegistry()
@@ -192,9 +201,8 @@ async def build_app(
     provisioned = {f.user_id for f in followers}
     followers += [f for f in await account_followers(sessions, box) if f.user_id not in provisioned]
     run_leaders = [] if run is None else run.leaders()
-    coord = await make_coordinator(
-        s.coord, deployment_id=await deployment_id(sessions), max_connections=redis_pool_size(s)
-    )
+    deployment = await deployment_id(sessions)
+    coord = await make_coordinator(s.coord, deployment_id=deployment, max_connections=redis_pool_size(s))
     closers.append(coord.close)
     policy = RetryPolicy(max_retries=s.venue.max_retries)
     market = ClobMarketData(HttpClient(s.venue.clob_url, s.venue.request_timeout_ms, policy))
@@ -265,15 +273,31 @@ async def build_app(
         positions_value=positions,
         on_copy=on_copy,
         markets=MarketDirectory(gamma.market_ref),  # slugs and tags for the market filters
+        records_signals=roles is None,  # a cluster's ingest records signals; partitions add copies
     )
     await seed_exposure(engine.exposure, copy_store)  # per-market caps survive a restart
+    cluster = None
+    if roles is not None:
+        cluster = ClusterWorker(
+            s.cluster,
+            cluster_redis(s.coord.redis_url, s.cluster.partitions),
+            cluster_prefix(redis_key_prefix(s.coord, deployment)),
+            worker_id,
+            roles,
+            handle=engine.handle if "execute" in roles else None,
+            record=copy_store.record_signals,
+            release_orphans=functools.partial(release_orphans, sessions),
+        )
+        closers.append(cluster.close)
+        await cluster.start()
+        export_cluster(registry, cluster)
     ingest_clients = IngestClients.from_settings(s, data_api=data_api)  # one Data API client
     closers.append(ingest_clients.close)
     ingest = IngestService(
         s,
         sorted(set(run_leaders) | await account_leaders(sessions)),
         sessions,
-        engine.handle,
+        engine.handle if cluster is None else cluster.publish,
         clients=ingest_clients,
         registry=registry,
         coord=coord,
@@ -314,6 +338,7 @@ async def build_app(
         lifecycle=lifecycle,
         market_channel=channel,
         closers=closers,
+        cluster=cluster,
     )
     app.health = app_health(app, market)
     app.live = LiveSync(

@@ -9,6 +9,7 @@ from polyhunter.commands import (
     archive,
     backtest,
     bench,
+    cluster,
     config,
     custody,
     db,
@@ -20,6 +21,7 @@ from polyhunter.commands import (
     sim,
     wallet,
     watch,
+    worker,
 )
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app.add_typer(db.app, name="db")
 app.command("watch")(watch.watch)
 app.add_typer(sim.app, name="sim")
 app.command("run")(run.run)
+app.command("worker")(worker.worker)
+app.add_typer(cluster.app, name="cluster")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)

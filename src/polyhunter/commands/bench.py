@@ -27,6 +27,7 @@ SUITE = (
     ("bench_memory", "memory over a demo run"),
     ("bench_overload", "overload: backpressure, not failure"),
     ("bench_settlement", "PROXY settlement on anvil: batched vs one per tx"),
+    ("bench_scale", "scale-out: 1, 2 and 3 workers, failover"),
 )
 
 
@@ -158,6 +159,18 @@ def _rows(name: str, r: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: C901 
                 (
                     f"settlement {label} ({m['copies']} copies, {m['transactions']} tx)",
                     f"{m['copies_per_s']} copies/s, {m['gas_per_copy']:,} gas per copy",
+                )
+            )
+    elif name == "bench_scale":
+        for run in r["runs"]:
+            s2s, done = run["signal_to_submit_ms"], run["signal_to_done_ms"]
+            failover = f", failover {run['failover_s']} s" if "failover_s" in run else ""
+            rows.append(
+                (
+                    f"scale-out {run['workers']} worker(s), {r['followers']:,} followers / {r['leaders']} leaders",
+                    f"{run['copies_per_s']} copies/s, signal->submit p50 {s2s['p50'] or '>10,000'} ms, "
+                    f"p99 {s2s['p99'] or '>10,000'} ms, signal->done p50 {done['p50']} ms, p99 {done['p99']} ms"
+                    f"{failover}",
                 )
             )
     return rows

@@ -37,7 +37,7 @@ from polyhunter.engine.copy_records import CopyRecord, CopyReporter, CopyWork, E
 from polyhunter.engine.copy_stages import CopyStages
 from polyhunter.engine.db_retry import retry_on_disconnect
 from polyhunter.engine.guard import Guard
-from polyhunter.engine.intake import Intake
+from polyhunter.engine.intake import ConfigScope, Intake
 from polyhunter.engine.isolation import ConfigPauses, plan_all
 from polyhunter.engine.market_meta import ClosedMarkets, MarketDirectory
 from polyhunter.engine.parking import Parking
@@ -51,6 +51,7 @@ from polyhunter.ports.store import CopyStore, GuardrailEventRow, NewCopy, Outcom
 from polyhunter.ports.venue import Executor
 from polyhunter.settings import EngineSettings
 
+DELIVERED_KEYS = 100_000  # signal keys remembered by a cluster worker (see `_first_delivery`)
 SKIPPED = CopyTradeState.SKIPPED
 
 
@@ -117,6 +118,7 @@ class CopyEngine(CopyStages):
         self.markets_closed = ClosedMarkets()  # the planner skips copies into them (lifecycle.py fills it)
         self.planner.closed = self.markets_closed
         self.provisional = ProvisionalFills()  # fills seen pending: act_on = "confirmed" configs wait
+        self._delivered: dict[str, None] = {}  # keys prepared (records_signals=False), oldest first
 
     @property
     def paused(self) -> dict[int, tuple[str, str]]:
@@ -129,10 +131,11 @@ class CopyEngine(CopyStages):
 
     # ------------------------------------------------------------------------------------ entry points
 
-    async def handle(self, signals: Sequence[Signal]) -> None:
+    async def handle(self, signals: Sequence[Signal], scope: ConfigScope | None = None) -> None:
         """The ingest sink (intake.py): returns once each signal is recorded with its copies prewritten;
-        the copies execute in the background."""
-        await self.intake.handle(signals)
+        the copies execute in the background. `scope`: only the configs of these followers (a cluster
+        worker's partition, cluster/consumer.py); a signal may then come once per partition."""
+        await self.intake.handle(signals, scope)
 
     async def confirm(self, signal: Signal) -> bool:
         """The fill of ``signal``'s key, first seen pending, is mined: copy it for the configs that waited
@@ -181,11 +184,13 @@ class CopyEngine(CopyStages):
         prepared = await self.intake.process(signal)
         return prepared.outcomes if prepared is not None else []
 
-    async def _prepare(self, signal: Signal) -> Prepared | None:
+    async def _prepare(self, signal: Signal, scope: ConfigScope | None = None) -> Prepared | None:
         """Plan and prewrite; None if the signal was recorded before. Else the copies to execute, the
         list their outcomes go into, and when processing started."""
         started = time.perf_counter()
         configs = self.provisional.plan_now(signal, await self.configs_for(signal.leader))
+        if scope is not None:
+            configs = [c for c in configs if scope(c.config.user_id)]
         confirming = self.provisional.confirming(signal)  # the signal is recorded: only copies now
         leader_before: Decimal | None = self.leaders.position(signal.leader, signal.asset)
         if signal.side is Side.SELL and self._mirrors.get(signal.leader, False):
@@ -200,7 +205,7 @@ class CopyEngine(CopyStages):
         if created is None:
             self.stats.duplicate_signals += 1
             return None
-        if not confirming:
+        if not confirming and self._first_delivery(signal.key):
             self.stats.signals += 1
             self.leaders.apply(signal)
         self.markets_closed.watch(signal.asset)
@@ -217,6 +222,18 @@ class CopyEngine(CopyStages):
             works.append(CopyWork(signal, stored, trade_id, size, outcomes, [], prewritten_at=now))
             self._in_flight.add(trade_id)
         return Prepared(works, outcomes, started)
+
+    def _first_delivery(self, key: str) -> bool:
+        """Whether this process prepares `key` for the first time (a cluster worker owning several
+        partitions gets a signal once per partition; the leader's position moves once)."""
+        if self._records_signals:
+            return True  # the store said the signal is new: the first time by construction
+        if key in self._delivered:
+            return False
+        self._delivered[key] = None
+        if len(self._delivered) > DELIVERED_KEYS:
+            del self._delivered[next(iter(self._delivered))]
+        return True
 
     async def _execute_all(self, prepared: Prepared) -> None:
         """Run the prewritten copies and write their outcomes in one batch."""

@@ -8,7 +8,8 @@ executed in the background.
   frame of the push feed.
 * Signals of one leader in one token are prepared and executed one after another, in arrival order
   (the sources hand signals over concurrently): sizing reads positions (the leader's before a sell,
-  each config's holding) that the previous fill in that token moves. Other tokens run alongside.
+  each config's holding) that the previous fill in that token moves. Other tokens run alongside, and
+  so do a cluster worker's partitions (each hands the signal in with its own followers' scope).
 * At most `signals_in_flight` signals are in the engine at once; a source handing over one more waits
   (backpressure instead of an unbounded queue). `pressure` tells how full the intake is and how long
   sources waited (exported by engine/intake_metrics.py, shown by /health's queue check).
@@ -31,6 +32,10 @@ from polyhunter.task_drain import drain_tasks
 log = get_logger(__name__)
 
 P = TypeVar("P")  # what the prepare step hands to the execute step
+
+# Which followers (by user id) a signal is handled for: None for all of them; a cluster worker hands
+# each partition's delivery of a signal in with that partition's followers (cluster/consumer.py).
+ConfigScope = Callable[[int], bool]
 
 WAIT_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 5.0, 30.0)  # seconds a source waited for a slot
 
@@ -67,13 +72,15 @@ class IntakePressure:
 class Intake(Generic[P]):
     def __init__(
         self,
-        prepare: Callable[[Signal], Awaitable[P | None]],
+        prepare: Callable[[Signal, ConfigScope | None], Awaitable[P | None]],
         execute: Callable[[P], Awaitable[None]],
         signals_in_flight: int,
     ) -> None:
         self._prepare = prepare
         self._execute = execute
-        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        # one (leader, token) at a time per scope: a cluster worker's partitions (disjoint followers, each
+        # delivering the signal on its own) do not wait for each other
+        self._locks: KeyedLocks[tuple[str, str, ConfigScope | None]] = KeyedLocks()
         self._slots = asyncio.Semaphore(signals_in_flight)
         self.pressure = IntakePressure(signals_in_flight)
         self._background: set[asyncio.Task[None]] = set()
@@ -82,10 +89,10 @@ class Intake(Generic[P]):
     def executing(self) -> int:
         return len(self._background)
 
-    async def handle(self, signals: Sequence[Signal]) -> None:
+    async def handle(self, signals: Sequence[Signal], scope: ConfigScope | None = None) -> None:
         """Accept each signal in arrival order; raises if one could not be recorded."""
         for signal in signals:
-            await self.accept(signal)
+            await self.accept(signal, scope)
 
     async def _take_slot(self) -> None:
         p = self.pressure
@@ -107,28 +114,30 @@ class Intake(Generic[P]):
         self.pressure.occupancy -= 1
         self._slots.release()
 
-    async def accept(self, signal: Signal) -> None:
+    async def accept(self, signal: Signal, scope: ConfigScope | None = None) -> None:
         await self._take_slot()
         prewritten: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._in_background(signal, prewritten), name=f"copy:{signal.key}")
+        task = asyncio.create_task(self._in_background(signal, prewritten, scope), name=f"copy:{signal.key}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         await asyncio.shield(prewritten)
 
     async def process(self, signal: Signal) -> P | None:
         """Prepare and execute one signal, awaited whole (in order with the background work)."""
-        async with self._locks.hold((signal.leader, signal.asset)):
-            prepared = await self._prepare(signal)
+        async with self._locks.hold((signal.leader, signal.asset, None)):
+            prepared = await self._prepare(signal, None)
             if prepared is not None:
                 await self._execute(prepared)
             return prepared
 
-    async def _in_background(self, signal: Signal, prewritten: asyncio.Future[None]) -> None:
+    async def _in_background(
+        self, signal: Signal, prewritten: asyncio.Future[None], scope: ConfigScope | None
+    ) -> None:
         recorded = False
         try:
-            async with self._locks.hold((signal.leader, signal.asset)):
+            async with self._locks.hold((signal.leader, signal.asset, scope)):
                 try:
-                    prepared = await self._prepare(signal)
+                    prepared = await self._prepare(signal, scope)
                 except BaseException as exc:
                     prewritten.set_exception(exc)
                     raise

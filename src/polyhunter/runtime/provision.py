@@ -1,6 +1,7 @@
 """Put a run file's followers into the database: users, wallets (keys encrypted), versioned configs.
 
 Idempotent: running the same file again changes nothing; a changed copy spec adds a config version.
+Processes started together (a cluster's workers) provision one after another (a lock in the database).
 The run file is the whole truth about who copies whom: a follower removed from it, or a copy removed
 from a follower, has its config deactivated (it stops copying; its history stays).
 Which wallet a follower gets is its custody type's (see `polyhunter.execution.registry`).
@@ -16,6 +17,7 @@ from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import FollowerSpec, RunFile
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.database import unit_of_work
+from polyhunter.store.locks import exclusive
 from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
 from polyhunter.store.repos.wallets import WalletRepository, WalletSecrets
@@ -69,6 +71,7 @@ async def provision(
 ) -> list[Provisioned]:
     out = []
     async with unit_of_work(sessions) as session:
+        await exclusive(session, "provision")  # workers started together provision one after another
         for spec in run.followers:
             user_id = await _user(session, spec.name)
             wallet = await _wallet(session, box, spec, user_id, custody)

@@ -47,8 +47,11 @@ class Supervisor:
         serve_api: bool = True,
         extra_exchanges: tuple[str, ...] = (),
         custody: CustodyRegistry = CUSTODY,
+        roles: tuple[str, ...] | None = None,
     ) -> None:
+        """`roles`: a cluster worker (`polyhunter worker --roles ingest,execute`); None: `polyhunter run`."""
         self.settings = settings
+        self.roles = roles
         self.run_file = run
         self._on_copy = on_copy
         self._on_retract = on_retract
@@ -85,6 +88,7 @@ class Supervisor:
             extra_exchanges=self._extra_exchanges,
             custody=self._custody,
             closers=self._closers,
+            roles=self.roles,
         )
         self.registry = app.registry
         self.db, self.sessions, self.coord = app.db, app.sessions, app.coord
@@ -106,8 +110,9 @@ class Supervisor:
     ) -> None:
         """Run until `duration_s` passes (or forever) or `stop` is set (a SIGTERM/SIGINT, see
         runtime/shutdown.py); then drain. `stop_after=False` leaves clients open for a summary."""
+        ingests = self.roles is None or "ingest" in self.roles
         self._tasks = [
-            asyncio.create_task(self.ingest.run(), name="ingest"),
+            *([asyncio.create_task(self.ingest.run(), name="ingest")] if ingests else []),
             asyncio.create_task(self.sweeper.run(), name="sweeper"),
             asyncio.create_task(self._log_metrics(), name="metrics-log"),
             asyncio.create_task(self.heap_trimmer.run(), name="heap-trim"),
@@ -117,6 +122,8 @@ class Supervisor:
             self._tasks.append(asyncio.create_task(self.app.market_channel.run(), name="market-channel"))
         if self.app.live is not None:
             self._tasks.append(asyncio.create_task(self.app.live.run(), name="live-sync"))
+        if self.app.cluster is not None:  # membership, leases, the owned partitions' consumers
+            self._tasks.append(asyncio.create_task(self.app.cluster.run(), name="cluster"))
         try:
             await self._wait(duration_s, stop)
         finally:
@@ -186,6 +193,8 @@ class Supervisor:
         app: App | None = getattr(self, "app", None)
         if app is not None:
             await app.lifecycle.close()
+            if app.cluster is not None:  # the others take the partitions over now, not after a TTL
+                await app.cluster.leave()
         await self.ingest.close()
         for close in reversed(self._closers):
             await close()

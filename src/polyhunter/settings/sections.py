@@ -83,6 +83,22 @@ class CoordSettings(Section):
     redis_pool_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
+class ClusterSettings(Section):
+    """Scale-out (`polyhunter worker`): Redis Streams with one consumer group per follower partition
+    (see docs/architecture.md, "Scale-out"). Unused by `polyhunter run`."""
+
+    # Fixed for a deployment's life: a follower's partition is crc32(user id) mod this.
+    partitions: int = Field(default=16, ge=1, le=1024)
+    stream: str = Field(default="signals", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    stream_maxlen: int = Field(default=1_000_000, ge=1000)  # approximate trim of the signal stream
+    heartbeat_ms: int = Field(default=1000, ge=50, le=60_000)  # membership beat and rebalance tick
+    member_ttl_ms: int = Field(default=3000, ge=100, le=600_000)  # a member silent this long is gone
+    lease_ttl_ms: int = Field(default=3000, ge=100, le=600_000)  # a partition lease not renewed expires
+    read_count: int = Field(default=64, ge=1, le=10_000)  # entries read from a partition at once
+    read_block_ms: int = Field(default=500, ge=1, le=60_000)
+    publish_dedup_ttl_s: int = Field(default=86_400, ge=1)  # a signal key published once within this
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
@@ -362,6 +378,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @model_validator(mode="after")
     def _chain_only_needs_a_node(self) -> Settings:

@@ -35,7 +35,7 @@ def _signal(i: int) -> Signal:
 async def test_a_full_intake_holds_the_source_and_counts_the_wait() -> None:
     release = asyncio.Event()
 
-    async def prepare(signal: Signal) -> str:
+    async def prepare(signal: Signal, _scope: object) -> str:
         return signal.key
 
     async def execute(_key: str) -> None:

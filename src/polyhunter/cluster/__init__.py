@@ -1,0 +1,1 @@
+"""Scale-out: workers, follower partitions and their leases, the signal stream, membership."""

@@ -1,0 +1,130 @@
+"""Members of the cluster and the leases on partitions, in Redis (times from the Redis server's clock).
+
+* A member beats every ``cluster.heartbeat_ms``: its entry in the ``members`` hash says until when it is
+  alive (server time + ``member_ttl_ms``) and what it is (roles, host, when it started). A member whose
+  entry expired is gone (SIGKILLed, cut off, paused): ``live`` drops it.
+* A partition's lease is the key ``lease:<p>`` holding its owner, with a TTL (``lease_ttl_ms``): taken
+  with SET NX PX, renewed by its owner (all at once, one script a beat), released by its owner on a clean
+  hand-over. A lease not renewed expires by itself, so a dead owner's partitions are free within a TTL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+_BEAT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return now
+"""
+# the live members' ids and infos; the expired ones are removed
+_LIVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  if tonumber(all[i + 1]) > now then
+    table.insert(out, all[i])
+    table.insert(out, redis.call('HGET', KEYS[2], all[i]) or '{}')
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+    redis.call('HDEL', KEYS[2], all[i])
+  end
+end
+return out
+"""
+# renew each lease the caller owns; 1 per key renewed, 0 per key lost
+_RENEW = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2]) out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: str
+    roles: tuple[str, ...]
+    host: str
+    started: float  # unix seconds
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Membership:
+    def __init__(self, redis: Redis, prefix: str, *, member_ttl_ms: int, lease_ttl_ms: int) -> None:
+        self.redis = redis
+        self.base = "{" + prefix + "}"
+        self._members = f"{self.base}:members"
+        self._infos = f"{self.base}:member-info"
+        self.member_ttl_ms = member_ttl_ms
+        self.lease_ttl_ms = lease_ttl_ms
+        self._beat: Any = redis.register_script(_BEAT)
+        self._live: Any = redis.register_script(_LIVE)
+        self._renew: Any = redis.register_script(_RENEW)
+        self._release: Any = redis.register_script(_RELEASE)
+
+    def lease_key(self, partition: int) -> str:
+        return f"{self.base}:lease:{partition}"
+
+    async def beat(self, member: Member) -> None:
+        info = json.dumps({"roles": list(member.roles), "host": member.host, "started": member.started})
+        await self._beat(keys=[self._members, self._infos], args=[member.id, self.member_ttl_ms, info])
+
+    async def leave(self, member_id: str) -> None:
+        await self.redis.hdel(self._members, member_id)
+        await self.redis.hdel(self._infos, member_id)
+
+    async def live(self) -> list[Member]:
+        flat = await self._live(keys=[self._members, self._infos])
+        out = []
+        for i in range(0, len(flat), 2):
+            info = json.loads(_s(flat[i + 1]) or "{}")
+            out.append(
+                Member(
+                    _s(flat[i]),
+                    tuple(info.get("roles", ())),
+                    str(info.get("host", "")),
+                    float(info.get("started", 0.0)),
+                )
+            )
+        return sorted(out, key=lambda m: m.id)
+
+    async def acquire(self, partition: int, owner: str) -> bool:
+        return bool(await self.redis.set(self.lease_key(partition), owner, nx=True, px=self.lease_ttl_ms))
+
+    async def renew(self, partitions: Sequence[int], owner: str) -> set[int]:
+        """Renew the leases of `partitions` held by `owner`; the partitions whose lease it still holds."""
+        if not partitions:
+            return set()
+        kept = await self._renew(
+            keys=[self.lease_key(p) for p in partitions], args=[owner, self.lease_ttl_ms]
+        )
+        return {p for p, ok in zip(partitions, kept, strict=True) if int(ok)}
+
+    async def release(self, partition: int, owner: str) -> bool:
+        return bool(await self._release(keys=[self.lease_key(partition)], args=[owner]))
+
+    async def owners(self, count: int) -> dict[int, str | None]:
+        values = await self.redis.mget([self.lease_key(p) for p in range(count)])
+        return {p: None if v is None else _s(v) for p, v in enumerate(values)}

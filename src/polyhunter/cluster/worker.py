@@ -1,0 +1,253 @@
+"""A cluster worker: its roles, its membership, its partitions' leases and consumers.
+
+* ``ingest`` role: the ingest service's sink is :meth:`ClusterWorker.publish`: each accepted signal is
+  recorded in ``signals`` (so copy rows can refer to it) and appended to the stream once per key.
+* ``execute`` role: every beat (``cluster.heartbeat_ms``) the worker renews its leases, computes the
+  partitions it should own among the live execution workers (rendezvous hashing, partitions.py), releases
+  those it should no longer own (after stopping their consumers) and takes the free ones it should own
+  (a lease with a TTL), starting a consumer for each (consumer.py). A lease it could not renew within
+  its TTL is dropped at once (its consumer stops at the next entry). A worker that dies stops beating:
+  its membership and its leases expire and the others take its partitions within about
+  ``member_ttl_ms`` + ``heartbeat_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer
+from polyhunter.cluster.membership import Member, Membership
+from polyhunter.cluster.partitions import wanted_by
+from polyhunter.cluster.stream import Position, SignalStream
+from polyhunter.domain.signal import Signal
+from polyhunter.engine.intake import ConfigScope
+from polyhunter.log import get_logger
+from polyhunter.settings import ClusterSettings
+
+log = get_logger(__name__)
+
+ROLES = ("ingest", "execute")
+LEASE_MARGIN = 0.8  # a lease counts as held until this share of its TTL after the last renewal
+RecordSignals = Callable[[list[Signal]], Awaitable[object]]
+# (the live members, the partition's followers) -> the signals of the unsent copies released to us
+ReleaseOrphans = Callable[[set[str], ConfigScope], Awaitable[list[Signal]]]
+
+
+def parse_roles(text: str) -> tuple[str, ...]:
+    roles = tuple(dict.fromkeys(r.strip().lower() for r in text.split(",") if r.strip()))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise ValueError(f"roles must be a comma-separated subset of {', '.join(ROLES)}; got {text!r}")
+    return roles
+
+
+def cluster_prefix(redis_prefix: str) -> str:
+    return f"{redis_prefix}:cluster"
+
+
+def cluster_redis(url: str, partitions: int) -> Redis:
+    """A client of its own: each owned partition's consumer holds a connection in a blocking read."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=partitions + 16, timeout=10)
+    return Redis.from_pool(pool)
+
+
+@dataclass
+class _Held:
+    consumer: PartitionConsumer
+    task: asyncio.Task[None]
+    valid_until: float  # monotonic
+
+
+@dataclass
+class ClusterCounters:
+    published: int = 0
+    duplicates: int = 0  # publishes dropped: the key was in the stream already
+    rebalances: int = 0
+    leases_lost: int = 0
+    acquired_at: dict[int, float] = field(default_factory=dict)  # partition -> unix seconds
+
+
+class ClusterWorker:
+    def __init__(
+        self,
+        settings: ClusterSettings,
+        redis: Redis,
+        prefix: str,
+        worker_id: str,
+        roles: Sequence[str],
+        *,
+        handle: Handle | None = None,
+        record: RecordSignals | None = None,
+        release_orphans: ReleaseOrphans | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.id = worker_id
+        self.roles = tuple(roles)
+        self.member = Member(worker_id, self.roles, socket.gethostname(), time.time())
+        self.stream = SignalStream(
+            redis,
+            prefix,
+            settings.stream,
+            maxlen=settings.stream_maxlen,
+            dedup_ttl_ms=settings.publish_dedup_ttl_s * 1000,
+        )
+        self.membership = Membership(
+            redis, prefix, member_ttl_ms=settings.member_ttl_ms, lease_ttl_ms=settings.lease_ttl_ms
+        )
+        self._handle = handle
+        self._record = record
+        self._release_orphans = release_orphans
+        self._held: dict[int, _Held] = {}
+        self.positions: dict[int, Position] = {}
+        self.members: list[Member] = []
+        self.counters = ClusterCounters()
+
+    @property
+    def executes(self) -> bool:
+        return "execute" in self.roles and self._handle is not None
+
+    @property
+    def owned(self) -> list[int]:
+        return sorted(self._held)
+
+    def consumers(self) -> dict[int, PartitionConsumer]:
+        return {p: h.consumer for p, h in self._held.items()}
+
+    async def start(self) -> None:
+        await self.stream.ensure_groups(self.settings.partitions)
+        await self.membership.beat(self.member)
+
+    # ------------------------------------------------------------------------------------ ingest role
+
+    async def publish(self, signals: list[Signal]) -> None:
+        """The ingest sink: record the signals (the copy rows refer to them), then append each to the
+        stream once per key. Raises if either failed: the mux forgets the keys, the source offers again."""
+        if self._record is not None:
+            await self._record(signals)
+        for signal in signals:
+            if await self.stream.publish(signal) is None:
+                self.counters.duplicates += 1
+            else:
+                self.counters.published += 1
+
+    # ----------------------------------------------------------------------------------- execute role
+
+    async def run(self) -> None:
+        interval = self.settings.heartbeat_ms / 1000
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except REDIS_ERRORS as exc:
+                    log.warning("cluster beat failed; retrying", error=repr(exc))
+                    self._drop_expired()
+                await asyncio.sleep(interval)
+        finally:
+            await self._stop_consumers(list(self._held))
+
+    async def tick(self) -> None:
+        await self.membership.beat(self.member)
+        self.members = await self.membership.live()
+        if self.executes:
+            await self._rebalance()
+        self.positions = await self.stream.positions()
+
+    async def _rebalance(self) -> None:
+        p_count = self.settings.partitions
+        now = time.monotonic()
+        kept = await self.membership.renew(sorted(self._held), self.id)
+        until = now + self.settings.lease_ttl_ms / 1000 * LEASE_MARGIN
+        for p in list(self._held):
+            held = self._held[p]
+            if p in kept and held.task.done():  # a bug ended the consumer: log it, start another
+                exc = None if held.task.cancelled() else held.task.exception()
+                log.error("partition consumer ended; restarting it", partition=p, error=repr(exc))
+                del self._held[p]
+                self._start_consumer(p, until)
+            elif p in kept:
+                held.valid_until = until
+            else:
+                self.counters.leases_lost += 1
+                log.warning("partition lease lost", partition=p)
+                await self._stop_consumers([p], release=False)
+        executors = [m.id for m in self.members if "execute" in m.roles]
+        want = wanted_by(self.id, p_count, executors)
+        surplus = [p for p in self._held if p not in want]
+        if surplus:
+            await self._stop_consumers(surplus)
+        for p in sorted(want - set(self._held)):
+            if await self.membership.acquire(p, self.id):
+                self._start_consumer(p, until)
+        if surplus or len(self._held) != len(kept):
+            self.counters.rebalances += 1
+
+    def _start_consumer(self, p: int, valid_until: float) -> None:
+        assert self._handle is not None
+        holder: list[_Held] = []
+
+        def still_owned() -> bool:
+            return (
+                bool(holder) and time.monotonic() < holder[0].valid_until and self._held.get(p) is holder[0]
+            )
+
+        consumer = PartitionConsumer(
+            p,
+            self.settings.partitions,
+            self.id,
+            self.stream,
+            self._handle,
+            still_owned,
+            read_count=self.settings.read_count,
+            block_ms=self.settings.read_block_ms,
+            recover=None if self._release_orphans is None else self._orphans_of,
+        )
+        held = _Held(consumer, asyncio.create_task(consumer.run(), name=f"partition-{p}"), valid_until)
+        holder.append(held)
+        self._held[p] = held
+        self.counters.acquired_at[p] = time.time()
+        log.info("partition owned", partition=p, worker=self.id)
+
+    async def _orphans_of(self, scope: ConfigScope) -> list[Signal]:
+        assert self._release_orphans is not None
+        return await self._release_orphans({m.id for m in self.members} | {self.id}, scope)
+
+    def _drop_expired(self) -> None:
+        """Beats failing (Redis away): leases past their validity are no longer ours."""
+        now = time.monotonic()
+        for p, held in list(self._held.items()):
+            if now >= held.valid_until:
+                held.task.cancel()
+                del self._held[p]
+                self.counters.leases_lost += 1
+
+    async def _stop_consumers(self, partitions: list[int], *, release: bool = True) -> None:
+        stopping = [self._held.pop(p) for p in partitions if p in self._held]
+        for held in stopping:
+            held.task.cancel()
+        await asyncio.gather(*(h.task for h in stopping), return_exceptions=True)
+        for held in stopping:
+            p = held.consumer.partition
+            if release:
+                try:
+                    await self.membership.release(p, self.id)
+                except REDIS_ERRORS as exc:  # it expires by itself
+                    log.warning("partition lease not released", partition=p, error=repr(exc))
+            log.info("partition handed over", partition=p, worker=self.id)
+
+    async def leave(self) -> None:
+        """A clean stop: consumers stopped, leases released, membership removed (others take over now)."""
+        await self._stop_consumers(list(self._held))
+        try:
+            await self.membership.leave(self.id)
+        except REDIS_ERRORS as exc:
+            log.warning("cluster membership not removed; it expires", error=repr(exc))
+
+    async def close(self) -> None:
+        await self.redis.aclose()

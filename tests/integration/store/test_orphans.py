@@ -1,0 +1,78 @@
+"""A dead cluster worker's unsent copies are released to the partition's new owner (store/orphans.py)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from polyhunter.domain.orders import OrderType
+from polyhunter.domain.signal import Side
+from polyhunter.domain.states import OrderStatus
+from polyhunter.store.copy_store import SqlCopyStore
+from polyhunter.store.database import unit_of_work
+from polyhunter.store.enums import WalletKind
+from polyhunter.store.models import CopyTrade, Order, Wallet
+from polyhunter.store.orphans import release_orphans
+from tests.support.store_factories import configs, new_address, new_copy, signal_with_key
+
+pytestmark = pytest.mark.integration
+
+
+async def test_only_a_dead_workers_unsent_copies_in_scope_are_released(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = SqlCopyStore(sessions)
+    leader = new_address()
+    cfgs = await configs(sessions, leader, 4)
+    signal = signal_with_key("orphan-" + secrets.token_hex(8), leader)
+    now = datetime.now(UTC)
+    await store.record_signals([signal])
+    dead = await store.prewrite(signal, [new_copy(c) for c in cfgs[:3]], "dead:1", now, record_signal=False)
+    alive = await store.prewrite(signal, [new_copy(cfgs[3])], "alive:2", now, record_signal=False)
+    assert dead is not None
+    assert alive is not None
+    sent_id = dead[cfgs[1].config.id]  # its order was journaled: it may have reached the venue
+    async with unit_of_work(sessions) as s:
+        wallet_id = (
+            await s.execute(
+                insert(Wallet)
+                .values(
+                    user_id=cfgs[1].config.user_id,
+                    kind=WalletKind.EOA,
+                    address=new_address(),
+                    signature_type=0,
+                )
+                .returning(Wallet.id)
+            )
+        ).scalar_one()
+        await s.execute(
+            insert(Order).values(
+                venue_order_id="0x" + secrets.token_hex(32),
+                copy_trade_id=sent_id,
+                wallet_id=wallet_id,
+                asset="1",
+                side=Side.BUY,
+                price_micro=500_000,
+                size_micro=1_000_000,
+                order_type=OrderType.FOK,
+                status=OrderStatus.SUBMITTING,
+            )
+        )
+    out_of_scope = cfgs[2].config.user_id
+    released = await release_orphans(sessions, {"alive:2"}, lambda user_id: user_id != out_of_scope)
+    assert [s.key for s in released] == [signal.key]
+    assert released[0] == signal  # the signal as it was recorded, decimals and times exact
+    async with sessions() as s:
+        left = set(
+            (await s.scalars(select(CopyTrade.config_id).where(CopyTrade.signal_key == signal.key))).all()
+        )
+    assert left == {cfgs[1].config.id, cfgs[2].config.id, cfgs[3].config.id}  # sent, out of scope, alive
+    again = await store.prewrite(signal, [new_copy(c) for c in cfgs], "new:3", now, record_signal=False)
+    assert again is not None
+    assert set(again) == {cfgs[0].config.id}  # the new owner prewrites the released copy once more
+    assert await release_orphans(sessions, {"alive:2", "new:3"}, lambda _u: True) == [signal]  # cfgs[2]'s
+    assert await release_orphans(sessions, {"alive:2", "new:3"}, lambda _u: True) == []
