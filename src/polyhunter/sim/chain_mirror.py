@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -194,11 +194,19 @@ def encode_match(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
     return encode_call(MATCH_V1_SIGNATURE, [makers_v1, taker_v1])
 
 
+Action = Callable[[], Awaitable[str]]
+"""A chain operation run in the sender's order (deposits, splits, resolutions of the settling venue)."""
+OnMined = Callable[[bool], None]
+"""Told once a match's transaction is mined (True) or dropped (False)."""
+
+
 @dataclass(slots=True)
 class _Job:
     calldata: bytes
     legs: int
     future: asyncio.Future[str]
+    action: Action | None = None
+    on_mined: OnMined | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +248,10 @@ class ChainMirror:
         self.operator = ""
         self.sent_count = 0
         self.failed_count = 0
+        self.gas_base = _GAS_BASE
+        self.gas_per_leg = _GAS_PER_LEG
+        self.lock: asyncio.Lock | None = None  # held while a job changes chain balances (automine)
+        self._on_mined: dict[str, OnMined] = {}
 
     @property
     def rpc(self) -> JsonRpcClient:
@@ -260,13 +272,8 @@ class ChainMirror:
         receipt = await self._rpc.wait_for_receipt(tx_hash)
         if receipt.get("status") != "0x1" or not receipt.get("contractAddress"):
             raise MirrorError(f"FillMirror deployment failed: {receipt}")
-        self.address = str(receipt["contractAddress"]).lower()
-        self._sender = asyncio.create_task(self._send_loop(), name="chain-mirror-sender")
-        if self.block_time_s is not None:
-            await self._rpc.call("evm_setAutomine", [False])
-            self._blocks = asyncio.create_task(
-                self._block_loop(self.block_time_s), name="chain-mirror-blocks"
-            )
+        await self.attach(str(receipt["contractAddress"]))
+        await self.start_blocks()
         log.info(
             "chain_mirror.deployed",
             address=self.address,
@@ -276,11 +283,38 @@ class ChainMirror:
         )
         return self.address
 
+    async def attach(self, address: str) -> None:
+        """Send matches to the exchange contract at ``address`` (already deployed); start the sender."""
+        if not self.operator:
+            self.operator = (await self._rpc.accounts())[0].lower()
+        self.address = address.lower()
+        self._sender = asyncio.create_task(self._send_loop(), name="chain-mirror-sender")
+
+    async def start_blocks(self) -> None:
+        """With ``block_time_s``: automine off, a block every ``block_time_s`` from now on."""
+        if self.block_time_s is not None and self._blocks is None:
+            await self._rpc.call("evm_setAutomine", [False])
+            self._blocks = asyncio.create_task(
+                self._block_loop(self.block_time_s), name="chain-mirror-blocks"
+            )
+
+    def run(self, action: Action) -> asyncio.Future[str]:
+        """Queue a chain operation behind the matches queued so far; the future has its result."""
+        if self._sender is None:
+            raise MirrorError("ChainMirror.start() first")
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(b"", 0, future, action=action))
+        return future
+
     def submit(
-        self, match: MirrorMatch, shape: Literal["orders", "legs"] | None = None
+        self,
+        match: MirrorMatch,
+        shape: Literal["orders", "legs"] | None = None,
+        on_mined: OnMined | None = None,
     ) -> asyncio.Future[str]:
         """Queue one match without waiting; the future resolves with its transaction hash. ``shape``
-        overrides the mirror's for this match (a replayed transaction's recorded amounts need ``legs``)."""
+        overrides the mirror's for this match (a replayed transaction's recorded amounts need ``legs``);
+        ``on_mined`` is told when the transaction is mined or dropped."""
         if self._sender is None:
             raise MirrorError("ChainMirror.start() first")
         if (shape or self.shape) == "orders":
@@ -288,7 +322,7 @@ class ChainMirror:
         else:
             calldata = encode_match(match, self.layout)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future))
+        self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future, on_mined=on_mined))
         return future
 
     async def emit_match(self, match: MirrorMatch, shape: Literal["orders", "legs"] | None = None) -> str:
@@ -306,16 +340,35 @@ class ChainMirror:
             try:
                 if job is None:
                     return
-                await self._send(job)
+                if self.lock is not None and self.block_time_s is None:
+                    async with self.lock:  # automine: the balances change as the job is sent
+                        await self._job(job)
+                else:
+                    await self._job(job)
             finally:
                 self._queue.task_done()
+
+    async def _job(self, job: _Job) -> None:
+        if job.action is None:
+            await self._send(job)
+            return
+        try:
+            result = await job.action()
+        except Exception as exc:  # noqa: BLE001 - the sender outlives one failed operation
+            self.failed_count += 1
+            log.error("chain_mirror.action_failed", error=f"{type(exc).__name__}: {exc}")
+            if not job.future.done():
+                job.future.set_exception(MirrorError(f"chain operation failed: {exc}"))
+            return
+        if not job.future.done():
+            job.future.set_result(result)
 
     async def _send(self, job: _Job) -> None:
         tx = {
             "from": self.operator,
             "to": self.address,
             "data": "0x" + job.calldata.hex(),
-            "gas": hex(_GAS_BASE + _GAS_PER_LEG * job.legs),
+            "gas": hex(self.gas_base + self.gas_per_leg * job.legs),
         }
         try:
             tx_hash = (await self._rpc.send_transaction(tx)).lower()
@@ -324,11 +377,18 @@ class ChainMirror:
             log.error("chain_mirror.send_failed", error=f"{type(exc).__name__}: {exc}")
             if not job.future.done():
                 job.future.set_exception(MirrorError(f"sending match failed: {exc}"))
+            if job.on_mined is not None:
+                job.on_mined(False)
             return
         self.sent_count += 1
         self._sent.append(tx_hash)
         if self.block_time_s is not None:
             self._settlement_future(tx_hash)
+            if job.on_mined is not None:
+                self._on_mined[tx_hash] = job.on_mined
+        elif job.on_mined is not None:
+            receipt = await self._rpc.wait_for_receipt(tx_hash)
+            job.on_mined(receipt.get("status") == "0x1")
         if not job.future.done():
             job.future.set_result(tx_hash)
 
@@ -369,6 +429,18 @@ class ChainMirror:
                 log.error("chain_mirror.block_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _mine_block(self) -> None:
+        if self.lock is None:
+            await self._mine_block_locked()
+            return
+        async with self.lock:  # the block changes balances: no reader between it and the bookkeeping
+            await self._mine_block_locked()
+
+    def _told(self, tx_hash: str, mined: bool) -> None:
+        on_mined = self._on_mined.pop(tx_hash, None)
+        if on_mined is not None:
+            on_mined(mined)
+
+    async def _mine_block_locked(self) -> None:
         drops, self._to_drop = self._to_drop, set()
         replaced: list[str] = []
         for tx_hash in drops:
@@ -384,10 +456,12 @@ class ChainMirror:
             return
         number, stamp = parse_quantity(block["number"]), float(parse_quantity(block["timestamp"]))
         for tx_hash in block.get("transactions", []):
+            self._told(str(tx_hash).lower(), True)
             future = self._settlements.pop(str(tx_hash).lower(), None)
             if future is not None and not future.done():
                 future.set_result(Settlement(True, number, stamp))
         for tx_hash in replaced:
+            self._told(tx_hash, False)
             future = self._settlements.pop(tx_hash, None)
             if future is not None and not future.done():
                 self.dropped_count += 1

@@ -52,6 +52,7 @@ from polyhunter.sim.units import micro_to_decimal
 
 if TYPE_CHECKING:
     from polyhunter.sim.chain_tokens import ChainTokens
+    from polyhunter.sim.chain_venue import ChainVenue
 
 __all__ = ["MatchHook", "SimState"]
 
@@ -101,7 +102,8 @@ class SimState:
         )
         self.settlement = Settlement(self, self.timing, seed)
         self.mirror_hook: MatchHook | None = None
-        self.chain_tokens: ChainTokens | None = None  # chain mode: USDC.e, pUSD, onramp, CTF approvals
+        self.chain_tokens: ChainTokens | None = None  # chain mode: USDC.e, pUSD, onramp, CTF
+        self.chain_venue: ChainVenue | None = None  # chain mode: deposits, matches, resolutions on chain
         self.received: list[ReceivedOrder] = []
         self.received_seq = 0  # sequence of the next received order (the list may be pruned)
         self._fill_seq = 0
@@ -316,7 +318,16 @@ class SimState:
         return result
 
     def resolve(self, condition_id: str, winning_token: str, *, auto_redeem: bool = True) -> list[Event]:
+        market = self.engine.market(condition_id)
+        holders = [
+            a.address
+            for a in self.engine.ledger.accounts()
+            if auto_redeem and any(a.tokens.get(t, 0) for t in market.tokens)
+        ]
         events = self.engine.resolve(condition_id, winning_token, auto_redeem=auto_redeem)
+        if self.chain_venue is not None:  # the oracle reports; the holders redeem when auto_redeem
+            payouts = [p for e in events if isinstance(e, MarketResolved) for p in e.payouts]
+            self.chain_venue.resolve(condition_id, market.index_of(winning_token), payouts, holders)
         self.dispatch(events)
         return events
 
@@ -325,10 +336,20 @@ class SimState:
 
     def redeem(self, address: str, condition_id: str) -> int:
         self.redemptions += 1
-        return self.engine.redeem(address, condition_id)
+        paid = self.engine.redeem(address, condition_id)
+        if self.chain_venue is not None:
+            self.chain_venue.redeem_for(address, condition_id, paid)
+        return paid
 
     def fund_collateral(self, address: str, amount: int) -> None:
         self.engine.deposit(address, amount)
+        if self.chain_venue is not None:  # minted on chain, the wallet's approvals made
+            self.chain_venue.deposit(address, amount, approve=True)
+
+    async def chain_caught_up(self) -> None:
+        """Chain mode: wait until every deposit, match and resolution so far is on chain."""
+        if self.chain_venue is not None:
+            await self.chain_venue.barrier()
 
     def fund_shares(self, address: str, token_id: str, shares: int) -> None:
         """Give ``address`` ``shares`` of ``token_id`` the way the chain would: deposit and split
@@ -338,6 +359,8 @@ class SimState:
             raise KeyError(token_id)
         self.engine.deposit(address, shares)
         self.engine.split(address, info.condition_id, shares)
+        if self.chain_venue is not None:
+            self.chain_venue.give_shares(address, token_id, shares)
 
     # -- trades -----------------------------------------------------------------------------------
     def trade(self, trade_id: str) -> TradeState | None:
@@ -390,7 +413,9 @@ class SimState:
         for key in dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)]):
             self._trades_by_key.setdefault(key, []).append(ts)
         if self.mirrored:  # the settlement tx goes out at match time; frames wait for its hash
-            hashing = self._spawn(self._mirror(ts, info))
+            # chain mode queues the settlement now, in the ledger's order (before any later deposit)
+            sending = self.chain_venue.settle(t) if self.chain_venue is not None else None
+            hashing = self._spawn(self._mirror(ts, info, sending))
             self._hashing[t.trade_id] = hashing
             hashing.add_done_callback(lambda _: self._hashing.pop(t.trade_id, None))
         else:
@@ -404,8 +429,8 @@ class SimState:
         self.market_ws.publish_trade(ts.trade, ts.transaction_hash or ts.trade.transaction_hash)
         self.publish_trade_status(ts, info)
 
-    async def _mirror(self, ts: TradeState, info: MarketInfo) -> str:
-        ts.transaction_hash = await self._mined_hash(ts.trade, info)
+    async def _mirror(self, ts: TradeState, info: MarketInfo, sending: Awaitable[str] | None) -> str:
+        ts.transaction_hash = await self._mined_hash(ts.trade, info, sending)
         self._announce(ts, info)
         return ts.transaction_hash
 
@@ -439,10 +464,13 @@ class SimState:
             if key and self.user_ws.is_subscribed(key):
                 self.user_ws.publish(key, t.market, encode(user_trade(ts, info, key, now)).decode())
 
-    async def _mined_hash(self, t: TradeEvent, info: MarketInfo) -> str:
-        if self.mirror_hook is None:
+    async def _mined_hash(self, t: TradeEvent, info: MarketInfo, sending: Awaitable[str] | None) -> str:
+        if self.mirror_hook is None and sending is None:
             return t.transaction_hash
         try:
+            if sending is not None:
+                return await sending or t.transaction_hash
+            assert self.mirror_hook is not None
             return await self.mirror_hook(t, info) or t.transaction_hash
         except Exception as exc:  # a broken mirror must not stop the venue
             log.warning("sim.chain_mirror_failed", trade_id=t.trade_id, error=str(exc))
