@@ -340,11 +340,13 @@ class ChainMirror:
             try:
                 if job is None:
                     return
-                if self.lock is not None and self.block_time_s is None:
-                    async with self.lock:  # automine: the balances change as the job is sent
+                if self.lock is not None and (self.block_time_s is None or job.action is None):
+                    # automine: the balances change as the job is sent; blocks: a match's transaction
+                    # is sent and registered before the block loop may mine it
+                    async with self.lock:
                         await self._job(job)
                 else:
-                    await self._job(job)
+                    await self._job(job)  # an operation under blocks locks around its sends (send_op)
             finally:
                 self._queue.task_done()
 
@@ -362,6 +364,31 @@ class ChainMirror:
             return
         if not job.future.done():
             job.future.set_result(result)
+
+    async def send_op(
+        self, tx: dict[str, object], on_mined: OnMined | None = None, *, wait: bool = False
+    ) -> str:
+        """One transaction of a queued operation (``run``): automine sends it and waits for it (the sender
+        holds the lock); with blocks it is sent (and ``on_mined`` registered) under the lock and waited
+        for only when ``wait`` (a later transaction of another sender depends on it)."""
+        if self.block_time_s is None:
+            tx_hash = (await self._rpc.send_transaction(tx)).lower()
+            receipt = await self._rpc.wait_for_receipt(tx_hash, timeout_s=60)
+            mined = receipt.get("status") == "0x1"
+            if on_mined is not None:
+                on_mined(mined)
+            if not mined:
+                raise MirrorError(f"transaction {tx_hash} to {tx.get('to')} reverted")
+            return tx_hash
+        async with self.lock or contextlib.nullcontext():
+            tx_hash = (await self._rpc.send_transaction(tx)).lower()
+            if on_mined is not None:
+                self._on_mined[tx_hash] = on_mined
+        if wait:
+            receipt = await self._rpc.wait_for_receipt(tx_hash, timeout_s=60)
+            if receipt.get("status") != "0x1":
+                raise MirrorError(f"transaction {tx_hash} to {tx.get('to')} reverted")
+        return tx_hash
 
     async def _send(self, job: _Job) -> None:
         tx = {

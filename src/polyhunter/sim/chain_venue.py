@@ -49,7 +49,7 @@ from polyhunter.domain.signal import Side
 from polyhunter.log import get_logger
 from polyhunter.sim import errors
 from polyhunter.sim.chain_build import REPO_ROOT, compile_contract
-from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
+from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch, OnMined
 from polyhunter.sim.chain_tokens import CTF, PUSD, SPENDERS
 from polyhunter.sim.events import TradeEvent
 from polyhunter.sim.exchange import FEE_ACCOUNT, SimExchange
@@ -188,14 +188,31 @@ class ChainVenue:
             raise ChainVenueError(f"transaction {tx_hash} from {sender} to {to} reverted")
         return tx_hash
 
-    async def _as(self, address: str, to: str, data: bytes) -> str:
+    async def _op(
+        self, sender: str, to: str, data: bytes, on_mined: OnMined | None = None, *, wait: bool = False
+    ) -> str:
+        """A transaction of a queued operation (``ChainMirror.send_op``)."""
+        tx: dict[str, object] = {"from": sender, "to": to, "data": "0x" + data.hex(), "gas": hex(2_000_000)}
+        return await self.mirror.send_op(tx, on_mined, wait=wait)
+
+    async def _as(
+        self, address: str, to: str, data: bytes, on_mined: OnMined | None = None, *, wait: bool = True
+    ) -> str:
         """A transaction from ``address`` without its key (anvil impersonation), with gas money."""
         key = address.lower()
         if key not in self._impersonated:
             await self.rpc.call("anvil_impersonateAccount", [address])
             await self.rpc.call("anvil_setBalance", [address, quantity(_GAS_FUNDS)])
             self._impersonated.add(key)
-        return await self._tx(address, to, data)
+        return await self._op(address, to, data, on_mined, wait=wait)
+
+    def _settled(self, address: str, amount: int) -> OnMined:
+        """Once mined: ``amount`` of ``address``'s collateral is on chain, no longer in flight."""
+
+        def mined(_ok: bool) -> None:
+            self._move(self.pending, address, -amount)
+
+        return mined
 
     def is_on_chain(self, condition_id: str) -> bool:
         return condition_id in self.question_ids
@@ -221,10 +238,8 @@ class ChainVenue:
         self._move(self.pending, address, amount)
 
         async def act() -> str:
-            tx = await self._tx(
-                self.mirror.operator, PUSD, encode_call("mint(address,uint256)", [address, amount])
-            )
-            self._move(self.pending, address, -amount)
+            mint = encode_call("mint(address,uint256)", [address, amount])
+            tx = await self._op(self.mirror.operator, PUSD, mint, self._settled(address, amount))
             if approve:
                 await self._approve_all(address)
             return tx
@@ -234,9 +249,10 @@ class ChainVenue:
     async def _approve_all(self, address: str) -> None:
         if address.lower() in self._approved:
             return
-        for spender in SPENDERS:
-            await self._as(address, PUSD, approve_call(spender, MAX_UINT256))
-            await self._as(address, CTF, set_approval_for_all_call(spender))
+        calls = [(PUSD, approve_call(s, MAX_UINT256)) for s in SPENDERS]
+        calls += [(CTF, set_approval_for_all_call(s)) for s in SPENDERS]
+        for i, (to, data) in enumerate(calls):  # one sender, in nonce order: wait for the last only
+            await self._as(address, to, data, wait=i == len(calls) - 1)
         self._approved.add(address.lower())
 
     def give_shares(self, address: str, token_id: str, shares: int) -> asyncio.Future[str]:
@@ -247,9 +263,9 @@ class ChainVenue:
 
         async def act() -> str:
             operator = self.mirror.operator
-            await self._tx(operator, PUSD, encode_call("mint(address,uint256)", [EXCHANGE, shares]))
+            await self._op(operator, PUSD, encode_call("mint(address,uint256)", [EXCHANGE, shares]))
             call = encode_call("splitTo(address,uint256,uint256)", [address, int(market.tokens[0]), shares])
-            tx = await self._tx(operator, EXCHANGE, call)
+            tx = await self._op(operator, EXCHANGE, call)
             await self._approve_all(address)
             return tx
 
@@ -299,10 +315,10 @@ class ChainVenue:
         async def act() -> str:
             vector = [1 if i == winning_index else 0 for i in range(2)]
             tx = await self._as(ORACLE, CTF, report_payouts_call(question, vector))
-            for holder in holders:
-                await self._as(holder, CTF, redeem_positions_call(PUSD, condition_id))
-            for address, amount in payouts:
-                self._move(self.pending, address, -amount)
+            for holder in holders:  # after the report (waited for): another sender, maybe the same block
+                paid = sum(amount for address, amount in payouts if address.lower() == holder.lower())
+                call = redeem_positions_call(PUSD, condition_id)
+                await self._as(holder, CTF, call, self._settled(holder, paid), wait=False)
             return tx
 
         return self.mirror.run(act)
@@ -314,9 +330,8 @@ class ChainVenue:
         self._move(self.pending, address, paid)
 
         async def act() -> str:
-            tx = await self._as(address, CTF, redeem_positions_call(PUSD, condition_id))
-            self._move(self.pending, address, -paid)
-            return tx
+            call = redeem_positions_call(PUSD, condition_id)
+            return await self._as(address, CTF, call, self._settled(address, paid))
 
         return self.mirror.run(act)
 
