@@ -36,7 +36,7 @@ from polyhunter.adapters.chain.ctf_calls import (
     redeem_positions_call,
     report_payouts_call,
 )
-from polyhunter.adapters.chain.rpc import JsonRpcClient, quantity
+from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, quantity
 from polyhunter.adapters.chain.wallet_contracts import (
     MAX_UINT256,
     approve_call,
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from polyhunter.sim.scenario_markets import MarketInfo
 
 log = get_logger(__name__)
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")
 
 EXCHANGE = SPENDERS[0]  # CTF Exchange V2: where the settling exchange is placed
 ORACLE = "0x0000000000000000000000000000000051b0ac1e"  # the simulator resolving markets (impersonated)
@@ -360,6 +361,15 @@ class ChainVenue:
             if not any(on_chain):
                 credited += self.engine.redeem(address, market.condition_id)
         return credited
+
+    async def accepts_signature(self, maker: str, digest: str, signature: str) -> bool:
+        """EIP-1271: ``maker`` (a contract) says ``signature`` over ``digest`` is its own."""
+        call = encode_call("isValidSignature(bytes32,bytes)", [digest, bytes.fromhex(signature[2:])])
+        try:
+            answer = await self.rpc.call_contract(maker, call)
+        except RpcError:  # not a contract, or it reverted: not its signature
+            return False
+        return answer[:4] == ERC1271_MAGIC
 
     async def refusal(self, owner: str, side: Side, token_id: str, amount: int) -> str | None:
         """The CLOB's check against the chain: a BUY needs ``amount`` collateral and the exchange's

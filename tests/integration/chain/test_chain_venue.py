@@ -2,7 +2,9 @@
 contract, moving pUSD and the real ConditionalTokens' positions, and the chain holds what the simulator's
 ledger says, to the base unit, for every wallet; an order the chain cannot pay (no allowance, no balance)
 is refused by the CLOB; a resolved market is redeemed by the wallet's own `redeemPositions` transaction
-and its realized PnL (payout - cost - fees) is what the chain paid and took."""
+and its realized PnL (payout - cost - fees) is what the chain paid and took. DIRECT mode: a custody proxy
+is an order's maker (signature type 3), the sim asks the proxy's `isValidSignature` on chain, and the
+match settles from and to the proxy itself."""
 
 from __future__ import annotations
 
@@ -13,15 +15,22 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import address_topic, encode_call, event_topic
 from polyhunter.adapters.chain.ctf_calls import read_position
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.tx_signer import TxSigner
 from polyhunter.adapters.chain.wallet_contracts import read_balance
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
-from polyhunter.adapters.polymarket.eip712 import address_from_private_key, parse_private_key
-from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
-from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureType
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key, parse_private_key, sign_digest
+from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy, VenueError
+from polyhunter.adapters.polymarket.order_signer import (
+    OrderSigner,
+    SignatureType,
+    SignedOrder,
+    exchange_domain,
+    order_digest,
+)
 from polyhunter.domain.orders import ExecStatus, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
 from polyhunter.execution.chain_redeem import ChainRedeemer
@@ -29,6 +38,7 @@ from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.chain_tokens import CTF, PUSD
 from polyhunter.sim.chain_venue import EXCHANGE
+from polyhunter.sim.custody_deploy import deploy_custody, send
 from polyhunter.sim.server_app import SimServer
 from tests.support.chain_tools import require_chain_tools
 from tests.support.sim_stack import admin
@@ -194,3 +204,65 @@ async def test_the_clob_refuses_what_the_chain_cannot_pay(
     assert sim.state.engine.trades() == [], "nothing reached the book"
     assert [r.error for r in sim.state.received][-2:] == ["not enough balance / allowance"] * 2
     await follower.client.close()
+
+
+async def _direct_order(
+    clob: ClobTradingClient, key: str, proxy: str, token: str, usdc: int, shares: int
+) -> SignedOrder:
+    """A BUY whose maker and signer is the proxy (signature type 3), signed by ``key`` over the order's
+    EIP-712 digest: the proxy's EIP-1271 check is what makes it the proxy's."""
+    order = clob.signer.build(
+        maker=proxy,
+        token_id=int(token),
+        maker_amount=usdc,
+        taker_amount=shares,
+        side=Side.BUY,
+        signature_type=SignatureType.POLY_1271,
+    )
+    digest = order_digest(order, exchange_domain(CHAIN_ID, 2, False))
+    signature = sign_digest(parse_private_key(key), digest)
+    return SignedOrder(order, "0x" + signature.hex(), "0x" + digest.hex())
+
+
+async def test_direct_mode_the_proxy_is_the_maker_and_the_sim_asks_it_about_the_signature(
+    venue: tuple[SimServer, JsonRpcClient, aiohttp.ClientSession],
+) -> None:
+    sim, rpc, http = venue
+    info = sim.state.catalog[0]
+    yes = info.market.tokens[0]
+    custody = await deploy_custody(rpc, collateral=PUSD, ctf=CTF)
+    owner = "0x" + secrets.token_hex(20)
+    await send(rpc, custody.admin, custody.factory, cc.create_proxy(owner))
+    proxy = cc.decode_address(await rpc.call_contract(custody.factory, cc.proxy_of(owner))).lower()
+    worker, stranger = "0x" + secrets.token_hex(32), "0x" + secrets.token_hex(32)
+    await send(rpc, custody.admin, custody.executor, cc.set_worker(address_from_private_key(worker), True))
+    await admin(http, sim.urls["admin"], "POST", "/fund", {"address": proxy, "collateral": "50"})
+
+    _, ask = sim.state.engine.best_bid_ask(yes)
+    assert ask is not None
+    shares = 10_000_000
+    usdc = int(ask * 10 * MICRO)
+    clients = []
+    for key in (stranger, worker):
+        clob = ClobTradingClient(
+            HttpClient(sim.urls["clob"], 10_000, RetryPolicy(max_retries=0)), OrderSigner(key), CHAIN_ID
+        )
+        await clob.ensure_api_key()
+        clients.append(clob)
+    with pytest.raises(VenueError, match="invalid signature"):  # an unlisted key cannot sign for it
+        await clients[0].post_order(
+            await _direct_order(clients[0], stranger, proxy, yes, usdc, shares), "FOK"
+        )
+
+    filled = await clients[1].post_order(
+        await _direct_order(clients[1], worker, proxy, yes, usdc, shares), "FOK"
+    )
+    assert filled.success, filled
+    assert filled.status == "matched"
+    await sim.state.chain_caught_up()
+    assert await read_position(rpc, CTF, proxy, yes) == shares, "the proxy holds the shares: no float"
+    assert await read_balance(rpc, PUSD, proxy) == 50 * MICRO - usdc
+    assert await read_balance(rpc, PUSD, address_from_private_key(worker)) == 0
+    await _chain_equals_ledger(sim, rpc)
+    for clob in clients:
+        await clob.close()
