@@ -17,7 +17,7 @@ import pytest
 
 from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import address_topic, encode_call, event_topic
-from polyhunter.adapters.chain.ctf_calls import read_position
+from polyhunter.adapters.chain.ctf_calls import ZERO_COLLECTION, read_position
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.adapters.chain.tx_signer import TxSigner
 from polyhunter.adapters.chain.wallet_contracts import read_balance
@@ -38,6 +38,7 @@ from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.sim.anvil import AnvilProcess
 from polyhunter.sim.chain_tokens import CTF, PUSD
 from polyhunter.sim.chain_venue import EXCHANGE
+from polyhunter.sim.ctf_ids import collection_id
 from polyhunter.sim.custody_deploy import deploy_custody, send
 from polyhunter.sim.server_app import SimServer
 from tests.support.chain_tools import require_chain_tools
@@ -127,6 +128,12 @@ async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
     info = sim.state.catalog[0]
     cid, (yes, no) = info.condition_id, info.market.tokens
     sim.state.engine.set_fee_rate(cid, FEE_RATE)
+    for index, token in ((1, yes), (2, no)):  # the markets' ids are the ConditionalTokens' own
+        call = encode_call("getCollectionId(bytes32,bytes32,uint256)", [ZERO_COLLECTION, cid, index])
+        collection = "0x" + (await rpc.call_contract(CTF, call)).hex()
+        assert collection == collection_id(cid, index)
+        call = encode_call("getPositionId(address,bytes32)", [PUSD, collection])
+        assert int.from_bytes(await rpc.call_contract(CTF, call), "big") == int(token)
     follower = await _follower(sim, rpc, http, "100")
     start = await read_balance(rpc, PUSD, follower.address)
     assert start == 100 * MICRO
