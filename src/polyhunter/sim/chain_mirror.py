@@ -254,6 +254,11 @@ class ChainMirror:
         self._on_mined: dict[str, OnMined] = {}
 
     @property
+    def queued(self) -> int:
+        """Jobs waiting for the sender."""
+        return self._queue.qsize()
+
+    @property
     def rpc(self) -> JsonRpcClient:
         return self._rpc
 

@@ -24,6 +24,7 @@ of a new order against the chain (balance, allowance, approval) before it reache
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -336,10 +337,21 @@ class ChainVenue:
 
         return self.mirror.run(act)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, nothing in flight: the chain holds what the ledger does."""
+        return self.mirror.queued == 0 and not self.pending and not self.inflight
+
     def barrier(self) -> asyncio.Future[str]:
-        """Resolves once everything queued so far is on chain."""
+        """Resolves once everything queued so far is on chain (with blocks: mined, and told so)."""
 
         async def nothing() -> str:
+            if self.mirror.block_time_s is not None:
+                sent_by = await self.rpc.block_number()
+                while await self.rpc.block_number() <= sent_by:  # noqa: ASYNC110 - the chain's blocks
+                    await asyncio.sleep(0.05)
+                async with self.mirror.lock or contextlib.nullcontext():
+                    pass  # the block loop has told the mined transactions' callbacks
             return ""
 
         return self.mirror.run(nothing)

@@ -346,10 +346,16 @@ class SimState:
         if self.chain_venue is not None:  # minted on chain, the wallet's approvals made
             self.chain_venue.deposit(address, amount, approve=True)
 
-    async def chain_caught_up(self) -> None:
-        """Chain mode: wait until every deposit, match and resolution so far is on chain."""
-        if self.chain_venue is not None:
-            await self.chain_venue.barrier()
+    async def chain_caught_up(self, rounds: int = 20) -> None:
+        """Chain mode: wait until every deposit, match and resolution so far is on chain (again while the
+        scenario queued more in the meantime, up to ``rounds`` times)."""
+        venue = self.chain_venue
+        if venue is None:
+            return
+        for _ in range(rounds):
+            await venue.barrier()
+            if venue.idle:
+                return
 
     def fund_shares(self, address: str, token_id: str, shares: int) -> None:
         """Give ``address`` ``shares`` of ``token_id`` the way the chain would: deposit and split

@@ -85,12 +85,21 @@ class Follower:
 
 
 @pytest.fixture
-async def venue() -> AsyncIterator[tuple[SimServer, JsonRpcClient, aiohttp.ClientSession]]:
+async def venue(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[SimServer, JsonRpcClient, aiohttp.ClientSession]]:
     require_chain_tools()
+    timing = getattr(request, "param", "fast")
     with AnvilProcess(chain_id=CHAIN_ID) as anvil:
         async with (
             SimServer(
-                scenario="quiet", seed=21, port=0, chain_rpc=anvil.url, chain_id=CHAIN_ID, markets=2
+                scenario="quiet",
+                seed=21,
+                port=0,
+                chain_rpc=anvil.url,
+                chain_id=CHAIN_ID,
+                markets=2,
+                timing=timing,
             ) as sim,
             JsonRpcClient(anvil.url, timeout_ms=30_000) as rpc,
             aiohttp.ClientSession() as http,
@@ -107,7 +116,9 @@ async def _follower(sim: SimServer, rpc: JsonRpcClient, http: aiohttp.ClientSess
 
 
 async def _chain_equals_ledger(sim: SimServer, rpc: JsonRpcClient) -> int:
-    """Every wallet's pUSD and positions on chain equal the ledger's; the CTF holds the locked sets."""
+    """Every wallet's pUSD and positions on chain equal the ledger's; the CTF holds the locked sets.
+    The scenario is stopped first: its makers top up their wallets whenever they like."""
+    await sim.runner.stop()
     await sim.state.chain_caught_up()
     ledger = sim.state.engine.ledger
     tokens = [t for info in sim.state.catalog for t in info.market.tokens]
@@ -121,6 +132,7 @@ async def _chain_equals_ledger(sim: SimServer, rpc: JsonRpcClient) -> int:
     return checked
 
 
+@pytest.mark.parametrize("venue", ["fast", "live"], indirect=True)
 async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
     venue: tuple[SimServer, JsonRpcClient, aiohttp.ClientSession],
 ) -> None:
