@@ -151,7 +151,7 @@ async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
     assert start == 100 * MICRO
 
     results = []
-    for token, side, shares in ((yes, Side.BUY, "20"), (no, Side.BUY, "8"), (yes, Side.SELL, "6")):
+    for token, side, shares in ((yes, Side.BUY, "20"), (no, Side.BUY, "8"), (yes, Side.SELL, "6"), (no, Side.SELL, "3")):
         bid, ask = sim.state.engine.best_bid_ask(token)
         assert bid is not None
         assert ask is not None
@@ -161,6 +161,8 @@ async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
         results.append((side, result))
     trades = sim.state.engine.trades()
     assert any(t.fee > 0 for t in trades), "the market charges taker fees"
+    kinds = {m.match_type.name for t in trades for m in t.makers}
+    assert kinds == {"NORMAL", "MINT", "MERGE"}, "swaps, full sets split and merged on the CTF"
     assert await _chain_equals_ledger(sim, rpc) >= 3
 
     matched = await rpc.get_logs(
@@ -169,7 +171,7 @@ async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
         addresses=[EXCHANGE],
         topics=[ORDERS_MATCHED, None, address_topic(follower.address)],
     )
-    assert len(matched) == 3, "one settlement transaction per copy, the follower its taker"
+    assert len(matched) == 4, "one settlement transaction per copy, the follower its taker"
 
     await admin(
         http,
@@ -179,7 +181,7 @@ async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
         {"condition_id": cid, "winning_token": yes, "auto_redeem": False},
     )
     held = await follower.executor.held(1, (yes, no))
-    assert held == {yes: Decimal(14), no: Decimal(8)}
+    assert held == {yes: Decimal(14), no: Decimal(5)}
     payout = await follower.executor.redeem(1, cid, (yes, no), yes)
     assert payout == Decimal(14)
     assert sim.state.redemptions == 0, "redeemed by the wallet's own transaction, not the sim's endpoint"
