@@ -151,7 +151,12 @@ async def test_own_wallet_copies_settle_on_chain_and_redeem_by_its_transaction(
     assert start == 100 * MICRO
 
     results = []
-    for token, side, shares in ((yes, Side.BUY, "20"), (no, Side.BUY, "8"), (yes, Side.SELL, "6"), (no, Side.SELL, "3")):
+    for token, side, shares in (
+        (yes, Side.BUY, "20"),
+        (no, Side.BUY, "8"),
+        (yes, Side.SELL, "6"),
+        (no, Side.SELL, "3"),
+    ):
         bid, ask = sim.state.engine.best_bid_ask(token)
         assert bid is not None
         assert ask is not None
