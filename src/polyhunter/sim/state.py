@@ -319,11 +319,9 @@ class SimState:
 
     def resolve(self, condition_id: str, winning_token: str, *, auto_redeem: bool = True) -> list[Event]:
         market = self.engine.market(condition_id)
-        holders = [
-            a.address
-            for a in self.engine.ledger.accounts()
-            if auto_redeem and any(a.tokens.get(t, 0) for t in market.tokens)
-        ]
+        on_chain = self.chain_venue is not None and auto_redeem  # who the chain redeems for
+        accounts = self.engine.ledger.accounts() if on_chain else iter(())
+        holders = [a.address for a in accounts if any(a.tokens.get(t, 0) for t in market.tokens)]
         events = self.engine.resolve(condition_id, winning_token, auto_redeem=auto_redeem)
         if self.chain_venue is not None:  # the oracle reports; the holders redeem when auto_redeem
             payouts = [p for e in events if isinstance(e, MarketResolved) for p in e.payouts]

@@ -4,7 +4,8 @@ ledger says, to the base unit, for every wallet; an order the chain cannot pay (
 is refused by the CLOB; a resolved market is redeemed by the wallet's own `redeemPositions` transaction
 and its realized PnL (payout - cost - fees) is what the chain paid and took. DIRECT mode: a custody proxy
 is an order's maker (signature type 3), the sim asks the proxy's `isValidSignature` on chain, and the
-match settles from and to the proxy itself."""
+match settles from and to the proxy itself; the market resolves and the simulator, as it redeems for every
+holder, sends each one's `redeemPositions`."""
 
 from __future__ import annotations
 
@@ -289,6 +290,12 @@ async def test_direct_mode_the_proxy_is_the_maker_and_the_sim_asks_it_about_the_
     assert await read_position(rpc, CTF, proxy, yes) == shares, "the proxy holds the shares: no float"
     assert await read_balance(rpc, PUSD, proxy) == 50 * MICRO - usdc
     assert await read_balance(rpc, PUSD, address_from_private_key(worker)) == 0
+    await _chain_equals_ledger(sim, rpc)
+
+    resolve = {"condition_id": info.condition_id, "winning_token": yes}  # the sim redeems for every holder
+    await admin(http, sim.urls["admin"], "POST", "/resolve", resolve)
+    assert await read_position(rpc, CTF, proxy, yes) == 0
+    assert await read_balance(rpc, PUSD, proxy) == 50 * MICRO - usdc + shares
     await _chain_equals_ledger(sim, rpc)
     for clob in clients:
         await clob.close()
