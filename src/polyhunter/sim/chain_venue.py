@@ -51,7 +51,7 @@ from polyhunter.log import get_logger
 from polyhunter.sim import errors
 from polyhunter.sim.chain_build import REPO_ROOT, compile_contract
 from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch, OnMined
-from polyhunter.sim.chain_tokens import CTF, PUSD, SPENDERS
+from polyhunter.sim.chain_tokens import CTF, PUSD, SPENDERS, UNLIMITED
 from polyhunter.sim.events import TradeEvent
 from polyhunter.sim.exchange import FEE_ACCOUNT, SimExchange
 
@@ -393,9 +393,12 @@ class ChainVenue:
             balance = await read_balance(self.rpc, PUSD, owner)
             if allowance < amount or (balance < amount and not in_flight):
                 return errors.NOT_ENOUGH_BALANCE
+            if not in_flight:  # the book's allowance is the chain's (an approval made since is seen)
+                self.engine.ledger.approve(owner, None if allowance >= UNLIMITED else allowance)
             return None
         if not await read_approved_for_all(self.rpc, CTF, owner, EXCHANGE):
             return errors.NOT_ENOUGH_BALANCE
+        self.engine.ledger.set_ctf_approval(owner, True)
         if not in_flight and await read_position(self.rpc, CTF, owner, token_id) < amount:
             return errors.NOT_ENOUGH_BALANCE
         return None

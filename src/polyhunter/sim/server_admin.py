@@ -89,8 +89,9 @@ async def _fund(request: web.Request) -> web.Response:
         raise BadRequest("address must be a 0x address")
     if "usdce" in body or "pol" in body:
         return json_response(await _fund_chain(state, address, body))
-    if "collateral" in body:
-        state.fund_collateral(address, _amount(body["collateral"], "collateral"))
+    if "collateral" in body:  # "approve": false funds a wallet that has not approved the exchanges
+        approve = body.get("approve", True) is not False
+        state.fund_collateral(address, _amount(body["collateral"], "collateral"), approve=approve)
     elif "token_id" in body and "shares" in body:
         token = str(body["token_id"])
         if state.info_by_token(token) is None:

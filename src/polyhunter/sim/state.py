@@ -339,10 +339,11 @@ class SimState:
             self.chain_venue.redeem_for(address, condition_id, paid)
         return paid
 
-    def fund_collateral(self, address: str, amount: int) -> None:
-        self.engine.deposit(address, amount)
-        if self.chain_venue is not None:  # minted on chain, the wallet's approvals made
-            self.chain_venue.deposit(address, amount, approve=True)
+    def fund_collateral(self, address: str, amount: int, *, approve: bool = True) -> None:
+        """Deposit ``amount`` pUSD; ``approve``: and approve the exchanges, as a set-up wallet has."""
+        self.engine.deposit(address, amount, approve=approve)
+        if self.chain_venue is not None:  # minted on chain (and the wallet's approvals made)
+            self.chain_venue.deposit(address, amount, approve=approve)
 
     async def chain_caught_up(self, rounds: int = 20) -> None:
         """Chain mode: wait until every deposit, match and resolution so far is on chain (again while the

@@ -262,8 +262,19 @@ async def test_direct_mode_the_proxy_is_the_maker_and_the_sim_asks_it_about_the_
     await send(rpc, custody.admin, custody.factory, cc.create_proxy(owner))
     proxy = cc.decode_address(await rpc.call_contract(custody.factory, cc.proxy_of(owner))).lower()
     worker, stranger = "0x" + secrets.token_hex(32), "0x" + secrets.token_hex(32)
-    await send(rpc, custody.admin, custody.executor, cc.set_worker(address_from_private_key(worker), True))
-    await admin(http, sim.urls["admin"], "POST", "/fund", {"address": proxy, "collateral": "50"})
+    worker_address = address_from_private_key(worker)
+    await send(rpc, custody.admin, custody.executor, cc.set_worker(worker_address, True))
+    funding = {"address": proxy, "collateral": "50", "approve": False}
+    await admin(http, sim.urls["admin"], "POST", "/fund", funding)
+    await rpc.call("anvil_setBalance", [worker_address, hex(10**18)])
+    await rpc.call("anvil_impersonateAccount", [worker_address])  # the worker's own transaction
+    approve = cc.executor_execute(proxy, PUSD, cc.erc20_approve(EXCHANGE, 2**256 - 1))
+    sent = await rpc.send_transaction(
+        {"from": worker_address, "to": custody.executor, "data": "0x" + approve.hex()}
+    )
+    assert (await rpc.wait_for_receipt(sent))["status"] == "0x1", (
+        "the proxy approves the exchange via the executor"
+    )
 
     _, ask = sim.state.engine.best_bid_ask(yes)
     assert ask is not None
@@ -289,7 +300,7 @@ async def test_direct_mode_the_proxy_is_the_maker_and_the_sim_asks_it_about_the_
     await sim.state.chain_caught_up()
     assert await read_position(rpc, CTF, proxy, yes) == shares, "the proxy holds the shares: no float"
     assert await read_balance(rpc, PUSD, proxy) == 50 * MICRO - usdc
-    assert await read_balance(rpc, PUSD, address_from_private_key(worker)) == 0
+    assert await read_balance(rpc, PUSD, worker_address) == 0
     await _chain_equals_ledger(sim, rpc)
 
     resolve = {"condition_id": info.condition_id, "winning_token": yes}  # the sim redeems for every holder
