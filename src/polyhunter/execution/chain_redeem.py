@@ -25,12 +25,21 @@ class RedeemTxError(RuntimeError):
     """The redemption transaction could not be sent, or it reverted."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChainRedeemer:
     rpc: JsonRpcClient
     chain_id: int
     conditional_tokens: str
     collateral: str
+    _deployed: bool | None = None
+
+    async def available(self) -> bool:
+        """The conditional tokens have code on this chain (a node next to a simulator without its chain
+        mode has none: its redemptions go to the simulator's endpoint)."""
+        if self._deployed is None:
+            code = await self.rpc.call("eth_getCode", [self.conditional_tokens, "latest"])
+            self._deployed = str(code) not in ("0x", "0x0", "")
+        return self._deployed
 
     async def _fees(self) -> tuple[int, int]:
         block = await self.rpc.get_block_by_number("latest")

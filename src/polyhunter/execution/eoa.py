@@ -395,7 +395,7 @@ class EoaExecutor:
         acct = self._account(user_id)
         signer = acct.tx_signer
         own = acct.funder.lower() == acct.client.signer.address.lower()
-        if self._redeemer is None or signer is None or not own:
+        if self._redeemer is None or signer is None or not own or not await self._redeemer.available():
             return await acct.client.sim_redeem(condition_id)
         paid = await self._redeemer.redeem(signer, acct.funder, condition_id)
         try:
