@@ -5,6 +5,9 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 NODE_BIN := $(CURDIR)/node_modules/.bin
+# Test processes (pytest-xdist): the suite waits on subprocesses, the simulator and anvil far more than it
+# computes, so 4 workers on 2 cores keep both busy; tests of one file share a worker (--dist loadfile).
+TEST_WORKERS ?= 4
 PG_START := pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start
 REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
@@ -50,16 +53,16 @@ typecheck: sync ## mypy --strict
 	$(RUN) mypy
 
 test-unit: sync ## unit tests (no I/O)
-	$(RUN) pytest tests/unit -q
+	$(RUN) pytest tests/unit -q -n $(TEST_WORKERS)
 
 test-integration: sync services node chromium ## integration and e2e tests (PostgreSQL, Redis, simulator, anvil)
-	$(RUN) pytest tests/integration tests/e2e -q
+	$(RUN) pytest tests/integration tests/e2e -q -n $(TEST_WORKERS) --dist loadfile
 
 test: sync services node chromium lint typecheck ## lint, types and every test tier
-	$(RUN) pytest -q -p no:cacheprovider --durations=25
+	$(RUN) pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 DEMO_ARGS ?= --duration 60
-demo: sync ## the main job: simulator + paper and own-wallet followers for 60 s (DEMO_ARGS=... to change)
+demo: sync ## the main job: simulator + paper, own-wallet and (after make node: anvil) PROXY followers (DEMO_ARGS=...)
 	$(RUN) polyhunter demo $(DEMO_ARGS)
 
 serve: sync ## the API, the dashboard and the engine from the database (SERVE_ARGS=... to add options)

@@ -183,7 +183,13 @@ async def recorded(sup: Supervisor) -> set[FillKey]:
 
 def heap_growth(first: tracemalloc.Snapshot, last: tracemalloc.Snapshot, top: int = 15) -> list[str]:
     """What grew on the Python heap between two snapshots, largest first (by allocation site)."""
-    return [str(stat) for stat in last.compare_to(first, "traceback")[:top]]
+    lines: list[str] = []
+    for stat in last.compare_to(first, "traceback")[:top]:
+        lines.append(
+            f"+{stat.size_diff / 1024:.0f} KiB, +{stat.count_diff} blocks, allocated at (innermost last):"
+        )
+        lines.extend("    " + frame for frame in stat.traceback.format(most_recent_first=False))
+    return lines
 
 
 async def run_async(quick: bool, sqlite: bool, seconds: float | None, trace: bool = False) -> dict[str, Any]:

@@ -4,7 +4,8 @@ pragma solidity ^0.8.22;
 /// Proxy custody: a follower's funds sit in their own PolyHunterProxy (one per user, deployed by the
 /// ProxyFactory with CREATE2 so its address is known before deployment); the platform's fleet workers act
 /// on it only through the PolyHunterExecutor the proxy is bound to, and only with allowlisted targets and
-/// selectors. The owner can always withdraw, paused or not: funds are never trapped.
+/// selectors. The owner can always withdraw, paused or not: funds are never trapped. Whatever the allowlists
+/// say, the executor can move a proxy's funds only to a listed worker or the treasury (no approvals, no pulls).
 
 interface IERC20Min {
     function transfer(address to, uint256 amount) external returns (bool);
@@ -27,6 +28,19 @@ interface IProxyFactoryView {
 interface IExecutorView {
     function isWorker(address worker) external view returns (bool);
     function paused() external view returns (bool);
+    function treasury() external view returns (address);
+}
+
+/// Selectors that would let whoever drives a proxy hand its funds to an address of their choosing (an
+/// allowance, an operator approval, a pull, a batch transfer): never on a proxy's allowlist, whatever the
+/// admin asks. Only the owner moves funds anywhere it likes (withdraw, withdrawShares).
+function forbiddenSelector(bytes4 s) pure returns (bool) {
+    return s == bytes4(keccak256("approve(address,uint256)"))
+        || s == bytes4(keccak256("increaseAllowance(address,uint256)"))
+        || s == bytes4(keccak256("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"))
+        || s == bytes4(keccak256("transferFrom(address,address,uint256)"))
+        || s == bytes4(keccak256("setApprovalForAll(address,bool)"))
+        || s == bytes4(keccak256("safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)"));
 }
 
 interface IPolyHunterProxy {
@@ -53,6 +67,9 @@ contract PolyHunterProxy {
     bytes4 internal constant ERC1271_MAGIC = 0x1626ba7e;
     bytes4 internal constant ERC1155_RECEIVED = 0xf23a6e61;
     bytes4 internal constant ERC1155_BATCH_RECEIVED = 0xbc197c81;
+    bytes4 internal constant ERC20_TRANSFER = bytes4(keccak256("transfer(address,uint256)"));
+    bytes4 internal constant ERC1155_TRANSFER =
+        bytes4(keccak256("safeTransferFrom(address,address,uint256,uint256,bytes)"));
 
     address public immutable factory;
     address public immutable owner;
@@ -97,7 +114,9 @@ contract PolyHunterProxy {
         require(!paused, "Proxy: paused");
         require(data.length >= 4, "Proxy: no selector");
         bytes4 selector = bytes4(data[:4]);
+        require(!forbiddenSelector(selector), "Proxy: selector never allowed");
         require(allowed[target][selector], "Proxy: target or selector not allowed");
+        _checkRecipient(selector, data);
         (bool ok, bytes memory ret) = target.call(data);
         if (!ok) {
             assembly {
@@ -106,6 +125,19 @@ contract PolyHunterProxy {
         }
         emit Executed(target, selector);
         return ret;
+    }
+
+    /// A transfer the executor makes goes to one of its listed workers (reimbursement) or its treasury
+    /// (commission); outcome shares leave only to a listed worker (the shares a SELL sells): never elsewhere.
+    function _checkRecipient(bytes4 selector, bytes calldata data) internal view {
+        IExecutorView ex = IExecutorView(executor);
+        if (selector == ERC20_TRANSFER) {
+            (address to,) = abi.decode(data[4:], (address, uint256));
+            require(to == ex.treasury() || ex.isWorker(to), "Proxy: recipient not a worker or the treasury");
+        } else if (selector == ERC1155_TRANSFER) {
+            (address from, address to) = abi.decode(data[4:68], (address, address));
+            require(from == address(this) && ex.isWorker(to), "Proxy: recipient not a worker");
+        }
     }
 
     // --- the owner ---------------------------------------------------------------------------------------
@@ -139,6 +171,7 @@ contract PolyHunterProxy {
     }
 
     function setAllowed(address target, bytes4 selector, bool value) external onlyFactory {
+        require(!value || !forbiddenSelector(selector), "Proxy: selector never allowed");
         allowed[target][selector] = value;
         emit AllowedSet(target, selector, value);
     }
@@ -235,6 +268,7 @@ contract ProxyFactory {
     // --- admin --------------------------------------------------------------------------------------------
 
     function addDefaultAllowed(address target, bytes4 selector) external onlyAdmin {
+        require(!forbiddenSelector(selector), "Factory: selector never allowed");
         defaultTargets.push(target);
         defaultSelectors.push(selector);
     }
@@ -307,6 +341,9 @@ contract PolyHunterExecutor {
     );
     event AlreadySettled(bytes32 indexed copyId);
     event SharesPulled(address indexed proxy, address indexed worker, uint256 tokenId, uint256 amount);
+    event Redeemed(address indexed proxy, bytes32 indexed conditionId, uint256 payout);
+
+    bytes4 internal constant REDEEM_POSITIONS = bytes4(keccak256("redeemPositions(address,bytes32,bytes32,uint256[])"));
 
     modifier onlyAdmin() {
         require(msg.sender == admin, "Executor: not admin");
@@ -380,6 +417,22 @@ contract PolyHunterExecutor {
             abi.encodeWithSelector(IERC1155Min.safeTransferFrom.selector, proxy, msg.sender, tokenId, amount, "")
         );
         emit SharesPulled(proxy, msg.sender, tokenId, amount);
+    }
+
+    /// A resolved market's positions redeemed by the proxy itself (ConditionalTokens.redeemPositions pays
+    /// its caller): the payout stays in the proxy.
+    function redeem(address proxy, bytes32 conditionId, uint256[] calldata indexSets)
+        external
+        onlyWorker
+        returns (uint256 payout)
+    {
+        _checkProxy(proxy);
+        uint256 before = IERC20Min(collateral).balanceOf(proxy);
+        IPolyHunterProxy(proxy).execute(
+            ctf, abi.encodeWithSelector(REDEEM_POSITIONS, collateral, bytes32(0), conditionId, indexSets)
+        );
+        payout = IERC20Min(collateral).balanceOf(proxy) - before;
+        emit Redeemed(proxy, conditionId, payout);
     }
 
     /// Settle many copies in one transaction; a copy settled before is skipped (never twice).

@@ -8,11 +8,14 @@ import dataclasses
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.signal import from_micro
 from polyhunter.engine.stage_metrics import StageStats
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.store import reports
+from polyhunter.store.database import unit_of_work
 from polyhunter.store.reports import CopyCount, GuardrailEventRow, PausedConfig, RecentCopy
+from polyhunter.store.repos.settlements import SettlementRepository
 
 if TYPE_CHECKING:
     from polyhunter.app import App
@@ -117,6 +120,26 @@ class Queries:
                 "pending_markets": row.pending_markets,
                 "payout": str(from_micro(row.payout_micro)),
                 "realized_pnl": str(from_micro(row.realized_pnl_micro)),
+            }
+        return out
+
+    async def proxy_ledgers(self) -> dict[str, dict[str, Any]]:
+        """Each PROXY follower's settlement and ledger by name: its proxy, copies settled on chain and still
+        queued, what its proxy reimbursed the fleet, received from SELLs, paid in commission, and still owes."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in self._app.followers:
+            if f.spec.custody is not CustodyMode.PROXY:
+                continue
+            async with unit_of_work(self._app.sessions) as session:
+                ledger = await SettlementRepository(session).ledger(f.user_id)
+            out[f.spec.name] = {
+                "proxy": f.wallet.address,
+                "settled": ledger.settled,
+                "pending": ledger.queued,
+                "reimbursed": str(from_micro(ledger.reimbursed_micro)),
+                "proceeds": str(from_micro(ledger.proceeds_micro)),
+                "commission": str(from_micro(ledger.commission_micro)),
+                "open_debt": str(from_micro(ledger.open_debt_micro)),
             }
         return out
 

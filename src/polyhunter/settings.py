@@ -196,6 +196,7 @@ class ProxySettings(Section):
     )  # owed by a proxy: flush now
     confirmations: int = Field(default=2, ge=1, le=256)
     stuck_after_s: float = Field(default=30.0, ge=0.1, le=DAY_S)
+    tx_poll_s: float = Field(default=0.2, ge=0.01, le=60)  # how often worker transactions are looked up
     retry_base_s: float = Field(default=1.0, ge=0, le=3_600)
     retry_max_s: float = Field(default=300.0, ge=0, le=DAY_S)
     namespace: str = Field(default="polyhunter", min_length=1, max_length=64)

@@ -262,7 +262,7 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
             time.sleep(alive)
             assert proc.poll() is None, f"engine {n} exited by itself ({proc.returncode})"
             proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
+            proc.wait(timeout=120)
             kills.append(round(alive + (SETTLE_S if n % 2 else 0), 2))
             _assert_no_order_twice(admin(urls["admin"], "/orders"), db, makers, n)
         proc = _engine(run_file, env, tmp_path / "engine-final.log")

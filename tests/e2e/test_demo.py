@@ -12,7 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from polyhunter.sim.anvil import AnvilError, anvil_path
+from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
+
 pytestmark = pytest.mark.integration
+
+
+def _chain_tools() -> bool:
+    try:
+        anvil_path()
+        solcjs_path()
+    except (AnvilError, ChainBuildError):
+        return False
+    return True
 
 
 def test_demo_json_summary(tmp_path: Path) -> None:
@@ -34,8 +46,20 @@ def test_demo_json_summary(tmp_path: Path) -> None:
     copies = summary["copies"]
     assert copies.get("EXECUTED", 0) > 0
     assert "PENDING" not in copies, copies  # every copy ends terminal
-    assert set(summary["pnl_usdc"]) == {"demo-paper", "demo-wallet"}
-    assert summary["followers"] == {"demo-paper": "paper", "demo-wallet": "own wallet"}
+    followers = {"demo-paper": "paper", "demo-wallet": "own wallet"}
+    if _chain_tools():  # the PROXY follower runs on anvil: its copies settled, its ledger, no debt
+        followers["demo-proxy"] = "proxy"
+        ledger = summary["proxy"]["demo-proxy"]
+        assert ledger["settled"] > 0, ledger
+        assert Decimal(ledger["reimbursed"]) > 0
+        assert Decimal(ledger["commission"]) > 0
+        assert Decimal(ledger["open_debt"]) == 0
+        assert "proxy_note" not in summary
+    else:
+        assert summary["proxy"] == {}
+        assert summary["proxy_note"].startswith("not run: no chain tools"), summary["proxy_note"]
+    assert set(summary["pnl_usdc"]) == set(followers)
+    assert summary["followers"] == followers
     latency = summary["signal_to_submit_ms"]
     assert latency["count"] >= copies["EXECUTED"]  # one per order sent (a FOK chase sends more)
     assert 0 < latency["p50"] <= latency["p99"]

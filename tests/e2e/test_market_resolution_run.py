@@ -88,13 +88,13 @@ def test_a_market_resolved_mid_run_is_redeemed_and_summarized(tmp_path: Path) ->
                         assert time.monotonic() < deadline, f"nothing redeemed; see {log}"
                         time.sleep(0.5)
                     run.send_signal(signal.SIGTERM)
-                    out, _ = run.communicate(timeout=60)
+                    out, _ = run.communicate(timeout=180)
                 finally:
                     if run.poll() is None:
                         run.kill()
         finally:
             sim.send_signal(signal.SIGTERM)
-            sim.wait(timeout=30)
+            sim.wait(timeout=120)
     assert run.returncode == 0, log.read_text()[-3000:]
     (redeemed,) = rows(db, "SELECT * FROM redemptions")
     assert redeemed["state"] == "REDEEMED"

@@ -49,7 +49,7 @@ def _sim(tmp: Path) -> Iterator[dict[str, str]]:
             yield json.loads(proc.stdout.readline())
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            proc.wait(timeout=120)
 
 
 def _env(urls: dict[str, str], db: Path) -> dict[str, str]:
@@ -105,7 +105,7 @@ def _run_until_sigterm(
                 time.sleep(0.3)
             time.sleep(wait_s)
             proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=60)
+            out, _ = proc.communicate(timeout=180)
         finally:
             if proc.poll() is None:
                 proc.kill()

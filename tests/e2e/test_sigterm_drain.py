@@ -113,7 +113,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
         proc = _engine(run_file, _env(urls, db, key), log1)
         _wait_copies(db, 6)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0, log1.read_text()[-3000:]
+        assert proc.wait(timeout=150) == 0, log1.read_text()[-3000:]
         drained = _drained(log1)
         assert drained["cut_off"] == 0, drained
         assert not _pending(db), _pending(db)
@@ -127,7 +127,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
         before = int(rows(db, "SELECT count(*) AS n FROM copy_trades")[0]["n"])
         _wait_copies(db, before + 2)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0, log2.read_text()[-3000:]
+        assert proc.wait(timeout=150) == 0, log2.read_text()[-3000:]
         drained = _drained(log2)
         left = _pending(db)
         assert drained["cut_off"] > 0, drained
@@ -142,7 +142,7 @@ def test_sigterm_drains_and_exits_zero(tmp_path: Path) -> None:
         while ids & {r["id"] for r in _pending(db)} and time.monotonic() < deadline:
             time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0, log3.read_text()[-3000:]
+        assert proc.wait(timeout=150) == 0, log3.read_text()[-3000:]
         assert not ids & {r["id"] for r in _pending(db)}, "the restarted sweep settles earlier copies"
         assert not _pending(db)
 
@@ -168,7 +168,7 @@ def test_second_signal_during_drain_exits_at_once(tmp_path: Path) -> None:
         assert proc.poll() is None, "the drain waits for the venue's answers"
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=10)
+        code = proc.wait(timeout=30)
         assert code == 128 + signal.SIGTERM, log.read_text()[-3000:]
-        assert time.monotonic() - sent < 5
+        assert time.monotonic() - sent < 10
         assert re.search("second signal during the drain", log.read_text())

@@ -5,19 +5,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
-from polyhunter.runtime.demo import run_demo
+from polyhunter.runtime.demo import ProxyDemo, ProxySetup, run_demo
+from polyhunter.sim.anvil import AnvilError, anvil_path
+from polyhunter.sim.chain_build import ChainBuildError, solcjs_path
+from polyhunter.sim.proxy_stack import proxy_stack
 from polyhunter.sim.server_app import SimServer
 from polyhunter.sim.timing import TIMINGS
 
 # The embedded simulator keeps one minute of trade and order history (the followers' poller reads
 # seconds back); a demo left running for hours then holds a window, not everything it ever traded.
 SIM_HISTORY_RETENTION_S = 60.0
+
+
+MICRO = 1_000_000
+
+
+@contextlib.asynccontextmanager
+async def _proxy_on_anvil(urls: dict[str, str], tokens: list[str]) -> AsyncIterator[ProxyDemo]:
+    """anvil with the custody contracts, the PROXY follower's proxy (1000 USDC) and two fleet workers."""
+    async with proxy_stack(
+        urls["admin"],
+        tokens,
+        deposit_micro=1_000 * MICRO,
+        float_micro=500 * MICRO,
+        stock_micro=10_000 * MICRO,
+    ) as stack:
+        fleet = [(w.address, w.key, w.float_micro) for w in stack.fleet]
+        yield ProxyDemo(stack.rpc_url, stack.proxy, stack.proxy_settings(), fleet)
+
+
+def _proxy_setup() -> tuple[ProxySetup | None, str]:
+    """The PROXY follower's set-up when the chain tools are installed; otherwise why it does not run."""
+    try:
+        anvil_path()
+        solcjs_path()
+    except (AnvilError, ChainBuildError) as exc:
+        return None, f"not run: no chain tools ({exc}); `make node` installs anvil and solc"
+    return _proxy_on_anvil, ""
 
 
 def demo(
@@ -41,7 +72,7 @@ def demo(
     settings_file: Path | None = CONFIG_OPTION,
     set_flags: list[str] | None = SET_OPTION,
 ) -> None:
-    """Copy the simulator's leaders for a paper follower and an own-wallet follower, end to end."""
+    """Copy the simulator's leaders for a paper, an own-wallet and (with anvil) a PROXY follower, end to end."""
     if duration_s is not None and duration_s <= 0:
         typer.echo("error: --duration must be positive", err=True)
         raise typer.Exit(2)
@@ -51,6 +82,7 @@ def demo(
     settings = settings_or_exit(settings_file, set_flags=set_flags)
     # The demo's database is new each time: its migrations are not news (warnings still show).
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    proxy_setup, proxy_note = _proxy_setup()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_demo(
@@ -69,5 +101,7 @@ def demo(
                 as_json=as_json,
                 seed=seed,
                 workdir=Path("var/demo"),
+                proxy_setup=proxy_setup,
+                proxy_note=proxy_note,
             )
         )

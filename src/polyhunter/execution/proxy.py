@@ -3,6 +3,11 @@ is in their proxy contract; the copy is then ``SETTLEMENT_PENDING`` and its sett
 collateral between the worker and the proxy, the commission to the treasury) is queued for
 ``ProxySettler``. A SELL first pulls the proxy's shares to the worker through the executor contract.
 
+Redemption (the market lifecycle's ``Redeemer``): a resolved market the proxy holds is redeemed by the proxy
+itself through the executor contract (``redeem``: ConditionalTokens ``redeemPositions`` pays its caller, the
+proxy), once every copy in it is settled (before that its shares are still with a worker: the lifecycle
+tries again at its next poll).
+
 Float: a worker carries at most its ``float_limit`` of BUY cost not yet paid back (unsettled settlements,
 open debts, and BUYs in flight); a copy no worker can carry is refused with ``FLEET_FLOAT_LIMIT``.
 """
@@ -18,6 +23,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.chain import custody_calls as cc
+from polyhunter.adapters.chain.abi import event_topic
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.commission import FeeSchedule
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest
@@ -32,6 +38,11 @@ log = get_logger(__name__)
 
 FLOAT_LIMIT = "FLEET_FLOAT_LIMIT"
 MICRO = Decimal(1_000_000)
+REDEEMED_TOPIC = event_topic("Redeemed(address,bytes32,uint256)")
+
+
+class SettlementPendingError(RuntimeError):
+    """A redemption asked for before the market's copies are settled (or with no worker to send it)."""
 
 
 @dataclass(slots=True)
@@ -219,6 +230,39 @@ class ProxyExecutor:
         elif self._on_queued is not None and (owed >= self._cap_micro or request.side is Side.SELL):
             # the ledger's cap reached, or a worker holds the proxy's proceeds: settle now, not at the interval
             self._on_queued()
+
+    # --- redemption (the market lifecycle's Redeemer) -----------------------------------------------------
+
+    async def held(self, user_id: int, tokens: tuple[str, ...]) -> dict[str, Decimal]:
+        """The proxy's shares of each token on chain; raises while a copy in them is not settled."""
+        async with unit_of_work(self._sessions) as session:
+            pending = await SettlementRepository(session).unsettled_in(user_id, tokens)
+        if pending:
+            raise SettlementPendingError(f"{pending} copies in this market are not settled yet")
+        return {t: (await self.shares(user_id, t)).balance for t in tokens}
+
+    async def redeem(
+        self, user_id: int, condition_id: str, tokens: tuple[str, ...], winning_token: str
+    ) -> Decimal:
+        """The proxy redeems every outcome of the market (index set ``1 << i`` for the i-th token) through the
+        executor; returns the payout the contract reports (it stays in the proxy)."""
+        worker = next((m for m in self._fleet.values() if not m.paused), None)
+        if worker is None:
+            raise SettlementPendingError("no unpaused fleet worker to send the redemption")
+        data = cc.executor_redeem(
+            self.proxy(user_id),
+            bytes.fromhex(condition_id.removeprefix("0x")),
+            [1 << i for i in range(len(tokens))],
+        )
+        tracked = await self._chain.monitor.send(worker.sender, self._chain.executor, data, 400_000)
+        receipt = await self._chain.monitor.confirmed(tracked)
+        payout = sum(
+            int(str(entry["data"]), 16)
+            for entry in receipt.get("logs", [])
+            if str(entry["topics"][0]) == REDEEMED_TOPIC
+            and str(entry["address"]).lower() == self._chain.executor
+        )
+        return Decimal(payout) / MICRO
 
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
         """After a crash: the worker that placed this copy's order, if the venue knows it."""

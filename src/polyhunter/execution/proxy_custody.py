@@ -166,7 +166,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         lookup_submit=journal.lookup_submit,
         remember_s=ctx.remember_s,
     )
-    monitor = TxMonitor(rpc, confirmations=p.confirmations, stuck_after_s=p.stuck_after_s, poll_s=0.2)
+    monitor = TxMonitor(rpc, confirmations=p.confirmations, stuck_after_s=p.stuck_after_s, poll_s=p.tx_poll_s)
     senders = {wid: m.sender for wid, m in fleet.items()}
     settler = ProxySettler(ctx.sessions, rpc, monitor, senders, settler_config(settings))
     if ctx.registry is not None:

@@ -6,6 +6,11 @@ the store is written from those events. A batch whose outcome was lost (a SIGKIL
 recording, a replaced or re-orged transaction) is found on chain by its copy ids before anything is sent
 again, and a copy sent twice is skipped by the contract. One batch is in flight at a time, so planning a
 proxy's balance never races another batch (the queue per proxy).
+
+Several processes may run a settlement loop on the same database (engines side by side): a round runs only
+while its process holds the settlement lock (``store/round_lock.py``: a PostgreSQL advisory lock, or a file
+lock beside a SQLite database), so one process at a time settles, SUBMITTED rows found under the lock are
+truly lost (their process died), and the workers' nonces are read again from the node at each round.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError
 from polyhunter.domain.signal import Side
 from polyhunter.execution.tx_monitor import TxMonitor, TxRevertedError, WorkerSender
 from polyhunter.log import get_logger
-from polyhunter.store.database import unit_of_work
+from polyhunter.store.database import engine_of, unit_of_work
 from polyhunter.store.models.settlement import SettlementRow
 from polyhunter.store.repos.settlements import Paid, SettlementRepository, debt_parts
+from polyhunter.store.round_lock import RoundLock
 
 log = get_logger(__name__)
 
@@ -67,6 +73,7 @@ class SettlerMetrics:
     retries: int = 0
     debts_opened: int = 0
     debts_recovered: int = 0
+    lock_busy: int = 0  # rounds skipped: another process was settling
     gas_used: int = 0
     settled_copies_gas: list[tuple[int, int]] = field(default_factory=list)  # (copies, gas) per batch
 
@@ -81,8 +88,10 @@ class ProxySettler:
         config: SettlerConfig,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lock: RoundLock | None = None,
     ) -> None:
         self._sessions = sessions
+        self._lock = lock or RoundLock(engine_of(sessions), f"settlement:{config.namespace}")
         self._rpc = rpc
         self._monitor = monitor
         self._workers = dict(workers)
@@ -98,19 +107,34 @@ class ProxySettler:
 
     async def run(self) -> None:
         while True:
+            ran = True
             try:
-                while await self.flush_once():
-                    pass
-                await self.recover_debts_once()
-                await self.read_queue()
+                ran = await self.round()
             except Exception as exc:  # noqa: BLE001 - the next round retries; rows keep their state
                 log.warning("settlement.round_failed", error=str(exc))
+            # another process settles: ask for the lock again soon, whatever the interval
+            wait_s = self.config.flush_interval_s if ran else min(self.config.flush_interval_s, 0.5)
             try:
-                async with asyncio.timeout(self.config.flush_interval_s):
+                async with asyncio.timeout(wait_s):
                     await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    async def round(self) -> bool:
+        """Flush every due batch and collect what debts can be; False if another process holds the lock."""
+        async with self._lock.try_hold() as mine:
+            if not mine:
+                self.metrics.lock_busy += 1
+                await self.read_queue()
+                return False
+            for sender in self._workers.values():  # another process may have sent from them since
+                await sender.forget_nonce()
+            while await self.flush_once():
+                pass
+            await self.recover_debts_once()
+            await self.read_queue()
+            return True
 
     async def read_queue(self) -> tuple[int, float, int]:
         async with unit_of_work(self._sessions) as session:
@@ -346,6 +370,10 @@ class SettlementCollector(Collector):
             "polyhunter_settlement_debts_opened": ("Debts left by a short proxy", m.debts_opened),
             "polyhunter_settlement_debts_recovered": ("Debts collected", m.debts_recovered),
             "polyhunter_settlement_gas": ("Gas used by settlement transactions", m.gas_used),
+            "polyhunter_settlement_lock_busy": (
+                "Settlement rounds skipped: another process held the settlement lock",
+                m.lock_busy,
+            ),
             "polyhunter_worker_tx_sent": ("Fleet worker transactions sent", t.sent),
             "polyhunter_worker_tx_replaced": ("Stuck transactions replaced at a higher fee", t.replaced),
             "polyhunter_worker_tx_reorg_resent": (

@@ -50,22 +50,31 @@ class WorkerSender:
     def address(self) -> str:
         return self.signer.address
 
+    async def forget_nonce(self) -> None:
+        """Read the nonce from the node at the next send (another process may have sent since)."""
+        async with self._lock:
+            self._nonce = None
+
     async def gas_price(self) -> int:
         return parse_quantity(await self.rpc.call("eth_gasPrice"))
 
     async def send(self, to: str, data: bytes, gas: int) -> SignedTx:
         gas_price = await self.gas_price()  # read outside the mutex
         async with self._lock:
-            if self._nonce is None:
-                self._nonce = await self.rpc.transaction_count(self.address, "pending")
-            signed = self.signer.sign(LegacyTx(self._nonce, gas_price, gas, to, data))
-            try:
-                await self.rpc.call("eth_sendRawTransaction", ["0x" + signed.raw.hex()])
-            except RpcError:
-                self._nonce = None  # read again from the node next time
-                raise
-            self._nonce += 1
-        return signed
+            for attempt in range(2):
+                if self._nonce is None:
+                    self._nonce = await self.rpc.transaction_count(self.address, "pending")
+                signed = self.signer.sign(LegacyTx(self._nonce, gas_price, gas, to, data))
+                try:
+                    await self.rpc.call("eth_sendRawTransaction", ["0x" + signed.raw.hex()])
+                except RpcError as exc:
+                    self._nonce = None  # read again from the node
+                    if attempt == 0 and "nonce too low" in exc.message.lower():
+                        continue  # another process sent from this worker: once more at the node's nonce
+                    raise
+                self._nonce += 1
+                return signed
+        raise AssertionError("unreachable")
 
     async def resend(self, signed: SignedTx) -> None:
         """The same signed bytes again (a re-org dropped them); "already known" and the like are fine."""

@@ -173,8 +173,9 @@ class CoordinatorDedup:
         while True:
             await asyncio.sleep(self._claim_ms / 3000)
             try:
-                for key in keys:
-                    await self._coord.claim(self._prefix + key, self.owner, self._claim_ms)
+                async with asyncio.timeout(self._claim_ms / 1000):  # a round outliving the claims is moot
+                    for key in keys:
+                        await self._coord.claim(self._prefix + key, self.owner, self._claim_ms)
             except Exception as exc:  # noqa: BLE001 - Redis away: try again at the next round
                 log.warning("shared dedup claims not refreshed", keys=len(keys), error=repr(exc))
 

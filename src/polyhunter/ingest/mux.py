@@ -367,7 +367,20 @@ class SignalMux(SignalSink):
     async def drain(self, timeout_s: float) -> int:
         """Wait up to `timeout_s` for the push path's background hand-offs; cancel what is left (its
         keys are forgotten: the poller's copy after a restart is accepted). Returns how many were cut."""
-        return await drain_tasks(self._background, timeout_s)
+        cut = await drain_tasks(self._background, timeout_s)
+        await self._stop_holders()
+        return cut
+
+    async def _stop_holders(self) -> None:
+        """Cancel the claim keepers still running (their hand-offs were cut) and wait a moment for them,
+        before the caller closes the coordinator under them: a keeper left inside a Redis call on a
+        closed pool would hold up the event loop's shutdown."""
+        holders = list(self._holders.values())
+        self._holders.clear()
+        for holder in holders:
+            holder.cancel()
+        if holders:
+            await asyncio.wait(holders, timeout=1.0)
 
     async def hand_off(self, offered: list[Signal]) -> None:
         """Sink for signals that already passed :meth:`offer`: the shared gate, then the engine's sink.

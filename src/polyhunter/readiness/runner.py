@@ -1,5 +1,6 @@
 """Which checks run, concurrently, each within its timeout: all of them for `polyhunter doctor`, the
-critical ones (database answers, CLOB reachable, wallets sign in) before `polyhunter run` starts."""
+critical ones (database answers, CLOB reachable, wallets sign in, PROXY followers' proxies deployed) before
+`polyhunter run` starts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Awaitable
 
 import aiohttp
 
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.readiness.checks import DEFAULT_TIMEOUT_S, CheckResult, bounded
 from polyhunter.readiness.infra import (
     HEAD_WAIT_S,
@@ -17,6 +19,7 @@ from polyhunter.readiness.infra import (
     check_redis,
     master_key_problem,
 )
+from polyhunter.readiness.proxy import check_proxy, proxy_checks
 from polyhunter.readiness.venue import check_clob, check_http_surface, check_rtds
 from polyhunter.readiness.wallets import check_wallet
 from polyhunter.runtime.run_file import RunFile
@@ -72,6 +75,7 @@ async def doctor_checks(
         ]
         for spec in run.followers if run is not None else ():
             parts.append(check_wallet(s, spec, t))
+        parts.append(proxy_checks(s, run.followers if run is not None else (), t))
         return await _flatten(parts)
 
 
@@ -94,4 +98,14 @@ async def critical_checks(
             bounded("venue.clob", check_clob(http, s.venue), t, "start the venue or set venue.clob_url"),
         ]
         parts.extend(check_wallet(s, spec, t, funds=False) for spec in run.followers)
+        parts.extend(
+            bounded(
+                f"proxy.{spec.name}",
+                check_proxy(s, spec, t),
+                t * 3,
+                "deploy the proxy: polyhunter proxy create",
+            )
+            for spec in run.followers
+            if spec.custody is CustodyMode.PROXY
+        )
         return await _flatten(parts)

@@ -1,7 +1,10 @@
 """`polyhunter demo`: the simulator's `leaders` scenario, two demo followers, the whole pipeline.
 
-One follower trades on paper, the other with its own generated key (funded on the simulator, orders
-signed and posted to the simulator's CLOB). Runs on SQLite (a fresh file under ./var/demo/) with
+One follower trades on paper, another with its own generated key (funded on the simulator, orders
+signed and posted to the simulator's CLOB) and, when the chain tools are installed (`make node`: anvil),
+a third is a PROXY follower: its money in a proxy contract on anvil, fleet workers trading for it on the
+simulator's CLOB with their float, its copies settled on chain (the summary shows its settled copies, its
+ledger and its debt); without anvil the summary says it did not run. Runs on SQLite (a fresh file under ./var/demo/) with
 in-memory coordination, shows a live view (or one JSON summary with --json) and stops after
 --duration seconds or Ctrl-C.
 """
@@ -11,7 +14,9 @@ from __future__ import annotations
 import secrets
 import sys
 import time
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,13 +40,52 @@ from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.shutdown import ShutdownSignals
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.settings import Settings
+from polyhunter.store import migrate
+from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
+from polyhunter.store.enums import WalletKind
+from polyhunter.store.master_key import open_secret_box
+from polyhunter.store.repos.settlements import SettlementRepository
+from polyhunter.store.repos.wallets import WalletRepository
 
 log = get_logger(__name__)
 
 START_CASH = Decimal(1000)
+PROXY_FEES: dict[str, object] = {"fee_bps": 50, "profit_share_bps": 1_000, "flush_interval_s": 2.0}
 
 
-def _followers(leaders: list[str], eoa_key: str) -> RunFile:
+@dataclass(frozen=True, slots=True)
+class ProxyDemo:
+    """The demo's PROXY follower, set up by the demo command on anvil: the chain node, the follower's proxy,
+    the ``[proxy]`` settings of the contracts and the fleet workers (address, key, float in base units)."""
+
+    rpc_url: str
+    proxy: str
+    contracts: dict[str, object]
+    fleet: list[tuple[str, str, int]] = field(repr=False)
+
+
+# (the simulator's URLs, every market token) -> the PROXY follower's set-up, torn down on exit
+ProxySetup = Callable[[dict[str, str], list[str]], AbstractAsyncContextManager[ProxyDemo]]
+
+
+async def register_fleet(settings: Settings, fleet: list[tuple[str, str, int]]) -> None:
+    """The fleet workers in the demo's database (keys encrypted), before the engine builds its executors."""
+    await migrate.upgrade(settings.db)
+    engine = create_engine(settings.db, pooled=False)
+    try:
+        sessions = create_session_factory(engine)
+        box = await open_secret_box(settings.secrets, sessions)
+        async with unit_of_work(sessions) as session:
+            for address, key, float_micro in fleet:
+                wallet_id = await WalletRepository(session, box).create(
+                    address, WalletKind.FLEET, private_key=key
+                )
+                await SettlementRepository(session).add_worker(wallet_id, float_micro)
+    finally:
+        await engine.dispose()
+
+
+def _followers(leaders: list[str], eoa_key: str, proxy: ProxyDemo | None = None) -> RunFile:
     copies_paper = [
         CopySpec(leader=a, sizing="FIXED_USDC", sizing_value=Decimal(5), max_trade_usdc=Decimal(25))
         for a in leaders
@@ -56,8 +100,18 @@ def _followers(leaders: list[str], eoa_key: str) -> RunFile:
         )
         for a in leaders
     ]
+    proxied = []
+    if proxy is not None:
+        copies_proxy = [
+            CopySpec(leader=a, sizing="FIXED_USDC", sizing_value=Decimal(5), max_trade_usdc=Decimal(25))
+            for a in leaders
+        ]
+        proxied.append(
+            FollowerSpec(name="demo-proxy", custody=CustodyMode.PROXY, proxy=proxy.proxy, copies=copies_proxy)
+        )
     return RunFile(
         followers=[
+            *proxied,
             FollowerSpec(
                 name="demo-paper",
                 custody=CustodyMode.PAPER,
@@ -74,8 +128,13 @@ def _followers(leaders: list[str], eoa_key: str) -> RunFile:
     )
 
 
-def _demo_settings(base: Settings, urls: dict[str, str], db_path: Path) -> Settings:
+def _demo_settings(
+    base: Settings, urls: dict[str, str], db_path: Path, proxy: ProxyDemo | None = None
+) -> Settings:
     data = base.model_dump()
+    if proxy is not None:
+        data["venue"]["chain_rpc_url"] = proxy.rpc_url
+        data["proxy"].update({**PROXY_FEES, **proxy.contracts})
     data["venue"].update(
         clob_url=urls["clob"],
         data_api_url=urls["data_api"],
@@ -97,12 +156,21 @@ async def _admin(session: aiohttp.ClientSession, url: str, method: str, path: st
         return await resp.json()
 
 
-def _intro(eoa_address: str, leaders: list[str]) -> str:
-    return (
+def _intro(eoa_address: str, leaders: list[str], proxy: ProxyDemo | None, proxy_note: str) -> str:
+    text = (
         f"Demo followers: demo-paper trades on paper ({START_CASH} USDC); demo-wallet is an own wallet "
         f"({short_address(eoa_address)}, a key generated for this demo, funded with {START_CASH} USDC on "
-        f"the simulator). Both copy the simulator's {len(leaders)} leaders."
+        f"the simulator)"
     )
+    if proxy is not None:
+        text += (
+            f"; demo-proxy's money is in its proxy {short_address(proxy.proxy)} on a local anvil chain, "
+            f"{len(proxy.fleet)} fleet workers trade for it on their float and settle with it on chain"
+        )
+    text += f". All copy the simulator's {len(leaders)} leaders."
+    if proxy_note:
+        text += f"\nPROXY follower: {proxy_note}"
+    return text
 
 
 DEMO_ACCOUNT = "demo"
@@ -134,12 +202,15 @@ async def run_demo(
     as_json: bool,
     seed: int,
     workdir: Path,
+    proxy_setup: ProxySetup | None = None,
+    proxy_note: str = "",
 ) -> dict[str, Any]:
+    """``proxy_setup`` (when anvil is at hand) adds the PROXY follower; otherwise ``proxy_note`` says why not."""
     workdir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     db_path = workdir / f"demo-{datetime.now(UTC):%Y%m%dT%H%M%S}-{seed}.db"
     view = LiveLog(title="PolyHunter demo", starting_cash=START_CASH)
     eoa_key = "0x" + secrets.token_hex(32)
-    async with venue as sim:
+    async with venue as sim, AsyncExitStack() as stack:
         async with aiohttp.ClientSession() as http:
             scenario = await _admin(http, sim.urls["admin"], "GET", "/scenario")
             leaders = [leader["address"] for leader in scenario["leaders"]]
@@ -150,9 +221,15 @@ async def run_demo(
                 "/fund",
                 {"address": address_from_private_key(eoa_key), "collateral": str(START_CASH)},
             )
-        settings = _demo_settings(base, sim.urls, db_path)
-        view.intro = _intro(address_from_private_key(eoa_key), leaders)
-        sup = Supervisor(settings, _followers(leaders, eoa_key), on_copy=view.add)
+        proxy = None
+        if proxy_setup is not None:
+            tokens = [str(t) for m in scenario["markets"] for t in m["tokens"]]
+            proxy = await stack.enter_async_context(proxy_setup(sim.urls, tokens))
+        settings = _demo_settings(base, sim.urls, db_path, proxy)
+        if proxy is not None:
+            await register_fleet(settings, proxy.fleet)
+        view.intro = _intro(address_from_private_key(eoa_key), leaders, proxy, proxy_note)
+        sup = Supervisor(settings, _followers(leaders, eoa_key, proxy), on_copy=view.add)
         started = time.monotonic()
         await sup.start()
         link = await _dashboard_link(sup)
@@ -167,6 +244,8 @@ async def run_demo(
                 else:
                     await watch(sup.queries, view, running, live=True)
                 result = await summary(sup.queries, view, started)
+                if proxy_note:
+                    result["proxy_note"] = proxy_note
                 if as_json:
                     print(summary_json(result))  # noqa: T201 - the command's output
                 else:

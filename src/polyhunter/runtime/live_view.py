@@ -127,6 +127,7 @@ async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, 
         "pnl_usdc": {name: str(value) for name, value in pnl.items()},
         "realized_usdc": await queries.realized_per_follower(),  # fees, resolved markets, realized PnL
         "followers": dict(view.custody),  # who they are: name -> custody (`paper`, `own wallet`)
+        "proxy": await queries.proxy_ledgers(),  # PROXY followers: settled copies, ledger, debt
         "ingest": queries.ingest(),
     }
 
@@ -155,6 +156,20 @@ def summary_text(result: dict[str, Any]) -> str:
             + f", realized {Decimal(r['realized_pnl']):+.4f}"
             for name, r in sorted(realized.items())
         ]
+    proxies = result.get("proxy", {})
+    if proxies:
+        lines.append("PROXY settlement and ledger (USDC):")
+        for name, p in sorted(proxies.items()):
+            lines.append(
+                f"  {name} {short_address(p['proxy'])}: {p['settled']} settled, {p['pending']} pending, "
+                f"open debt {Decimal(p['open_debt']):.4f}"
+            )
+            lines.append(
+                f"    reimbursed {Decimal(p['reimbursed']):.4f}, proceeds {Decimal(p['proceeds']):.4f}, "
+                f"commission {Decimal(p['commission']):.4f}"
+            )
+    if result.get("proxy_note"):
+        lines.append(f"PROXY follower: {result['proxy_note']}")
     return "\n".join(lines)
 
 

@@ -2,8 +2,12 @@
 
 Everything is sent from an account the node holds unlocked (anvil's account 0 is the platform admin):
 ``TestCollateral`` (ERC-20, 6 decimals), ``TestOutcomes`` (ERC-1155), ``PolyHunterExecutor`` (treasury, workers),
-``ProxyFactory`` (bound to the executor), with the proxies' default allowlist (collateral ``transfer`` and
-``approve``, outcome ``safeTransferFrom`` and ``setApprovalForAll``) and the executor's (collateral ``approve``, outcome ``setApprovalForAll``).
+``ProxyFactory`` (bound to the executor), with the proxies' default allowlist: collateral ``transfer`` (to a
+listed worker or the treasury only: the proxy checks the recipient), outcome ``safeTransferFrom`` (to a listed
+worker only) and ``redeemPositions`` (the payout comes back to the proxy). No approval of any kind: the
+contracts refuse ``approve``, ``setApprovalForAll``, ``transferFrom`` and the like on a proxy's allowlist, so
+the executor (or a leaked worker key) can never hand a proxy's funds to an address of its choosing. The
+executor's own allowlist (its generic ``execute``) starts empty.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ from polyhunter.sim.chain_build import CONTRACTS_DIR, CompiledContract, compile_
 CUSTODY_SOURCE = CONTRACTS_DIR / "ProxyCustody.sol"
 TOKENS_SOURCE = CONTRACTS_DIR / "TestTokens.sol"
 _GAS = 8_000_000
+
+
+def default_allowlist(collateral: str, ctf: str) -> tuple[tuple[str, str], ...]:
+    """Every new proxy's (target, function): what settlement, a SELL's pull and a redemption need."""
+    return (
+        (collateral, cc.ERC20_TRANSFER),
+        (ctf, cc.ERC1155_SAFE_TRANSFER_FROM),
+        (ctf, cc.CTF_REDEEM_POSITIONS),
+    )
 
 
 class DeployError(RuntimeError):
@@ -88,12 +101,6 @@ async def deploy_custody(
     )
     factory = await deploy(rpc, admin, built["ProxyFactory"], encode(["address"], [executor]))
     await send(rpc, admin, executor, cc.set_factory(factory))
-    await send(rpc, admin, factory, cc.add_default_allowed(collateral, cc.ERC20_TRANSFER))
-    await send(rpc, admin, factory, cc.add_default_allowed(ctf, cc.ERC1155_SAFE_TRANSFER_FROM))
-    await send(
-        rpc, admin, factory, cc.add_default_allowed(collateral, cc.ERC20_APPROVE)
-    )  # DIRECT: the exchange
-    await send(rpc, admin, factory, cc.add_default_allowed(ctf, cc.ERC1155_SET_APPROVAL_FOR_ALL))
-    await send(rpc, admin, executor, cc.set_executor_allowed(collateral, cc.ERC20_APPROVE, True))
-    await send(rpc, admin, executor, cc.set_executor_allowed(ctf, cc.ERC1155_SET_APPROVAL_FOR_ALL, True))
+    for target, function in default_allowlist(collateral, ctf):
+        await send(rpc, admin, factory, cc.add_default_allowed(target, function))
     return CustodyDeployment(admin, treasury, collateral, ctf, executor, factory)

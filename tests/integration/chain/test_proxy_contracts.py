@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from polyhunter.adapters.chain import custody_calls as cc
-from polyhunter.adapters.chain.abi import encode, event_topic, function_selector
+from polyhunter.adapters.chain.abi import encode, encode_call, event_topic, function_selector
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError
 from polyhunter.adapters.polymarket.eip712 import address_from_private_key, parse_private_key, sign_digest
 from polyhunter.sim.anvil import AnvilProcess
@@ -282,49 +282,95 @@ async def test_a_proxy_not_made_by_the_factory_is_refused(rig: Rig) -> None:
 
 
 async def test_a_target_or_selector_not_allowlisted_reverts(rig: Rig) -> None:
-    await _mint(rig, rig.proxy, usdc=10 * USDC)
-    # the executor's own allowlist: collateral.transfer is not on it
-    transfer = cc.erc20_transfer(rig.worker, USDC)
-    await _reverts(
-        rig.rpc,
-        rig.worker,
-        rig.d.executor,
-        cc.executor_execute(rig.proxy, rig.d.collateral, transfer),
-        "Executor: target or selector not allowed",
-    )
-    # an allowlisted selector on a target that is not
-    approve = cc.erc20_approve(rig.worker, USDC)
-    await _reverts(
-        rig.rpc,
-        rig.worker,
-        rig.d.executor,
-        cc.executor_execute(rig.proxy, rig.stranger, approve),
-        "Executor: target or selector not allowed",
-    )
+    await _mint(rig, rig.proxy, usdc=10 * USDC, shares=USDC)
+    # the default allowlist: settlement, a SELL's pull and redemption; no approval of any kind
+    for target, function in ((rig.d.collateral, f) for f in cc.FORBIDDEN):
+        on_list = await _call(
+            rig.rpc, rig.proxy, encode_call("allowed(address,bytes4)", [target, cc.selector(function)])
+        )
+        assert not cc.decode_bool(on_list), function
+    # the executor's own allowlist (its generic execute) is empty: a listed worker cannot approve anyone
+    for target, data in (
+        (rig.d.collateral, cc.erc20_approve(rig.worker, USDC)),
+        (rig.d.ctf, cc.erc1155_set_approval_for_all(rig.stranger, True)),
+        (rig.d.collateral, cc.erc20_transfer(rig.worker, USDC)),
+    ):
+        await _reverts(
+            rig.rpc,
+            rig.worker,
+            rig.d.executor,
+            cc.executor_execute(rig.proxy, target, data),
+            "Executor: target or selector not allowed",
+        )
     # on the executor's list but not on the proxy's: the proxy refuses
+    balance_of = cc.erc20_balance_of(rig.proxy)
     await send(
         rig.rpc,
         rig.d.admin,
         rig.d.executor,
-        cc.set_executor_allowed(rig.d.collateral, cc.ERC20_TRANSFER_FROM, True),
+        cc.set_executor_allowed(rig.d.collateral, "balanceOf(address)", True),
     )
-    pull = cc.erc20_transfer_from(rig.proxy, rig.worker, USDC)
     await _reverts(
         rig.rpc,
         rig.worker,
         rig.d.executor,
-        cc.executor_execute(rig.proxy, rig.d.collateral, pull),
+        cc.executor_execute(rig.proxy, rig.d.collateral, balance_of),
         "Proxy: target or selector not allowed",
     )
-    # allowlisted on both: it goes through (the proxy approves the exchange for DIRECT mode)
-    await send(rig.rpc, rig.worker, rig.d.executor, cc.executor_execute(rig.proxy, rig.d.collateral, approve))
-    allowance = await _call(
+    # an approval on both lists (the admin tried): the proxy refuses it whatever its list says, and the
+    # factory refuses to put one there
+    await send(
         rig.rpc,
-        rig.d.collateral,
-        function_selector("allowance(address,address)")
-        + encode(["address", "address"], [rig.proxy, rig.worker]),
+        rig.d.admin,
+        rig.d.executor,
+        cc.set_executor_allowed(rig.d.collateral, cc.ERC20_APPROVE, True),
     )
-    assert cc.decode_uint(allowance) == USDC
+    await _reverts(
+        rig.rpc,
+        rig.worker,
+        rig.d.executor,
+        cc.executor_execute(rig.proxy, rig.d.collateral, cc.erc20_approve(rig.worker, USDC)),
+        "Proxy: selector never allowed",
+    )
+    for function in cc.FORBIDDEN:
+        data = cc.set_proxy_allowed(rig.proxy, rig.d.collateral, function, True)
+        await _reverts(rig.rpc, rig.d.admin, rig.d.factory, data, "Proxy: selector never allowed")
+        await _reverts(
+            rig.rpc,
+            rig.d.admin,
+            rig.d.factory,
+            cc.add_default_allowed(rig.d.collateral, function),
+            "Factory: selector never allowed",
+        )
+    # an allowlisted transfer to an address that is neither a listed worker nor the treasury: refused
+    await send(
+        rig.rpc,
+        rig.d.admin,
+        rig.d.executor,
+        cc.set_executor_allowed(rig.d.collateral, cc.ERC20_TRANSFER, True),
+    )
+    await send(
+        rig.rpc,
+        rig.d.admin,
+        rig.d.executor,
+        cc.set_executor_allowed(rig.d.ctf, cc.ERC1155_SAFE_TRANSFER_FROM, True),
+    )
+    await _reverts(
+        rig.rpc,
+        rig.worker,
+        rig.d.executor,
+        cc.executor_execute(rig.proxy, rig.d.collateral, cc.erc20_transfer(rig.stranger, USDC)),
+        "Proxy: recipient not a worker or the treasury",
+    )
+    shares_out = cc.erc1155_safe_transfer_from(rig.proxy, rig.stranger, TOKEN, 1)
+    await _reverts(
+        rig.rpc,
+        rig.worker,
+        rig.d.executor,
+        cc.executor_execute(rig.proxy, rig.d.ctf, shares_out),
+        "Proxy: recipient not a worker",
+    )
+    assert (await _usdc(rig, rig.proxy), await _shares(rig, rig.proxy)) == (10 * USDC, USDC)
     # the admin removes a proxy's selector: refused from then on
     await send(
         rig.rpc,
@@ -335,6 +381,33 @@ async def test_a_target_or_selector_not_allowlisted_reverts(rig: Rig) -> None:
     item = cc.Settlement(_copy_id(), rig.proxy, cc.SettleSide.BUY, TOKEN, 0, USDC, 0)
     await _reverts(
         rig.rpc, rig.worker, rig.d.executor, cc.settle([item]), "Proxy: target or selector not allowed"
+    )
+
+
+async def test_a_resolved_market_is_redeemed_into_the_proxy(rig: Rig) -> None:
+    condition, other = secrets.token_bytes(32), TOKEN + 1
+    await _mint(rig, rig.proxy, usdc=2 * USDC, shares=3 * USDC)
+    await send(rig.rpc, rig.d.admin, rig.d.ctf, encode_mint_id(rig.proxy, other, 5 * USDC))
+    await send(rig.rpc, rig.d.admin, rig.d.ctf, cc.ctf_set_condition(condition, [TOKEN, other]))
+    await _mint(rig, rig.d.ctf, usdc=3 * USDC)  # the collateral behind the winning shares
+    redeem = cc.executor_redeem(rig.proxy, condition, [1, 2])
+    await _reverts(rig.rpc, rig.worker, rig.d.executor, redeem, "CTF: result for condition not received yet")
+    await send(rig.rpc, rig.d.admin, rig.d.ctf, cc.ctf_report_payouts(condition, [1, 0]))  # TOKEN won
+    await _reverts(rig.rpc, rig.stranger, rig.d.executor, redeem, "Executor: not a listed worker")
+    receipt = await send(rig.rpc, rig.worker, rig.d.executor, redeem)
+    redeemed = [
+        log for log in receipt["logs"] if log["topics"][0] == event_topic("Redeemed(address,bytes32,uint256)")
+    ]
+    assert len(redeemed) == 1
+    assert int(redeemed[0]["data"], 16) == 3 * USDC
+    assert await _usdc(rig, rig.proxy) == 5 * USDC  # the payout reached the proxy, nobody else
+    assert await _usdc(rig, rig.worker) == 0
+    assert await _shares(rig, rig.proxy) == 0
+
+
+def encode_mint_id(to: str, token_id: int, amount: int) -> bytes:
+    return function_selector("mint(address,uint256,uint256)") + encode(
+        ["address", "uint256", "uint256"], [to, token_id, amount]
     )
 
 

@@ -100,7 +100,7 @@ async def _cli(*args: str, key: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=240)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 

@@ -55,7 +55,7 @@ async def test_sim_subprocess_prints_urls_and_serves() -> None:
                 await ws.send_str("PING")
                 assert (await ws.receive(timeout=5)).data == "PONG"
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
+        assert await asyncio.wait_for(proc.wait(), timeout=120) == 0
         assert await proc.stdout.read() == b""  # exactly one line on stdout
     finally:
         await stop_async_process(proc)
@@ -91,6 +91,6 @@ async def test_sim_subprocess_replays_with_delay_and_order_faults() -> None:
                 await asyncio.sleep(0.1)
             assert {t["transactionHash"] for t in trades} == hashes
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), timeout=30) == 0
+        assert await asyncio.wait_for(proc.wait(), timeout=120) == 0
     finally:
         await stop_async_process(proc)

@@ -604,3 +604,46 @@ async def test_a_long_hand_off_keeps_its_claims_alive_and_quick_ones_are_never_r
     assert await coord.claim(key, "other", 60_000) is Claim.FINAL
     assert not mux._claimed
     assert not mux._holders
+
+
+class HangingCoordinator(MemoryCoordinator):
+    """The first claim of a key answers at once; a refresh of it never returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+        self.refreshing = asyncio.Event()
+
+    async def claim(self, key: str, owner: str, ttl_ms: int) -> Claim:
+        if key in self.seen:
+            self.refreshing.set()
+            await asyncio.Event().wait()
+        self.seen.add(key)
+        return await super().claim(key, owner, ttl_ms)
+
+
+async def test_drain_leaves_no_claim_keeper_running() -> None:
+    """A hand-off cut by the drain while its claim keeper is inside a coordinator call: once `drain`
+    returns the keeper is finished too (the caller closes the coordinator next; a keeper left in a call
+    on a closed pool would hold up the shutdown of the event loop)."""
+    coord = HangingCoordinator()
+
+    async def never(batch: list[Signal]) -> None:
+        await asyncio.Event().wait()  # the database never answers
+
+    mux = SignalMux(
+        "HYBRID",
+        DedupSet(ttl_s=60),
+        IngestMetrics(),
+        max_signal_age_s=60,
+        shared=CoordinatorDedup(coord, 60, claim_ttl_s=0.3),
+        sink=never,
+    )
+    first = sig(1, WS)
+    assert mux.offer(first) is Verdict.ACCEPTED
+    await mux.hand_off_soon([first])
+    await asyncio.wait_for(coord.refreshing.wait(), 10)
+    keepers = list(mux._holders.values())
+    assert await mux.drain(0.05) == 1
+    assert all(keeper.done() for keeper in keepers)
+    assert not mux._holders

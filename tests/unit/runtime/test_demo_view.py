@@ -125,9 +125,40 @@ def test_summary_text_gives_states_reasons_latency_and_pnl() -> None:
 
 
 def test_demo_says_who_its_followers_are() -> None:
-    from polyhunter.runtime.demo import _intro
+    from polyhunter.runtime.demo import ProxyDemo, _intro
 
-    text = _intro("0xF1a0000000000000000000000000000000DE3a", ["0x1", "0x2", "0x3"])
+    text = _intro(
+        "0xF1a0000000000000000000000000000000DE3a", ["0x1", "0x2", "0x3"], None, "not run: no anvil"
+    )
     assert "demo-paper trades on paper (1000 USDC)" in text
     assert "demo-wallet is an own wallet (0xF1a0…DE3a" in text
     assert "3 leaders" in text
+    assert "PROXY follower: not run: no anvil" in text
+    proxy = ProxyDemo("http://127.0.0.1:8545", "0x" + "ab" * 20, {}, [("0x1", "k", 1), ("0x2", "k", 1)])
+    text = _intro("0xF1a0000000000000000000000000000000DE3a", ["0x1"], proxy, "")
+    assert "demo-proxy's money is in its proxy 0xabab…abab on a local anvil chain, 2 fleet workers" in text
+
+
+def test_summary_text_shows_the_proxy_ledger() -> None:
+    proxy = {
+        "proxy": "0x" + "ab" * 20,
+        "settled": 46,
+        "pending": 1,
+        "reimbursed": "199.5236",
+        "proceeds": "23.9467",
+        "commission": "1.117349",
+        "open_debt": "0",
+    }
+    base = {
+        "duration_s": 1.0,
+        "signals": 1,
+        "copies": {},
+        "copies_by_reason": {},
+        "signal_to_submit_ms": {"count": 0},
+        "pnl_usdc": {},
+    }
+    text = summary_text({**base, "proxy": {"demo-proxy": proxy}})
+    assert "demo-proxy 0xabab…abab: 46 settled, 1 pending, open debt 0.0000" in text
+    assert "reimbursed 199.5236, proceeds 23.9467, commission 1.1173" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "PROXY follower: not run" in summary_text({**base, "proxy": {}, "proxy_note": "not run: no anvil"})

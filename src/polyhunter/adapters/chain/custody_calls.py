@@ -20,6 +20,17 @@ ERC20_BALANCE_OF = "balanceOf(address)"
 ERC1155_SAFE_TRANSFER_FROM = "safeTransferFrom(address,address,uint256,uint256,bytes)"
 ERC1155_SET_APPROVAL_FOR_ALL = "setApprovalForAll(address,bool)"
 ERC1155_BALANCE_OF = "balanceOf(address,uint256)"
+CTF_REDEEM_POSITIONS = "redeemPositions(address,bytes32,bytes32,uint256[])"
+# Never on a proxy's allowlist (the contract refuses them): each would let whoever drives the proxy send
+# its funds to an address of their choosing.
+FORBIDDEN = (
+    ERC20_APPROVE,
+    "increaseAllowance(address,uint256)",
+    "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)",
+    ERC20_TRANSFER_FROM,
+    ERC1155_SET_APPROVAL_FOR_ALL,
+    "safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)",
+)
 
 SETTLEMENT_TUPLE = "(bytes32,address,uint8,uint256,uint256,uint256,uint256)"
 SETTLE = f"settle({SETTLEMENT_TUPLE}[])"
@@ -168,6 +179,11 @@ def pull_shares(proxy: str, token_id: int, amount: int) -> bytes:
     return encode_call("pullShares(address,uint256,uint256)", [proxy, token_id, amount])
 
 
+def executor_redeem(proxy: str, condition_id: bytes, index_sets: Sequence[int]) -> bytes:
+    """The executor has the proxy redeem a resolved market's positions; the payout stays in the proxy."""
+    return encode_call("redeem(address,bytes32,uint256[])", [proxy, condition_id, list(index_sets)])
+
+
 def settle(items: Sequence[Settlement]) -> bytes:
     return encode_call(SETTLE, [[item.as_tuple() for item in items]])
 
@@ -205,6 +221,16 @@ def erc1155_set_approval_for_all(operator: str, approved: bool) -> bytes:
 
 def erc1155_safe_transfer_from(sender: str, to: str, token_id: int, amount: int) -> bytes:
     return encode_call(ERC1155_SAFE_TRANSFER_FROM, [sender, to, token_id, amount, b""])
+
+
+def ctf_set_condition(condition_id: bytes, position_ids: Sequence[int]) -> bytes:
+    """``TestOutcomes`` only: a condition's position id per outcome slot."""
+    return encode_call("setCondition(bytes32,uint256[])", [condition_id, list(position_ids)])
+
+
+def ctf_report_payouts(condition_id: bytes, numerators: Sequence[int]) -> bytes:
+    """``TestOutcomes`` only: the condition resolved with these payout numerators."""
+    return encode_call("reportPayouts(bytes32,uint256[])", [condition_id, list(numerators)])
 
 
 # --- results --------------------------------------------------------------------------------------------

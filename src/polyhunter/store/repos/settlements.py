@@ -65,6 +65,7 @@ class Ledger:
     commission_micro: int  # proxy -> treasury
     open_debt_micro: int
     queued: int  # settlements not settled yet
+    settled: int = 0  # settlements settled on chain
 
 
 class SettlementRepository:
@@ -140,6 +141,17 @@ class SettlementRepository:
         )
         return int(owed or 0)
 
+    async def unsettled_in(self, user_id: int, assets: Sequence[str]) -> int:
+        """The user's settlements in ``assets`` not settled yet (their shares or proceeds are with a worker)."""
+        n = await self._s.scalar(
+            select(func.count()).where(
+                SettlementRow.user_id == user_id,
+                SettlementRow.asset.in_(list(assets)),
+                SettlementRow.status != SettlementStatus.SETTLED,
+            )
+        )
+        return int(n or 0)
+
     async def assets(self, user_id: int) -> list[str]:
         rows = await self._s.scalars(
             select(SettlementRow.asset).where(SettlementRow.user_id == user_id).distinct()
@@ -159,6 +171,7 @@ class SettlementRepository:
                 state=CopyTradeState.SETTLEMENT_PENDING,
                 filled_size_micro=new.shares_micro,
                 filled_price_micro=new.filled_price_micro,
+                filled_notional_micro=new.collateral_micro,  # exactly what the proxy pays or gets
                 fees_micro=new.fee_micro,
                 executed_at=now,
                 next_retry_at=None,
@@ -399,8 +412,18 @@ class SettlementRepository:
                 SettlementRow.user_id == user_id, SettlementRow.status != SettlementStatus.SETTLED
             )
         )
+        settled = await self._s.scalar(
+            select(func.count()).where(
+                SettlementRow.user_id == user_id, SettlementRow.status == SettlementStatus.SETTLED
+            )
+        )
         return Ledger(
-            int(reimbursed or 0), int(proceeds or 0), int(commission or 0), int(debt or 0), int(queued or 0)
+            int(reimbursed or 0),
+            int(proceeds or 0),
+            int(commission or 0),
+            int(debt or 0),
+            int(queued or 0),
+            int(settled or 0),
         )
 
     async def queue_stats(self, now: datetime) -> tuple[int, float, int]:

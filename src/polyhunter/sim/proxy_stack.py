@@ -1,0 +1,123 @@
+"""PROXY custody next to the simulator, for the demo and the end-to-end tests: anvil with the custody
+contracts, one follower's proxy (funded), fleet workers with fresh keys (gas, approvals, listed, float).
+
+The simulator's CLOB keeps its own balances (the venue does not settle on chain here), so each worker is
+stocked on both sides: collateral and shares of every market token on the simulator (what it trades with)
+and the same on chain (what settlement moves between it and the proxy), standing in for the venue
+delivering a fill on chain. A resolved market's condition is set on the chain's outcome token contract
+(``resolve``) so the proxy redeems it there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import aiohttp
+
+from polyhunter.adapters.chain import custody_calls as cc
+from polyhunter.adapters.chain.abi import encode_call
+from polyhunter.adapters.chain.rpc import JsonRpcClient
+from polyhunter.execution.tx_monitor import TxMonitor
+from polyhunter.sim.anvil import AnvilProcess
+from polyhunter.sim.custody_deploy import CustodyDeployment, send
+from polyhunter.sim.custody_rig import CustodyRig, build_custody_rig
+
+MICRO = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FleetKey:
+    address: str
+    key: str = field(repr=False)
+    float_micro: int
+
+
+@dataclass(slots=True)
+class ProxyStack:
+    rpc_url: str
+    deployment: CustodyDeployment
+    owner: str
+    proxy: str
+    deposit_micro: int
+    fleet: list[FleetKey]
+    rig: CustodyRig
+
+    def proxy_settings(self, **overrides: object) -> dict[str, object]:
+        """The ``[proxy]`` settings section for these contracts (``overrides`` on top)."""
+        d = self.deployment
+        return {
+            "factory": d.factory,
+            "executor": d.executor,
+            "collateral": d.collateral,
+            "ctf": d.ctf,
+            "confirmations": 1,
+            **overrides,
+        }
+
+    async def resolve(self, condition_id: str, tokens: Sequence[str], winner: str) -> None:
+        """The market resolved on chain too: its condition's positions and payouts on the outcome token
+        contract, and the collateral behind every winning share."""
+        d, rig = self.deployment, self.rig
+        cid = bytes.fromhex(condition_id.removeprefix("0x"))
+        await send(rig.rpc, d.admin, d.ctf, cc.ctf_set_condition(cid, [int(t) for t in tokens]))
+        supply = cc.decode_uint(
+            await rig.rpc.call_contract(d.ctf, encode_call("totalSupply(uint256)", [int(winner)]))
+        )
+        await rig.mint(d.ctf, supply)
+        payouts = [1 if t == winner else 0 for t in tokens]
+        await send(rig.rpc, d.admin, d.ctf, cc.ctf_report_payouts(cid, payouts))
+
+
+async def _fund_sim(http: aiohttp.ClientSession, admin_url: str, body: dict[str, str]) -> None:
+    async with http.post(admin_url + "/fund", json=body) as resp:
+        resp.raise_for_status()
+
+
+@contextlib.asynccontextmanager
+async def proxy_stack(
+    admin_url: str,
+    tokens: Sequence[str],
+    *,
+    deposit_micro: int,
+    float_micro: int,
+    stock_micro: int,
+    workers: int = 2,
+    rpc_url: str | None = None,
+) -> AsyncIterator[ProxyStack]:
+    """The contracts, a funded proxy and ``workers`` stocked fleet workers on the node at ``rpc_url`` (an
+    anvil: its unlocked account 0 deploys; the simulator's chain mode uses the same node), or on a new
+    anvil, stopped on exit."""
+    with contextlib.ExitStack() as stack:
+        url = rpc_url or stack.enter_context(AnvilProcess()).url
+        async with JsonRpcClient(url) as rpc, aiohttp.ClientSession() as http:
+            monitor = TxMonitor(rpc, confirmations=1, poll_s=0.02)
+            poller = asyncio.create_task(monitor.run(), name="proxy-stack-monitor")
+            try:
+                rig = await build_custody_rig(rpc, monitor)
+                owner = "0x" + secrets.token_hex(20)
+                proxy = await rig.create_proxy(owner)
+                await rig.mint(proxy, deposit_micro)
+                fleet = []
+                for _ in range(workers):
+                    worker = await rig.add_worker(float_micro)
+                    address = worker.sender.address
+                    await _fund_sim(
+                        http, admin_url, {"address": address, "collateral": str(Decimal(float_micro) / MICRO)}
+                    )
+                    for token in tokens:
+                        await rig.mint(address, 0, int(token), stock_micro)
+                        shares = str(Decimal(stock_micro) / MICRO)
+                        await _fund_sim(
+                            http, admin_url, {"address": address, "token_id": token, "shares": shares}
+                        )
+                    fleet.append(FleetKey(address, worker.key, float_micro))
+                yield ProxyStack(url, rig.deployment, owner, proxy, deposit_micro, fleet, rig)
+            finally:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller

@@ -1,0 +1,94 @@
+"""A PROXY follower on the simulator in chain mode: anvil (the simulator's chain and the custody contracts'),
+the simulator mirroring its matches there, ``sim/proxy_stack.py``'s proxy and stocked fleet, and a
+supervisor running the follower (FIXED_USDC 6 of one leader) with settlement that flushes at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from polyhunter.runtime.demo import register_fleet
+from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
+from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.sim.anvil import AnvilProcess
+from polyhunter.sim.proxy_stack import ProxyStack, proxy_stack
+from polyhunter.sim.server_app import SimServer
+from tests.support.chain_tools import require_chain_tools
+from tests.support.engine_rig import Rig, leader_address
+from tests.support.sim_stack import admin, rows, sim_settings
+
+L1 = leader_address(1)
+USDC = 1_000_000
+DEPOSIT, FLOAT, STOCK = 1_000 * USDC, 500 * USDC, 10_000 * USDC
+
+
+@dataclass
+class ProxyOnSim:
+    rig: Rig
+    stack: ProxyStack
+    markets: list[dict[str, Any]]
+
+
+@asynccontextmanager
+async def proxy_on_sim(tmp_path: Path, markets: int = 2, **sim_options: Any) -> AsyncIterator[ProxyOnSim]:
+    require_chain_tools()
+    db = tmp_path / "proxy.db"
+    with AnvilProcess() as anvil:
+        async with (
+            SimServer("quiet", 7, 0, markets=markets, chain_rpc=anvil.url, **sim_options) as sim,
+            aiohttp.ClientSession() as http,
+        ):
+            scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
+            tokens = [str(t) for m in scenario["markets"] for t in m["tokens"]]
+            async with proxy_stack(
+                sim.urls["admin"],
+                tokens,
+                deposit_micro=DEPOSIT,
+                float_micro=FLOAT,
+                stock_micro=STOCK,
+                rpc_url=anvil.url,  # the simulator's chain: one node for the venue and the custody
+            ) as stack:
+                settings = sim_settings(
+                    sim.urls,
+                    db,
+                    venue={"chain_rpc_url": anvil.url},
+                    proxy=stack.proxy_settings(
+                        fee_bps=50,
+                        profit_share_bps=1_000,
+                        flush_interval_s=0.2,
+                        ledger_cap_usdc="10",
+                        retry_base_s=0.1,
+                        tx_poll_s=0.02,
+                    ),
+                    ingest={"market_status_interval_s": 3600},  # tests poll the lifecycle themselves
+                )
+                await register_fleet(settings, [(w.address, w.key, w.float_micro) for w in stack.fleet])
+                copy = CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal(6))
+                run = RunFile(
+                    followers=[FollowerSpec(name="p", custody="PROXY", proxy=stack.proxy, copies=[copy])]
+                )
+                sup = Supervisor(settings, run, serve_api=False)
+                await sup.start()
+                try:
+                    yield ProxyOnSim(Rig(sim, sup, http, db, scenario["markets"]), stack, scenario["markets"])
+                finally:
+                    await sup.stop()
+
+
+def all_executed(db: Path) -> list[dict[str, Any]] | None:
+    copies = rows(db, "SELECT id, side, state, filled_size_micro FROM copy_trades ORDER BY id")
+    return copies if copies and all(c["state"] == "EXECUTED" for c in copies) else None
+
+
+async def wait_executed(db: Path, timeout_s: float = 60) -> list[dict[str, Any]]:
+    async with asyncio.timeout(timeout_s):
+        while (copies := all_executed(db)) is None:  # noqa: ASYNC110 - a row count
+            await asyncio.sleep(0.02)
+    return copies
