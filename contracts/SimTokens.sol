@@ -6,13 +6,12 @@ import {Erc20} from "./Erc20.sol";
 /// @title The simulator's collateral and conditional-token contracts (chain mode)
 /// @notice The smallest stand-ins for what a new Polymarket wallet touches on Polygon before it trades:
 ///         USDC.e (the bridged stable coin), pUSD (the V2 collateral) and its CollateralOnramp
-///         (`wrap(asset, to, amount)`: USDC.e in, pUSD out, 1:1), and the ConditionalTokens' ERC-1155
-///         operator approvals. The simulator places their runtime code at the Polygon addresses
+///         (`wrap(asset, to, amount)`: USDC.e in, pUSD out, 1:1). The ConditionalTokens are the real
+///         Gnosis contract (npm package), the exchange `SimCtfExchange.sol`. The simulator places their runtime code at the Polygon addresses
 ///         (anvil_setCode), so a wallet set up against anvil calls the same addresses with the same
 ///         selectors as on Polygon. All state is in storage; the addresses they need are immutables
 ///         (baked into the runtime code, so they survive the copy).
-///         Not modelled: proxies and upgrades, pausing, permit, the CTF's positions and transfers
-///         (matches never move tokens on chain: the simulator's ledger settles them).
+///         Not modelled: proxies and upgrades, pausing, permit.
 
 /// @notice USDC.e: minted only by the simulator's operator (`polyhunter sim fund --usdce`).
 contract SimUsdce is Erc20 {
@@ -55,17 +54,5 @@ contract SimCollateralOnramp {
         if (asset != usdce) revert UnsupportedAsset();
         if (!IMintable(usdce).transferFrom(msg.sender, address(this), amount)) revert TransferFailed();
         IMintable(pusd).mint(to, amount);
-    }
-}
-
-/// @notice The ConditionalTokens' ERC-1155 operator approvals (what lets an exchange move a seller's shares).
-contract SimConditionalTokens {
-    event ApprovalForAll(address indexed account, address indexed operator, bool approved);
-
-    mapping(address => mapping(address => bool)) public isApprovedForAll;
-
-    function setApprovalForAll(address operator, bool approved) external {
-        isApprovedForAll[msg.sender][operator] = approved;
-        emit ApprovalForAll(msg.sender, operator, approved);
     }
 }

@@ -2,19 +2,25 @@
 `wallet new`, USDC.e and POL arrive on chain (`sim fund --usdce --pol`), the doctor fails its funds
 check, `wallet setup --dry-run` lists the wrap and the approvals and sends nothing, `wallet setup` sends
 them (the key never printed), a second run sends nothing, the doctor then passes, and `polyhunter run`
-copies a leader fill from that wallet (EXECUTED, its signed order at the venue)."""
+copies a leader fill from that wallet (EXECUTED, its signed order at the venue). The copies settle on chain
+(the venue's money is on chain: the wallet's pUSD and positions are the ledger's), the market resolves, the
+running program redeems by the wallet's own `redeemPositions` transaction, and the realized PnL it records
+(payout - cost - fees) is what the wallet's pUSD on chain gained or lost, to the base unit."""
 
 from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from polyhunter.adapters.chain.abi import encode_call
 from polyhunter.cli import app
 from polyhunter.sim.anvil import AnvilProcess
+from polyhunter.sim.chain_tokens import CTF, PUSD
 from tests.support.chain_tools import require_chain_tools
 from tests.support.cli_runs import admin, sim_process, start_run, wait_until
 from tests.support.processes import stop_process
@@ -34,6 +40,7 @@ sizing = "FIXED_USDC"
 sizing_value = "3"
 max_trade_usdc = "5"
 """
+REDEEMED = "SELECT * FROM redemptions WHERE state = 'REDEEMED'"
 EXECUTED = (
     "SELECT count(*) AS n FROM copy_trades c JOIN copy_configs g ON g.id = c.config_id "
     "JOIN users u ON u.id = g.user_id WHERE c.state = 'EXECUTED' AND u.username = 'newbie'"
@@ -45,6 +52,28 @@ def _cli(*args: str, env: dict[str, str], cwd: Path) -> Result:
     and `polyhunter run` are processes of their own)."""
     assert Path.cwd() == cwd
     return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def _eth_uint(rpc_url: str, to: str, data: bytes) -> int:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "eth_call",
+        "params": [{"to": to, "data": "0x" + data.hex()}, "latest"],
+    }
+    req = urllib.request.Request(  # noqa: S310 - the local anvil
+        rpc_url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - the local anvil
+        return int(json.loads(resp.read())["result"], 16)
+
+
+def _pusd(rpc_url: str, owner: str) -> int:
+    return _eth_uint(rpc_url, PUSD, encode_call("balanceOf(address)", [owner]))
+
+
+def _position(rpc_url: str, owner: str, token: str) -> int:
+    return _eth_uint(rpc_url, CTF, encode_call("balanceOf(address,uint256)", [owner, int(token)]))
 
 
 def _checks(result: Result) -> dict[str, dict[str, str]]:
@@ -59,7 +88,18 @@ def test_new_wallet_setup_on_chain_then_a_copy(tmp_path: Path, monkeypatch: pyte
     settings = tmp_path / "sim" / "sim.toml"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
     with AnvilProcess() as anvil:
-        sim_args = ["--scenario", "leaders", "--seed", "11", "--rate", "2", "--leaders", "1"]
+        sim_args = [
+            "--scenario",
+            "leaders",
+            "--seed",
+            "11",
+            "--rate",
+            "2",
+            "--leaders",
+            "1",
+            "--markets",
+            "1",
+        ]
         chain = ["--chain-rpc", anvil.url, "--chain-id", "31337", "--write-settings", str(settings)]
         with sim_process(tmp_path, *sim_args, *chain) as urls:
             new = _cli("wallet", "new", "--key-file", "newbie.key", env=env, cwd=work)
@@ -139,8 +179,34 @@ def test_new_wallet_setup_on_chain_then_a_copy(tmp_path: Path, monkeypatch: pyte
                     120,
                     step_s=0.5,
                 )
+                market = admin(urls["admin"], "/scenario")["markets"][0]
+                yes = market["tokens"][0]
+                assert (
+                    _position(anvil.url, address, yes) + _position(anvil.url, address, market["tokens"][1])
+                    > 0
+                )
+                resolve = {"condition_id": market["condition_id"], "winning_token": yes, "auto_redeem": False}
+                admin(urls["admin"], "/resolve", resolve)
+                wait_until(
+                    "the resolved market redeemed by the wallet's transaction",
+                    lambda: bool(rows(db, REDEEMED)),
+                    run,
+                    120,
+                    step_s=0.5,
+                )
             finally:
                 code = stop_process(run, timeout_s=30)
             assert code == 0, run_log.read_text()[-3000:]
             orders = admin(urls["admin"], f"/orders?maker={address.lower()}")
             assert orders, "the new wallet's signed orders reached the venue"
+            (redeemed,) = rows(db, REDEEMED)
+            assert _position(anvil.url, address, yes) == 0, "redeemed on chain"
+            assert redeemed["payout_micro"] == redeemed["shares_micro"]
+            gained = _pusd(anvil.url, address) - 40_000_000
+            assert redeemed["realized_pnl_micro"] == gained, (redeemed, gained)
+            assert redeemed["realized_pnl_micro"] == (
+                redeemed["payout_micro"]
+                + redeemed["sold_micro"]
+                - redeemed["bought_micro"]
+                - redeemed["fees_micro"]
+            )

@@ -94,7 +94,7 @@ def sim(
     chain_rpc: Annotated[
         str | None,
         typer.Option(
-            help="Mirror every match on this JSON-RPC node (anvil); 'anvil' starts a private anvil (make node)."
+            help="Settle every match on this JSON-RPC node (anvil); 'anvil' starts a private anvil (make node)."
         ),
     ] = None,
     chain_id: Annotated[int, typer.Option(help="Chain id orders and L1 auth are signed for.")] = 137,

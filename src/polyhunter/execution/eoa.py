@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from polyhunter.adapters.chain.tx_signer import TxSigner
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.http import RetryableError, VenueAuthError, VenueError
 from polyhunter.adapters.polymarket.order_errors import (
@@ -36,6 +37,7 @@ from polyhunter.domain.lifecycle import fee_of_levels, taker_fee
 from polyhunter.domain.order_math import market_buy_spend
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest, OrderType
 from polyhunter.domain.signal import Side
+from polyhunter.execution.chain_redeem import ChainRedeemer
 from polyhunter.execution.recent import RecentMap
 from polyhunter.log import get_logger
 
@@ -110,6 +112,7 @@ class EoaAccount:
     client: ClobTradingClient
     funder: str  # maker: the EOA itself, or its proxy / Safe / deposit wallet
     signature_type: SignatureType
+    tx_signer: TxSigner | None = None  # the same key, for the wallet's own chain transactions
 
 
 class EoaExecutor:
@@ -125,11 +128,13 @@ class EoaExecutor:
         lookup_submit: LookupSubmit | None = None,
         remember_s: float | None = None,
         fee_rate: Callable[[str], Awaitable[Decimal]] | None = None,
+        redeemer: ChainRedeemer | None = None,
     ) -> None:
         """`remember_s`: how long this process remembers the order hash it sent for a copy (the
         journal, `lookup_submit`, remembers it for good). `fee_rate`: the market's taker fee rate,
         for a fill whose trade records cannot be read."""
         self._fee_rate = fee_rate
+        self._redeemer = redeemer
         self._accounts = accounts
         self._chain_id = chain_id
         self._version = order_version
@@ -383,8 +388,18 @@ class EoaExecutor:
     async def redeem(
         self, user_id: int, condition_id: str, tokens: tuple[str, ...], winning_token: str
     ) -> Decimal:
-        """Redeem the wallet's shares of a resolved market (on the simulator: its redeem endpoint, the
-        stand-in for the conditional tokens' `redeemPositions`; a live wallet needs a chain transaction,
-        which this executor does not send: the venue refuses the call and the redemption stays PENDING
-        for an operator)."""
-        return await self._account(user_id).client.sim_redeem(condition_id)
+        """Redeem the wallet's shares of a resolved market. With a chain node (``redeemer``) and the
+        wallet's own key holding the shares: its ``redeemPositions`` transaction, then the venue is told
+        to re-read the wallet. Otherwise the simulator's redeem endpoint (its stand-in for that
+        transaction; a live venue refuses it and the redemption stays PENDING for an operator)."""
+        acct = self._account(user_id)
+        signer = acct.tx_signer
+        own = acct.funder.lower() == acct.client.signer.address.lower()
+        if self._redeemer is None or signer is None or not own or not await self._redeemer.available():
+            return await acct.client.sim_redeem(condition_id)
+        paid = await self._redeemer.redeem(signer, acct.funder, condition_id)
+        try:
+            await acct.client.update_balance_allowance("COLLATERAL", signature_type=int(acct.signature_type))
+        except (VenueError, RetryableError) as exc:  # the payout is on chain; the venue re-reads later
+            log.warning("eoa.venue_refresh_failed", error=str(exc))
+        return paid

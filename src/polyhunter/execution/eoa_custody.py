@@ -9,13 +9,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from polyhunter.adapters.chain.rpc import JsonRpcClient
+from polyhunter.adapters.chain.tx_signer import TxSigner
 from polyhunter.adapters.polymarket.auth import ApiCreds
 from polyhunter.adapters.polymarket.clob_trading import ClobTradingClient
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
-from polyhunter.adapters.polymarket.eip712 import address_from_private_key
+from polyhunter.adapters.polymarket.eip712 import address_from_private_key, parse_private_key
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignatureType
 from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.execution.chain_redeem import ChainRedeemer
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.registry import BuildContext, CustodyType, NewWallet, ValueContext
 from polyhunter.ports.venue import Executor
@@ -74,7 +77,18 @@ async def _account(ctx: BuildContext, f: Provisioned) -> EoaAccount:
                 f.wallet.address, ClobCredentials(creds.api_key, creds.secret, creds.passphrase)
             )
     funder = f.wallet.funder_address or client.signer.address
-    return EoaAccount(client, funder, SignatureType(f.wallet.signature_type))
+    signer = TxSigner(parse_private_key(key))
+    return EoaAccount(client, funder, SignatureType(f.wallet.signature_type), signer)
+
+
+def _redeemer(ctx: BuildContext) -> ChainRedeemer | None:
+    """Redemptions by the wallet's own transaction when a chain node is configured."""
+    venue = ctx.settings.venue
+    if not venue.chain_rpc_url:
+        return None
+    rpc = JsonRpcClient(venue.chain_rpc_url, timeout_ms=30_000)
+    ctx.closers.append(rpc.close)
+    return ChainRedeemer(rpc, venue.chain_id, venue.conditional_tokens, venue.collateral_contract)
 
 
 async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executor:
@@ -88,6 +102,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         lookup_submit=journal.lookup_submit,
         remember_s=ctx.remember_s,
         fee_rate=ctx.fee_rate,
+        redeemer=_redeemer(ctx),
     )
 
 

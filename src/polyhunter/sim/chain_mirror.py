@@ -26,24 +26,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from polyhunter.adapters.chain.abi import encode_call
-from polyhunter.adapters.chain.match_orders import Order, encode_match_orders
 from polyhunter.adapters.chain.rpc import JsonRpcClient, parse_quantity
-from polyhunter.domain.signal import Side
 from polyhunter.log import get_logger
 from polyhunter.sim.chain_build import compile_contract
+from polyhunter.sim.chain_matches import MirrorLeg, MirrorMatch, encode_match, encode_match_orders_of
+
+__all__ = [
+    "ChainMirror",
+    "MirrorError",
+    "MirrorLeg",
+    "MirrorMatch",
+    "Settlement",
+    "encode_match",
+    "encode_match_orders_of",
+]
 
 log = get_logger(__name__)
 
-ZERO_BYTES32 = "0x" + "00" * 32
-LEG_V2 = "(bytes32,address,uint8,uint256,uint256,uint256,uint256,bytes32,bytes32)"
-LEG_V1 = "(bytes32,address,uint256,uint256,uint256,uint256,uint256)"
-MATCH_V2_SIGNATURE = f"matchV2({LEG_V2}[],{LEG_V2})"
-MATCH_V1_SIGNATURE = f"matchV1({LEG_V1}[],{LEG_V1})"
 _GAS_BASE = 80_000
 _GAS_PER_LEG = 30_000
 
@@ -52,146 +55,10 @@ class MirrorError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class MirrorLeg:
-    """One resting (maker) order filled by the match, amounts from that maker's perspective, micro-units."""
-
-    order_hash: str  # 0x + 64 hex
-    maker: str  # funder address
-    side: Side
-    token_id: int | str
-    maker_amount_filled: int  # what the maker gives: USDC for BUY, shares for SELL
-    taker_amount_filled: int  # what the maker gets
-    fee: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorMatch:
-    """One simulator match: the taker order's leg (aggregated over its makers) and the maker legs."""
-
-    taker_order_hash: str
-    taker: str  # the taker order's maker (funder address)
-    taker_side: Side
-    token_id: int | str
-    taker_maker_amount_filled: int  # what the taker gives
-    taker_taker_amount_filled: int  # what the taker gets
-    maker_legs: Sequence[MirrorLeg] = field(default_factory=tuple)
-    taker_fee: int = 0
-    builder: str = ZERO_BYTES32
-    metadata: str = ZERO_BYTES32
-
-
-def _side_code(side: Side) -> int:
-    match side:
-        case Side.BUY:
-            return 0
-        case Side.SELL:
-            return 1
-        case _:
-            raise MirrorError(f"unknown side {side!r}")
-
-
-def _v1_assets(side: Side, token_id: int) -> tuple[int, int]:
-    """(makerAssetId, takerAssetId): a BUY gives collateral (id 0) for the token, a SELL the reverse."""
-    return (0, token_id) if _side_code(side) == 0 else (token_id, 0)
-
-
-def _order(order_hash: str, maker: str, side: Side, token_id: int | str, making: int, taking: int) -> Order:
-    return Order(
-        salt=int(order_hash, 16),
-        maker=maker,
-        signer=maker,
-        token_id=int(token_id),
-        maker_amount=making,
-        taker_amount=taking,
-        side=side,
-    )
-
-
-def encode_match_orders_of(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
-    """Call data of the exchange's ``matchOrders`` for one match (each order sized to its leg): the V2
-    exchange's (with the fees) for layout 2, V1's for layout 1."""
-    taker = _order(
-        match.taker_order_hash,
-        match.taker,
-        match.taker_side,
-        match.token_id,
-        match.taker_maker_amount_filled,
-        match.taker_taker_amount_filled,
-    )
-    makers = [
-        _order(
-            leg.order_hash,
-            leg.maker,
-            leg.side,
-            leg.token_id,
-            leg.maker_amount_filled,
-            leg.taker_amount_filled,
-        )
-        for leg in match.maker_legs
-    ]
-    fills = [leg.maker_amount_filled for leg in match.maker_legs]
-    return encode_match_orders(
-        taker,
-        makers,
-        match.taker_maker_amount_filled,
-        fills,
-        version=layout,
-        taker_fee=match.taker_fee,
-        maker_fees=[leg.fee for leg in match.maker_legs],
-    )
-
-
-def encode_match(match: MirrorMatch, layout: Literal[1, 2] = 2) -> bytes:
-    """Call data of ``matchV2`` (or ``matchV1``) for one match."""
-    taker_token = int(match.token_id)
-    if layout == 2:
-        makers_v2 = [
-            (
-                leg.order_hash,
-                leg.maker,
-                _side_code(leg.side),
-                int(leg.token_id),
-                leg.maker_amount_filled,
-                leg.taker_amount_filled,
-                leg.fee,
-                match.builder,
-                match.metadata,
-            )
-            for leg in match.maker_legs
-        ]
-        taker_v2 = (
-            match.taker_order_hash,
-            match.taker,
-            _side_code(match.taker_side),
-            taker_token,
-            match.taker_maker_amount_filled,
-            match.taker_taker_amount_filled,
-            match.taker_fee,
-            match.builder,
-            match.metadata,
-        )
-        return encode_call(MATCH_V2_SIGNATURE, [makers_v2, taker_v2])
-    makers_v1 = [
-        (
-            leg.order_hash,
-            leg.maker,
-            *_v1_assets(leg.side, int(leg.token_id)),
-            leg.maker_amount_filled,
-            leg.taker_amount_filled,
-            leg.fee,
-        )
-        for leg in match.maker_legs
-    ]
-    taker_v1 = (
-        match.taker_order_hash,
-        match.taker,
-        *_v1_assets(match.taker_side, taker_token),
-        match.taker_maker_amount_filled,
-        match.taker_taker_amount_filled,
-        match.taker_fee,
-    )
-    return encode_call(MATCH_V1_SIGNATURE, [makers_v1, taker_v1])
+Action = Callable[[], Awaitable[str]]
+"""A chain operation run in the sender's order (deposits, splits, resolutions of the settling venue)."""
+OnMined = Callable[[bool], None]
+"""Told once a match's transaction is mined (True) or dropped (False)."""
 
 
 @dataclass(slots=True)
@@ -199,6 +66,8 @@ class _Job:
     calldata: bytes
     legs: int
     future: asyncio.Future[str]
+    action: Action | None = None
+    on_mined: OnMined | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +109,15 @@ class ChainMirror:
         self.operator = ""
         self.sent_count = 0
         self.failed_count = 0
+        self.gas_base = _GAS_BASE
+        self.gas_per_leg = _GAS_PER_LEG
+        self.lock: asyncio.Lock | None = None  # held while a job changes chain balances (automine)
+        self._on_mined: dict[str, OnMined] = {}
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for the sender."""
+        return self._queue.qsize()
 
     @property
     def rpc(self) -> JsonRpcClient:
@@ -260,13 +138,8 @@ class ChainMirror:
         receipt = await self._rpc.wait_for_receipt(tx_hash)
         if receipt.get("status") != "0x1" or not receipt.get("contractAddress"):
             raise MirrorError(f"FillMirror deployment failed: {receipt}")
-        self.address = str(receipt["contractAddress"]).lower()
-        self._sender = asyncio.create_task(self._send_loop(), name="chain-mirror-sender")
-        if self.block_time_s is not None:
-            await self._rpc.call("evm_setAutomine", [False])
-            self._blocks = asyncio.create_task(
-                self._block_loop(self.block_time_s), name="chain-mirror-blocks"
-            )
+        await self.attach(str(receipt["contractAddress"]))
+        await self.start_blocks()
         log.info(
             "chain_mirror.deployed",
             address=self.address,
@@ -276,11 +149,38 @@ class ChainMirror:
         )
         return self.address
 
+    async def attach(self, address: str) -> None:
+        """Send matches to the exchange contract at ``address`` (already deployed); start the sender."""
+        if not self.operator:
+            self.operator = (await self._rpc.accounts())[0].lower()
+        self.address = address.lower()
+        self._sender = asyncio.create_task(self._send_loop(), name="chain-mirror-sender")
+
+    async def start_blocks(self) -> None:
+        """With ``block_time_s``: automine off, a block every ``block_time_s`` from now on."""
+        if self.block_time_s is not None and self._blocks is None:
+            await self._rpc.call("evm_setAutomine", [False])
+            self._blocks = asyncio.create_task(
+                self._block_loop(self.block_time_s), name="chain-mirror-blocks"
+            )
+
+    def run(self, action: Action) -> asyncio.Future[str]:
+        """Queue a chain operation behind the matches queued so far; the future has its result."""
+        if self._sender is None:
+            raise MirrorError("ChainMirror.start() first")
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(b"", 0, future, action=action))
+        return future
+
     def submit(
-        self, match: MirrorMatch, shape: Literal["orders", "legs"] | None = None
+        self,
+        match: MirrorMatch,
+        shape: Literal["orders", "legs"] | None = None,
+        on_mined: OnMined | None = None,
     ) -> asyncio.Future[str]:
         """Queue one match without waiting; the future resolves with its transaction hash. ``shape``
-        overrides the mirror's for this match (a replayed transaction's recorded amounts need ``legs``)."""
+        overrides the mirror's for this match (a replayed transaction's recorded amounts need ``legs``);
+        ``on_mined`` is told when the transaction is mined or dropped."""
         if self._sender is None:
             raise MirrorError("ChainMirror.start() first")
         if (shape or self.shape) == "orders":
@@ -288,7 +188,7 @@ class ChainMirror:
         else:
             calldata = encode_match(match, self.layout)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future))
+        self._queue.put_nowait(_Job(calldata, len(match.maker_legs) + 1, future, on_mined=on_mined))
         return future
 
     async def emit_match(self, match: MirrorMatch, shape: Literal["orders", "legs"] | None = None) -> str:
@@ -306,16 +206,62 @@ class ChainMirror:
             try:
                 if job is None:
                     return
-                await self._send(job)
+                if self.lock is not None and (self.block_time_s is None or job.action is None):
+                    # automine: the balances change as the job is sent; blocks: a match's transaction
+                    # is sent and registered before the block loop may mine it
+                    async with self.lock:
+                        await self._job(job)
+                else:
+                    await self._job(job)  # an operation under blocks locks around its sends (send_op)
             finally:
                 self._queue.task_done()
+
+    async def _job(self, job: _Job) -> None:
+        if job.action is None:
+            await self._send(job)
+            return
+        try:
+            result = await job.action()
+        except Exception as exc:  # noqa: BLE001 - the sender outlives one failed operation
+            self.failed_count += 1
+            log.error("chain_mirror.action_failed", error=f"{type(exc).__name__}: {exc}")
+            if not job.future.done():
+                job.future.set_exception(MirrorError(f"chain operation failed: {exc}"))
+            return
+        if not job.future.done():
+            job.future.set_result(result)
+
+    async def send_op(
+        self, tx: dict[str, object], on_mined: OnMined | None = None, *, wait: bool = False
+    ) -> str:
+        """One transaction of a queued operation (``run``): automine sends it and waits for it (the sender
+        holds the lock); with blocks it is sent (and ``on_mined`` registered) under the lock and waited
+        for only when ``wait`` (a later transaction of another sender depends on it)."""
+        if self.block_time_s is None:
+            tx_hash = (await self._rpc.send_transaction(tx)).lower()
+            receipt = await self._rpc.wait_for_receipt(tx_hash, timeout_s=60)
+            mined = receipt.get("status") == "0x1"
+            if on_mined is not None:
+                on_mined(mined)
+            if not mined:
+                raise MirrorError(f"transaction {tx_hash} to {tx.get('to')} reverted")
+            return tx_hash
+        async with self.lock or contextlib.nullcontext():
+            tx_hash = (await self._rpc.send_transaction(tx)).lower()
+            if on_mined is not None:
+                self._on_mined[tx_hash] = on_mined
+        if wait:
+            receipt = await self._rpc.wait_for_receipt(tx_hash, timeout_s=60)
+            if receipt.get("status") != "0x1":
+                raise MirrorError(f"transaction {tx_hash} to {tx.get('to')} reverted")
+        return tx_hash
 
     async def _send(self, job: _Job) -> None:
         tx = {
             "from": self.operator,
             "to": self.address,
             "data": "0x" + job.calldata.hex(),
-            "gas": hex(_GAS_BASE + _GAS_PER_LEG * job.legs),
+            "gas": hex(self.gas_base + self.gas_per_leg * job.legs),
         }
         try:
             tx_hash = (await self._rpc.send_transaction(tx)).lower()
@@ -324,11 +270,18 @@ class ChainMirror:
             log.error("chain_mirror.send_failed", error=f"{type(exc).__name__}: {exc}")
             if not job.future.done():
                 job.future.set_exception(MirrorError(f"sending match failed: {exc}"))
+            if job.on_mined is not None:
+                job.on_mined(False)
             return
         self.sent_count += 1
         self._sent.append(tx_hash)
         if self.block_time_s is not None:
             self._settlement_future(tx_hash)
+            if job.on_mined is not None:
+                self._on_mined[tx_hash] = job.on_mined
+        elif job.on_mined is not None:
+            receipt = await self._rpc.wait_for_receipt(tx_hash)
+            job.on_mined(receipt.get("status") == "0x1")
         if not job.future.done():
             job.future.set_result(tx_hash)
 
@@ -369,6 +322,18 @@ class ChainMirror:
                 log.error("chain_mirror.block_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _mine_block(self) -> None:
+        if self.lock is None:
+            await self._mine_block_locked()
+            return
+        async with self.lock:  # the block changes balances: no reader between it and the bookkeeping
+            await self._mine_block_locked()
+
+    def _told(self, tx_hash: str, mined: bool) -> None:
+        on_mined = self._on_mined.pop(tx_hash, None)
+        if on_mined is not None:
+            on_mined(mined)
+
+    async def _mine_block_locked(self) -> None:
         drops, self._to_drop = self._to_drop, set()
         replaced: list[str] = []
         for tx_hash in drops:
@@ -384,10 +349,12 @@ class ChainMirror:
             return
         number, stamp = parse_quantity(block["number"]), float(parse_quantity(block["timestamp"]))
         for tx_hash in block.get("transactions", []):
+            self._told(str(tx_hash).lower(), True)
             future = self._settlements.pop(str(tx_hash).lower(), None)
             if future is not None and not future.done():
                 future.set_result(Settlement(True, number, stamp))
         for tx_hash in replaced:
+            self._told(tx_hash, False)
             future = self._settlements.pop(tx_hash, None)
             if future is not None and not future.done():
                 self.dropped_count += 1

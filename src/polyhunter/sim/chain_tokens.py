@@ -1,23 +1,25 @@
-"""The collateral and conditional-token contracts of the simulator's chain mode (``contracts/SimTokens.sol``).
+"""The collateral and conditional-token contracts of the simulator's chain mode (``contracts/SimTokens.sol``
+and the real Gnosis ConditionalTokens from npm).
 
-``ChainTokens.start()`` deploys USDC.e, pUSD, the CollateralOnramp and the ConditionalTokens' approvals
-from anvil's account 0 and copies each one's runtime code to its Polygon address (``anvil_setCode``), so a
-wallet is set up on anvil with the same transactions, to the same addresses, as on Polygon
-(``polyhunter wallet setup``). The simulator's ledger still settles the matches (no tokens move on chain
-when orders match); the chain is where a wallet's deposit arrives and its approvals are made:
+``ChainTokens.start()`` deploys USDC.e, pUSD, the CollateralOnramp and the ConditionalTokens from anvil's
+account 0 and copies each one's runtime code to its Polygon address (``anvil_setCode``), so a wallet is set
+up on anvil with the same transactions, to the same addresses, as on Polygon (``polyhunter wallet setup``).
+The matches settle on chain through the exchange of ``chain_venue.py``; here:
 
 * ``fund_usdce`` mints USDC.e to a wallet and ``fund_gas`` gives it POL for gas (``sim fund --usdce
   --pol``), as a bridge deposit and a gas top-up would;
 * ``sync`` is what the venue's ``GET /balance-allowance/update`` does: it reads the wallet's pUSD, pUSD
-  allowances and ERC-1155 approvals on chain and refreshes the ledger (pUSD that arrived on chain since
-  the last sync is credited once; the allowance is the smallest over the spenders, unlimited from 2^255;
-  shares may be sold once every spender is approved).
+  allowances and ERC-1155 approvals on chain and refreshes the ledger (pUSD that arrived on chain from
+  elsewhere, i.e. more than the ledger expects there, is credited once; a market the wallet redeemed by its
+  own transaction is redeemed in the ledger; the allowance is the smallest over the spenders, unlimited
+  from 2^255; shares may be sold once every spender is approved).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from polyhunter.adapters.chain.abi import encode, encode_call
 from polyhunter.adapters.chain.rpc import JsonRpcClient, quantity
@@ -29,6 +31,9 @@ from polyhunter.adapters.chain.wallet_contracts import (
 from polyhunter.log import get_logger
 from polyhunter.sim.chain_build import CONTRACTS_DIR, compile_contract
 from polyhunter.sim.exchange import SimExchange
+
+if TYPE_CHECKING:
+    from polyhunter.sim.chain_venue import ChainVenue
 
 log = get_logger(__name__)
 
@@ -55,6 +60,12 @@ class ChainTokens:
     operator: str = ""
     _credited: dict[str, int] = field(default_factory=dict)  # pUSD seen on chain per wallet (lower-case)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    venue: ChainVenue | None = None  # the venue settling on chain: what the ledger expects on chain
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while the chain's balances and the ledger's view of them change together."""
+        return self._lock
 
     async def start(self) -> None:
         accounts = await self.rpc.accounts()
@@ -64,7 +75,7 @@ class ChainTokens:
         await self._place("SimUsdce", USDCE, b"")
         await self._place("SimPusd", PUSD, encode(["address"], [ONRAMP]))
         await self._place("SimCollateralOnramp", ONRAMP, encode(["address", "address"], [USDCE, PUSD]))
-        await self._place("SimConditionalTokens", CTF, b"")
+        await self._place_ctf()
         log.info("chain_tokens.placed", usdce=USDCE, pusd=PUSD, onramp=ONRAMP, ctf=CTF)
 
     async def _place(self, name: str, at: str, args: bytes) -> None:
@@ -78,6 +89,19 @@ class ChainTokens:
             raise ChainTokensError(f"{name} deployment failed: {receipt}")
         code = await self.rpc.call("eth_getCode", [deployed, "latest"])
         await self.rpc.call("anvil_setCode", [at, code])
+
+    async def _place_ctf(self) -> None:
+        """The real Gnosis ConditionalTokens (the npm package's artifact) at the CTF's address."""
+        from polyhunter.sim.chain_venue import ctf_creation_code
+
+        creation = await asyncio.to_thread(ctf_creation_code)
+        tx_hash = await self.rpc.send_transaction({"from": self.operator, "data": "0x" + creation.hex()})
+        receipt = await self.rpc.wait_for_receipt(tx_hash)
+        deployed = receipt.get("contractAddress")
+        if receipt.get("status") != "0x1" or not deployed:
+            raise ChainTokensError(f"ConditionalTokens deployment failed: {receipt}")
+        code = await self.rpc.call("eth_getCode", [deployed, "latest"])
+        await self.rpc.call("anvil_setCode", [CTF, code])
 
     async def _operator_tx(self, to: str, data: bytes) -> None:
         tx_hash = await self.rpc.send_transaction(
@@ -102,10 +126,14 @@ class ChainTokens:
         """Refresh ``address``'s ledger entry from the chain (see the module docstring)."""
         async with self._lock:
             key = address.lower()
+            venue = self.venue
+            if venue is not None:
+                await venue.reconcile(address)
             on_chain = await read_balance(self.rpc, PUSD, address)
             allowances = [await read_allowance(self.rpc, PUSD, address, s) for s in SPENDERS]
             approved = [await read_approved_for_all(self.rpc, CTF, address, s) for s in SPENDERS]
-            arrived = on_chain - self._credited.get(key, 0)
+            known = venue.expected(address) if venue is not None else self._credited.get(key, 0)
+            arrived = on_chain - known
             if arrived > 0:
                 engine.deposit(address, arrived, approve=False)
                 self._credited[key] = on_chain

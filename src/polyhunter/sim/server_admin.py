@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from polyhunter.adapters.chain.rpc import RpcError, RpcTransportError
+from polyhunter.sim.chain_mirror import MirrorError
 from polyhunter.sim.chain_tokens import ChainTokensError
 from polyhunter.sim.errors import SimError
 from polyhunter.sim.events import MarketResolved
@@ -125,8 +126,9 @@ async def _fund(request: web.Request) -> web.Response:
     address = _address(body)
     if "usdce" in body or "pol" in body:
         return json_response(await _fund_chain(state, address, body))
-    if "collateral" in body:
-        state.fund_collateral(address, _amount(body["collateral"], "collateral"))
+    if "collateral" in body:  # "approve": false funds a wallet that has not approved the exchanges
+        approve = body.get("approve", True) is not False
+        state.fund_collateral(address, _amount(body["collateral"], "collateral"), approve=approve)
     elif "token_id" in body and "shares" in body:
         token = str(body["token_id"])
         if state.info_by_token(token) is None:
@@ -137,6 +139,7 @@ async def _fund(request: web.Request) -> web.Response:
             raise BadRequest(str(exc)) from None
     else:
         raise BadRequest('expected {"address","collateral"} or {"address","token_id","shares"}')
+    await _caught_up(state)
     acct = state.engine.account(address)
     return json_response({"address": address, "collateral": str(acct.cash), "tokens": dict(acct.tokens)})
 
@@ -156,6 +159,14 @@ async def _fund_chain(state: SimState, address: str, body: dict[str, Any]) -> di
     except (RpcError, RpcTransportError, ChainTokensError) as exc:
         raise BadRequest(f"the chain refused: {exc}", 502) from None
     return out
+
+
+async def _caught_up(state: SimState) -> None:
+    """Chain mode: answer once the chain holds what the ledger does (deposits, resolutions)."""
+    try:
+        await state.chain_caught_up()
+    except MirrorError as exc:
+        raise BadRequest(f"the chain refused: {exc}", 502) from None
 
 
 def _chain_amount(value: Any, name: str) -> int:
@@ -230,6 +241,7 @@ async def _resolve(request: web.Request) -> web.Response:
         )
     except SimError as exc:
         raise BadRequest(str(exc), 409) from None
+    await _caught_up(state)
     payouts = [
         {"address": address, "collateral": str(amount)}
         for e in events

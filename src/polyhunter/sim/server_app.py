@@ -31,7 +31,6 @@ from typing import Any
 
 from aiohttp import web
 
-from polyhunter.domain.signal import Side
 from polyhunter.log import get_logger
 from polyhunter.sim.events import TradeEvent
 from polyhunter.sim.faults import Faults
@@ -102,9 +101,13 @@ class SimServer:
                 else timing_named(timing)
             )
         self.timing = timing
+        catalog = catalog_for(self.config)
+        self.question_ids: dict[str, str] = {}  # chain mode: condition id -> the CTF question id
+        if chain_rpc and self.config.name != "replay":  # recorded markets keep their recorded ids
+            catalog = self._on_chain(catalog)
         self.state = SimState(
             seed=self.config.seed,
-            catalog=catalog_for(self.config),
+            catalog=catalog,
             faults=self.faults,
             mined_delay_s=mined_delay_s,
             confirmed_delay_s=confirmed_delay_s,
@@ -116,6 +119,19 @@ class SimServer:
         self._runners: list[web.AppRunner] = []
         self._drop_task: asyncio.Task[None] | None = None
         self._mirror: Any = None
+
+    def _on_chain(self, catalog: list[MarketInfo]) -> list[MarketInfo]:
+        """The markets with the ids the ConditionalTokens give them (the simulator is the oracle)."""
+        from polyhunter.sim.chain_tokens import PUSD
+        from polyhunter.sim.chain_venue import ORACLE
+        from polyhunter.sim.ctf_ids import on_chain, question_id_of
+
+        out = []
+        for info in catalog:
+            moved = on_chain(info, ORACLE, PUSD)
+            self.question_ids[moved.condition_id] = question_id_of(info.condition_id)
+            out.append(moved)
+        return out
 
     @property
     def mirror_address(self) -> str | None:
@@ -230,41 +246,29 @@ class SimServer:
 
     # -- chain mirror -------------------------------------------------------------------------------
     async def _start_mirror(self, rpc_url: str) -> None:
-        from polyhunter.sim.chain_mirror import ChainMirror, MirrorLeg, MirrorMatch
+        """Chain mode: the tokens, the CTF and the settling exchange on the node; every match settles
+        there (``chain_venue.py``), every deposit and resolution is mirrored there."""
+        from polyhunter.sim.chain_mirror import ChainMirror
         from polyhunter.sim.chain_tokens import ChainTokens
+        from polyhunter.sim.chain_venue import ChainVenue
 
         mirror = ChainMirror(rpc_url, block_time_s=self.timing.block_time_s)
-        await mirror.start()
         self._mirror = mirror
         tokens = ChainTokens(mirror.rpc)
         await tokens.start()
         self.state.chain_tokens = tokens
+        mirror.operator = tokens.operator
+        venue = ChainVenue(mirror, self.state.engine, self.question_ids)
+        await venue.start(self.state.catalog)
+        if self.timing.block_time_s is not None:
+            await mirror.start_blocks()
+        mirror.lock = tokens.lock
+        tokens.venue = venue
+        self.state.chain_venue = venue
         self.state.settlement.chain = mirror  # blocks: matches wait for theirs (or are dropped)
 
         async def emit(trade: TradeEvent, info: MarketInfo) -> str | None:
-            legs = [
-                MirrorLeg(
-                    order_hash=m.order_id,
-                    maker=m.owner,
-                    side=m.side,
-                    token_id=m.token_id,
-                    maker_amount_filled=m.usdc if m.side is Side.BUY else m.size,
-                    taker_amount_filled=m.size if m.side is Side.BUY else m.usdc,
-                )
-                for m in trade.makers
-            ]
-            buy = trade.side is Side.BUY
-            match = MirrorMatch(
-                taker_order_hash=trade.taker_order_id,
-                taker=trade.taker_owner,
-                taker_side=trade.side,
-                token_id=trade.token_id,
-                taker_maker_amount_filled=trade.usdc if buy else trade.size,
-                taker_taker_amount_filled=trade.size if buy else trade.usdc,
-                maker_legs=legs,
-                taker_fee=trade.fee,
-            )
-            return await mirror.emit_match(match)
+            return await venue.settle(trade)
 
         self.state.mirror_hook = emit
         self.runner.chain_emit = mirror.emit_recorded  # a replayed transaction is one chain transaction

@@ -123,7 +123,9 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
     domain = exchange_domain(request.app[CHAIN_ID], version, market.neg_risk)
     order_id = order_hash(order, domain)
     expected = key.address if order.signature_type == SignatureType.POLY_1271 else order.signer
-    if not _signed_by(order, o.signature, domain, expected):
+    if _by_contract(state, order, o.signature):
+        pass  # DIRECT: the maker contract's isValidSignature decides (_chain_check)
+    elif not _signed_by(order, o.signature, domain, expected):
         for other in ORDER_VERSIONS:  # signed for another exchange version: the client must re-sign
             other_domain = exchange_domain(request.app[CHAIN_ID], other, market.neg_risk)
             if other != version and _signed_by(order, o.signature, other_domain, expected):
@@ -151,11 +153,12 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
     )
 
 
-def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> SubmitResult:
+async def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> SubmitResult:
     state: SimState = request.app[STATE]
     rec = _record(state, raw, endpoint)
     try:
         req = _to_request(request, key, raw)
+        await _chain_check(state, req, raw)
     except OrderRejected as exc:
         rec.order_id, rec.error = exc.order_id, exc.message
         return SubmitResult(order_id=exc.order_id, success=False, error=exc.message)
@@ -168,6 +171,36 @@ def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> Submit
         result.status,
     )
     return result
+
+
+def _by_contract(state: SimState, order: Order, signature: str) -> bool:
+    """Chain mode, signature type 3 with a plain 65-byte signature: the maker is a contract (a custody
+    proxy in DIRECT mode) whose EIP-1271 ``isValidSignature`` says whether its signer may sign."""
+    return (
+        state.chain_venue is not None
+        and order.signature_type == SignatureType.POLY_1271
+        and len(signature) == 2 + 2 * 65
+    )
+
+
+async def _chain_check(state: SimState, req: OrderRequest, raw: Any) -> None:
+    """Chain mode: the order's maker must hold what it gives, and have approved the exchange for it, on
+    chain (a BUY its collateral, a SELL its shares), as the venue checks before it books an order; a
+    contract's signature (signature type 3) is the contract's to accept, asked on chain."""
+    venue = state.chain_venue
+    if venue is None:
+        return
+    wire = msgspec.convert(raw, PostOrderV2).order  # validated by _to_request
+    by_contract = wire.signature_type == SignatureType.POLY_1271 and len(wire.signature) == 2 + 2 * 65
+    if by_contract and not await venue.accepts_signature(req.owner, req.order_id, wire.signature):
+        raise OrderRejected(INVALID_SIGNATURE, req.order_id)
+    info = state.info_by_token(req.token_id)
+    if info is None or not venue.is_on_chain(info.condition_id):
+        return
+    making = int(wire.maker_amount)
+    refusal = await venue.refusal(req.owner, req.side, req.token_id, making)
+    if refusal is not None:
+        raise OrderRejected(refusal, req.order_id)
 
 
 async def _response(state: SimState, result: SubmitResult) -> PostOrderResponse:
@@ -208,7 +241,7 @@ async def _authenticated_body(request: web.Request, endpoint: str) -> tuple[ApiK
 
 async def _post_order(request: web.Request) -> web.Response:
     key, raw = await _authenticated_body(request, "POST /order")
-    result = _place(request, key, raw, "POST /order")
+    result = await _place(request, key, raw, "POST /order")
     if not result.success:
         err = ClobError(error=result.error, order_id=result.order_id or None)
         return json_response(err, 404 if "not found" in result.error else 400)
@@ -223,7 +256,7 @@ async def _post_orders(request: web.Request) -> web.Response:
         raise BadRequest(f"Too many orders in payload: {len(items)}, max allowed: {MAX_BATCH}")
     out: list[PostOrderResponse] = []
     for raw in items:
-        result = _place(request, key, raw, "POST /orders")
+        result = await _place(request, key, raw, "POST /orders")
         if result.success:
             out.append(await _response(request.app[STATE], result))
         else:  # live reports a rejected leg as success with an empty id and the reason
@@ -326,6 +359,7 @@ async def _redeem(request: web.Request) -> web.Response:
         paid = state.redeem(state.funder_of(key), info.condition_id)
     except SimError as exc:
         raise BadRequest(str(exc), 409) from None
+    await state.chain_caught_up()  # chain mode: the wallet's redeemPositions is mined
     return json_response({"condition_id": info.condition_id, "payout": fmt_decimal(micro_to_decimal(paid))})
 
 

@@ -24,6 +24,7 @@ from polyhunter.sim.events import (
     BookSnapshot,
     CancelResult,
     Event,
+    MarketResolved,
     SubmitResult,
 )
 from polyhunter.sim.exchange import SimExchange
@@ -45,6 +46,7 @@ from polyhunter.sim.units import micro_to_decimal
 
 if TYPE_CHECKING:
     from polyhunter.sim.chain_tokens import ChainTokens
+    from polyhunter.sim.chain_venue import ChainVenue
 
 __all__ = ["MatchHook", "SimState"]
 
@@ -85,7 +87,8 @@ class SimState(SimApiKeys, SimFanOut):
         )
         self.settlement = Settlement(self, self.timing, seed)
         self.mirror_hook: MatchHook | None = None
-        self.chain_tokens: ChainTokens | None = None  # chain mode: USDC.e, pUSD, onramp, CTF approvals
+        self.chain_tokens: ChainTokens | None = None  # chain mode: USDC.e, pUSD, onramp, CTF
+        self.chain_venue: ChainVenue | None = None  # chain mode: deposits, matches, resolutions on chain
         self.received: list[ReceivedOrder] = []
         self.received_seq = 0  # sequence of the next received order (the list may be pruned)
         self._fill_seq = 0
@@ -247,7 +250,14 @@ class SimState(SimApiKeys, SimFanOut):
         return result
 
     def resolve(self, condition_id: str, winning_token: str, *, auto_redeem: bool = True) -> list[Event]:
+        market = self.engine.market(condition_id)
+        on_chain = self.chain_venue is not None and auto_redeem  # who the chain redeems for
+        accounts = self.engine.ledger.accounts() if on_chain else iter(())
+        holders = [a.address for a in accounts if any(a.tokens.get(t, 0) for t in market.tokens)]
         events = self.engine.resolve(condition_id, winning_token, auto_redeem=auto_redeem)
+        if self.chain_venue is not None:  # the oracle reports; the holders redeem when auto_redeem
+            payouts = [p for e in events if isinstance(e, MarketResolved) for p in e.payouts]
+            self.chain_venue.resolve(condition_id, market.index_of(winning_token), payouts, holders)
         self.dispatch(events)
         return events
 
@@ -256,10 +266,27 @@ class SimState(SimApiKeys, SimFanOut):
 
     def redeem(self, address: str, condition_id: str) -> int:
         self.redemptions += 1
-        return self.engine.redeem(address, condition_id)
+        paid = self.engine.redeem(address, condition_id)
+        if self.chain_venue is not None:
+            self.chain_venue.redeem_for(address, condition_id, paid)
+        return paid
 
-    def fund_collateral(self, address: str, amount: int) -> None:
-        self.engine.deposit(address, amount)
+    def fund_collateral(self, address: str, amount: int, *, approve: bool = True) -> None:
+        """Deposit ``amount`` pUSD; ``approve``: and approve the exchanges, as a set-up wallet has."""
+        self.engine.deposit(address, amount, approve=approve)
+        if self.chain_venue is not None:  # minted on chain (and the wallet's approvals made)
+            self.chain_venue.deposit(address, amount, approve=approve)
+
+    async def chain_caught_up(self, rounds: int = 20) -> None:
+        """Chain mode: wait until every deposit, match and resolution so far is on chain (again while the
+        scenario queued more in the meantime, up to ``rounds`` times)."""
+        venue = self.chain_venue
+        if venue is None:
+            return
+        for _ in range(rounds):
+            await venue.barrier()
+            if venue.idle:
+                return
 
     def fund_shares(self, address: str, token_id: str, shares: int) -> None:
         """Give ``address`` ``shares`` of ``token_id`` the way the chain would: deposit and split
@@ -269,6 +296,8 @@ class SimState(SimApiKeys, SimFanOut):
             raise KeyError(token_id)
         self.engine.deposit(address, shares)
         self.engine.split(address, info.condition_id, shares)
+        if self.chain_venue is not None:
+            self.chain_venue.give_shares(address, token_id, shares)
 
     # -- trades -----------------------------------------------------------------------------------
     def trade(self, trade_id: str) -> TradeState | None:

@@ -34,6 +34,9 @@ from polyhunter.sim.server_ws_user import UserChannel
 from polyhunter.sim.settlement import Settlement
 from polyhunter.sim.state_records import FillRow, UserProfile
 
+if TYPE_CHECKING:
+    from polyhunter.sim.chain_venue import ChainVenue
+
 COARSE_TICK, FINE_TICK = Decimal("0.01"), Decimal("0.001")
 EXTREME_LOW, EXTREME_HIGH = Decimal("0.04"), Decimal("0.96")
 
@@ -53,6 +56,7 @@ class SimFanOut:
     rtds: RtdsChannel
     settlement: Settlement
     mirror_hook: MatchHook | None
+    chain_venue: ChainVenue | None
     _resolved: set[str]
     _trades: dict[str, TradeState]
     _trades_by_key: dict[str, list[TradeState]]
@@ -112,7 +116,9 @@ class SimFanOut:
         for key in dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)]):
             self._trades_by_key.setdefault(key, []).append(ts)
         if self.mirrored:  # the settlement tx goes out at match time; frames wait for its hash
-            hashing = self._spawn(self._mirror(ts, info))
+            # chain mode queues the settlement now, in the ledger's order (before any later deposit)
+            sending = self.chain_venue.settle(t) if self.chain_venue is not None else None
+            hashing = self._spawn(self._mirror(ts, info, sending))
             self._hashing[t.trade_id] = hashing
             hashing.add_done_callback(lambda _: self._hashing.pop(t.trade_id, None))
         else:
@@ -126,8 +132,8 @@ class SimFanOut:
         self.market_ws.publish_trade(ts.trade, ts.transaction_hash or ts.trade.transaction_hash)
         self.publish_trade_status(ts, info)
 
-    async def _mirror(self, ts: TradeState, info: MarketInfo) -> str:
-        ts.transaction_hash = await self._mined_hash(ts.trade, info)
+    async def _mirror(self, ts: TradeState, info: MarketInfo, sending: Awaitable[str] | None) -> str:
+        ts.transaction_hash = await self._mined_hash(ts.trade, info, sending)
         self._announce(ts, info)
         return ts.transaction_hash
 
@@ -161,10 +167,13 @@ class SimFanOut:
             if key and self.user_ws.is_subscribed(key):
                 self.user_ws.publish(key, t.market, encode(user_trade(ts, info, key, now)).decode())
 
-    async def _mined_hash(self, t: TradeEvent, info: MarketInfo) -> str:
-        if self.mirror_hook is None:
+    async def _mined_hash(self, t: TradeEvent, info: MarketInfo, sending: Awaitable[str] | None) -> str:
+        if self.mirror_hook is None and sending is None:
             return t.transaction_hash
         try:
+            if sending is not None:
+                return await sending or t.transaction_hash
+            assert self.mirror_hook is not None
             return await self.mirror_hook(t, info) or t.transaction_hash
         except Exception as exc:  # a broken mirror must not stop the venue
             log.warning("sim.chain_mirror_failed", trade_id=t.trade_id, error=str(exc))
