@@ -35,7 +35,7 @@ from polyhunter.engine.copy_records import CopyReporter, CopyWork, EngineStats
 from polyhunter.engine.guard import Guard
 from polyhunter.engine.isolation import ConfigPauses
 from polyhunter.engine.market_meta import ClosedMarkets
-from polyhunter.engine.parking import Parking
+from polyhunter.engine.parking import BELOW_MINIMUM, Parking
 from polyhunter.engine.positions import FollowerExposure
 from polyhunter.engine.pricing import PriceDecision, Pricer
 from polyhunter.engine.stage_metrics import StageMetrics
@@ -353,7 +353,7 @@ class CopyStages:
         like any copy of that size). None: parked or skipped."""
         cfg = work.stored.config
         if not cfg.aggregate_below_minimum:
-            self._reporter.finish(work, SKIPPED, reason="BELOW_VENUE_MINIMUM")
+            self._reporter.finish(work, SKIPPED, reason=BELOW_MINIMUM)
             return None
         released = self.parking.park(work, shares, venue_notional, VENUE_MIN_NOTIONAL)
         if released is None:
@@ -367,6 +367,16 @@ class CopyStages:
             if work.reservation is not None:
                 await self.guard.release(work.reservation)
             work.reservation = bigger
+        else:
+            # The parked SELLs were sized from the holding as it was; SELLs executed since sold from it
+            # too. The aggregate never sells more than the config holds now.
+            held = self.exposure.shares(cfg.id, work.signal.asset)
+            if released.shares > held:
+                if held * limit < VENUE_MIN_NOTIONAL:
+                    self.parking.close(work, released, BELOW_MINIMUM)
+                    self._reporter.finish(work, SKIPPED, reason=BELOW_MINIMUM)
+                    return None
+                released = Released(held, held * limit, released.signal_keys)
         self.parking.close(work, released, f"AGGREGATED_INTO_{work.trade_id}")
         return released
 
