@@ -4,8 +4,8 @@
 
 For each worker count: a fresh PostgreSQL database, the shared Redis (a key prefix of its own, removed
 after), the simulator in its own process with its `leaders` scenario (20 leaders, a fixed fill rate),
-1,000 PAPER followers (50 configs per leader) and `polyhunter worker --roles ingest,execute` processes
-(12 partitions). Once every worker owns partitions, the leaders trade for a window; then the flow stops
+1,000 PAPER followers (50 configs per leader) and `polyhunter worker` processes (12 partitions): the first
+with both roles, the others `--roles execute`. Once every worker owns partitions, the leaders trade for a window; then the flow stops
 and the workers drain the backlog. Reported:
 
 * copies/s: copy rows of the window's signals, over the time from the first signal's receipt to the
@@ -114,11 +114,11 @@ async def _pg(dsn: str, sql: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-async def _start(env: dict[str, str], run_file: Path, log: Path) -> asyncio.subprocess.Process:
+async def _start(env: dict[str, str], run_file: Path, log: Path, roles: str) -> asyncio.subprocess.Process:
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-c", "from polyhunter.cli import main; main()",
-            "worker", "--roles", "ingest,execute", "--config", str(run_file),
+            "worker", "--roles", roles, "--config", str(run_file),
             env=env, stdout=out, stderr=out, cwd=str(run_file.parent),
         )  # fmt: skip
 
@@ -213,7 +213,12 @@ async def one_run(workers: int, rate: float, window_s: float, tmp: Path) -> dict
             env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
             env.update({"POLYHUNTER__" + k.replace(".", "__").upper(): str(v) for k, v in settings.items()})
             logs = [tmp / f"worker-{workers}-{i}.log" for i in range(workers)]
-            procs = [await _start(env, run_file, log) for log in logs]
+            # the first worker ingests too (one set of sources, as a deployment runs a few ingest workers);
+            # each one executes
+            procs = [
+                await _start(env, run_file, log, "ingest,execute" if i == 0 else "execute")
+                for i, log in enumerate(logs)
+            ]
             ready = [await _ready(p, log) for p, log in zip(procs, logs, strict=True)]
             deployment = (await _pg(dsn, "SELECT deployment_id FROM deployment"))[0][0]
             prefix = cluster_prefix(f"{key_prefix}:{deployment}")
