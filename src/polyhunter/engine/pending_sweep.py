@@ -175,6 +175,7 @@ class PendingSweeper:
                         result.filled_shares,
                     )
         else:
+            self._engine.counted_unwritten.discard(row.id)  # settled either way: nothing to remember
             reason = "pending past its time-to-live; venue shows no fill"
             if await self._store.reconcile_expired(row.id, reason, self._worker, now):
                 self.stats.expired += 1
