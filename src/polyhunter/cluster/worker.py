@@ -108,6 +108,7 @@ class ClusterWorker:
         self.positions: dict[int, Position] = {}
         self.members: list[Member] = []
         self.counters = ClusterCounters()
+        self._tick_lock = asyncio.Lock()  # one beat at a time (run's loop, a status read, a test)
 
     @property
     def executes(self) -> bool:
@@ -153,11 +154,12 @@ class ClusterWorker:
             await self._stop_consumers(list(self._held))
 
     async def tick(self) -> None:
-        await self.membership.beat(self.member)
-        self.members = await self.membership.live()
-        if self.executes:
-            await self._rebalance()
-        self.positions = await self.stream.positions()
+        async with self._tick_lock:
+            await self.membership.beat(self.member)
+            self.members = await self.membership.live()
+            if self.executes:
+                await self._rebalance()
+            self.positions = await self.stream.positions()
 
     async def _rebalance(self) -> None:
         p_count = self.settings.partitions

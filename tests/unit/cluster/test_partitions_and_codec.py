@@ -14,22 +14,38 @@ from polyhunter.cluster.worker import parse_roles
 from polyhunter.domain.signal import Side, Signal, SourceKind
 
 
-def test_every_partition_has_one_owner_and_the_shares_are_even_enough() -> None:
+def test_every_partition_has_one_owner_and_no_member_owns_more_than_its_share_rounded_up() -> None:
     members = ["host-a:1", "host-b:2", "host-c:3"]
     owners = assignment(64, members)
     assert set(owners.values()) == set(members)
-    assert max(Counter(owners.values()).values()) <= 64 // 3 + 12
+    shares = Counter(owners.values()).values()
+    assert max(shares) <= 22  # ceil(64 / 3)
+    assert min(shares) >= 64 - 2 * 22
     for m in members:  # each member computes the same answer
         assert wanted_by(m, 64, members) == {p for p, o in owners.items() if o == m}
 
 
-def test_a_member_leaving_moves_only_its_partitions_and_one_joining_takes_only_what_it_wins() -> None:
+def test_every_member_owns_a_partition_whatever_its_name() -> None:
+    # plain rendezvous hashing left a third member without any of 12 partitions in ~1 of 130 draws
+    # (a cluster e2e run found it: the worker added after a kill took nothing)
+    for i in range(2_000):
+        members = [f"vm:{i}", f"vm:{i + 7919}", f"vm:{i + 104729}"]
+        assert sorted(Counter(assignment(12, members).values()).values()) == [4, 4, 4]
+    assert set(assignment(2, ["a", "b", "c"]).values()) <= {"a", "b", "c"}  # fewer partitions than members
+
+
+def test_a_member_leaving_or_joining_moves_little_more_than_its_own_share() -> None:
     before = assignment(64, ["a", "b", "c"])
     after = assignment(64, ["a", "c"])
     moved = {p for p in before if before[p] != after[p]}
-    assert moved == {p for p, o in before.items() if o == "b"}
+    held_by_b = {p for p, o in before.items() if o == "b"}
+    assert held_by_b <= moved
+    assert len(moved - held_by_b) <= 64 // 8  # the caps shift a few more, not a reshuffle
     joined = assignment(64, ["a", "b", "c", "d"])
-    assert {p for p in before if before[p] != joined[p]} == {p for p, o in joined.items() if o == "d"}
+    won_by_d = {p for p, o in joined.items() if o == "d"}
+    moved = {p for p in before if before[p] != joined[p]}
+    assert won_by_d <= moved
+    assert len(moved - won_by_d) <= 64 // 8
     assert assignment(4, []) == dict.fromkeys(range(4))
 
 
