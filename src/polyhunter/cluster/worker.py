@@ -33,6 +33,7 @@ from polyhunter.settings import ClusterSettings
 log = get_logger(__name__)
 
 ROLES = ("ingest", "execute")
+STOP_WAIT_S = 5.0  # how long a stopping consumer may take to end
 LEASE_MARGIN = 0.8  # a lease counts as held until this share of its TTL after the last renewal
 RecordSignals = Callable[[list[Signal]], Awaitable[object]]
 # (the live members, the partition's followers) -> the signals of the unsent copies released to us
@@ -233,7 +234,10 @@ class ClusterWorker:
         stopping = [self._held.pop(p) for p in partitions if p in self._held]
         for held in stopping:
             held.task.cancel()
-        await asyncio.gather(*(h.task for h in stopping), return_exceptions=True)
+        if stopping:  # bounded: a consumer stuck in a client call must not hold the beat (or the exit)
+            _, stuck = await asyncio.wait([h.task for h in stopping], timeout=STOP_WAIT_S)
+            for task in stuck:
+                log.error("partition consumer did not stop in time; left behind", task=task.get_name())
         for held in stopping:
             p = held.consumer.partition
             if release:
