@@ -83,6 +83,15 @@ def slope_mib_per_min(samples: list[tuple[float, float]], after_s: float) -> flo
     return round(60 * sum((t - mt) * (v - mv) for t, v in points) / den, 2) if den else None
 
 
+def by_minute(samples: list[tuple[float, float]]) -> list[float]:
+    """RSS at each whole minute of the run (flow and drain): whether it levels off, not only its slope."""
+    out: list[float] = []
+    for t, v in samples:
+        if t >= 60 * (len(out) + 1):
+            out.append(round(v, 1))
+    return out
+
+
 class LogHistogram:
     """Constant-memory quantiles: counts per 2 % wide bin of the value."""
 
@@ -318,6 +327,7 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None, trace: boo
             "end_of_drain": samples[-1][1] if samples else None,
             "peak": max((v for _, v in samples), default=None),
             f"slope_after_{int(slope_after)}s_mib_per_min": slope_mib_per_min(flow_samples, slope_after),
+            "by_minute": by_minute(samples),
         },
         **({"heap_growth": heap_growth(snapshots[0], snapshots[-1])} if len(snapshots) == 2 else {}),
     }
@@ -337,7 +347,8 @@ def _rss_line(rss: dict[str, Any]) -> str:
     return (
         f"{rss[mark]} MiB {mark.replace('_', ' ')}, {rss['end_of_flow']} MiB at the end of the flow: "
         f"{rss[slope]} MiB/min {slope.removeprefix('slope_').removesuffix('_mib_per_min').replace('_', ' ')} "
-        f"(start {rss['start']}, peak {rss['peak']}, after the drain {rss['end_of_drain']} MiB)"
+        f"(start {rss['start']}, peak {rss['peak']}, after the drain {rss['end_of_drain']} MiB); "
+        f"by minute {rss['by_minute']}"
     )
 
 
