@@ -49,6 +49,8 @@ class Queries:
                 "runs": trimmer.runs,
                 "released": trimmer.released,
                 "last_ms": round(trimmer.last_ms, 3),
+                "gc_collected": trimmer.collected,
+                "last_gc_ms": round(trimmer.last_gc_ms, 3),
             },
         }
 

@@ -9,6 +9,12 @@ free page of every arena; run every 20 s the same demo stayed within 0.1 MiB (13
 The call walks the arenas under their locks, so it runs in a worker thread (ctypes releases the GIL
 for the call): the event loop is not held. On a C library without ``malloc_trim`` (musl, macOS) the
 trimmer does nothing.
+
+Each round first runs a full garbage collection (on the loop: the collector needs the GIL). The
+supervisor's collector thresholds (runtime/gc_tuning.py) make full collections rare, and garbage in
+reference cycles that lived through two young collections (a statement built while a copy awaited the
+database) waited for one: in the overload benchmark (1,000 copies/s) 70,000 such objects piled up in
+30 s and RSS rose 7.5 MiB a minute, steadily. A collection every round bounds how long they wait.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import time
 from collections.abc import Callable
 
@@ -46,10 +53,20 @@ class HeapTrimmer:
         self.runs = 0
         self.released = 0  # calls that gave memory back
         self.last_ms = 0.0
+        self.collected = 0  # objects the full collections freed
+        self.last_gc_ms = 0.0
 
     @property
     def available(self) -> bool:
         return self._trim is not None and self.interval_s > 0
+
+    def collect(self) -> int:
+        """A full garbage collection (on the calling thread); the objects it freed."""
+        started = time.perf_counter()
+        freed = gc.collect()
+        self.last_gc_ms = (time.perf_counter() - started) * 1000
+        self.collected += freed
+        return freed
 
     async def trim_once(self) -> bool:
         """One trim in a worker thread; True if memory was given back."""
@@ -69,4 +86,5 @@ class HeapTrimmer:
             return
         while True:
             await asyncio.sleep(self.interval_s)
+            self.collect()
             await self.trim_once()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
+import weakref
 
 import pytest
 
@@ -73,3 +75,29 @@ def test_glibc_malloc_trim_is_found_here() -> None:
     trim = load_malloc_trim()
     assert trim is not None  # Debian's glibc has it; elsewhere HeapTrimmer just does nothing
     assert trim(0) in (0, 1)
+
+
+async def test_each_round_collects_garbage_in_cycles_first() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a reference cycle: only a collection frees it
+
+    alive = weakref.WeakSet[Node]()
+    gc.disable()  # no automatic collection in between: only the trimmer's
+    try:
+        for _ in range(100):
+            alive.add(Node())
+        assert len(alive) == 100
+        trimmer = HeapTrimmer(0.01, lambda _pad: 0)
+        task = asyncio.create_task(trimmer.run())
+        for _ in range(500):
+            if trimmer.runs >= 1:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        gc.enable()
+    assert trimmer.runs >= 1
+    assert len(alive) == 0
+    assert trimmer.collected >= 100

@@ -91,7 +91,13 @@ def test_status_and_live_counters() -> None:
     assert status["paused_configs"] == {"7": {"leader": "0x" + "ab" * 20, "reason": "NO_WALLET"}}
     assert status["sweeper"] == {"expired": 1, "reconciled": 2}
     assert (status["lifecycle"]["resolutions"], status["lifecycle"]["redeemed"]) == (2, 1)
-    assert status["heap_trim"] == {"runs": 0, "released": 0, "last_ms": 0.0}
+    assert status["heap_trim"] == {
+        "runs": 0,
+        "released": 0,
+        "last_ms": 0.0,
+        "gc_collected": 0,
+        "last_gc_ms": 0.0,
+    }
     assert set(status["stages"]) == {"signal_to_submit"}
     assert queries.totals() == (4, 5)
     assert queries.signals_recorded() == 7

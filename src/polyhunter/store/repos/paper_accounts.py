@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polyhunter.store.base import utcnow
 from polyhunter.store.models import PaperAccount, Position
-from polyhunter.store.repos.sql_helpers import upsert_insert
+from polyhunter.store.repos.sql_helpers import cached_upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,34 +67,44 @@ class PaperAccountRepository:
         """Write the account's cash and the holdings in `changed` (a zero-share holding is written as
         zero: the position was closed)."""
         at = now or utcnow()
-        stmt = upsert_insert(self._session, PaperAccount).values(
-            user_id=account.user_id,
-            wallet_id=account.wallet_id,
-            cash_micro=account.cash_micro,
-            starting_cash_micro=account.starting_cash_micro,
-            realized_pnl_micro=account.realized_pnl_micro,
-            updated_at=at,
+        account_upsert = cached_upsert(
+            self._session,
+            PaperAccount,
+            ("user_id",),
+            ("wallet_id", "cash_micro", "realized_pnl_micro", "updated_at"),
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={
-                k: stmt.excluded[k] for k in ("wallet_id", "cash_micro", "realized_pnl_micro", "updated_at")
+        await self._session.execute(
+            account_upsert,
+            {
+                "user_id": account.user_id,
+                "wallet_id": account.wallet_id,
+                "cash_micro": account.cash_micro,
+                "starting_cash_micro": account.starting_cash_micro,
+                "realized_pnl_micro": account.realized_pnl_micro,
+                "updated_at": at,
             },
         )
-        await self._session.execute(stmt)
-        for asset, holding in changed.items():
-            pos = upsert_insert(self._session, Position).values(
-                user_id=account.user_id,
-                wallet_id=account.wallet_id,
-                asset=asset,
-                condition_id=holding.condition_id,
-                shares_micro=holding.shares_micro,
-                avg_price_micro=holding.avg_price_micro,
-                realized_pnl_micro=0,
-                updated_at=at,
-            )
-            pos = pos.on_conflict_do_update(
-                index_elements=["user_id", "wallet_id", "asset"],
-                set_={k: pos.excluded[k] for k in ("shares_micro", "avg_price_micro", "updated_at")},
-            )
-            await self._session.execute(pos)
+        if not changed:
+            return
+        position_upsert = cached_upsert(
+            self._session,
+            Position,
+            ("user_id", "wallet_id", "asset"),
+            ("shares_micro", "avg_price_micro", "updated_at"),
+        )
+        await self._session.execute(
+            position_upsert,
+            [
+                {
+                    "user_id": account.user_id,
+                    "wallet_id": account.wallet_id,
+                    "asset": asset,
+                    "condition_id": holding.condition_id,
+                    "shares_micro": holding.shares_micro,
+                    "avg_price_micro": holding.avg_price_micro,
+                    "realized_pnl_micro": 0,
+                    "updated_at": at,
+                }
+                for asset, holding in changed.items()
+            ],
+        )

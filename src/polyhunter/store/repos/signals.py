@@ -12,7 +12,7 @@ from polyhunter.domain.signal import Signal, SourceKind, to_micro
 from polyhunter.store.base import utcnow
 from polyhunter.store.models import SignalCursor, SignalRecord
 from polyhunter.store.repos.accounts import normalize_address
-from polyhunter.store.repos.sql_helpers import rowcount, upsert_insert
+from polyhunter.store.repos.sql_helpers import cached_upsert, rowcount, upsert_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +66,13 @@ class SignalCursorRepository:
             "last_block": cursor.last_block,
             "updated_at": now or utcnow(),
         }
-        stmt = upsert_insert(self._session, SignalCursor).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["leader", "source"],
-            set_={k: stmt.excluded[k] for k in ("last_ts", "keys_at_ts", "last_block", "updated_at")},
+        stmt = cached_upsert(
+            self._session,
+            SignalCursor,
+            ("leader", "source"),
+            ("last_ts", "keys_at_ts", "last_block", "updated_at"),
         )
-        await self._session.execute(stmt)
+        await self._session.execute(stmt, values)
 
 
 class SignalRepository:
