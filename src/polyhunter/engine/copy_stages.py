@@ -29,6 +29,7 @@ from polyhunter.domain.lifecycle import MARKET_CLOSED
 from polyhunter.domain.order_math import market_buy_notional
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, OrderRequest, OrderType
 from polyhunter.domain.signal import Side, to_micro
+from polyhunter.domain.sizing import SizeSkip
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.engine.balances import INSUFFICIENT_BALANCE, FollowerFunds, Hold
 from polyhunter.engine.copy_records import CopyReporter, CopyWork, EngineStats
@@ -373,8 +374,10 @@ class CopyStages:
             held = self.exposure.shares(cfg.id, work.signal.asset)
             if released.shares > held:
                 if held * limit < VENUE_MIN_NOTIONAL:
-                    self.parking.close(work, released, BELOW_MINIMUM)
-                    self._reporter.finish(work, SKIPPED, reason=BELOW_MINIMUM)
+                    # sold out meanwhile: nothing to sell; else what is left is under the minimum
+                    why = SizeSkip.NO_POSITION_TO_SELL.value if held <= 0 else BELOW_MINIMUM
+                    self.parking.close(work, released, why)
+                    self._reporter.finish(work, SKIPPED, reason=why)
                     return None
                 released = Released(held, held * limit, released.signal_keys)
         self.parking.close(work, released, f"AGGREGATED_INTO_{work.trade_id}")
