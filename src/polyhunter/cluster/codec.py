@@ -14,24 +14,7 @@ class BadEntryError(ValueError):
 
 
 def encode(signal: Signal) -> bytes:
-    return json.dumps(
-        {
-            "key": signal.key,
-            "leader": signal.leader,
-            "asset": signal.asset,
-            "condition_id": signal.condition_id,
-            "side": str(signal.side),
-            "size": str(signal.size),
-            "price": str(signal.price),
-            "tx_hash": signal.tx_hash,
-            "fill_time": signal.fill_time.isoformat(),
-            "seen_at": signal.seen_at.isoformat(),
-            "source": str(signal.source),
-            "slug": signal.slug,
-            "outcome": signal.outcome,
-        },
-        separators=(",", ":"),
-    ).encode()
+    return json.dumps(signal.fields(), separators=(",", ":")).encode()
 
 
 def decode(raw: bytes) -> Signal:

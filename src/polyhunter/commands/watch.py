@@ -25,21 +25,7 @@ ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
 def signal_json(signal: Signal) -> dict[str, Any]:
-    return {
-        "key": signal.key,
-        "leader": signal.leader,
-        "asset": signal.asset,
-        "condition_id": signal.condition_id,
-        "side": str(signal.side),
-        "size": str(signal.size),
-        "price": str(signal.price),
-        "tx_hash": signal.tx_hash,
-        "source": str(signal.source),
-        "fill_time": signal.fill_time.isoformat(),
-        "lag_ms": signal.lag_ms,
-        "slug": signal.slug,
-        "outcome": signal.outcome,
-    }
+    return {**signal.fields(), "lag_ms": signal.lag_ms}
 
 
 def _line(signal: Signal) -> str:

@@ -93,3 +93,21 @@ class Signal:
     @property
     def lag_ms(self) -> int:
         return int((self.seen_at - self.fill_time).total_seconds() * 1000)
+
+    def fields(self) -> dict[str, str]:
+        """Every field as a string (decimals and times exact): the stream entry's and `watch --json`'s."""
+        return {
+            "key": self.key,
+            "leader": self.leader,
+            "asset": self.asset,
+            "condition_id": self.condition_id,
+            "side": str(self.side),
+            "size": str(self.size),
+            "price": str(self.price),
+            "tx_hash": self.tx_hash,
+            "fill_time": self.fill_time.isoformat(),
+            "seen_at": self.seen_at.isoformat(),
+            "source": str(self.source),
+            "slug": self.slug,
+            "outcome": self.outcome,
+        }
