@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Protocol
 
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.book_math import slippage_limit_price

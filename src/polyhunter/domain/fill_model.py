@@ -17,12 +17,12 @@ The model a live backtest fills copies with (``polyhunter backtest --leader``):
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from polyhunter.domain.book_math import BookSide, Level, Walk, walk_book
 from polyhunter.domain.backtest import Priced
+from polyhunter.domain.book_math import BookSide, Level, Walk, walk_book
 from polyhunter.domain.signal import Side, Signal
 
 DEFAULT_DEPTH_SHARES = Decimal(500)
@@ -81,7 +81,7 @@ class HistoryPricer:
 
     def __init__(
         self,
-        histories: dict[str, Sequence[PricePoint]],
+        histories: Mapping[str, Sequence[PricePoint]],
         latency_ms: int,
         depth_shares: Decimal = DEFAULT_DEPTH_SHARES,
     ) -> None:
