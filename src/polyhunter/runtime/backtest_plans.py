@@ -41,7 +41,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise SettingsError(f"{path}: config file not found") from None
+        raise SettingsError(f"{path}: run file not found") from None
     except OSError as exc:
         raise SettingsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
