@@ -17,6 +17,8 @@ from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_clob_rest import PricesHistory
 from polyhunter.domain.fill_model import PricePoint
 from polyhunter.domain.signal import Side
+from polyhunter.sim.price_history import PriceHistory
+from polyhunter.sim.price_history import PricePoint as SimPoint
 from polyhunter.sim.server_app import SimServer
 from tests.support.paths import FIXTURES
 from tests.support.sim_http import ANVIL_KEY_0, Trader, assert_same_shape
@@ -116,3 +118,15 @@ async def test_bad_input_is_a_400(
     assert status == 400
     assert set(body) == {"error"}
     assert message in body["error"]
+
+
+def test_pruning_keeps_the_price_the_window_starts_at() -> None:
+    history = PriceHistory()
+    for ts_s, price in ((100, "0.40"), (130, "0.41"), (200, "0.45")):
+        history.record("1", ts_s * 1000, Decimal(price))
+    history.record("1", 150_000, Decimal(0))  # not a price: left out
+    assert history.prune(160_000) == 1  # 0.40 goes; 0.41 stays: the price at 160
+    assert history.window("1", 160, 300, 60) == [
+        SimPoint(160, Decimal("0.41")),
+        SimPoint(220, Decimal("0.45")),
+    ]
