@@ -158,7 +158,7 @@ def backtest(
     runs = run_backtest(history.fills, history.resolutions, history.marks, rules, plans, replay.update)
     if pricer is not None:
         notes.append(
-            f"{pricer.priced_from_history} copy price(s) from the price history,"
+            f"price look-ups: {pricer.priced_from_history} from the price history,"
             f" {pricer.priced_from_print} at the leader's print (no history point that early)"
         )
     if start or end:
