@@ -14,6 +14,9 @@ What the replay cannot know it models, and says so in its report:
   the price on the tick below, SELL down from the tick above), as a market maker quoting around the
   leader's print fills it; past the config's slippage budget the copy is SKIPPED SLIPPAGE_EXCEEDED;
 * the book depth: a copy fills in full at that price;
+* or, with a `CopyPricer` in the rules (``backtest --leader``: `fill_model.HistoryPricer`), the price
+  and depth the pricer models (the market's price history at the fill time plus the latency, walked
+  against a modelled book); the slippage budget is checked against the worst level walked;
 * fees: the venue's taker fee ``rate x shares x p x (1 - p)`` with each market's rate (given, or
   read off the leader's recorded fees);
 * resolutions: a resolved token pays its payout per share held, at the resolution's time.
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Protocol
 
 from polyhunter.domain.aggregation import Aggregator
 from polyhunter.domain.book_math import slippage_limit_price
@@ -58,6 +62,18 @@ class FollowerPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Priced:
+    price: Decimal  # the average price of the fill
+    worst: Decimal  # the last level it took (what the slippage budget is checked against)
+    shares: Decimal  # what filled (at most what was asked)
+
+
+class CopyPricer(Protocol):
+    def fill(self, signal: Signal, shares: Decimal, tick: Decimal) -> Priced:
+        """The fill a copy of `signal` for `shares` would have got."""
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestRules:
     limits: GuardrailLimits  # the platform's [guardrails]
     max_slippage_bps: int = 200  # the engine's default budget (a config's own wins)
@@ -68,6 +84,7 @@ class BacktestRules:
     aggregation_window_ms: int = 60_000
     keep_curve: bool = True
     keep_copies: bool = False
+    pricer: CopyPricer | None = None  # None: `copy_price` (`slippage_ticks` past the print, any size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +271,11 @@ class Backtest:
         max_bps = cfg.max_slippage_bps if cfg.max_slippage_bps is not None else self.rules.max_slippage_bps
         budget = slippage_limit_price(signal.side, signal.price, max_bps)
         budget = to_tick(budget, tick, ROUND_FLOOR if buying else ROUND_CEILING)
-        price = copy_price(signal.side, signal.price, tick, self.rules.slippage_ticks)
-        if (buying and price > budget) or (not buying and price < budget):
+        priced = self._price(signal, size.shares, tick)
+        if (buying and priced.worst > budget) or (not buying and priced.worst < budget) or not priced.shares:
             run.skipped[SLIPPAGE_EXCEEDED] += 1
             return
-        shares = size.shares
+        shares, price = priced.shares, priced.price
         raw = shares * price
         venue = (
             market_buy_notional(shares, price, tick)
@@ -284,8 +301,15 @@ class Backtest:
             for key in released.signal_keys:
                 self._parked.pop(key, None)
             run.aggregated += len(released.signal_keys) - 1
-            shares = released.shares
+            priced = self._price(signal, released.shares, tick)
+            shares, price = priced.shares, priced.price
         self._execute(run, cfg, signal, shares, price, tick, ts, day)
+
+    def _price(self, signal: Signal, shares: Decimal, tick: Decimal) -> Priced:
+        if self.rules.pricer is not None:
+            return self.rules.pricer.fill(signal, shares, tick)
+        price = copy_price(signal.side, signal.price, tick, self.rules.slippage_ticks)
+        return Priced(price, price, shares)
 
     def _execute(
         self,

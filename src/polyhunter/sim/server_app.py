@@ -39,6 +39,7 @@ from polyhunter.sim.scenarios import ScenarioConfig, ScenarioRunner, catalog_for
 from polyhunter.sim.server_admin import build_admin_app
 from polyhunter.sim.server_clob_auth import CHAIN_ID, add_auth_routes
 from polyhunter.sim.server_clob_data import add_data_routes
+from polyhunter.sim.server_clob_history import add_history_routes
 from polyhunter.sim.server_clob_market import STATE, add_market_routes
 from polyhunter.sim.server_clob_orders import add_order_routes
 from polyhunter.sim.server_data_api import build_data_api_app
@@ -146,6 +147,7 @@ class SimServer:
         app[STATE] = self.state
         app[CHAIN_ID] = self.chain_id
         add_market_routes(app)
+        add_history_routes(app)
         add_auth_routes(app)
         add_order_routes(app)
         add_data_routes(app)

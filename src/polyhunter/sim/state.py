@@ -30,6 +30,7 @@ from polyhunter.sim.events import (
 from polyhunter.sim.exchange import SimExchange
 from polyhunter.sim.faults import Faults
 from polyhunter.sim.orders import OrderRequest
+from polyhunter.sim.price_history import PriceHistory
 from polyhunter.sim.scenario_markets import MarketInfo
 from polyhunter.sim.server_rtds import RtdsChannel
 from polyhunter.sim.server_wire import TradeState
@@ -98,6 +99,7 @@ class SimState(SimApiKeys, SimFanOut):
         self._heartbeats: dict[str, tuple[str, int]] = {}
         self.heartbeat_timeout_s = 10.0
         self._fills: list[FillRow] = []
+        self.price_history = PriceHistory()  # GET /prices-history
         self._fills_by_wallet: dict[str, list[FillRow]] = {}
         self._trades: dict[str, TradeState] = {}
         self._trades_by_key: dict[str, list[TradeState]] = {}
@@ -350,6 +352,7 @@ class SimState(SimApiKeys, SimFanOut):
                 self._trades_by_key[key] = kept
             else:
                 del self._trades_by_key[key]
+        dropped += self.price_history.prune(cutoff_ms)
         return dropped + len(old) + self.engine.forget_before(cutoff_ms)
 
     def orders_json(self) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from polyhunter.sim.events import (
     TradeEvent,
 )
 from polyhunter.sim.exchange import SimExchange
+from polyhunter.sim.price_history import PriceHistory
 from polyhunter.sim.scenario_markets import MarketInfo
 from polyhunter.sim.server_rtds import RtdsChannel
 from polyhunter.sim.server_wire import TradeState, rtds_payload, user_order, user_trade
@@ -65,6 +66,7 @@ class SimFanOut:
     _fill_seq: int
     _fills: list[FillRow]
     _fills_by_wallet: dict[str, list[FillRow]]
+    price_history: PriceHistory
 
     if TYPE_CHECKING:  # SimState's lookups (state.py)
 
@@ -111,6 +113,7 @@ class SimFanOut:
         info = self.info_by_condition(t.market)
         if info is None:
             return
+        self.price_history.record(t.token_id, t.timestamp_ms, t.last_price)
         ts = TradeState(trade=t, status="MATCHED", last_update_s=t.timestamp_ms // 1000)
         self._trades[t.trade_id] = ts
         for key in dict.fromkeys([t.taker_api_owner, *(m.api_owner for m in t.makers)]):
@@ -180,7 +183,10 @@ class SimFanOut:
             return t.transaction_hash
 
     def publish_fills(self, rows: Sequence[FillRow]) -> None:
-        """Add ``rows`` to the Data API log and push them on RTDS at once (replayed transactions)."""
+        """Add ``rows`` to the Data API log and the price history, and push them on RTDS at once
+        (replayed transactions)."""
+        for row in rows:
+            self.price_history.record(row.asset, row.timestamp_ms, row.price)
         self.push_fills(self.record_fills(rows))
 
     def record_fills(self, rows: Sequence[FillRow]) -> list[FillRow]:

@@ -72,6 +72,7 @@ CASES: list[tuple[str, Callable[[str], bytes], Callable[[bytes], Any]]] = [
     ("http/clob_market_closed_binary_accepting_true.json", raw, as_type(rest.ClobMarket)),
     ("http/clob_fee_rate_response_nonzero.json", raw, as_type(rest.FeeRate)),
     ("http/clob_fee_rate_response_zero.json", raw, as_type(rest.FeeRate)),
+    ("http/prices_history.json", raw, as_type(rest.PricesHistory)),
     ("http/http_balance_allowance_collateral.json", raw, as_type(rest.BalanceAllowance)),
     ("http/http_balance_allowance_no_allowance.json", raw, as_type(rest.BalanceAllowance)),
     ("http/http_signed_order.json", raw, as_type(rest.SignedOrderV2)),

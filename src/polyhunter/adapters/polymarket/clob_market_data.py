@@ -13,11 +13,14 @@ from polyhunter.adapters.polymarket.wire_clob_rest import (
     LastTradePrice,
     Midpoint,
     NegRisk,
+    PricesHistory,
     ServerVersion,
     TickSize,
     decode_book,
 )
 from polyhunter.adapters.polymarket.wire_validation import (
+    BAD_NUMBER,
+    PRICE_OUT_OF_RANGE,
     SIZE_OUT_OF_RANGE,
     InvalidMessage,
     check_price,
@@ -25,8 +28,11 @@ from polyhunter.adapters.polymarket.wire_validation import (
     parse_int,
 )
 from polyhunter.domain.book_math import BookSide, Level
+from polyhunter.domain.fill_model import PricePoint
 from polyhunter.domain.lifecycle import MarketState
 from polyhunter.domain.orders import OrderBook
+
+MAX_UNIX_S = 10**11  # a "t" past this is milliseconds or garbage, not a unix second
 
 
 def _level(wire: PriceLevel) -> Level:
@@ -121,6 +127,38 @@ class ClobMarketData:
             winning_token=winners[0] if wire.closed and len(winners) == 1 else None,
             tick_size=wire.minimum_tick_size,
         )
+
+    async def prices_history(
+        self,
+        token_id: str,
+        *,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        interval: str | None = None,
+        fidelity: int | None = None,
+    ) -> list[PricePoint]:
+        """``GET /prices-history`` of one token: either a window (``start_ts``/``end_ts``, unix seconds) or
+        an ``interval`` ending now (``1h``, ``6h``, ``1d``, ``1w``, ``1m``, ``max``), ``fidelity`` minutes
+        apart. Points in time order; raises :class:`InvalidMessage` for a price outside [0, 1] or a time
+        that is not a plausible unix second."""
+        if interval is not None and (start_ts is not None or end_ts is not None):
+            raise ValueError("interval and start_ts/end_ts are mutually exclusive")
+        params: dict[str, str] = {"market": token_id}
+        for key, value in (("startTs", start_ts), ("endTs", end_ts), ("fidelity", fidelity)):
+            if value is not None:
+                params[key] = str(value)
+        if interval is not None:
+            params["interval"] = interval
+        wire = decode(await self.http.request("GET", "/prices-history", params=params), PricesHistory)
+        points = []
+        for item in wire.history:
+            if not item.p.is_finite() or not 0 <= item.p <= 1:
+                raise InvalidMessage(PRICE_OUT_OF_RANGE, f"prices-history p: {str(item.p)[:40]}")
+            if not 0 < item.t < MAX_UNIX_S:
+                raise InvalidMessage(BAD_NUMBER, f"prices-history t: {item.t}")
+            points.append(PricePoint(item.t, item.p))
+        points.sort(key=lambda pt: pt.t)
+        return points
 
     async def neg_risk(self, token_id: str) -> bool:
         return decode(

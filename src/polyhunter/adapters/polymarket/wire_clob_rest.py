@@ -84,6 +84,17 @@ class FeeRate(WireSnake, frozen=True, kw_only=True):
         return int(self.base_fee) if self.base_fee != "" else 0
 
 
+class PriceHistoryPoint(WireSnake, frozen=True, kw_only=True):
+    t: int  # unix seconds
+    p: Decimal  # a JSON number (float) on the wire
+
+
+class PricesHistory(WireSnake, frozen=True, kw_only=True):
+    """``GET /prices-history``: ``{"history": [{"t", "p"}, ...]}``, oldest first, a "now" point last."""
+
+    history: list[PriceHistoryPoint]
+
+
 class ServerVersion(WireSnake, frozen=True, kw_only=True):
     version: int  # which order version (2 or 3) to sign
 
