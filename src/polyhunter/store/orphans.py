@@ -94,16 +94,23 @@ async def release_orphans(
 
 
 async def uncopied_signals(
-    sessions: SessionFactory, since: datetime, in_scope: Callable[[int], bool]
+    sessions: SessionFactory,
+    since: datetime,
+    in_scope: Callable[[int], bool],
+    max_age: timedelta = timedelta(days=1),
 ) -> list[Signal]:
     """The signals seen since `since` (not retracted) that an active, unpaused config of a follower
-    `in_scope`, made before the signal was seen, has no copy row of; oldest first."""
+    `in_scope`, made before the signal was seen, has no copy row of; oldest first. `max_age`: how long
+    after its fill a signal can have been seen (`ingest.max_signal_age_s`)."""
     no_copy = ~exists().where(CopyTrade.signal_key == SignalRecord.key, CopyTrade.config_id == CopyConfig.id)
     sel = (
         select(SignalRecord, CopyConfig.user_id)
         .join(Leader, Leader.address == SignalRecord.leader)
         .join(CopyConfig, CopyConfig.leader_id == Leader.id)
         .where(
+            # the mux takes no fill older than ingest.max_signal_age_s (the window), so a signal seen
+            # since `since` filled after `since - window`: a bound the (leader, fill_time) index serves
+            SignalRecord.fill_time >= since - max_age,
             SignalRecord.seen_at >= since,
             SignalRecord.retracted_at.is_(None),
             CopyConfig.active.is_(True),
@@ -133,6 +140,6 @@ async def recover_partition(
     dead owners' unsent copies (released: `release_orphans`), then every signal recorded in the last
     `window` that a config of the partition's followers has no copy of (`uncopied_signals`)."""
     released = await release_orphans(sessions, live, in_scope)
-    uncopied = await uncopied_signals(sessions, datetime.now(UTC) - window, in_scope)
+    uncopied = await uncopied_signals(sessions, datetime.now(UTC) - window, in_scope, window)
     seen = {s.key for s in uncopied}
     return [s for s in released if s.key not in seen] + uncopied
