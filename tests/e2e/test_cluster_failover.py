@@ -40,6 +40,7 @@ from tests.support.cluster_lab import (
     start_sim,
     start_worker,
     status,
+    stream_drained,
     wait_quiet,
     wait_ready,
     worker_env,
@@ -158,7 +159,7 @@ def test_workers_share_partitions_and_take_over_a_killed_one(tmp_path: Path) -> 
         fills_go_on(urls["admin"], AFTER_ADD_S * RATE)
         admin(urls["admin"], "/scenario/stop", {})
         venue_fills = leader_fills(urls["data_api"], leaders)
-        wait_quiet(dsn_local, len(venue_fills), limit_s=120)
+        wait_quiet(dsn_local, len(venue_fills), 120, lambda: stream_drained(cs, redis_url, prefix))
         final_owners = owners()
         status_cli = subprocess.run(  # noqa: S603 - our own CLI
             [*CLI, "cluster", "status", "--json"],

@@ -46,6 +46,7 @@ from tests.support.cluster_lab import (
     start_sim,
     start_worker,
     status,
+    stream_drained,
     wait_quiet,
     wait_ready,
     worker_env,
@@ -218,7 +219,7 @@ def test_cluster_survives_the_database_stopped_or_the_broker_restarted(tmp_path:
         fills_go_on(urls["admin"], 6 * RATE)  # and after it
         admin(urls["admin"], "/scenario/stop", {})
         venue_fills = leader_fills(urls["data_api"], leaders)
-        wait_quiet(svc.dsn, len(venue_fills), limit_s=120)
+        wait_quiet(svc.dsn, len(venue_fills), 120, lambda: stream_drained(cs, svc.redis_url, prefix))
         received = admin(urls["admin"], "/orders")
         for w in workers:
             assert w.proc.poll() is None, f"a worker died; see {w.log}"

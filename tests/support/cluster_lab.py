@@ -14,6 +14,7 @@ import subprocess  # noqa: S404 - our own CLI
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -220,9 +221,18 @@ def leader_fills(data_api: str, leaders: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def wait_quiet(dsn: str, fills: int, limit_s: float) -> dict[str, int]:
-    """Until every fill the venue shows has a signal or quiet set in, no copy is PENDING, and the copy
-    table stayed the same for two seconds."""
+def stream_drained(settings: ClusterSettings, redis_url: str, prefix: str) -> bool:
+    """Every partition has read and acknowledged every entry of the signal stream (lag and pending 0)."""
+    return all(p["lag"] == 0 and p["pending"] == 0 for p in status(settings, redis_url, prefix)["partitions"])
+
+
+def wait_quiet(
+    dsn: str, fills: int, limit_s: float, drained: Callable[[], bool] | None = None
+) -> dict[str, int]:
+    """Until every fill the venue shows has a signal or quiet set in: no copy is PENDING, every partition
+    read the whole stream (`drained`, if given), and the signal and copy tables stayed the same for
+    three seconds (a partition's owner may be handing on recovered signals, or backing off up to 5 s
+    after a failed hand-off, with no lag left to show for it: 3 s of the same counts, then `drained`)."""
     sql = "SELECT state, count(*) AS n FROM copy_trades GROUP BY state"
     last: Any = None
     since = time.monotonic()
@@ -233,8 +243,10 @@ def wait_quiet(dsn: str, fills: int, limit_s: float) -> dict[str, int]:
         now = (signals, sorted(states.items()))
         if now != last:
             last, since = now, time.monotonic()
-        elif "PENDING" not in states and time.monotonic() - since >= 2.0 and signals <= fills:
-            return states
+        elif "PENDING" not in states and time.monotonic() - since >= 3.0 and signals <= fills:
+            if drained is None or drained():
+                return states
+            since = time.monotonic()
         time.sleep(0.5)
     raise AssertionError(f"no quiescence: {last}")
 

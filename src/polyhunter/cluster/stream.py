@@ -132,6 +132,15 @@ class SignalStream:
         if ids:
             await cast(Awaitable[Any], self.redis.xack(self.key, group_name(partition), *ids))
 
+    async def first_entry_at(self) -> float | None:
+        """When (unix seconds, Redis server clock) the oldest entry still in the stream was appended;
+        None if the stream is empty or missing (Redis restarted empty). What was published before it is
+        no longer in the stream (trimmed, or lost with Redis)."""
+        first: Any = await self.redis.xrange(self.key, count=1)
+        if not first:
+            return None
+        return int(_s(first[0][0]).split("-", 1)[0]) / 1000
+
     async def length(self) -> int:
         return int(await self.redis.xlen(self.key))
 

@@ -24,6 +24,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -42,8 +43,10 @@ ROLES = ("ingest", "execute")
 STOP_WAIT_S = 5.0  # how long a stopping consumer may take to end
 LEASE_MARGIN = 0.8  # a lease counts as held until this share of its TTL after the last renewal
 RecordSignals = Callable[[list[Signal]], Awaitable[object]]
-# (the live members, the partition's followers) -> the signals of the unsent copies released to us
-ReleaseOrphans = Callable[[set[str], ConfigScope], Awaitable[list[Signal]]]
+# (the live members, the partition's followers, until when signals may be missing from the stream) ->
+# the signals the partition still owes: unsent copies released to us, recorded signals without copies
+ReleaseOrphans = Callable[[set[str], ConfigScope, datetime], Awaitable[list[Signal]]]
+CLOCK_SKEW_S = 5.0  # between the Redis server's clock (stream ids) and the database's (seen_at)
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -245,8 +248,13 @@ class ClusterWorker:
         return live | known if time.monotonic() < until else live
 
     async def _orphans_of(self, scope: ConfigScope) -> list[Signal]:
+        """What the database says a partition still owes: the signals recorded before the oldest entry
+        still in the stream (all of them, if the stream is empty: Redis restarted empty) may be missing
+        from it; those without copies are handed on again, with the dead owners' unsent ones."""
         assert self._release_orphans is not None
-        return await self._release_orphans(self.live_ids(), scope)
+        first = await self.stream.first_entry_at()
+        until = time.time() if first is None else first + CLOCK_SKEW_S
+        return await self._release_orphans(self.live_ids(), scope, datetime.fromtimestamp(until, UTC))
 
     def _drop_expired(self) -> None:
         """Beats failing (Redis away): leases past their validity are no longer ours."""

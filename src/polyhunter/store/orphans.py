@@ -17,7 +17,8 @@ that had not caught up) loses the stream, its consumer groups and the entries no
 though their signals are recorded in ``signals`` (the ingest worker records a signal before it appends
 it). So a new owner also gets back the recorded signals of the last ``window`` that a config of one of its
 partition's followers has no copy row of (the config active, not paused, and made before the signal
-was seen): ``recover_partition`` is both, what the owner hands to its engine before it reads the stream.
+was seen), among those seen before the oldest entry still in the stream (all, if it is empty):
+``recover_partition`` is both, what the owner hands to its engine before it reads the stream.
 The copy rows' unique (signal key, config) key makes a signal that is in the stream too a no-op the second
 time.
 """
@@ -96,12 +97,13 @@ async def release_orphans(
 async def uncopied_signals(
     sessions: SessionFactory,
     since: datetime,
+    until: datetime,
     in_scope: Callable[[int], bool],
     max_age: timedelta = timedelta(days=1),
 ) -> list[Signal]:
-    """The signals seen since `since` (not retracted) that an active, unpaused config of a follower
-    `in_scope`, made before the signal was seen, has no copy row of; oldest first. `max_age`: how long
-    after its fill a signal can have been seen (`ingest.max_signal_age_s`)."""
+    """The signals seen from `since` to `until` (not retracted) that an active, unpaused config of a
+    follower `in_scope`, made before the signal was seen, has no copy row of; oldest first. `max_age`:
+    how long after its fill a signal can have been seen (`ingest.max_signal_age_s`)."""
     no_copy = ~exists().where(CopyTrade.signal_key == SignalRecord.key, CopyTrade.config_id == CopyConfig.id)
     sel = (
         select(SignalRecord, CopyConfig.user_id)
@@ -112,6 +114,7 @@ async def uncopied_signals(
             # since `since` filled after `since - window`: a bound the (leader, fill_time) index serves
             SignalRecord.fill_time >= since - max_age,
             SignalRecord.seen_at >= since,
+            SignalRecord.seen_at <= until,
             SignalRecord.retracted_at.is_(None),
             CopyConfig.active.is_(True),
             CopyConfig.paused_at.is_(None),
@@ -133,13 +136,15 @@ async def recover_partition(
     sessions: SessionFactory,
     live: Collection[str],
     in_scope: Callable[[int], bool],
+    until: datetime,
     *,
     window: timedelta,
 ) -> list[Signal]:
     """What a partition's new owner hands to its engine before it reads the stream: the signals of the
-    dead owners' unsent copies (released: `release_orphans`), then every signal recorded in the last
-    `window` that a config of the partition's followers has no copy of (`uncopied_signals`)."""
+    dead owners' unsent copies (released: `release_orphans`), then every signal seen in the last
+    `window`, up to `until` (from when the stream still holds what was published), that a config of
+    the partition's followers has no copy of (`uncopied_signals`)."""
     released = await release_orphans(sessions, live, in_scope)
-    uncopied = await uncopied_signals(sessions, datetime.now(UTC) - window, in_scope, window)
+    uncopied = await uncopied_signals(sessions, datetime.now(UTC) - window, until, in_scope, window)
     seen = {s.key for s in uncopied}
     return [s for s in released if s.key not in seen] + uncopied

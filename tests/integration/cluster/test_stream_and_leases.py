@@ -214,7 +214,9 @@ async def test_a_consumer_whose_group_vanished_makes_it_again_and_recovers_from_
     task = asyncio.create_task(consumer.run())
     try:
         await _until(lambda: handled == ["key-0"])
+        assert (await stream.first_entry_at() or 0) > time.time() - 60
         await client.delete(stream.key)  # the stream, its groups and their positions: gone
+        assert await stream.first_entry_at() is None  # everything recorded may be missing from it
         await _until(lambda: len(recoveries) == 2)
         await stream.publish(_signal(2))
         await _until(lambda: handled == ["key-0", "key-1", "key-2"])

@@ -105,20 +105,29 @@ async def test_recorded_signals_a_partitions_config_has_no_copy_of_are_recovered
     def scope(*allowed: int) -> Callable[[int], bool]:
         return lambda user_id: user_id in allowed
 
-    assert await uncopied_signals(sessions, since, scope(*users)) == [signal]  # cfgs[2] has no copy
-    assert await uncopied_signals(sessions, since, scope(users[0], users[1])) == []  # both have one
-    assert await uncopied_signals(sessions, since, scope(later[0].config.user_id)) == []
-    assert await uncopied_signals(sessions, now + timedelta(minutes=1), scope(*users)) == []  # too old
+    assert await uncopied_signals(sessions, since, now, scope(*users)) == [signal]  # cfgs[2] has no copy
+    assert await uncopied_signals(sessions, since, now, scope(users[0], users[1])) == []  # both have one
+    assert await uncopied_signals(sessions, since, now, scope(later[0].config.user_id)) == []
+    assert (
+        await uncopied_signals(
+            sessions, now + timedelta(minutes=1), now + timedelta(minutes=2), scope(*users)
+        )
+        == []
+    )  # too old
+    # seen before `until` only: the stream still holds what was published from then on
+    assert await uncopied_signals(sessions, since, signal.seen_at - timedelta(seconds=1), scope(*users)) == []
     # a new owner of cfgs[1] and cfgs[2]'s partition: the dead worker's unsent copy released, the
     # signal handed on once for both
     owed = await recover_partition(
-        sessions, {"alive:1"}, scope(users[1], users[2]), window=timedelta(minutes=5)
+        sessions, {"alive:1"}, scope(users[1], users[2]), now, window=timedelta(minutes=5)
     )
     assert owed == [signal]
     again = await store.prewrite(signal, [new_copy(c) for c in cfgs], "new:3", now, record_signal=False)
     assert again is not None
     assert set(again) == {cfgs[1].config.id, cfgs[2].config.id}
     assert (
-        await recover_partition(sessions, {"alive:1", "new:3"}, scope(*users), window=timedelta(minutes=5))
+        await recover_partition(
+            sessions, {"alive:1", "new:3"}, scope(*users), now, window=timedelta(minutes=5)
+        )
         == []
     )
