@@ -239,7 +239,8 @@ def test_cluster_survives_the_database_stopped_or_the_broker_restarted(tmp_path:
         f"\ncluster {kind} fault ({hosts.kind}): {FOLLOWERS} followers / {LEADERS} leaders / {PARTITIONS} "
         f"partitions / 3 workers, out {out_s:.1f}s, partitions owned again {reowned_s:.1f}s and copying "
         f"again {copying_s:.1f}s after it came back, {report.line()}, venue fills {len(venue_fills)}, "
-        f"capped followers that reached their cap {len(at_cap & capped)} of {len(capped)}, over it {len(over)}, "
+        f"capped followers that reached their cap {len(at_cap & capped)} of {len(capped)}, "
+        f"over it {len(over)}, "
         f"exit codes {codes}, workers up after {up_s:.0f}s, total {time.monotonic() - started:.1f}s"
     )
     report.assert_clean()
