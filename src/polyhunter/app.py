@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -68,7 +68,7 @@ from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.deployment import deployment_id
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
-from polyhunter.store.orphans import release_orphans
+from polyhunter.store.orphans import recover_partition
 from polyhunter.store.redemptions import SqlRedemptionStore
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -286,7 +286,9 @@ async def build_app(
             roles,
             handle=engine.handle if "execute" in roles else None,
             record=copy_store.record_signals,
-            release_orphans=functools.partial(release_orphans, sessions),
+            release_orphans=functools.partial(
+                recover_partition, sessions, window=timedelta(seconds=s.ingest.max_signal_age_s)
+            ),
         )
         closers.append(cluster.close)
         await cluster.start()

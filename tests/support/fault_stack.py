@@ -158,6 +158,18 @@ async def recorded(dsn: str) -> set[tuple[str, str, str, str]]:
     return {(r["leader"].lower(), r["tx_hash"].lower(), r["asset"], r["side"]) for r in found}
 
 
+# Each follower's BUY spend per UTC day in micro-USDC (`name`, `day`, `spent`): what filled, and what a
+# PENDING copy with an order may have spent (one without an order never reached the venue).
+SPENT_SQL = (
+    "SELECT u.username AS name, (ct.created_at AT TIME ZONE 'UTC')::date AS day, SUM(CASE WHEN ct.state = "
+    "'EXECUTED' AND ct.filled_size_micro IS NOT NULL THEN ct.filled_size_micro * ct.filled_price_micro "
+    "/ 1000000 ELSE ct.requested_notional_micro END) AS spent FROM copy_trades ct JOIN users u "
+    "ON u.id = ct.user_id WHERE ct.side = 'BUY' AND (ct.state IN ('EXECUTED', 'SETTLEMENT_PENDING') "
+    "OR (ct.state = 'PENDING' AND EXISTS (SELECT 1 FROM orders o WHERE o.copy_trade_id = ct.id))) "
+    "GROUP BY u.username, day"
+)
+
+
 @dataclass
 class FaultReport:
     fills: int
@@ -199,15 +211,7 @@ async def check_run(dsn: str, fills: set[tuple[str, str, str, str]], admin_url: 
     }
     matched = Counter(copy_of.get(o["orderID"]) for o in venue if o["accepted"] and o["status"] == "matched")
     dup_orders += sum(n - 1 for c, n in matched.items() if c is not None and n > 1)  # a copy filled twice
-    spent = await pg_rows(
-        dsn,
-        "SELECT u.username AS name, (ct.created_at AT TIME ZONE 'UTC')::date AS day, SUM(CASE WHEN ct.state = "
-        "'EXECUTED' AND ct.filled_size_micro IS NOT NULL THEN ct.filled_size_micro * ct.filled_price_micro "
-        "/ 1000000 ELSE ct.requested_notional_micro END) AS spent FROM copy_trades ct JOIN users u "
-        "ON u.id = ct.user_id WHERE ct.side = 'BUY' AND (ct.state IN ('EXECUTED', 'SETTLEMENT_PENDING') "
-        "OR (ct.state = 'PENDING' AND EXISTS (SELECT 1 FROM orders o WHERE o.copy_trade_id = ct.id))) "
-        "GROUP BY u.username, day",
-    )
+    spent = await pg_rows(dsn, SPENT_SQL)
     pending = await pg_rows(dsn, "SELECT count(*) AS n FROM copy_trades WHERE state = 'PENDING'")
     spend: dict[str, Decimal] = {}
     for r in spent:

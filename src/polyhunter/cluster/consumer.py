@@ -1,10 +1,12 @@
 """One owned partition: read its consumer group, hand each signal to the engine for the partition's
 followers, acknowledge it once its copies are prewritten.
 
-On start the owner takes over the group's pending entries (what a previous owner read and did not
-acknowledge) and reads them again before new ones: a signal is acknowledged only after the engine
-recorded its copies, so an owner killed at any point leaves nothing behind but entries read again by
-the next owner, whose copies the store's unique (signal key, config) key turns into no-ops.
+On start the owner first hands on what the database says the partition still owes (store/orphans.py:
+a dead owner's unsent copies, recorded signals without copies), then takes over the group's pending
+entries (what a previous owner read and did not acknowledge) and reads them again before new ones: a
+signal is acknowledged only after the engine recorded its copies, so an owner killed at any point leaves
+nothing behind but entries read again by the next owner, whose copies the store's unique (signal key,
+config) key turns into no-ops.
 
 A signal the engine could not take (the database away) is not acknowledged: after a backoff the
 consumer reads its pending entries again, in order, so one partition's signals reach the engine in
@@ -47,7 +49,7 @@ class PartitionStats:
     taken_over: int = 0  # pending entries taken over from a previous owner
     bad_entries: int = 0
     failures: int = 0  # hand-offs that failed (retried)
-    recovered: int = 0  # signals whose copies a dead owner left unsent, handed on again
+    recovered: int = 0  # signals handed on again from the database (unsent or missing copies)
     last_handled_at: float = 0.0  # unix seconds
 
 
@@ -88,6 +90,10 @@ class PartitionConsumer:
                 continue
             try:
                 if not taken:
+                    created = await self._stream.ensure_group(self.partition)
+                    if created and self._recover is not None and self._orphans == []:
+                        self._orphans = None  # the group was gone (Redis restarted empty): recover again
+                        continue
                     self.stats.taken_over += await self._stream.take_over(self.partition, self._consumer)
                     taken = True
                 entries = await self._stream.read(
@@ -106,13 +112,17 @@ class PartitionConsumer:
             except (*REDIS_ERRORS, _HandOffFailedError, RetryableError) as exc:
                 if not isinstance(exc, _HandOffFailedError):
                     log.warning("partition read failed; retrying", partition=self.partition, error=repr(exc))
+                if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                    taken = False  # its group is gone: made again, and what was lost recovered, first
                 pending = True
                 await asyncio.sleep(random.uniform(delay / 2, delay))  # noqa: S311 - jitter
                 delay = min(BACKOFF_S[1], delay * 2)
 
     async def _recovered(self) -> bool:
         """Before the stream: copy again the signals whose copies a dead owner left unsent (released to
-        this owner). False if that failed (retried after a backoff: the released signals are kept)."""
+        this owner) and the recorded signals the partition's followers have no copies of (their stream
+        entries lost with a Redis that restarted empty). False if that failed (retried after a backoff:
+        the released signals are kept)."""
         try:
             if self._orphans is None and self._recover is not None:
                 self._orphans = await self._recover(self.scope)
@@ -120,7 +130,7 @@ class PartitionConsumer:
                 await self._handle(self._orphans, self.scope)
                 self.stats.recovered += len(self._orphans)
                 log.warning(
-                    "unsent copies of a dead owner copied again",
+                    "recorded signals without their copies handed on again",
                     partition=self.partition,
                     signals=len(self._orphans),
                 )

@@ -17,12 +17,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+# 1 if the member's entry was missing (its first beat, or the hash was lost: Redis restarted empty)
 _BEAT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+local new = redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-return now
+return new
 """
 # the live members' ids and infos; the expired ones are removed
 _LIVE = """
@@ -87,9 +88,12 @@ class Membership:
     def lease_key(self, partition: int) -> str:
         return f"{self.base}:lease:{partition}"
 
-    async def beat(self, member: Member) -> None:
+    async def beat(self, member: Member) -> bool:
+        """Say `member` is alive; True if its entry was missing (its first beat, or the membership was
+        lost: Redis restarted empty, or the member's entry expired while it was cut off)."""
         info = json.dumps({"roles": list(member.roles), "host": member.host, "started": member.started})
-        await self._beat(keys=[self._members, self._infos], args=[member.id, self.member_ttl_ms, info])
+        new = await self._beat(keys=[self._members, self._infos], args=[member.id, self.member_ttl_ms, info])
+        return bool(int(new))
 
     async def leave(self, member_id: str) -> None:
         await self.redis.hdel(self._members, member_id)

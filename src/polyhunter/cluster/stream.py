@@ -10,6 +10,9 @@
   (id ``0``: its own pending entries) and then goes on with new entries: nothing published while the
   partition had no owner, or while its owner died, is skipped. A signal handed to the engine twice makes
   no second copy: the copy rows are unique on (signal key, config) and prewritten before anything is sent.
+* A Redis that restarted empty (no persistence) has lost the stream and its groups: a consumer that
+  finds its group missing (NOGROUP) creates it again (``ensure_group``, from the stream's start); the
+  entries lost with it are recovered from the database (store/orphans.py, ``recover_partition``).
 * ``positions``: each group's lag (entries not yet delivered) and pending count (XINFO GROUPS).
 
 Keys (Redis Cluster: one hash tag per deployment, so the script's two keys share a slot):
@@ -67,11 +70,18 @@ class SignalStream:
     async def ensure_groups(self, count: int) -> None:
         """Create the stream and every partition's group (reading from the stream's start) if missing."""
         for p in range(count):
-            try:
-                await self.redis.xgroup_create(self.key, group_name(p), id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await self.ensure_group(p)
+
+    async def ensure_group(self, partition: int) -> bool:
+        """Create the stream and the partition's group (reading from the stream's start) if missing; True
+        if it was missing (a new deployment, or a Redis that restarted empty)."""
+        try:
+            await self.redis.xgroup_create(self.key, group_name(partition), id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+            return False
+        return True
 
     async def publish(self, signal: Signal) -> str | None:
         """Append `signal` once per key; its stream id, or None if the key was published before."""
@@ -121,6 +131,15 @@ class SignalStream:
     async def ack(self, partition: int, ids: list[str]) -> None:
         if ids:
             await cast(Awaitable[Any], self.redis.xack(self.key, group_name(partition), *ids))
+
+    async def first_entry_at(self) -> float | None:
+        """When (unix seconds, Redis server clock) the oldest entry still in the stream was appended;
+        None if the stream is empty or missing (Redis restarted empty). What was published before it is
+        no longer in the stream (trimmed, or lost with Redis)."""
+        first: Any = await self.redis.xrange(self.key, count=1)
+        if not first:
+            return None
+        return int(_s(first[0][0]).split("-", 1)[0]) / 1000
 
     async def length(self) -> int:
         return int(await self.redis.xlen(self.key))

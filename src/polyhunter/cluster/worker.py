@@ -9,6 +9,12 @@
   its TTL is dropped at once (its consumer stops at the next entry). A worker that dies stops beating:
   its membership and its leases expire and the others take its partitions within about
   ``member_ttl_ms`` + ``heartbeat_ms``.
+
+A Redis that restarted empty loses the members, the leases, the stream and its groups: every worker's
+next beat finds its own entry gone and its leases not renewed, so it stops its consumers and takes
+partitions again; each new consumer creates its group again and first hands on what the database says
+its partition still owes (consumer.py). For two member TTLs after its entry was found gone a worker
+counts the members it knew before as alive (their unsent copies are in flight, not orphans to release).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
@@ -36,8 +43,10 @@ ROLES = ("ingest", "execute")
 STOP_WAIT_S = 5.0  # how long a stopping consumer may take to end
 LEASE_MARGIN = 0.8  # a lease counts as held until this share of its TTL after the last renewal
 RecordSignals = Callable[[list[Signal]], Awaitable[object]]
-# (the live members, the partition's followers) -> the signals of the unsent copies released to us
-ReleaseOrphans = Callable[[set[str], ConfigScope], Awaitable[list[Signal]]]
+# (the live members, the partition's followers, until when signals may be missing from the stream) ->
+# the signals the partition still owes: unsent copies released to us, recorded signals without copies
+ReleaseOrphans = Callable[[set[str], ConfigScope, datetime], Awaitable[list[Signal]]]
+CLOCK_SKEW_S = 5.0  # between the Redis server's clock (stream ids) and the database's (seen_at)
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -109,6 +118,10 @@ class ClusterWorker:
         self.positions: dict[int, Position] = {}
         self.members: list[Member] = []
         self.counters = ClusterCounters()
+        self._beaten = False
+        # the members known when the membership was found lost (Redis restarted empty), and until when
+        # (monotonic) they count as alive while they have not beaten again
+        self._known_before_reset: tuple[set[str], float] = (set(), 0.0)
         self._tick_lock = asyncio.Lock()  # one beat at a time (run's loop, a status read, a test)
 
     @property
@@ -125,6 +138,7 @@ class ClusterWorker:
     async def start(self) -> None:
         await self.stream.ensure_groups(self.settings.partitions)
         await self.membership.beat(self.member)
+        self._beaten = True
 
     # ------------------------------------------------------------------------------------ ingest role
 
@@ -156,7 +170,9 @@ class ClusterWorker:
 
     async def tick(self) -> None:
         async with self._tick_lock:
-            await self.membership.beat(self.member)
+            if await self.membership.beat(self.member) and self._beaten:
+                self._membership_lost()
+            self._beaten = True
             self.members = await self.membership.live()
             if self.executes:
                 await self._rebalance()
@@ -217,9 +233,28 @@ class ClusterWorker:
         self.counters.acquired_at[p] = time.time()
         log.info("partition owned", partition=p, worker=self.id)
 
+    def _membership_lost(self) -> None:
+        """Our entry was gone at a beat: the others' entries may be gone too (Redis restarted empty) and
+        come back only as each beats again. Until they have had the time to (2 member TTLs), the members
+        known before count as alive: their prewritten copies are in flight, not a dead owner's orphans."""
+        known = {m.id for m in self.members} - {self.id}
+        self._known_before_reset = (known, time.monotonic() + 2 * self.settings.member_ttl_ms / 1000)
+        log.warning("cluster membership was lost (Redis restarted empty?); joining again", known=len(known))
+
+    def live_ids(self) -> set[str]:
+        """The members alive as far as this worker can tell (itself included)."""
+        known, until = self._known_before_reset
+        live = {m.id for m in self.members} | {self.id}
+        return live | known if time.monotonic() < until else live
+
     async def _orphans_of(self, scope: ConfigScope) -> list[Signal]:
+        """What the database says a partition still owes: the signals recorded before the oldest entry
+        still in the stream (all of them, if the stream is empty: Redis restarted empty) may be missing
+        from it; those without copies are handed on again, with the dead owners' unsent ones."""
         assert self._release_orphans is not None
-        return await self._release_orphans({m.id for m in self.members} | {self.id}, scope)
+        first = await self.stream.first_entry_at()
+        until = time.time() if first is None else first + CLOCK_SKEW_S
+        return await self._release_orphans(self.live_ids(), scope, datetime.fromtimestamp(until, UTC))
 
     def _drop_expired(self) -> None:
         """Beats failing (Redis away): leases past their validity are no longer ours."""

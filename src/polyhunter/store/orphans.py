@@ -11,11 +11,22 @@ a worker that is not quite dead fail instead), and gets their signals back to ha
 prewrites and copies them again. Rows with an order journaled are left to the sweep (reconciled against
 the venue). The delete and the new prewrite are two transactions: a new owner dying between them loses
 those copies (they are not PENDING any more for the sweep either); the window is one prewrite.
+
+The stream is not the record either: Redis restarted without persistence (or failed over to a replica
+that had not caught up) loses the stream, its consumer groups and the entries no partition had read yet,
+though their signals are recorded in ``signals`` (the ingest worker records a signal before it appends
+it). So a new owner also gets back the recorded signals of the last ``window`` that a config of one of its
+partition's followers has no copy row of (the config active, not paused, and made before the signal
+was seen), among those seen before the oldest entry still in the stream (all, if it is empty):
+``recover_partition`` is both, what the owner hands to its engine before it reads the stream.
+The copy rows' unique (signal key, config) key makes a signal that is in the stream too a no-op the second
+time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, delete, exists, select
@@ -23,7 +34,8 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from polyhunter.domain.signal import Signal
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.models.copying import CopyTrade
+from polyhunter.store.models.accounts import Leader
+from polyhunter.store.models.copying import CopyConfig, CopyTrade
 from polyhunter.store.models.signals import SignalRecord
 from polyhunter.store.models.trading import Order
 from polyhunter.store.sessions import SessionFactory
@@ -80,3 +92,59 @@ async def release_orphans(
             )
         ).all()
     return [_signal(r) for r in records]
+
+
+async def uncopied_signals(
+    sessions: SessionFactory,
+    since: datetime,
+    until: datetime,
+    in_scope: Callable[[int], bool],
+    max_age: timedelta = timedelta(days=1),
+) -> list[Signal]:
+    """The signals seen from `since` to `until` (not retracted) that an active, unpaused config of a
+    follower `in_scope`, made before the signal was seen, has no copy row of; oldest first. `max_age`:
+    how long after its fill a signal can have been seen (`ingest.max_signal_age_s`)."""
+    no_copy = ~exists().where(CopyTrade.signal_key == SignalRecord.key, CopyTrade.config_id == CopyConfig.id)
+    sel = (
+        select(SignalRecord, CopyConfig.user_id)
+        .join(Leader, Leader.address == SignalRecord.leader)
+        .join(CopyConfig, CopyConfig.leader_id == Leader.id)
+        .where(
+            # the mux takes no fill older than ingest.max_signal_age_s (the window), so a signal seen
+            # since `since` filled after `since - window`: a bound the (leader, fill_time) index serves
+            SignalRecord.fill_time >= since - max_age,
+            SignalRecord.seen_at >= since,
+            SignalRecord.seen_at <= until,
+            SignalRecord.retracted_at.is_(None),
+            CopyConfig.active.is_(True),
+            CopyConfig.paused_at.is_(None),
+            CopyConfig.created_at <= SignalRecord.seen_at,
+            no_copy,
+        )
+        .order_by(SignalRecord.id)
+    )
+    async with sessions() as session:
+        found = (await session.execute(sel)).all()
+    out: dict[str, Signal] = {}
+    for record, user_id in found:
+        if record.key not in out and in_scope(int(user_id)):
+            out[record.key] = _signal(record)
+    return list(out.values())
+
+
+async def recover_partition(
+    sessions: SessionFactory,
+    live: Collection[str],
+    in_scope: Callable[[int], bool],
+    until: datetime,
+    *,
+    window: timedelta,
+) -> list[Signal]:
+    """What a partition's new owner hands to its engine before it reads the stream: the signals of the
+    dead owners' unsent copies (released: `release_orphans`), then every signal seen in the last
+    `window`, up to `until` (from when the stream still holds what was published), that a config of
+    the partition's followers has no copy of (`uncopied_signals`)."""
+    released = await release_orphans(sessions, live, in_scope)
+    uncopied = await uncopied_signals(sessions, datetime.now(UTC) - window, until, in_scope, window)
+    seen = {s.key for s in uncopied}
+    return [s for s in released if s.key not in seen] + uncopied

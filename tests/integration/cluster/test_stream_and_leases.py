@@ -185,3 +185,66 @@ async def test_workers_split_the_partitions_and_take_over_a_leaver_and_a_dead_me
             t.cancel()
         _, stuck = await asyncio.wait(tasks, timeout=15)
         assert not stuck, "a worker did not stop when cancelled"  # reported, not a 300 s hang
+
+
+async def test_a_consumer_whose_group_vanished_makes_it_again_and_recovers_from_the_database_first(
+    redis: tuple[Redis, str],
+) -> None:
+    """Redis restarted empty: the stream and its groups are gone (here: the stream key deleted, on the
+    shared Redis). The consumer creates its group again, asks the database for what the partition still
+    owes (the lost entries' signals) before it reads on, and copies what is published afterwards."""
+    client, prefix = redis
+    stream = SignalStream(client, prefix, "signals", maxlen=10_000, dedup_ttl_ms=60_000)
+    await stream.ensure_groups(2)
+    await stream.publish(_signal(0))
+    handled: list[str] = []
+    recoveries: list[float] = []
+    owed = [_signal(1)]  # recorded in the database; its stream entry is lost with the restart
+
+    async def handle(signals: list[Signal], scope: ConfigScope) -> None:
+        handled.extend(s.key for s in signals)
+
+    async def recover(scope: ConfigScope) -> list[Signal]:
+        recoveries.append(time.monotonic())
+        return list(owed) if len(recoveries) > 1 else []
+
+    consumer = PartitionConsumer(
+        0, 2, "owner", stream, handle, lambda: True, read_count=10, block_ms=20, recover=recover
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await _until(lambda: handled == ["key-0"])
+        assert (await stream.first_entry_at() or 0) > time.time() - 60
+        await client.delete(stream.key)  # the stream, its groups and their positions: gone
+        assert await stream.first_entry_at() is None  # everything recorded may be missing from it
+        await _until(lambda: len(recoveries) == 2)
+        await stream.publish(_signal(2))
+        await _until(lambda: handled == ["key-0", "key-1", "key-2"])
+    finally:
+        task.cancel()
+    assert (await stream.positions())[0].pending == 0
+    assert consumer.stats.recovered == 1
+
+
+async def test_after_the_membership_is_lost_the_members_known_before_count_as_alive_for_a_while(
+    redis: tuple[Redis, str],
+) -> None:
+    """Redis restarted empty: the first worker to beat again sees only itself. The others are not dead:
+    their unsent copies must not be released as orphans until they had the time to beat again."""
+    client, prefix = redis
+    s = FAST.model_copy(update={"member_ttl_ms": 1000})
+    a = ClusterWorker(s, client, prefix, "a", ("execute",))
+    b = ClusterWorker(s, client, prefix, "b", ("execute",))
+    await a.start()
+    await b.start()
+    await a.tick()
+    assert a.live_ids() == {"a", "b"}
+    keys = [k async for k in client.scan_iter(match="{" + prefix + "}:*", count=1000)]
+    await client.delete(*keys)  # everything of the cluster's gone, as after a restart without persistence
+    await a.tick()
+    assert [m.id for m in a.members] == ["a"]
+    assert a.live_ids() == {"a", "b"}  # b was known before: alive until it had the time to beat again
+    await _until(lambda: a.live_ids() == {"a"}, limit_s=5)  # b never beat again: dead after 2 TTLs
+    await b.tick()
+    await a.tick()
+    assert a.live_ids() == {"a", "b"}

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from polyhunter.adapters.polymarket.auth import ApiCreds, l1_headers, l2_headers
-from polyhunter.adapters.polymarket.http import HttpClient, RetryableError, VenueError
+from polyhunter.adapters.polymarket.http import HttpClient, RetryableError, VenueAuthError, VenueError
 from polyhunter.adapters.polymarket.order_signer import OrderSigner, SignedOrder, order_to_wire_json
 from polyhunter.adapters.polymarket.wire_base import decode
 from polyhunter.adapters.polymarket.wire_clob_rest import ApiCreds as WireCreds
@@ -99,7 +99,9 @@ class ClobTradingClient:
         await self.http.close()
 
     async def ensure_api_key(self) -> ApiCreds:
-        """Derive the key for this signer; create one if the venue has none yet."""
+        """Derive the key for this signer; create one if the venue has none yet. A create refused (not
+        an auth error) is derived once more: another process with the same wallet (a cluster worker on
+        another host, starting at the same time) created it between our derive and our create."""
         if self.creds is not None:
             return self.creds
         headers = l1_headers(self.signer.private_key, self.chain_id)
@@ -107,7 +109,13 @@ class ClobTradingClient:
             raw = await self.http.request("GET", "/auth/derive-api-key", headers=headers)
         except VenueError:
             headers = l1_headers(self.signer.private_key, self.chain_id)
-            raw = await self.http.request("POST", "/auth/api-key", headers=headers)
+            try:
+                raw = await self.http.request("POST", "/auth/api-key", headers=headers)
+            except VenueError as exc:
+                if isinstance(exc, VenueAuthError):
+                    raise
+                headers = l1_headers(self.signer.private_key, self.chain_id)
+                raw = await self.http.request("GET", "/auth/derive-api-key", headers=headers)
         wire = decode(raw, WireCreds)
         self.creds = ApiCreds(wire.api_key, wire.secret, wire.passphrase)
         return self.creds
