@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer
+from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer, raise_if_cancelled
 from polyhunter.cluster.membership import Member, Membership
 from polyhunter.cluster.partitions import wanted_by
 from polyhunter.cluster.stream import Position, SignalStream
@@ -164,6 +164,7 @@ class ClusterWorker:
                 except REDIS_ERRORS as exc:
                     log.warning("cluster beat failed; retrying", error=repr(exc))
                     self._drop_expired()
+                raise_if_cancelled()
                 await asyncio.sleep(interval)
         finally:
             await self._stop_consumers(list(self._held))

@@ -34,6 +34,7 @@ from polyhunter.settings import Settings
 from polyhunter.store.sessions import Database, SessionFactory
 
 log = get_logger(__name__)
+STOP_TASKS_EXTRA_S = 10.0  # past the shutdown grace, how long the cancelled tasks may take to end
 
 
 class Supervisor:
@@ -164,7 +165,10 @@ class Supervisor:
         # Intake stops first: the sources stop reading and the mux's last hand-offs are recorded.
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # bounded: a task whose cancel a client call swallowed must not hold the exit
+            _, stuck = await asyncio.wait(self._tasks, timeout=grace_s + STOP_TASKS_EXTRA_S)
+            for task in stuck:
+                log.error("task did not stop when cancelled; left behind", task=task.get_name())
         in_flight = self.engine.intake.executing
         # No new signals from here; copies already executing get their venue answers within the grace
         # (what is cut off then stays PENDING for the sweep, as after a crash): no order unaccounted for.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,8 +12,11 @@ import pytest
 
 from polyhunter.cluster.codec import BadEntryError, decode, encode
 from polyhunter.cluster.partitions import assignment, partition_of, wanted_by
-from polyhunter.cluster.worker import parse_roles
+from polyhunter.cluster.worker import ClusterWorker, cluster_redis, parse_roles
 from polyhunter.domain.signal import Side, Signal, SourceKind
+from polyhunter.settings import ClusterSettings
+
+URL = "redis://127.0.0.1:6379/0"  # never connected to: the beat is replaced
 
 
 def test_every_partition_has_one_owner_and_no_member_owns_more_than_its_share_rounded_up() -> None:
@@ -84,3 +89,26 @@ def test_roles_are_checked() -> None:
     for bad in ("", "ingest,sweep"):
         with pytest.raises(ValueError, match="roles"):
             parse_roles(bad)
+
+
+async def test_a_worker_stops_when_cancelled_even_if_a_client_call_swallowed_the_cancel() -> None:
+    worker = ClusterWorker(ClusterSettings(heartbeat_ms=50), cluster_redis(URL, 1), "t", "w", ("execute",))
+    beats = 0
+    beating = asyncio.Event()
+
+    async def swallowing_tick() -> None:  # what a client call that catches CancelledError does
+        nonlocal beats
+        beats += 1
+        beating.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(10)
+
+    worker.tick = swallowing_tick  # type: ignore[method-assign]
+    task = asyncio.create_task(worker.run())
+    await asyncio.wait_for(beating.wait(), 5)
+    task.cancel()
+    _, running = await asyncio.wait([task], timeout=5)
+    assert not running, "the worker beat on after its cancel was swallowed"
+    assert task.cancelled()
+    assert beats == 1
+    await worker.close()
