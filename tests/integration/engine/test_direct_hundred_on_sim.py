@@ -1,0 +1,115 @@
+"""Issue 15's done-when in DIRECT mode: on the simulator in chain mode, a DIRECT follower (its proxy is the
+maker of its own orders, signature type 3, a fleet worker's signature accepted by the proxy's EIP-1271)
+copies 100 signals, BUYs and SELLs on two markets: every copy ends EXECUTED as the venue answers, the
+proxy's pUSD and outcome shares on chain move exactly by the fills (amounts and fees as recorded, to the
+base unit), the workers' balances do not move at all (they send no transaction: no float, not even gas),
+and nothing is queued for settlement, reimbursed, owed or charged.
+
+Signals are fed straight to the engine (no leader trade on the book); before a SELL the chain catches up
+with the BUYs before it (the preflight reads the proxy's shares on chain).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polyhunter.domain.signal import Side
+from polyhunter.sim.proxy_stack import ProxyStack
+from tests.support.engine_rig import Rig
+from tests.support.proxy_sim import DEPOSIT, L1, proxy_on_sim
+from tests.support.sim_stack import admin, rows
+
+pytestmark = pytest.mark.integration
+
+SIGNALS = 100
+FEE = {"taker_fee_rate": "0.02"}
+
+
+async def _wallet(stack: ProxyStack, address: str) -> tuple[int, int, int]:
+    """pUSD, gas (wei) and nonce of a worker."""
+    rpc = stack.rig.rpc
+    gas = int(str(await rpc.call("eth_getBalance", [address, "latest"])), 16)
+    nonce = int(str(await rpc.call("eth_getTransactionCount", [address, "latest"])), 16)
+    return await stack.rig.usdc(address), gas, nonce
+
+
+async def test_a_direct_follower_copies_100_signals_from_its_proxy_with_no_float(tmp_path: Path) -> None:
+    started = time.monotonic()
+    async with proxy_on_sim(tmp_path, direct=True) as p:
+        r, stack = p.rig, p.stack
+        fee_market = p.markets[1]  # a taker fee on one market: the proxy pays it, to the base unit
+        await admin(
+            r.http,
+            r.sim.urls["admin"],
+            "POST",
+            "/fee-rate",
+            {**FEE, "condition_id": fee_market["condition_id"]},
+        )
+        workers = {w.address: await _wallet(stack, w.address) for w in stack.fleet}
+        for i in range(SIGNALS):  # B B S on market 0, then on market 1, ...
+            market, side = (i // 3) % 2, Side.SELL if i % 3 == 2 else Side.BUY
+            if side is Side.SELL:  # it sells the proxy's shares: the BUYs before it are on chain
+                await r.sim.state.chain_caught_up()
+            (done,) = await r.feed(await r.signal(L1, market, size=Decimal(20), side=side))
+            assert done["state"] == "EXECUTED", (i, done)
+        await r.sim.state.chain_caught_up()
+        copies = rows(
+            r.db,
+            "SELECT id, side, state, asset, filled_size_micro, filled_notional_micro, fees_micro "
+            "FROM copy_trades ORDER BY id",
+        )
+        await _check_chain_moved_by_the_fills(stack, copies, [str(m["tokens"][0]) for m in p.markets])
+        for address, before in workers.items():  # no float, no settlement, no transaction at all
+            assert await _wallet(stack, address) == before, address
+        _check_nothing_settled(r.db, copies)
+        await _check_orders_were_the_proxys(r, stack)
+    print(f"100 DIRECT copies on the simulator in chain mode: {time.monotonic() - started:.1f} s")  # noqa: T201
+
+
+async def _check_chain_moved_by_the_fills(
+    stack: ProxyStack, copies: list[dict[str, Any]], tokens: list[str]
+) -> None:
+    assert len(copies) == SIGNALS
+    assert {c["state"] for c in copies} == {"EXECUTED"}
+    assert sum(1 for c in copies if c["side"] == "SELL") == SIGNALS // 3
+    buys = [c for c in copies if c["side"] == "BUY"]
+    sells = [c for c in copies if c["side"] == "SELL"]
+    paid = sum(c["filled_notional_micro"] + c["fees_micro"] for c in buys)
+    got = sum(c["filled_notional_micro"] - c["fees_micro"] for c in sells)
+    assert paid > 0
+    assert sum(c["fees_micro"] for c in copies) > 0
+    assert got > 0
+    assert await stack.rig.usdc(stack.proxy) == DEPOSIT - paid + got
+    for token in tokens:
+        bought = sum(c["filled_size_micro"] for c in buys if c["asset"] == token)
+        sold = sum(c["filled_size_micro"] for c in sells if c["asset"] == token)
+        assert bought > 0
+        assert sold > 0
+        assert await stack.rig.shares(stack.proxy, int(token)) == bought - sold, token
+
+
+def _check_nothing_settled(db: Path, copies: list[dict[str, Any]]) -> None:
+    for table in ("settlements", "reimbursement_ledger", "debt_records", "commission_logs"):
+        assert rows(db, f"SELECT COUNT(*) AS n FROM {table}")[0]["n"] == 0, table  # noqa: S608
+    (proxy_wallet,) = rows(db, "SELECT id, signature_type FROM wallets WHERE kind = 'PROXY'")
+    assert proxy_wallet["signature_type"] == 3
+    journaled = rows(db, "SELECT copy_trade_id, wallet_id FROM orders")
+    assert sorted(o["copy_trade_id"] for o in journaled) == [c["id"] for c in copies]  # one order each
+    assert {o["wallet_id"] for o in journaled} == {proxy_wallet["id"]}  # the proxy's: it is the maker
+
+
+async def _check_orders_were_the_proxys(r: Rig, stack: ProxyStack) -> None:
+    """Every order the venue received for the proxy was taken: maker and signer the proxy, signature type
+    3, a plain 65-byte signature by a listed worker (the workers took turns)."""
+    mine = [o for o in await r.orders() if str(o["order"].get("maker", "")).lower() == stack.proxy]
+    assert len(mine) == SIGNALS
+    assert all(o["accepted"] for o in mine), [o["error"] for o in mine if not o["accepted"]]
+    assert {str(o["order"]["signer"]).lower() for o in mine} == {stack.proxy}
+    assert {o["order"]["signatureType"] for o in mine} == {3}
+    assert {len(o["order"]["signature"]) for o in mine} == {2 + 130}
+    assert len({o["owner"] for o in mine}) == len(stack.fleet)  # each worker's API key posted some
