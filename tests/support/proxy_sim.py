@@ -57,8 +57,14 @@ def _stack(
 
 @asynccontextmanager
 async def proxy_on_sim(
-    tmp_path: Path, markets: int = 2, *, direct: bool = False, **sim_options: Any
+    tmp_path: Path,
+    markets: int = 2,
+    *,
+    direct: bool = False,
+    engine: dict[str, Any] | None = None,
+    **sim_options: Any,
 ) -> AsyncIterator[ProxyOnSim]:
+    """``engine``: settings of the supervisor's ``[engine]`` section (the sweep's TTL, ...)."""
     require_chain_tools()
     db = tmp_path / "proxy.db"
     with AnvilProcess() as anvil:
@@ -82,6 +88,7 @@ async def proxy_on_sim(
                         tx_poll_s=0.02,
                     ),
                     ingest={"market_status_interval_s": 3600},  # tests poll the lifecycle themselves
+                    engine=engine or {},
                 )
                 await register_fleet(settings, [(w.address, w.key, w.float_micro) for w in stack.fleet])
                 copy = CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal(6))

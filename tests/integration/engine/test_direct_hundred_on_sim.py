@@ -11,6 +11,7 @@ with the BUYs before it (the preflight reads the proxy's shares on chain).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,10 @@ from typing import Any
 
 import pytest
 
+from polyhunter.adapters.chain import custody_calls as cc
+from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
 from polyhunter.domain.signal import Side
+from polyhunter.execution.tx_monitor import WorkerSender
 from polyhunter.sim.proxy_stack import ProxyStack
 from tests.support.engine_rig import Rig
 from tests.support.proxy_sim import DEPOSIT, L1, proxy_on_sim
@@ -27,6 +31,7 @@ from tests.support.sim_stack import admin, rows
 pytestmark = pytest.mark.integration
 
 SIGNALS = 100
+SWEEP = {"pending_ttl_s": 1, "expiry_scan_interval_ms": 60_000}  # the test runs the sweep itself
 FEE = {"taker_fee_rate": "0.02"}
 
 
@@ -113,3 +118,57 @@ async def _check_orders_were_the_proxys(r: Rig, stack: ProxyStack) -> None:
     assert {o["order"]["signatureType"] for o in mine} == {3}
     assert {len(o["order"]["signature"]) for o in mine} == {2 + 130}
     assert len({o["owner"] for o in mine}) == len(stack.fleet)  # each worker's API key posted some
+
+
+async def _owner_pauses(stack: ProxyStack, paused: bool) -> None:
+    """The proxy's owner (its own transaction) pauses or resumes the platform's access to the proxy."""
+    rig = stack.rig
+    owner = WorkerSender(rig.rpc, TxSigner(stack.owner_key, await rig.rpc.chain_id()))
+    await rig.worker_call(owner, stack.proxy, cc.proxy_set_paused(paused))
+
+
+async def test_a_direct_order_answered_late_is_reconciled_re_signed_on_a_mismatch_refused_while_paused(
+    tmp_path: Path,
+) -> None:
+    """An order refused for its exchange version is signed again (for the proxy, by the same worker) and
+    taken; a DIRECT order the venue answers ``delayed`` stays PENDING and the sweep finds it filled (through
+    the worker that posted it: the other one); while the owner has the proxy paused, its EIP-1271 check
+    refuses the workers' signatures and the venue refuses the order (the copy FAILED with its error), and
+    after the pause the next one fills."""
+    async with proxy_on_sim(tmp_path, direct=True, engine=SWEEP) as p:
+        r, stack = p.rig, p.stack
+        await r.faults({"order_version_mismatch": 1})
+        (resigned,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
+        assert resigned["state"] == "EXECUTED", resigned
+
+        await r.faults({"delayed_s": 0.3})
+        late = await r.signal(L1, 0, size=Decimal(20))
+        (pending,) = await r.feed(late)
+        assert pending["state"] == "PENDING", pending
+        await r.faults({"delayed_s": None})
+        async with asyncio.timeout(60):
+            while r.copies(late.key)[0]["state"] == "PENDING":
+                await r.sup.sweeper.sweep_once()
+                await asyncio.sleep(0.2)
+        (reconciled,) = r.copies(late.key)
+        assert reconciled["state"] == "EXECUTED", reconciled
+        journaled = f"SELECT venue_order_id FROM orders WHERE copy_trade_id = {pending['id']}"  # noqa: S608
+        assert [o["venue_order_id"] for o in rows(r.db, journaled)] == [reconciled["venue_order_id"]]
+
+        await _owner_pauses(stack, True)
+        (refused,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
+        assert refused["state"] == "FAILED", refused
+        assert "invalid signature" in refused["error"]
+        await _owner_pauses(stack, False)
+        (after,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
+        assert after["state"] == "EXECUTED", after
+
+        await r.sim.state.chain_caught_up()
+        filled = [resigned, reconciled, after]
+        assert await stack.rig.shares(stack.proxy, int(p.markets[0]["tokens"][0])) == sum(
+            c["filled_size_micro"] for c in filled
+        )
+        mine = [o for o in await r.orders() if str(o["order"].get("maker", "")).lower() == stack.proxy]
+        assert [o["accepted"] for o in mine] == [False, True, True, False, True]  # none resent
+        # re-signed by the same worker; the late one posted by the other, and found through it
+        assert mine[0]["owner"] == mine[1]["owner"] != mine[2]["owner"]
