@@ -21,8 +21,11 @@ import pytest
 
 from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
+from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.domain.signal import Side
 from polyhunter.execution.tx_monitor import WorkerSender
+from polyhunter.sim.chain_tokens import PUSD
+from polyhunter.sim.chain_venue import EXCHANGE
 from polyhunter.sim.proxy_stack import ProxyStack
 from tests.support.engine_rig import Rig
 from tests.support.proxy_sim import DEPOSIT, L1, proxy_on_sim
@@ -120,11 +123,11 @@ async def _check_orders_were_the_proxys(r: Rig, stack: ProxyStack) -> None:
     assert len({o["owner"] for o in mine}) == len(stack.fleet)  # each worker's API key posted some
 
 
-async def _owner_pauses(stack: ProxyStack, paused: bool) -> None:
-    """The proxy's owner (its own transaction) pauses or resumes the platform's access to the proxy."""
+async def _owner(stack: ProxyStack, data: bytes) -> None:
+    """The proxy's owner calls its proxy (its own transaction): pause, resume, approve."""
     rig = stack.rig
     owner = WorkerSender(rig.rpc, TxSigner(stack.owner_key, await rig.rpc.chain_id()))
-    await rig.worker_call(owner, stack.proxy, cc.proxy_set_paused(paused))
+    await rig.worker_call(owner, stack.proxy, data)
 
 
 async def test_a_direct_order_answered_late_is_reconciled_re_signed_on_a_mismatch_refused_while_paused(
@@ -134,7 +137,8 @@ async def test_a_direct_order_answered_late_is_reconciled_re_signed_on_a_mismatc
     taken; a DIRECT order the venue answers ``delayed`` stays PENDING and the sweep finds it filled (through
     the worker that posted it: the other one); while the owner has the proxy paused, its EIP-1271 check
     refuses the workers' signatures and the venue refuses the order (the copy FAILED with its error), and
-    after the pause the next one fills."""
+    after the pause the next one fills; with the exchange's allowance revoked by the owner, the preflight
+    skips the copy (INSUFFICIENT_ALLOWANCE) and posts nothing."""
     async with proxy_on_sim(tmp_path, direct=True, engine=SWEEP) as p:
         r, stack = p.rig, p.stack
         await r.faults({"order_version_mismatch": 1})
@@ -155,20 +159,33 @@ async def test_a_direct_order_answered_late_is_reconciled_re_signed_on_a_mismatc
         journaled = f"SELECT venue_order_id FROM orders WHERE copy_trade_id = {pending['id']}"  # noqa: S608
         assert [o["venue_order_id"] for o in rows(r.db, journaled)] == [reconciled["venue_order_id"]]
 
-        await _owner_pauses(stack, True)
+        await _owner(stack, cc.proxy_set_paused(True))
         (refused,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
         assert refused["state"] == "FAILED", refused
         assert "invalid signature" in refused["error"]
-        await _owner_pauses(stack, False)
+        await _owner(stack, cc.proxy_set_paused(False))
         (after,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
         assert after["state"] == "EXECUTED", after
 
+        # the owner revokes the exchange's pUSD allowance: the preflight (on chain) skips the BUY, nothing is
+        # posted; approved again, the next one fills
+        (proxy_user,) = rows(r.db, "SELECT user_id FROM wallets WHERE kind = 'PROXY'")
+        cash = (CustodyMode.PROXY, proxy_user["user_id"], "")
+        await _owner(stack, cc.proxy_approve_token(PUSD, EXCHANGE, 0))
+        r.sup.engine.funds.cache.invalidate(cash)  # read again now, not within the preflight cache's TTL
+        (skipped,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
+        assert (skipped["state"], skipped["reason"]) == ("SKIPPED", "INSUFFICIENT_ALLOWANCE"), skipped
+        await _owner(stack, cc.proxy_approve_token(PUSD, EXCHANGE, 2**256 - 1))
+        r.sup.engine.funds.cache.invalidate(cash)
+        (approved,) = await r.feed(await r.signal(L1, 0, size=Decimal(20)))
+        assert approved["state"] == "EXECUTED", approved
+
         await r.sim.state.chain_caught_up()
-        filled = [resigned, reconciled, after]
+        filled = [resigned, reconciled, after, approved]
         assert await stack.rig.shares(stack.proxy, int(p.markets[0]["tokens"][0])) == sum(
             c["filled_size_micro"] for c in filled
         )
         mine = [o for o in await r.orders() if str(o["order"].get("maker", "")).lower() == stack.proxy]
-        assert [o["accepted"] for o in mine] == [False, True, True, False, True]  # none resent
+        assert [o["accepted"] for o in mine] == [False, True, True, False, True, True]  # none resent
         # re-signed by the same worker; the late one posted by the other, and found through it
         assert mine[0]["owner"] == mine[1]["owner"] != mine[2]["owner"]
