@@ -6,6 +6,8 @@ pragma solidity ^0.8.22;
 /// on it only through the PolyHunterExecutor the proxy is bound to, and only with allowlisted targets and
 /// selectors. The owner can always withdraw, paused or not: funds are never trapped. Whatever the allowlists
 /// say, the executor can move a proxy's funds only to a listed worker or the treasury (no approvals, no pulls).
+/// DIRECT mode: the proxy itself is an order's maker (EIP-1271: a listed worker signs for it); only the owner
+/// can approve the exchange to settle such orders from the proxy (approveToken, approveOperator).
 
 interface IERC20Min {
     function transfer(address to, uint256 amount) external returns (bool);
@@ -16,6 +18,14 @@ interface IERC20Min {
 interface IERC1155Min {
     function safeTransferFrom(address from, address to, uint256 id, uint256 amount, bytes calldata data) external;
     function balanceOf(address who, uint256 id) external view returns (uint256);
+}
+
+interface IERC20Approve {
+    function approve(address spender, uint256 amount) external returns (bool);
+}
+
+interface IERC1155Operator {
+    function setApprovalForAll(address operator, bool approved) external;
 }
 
 interface IProxyFactoryView {
@@ -82,6 +92,8 @@ contract PolyHunterProxy {
     event AllowedSet(address indexed target, bytes4 indexed selector, bool allowed);
     event Paused(bool paused);
     event Withdrawn(address indexed token, uint256 indexed id, address indexed to, uint256 amount);
+    event OwnerApproved(address indexed token, address indexed spender, uint256 amount);
+    event OwnerOperatorSet(address indexed token, address indexed operator, bool approved);
 
     modifier onlyOwner() {
         require(msg.sender == owner, "Proxy: not owner");
@@ -154,6 +166,24 @@ contract PolyHunterProxy {
         require(to != address(0), "Proxy: zero recipient");
         IERC1155Min(token).safeTransferFrom(address(this), to, id, amount, "");
         emit Withdrawn(token, id, to, amount);
+    }
+
+    /// DIRECT mode: the owner lets an exchange take the proxy's collateral (ERC-20 allowance) for the orders
+    /// the proxy makes itself (EIP-1271 below), or revokes it (0). Only the owner, paused or not: the
+    /// executor and the fleet can never approve anyone (the allowlist refuses every approval selector).
+    function approveToken(address token, address spender, uint256 amount) external onlyOwner {
+        require(spender != address(0), "Proxy: zero spender");
+        SafeCall.callToken(token, abi.encodeWithSelector(IERC20Approve.approve.selector, spender, amount));
+        emit OwnerApproved(token, spender, amount);
+    }
+
+    /// DIRECT mode: the owner lets an exchange move the proxy's outcome shares (ERC-1155 operator), or
+    /// revokes it. Only the owner, paused or not.
+    function approveOperator(address token, address operator, bool approved) external onlyOwner {
+        require(operator != address(0), "Proxy: zero operator");
+        require(token.code.length > 0, "Proxy: not a contract");
+        IERC1155Operator(token).setApprovalForAll(operator, approved);
+        emit OwnerOperatorSet(token, operator, approved);
     }
 
     /// The owner may stop the executor (pause) and resume it.

@@ -136,6 +136,7 @@ class Queries:
                 ledger = await SettlementRepository(session).ledger(f.user_id)
             out[f.spec.name] = {
                 "proxy": f.wallet.address,
+                "mode": f.spec.custody_name,  # PROXY, or DIRECT (nothing to settle: always zeros below)
                 "settled": ledger.settled,
                 "pending": ledger.queued,
                 "reimbursed": str(from_micro(ledger.reimbursed_micro)),

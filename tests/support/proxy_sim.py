@@ -1,12 +1,16 @@
 """A PROXY follower on the simulator in chain mode: anvil (the simulator's chain and the custody contracts'),
 the simulator mirroring its matches there, ``sim/proxy_stack.py``'s proxy and stocked fleet, and a
-supervisor running the follower (FIXED_USDC 6 of one leader) with settlement that flushes at once."""
+supervisor running the follower (FIXED_USDC 6 of one leader) with settlement that flushes at once.
+
+``direct=True``: the same follower in DIRECT mode (``custody = "DIRECT"``): the contracts over the venue's
+pUSD and ConditionalTokens, the proxy funded on the simulator and approved by its owner, workers without
+float (``direct_stack``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +22,7 @@ from polyhunter.runtime.demo import register_fleet
 from polyhunter.runtime.run_file import CopySpec, FollowerSpec, RunFile
 from polyhunter.runtime.supervisor import Supervisor
 from polyhunter.sim.anvil import AnvilProcess
-from polyhunter.sim.proxy_stack import ProxyStack, proxy_stack
+from polyhunter.sim.proxy_stack import ProxyStack, direct_stack, proxy_stack
 from polyhunter.sim.server_app import SimServer
 from tests.support.chain_tools import require_chain_tools
 from tests.support.engine_rig import Rig, leader_address
@@ -36,8 +40,31 @@ class ProxyOnSim:
     markets: list[dict[str, Any]]
 
 
+def _stack(
+    admin_url: str, rpc_url: str, tokens: list[str], direct: bool
+) -> AbstractAsyncContextManager[ProxyStack]:
+    if direct:
+        return direct_stack(admin_url, rpc_url, deposit_micro=DEPOSIT)
+    return proxy_stack(
+        admin_url,
+        tokens,
+        deposit_micro=DEPOSIT,
+        float_micro=FLOAT,
+        stock_micro=STOCK,
+        rpc_url=rpc_url,  # the simulator's chain: one node for the venue and the custody
+    )
+
+
 @asynccontextmanager
-async def proxy_on_sim(tmp_path: Path, markets: int = 2, **sim_options: Any) -> AsyncIterator[ProxyOnSim]:
+async def proxy_on_sim(
+    tmp_path: Path,
+    markets: int = 2,
+    *,
+    direct: bool = False,
+    engine: dict[str, Any] | None = None,
+    **sim_options: Any,
+) -> AsyncIterator[ProxyOnSim]:
+    """``engine``: settings of the supervisor's ``[engine]`` section (the sweep's TTL, ...)."""
     require_chain_tools()
     db = tmp_path / "proxy.db"
     with AnvilProcess() as anvil:
@@ -47,14 +74,7 @@ async def proxy_on_sim(tmp_path: Path, markets: int = 2, **sim_options: Any) -> 
         ):
             scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
             tokens = [str(t) for m in scenario["markets"] for t in m["tokens"]]
-            async with proxy_stack(
-                sim.urls["admin"],
-                tokens,
-                deposit_micro=DEPOSIT,
-                float_micro=FLOAT,
-                stock_micro=STOCK,
-                rpc_url=anvil.url,  # the simulator's chain: one node for the venue and the custody
-            ) as stack:
+            async with _stack(sim.urls["admin"], anvil.url, tokens, direct) as stack:
                 settings = sim_settings(
                     sim.urls,
                     db,
@@ -68,12 +88,15 @@ async def proxy_on_sim(tmp_path: Path, markets: int = 2, **sim_options: Any) -> 
                         tx_poll_s=0.02,
                     ),
                     ingest={"market_status_interval_s": 3600},  # tests poll the lifecycle themselves
+                    engine=engine or {},
                 )
                 await register_fleet(settings, [(w.address, w.key, w.float_micro) for w in stack.fleet])
                 copy = CopySpec(leader=L1, sizing="FIXED_USDC", sizing_value=Decimal(6))
-                run = RunFile(
-                    followers=[FollowerSpec(name="p", custody="PROXY", proxy=stack.proxy, copies=[copy])]
+                custody = "DIRECT" if direct else "PROXY"
+                follower = FollowerSpec.model_validate(
+                    {"name": "p", "custody": custody, "proxy": stack.proxy, "copies": [copy]}
                 )
+                run = RunFile(followers=[follower])
                 sup = Supervisor(settings, run, serve_api=False)
                 await sup.start()
                 try:

@@ -1,6 +1,7 @@
 """`polyhunter fleet add|status|pause` (the platform's hot wallets for PROXY custody) and
-`polyhunter proxy create|deposit|withdraw|status` (a follower's proxy contract). Keys are read from the
-environment variable named by ``--key-env``, never from the command line, and stored only encrypted."""
+`polyhunter proxy create|deposit|withdraw|approve|status` (a follower's proxy contract; `approve`: the
+owner's approvals of the venue's exchanges for DIRECT mode). Keys are read from the environment variable
+named by ``--key-env``, never from the command line, and stored only encrypted."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from polyhunter.adapters.chain.legacy_tx_signer import TxSigner, TxSignError
 from polyhunter.adapters.chain.rpc import JsonRpcClient, RpcError, RpcTransportError
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.errors import OperatorNeededError
-from polyhunter.execution.proxy_custody import chain_client
+from polyhunter.execution.proxy_custody import chain_client, direct_problem
+from polyhunter.execution.proxy_direct import DIRECT_SIGNATURE_TYPE, OwnerCall, missing_approvals
 from polyhunter.execution.tx_monitor import TxMonitor, TxRevertedError, WorkerSender
 from polyhunter.log import configure_logging
 from polyhunter.settings import Settings
@@ -260,6 +262,63 @@ def proxy_withdraw(
     )
 
 
+def _spenders(s: Settings) -> list[str]:
+    """The venue's exchanges (and the neg-risk adapter) a DIRECT proxy approves, as `wallet setup` does."""
+    return list(dict.fromkeys(a.lower() for a in [*s.venue.approval_spenders, *s.venue.exchange_v3]))
+
+
+async def _direct_calls(rpc: JsonRpcClient, s: Settings, proxy: str) -> list[OwnerCall]:
+    assert s.proxy.collateral is not None
+    assert s.proxy.ctf is not None
+    return await missing_approvals(rpc, proxy, s.proxy.collateral, s.proxy.ctf, _spenders(s))
+
+
+async def _check_proxy(rpc: JsonRpcClient, s: Settings, proxy: str) -> None:
+    assert s.proxy.factory is not None
+    if not cc.decode_bool(await rpc.call_contract(s.proxy.factory, cc.is_proxy(proxy))):
+        raise OperatorNeededError("NO_PROXY", f"{proxy} is not a proxy of {s.proxy.factory}")
+
+
+@proxy_app.command("approve")
+def proxy_approve(
+    proxy: str = typer.Argument(..., help="The proxy's address."),
+    key_env: str = typer.Option(
+        ..., "--key-env", help="Name of the env var holding the proxy OWNER's key (never the key)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the transactions; send nothing."),
+    settings_file: Path | None = CONFIG_OPTION,
+    set_flags: list[str] | None = SET_OPTION,
+) -> None:
+    """DIRECT mode: the owner lets the venue's exchanges settle the proxy's own orders (a pUSD allowance and
+    the outcome-share approval of each, through the proxy's owner-only calls); a rerun sends only what is
+    missing."""
+    settings = settings_or_exit(settings_file, set_flags=set_flags)
+    target, key = _address(proxy, "PROXY"), _key(key_env)
+    try:
+        signer = TxSigner(key, 1).address.lower()
+    except TxSignError as exc:
+        raise _fail(f"env var {key_env}: {exc}", 2) from None
+
+    async def work(_: SessionFactory, s: Settings) -> list[str]:
+        problem = direct_problem(s)
+        if problem is not None:
+            raise OperatorNeededError("NO_PROXY", f"DIRECT custody: {problem}")
+        async with chain_client(s) as rpc:
+            await _check_proxy(rpc, s, target)
+            owner = cc.decode_address(await rpc.call_contract(target, cc.selector("owner()")))
+            if owner != signer:
+                raise OperatorNeededError(
+                    "NOT_OWNER", f"env var {key_env} is not the key of {target}'s owner {owner}"
+                )
+            calls = await _direct_calls(rpc, s, target)
+            if dry_run:
+                return [f"would send: {c.what}" for c in calls]
+            return [f"sent: {c.what}: {await _send(rpc, key, c.to, c.data, 200_000)}" for c in calls]
+
+    lines = _run(settings, work)
+    typer.echo("\n".join(lines) if lines else f"{target}: every exchange is approved (nothing to send)")
+
+
 @proxy_app.command("status")
 def proxy_status(
     proxy: str = typer.Argument(..., help="The proxy's address."),
@@ -273,13 +332,26 @@ def proxy_status(
     async def work(sessions: SessionFactory, s: Settings) -> list[str]:
         async with chain_client(s) as rpc:
             assert s.proxy.collateral is not None
-            assert s.proxy.factory is not None
-            if not cc.decode_bool(await rpc.call_contract(s.proxy.factory, cc.is_proxy(target))):
-                raise OperatorNeededError("NO_PROXY", f"{target} is not a proxy of {s.proxy.factory}")
+            await _check_proxy(rpc, s, target)
             balance = cc.decode_uint(await rpc.call_contract(s.proxy.collateral, cc.erc20_balance_of(target)))
+            missing = [] if direct_problem(s) else await _direct_calls(rpc, s, target)
         lines = [f"proxy {target}: {Decimal(balance) / MICRO} USDC on chain"]
         async with unit_of_work(sessions) as session:
-            user_id = await session.scalar(select(Wallet.user_id).where(Wallet.address == target))
+            wallet = (
+                await session.execute(
+                    select(Wallet.user_id, Wallet.signature_type).where(Wallet.address == target)
+                )
+            ).first()
+        user_id = None if wallet is None else wallet.user_id
+        direct = wallet is not None and wallet.signature_type == DIRECT_SIGNATURE_TYPE
+        mode = "no follower" if wallet is None else ("DIRECT" if direct else "PROXY (fleet float)")
+        approvals = direct_problem(s) or (
+            f"missing {'; '.join(c.what for c in missing)} (`polyhunter proxy approve`)"
+            if missing
+            else "every exchange approved"
+        )
+        lines.append(f"mode {mode}  DIRECT orders: {approvals}")
+        async with unit_of_work(sessions) as session:
             if user_id is not None:
                 ledger = await SettlementRepository(session).ledger(int(user_id))
                 lines.append(

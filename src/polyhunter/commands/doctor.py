@@ -4,8 +4,9 @@ Checks the settings, the database (at the newest migration), Redis (when `coord.
 each venue surface (reachable, clock skew, CLOB `/version`), the RTDS websocket, the chain's RPC node
 (when the chain is read), and with `--config RUNFILE` every own wallet (its key signs in; balance and
 allowances cover the largest copy), every PROXY follower's proxy (deployed by the factory, bound, not
-paused: else `NO_PROXY`) and the fleet (the executor not paused; each worker listed, not paused, with gas,
-collateral and its approvals of the executor). Exit code 0 when nothing failed, 1 when a check failed, 2 when the
+paused: else `NO_PROXY`; DIRECT: the venue's collateral, and `direct.NAME`: every exchange approved) and the
+fleet (the executor not paused; each worker listed, not paused, with gas, collateral and its approvals of the
+executor; gas only when every PROXY follower is DIRECT). Exit code 0 when nothing failed, 1 when a check failed, 2 when the
 settings or the run file cannot be read.
 """
 

@@ -113,6 +113,8 @@ class EoaAccount:
     funder: str  # maker: the EOA itself, or its proxy / Safe / deposit wallet
     signature_type: SignatureType
     tx_signer: TxSigner | None = None  # the same key, for the wallet's own chain transactions
+    # POLY_1271 with a plain signature: the funder is a contract that checks the key itself (a DIRECT proxy)
+    contract_signed: bool = False
 
 
 class EoaExecutor:
@@ -193,7 +195,10 @@ class EoaExecutor:
                 funder=acct.funder,
                 signature_type=acct.signature_type,
             )
-        return signer.sign(order, exchange_domain(self._chain_id, self._version, request.neg_risk))
+        domain = exchange_domain(self._chain_id, self._version, request.neg_risk)
+        if acct.contract_signed:
+            return signer.sign_for_contract(order, domain)
+        return signer.sign(order, domain)
 
     async def execute(self, request: OrderRequest) -> ExecutionResult:
         result = await self._execute(request)

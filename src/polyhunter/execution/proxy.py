@@ -10,6 +10,10 @@ tries again at its next poll).
 
 Float: a worker carries at most its ``float_limit`` of BUY cost not yet paid back (unsettled settlements,
 open debts, and BUYs in flight); a copy no worker can carry is refused with ``FLEET_FLOAT_LIMIT``.
+
+DIRECT followers (``direct``, ``execution/proxy_direct.py``): their proxy is the maker of its own orders,
+signed by a worker (EIP-1271); their orders, funds and reconciliation are ``DirectOrders``', nothing is
+queued for settlement. Redemption is the same for both modes.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from polyhunter.domain.commission import FeeSchedule
 from polyhunter.domain.orders import ExecStatus, ExecutionResult, Funds, OrderRequest
 from polyhunter.domain.signal import Side, to_micro
 from polyhunter.execution.eoa import EoaExecutor
+from polyhunter.execution.proxy_direct import DirectOrders
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.log import get_logger
 from polyhunter.store.database import unit_of_work
@@ -76,6 +81,7 @@ class ProxyExecutor:
         *,
         on_queued: Callable[[], None] | None = None,
         cap_micro: int = 0,
+        direct: DirectOrders | None = None,
     ) -> None:
         """``on_queued`` (the settlement loop's wake-up) is called when a proxy owes ``cap_micro`` or more in
         queued settlements; below it the loop's interval batches them."""
@@ -89,6 +95,7 @@ class ProxyExecutor:
         self._pick_lock = asyncio.Lock()
         self._on_queued = on_queued
         self._cap_micro = cap_micro
+        self._direct = direct
         self.settler: object = None  # the settlement loop of this executor's copies (set by the custody)
 
     @property
@@ -97,6 +104,10 @@ class ProxyExecutor:
 
     def proxy(self, user_id: int) -> str:
         return self._proxies[user_id]
+
+    def is_direct(self, user_id: int) -> bool:
+        """The follower's proxy makes its own orders (DIRECT mode)."""
+        return self._direct is not None and self._direct.serves(user_id)
 
     async def collateral_balance(self, user_id: int) -> Decimal:
         """The proxy's collateral on chain less what it owes (queued BUY costs, open debts), base units."""
@@ -116,13 +127,17 @@ class ProxyExecutor:
 
     async def collateral(self, user_id: int) -> Funds:
         """What the follower can spend: the proxy's balance less what it owes, and no more than the
-        fleet can carry on float right now."""
+        fleet can carry on float right now (DIRECT: the proxy's balance and the exchanges' allowances)."""
+        if self._direct is not None and self._direct.serves(user_id):
+            return await self._direct.collateral(user_id)
         proxy = self.proxy(user_id)
         balance = await self._chain_uint(self._chain.collateral, cc.erc20_balance_of(proxy))
         free = max(balance - await self._owed(user_id), 0)
         return Funds(Decimal(min(free, await self._best_float())) / MICRO)
 
     async def shares(self, user_id: int, token_id: str) -> Funds:
+        if self._direct is not None and self._direct.serves(user_id):
+            return await self._direct.shares(user_id, token_id)
         held = await self._chain_uint(
             self._chain.ctf, cc.erc1155_balance_of(self.proxy(user_id), int(token_id))
         )
@@ -158,6 +173,8 @@ class ProxyExecutor:
     # --- execute ----------------------------------------------------------------------------------------
 
     async def execute(self, request: OrderRequest) -> ExecutionResult:
+        if self._direct is not None and self._direct.serves(request.user_id):
+            return await self._direct.execute(request)
         proxy = self.proxy(request.user_id)
         cost = to_micro(request.shares * request.limit_price) if request.side is Side.BUY else 0
         async with self._pick_lock:
@@ -266,6 +283,8 @@ class ProxyExecutor:
 
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
         """After a crash: the worker that placed this copy's order, if the venue knows it."""
+        if self._direct is not None and self._direct.serves(request.user_id):
+            return await self._direct.reconcile(request)
         for wallet_id, worker in self._fleet.items():
             result = await self._clob.reconcile(replace(request, user_id=wallet_id))
             if result is None:

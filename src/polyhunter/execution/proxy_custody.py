@@ -1,6 +1,9 @@
 """PROXY custody: the follower's money is in their proxy contract (run-file key ``proxy``); fleet workers
 (``polyhunter fleet add``) trade on their float and the settlement loop settles through the executor
-contract (``[proxy]`` settings: the contracts, the fee schedule, batching, confirmations)."""
+contract (``[proxy]`` settings: the contracts, the fee schedule, batching, confirmations).
+
+DIRECT (run file ``custody = "DIRECT"``: PROXY custody whose wallet has signature type 3): the proxy is the
+maker of its own orders, a worker signs them (``execution/proxy_direct.py``); nothing is settled later."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from polyhunter.domain.errors import OperatorNeededError
 from polyhunter.domain.orders import ExecutionResult, Funds, OrderRequest
 from polyhunter.execution.eoa import EoaAccount, EoaExecutor
 from polyhunter.execution.proxy import FleetMember, ProxyChain, ProxyExecutor
+from polyhunter.execution.proxy_direct import DIRECT_SIGNATURE_TYPE, DirectOrders
 from polyhunter.execution.proxy_settlement import ProxySettler, SettlementCollector, SettlerConfig
 from polyhunter.execution.registry import BuildContext, CustodyType, NewWallet, ValueContext
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
@@ -47,9 +51,36 @@ def _proxy(executor: Executor) -> ProxyExecutor:
 
 
 def _check(spec: FollowerSpec) -> list[tuple[str, str]]:
+    mode = "DIRECT" if spec.signature_type == DIRECT_SIGNATURE_TYPE else "PROXY"
+    problems = []
     if not spec.proxy:
-        return [("proxy", "PROXY custody needs proxy (the address `polyhunter proxy create OWNER` prints)")]
-    return []
+        problems.append(
+            ("proxy", f"{mode} custody needs proxy (the address `polyhunter proxy create OWNER` prints)")
+        )
+    if spec.signature_type not in (0, DIRECT_SIGNATURE_TYPE):
+        problems.append(
+            (
+                "signature_type",
+                "PROXY custody signs with 0 (fleet float) or 3 (DIRECT: the proxy is the maker)",
+            )
+        )
+    return problems
+
+
+def is_direct(f: Provisioned) -> bool:
+    """A PROXY follower whose proxy makes its own orders (DIRECT mode)."""
+    return f.wallet.signature_type == DIRECT_SIGNATURE_TYPE
+
+
+def direct_problem(settings: Settings) -> str | None:
+    """Why DIRECT orders cannot settle from the proxy: the proxy must hold the venue's own collateral and
+    outcome tokens, those the exchange moves."""
+    p, v = settings.proxy, settings.venue
+    if (p.collateral or "").lower() != v.collateral_contract.lower():
+        return f"proxy.collateral {p.collateral} is not the venue's collateral {v.collateral_contract}"
+    if (p.ctf or "").lower() != v.conditional_tokens.lower():
+        return f"proxy.ctf {p.ctf} is not the venue's ConditionalTokens {v.conditional_tokens}"
+    return None
 
 
 def _wallet(spec: FollowerSpec) -> NewWallet:
@@ -185,6 +216,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
 
     ctx.closers.insert(0, stop)
     chain = ProxyChain(rpc, monitor, p.executor, p.collateral, p.ctf)
+    direct = _direct(ctx, rpc, [f for f in followers if is_direct(f)], accounts, fleet)
     fees = FeeSchedule(p.fee_bps, p.profit_share_bps)
     executor = ProxyExecutor(
         {f.user_id: f.wallet.address for f in followers},
@@ -195,14 +227,52 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         fees,
         on_queued=settler.wake,
         cap_micro=settler.config.cap_micro,
+        direct=direct,
     )
     executor.settler = settler
     return executor
 
 
+def _direct(
+    ctx: BuildContext,
+    rpc: JsonRpcClient,
+    followers: Sequence[Provisioned],
+    accounts: dict[int, EoaAccount],
+    fleet: dict[int, FleetMember],
+) -> DirectOrders | None:
+    """The DIRECT followers' orders, signed by the unpaused workers in turn."""
+    if not followers:
+        return None
+    s = ctx.settings
+    problem = direct_problem(s)
+    if problem is not None:
+        raise OperatorNeededError("NO_PROXY", f"DIRECT custody: {problem}")
+    assert s.proxy.collateral is not None
+    assert s.proxy.ctf is not None
+    journal = OrderJournal(ctx.sessions, ctx.wallet_of_user)  # the order's wallet: the proxy (its maker)
+    return DirectOrders(
+        {f.user_id: f.wallet.address for f in followers},
+        {wid: accounts[wid].client for wid, m in fleet.items() if not m.paused},
+        rpc,
+        collateral=s.proxy.collateral,
+        ctf=s.proxy.ctf,
+        chain_id=s.venue.chain_id,
+        order_version=ctx.order_version,
+        record_submit=journal.record_submit,
+        lookup_submit=journal.lookup_submit,
+        remember_s=ctx.remember_s,
+        fee_rate=ctx.fee_rate,
+    )
+
+
 async def _positions_value(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
-    """The proxy's positions (from its settled and queued copies) at the current midpoint, at cost without one."""
+    """The proxy's positions (from its settled and queued copies) at the current midpoint, at cost without one.
+    DIRECT: the Data API's current value of the proxy's positions (it is the maker, as an own wallet is)."""
     proxy = _proxy(executor)
+    if proxy.is_direct(user_id):
+        if ctx.portfolio is None:
+            raise ValueError("no portfolio to value a DIRECT follower's positions")
+        return await ctx.portfolio.equity(proxy.proxy(user_id))
     total = Decimal(0)
     async with unit_of_work(proxy.sessions) as session:
         repo = SettlementRepository(session)

@@ -1,7 +1,12 @@
 """PROXY custody: each PROXY follower's proxy is deployed by the configured factory, bound to the configured
 executor and not paused (else ``NO_PROXY``), and the fleet is ready: the executor not paused, and each fleet
 worker (``polyhunter fleet add``) listed on it, not paused, with gas, collateral and its approvals of the
-executor (settlement moves its shares and collateral)."""
+executor (settlement moves its shares and collateral).
+
+DIRECT followers (the proxy is the maker of its orders): ``proxy.NAME`` also needs the proxy's collateral and
+outcome tokens to be the venue's (else ``NO_PROXY``); ``direct.NAME`` that the owner approved every exchange
+(``polyhunter proxy approve``). When every PROXY follower is DIRECT, a worker only signs orders (and sends
+redemptions): listed, not paused and with gas is ready; no float, no approvals of the executor."""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import encode_call
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.copy_config import CustodyMode
-from polyhunter.readiness.checks import CheckResult, Status, bounded, failed, one_line, passed
+from polyhunter.execution.proxy_custody import direct_problem
+from polyhunter.execution.proxy_direct import missing_approvals
+from polyhunter.readiness.checks import CheckResult, Status, bounded, failed, one_line, passed, skipped
 from polyhunter.runtime.run_file import FollowerSpec
 from polyhunter.settings import Settings
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
@@ -21,6 +28,7 @@ from polyhunter.store.repos.settlements import FleetWorkerRow, SettlementReposit
 
 MICRO = Decimal(1_000_000)
 _PROXY_FIX = "`polyhunter proxy create OWNER`, then put the address it prints in the run file's proxy"
+_APPROVE_FIX = "the proxy's owner runs `polyhunter proxy approve PROXY --key-env OWNER_KEY_VAR`"
 _CONTRACTS_FIX = "set proxy.factory, proxy.executor, proxy.collateral, proxy.ctf and venue.chain_rpc_url"
 
 
@@ -67,7 +75,33 @@ async def check_proxy(settings: Settings, spec: FollowerSpec, timeout_s: float) 
         if await _bool(rpc, proxy, encode_call("paused()", [])):
             return failed(name, f"NO_PROXY: {proxy} is paused by its owner or the admin", "unpause the proxy")
         balance = cc.decode_uint(await rpc.call_contract(p.collateral or "", cc.erc20_balance_of(proxy)))
-    return passed(name, f"{proxy} deployed, bound to {p.executor}, {Decimal(balance) / MICRO:f} USDC")
+    mode = ""
+    if spec.direct:
+        problem = direct_problem(settings)
+        if problem is not None:
+            return failed(name, f"NO_PROXY: DIRECT custody: {problem}", "set proxy.collateral and proxy.ctf")
+        mode = " (DIRECT)"
+    return passed(name, f"{proxy} deployed, bound to {p.executor}, {Decimal(balance) / MICRO:f} USDC{mode}")
+
+
+async def check_direct(settings: Settings, spec: FollowerSpec, timeout_s: float) -> CheckResult:
+    """``direct.NAME``: the DIRECT follower's proxy has approved every exchange for its pUSD and shares."""
+    name = f"direct.{spec.name}"
+    p = settings.proxy
+    if _problem(settings) is not None or direct_problem(settings) is not None or not spec.proxy:
+        return skipped(name, "see the proxy check")
+    assert p.collateral is not None
+    assert p.ctf is not None
+    spenders = [*settings.venue.approval_spenders, *settings.venue.exchange_v3]
+    async with _rpc(settings, timeout_s) as rpc:
+        missing = await missing_approvals(rpc, spec.proxy, p.collateral, p.ctf, spenders)
+    if missing:
+        return failed(
+            name,
+            f"the proxy has not approved: {'; '.join(c.what for c in missing)}",
+            f"the owner runs `polyhunter proxy approve {spec.proxy.lower()} --key-env OWNER_KEY_VAR`",
+        )
+    return passed(name, f"every exchange may settle the proxy's orders ({len(set(spenders))} spenders)")
 
 
 async def _workers(settings: Settings) -> list[FleetWorkerRow]:
@@ -79,7 +113,10 @@ async def _workers(settings: Settings) -> list[FleetWorkerRow]:
         await engine.dispose()
 
 
-async def _worker(rpc: JsonRpcClient, settings: Settings, w: FleetWorkerRow) -> CheckResult:
+async def _worker(
+    rpc: JsonRpcClient, settings: Settings, w: FleetWorkerRow, *, floats: bool = True
+) -> CheckResult:
+    """``floats``: some follower trades on the fleet's float (PROXY, not only DIRECT followers)."""
     p = settings.proxy
     assert p.executor is not None
     assert p.collateral is not None
@@ -102,6 +139,8 @@ async def _worker(rpc: JsonRpcClient, settings: Settings, w: FleetWorkerRow) -> 
     fund_fix = f"send POL (gas) and collateral to {address}"
     if gas == 0:
         return failed(name, "no gas (0 POL)", fund_fix)
+    if not floats:  # DIRECT only: it signs the proxies' orders and sends their redemptions
+        return passed(name, f"listed, {gas / 10**18:.4f} POL (signs DIRECT orders)")
     if usdc == 0:
         return failed(name, "not funded: 0 USDC of collateral (no float to trade on)", fund_fix)
     if allowance == 0 or not operator:
@@ -115,7 +154,7 @@ async def _worker(rpc: JsonRpcClient, settings: Settings, w: FleetWorkerRow) -> 
     )
 
 
-async def check_fleet(settings: Settings, timeout_s: float) -> list[CheckResult]:
+async def check_fleet(settings: Settings, timeout_s: float, *, floats: bool = True) -> list[CheckResult]:
     """``fleet``: the executor not paused and a ready worker; ``fleet.ADDRESS``: each worker."""
     problem = _problem(settings)
     if problem is not None:
@@ -132,7 +171,7 @@ async def check_fleet(settings: Settings, timeout_s: float) -> list[CheckResult]
     async with _rpc(settings, timeout_s) as rpc:
         if await _bool(rpc, executor, encode_call("paused()", [])):
             return [failed("fleet", f"the executor {executor} is paused", "unpause it (executor admin)")]
-        results = [await _worker(rpc, settings, w) for w in workers]
+        results = [await _worker(rpc, settings, w, floats=floats) for w in workers]
     ready = sum(1 for r in results if r.status is Status.PASS)
     head = (
         passed("fleet", f"{ready} of {len(workers)} worker(s) ready")
@@ -153,8 +192,14 @@ async def proxy_checks(
         await bounded(f"proxy.{f.name}", check_proxy(settings, f, timeout_s), timeout_s * 3, _PROXY_FIX)
         for f in proxied
     ]
+    out += [
+        await bounded(f"direct.{f.name}", check_direct(settings, f, timeout_s), timeout_s * 3, _APPROVE_FIX)
+        for f in proxied
+        if f.direct
+    ]
+    floats = any(not f.direct for f in proxied)
     try:
-        out += await asyncio.wait_for(check_fleet(settings, timeout_s), timeout_s * 5)
+        out += await asyncio.wait_for(check_fleet(settings, timeout_s, floats=floats), timeout_s * 5)
     except TimeoutError:
         out.append(failed("fleet", f"no answer within {timeout_s * 5:g} s", "start the node or the database"))
     except Exception as exc:  # noqa: BLE001 - a check reports what went wrong; it never crashes the doctor

@@ -160,6 +160,11 @@ def summary_text(result: dict[str, Any]) -> str:
     if proxies:
         lines.append("PROXY settlement and ledger (USDC):")
         for name, p in sorted(proxies.items()):
+            if p.get("mode") == "DIRECT":
+                lines.append(
+                    f"  {name} {short_address(p['proxy'])}: DIRECT (the exchange settles its orders)"
+                )
+                continue
             lines.append(
                 f"  {name} {short_address(p['proxy'])}: {p['settled']} settled, {p['pending']} pending, "
                 f"open debt {Decimal(p['open_debt']):.4f}"

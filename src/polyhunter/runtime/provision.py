@@ -17,6 +17,7 @@ from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import FollowerSpec, RunFile
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.database import unit_of_work
+from polyhunter.store.enums import WalletKind
 from polyhunter.store.locks import exclusive
 from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
@@ -59,6 +60,11 @@ async def _wallet(
     assert existing is not None
     if existing.user_id != user_id:
         raise ValueError(f"wallet {new.address} belongs to another user")
+    if new.kind is WalletKind.PROXY and existing.signature_type != spec.signature_type:
+        # a proxy switched between PROXY (fleet float) and DIRECT (it makes its own orders)
+        await repo.set_signature_type(new.address, spec.signature_type)
+        existing = await repo.load(new.address)
+        assert existing is not None
     return existing
 
 

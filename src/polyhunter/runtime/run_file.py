@@ -3,6 +3,7 @@
     [[followers]]
     name = "alice"
     custody = "PAPER"                    # a registered custody (polyhunter.execution.registry): PAPER | EOA
+                                         # | PROXY | DIRECT (PROXY whose proxy makes its own orders)
     starting_cash_usdc = "1000"          # PAPER only
     private_key_env = "ALICE_KEY"        # EOA only: the NAME of an env var holding the key, never the key
     signature_type = 0                   # EOA: 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271
@@ -33,6 +34,11 @@ not the zero address (mixed case must be a valid EIP-55 checksum); names have no
 EOA (execution/eoa_custody.py): a key must be 64 hex digits in the secp256k1 range and give `signer`
 when that is set; signature types 1 (POLY_PROXY) and 2 (POLY_GNOSIS_SAFE) need a `funder` other than
 the signer.
+
+`custody = "DIRECT"` is PROXY custody with `signature_type = 3` (POLY_1271): the follower's proxy is the
+maker of its own orders, signed by a fleet worker and checked by the proxy's EIP-1271 (see
+execution/proxy_direct.py). It is read as such (`custody` PROXY, `signature_type` 3), so nothing new is
+stored: the proxy's wallet row keeps the signature type.
 """
 
 from __future__ import annotations
@@ -44,7 +50,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from polyhunter.domain.copy_config import (
@@ -60,6 +74,9 @@ from polyhunter.domain.signal import Side
 from polyhunter.execution.registry import CUSTODY
 from polyhunter.runtime.identity_checks import address_of_key, name_problem, parse_address
 from polyhunter.settings import SettingsError
+
+DIRECT = "DIRECT"  # the run file's name for PROXY custody in DIRECT mode
+DIRECT_SIGNATURE_TYPE = 3  # POLY_1271: the proxy checks its orders' signatures (EIP-1271)
 
 
 class _Strict(BaseModel):
@@ -140,11 +157,34 @@ class FollowerSpec(_Strict):
     limits: FollowerLimits = Field(default_factory=FollowerLimits)
     copies: list[CopySpec] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _direct(cls, data: Any) -> Any:
+        """`custody = "DIRECT"`: PROXY custody whose proxy signs its own orders (signature type 3)."""
+        if not isinstance(data, dict) or data.get("custody") != DIRECT:
+            return data
+        if data.get("signature_type", DIRECT_SIGNATURE_TYPE) != DIRECT_SIGNATURE_TYPE:
+            raise PydanticCustomError(
+                "value_error", "custody DIRECT signs with signature_type 3 (POLY_1271); leave it out"
+            )
+        return {**data, "custody": str(CustodyMode.PROXY), "signature_type": DIRECT_SIGNATURE_TYPE}
+
+    @property
+    def direct(self) -> bool:
+        """PROXY custody in DIRECT mode (the proxy is the maker of its orders)."""
+        return self.custody is CustodyMode.PROXY and self.signature_type == DIRECT_SIGNATURE_TYPE
+
+    @property
+    def custody_name(self) -> str:
+        """The custody as a run file names it (DIRECT for a PROXY follower in DIRECT mode)."""
+        return DIRECT if self.direct else str(self.custody)
+
     @field_validator("custody", mode="before")
     @classmethod
     def _custody(cls, value: Any) -> Any:
         if value not in CUSTODY:
-            expected = " or ".join(", ".join(repr(n) for n in names) for names in _last_two(CUSTODY.names()))
+            names = CUSTODY.names() + ([DIRECT] if str(CustodyMode.PROXY) in CUSTODY else [])
+            expected = " or ".join(", ".join(repr(n) for n in names) for names in _last_two(names))
             raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
         return value
 

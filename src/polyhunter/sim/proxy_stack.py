@@ -6,6 +6,11 @@ stocked on both sides: collateral and shares of every market token on the simula
 and the same on chain (what settlement moves between it and the proxy), standing in for the venue
 delivering a fill on chain. A resolved market's condition is set on the chain's outcome token contract
 (``resolve``) so the proxy redeems it there.
+
+``direct_stack``: DIRECT mode on the simulator's chain (chain mode): the custody contracts over the venue's
+own pUSD and ConditionalTokens, the proxy funded on the simulator (on chain, unapproved), its owner's
+approvals of the exchanges (the proxy's owner-only ``approveToken`` / ``approveOperator``), and listed
+workers with no float: they only sign the proxy's orders.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ import aiohttp
 
 from polyhunter.adapters.chain import custody_calls as cc
 from polyhunter.adapters.chain.abi import encode_call
+from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
 from polyhunter.adapters.chain.rpc import JsonRpcClient
-from polyhunter.execution.tx_monitor import TxMonitor
+from polyhunter.execution.proxy_direct import missing_approvals
+from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.sim.anvil import AnvilProcess
-from polyhunter.sim.custody_deploy import CustodyDeployment, send
+from polyhunter.sim.chain_tokens import CTF, PUSD, SPENDERS
+from polyhunter.sim.custody_deploy import CustodyDeployment, deploy_custody, send
 from polyhunter.sim.custody_rig import CustodyRig, build_custody_rig
 
 MICRO = 1_000_000
@@ -46,6 +54,7 @@ class ProxyStack:
     deposit_micro: int
     fleet: list[FleetKey]
     rig: CustodyRig
+    owner_key: str = field(default="", repr=False)  # DIRECT: the owner's key (it approves the exchanges)
 
     def proxy_settings(self, **overrides: object) -> dict[str, object]:
         """The ``[proxy]`` settings section for these contracts (``overrides`` on top)."""
@@ -121,3 +130,37 @@ async def proxy_stack(
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
+
+
+@contextlib.asynccontextmanager
+async def direct_stack(
+    admin_url: str, rpc_url: str, *, deposit_micro: int, workers: int = 2
+) -> AsyncIterator[ProxyStack]:
+    """DIRECT custody on the simulator's chain at ``rpc_url`` (chain mode): the contracts over the venue's
+    pUSD and ConditionalTokens, an owner with a key and its proxy holding ``deposit_micro`` pUSD (funded
+    on the simulator, on chain), the exchanges approved by the owner, and ``workers`` listed workers
+    without float (gas only)."""
+    async with JsonRpcClient(rpc_url) as rpc, aiohttp.ClientSession() as http:
+        monitor = TxMonitor(rpc, confirmations=1, poll_s=0.02)
+        poller = asyncio.create_task(monitor.run(), name="direct-stack-monitor")
+        try:
+            deployment = await deploy_custody(rpc, collateral=PUSD, ctf=CTF)
+            rig = CustodyRig(rpc, deployment, monitor)
+            owner_key = "0x" + secrets.token_hex(32)
+            owner = WorkerSender(rpc, TxSigner(owner_key, await rpc.chain_id()))
+            await rpc.call("anvil_setBalance", [owner.address, hex(10**20)])
+            proxy = await rig.create_proxy(owner.address)
+            body = {"address": proxy, "collateral": str(Decimal(deposit_micro) / MICRO), "approve": False}
+            async with http.post(admin_url + "/fund", json=body) as resp:
+                resp.raise_for_status()
+            for call in await missing_approvals(rpc, proxy, PUSD, CTF, SPENDERS):
+                await rig.worker_call(owner, call.to, call.data)  # the owner's own transaction
+            fleet = []
+            for _ in range(workers):
+                worker = await rig.add_worker(0)
+                fleet.append(FleetKey(worker.sender.address, worker.key, 0))
+            yield ProxyStack(rpc_url, deployment, owner.address, proxy, deposit_micro, fleet, rig, owner_key)
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller

@@ -440,3 +440,42 @@ async def test_the_proxy_accepts_a_listed_workers_signature_only(rig: Rig) -> No
     await send(rig.rpc, rig.user, rig.proxy, cc.proxy_set_paused(False))
     await send(rig.rpc, rig.d.admin, rig.d.executor, cc.set_executor_paused(True))
     assert await verdict(worker_key) == b"\xff" * 4
+
+
+async def test_only_the_owner_approves_an_exchange_for_direct_mode_paused_or_not(rig: Rig) -> None:
+    """DIRECT mode: the owner lets an exchange (here: the stranger) take the proxy's collateral and move its
+    shares; nobody else can (the admin, a listed worker, through the executor or not), and the owner can
+    revoke it while the proxy is paused."""
+    await _mint(rig, rig.proxy, usdc=10 * USDC, shares=2 * USDC)
+    exchange = rig.stranger
+    allow = cc.proxy_approve_token(rig.d.collateral, exchange, 3 * USDC)
+    operate = cc.proxy_approve_operator(rig.d.ctf, exchange, True)
+    for sender in (rig.stranger, rig.worker, rig.d.admin):
+        await _reverts(rig.rpc, sender, rig.proxy, allow, "Proxy: not owner")
+        await _reverts(rig.rpc, sender, rig.proxy, operate, "Proxy: not owner")
+    await send(rig.rpc, rig.user, rig.proxy, allow)
+    await send(rig.rpc, rig.user, rig.proxy, operate)
+    allowance = await _call(rig.rpc, rig.d.collateral, cc.erc20_allowance(rig.proxy, exchange))
+    assert cc.decode_uint(allowance) == 3 * USDC
+    operator = await _call(rig.rpc, rig.d.ctf, cc.erc1155_is_approved_for_all(rig.proxy, exchange))
+    assert cc.decode_bool(operator)
+    # the exchange settles from the proxy: collateral out, shares out
+    await send(rig.rpc, exchange, rig.d.collateral, cc.erc20_transfer_from(rig.proxy, exchange, 2 * USDC))
+    await send(rig.rpc, exchange, rig.d.ctf, cc.erc1155_safe_transfer_from(rig.proxy, exchange, TOKEN, USDC))
+    assert (await _usdc(rig, rig.proxy), await _shares(rig, rig.proxy)) == (8 * USDC, USDC)
+    # paused, the owner still revokes both; the exchange can take nothing more
+    await send(rig.rpc, rig.user, rig.proxy, cc.proxy_set_paused(True))
+    await send(rig.rpc, rig.user, rig.proxy, cc.proxy_approve_token(rig.d.collateral, exchange, 0))
+    await send(rig.rpc, rig.user, rig.proxy, cc.proxy_approve_operator(rig.d.ctf, exchange, False))
+    pull = cc.erc20_transfer_from(rig.proxy, exchange, 1)
+    await _reverts(rig.rpc, exchange, rig.d.collateral, pull, "ERC20: insufficient allowance")
+    take = cc.erc1155_safe_transfer_from(rig.proxy, exchange, TOKEN, 1)
+    await _reverts(rig.rpc, exchange, rig.d.ctf, take, "ERC1155: not approved")
+    # a zero spender or operator is refused
+    zero = "0x" + "00" * 20
+    await _reverts(
+        rig.rpc, rig.user, rig.proxy, cc.proxy_approve_token(rig.d.collateral, zero, 1), "Proxy: zero spender"
+    )
+    await _reverts(
+        rig.rpc, rig.user, rig.proxy, cc.proxy_approve_operator(rig.d.ctf, zero, True), "Proxy: zero operator"
+    )

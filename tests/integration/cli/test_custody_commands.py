@@ -152,3 +152,51 @@ def test_bad_input_is_one_line_and_exit_2(chain: Chain, args: list[str], says: s
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert says in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+async def _gas(url: str, address: str) -> None:
+    async with JsonRpcClient(url) as rpc:
+        await rpc.call("anvil_setBalance", [address, hex(10**20)])
+
+
+def test_proxy_approve_lets_the_exchanges_settle_a_direct_proxys_orders(chain: Chain) -> None:
+    owner_key = "0x" + secrets.token_hex(32)
+    owner = TxSigner(owner_key, 1).address
+    asyncio.run(_gas(chain.url, owner))
+    direct = Chain(
+        chain.url,
+        chain.d,
+        {
+            **chain.env,
+            "DIRECT_OWNER_KEY": owner_key,
+            # DIRECT trades the venue's collateral: here the test tokens stand for pUSD and the CTF
+            "POLYHUNTER__VENUE__COLLATERAL_CONTRACT": chain.d.collateral,
+            "POLYHUNTER__VENUE__CONDITIONAL_TOKENS": chain.d.ctf,
+        },
+    )
+    proxy = cli(direct, "proxy", "create", owner, "--key-env", "DIRECT_OWNER_KEY").stdout.strip()
+    # the proxy's collateral is not the venue's pUSD: its orders could not settle from it
+    elsewhere = Chain(chain.url, chain.d, {**chain.env, "DIRECT_OWNER_KEY": owner_key})
+    refused = cli(elsewhere, "proxy", "approve", proxy, "--key-env", "DIRECT_OWNER_KEY")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: NO_PROXY: DIRECT custody: proxy.collateral"), refused.stderr
+    stranger = cli(direct, "proxy", "approve", proxy, "--key-env", "WORKER_KEY")
+    assert stranger.returncode == 2
+    assert "is not the key of" in stranger.stderr
+    planned = cli(direct, "proxy", "approve", proxy, "--key-env", "DIRECT_OWNER_KEY", "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    spenders = 3  # the V2 exchange, the neg-risk V2 exchange, the neg-risk adapter
+    assert planned.stdout.count("would send: ") == 2 * spenders
+    status = cli(direct, "proxy", "status", proxy).stdout
+    assert "mode no follower  DIRECT orders: missing pUSD allowance of 0xe111" in status
+    sent = cli(direct, "proxy", "approve", proxy, "--key-env", "DIRECT_OWNER_KEY")
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.count("sent: ") == 2 * spenders
+    exchange = "0xe111180000d2663c0091e4f400237545b87b996b"
+    allowance = asyncio.run(_read(chain.url, chain.d.collateral, cc.erc20_allowance(proxy, exchange)))
+    assert cc.decode_uint(allowance) == 2**256 - 1
+    operator = asyncio.run(_read(chain.url, chain.d.ctf, cc.erc1155_is_approved_for_all(proxy, exchange)))
+    assert cc.decode_bool(operator)
+    again = cli(direct, "proxy", "approve", proxy, "--key-env", "DIRECT_OWNER_KEY")
+    assert again.stdout.strip() == f"{proxy}: every exchange is approved (nothing to send)"
+    assert "DIRECT orders: every exchange approved" in cli(direct, "proxy", "status", proxy).stdout

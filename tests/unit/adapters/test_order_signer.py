@@ -14,7 +14,12 @@ from py_clob_client_v2.order_utils import SignatureTypeV2 as SdkSigType
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 from py_clob_client_v2.signer import Signer as SdkSigner
 
-from polyhunter.adapters.polymarket.eip712 import InvalidSignatureError, keccak256, to_checksum_address
+from polyhunter.adapters.polymarket.eip712 import (
+    InvalidSignatureError,
+    keccak256,
+    recover_address,
+    to_checksum_address,
+)
 from polyhunter.adapters.polymarket.order_signer import (
     ORDER_TYPE_HASH,
     ORDER_TYPE_STRING,
@@ -253,6 +258,31 @@ def test_signer_must_match_key_except_poly_1271() -> None:
         recover_order_signer(order_1271, signed.signature, exchange_domain(137, 3))
     with pytest.raises(InvalidSignatureError, match="length"):
         recover_order_signer(order_1271, signed.signature[:-4] + "00ff", domain)
+
+
+def test_a_contract_signed_order_is_the_keys_plain_signature_of_the_digest() -> None:
+    """DIRECT mode: the proxy (maker and signer) checks a 65-byte signature of the order hash itself."""
+    domain, proxy = exchange_domain(137), ANVIL_ADDRESSES[2]
+    order = SIGNERS[0].build(
+        maker=proxy,
+        token_id=5,
+        maker_amount=2_000_000,
+        taker_amount=4_000_000,
+        side=Side.BUY,
+        signature_type=SignatureType.POLY_1271,
+        salt=3,
+        timestamp_ms=4,
+    )
+    signed = SIGNERS[0].sign_for_contract(order, domain)
+    assert (order.maker, order.signer) == (proxy, proxy)
+    assert signed.order_hash == order_hash(order, domain)
+    raw = bytes.fromhex(signed.signature[2:])
+    assert len(raw) == 65
+    assert recover_address(bytes.fromhex(signed.order_hash[2:]), raw) == SIGNERS[0].address
+    with pytest.raises(ValueError, match="signature type 3"):
+        SIGNERS[0].sign_for_contract(dataclasses.replace(order, signature_type=SignatureType.EOA), domain)
+    with pytest.raises(ValueError, match="signer is its maker"):
+        SIGNERS[0].sign_for_contract(dataclasses.replace(order, signer=ANVIL_ADDRESSES[0]), domain)
 
 
 def test_build_defaults_and_salt_range() -> None:

@@ -154,3 +154,31 @@ async def test_a_registered_type_is_provisioned_with_its_wallet(
     assert [(f.user_id, f.wallet.id, f.config_ids) for f in again] == [
         (carol.user_id, carol.wallet.id, carol.config_ids)
     ]
+
+
+async def test_a_proxy_switched_to_direct_keeps_its_wallet_and_changes_its_signature_type(
+    tmp_path: Path,
+) -> None:
+    """DIRECT is PROXY custody whose proxy wallet signs with type 3: switching a follower between the two
+    modes in the run file changes that row in place (same wallet, same config)."""
+    db = DbSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await migrate.upgrade(db)
+    engine = create_engine(db)
+    try:
+        sessions = create_session_factory(engine)
+        box = SecretBox(generate_master_key())
+        seen = []
+        for custody in ("PROXY", "DIRECT", "DIRECT", "PROXY"):
+            path = _write(tmp_path, f'proxy = "{PROXY_WALLET}"').read_text()
+            (tmp_path / "run.toml").write_text(path.replace('custody = "PROXY"', f'custody = "{custody}"'))
+            (carol,) = await provision(sessions, box, load_run_file(tmp_path / "run.toml"))
+            seen.append((carol.wallet.id, carol.wallet.signature_type, carol.config_ids, carol.spec.direct))
+    finally:
+        await engine.dispose()
+    wallet, config = seen[0][0], seen[0][2]
+    assert seen == [
+        (wallet, 0, config, False),
+        (wallet, 3, config, True),
+        (wallet, 3, config, True),
+        (wallet, 0, config, False),
+    ]

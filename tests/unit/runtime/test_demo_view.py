@@ -162,3 +162,6 @@ def test_summary_text_shows_the_proxy_ledger() -> None:
     assert "reimbursed 199.5236, proceeds 23.9467, commission 1.1173" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "PROXY follower: not run" in summary_text({**base, "proxy": {}, "proxy_note": "not run: no anvil"})
+    direct = summary_text({**base, "proxy": {"d": {**proxy, "mode": "DIRECT", "settled": 0, "pending": 0}}})
+    assert "d 0xabab…abab: DIRECT (the exchange settles its orders)" in direct
+    assert "reimbursed" not in direct

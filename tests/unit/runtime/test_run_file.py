@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from polyhunter.runtime.run_file import load_run_file
+from polyhunter.domain.copy_config import CustodyMode
+from polyhunter.runtime.run_file import FollowerSpec, load_run_file
 from polyhunter.settings import SettingsError
 
 LEADER = "0x" + "ab" * 20
@@ -66,13 +67,43 @@ private_key_env = "BOB_KEY"
             'limits = { max_trade_usdc = "-1" }',
             "followers[0] (alice).limits.max_trade_usdc: Input should be greater",
         ),
-        ('custody = "DIRECT"', "followers[0] (alice).custody: Input should be 'PAPER', 'EOA' or 'PROXY'"),
+        (
+            'custody = "SAFE"',
+            "followers[0] (alice).custody: Input should be 'PAPER', 'EOA', 'PROXY' or 'DIRECT'",
+        ),
         ('custody = "PROXY"', "followers[0] (alice).proxy: PROXY custody needs proxy"),
+        ('custody = "DIRECT"', "followers[0] (alice).proxy: DIRECT custody needs proxy"),
+        (
+            'custody = "DIRECT"\nsignature_type = 2',
+            "followers[0] (alice): custody DIRECT signs with signature_type 3",
+        ),
+        (
+            'custody = "PROXY"\nsignature_type = 1',
+            "followers[0] (alice).signature_type: PROXY custody signs with 0 (fleet float) or 3",
+        ),
     ],
 )
 def test_bad_follower_keys_are_named(tmp_path: Path, body: str, expected: str) -> None:
     text = f'[[followers]]\nname = "alice"\n{body}\n[[followers.copies]]\nleader = "{LEADER}"\nsizing = "PROPORTIONAL"\n'
     assert expected in _load(tmp_path, text)
+
+
+def test_direct_is_proxy_custody_whose_proxy_makes_its_orders(tmp_path: Path) -> None:
+    proxy = "0x" + "ab" * 20
+    path = tmp_path / "run.toml"
+    path.write_text(
+        f'[[followers]]\nname = "d"\ncustody = "DIRECT"\nproxy = "{proxy}"\n'
+        f'[[followers.copies]]\nleader = "{LEADER}"\nsizing = "PROPORTIONAL"\n'
+    )
+    (spec,) = load_run_file(path).followers
+    assert (spec.custody, spec.signature_type, spec.direct, spec.custody_name) == (
+        CustodyMode.PROXY,
+        3,
+        True,
+        "DIRECT",
+    )
+    again = FollowerSpec.model_validate(spec.model_dump())  # stored and read back: the same follower
+    assert again.direct
 
 
 @pytest.mark.parametrize(

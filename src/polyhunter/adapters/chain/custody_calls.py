@@ -145,6 +145,24 @@ def proxy_set_paused(paused: bool) -> bytes:
     return encode_call("setPaused(bool)", [paused])
 
 
+def proxy_approve_token(token: str, spender: str, amount: int) -> bytes:
+    """The owner's ERC-20 approval from the proxy (DIRECT mode: an exchange takes the order's collateral)."""
+    return encode_call("approveToken(address,address,uint256)", [token, spender, amount])
+
+
+def proxy_approve_operator(token: str, operator: str, approved: bool) -> bytes:
+    """The owner's ERC-1155 operator approval from the proxy (DIRECT mode: an exchange moves its shares)."""
+    return encode_call("approveOperator(address,address,bool)", [token, operator, approved])
+
+
+def erc20_allowance(owner: str, spender: str) -> bytes:
+    return encode_call("allowance(address,address)", [owner, spender])
+
+
+def erc1155_is_approved_for_all(owner: str, operator: str) -> bytes:
+    return encode_call("isApprovedForAll(address,address)", [owner, operator])
+
+
 def is_valid_signature(digest: bytes, signature: bytes) -> bytes:
     return encode_call("isValidSignature(bytes32,bytes)", [digest, signature])
 

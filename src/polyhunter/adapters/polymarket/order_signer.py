@@ -288,6 +288,18 @@ class OrderSigner:
             raise ValueError("signer does not match")
         return SignedOrder(order, "0x" + sign_digest(self._key, digest).hex(), "0x" + digest.hex())
 
+    def sign_for_contract(self, order: Order, domain: ExchangeDomain) -> SignedOrder:
+        """POLY_1271 for a maker contract that checks a plain signature itself: a custody proxy in DIRECT
+        mode, whose EIP-1271 ``isValidSignature`` recovers this key from the order's EIP-712 digest and
+        accepts it when the key is one of its executor's listed workers. The order's maker and signer are
+        the contract; the signature is this key's 65-byte ECDSA signature of the digest (no envelope)."""
+        if order.signature_type != SignatureType.POLY_1271:
+            raise ValueError("a contract-signed order has signature type 3 (POLY_1271)")
+        if order.signer.lower() != order.maker.lower():
+            raise ValueError("a contract-signed order's signer is its maker (the contract)")
+        digest = keccak256(b"\x19\x01" + domain.separator + order_struct_hash(order))
+        return SignedOrder(order, "0x" + sign_digest(self._key, digest).hex(), "0x" + digest.hex())
+
     def build(
         self,
         *,

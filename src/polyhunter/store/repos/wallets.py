@@ -111,6 +111,16 @@ class WalletRepository:
         )
         return rowcount(result) == 1
 
+    async def set_signature_type(self, address: str, signature_type: int) -> bool:
+        """How orders for this wallet are signed (a proxy: 0 fleet float, 3 DIRECT), changed in place."""
+        result = await self._session.execute(
+            update(Wallet)
+            .where(Wallet.address == normalize_address(address))
+            .values(signature_type=signature_type)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
+
     async def load(self, address: str) -> WalletSecrets | None:
         """The wallet with its secrets decrypted (``SecretBoxError`` if they do not decrypt)."""
         row = await self._session.scalar(select(Wallet).where(Wallet.address == normalize_address(address)))
