@@ -1,4 +1,4 @@
-"""Ending background work at shutdown: wait a bounded time, cancel the rest."""
+"""Ending background work at shutdown: wait a bounded time, cancel the rest; honour a swallowed cancel."""
 
 from __future__ import annotations
 
@@ -17,3 +17,14 @@ async def drain_tasks(tasks: Iterable[asyncio.Task[None]], timeout_s: float) -> 
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     return len(pending)
+
+
+def raise_if_cancelled() -> None:
+    """Honour a cancel that a call inside the loop swallowed (caught CancelledError and went on).
+
+    Seen here twice: a cancelled cluster worker beat on forever (its SIGTERM drain hung), and a dedup
+    claim keeper refreshed its claims forever after shutdown (``asyncio.run`` never returned). The task
+    still counts the request (``Task.cancelling``), so a long-lived loop checks it each round."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

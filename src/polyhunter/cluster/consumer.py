@@ -33,6 +33,7 @@ from polyhunter.domain.errors import RetryableError
 from polyhunter.domain.signal import Signal
 from polyhunter.engine.intake import ConfigScope
 from polyhunter.log import get_logger
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -41,15 +42,6 @@ Handle = Callable[[list[Signal], ConfigScope], Awaitable[None]]
 Recover = Callable[[ConfigScope], Awaitable[list[Signal]]]
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, ResponseError, OSError)
 BACKOFF_S = (0.1, 5.0)
-
-
-def raise_if_cancelled() -> None:
-    """Honour a cancel that a client call swallowed (caught CancelledError and went on: seen with
-    redis-py 8.1 in a cluster test, where a cancelled worker then beat on forever and its SIGTERM drain
-    hung): the task still counts the request (`Task.cancelling`), so a loop checks it each round."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 @dataclass

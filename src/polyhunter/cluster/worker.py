@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer, raise_if_cancelled
+from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer
 from polyhunter.cluster.membership import Member, Membership
 from polyhunter.cluster.partitions import wanted_by
 from polyhunter.cluster.stream import Position, SignalStream
@@ -36,6 +36,7 @@ from polyhunter.domain.signal import Signal
 from polyhunter.engine.intake import ConfigScope
 from polyhunter.log import get_logger
 from polyhunter.settings import ClusterSettings
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 

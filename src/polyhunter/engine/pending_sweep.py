@@ -23,6 +23,7 @@ from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.log import get_logger
 from polyhunter.ports.store import CopyStore, Fill, PendingCopy
 from polyhunter.ports.venue import Executor
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 EXECUTED = CopyTradeState.EXECUTED
@@ -185,6 +186,7 @@ class PendingSweeper:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 while await self.sweep_once() >= self._batch:
                     pass

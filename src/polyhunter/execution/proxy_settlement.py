@@ -34,6 +34,7 @@ from polyhunter.store.database import engine_of, unit_of_work
 from polyhunter.store.models.settlement import SettlementRow
 from polyhunter.store.repos.settlements import Paid, SettlementRepository, debt_parts
 from polyhunter.store.round_lock import RoundLock
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -107,6 +108,7 @@ class ProxySettler:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             ran = True
             try:
                 ran = await self.round()

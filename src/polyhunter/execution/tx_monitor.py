@@ -14,6 +14,7 @@ from enum import StrEnum
 from polyhunter.adapters.chain.legacy_tx_signer import LegacyTx, SignedTx, TxSigner
 from polyhunter.adapters.chain.rpc import JsonDict, JsonRpcClient, RpcError, parse_quantity
 from polyhunter.log import get_logger
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -151,6 +152,7 @@ class TxMonitor:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 await self.poll_once()
             except Exception as exc:  # noqa: BLE001 - a node hiccup: the next poll tries again

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from polyhunter.domain.signal import SourceKind
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Claim, Coordinator
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -154,6 +155,7 @@ class CoordinatorDedup:
         """True once this process holds the key's claim; False once the key is final. While another
         process holds a live claim, waits (that process may still fail, or die and let it expire)."""
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             found = await self._coord.claim(self._prefix + key, self.owner, self._claim_ms)
             if found is Claim.MINE:
                 self.stats.first[source] += 1
@@ -171,6 +173,7 @@ class CoordinatorDedup:
     async def hold(self, keys: Sequence[str]) -> None:
         """Refresh this process's claims on `keys` every third of their TTL until cancelled."""
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             await asyncio.sleep(self._claim_ms / 3000)
             try:
                 async with asyncio.timeout(self._claim_ms / 1000):  # a round outliving the claims is moot

@@ -54,6 +54,7 @@ from polyhunter.ingest.modes import IngestMode, sources_for
 from polyhunter.ingest.mux_handoff import MuxHandOff
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SignalDedup, SignalSink, SignalSource
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -272,6 +273,7 @@ class SignalMux(MuxHandOff, SignalSink):
     async def _hand_off_until_taken(self, signal: Signal) -> None:
         delay = self._retry_initial_s
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 await self.hand_off([signal])
             except Exception as exc:  # noqa: BLE001 - any sink failure: retry the same signal

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 from polyhunter.log import get_logger
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -85,6 +86,7 @@ class HeapTrimmer:
             log.debug("heap trimming off", interval_s=self.interval_s, malloc_trim=self._trim is not None)
             return
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             await asyncio.sleep(self.interval_s)
             self.collect()
             await self.trim_once()

@@ -35,6 +35,7 @@ from polyhunter.store.repos.owned import FollowerRow, OwnedRepository
 from polyhunter.store.repos.platform import change_version
 from polyhunter.store.repos.wallets import WalletRepository
 from polyhunter.store.sessions import SessionFactory
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -93,6 +94,7 @@ class LiveSync:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             await asyncio.sleep(self.interval_s)
             try:
                 await self.poll()
