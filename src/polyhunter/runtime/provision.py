@@ -17,7 +17,6 @@ from polyhunter.log import get_logger
 from polyhunter.runtime.run_file import FollowerSpec, RunFile
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.database import unit_of_work
-from polyhunter.store.enums import WalletKind
 from polyhunter.store.locks import exclusive
 from polyhunter.store.repos.accounts import UserRepository
 from polyhunter.store.repos.copy_configs import CopyConfigRepository
@@ -60,9 +59,12 @@ async def _wallet(
     assert existing is not None
     if existing.user_id != user_id:
         raise ValueError(f"wallet {new.address} belongs to another user")
-    if new.kind is WalletKind.PROXY and existing.signature_type != spec.signature_type:
-        # a proxy switched between PROXY (fleet float) and DIRECT (it makes its own orders)
-        await repo.set_signature_type(new.address, spec.signature_type)
+    funder = None if spec.funder is None else spec.funder.lower()
+    current = None if existing.funder_address is None else existing.funder_address.lower()
+    if existing.signature_type != spec.signature_type or current != funder:
+        # the run file changed how the wallet signs: an own wallet's signature type or funder, a proxy
+        # switched between PROXY (fleet float) and DIRECT (it makes its own orders)
+        await repo.set_signing(new.address, spec.signature_type, spec.funder)
         existing = await repo.load(new.address)
         assert existing is not None
     return existing

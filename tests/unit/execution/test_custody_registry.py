@@ -182,3 +182,35 @@ async def test_a_proxy_switched_to_direct_keeps_its_wallet_and_changes_its_signa
         (wallet, 3, config, True),
         (wallet, 0, config, False),
     ]
+
+
+async def test_an_own_wallet_whose_signature_type_and_funder_change_is_updated_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run file is the truth for how an own wallet signs: a second start with another signature
+    type and funder updates the wallet row (it kept the first ones, silently, before)."""
+    monkeypatch.setenv("DAVE_KEY", "0x" + "11" * 32)
+    funder = "0x" + "7e" * 20
+    db = DbSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await migrate.upgrade(db)
+    engine = create_engine(db)
+    seen = []
+    try:
+        sessions = create_session_factory(engine)
+        box = SecretBox(generate_master_key())
+        for signing in (
+            "signature_type = 0",
+            f'signature_type = 2\nfunder = "{funder}"',
+            "signature_type = 0",
+        ):
+            (tmp_path / "run.toml").write_text(
+                '[[followers]]\nname = "dave"\ncustody = "EOA"\nprivate_key_env = "DAVE_KEY"\n'
+                f'{signing}\n[[followers.copies]]\nleader = "0x{"ab" * 20}"\n'
+                'sizing = "FIXED_USDC"\nsizing_value = "5"\n'
+            )
+            (dave,) = await provision(sessions, box, load_run_file(tmp_path / "run.toml"))
+            seen.append((dave.wallet.id, dave.wallet.signature_type, dave.wallet.funder_address))
+    finally:
+        await engine.dispose()
+    wallet = seen[0][0]
+    assert seen == [(wallet, 0, None), (wallet, 2, funder), (wallet, 0, None)]

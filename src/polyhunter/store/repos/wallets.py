@@ -111,12 +111,16 @@ class WalletRepository:
         )
         return rowcount(result) == 1
 
-    async def set_signature_type(self, address: str, signature_type: int) -> bool:
-        """How orders for this wallet are signed (a proxy: 0 fleet float, 3 DIRECT), changed in place."""
+    async def set_signing(self, address: str, signature_type: int, funder_address: str | None) -> bool:
+        """How orders for this wallet are signed, changed in place: its signature type (an own wallet:
+        0 EOA, 1 proxy, 2 safe; a proxy: 0 fleet float, 3 DIRECT) and funder."""
         result = await self._session.execute(
             update(Wallet)
             .where(Wallet.address == normalize_address(address))
-            .values(signature_type=signature_type)
+            .values(
+                signature_type=signature_type,
+                funder_address=None if funder_address is None else normalize_address(funder_address),
+            )
             .execution_options(synchronize_session=False)
         )
         return rowcount(result) == 1
