@@ -58,6 +58,7 @@ from polyhunter.queries import Queries
 from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.heap_trim import HeapTrimmer
 from polyhunter.runtime.live_sync import LiveSync, account_followers, account_leaders
+from polyhunter.runtime.pnl_writer import DailyPnlWriter, venue_marks
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.service.auth import AuthService
@@ -69,6 +70,7 @@ from polyhunter.store.deployment import deployment_id
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
 from polyhunter.store.orphans import release_orphans
+from polyhunter.store.pnl_daily import SqlDailyPnl
 from polyhunter.store.redemptions import SqlRedemptionStore
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -157,6 +159,7 @@ class App:
     live: LiveSync | None = None
     auth: AuthService | None = None
     cluster: ClusterWorker | None = None  # a `polyhunter worker`: its roles, membership, partitions
+    pnl: DailyPnlWriter | None = None  # the daily PnL series (runtime/pnl_writer.py)
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
@@ -341,6 +344,11 @@ async def build_app(
         cluster=cluster,
     )
     app.health = app_health(app, market)
+    app.pnl = DailyPnlWriter(
+        SqlDailyPnl(sessions),
+        venue_marks(market.midpoint, market.last_trade_price),
+        s.engine.pnl_daily_interval_s,
+    )
     app.live = LiveSync(
         sessions,
         box,

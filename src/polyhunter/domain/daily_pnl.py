@@ -90,32 +90,26 @@ def _end_state(book: _Config, marks: Mapping[str, Decimal]) -> tuple[Decimal, De
     return unrealized, invested
 
 
-def daily_series(
-    fills: Iterable[FillEvent],
-    redemptions: Iterable[RedeemEvent],
-    until: date,
-    live_marks: Mapping[str, Decimal] | None = None,
-) -> list[DayPnl]:
-    """Every config's rows from its first event's day to `until`, by (config, day)."""
-    events: list[tuple[datetime, int, FillEvent | RedeemEvent]] = [(f.at, 0, f) for f in fills]
-    events += [(r.at, 1, r) for r in redemptions]  # a redemption after the same instant's fills
-    events.sort(key=lambda e: (e[0], e[1]))
-    books: dict[int, _Config] = {}
-    last_price: dict[str, Decimal] = {}
-    out: list[DayPnl] = []
-    before: dict[int, tuple[Decimal, Decimal]] = {}  # realized and fees at the previous day's end
+@dataclass(slots=True)
+class _Series:
+    until: date
+    live_marks: Mapping[str, Decimal]
+    books: dict[int, _Config] = field(default_factory=dict)
+    last_price: dict[str, Decimal] = field(default_factory=dict)
+    before: dict[int, tuple[Decimal, Decimal]] = field(default_factory=dict)  # realized, fees at last close
+    out: list[DayPnl] = field(default_factory=list)
 
-    def close_day(day: date) -> None:
-        marks: Mapping[str, Decimal] = last_price
-        if day == until and live_marks:
-            marks = {**last_price, **live_marks}
-        for config_id, book in sorted(books.items()):
+    def close_day(self, day: date) -> None:
+        marks: Mapping[str, Decimal] = self.last_price
+        if day == self.until and self.live_marks:
+            marks = {**self.last_price, **self.live_marks}
+        for config_id, book in sorted(self.books.items()):
             if book.first_day > day:
                 continue
-            realized0, fees0 = before.get(config_id, (ZERO, ZERO))
+            realized0, fees0 = self.before.get(config_id, (ZERO, ZERO))
             unrealized, invested = _end_state(book, marks)
             led = book.ledger
-            out.append(
+            self.out.append(
                 DayPnl(
                     config_id,
                     book.user_id,
@@ -126,47 +120,61 @@ def daily_series(
                     invested,
                 )
             )
-            before[config_id] = (led.realized, led.fees)
+            self.before[config_id] = (led.realized, led.fees)
 
+    def fill(self, event: FillEvent, day: date, ts: int) -> None:
+        book = self.books.get(event.config_id)
+        if book is None:
+            book = self.books[event.config_id] = _Config(event.user_id, day)
+        book.assets[event.asset] = event.condition_id
+        if event.shares > 0:
+            price = event.notional / event.shares
+            self.last_price[event.asset] = price
+            if event.side is Side.BUY:
+                book.ledger.buy(event.asset, event.condition_id, event.shares, price, ts)
+            else:
+                book.ledger.sell(event.asset, event.condition_id, event.shares, price, ts)
+        book.ledger.fee(event.condition_id, event.fee)
+
+    def redeem(self, event: RedeemEvent, ts: int) -> None:
+        for book in self.books.values():
+            for asset, cid in book.assets.items():
+                if cid != event.condition_id:
+                    continue
+                payout = ONE if asset == event.winning_token else ZERO
+                self.last_price[asset] = payout  # the market is over: what each token is worth now
+                if book.user_id == event.user_id and asset in book.ledger.positions:
+                    book.ledger.resolve(asset, cid, payout, ts)
+
+
+def daily_series(
+    fills: Iterable[FillEvent],
+    redemptions: Iterable[RedeemEvent],
+    until: date,
+    live_marks: Mapping[str, Decimal] | None = None,
+) -> list[DayPnl]:
+    """Every config's rows from its first event's day to `until`, by (config, day)."""
+    events: list[tuple[datetime, int, FillEvent | RedeemEvent]] = [(f.at, 0, f) for f in fills]
+    events += [(r.at, 1, r) for r in redemptions]  # a redemption after the same instant's fills
+    events.sort(key=lambda e: (e[0], e[1]))
+    series = _Series(until, live_marks or {})
     day: date | None = None
     for at, _, event in events:
         event_day = utc_day(at)
         if event_day > until:
             break
         while day is not None and day < event_day:
-            close_day(day)
+            series.close_day(day)
             day += timedelta(days=1)
         day = event_day
-        ts = int(at.timestamp())
         if isinstance(event, FillEvent):
-            book = books.get(event.config_id)
-            if book is None:
-                book = books[event.config_id] = _Config(event.user_id, event_day)
-            book.assets[event.asset] = event.condition_id
-            if event.shares > 0:
-                price = event.notional / event.shares
-                last_price[event.asset] = price
-                if event.side is Side.BUY:
-                    book.ledger.buy(event.asset, event.condition_id, event.shares, price, ts)
-                else:
-                    book.ledger.sell(event.asset, event.condition_id, event.shares, price, ts)
-            book.ledger.fee(event.condition_id, event.fee)
+            series.fill(event, event_day, int(at.timestamp()))
         else:
-            for book in books.values():
-                if book.user_id != event.user_id:
-                    continue
-                for asset, cid in book.assets.items():
-                    if cid == event.condition_id and asset in book.ledger.positions:
-                        payout = ONE if asset == event.winning_token else ZERO
-                        book.ledger.resolve(asset, cid, payout, ts)
-            last_price[event.winning_token] = ONE
-            for asset, cid in {a: c for b in books.values() for a, c in b.assets.items()}.items():
-                if cid == event.condition_id and asset != event.winning_token:
-                    last_price[asset] = ZERO
+            series.redeem(event, int(at.timestamp()))
     while day is not None and day <= until:
-        close_day(day)
+        series.close_day(day)
         day += timedelta(days=1)
-    return out
+    return series.out
 
 
 def open_assets(fills: Iterable[FillEvent]) -> set[str]:

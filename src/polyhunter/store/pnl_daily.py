@@ -80,7 +80,9 @@ class SqlDailyPnl:
         self._insert = pg_insert if engine_of(sessions).dialect.name == "postgresql" else sqlite_insert
 
     async def events(self) -> tuple[list[FillEvent], list[RedeemEvent]]:
-        executed = union_all(_executed(CopyTrade.__table__), _executed(COPY_TRADES_ARCHIVE)).subquery("executed")
+        executed = union_all(_executed(CopyTrade.__table__), _executed(COPY_TRADES_ARCHIVE)).subquery(
+            "executed"
+        )
         known = union_all(
             select(SignalRecord.key, SignalRecord.condition_id),
             select(SIGNALS_ARCHIVE.c.key, SIGNALS_ARCHIVE.c.condition_id),
@@ -121,7 +123,8 @@ class SqlDailyPnl:
             for at, config_id, user_id, asset, cid, side, size, notional, fee in rows
         ]
         redemptions = [
-            RedeemEvent(_aware(at), int(user_id), str(cid), str(token)) for at, user_id, cid, token in redeemed
+            RedeemEvent(_aware(at), int(user_id), str(cid), str(token))
+            for at, user_id, cid, token in redeemed
         ]
         return fills, redemptions
 
@@ -142,9 +145,8 @@ class SqlDailyPnl:
         if not rows:
             return rows
         async with translated_errors(), unit_of_work(self.sessions) as session:
-            leaders = dict(
-                (await session.execute(select(CopyConfig.id, CopyConfig.leader_id))).tuples().all()
-            )
+            found = await session.execute(select(CopyConfig.id, CopyConfig.leader_id))
+            leaders = {int(config_id): int(leader_id) for config_id, leader_id in found.all()}
             values = [
                 {
                     "config_id": r.config_id,
@@ -224,11 +226,15 @@ class SqlDailyPnl:
         )
         async with translated_errors(), self.sessions() as session:
             rows = (await session.execute(stmt)).all()
-        return {int(u): PnlDay(day, int(r or 0), int(f or 0), int(x or 0), int(i or 0)) for u, r, f, x, i in rows}
+        return {
+            int(u): PnlDay(day, int(r or 0), int(f or 0), int(x or 0), int(i or 0)) for u, r, f, x, i in rows
+        }
 
 
-def _aware(at: datetime | str) -> datetime:
+def _aware(at: datetime | str | None) -> datetime:
     """A stored time as aware UTC (SQLite hands a union's column back as naive UTC, or as its text)."""
+    if at is None:  # never: executed_at, else updated_at, which is NOT NULL
+        raise ValueError("an executed copy without a time")
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     return at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)

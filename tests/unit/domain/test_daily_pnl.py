@@ -37,9 +37,10 @@ def test_two_days_fill_fee_sell_redemption_and_live_mark() -> None:
     assert got[(2, 1)] == DayPnl(2, 8, date(2026, 12, 1), D(0), D(0), D(0), D("1.00"))
     # day 2, config 1: SELL 4 x (0.60 - 0.40) - 0.024 = 0.776; redemption 6 x 1 - 2.40 = 3.60
     day2 = got[(1, 2)]
-    assert (day2.realized, day2.fees, day2.unrealized, day2.invested) == (D("4.376"), D("0.024"), 0, D(3))
+    assert (day2.realized, day2.fees, day2.unrealized, day2.invested) == (D("4.376"), D("0.024"), D(0), D(3))
     # config 2 (user 8, not redeemed yet) holds A, now worth 1: 2 x 1 - 1.00
-    assert got[(2, 2)].unrealized == D(1) and got[(2, 2)].realized == 0
+    assert got[(2, 2)].unrealized == D(1)
+    assert got[(2, 2)].realized == 0
     # day 3 (today): nothing realized; B at the live mark 0.70: 5 x 0.70 - 3.00
     assert got[(1, 3)] == DayPnl(1, 7, date(2026, 12, 3), D(0), D(0), D("0.50"), D(3))
     # the days add up: payout 6 + proceeds 2.40 - cost of A 4.00 - fees 0.104
@@ -54,7 +55,9 @@ def test_same_events_same_rows_in_any_order_and_nothing_after_until() -> None:
     assert {r.day for r in once} == {date(2026, 12, 1), date(2026, 12, 2)}
     assert daily_series([], [], until) == []
     # without a live mark, B stays at its last fill on day 3
-    (last,) = [r for r in daily_series(FILLS, REDEEMED, date(2026, 12, 3)) if (r.config_id, r.day.day) == (1, 3)]
+    (last,) = [
+        r for r in daily_series(FILLS, REDEEMED, date(2026, 12, 3)) if (r.config_id, r.day.day) == (1, 3)
+    ]
     assert last.unrealized == 0
 
 

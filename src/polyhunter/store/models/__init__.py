@@ -12,8 +12,8 @@ from polyhunter.store.models.copying import CopyConfig, CopyConfigVersion, CopyT
 from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.lifecycle import Redemption
 from polyhunter.store.models.paper import PaperAccount
-from polyhunter.store.models.pnl import PnlDaily
 from polyhunter.store.models.platform import Account, AccountLeader, AuditEvent, AuthToken, ChangeCounter
+from polyhunter.store.models.pnl import PnlDaily
 from polyhunter.store.models.settlement import (
     CommissionLog,
     DebtRecord,
