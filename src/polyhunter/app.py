@@ -25,6 +25,7 @@ from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import Platform, create_app
+from polyhunter.api.leader_rank import LeaderRankings
 from polyhunter.api.server import ApiServer
 from polyhunter.cluster.status import export_cluster
 from polyhunter.cluster.worker import ClusterWorker, cluster_prefix, cluster_redis
@@ -62,6 +63,7 @@ from polyhunter.runtime.pnl_writer import DailyPnlWriter, venue_marks
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.service.auth import AuthService
+from polyhunter.service.pnl import PnlService
 from polyhunter.service.resources import PlatformService
 from polyhunter.settings import Settings
 from polyhunter.store.copy_store import SqlCopyStore
@@ -365,7 +367,13 @@ async def build_app(
     await app.live.start()
     app.auth = AuthService(sessions, session_ttl_s=s.api.session_ttl_s)
     if serve_api:
-        platform = Platform(app.auth, PlatformService(sessions, box, custody), s.api.secure_cookies)
+        platform = Platform(
+            app.auth,
+            PlatformService(sessions, box, custody),
+            s.api.secure_cookies,
+            pnl=PnlService(sessions),
+            rankings=LeaderRankings(data_api),
+        )
         app.api = ApiServer(create_app(registry, app.queries, app.health, platform), s.api.host, s.api.port)
     return app
 

@@ -5,60 +5,31 @@ roll them up per follower and per leader."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from polyhunter.domain.signal import Side, signal_key
-from polyhunter.domain.states import CopyTradeState
-from polyhunter.ports.store import NewCopy, Outcome
+from polyhunter.domain.signal import Side
+from polyhunter.ports.store import StoredConfig
 from polyhunter.settings import DbSettings
-from polyhunter.store.copy_writes import finish_copies, insert_copies, record_signals
-from polyhunter.store.database import core_transaction, create_engine, create_session_factory
+from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.models import PnlDaily
 from polyhunter.store.pnl_daily import PnlDay, SqlDailyPnl
 from polyhunter.store.redemptions import SqlRedemptionStore
-from tests.support.store_factories import a_signal, configs, new_address
+from tests.support.pnl_fills import executed_copy
+from tests.support.store_factories import configs, new_address
 
 pytestmark = pytest.mark.integration
 
 DAY1, DAY2, DAY3 = (datetime(2026, 11, d, 12, tzinfo=UTC) for d in (1, 2, 3))
 
 
-async def _fill(
-    sessions: async_sessionmaker[AsyncSession],
-    stored: object,
-    n: int,
-    market: str,
-    token: str,
-    side: Side,
-    size: int,
-    price: int,
-    notional: int | None,
-    fee: int,
-    when: datetime,
-) -> None:
-    cfg = stored.config  # type: ignore[attr-defined]
-    base = a_signal(cfg.leader, n)
-    key = signal_key(base.tx_hash, cfg.leader, token, side, size)
-    signal = dataclasses.replace(base, key=key, condition_id=market, side=side, asset=token)
-    copy = NewCopy(cfg.id, cfg.version, cfg.user_id, side, token, size, price, size * price // 10**6)
-    async with core_transaction(sessions) as db:
-        await record_signals(db, [signal])
-        ids = await db.run_sync(insert_copies, signal.key, [copy], "w", when)
-        outcome = Outcome(
-            ids[cfg.id],
-            CopyTradeState.EXECUTED,
-            filled_size_micro=size,
-            filled_price_micro=price,
-            fees_micro=fee,
-            filled_notional_micro=notional,
-        )
-        await finish_copies(db, [outcome], when)
+async def _fill(sessions: async_sessionmaker[AsyncSession], stored: StoredConfig, *args: Any) -> None:
+    await executed_copy(sessions, stored.config, *args)
 
 
 async def _rows(
