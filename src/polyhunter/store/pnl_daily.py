@@ -78,6 +78,9 @@ class SqlDailyPnl:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self._insert = pg_insert if engine_of(sessions).dialect.name == "postgresql" else sqlite_insert
+        # what this process last wrote per (config, day): later writes send only the rows that changed
+        # (the first, e.g. after a restart, sends every row)
+        self._written: dict[tuple[int, date], tuple[int, int, int, int]] = {}
 
     async def events(self) -> tuple[list[FillEvent], list[RedeemEvent]]:
         executed = union_all(_executed(CopyTrade.__table__), _executed(COPY_TRADES_ARCHIVE)).subquery(
@@ -140,28 +143,44 @@ class SqlDailyPnl:
         return daily_series(fills, redemptions, utc_day(now), live)
 
     async def write(self, now: datetime, marks: Marks | None = None) -> list[DayPnl]:
-        """Recompute and upsert every (config, day) row; returns the rows written."""
+        """Recompute every (config, day) row and upsert those that changed since this object's last
+        write (all of them the first time); returns every row."""
         rows = await self.compute(now, marks)
-        if not rows:
+        amounts = {
+            (r.config_id, r.day): (
+                _micro(r.realized),
+                _micro(r.fees),
+                _micro(r.unrealized),
+                _micro(r.invested),
+            )
+            for r in rows
+        }
+        changed = [
+            r for r in rows if self._written.get((r.config_id, r.day)) != amounts[(r.config_id, r.day)]
+        ]
+        if not changed:
             return rows
         async with translated_errors(), unit_of_work(self.sessions) as session:
             found = await session.execute(select(CopyConfig.id, CopyConfig.leader_id))
             leaders = {int(config_id): int(leader_id) for config_id, leader_id in found.all()}
-            values = [
-                {
-                    "config_id": r.config_id,
-                    "day": r.day,
-                    "user_id": r.user_id,
-                    "leader_id": leaders[r.config_id],
-                    "realized_micro": _micro(r.realized),
-                    "fees_micro": _micro(r.fees),
-                    "unrealized_micro": _micro(r.unrealized),
-                    "invested_micro": _micro(r.invested),
-                    "updated_at": now,
-                }
-                for r in rows
-                if r.config_id in leaders
-            ]
+            values = []
+            for r in changed:
+                if r.config_id not in leaders:
+                    continue
+                realized, fees, unrealized, invested = amounts[(r.config_id, r.day)]
+                values.append(
+                    {
+                        "config_id": r.config_id,
+                        "day": r.day,
+                        "user_id": r.user_id,
+                        "leader_id": leaders[r.config_id],
+                        "realized_micro": realized,
+                        "fees_micro": fees,
+                        "unrealized_micro": unrealized,
+                        "invested_micro": invested,
+                        "updated_at": now,
+                    }
+                )
             for start in range(0, len(values), 500):
                 stmt = self._insert(PnlDaily).values(values[start : start + 500])
                 stmt = stmt.on_conflict_do_update(
@@ -178,6 +197,7 @@ class SqlDailyPnl:
                     },
                 )
                 await session.execute(stmt)
+        self._written.update((key, amounts[key]) for key in ((r.config_id, r.day) for r in changed))
         return rows
 
     async def series(

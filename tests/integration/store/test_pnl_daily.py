@@ -5,7 +5,7 @@ roll them up per follower and per leader."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -86,9 +86,16 @@ async def test_series_two_days_fee_redemption_restart(
     async def mid(token: str) -> Decimal | None:  # today's live mark for the open token
         return Decimal("0.70") if token == open_token else None
 
-    await pnl.write(DAY3, mid)  # again, with a live mark: only today's unrealized moves
+    later = DAY3 + timedelta(hours=1)
+    await pnl.write(later, mid)  # again, with a live mark: only today's unrealized moves
     expected[-1] = (two.config.id, DAY3.date(), 0, 0, 500_000, 3_000_000)
     assert await _rows(sessions, ids) == expected
+    async with sessions() as session:  # ... and only that row was sent again
+        stamps = await session.execute(
+            select(PnlDaily.config_id, PnlDaily.day, PnlDaily.updated_at).where(PnlDaily.config_id.in_(ids))
+        )
+        rewritten = {(c, d) for c, d, at in stamps.all() if at == later}
+    assert rewritten == {(two.config.id, DAY3.date())}
 
     # a restart: a new engine on the same database recomputes the same rows
     engine = create_engine(head_db)
