@@ -1,7 +1,8 @@
 """Leader analytics for the dashboard (`GET /api/v1/leaders/rank`): `leaders rank`'s computation
 (analytics/ranking.py) over each leader's history from the Data API. A leader's history is kept for
-`ttl_s` (default a minute) and fetched once however many requests want it at the same time, so the
-dashboard cannot hammer the Data API; at most `MAX_ADDRESSES` leaders a request."""
+`ttl_s` (default a minute) and fetched once however many requests want it at the same time, at most
+`MAX_READING` leaders at once, so the dashboard cannot hammer the Data API; at most `MAX_ADDRESSES`
+leaders a request."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from polyhunter.domain.leader_stats import RankBy
 MAX_ADDRESSES = 10
 CACHE_TTL_S = 60.0
 MAX_CACHED = 512  # leaders' histories kept (oldest dropped first)
+MAX_READING = 4  # leaders' histories read from the Data API at the same time, whoever asks
 
 
 class LeaderRankings:
@@ -33,6 +35,7 @@ class LeaderRankings:
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, History]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[History]] = {}
+        self._reading = asyncio.Semaphore(MAX_READING)
         self.fetches = 0  # Data API reads of a leader's history (what the cache saves)
 
     async def _history(self, leader: str) -> History:
@@ -45,8 +48,9 @@ class LeaderRankings:
         future: asyncio.Future[History] = asyncio.get_running_loop().create_future()
         self._inflight[leader] = future
         try:
-            self.fetches += 1
-            history = await live_history(self._client, [leader])
+            async with self._reading:
+                self.fetches += 1
+                history = await live_history(self._client, [leader])
         except asyncio.CancelledError:
             future.cancel()
             raise
