@@ -5,6 +5,7 @@ per config, rolled up per follower and per leader as copied."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -140,7 +141,8 @@ class SqlDailyPnl:
                 mark = await marks(asset)
                 if mark is not None:
                     live[asset] = mark
-        return daily_series(fills, redemptions, utc_day(now), live)
+        # CPU-bound over every executed copy: off the event loop, so ingestion and copying keep running
+        return await asyncio.to_thread(daily_series, fills, redemptions, utc_day(now), live)
 
     async def write(self, now: datetime, marks: Marks | None = None) -> list[DayPnl]:
         """Recompute every (config, day) row and upsert those that changed since this object's last
