@@ -107,7 +107,13 @@ class ClobTradingClient:
             raw = await self.http.request("GET", "/auth/derive-api-key", headers=headers)
         except VenueError:
             headers = l1_headers(self.signer.private_key, self.chain_id)
-            raw = await self.http.request("POST", "/auth/api-key", headers=headers)
+            try:
+                raw = await self.http.request("POST", "/auth/api-key", headers=headers)
+            except VenueError:
+                # another process (a worker of the cluster, a second supervisor) created it between our
+                # derive and create: the venue refuses a second create; the key is there to derive now
+                headers = l1_headers(self.signer.private_key, self.chain_id)
+                raw = await self.http.request("GET", "/auth/derive-api-key", headers=headers)
         wire = decode(raw, WireCreds)
         self.creds = ApiCreds(wire.api_key, wire.secret, wire.passphrase)
         return self.creds
