@@ -25,6 +25,7 @@ from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.gamma_client import GammaClient
 from polyhunter.adapters.polymarket.http import HttpClient, RetryPolicy
 from polyhunter.api.app import Platform, create_app
+from polyhunter.api.leader_rank import LeaderRankings
 from polyhunter.api.server import ApiServer
 from polyhunter.cluster.status import export_cluster
 from polyhunter.cluster.worker import ClusterWorker, cluster_prefix, cluster_redis
@@ -58,9 +59,11 @@ from polyhunter.queries import Queries
 from polyhunter.runtime.equity import PositionsValue
 from polyhunter.runtime.heap_trim import HeapTrimmer
 from polyhunter.runtime.live_sync import LiveSync, account_followers, account_leaders
+from polyhunter.runtime.pnl_writer import DailyPnlWriter, venue_marks
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.service.auth import AuthService
+from polyhunter.service.pnl import PnlService
 from polyhunter.service.resources import PlatformService
 from polyhunter.settings import Settings
 from polyhunter.store.copy_store import SqlCopyStore
@@ -69,6 +72,7 @@ from polyhunter.store.deployment import deployment_id
 from polyhunter.store.master_key import open_secret_box
 from polyhunter.store.migrate import upgrade
 from polyhunter.store.orphans import recover_partition
+from polyhunter.store.pnl_daily import SqlDailyPnl
 from polyhunter.store.redemptions import SqlRedemptionStore
 from polyhunter.store.sessions import Database, SessionFactory
 
@@ -157,6 +161,7 @@ class App:
     live: LiveSync | None = None
     auth: AuthService | None = None
     cluster: ClusterWorker | None = None  # a `polyhunter worker`: its roles, membership, partitions
+    pnl: DailyPnlWriter | None = None  # the daily PnL series (runtime/pnl_writer.py)
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
@@ -343,6 +348,11 @@ async def build_app(
         cluster=cluster,
     )
     app.health = app_health(app, market)
+    app.pnl = DailyPnlWriter(
+        SqlDailyPnl(sessions),
+        venue_marks(market.midpoint, market.last_trade_price),
+        s.engine.pnl_daily_interval_s,
+    )
     app.live = LiveSync(
         sessions,
         box,
@@ -359,7 +369,13 @@ async def build_app(
     await app.live.start()
     app.auth = AuthService(sessions, session_ttl_s=s.api.session_ttl_s)
     if serve_api:
-        platform = Platform(app.auth, PlatformService(sessions, box, custody), s.api.secure_cookies)
+        platform = Platform(
+            app.auth,
+            PlatformService(sessions, box, custody),
+            s.api.secure_cookies,
+            pnl=PnlService(sessions),
+            rankings=LeaderRankings(data_api),
+        )
         app.api = ApiServer(create_app(registry, app.queries, app.health, platform), s.api.host, s.api.port)
     return app
 

@@ -5,6 +5,7 @@ sweeper through their public attributes; stored history through `store.reports`.
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from polyhunter.engine.stage_metrics import StageStats
 from polyhunter.ports.sources import SourceHealth
 from polyhunter.store import reports
 from polyhunter.store.database import unit_of_work
+from polyhunter.store.pnl_daily import PnlDay, SqlDailyPnl
 from polyhunter.store.reports import CopyCount, GuardrailEventRow, PausedConfig, RecentCopy
 from polyhunter.store.repos.settlements import SettlementRepository
 
@@ -21,6 +23,17 @@ if TYPE_CHECKING:
     from polyhunter.app import App
 
 PNL_QUANTUM = Decimal("0.0001")
+
+
+def _pnl_day(row: PnlDay) -> dict[str, str]:
+    return {
+        "day": row.day.isoformat(),
+        "realized": str(from_micro(row.realized_micro)),
+        "fees": str(from_micro(row.fees_micro)),
+        "unrealized": str(from_micro(row.unrealized_micro)),
+        "invested": str(from_micro(row.invested_micro)),
+        "total": str(from_micro(row.total_micro)),
+    }
 
 
 class Queries:
@@ -45,6 +58,8 @@ class Queries:
             "ingest": app.ingest.snapshot(),
             "sweeper": {"expired": app.sweeper.stats.expired, "reconciled": app.sweeper.stats.reconciled},
             "lifecycle": dataclasses.asdict(app.lifecycle.stats),
+            # today's PnL per follower from the daily series, as last written (runtime/pnl_writer.py)
+            "pnl_today": self._pnl_today_status(),
             "heap_trim": {
                 "runs": trimmer.runs,
                 "released": trimmer.released,
@@ -52,6 +67,28 @@ class Queries:
                 "gc_collected": trimmer.collected,
                 "last_gc_ms": round(trimmer.last_gc_ms, 3),
             },
+        }
+
+    def _pnl_today_status(self) -> dict[str, Any]:
+        pnl = self._app.pnl
+        if pnl is None:
+            return {}
+        names = self.follower_names()
+        return {
+            "followers": {
+                names.get(user_id, str(user_id)): _pnl_day(row) for user_id, row in sorted(pnl.today.items())
+            },
+            **pnl.status(),
+        }
+
+    async def pnl_today_per_follower(self) -> dict[str, dict[str, str]]:
+        """Each follower's PnL today by name, from the stored daily series (USDC): realized (net of
+        fees), fees, unrealized at the current marks, invested, and total."""
+        today = datetime.now(UTC).date()
+        stored = await SqlDailyPnl(self._app.sessions).day_by_user(today)
+        return {
+            f.spec.name: _pnl_day(stored.get(f.user_id, PnlDay(today, 0, 0, 0, 0)))
+            for f in self._app.followers
         }
 
     def totals(self) -> tuple[int, int]:

@@ -89,6 +89,23 @@ def test_a_market_resolved_mid_run_is_redeemed_and_summarized(tmp_path: Path) ->
     realized = summary["realized_usdc"]["paper"]
     assert realized["redeemed_markets"] == 1
     assert Decimal(realized["realized_pnl"]) * 1_000_000 == redeemed["realized_pnl_micro"]
+    # the daily PnL series (written on the timer and at the clean stop) adds up to the same, within a
+    # base unit per config row (each row is rounded to the base unit); fees are the copies' fees
+    series = rows(db, "SELECT * FROM pnl_daily")
+    assert series, "no daily PnL rows"
+    configs = {r["config_id"] for r in series}
+    total = sum(r["realized_micro"] for r in series)
+    assert abs(total - redeemed["realized_pnl_micro"]) <= len(series), (total, redeemed)
+    assert sum(r["fees_micro"] for r in series) == redeemed["fees_micro"]
+    assert all(
+        r["unrealized_micro"] == 0 and r["invested_micro"] == 0
+        for r in series
+        if r["day"] == max(x["day"] for x in series)
+    ), series  # the one market is redeemed: nothing open at the last day's end
+    today = summary["pnl_today_usdc"]["paper"]
+    if len({r["day"] for r in series}) == 1:  # (a run across midnight UTC splits it over two days)
+        assert abs(Decimal(today["realized"]) * 1_000_000 - total) <= len(configs)
+        assert Decimal(today["fees"]) * 1_000_000 == redeemed["fees_micro"]
 
 
 def _resolve(admin: str) -> None:

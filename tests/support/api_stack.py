@@ -1,5 +1,6 @@
 """The platform API on a real server for tests: a migrated database, the /api/v1 routes and the
-dashboard served by uvicorn on port 0 (no engine), and a small aiohttp client that signs up."""
+dashboard served by uvicorn on port 0 (no engine; the leader ranking when given a Data API, e.g. the
+simulator's), and a small aiohttp client that signs up."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from typing import Any
 import aiohttp
 from prometheus_client import CollectorRegistry
 
+from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.api.app import Platform, create_app
+from polyhunter.api.leader_rank import LeaderRankings
 from polyhunter.api.server import ApiServer
 from polyhunter.secretbox import SecretBox, generate_master_key
 from polyhunter.service.auth import AuthService
+from polyhunter.service.pnl import PnlService
 from polyhunter.service.rate_limit import RateLimiter
 from polyhunter.service.resources import PlatformService
 from polyhunter.settings import DbSettings
@@ -33,10 +37,13 @@ class ApiStack:
     url: str
     sessions: SessionFactory
     box: SecretBox
+    rankings: LeaderRankings | None = None
 
 
 @asynccontextmanager
-async def api_stack(db: DbSettings, *, login_limit: int = 1000) -> AsyncIterator[ApiStack]:
+async def api_stack(
+    db: DbSettings, *, login_limit: int = 1000, data_api_url: str | None = None
+) -> AsyncIterator[ApiStack]:
     await migrate.upgrade(db)
     engine = create_engine(db)
     sessions = create_session_factory(engine)
@@ -44,13 +51,18 @@ async def api_stack(db: DbSettings, *, login_limit: int = 1000) -> AsyncIterator
     auth = AuthService(
         sessions, per_name=RateLimiter(login_limit, 60.0), per_client=RateLimiter(login_limit, 60.0)
     )
-    app = create_app(CollectorRegistry(), _NoStatus(), None, Platform(auth, PlatformService(sessions, box)))
+    data_api = None if data_api_url is None else DataApiClient(data_api_url, 30_000)
+    rankings = None if data_api is None else LeaderRankings(data_api)
+    platform = Platform(auth, PlatformService(sessions, box), pnl=PnlService(sessions), rankings=rankings)
+    app = create_app(CollectorRegistry(), _NoStatus(), None, platform)
     server = ApiServer(app, "127.0.0.1", 0)
     await server.start()
     try:
-        yield ApiStack(server.url, sessions, box)
+        yield ApiStack(server.url, sessions, box, rankings)
     finally:
         await server.stop()
+        if data_api is not None:
+            await data_api.close()
         await engine.dispose()
 
 

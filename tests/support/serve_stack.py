@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -25,9 +26,12 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serve_on_sim(tmp_path: Path, *, seed: int, leaders: int) -> AsyncIterator[Served]:
+async def serve_on_sim(
+    tmp_path: Path, *, seed: int, leaders: int, engine: dict[str, Any] | None = None
+) -> AsyncIterator[Served]:
     """The simulator ("leaders" scenario, 3 markets) and the supervisor, running, with its API; the API
-    syncs changes every 200 ms. On exit: the supervisor stopped, the simulator closed, the database dropped."""
+    syncs changes every 200 ms; `engine` overrides engine settings. On exit: the supervisor stopped, the
+    simulator closed, the database dropped."""
     name = await asyncio.to_thread(create_pg_database)
     try:
         async with SimServer("leaders", seed, 0, leaders=leaders, markets=3, rate=4) as sim:
@@ -38,6 +42,7 @@ async def serve_on_sim(tmp_path: Path, *, seed: int, leaders: int) -> AsyncItera
                 tmp_path / "unused.db",
                 db={"url": pg_settings(name).url},
                 api={"sync_interval_ms": 200},
+                engine=engine or {},
             )
             sup = Supervisor(settings, None)
             await sup.start()

@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from polyhunter.api.dashboard import mount_dashboard
+from polyhunter.api.leader_rank import LeaderRankings
 from polyhunter.api.routes_v1 import mount_v1
 from polyhunter.service.auth import AuthService
+from polyhunter.service.pnl import PnlService
 from polyhunter.service.resources import PlatformService
 
 
@@ -36,6 +38,8 @@ class Platform:
     auth: AuthService
     service: PlatformService
     secure_cookies: bool = False
+    pnl: PnlService | None = None  # the daily PnL series routes
+    rankings: LeaderRankings | None = None  # GET /api/v1/leaders/rank (the Data API, cached)
 
 
 def create_app(
@@ -52,6 +56,8 @@ def create_app(
             platform.service,
             admin_status=queries.status,
             secure_cookies=platform.secure_cookies,
+            pnl=platform.pnl,
+            rankings=platform.rankings,
         )
         mount_dashboard(app)
 

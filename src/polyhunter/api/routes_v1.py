@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from polyhunter.api.auth_deps import COOKIE, current_principal
 from polyhunter.api.convert import config_out, copy_out, follower_out, leader_out
+from polyhunter.api.leader_rank import LeaderRankings
+from polyhunter.api.routes_analytics import mount_analytics
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.service.auth import (
     AuthFailedError,
@@ -43,6 +45,7 @@ from polyhunter.service.models import (
     TokenIn,
     TokenOut,
 )
+from polyhunter.service.pnl import PnlService
 from polyhunter.service.resources import FieldError, NotFoundError, PlatformService
 from polyhunter.store.repos.owned import CopyFilter
 
@@ -99,11 +102,14 @@ def mount_v1(
     *,
     admin_status: Callable[[], dict[str, Any]] | None = None,
     secure_cookies: bool = False,
+    pnl: PnlService | None = None,
+    rankings: LeaderRankings | None = None,
 ) -> None:
     _error_handlers(app)
     app.state.auth = auth
     api = APIRouter(prefix="/api/v1", responses=ERRORS)
     _account_routes(api, auth, secure_cookies)
+    mount_analytics(api, pnl, rankings)  # before the leader routes (/leaders/rank)
     _owned_routes(api, platform)
     _config_routes(api, platform)
     _copy_routes(api, platform, admin_status)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -14,16 +13,14 @@ import typer
 from polyhunter.adapters.polymarket.data_api_client import DataApiClient
 from polyhunter.adapters.polymarket.http import RetryPolicy
 from polyhunter.analytics.history_file import HistoryError, read_history
-from polyhunter.analytics.live_history import fetch_history
 from polyhunter.analytics.progress import ProgressLine
-from polyhunter.analytics.report import leader_json, leaders_table
+from polyhunter.analytics.ranking import bad_addresses, live_history, ranked, ranking_json
+from polyhunter.analytics.report import leaders_table
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.domain.errors import PolyHunterError
-from polyhunter.domain.history import History, HistoryFill
-from polyhunter.domain.leader_stats import RankBy, analyze_leader, rank
+from polyhunter.domain.history import History
+from polyhunter.domain.leader_stats import RankBy
 from polyhunter.settings import Settings
-
-ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 app = typer.Typer(help="Leaders: who is worth copying, from their recorded history.", no_args_is_help=True)
 
@@ -37,10 +34,7 @@ async def _live(settings: Settings, leaders: list[str]) -> History:
         positions_max_pages=v.positions_max_pages,
     )
     try:
-        history = History()
-        for leader in leaders:
-            await fetch_history(client, leader, history)
-        return history
+        return await live_history(client, leaders)
     finally:
         await client.close()
 
@@ -69,7 +63,7 @@ def rank_command(
     """Rank leaders by realized PnL over resolved markets (or --by): win rate, ROI, volume, markets,
     average holding time and the drawdown of their PnL curve."""
     wanted = leaders or []
-    bad = [x for x in wanted if not ADDRESS.fullmatch(x)]
+    bad = bad_addresses(wanted)
     if bad:
         typer.echo(
             f"error: not a leader address (0x + 40 hex digits): {', '.join(repr(b) for b in bad)}", err=True
@@ -92,20 +86,7 @@ def rank_command(
         detail = " ".join(str(exc).split())[:300]
         typer.echo(f"error: Data API {settings.venue.data_api_url}: {detail}", err=True)
         raise typer.Exit(1) from None
-    names = [x.lower() for x in wanted] or history.leaders()
-    by_leader: dict[str, list[HistoryFill]] = {name: [] for name in names}
-    for fill in history.fills:
-        if fill.leader in by_leader:
-            by_leader[fill.leader].append(fill)
-    ranked = rank(
-        [
-            analyze_leader(name, fills, history.resolutions, history.marks)
-            for name, fills in by_leader.items()
-        ],
-        by,
-    )
     if as_json:
-        out = {"by": str(by), "leaders": [leader_json(s) for s in ranked], "ignored_rows": history.ignored}
-        typer.echo(json.dumps(out))
+        typer.echo(json.dumps(ranking_json(history, wanted, by)))
     else:
-        typer.echo(leaders_table(ranked, str(by)))
+        typer.echo(leaders_table(ranked(history, wanted, by), str(by)))

@@ -126,6 +126,7 @@ async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, 
         "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
         "pnl_usdc": {name: str(value) for name, value in pnl.items()},
         "realized_usdc": await queries.realized_per_follower(),  # fees, resolved markets, realized PnL
+        "pnl_today_usdc": await queries.pnl_today_per_follower(),  # today's row of the daily PnL series
         "followers": dict(view.custody),  # who they are: name -> custody (`paper`, `own wallet`)
         "proxy": await queries.proxy_ledgers(),  # PROXY followers: settled copies, ledger, debt
         "ingest": queries.ingest(),
@@ -147,6 +148,14 @@ def summary_text(result: dict[str, Any]) -> str:
         lines.append("signal→submit: no orders sent")
     lines.append("PnL (USDC):")
     lines += [f"  {name} {Decimal(v):+.4f}" for name, v in sorted(result["pnl_usdc"].items())]
+    today = result.get("pnl_today_usdc", {})
+    if today:
+        lines.append("today's PnL (USDC, daily series: realized net of fees + unrealized):")
+        lines += [
+            f"  {name} {Decimal(d['total']):+.4f} (realized {Decimal(d['realized']):+.4f},"
+            f" fees {Decimal(d['fees']):.4f}, unrealized {Decimal(d['unrealized']):+.4f})"
+            for name, d in sorted(today.items())
+        ]
     realized = result.get("realized_usdc", {})
     if realized:
         lines.append("fees and resolved markets (USDC):")

@@ -123,6 +123,8 @@ class Supervisor:
             self._tasks.append(asyncio.create_task(self.app.market_channel.run(), name="market-channel"))
         if self.app.live is not None:
             self._tasks.append(asyncio.create_task(self.app.live.run(), name="live-sync"))
+        if self.app.pnl is not None:  # the daily PnL series, rewritten on a timer
+            self._tasks.append(asyncio.create_task(self.app.pnl.run(), name="pnl-daily"))
         if self.app.cluster is not None:  # membership, leases, the owned partitions' consumers
             self._tasks.append(asyncio.create_task(self.app.cluster.run(), name="cluster"))
         try:
@@ -179,6 +181,8 @@ class Supervisor:
         if self._tasks:
             # Copies parked below the venue minimum cannot complete once we stop: close them now.
             await self.sweeper.close_aggregates(everything=True)
+            if self.app.pnl is not None:  # a clean stop: the series includes the last copies
+                await self.app.pnl.write_logged()
             signals_after, copies_after = self.queries.totals()
             log.info(
                 "drained",

@@ -99,7 +99,7 @@ async def test_every_endpoint_is_owned(fresh_pg: DbSettings) -> None:
             if method == "PUT":  # with his own follower in the body: still 404
                 status, _ = await bob.call(method, concrete, _config(bob_follower))
                 assert status == 404
-        assert tried == 11  # followers 3, leaders 2, configs 5, tokens 1
+        assert tried == 14  # followers 4, leaders 3, configs 6 (each with its daily PnL), tokens 1
         # ... and through query parameters and bodies
         for query in (f"follower_id={ids['follower_id']}", f"config_id={ids['config_id']}"):
             status, _ = await bob.call("GET", f"/api/v1/copies?{query}")

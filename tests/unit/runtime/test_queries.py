@@ -3,6 +3,7 @@ through each custody type's equity, copy counts and guardrail events from the st
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,11 +27,13 @@ from polyhunter.settings import DbSettings
 from polyhunter.store import migrate
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import WalletKind
+from polyhunter.store.pnl_daily import PnlDay
 from polyhunter.store.repos.guardrail_events import GuardrailEventRepository
 from polyhunter.store.repos.wallets import WalletSecrets
 from polyhunter.store.sessions import SessionFactory
 
 TOKEN = "123"
+TODAY = date(2026, 12, 6)
 
 
 async def _no_book(token: str) -> OrderBook:
@@ -74,6 +77,10 @@ def _app(sessions: SessionFactory | None = None) -> App:
         positions=PositionsValue(executors, ValueContext(_no_book, _midpoint)),
         sessions=sessions,
         custody=CUSTODY,
+        pnl=SimpleNamespace(
+            today={1: PnlDay(TODAY, 1_500_000, 20_000, -250_000, 4_000_000)},
+            status=lambda: {"writes": 3, "rows": 4, "last_error": None},
+        ),
     )
     return cast(App, fake)
 
@@ -97,6 +104,13 @@ def test_status_and_live_counters() -> None:
         "last_ms": 0.0,
         "gc_collected": 0,
         "last_gc_ms": 0.0,
+    }
+    today = {"day": "2026-12-06", "realized": "1.5", "fees": "0.02", "unrealized": "-0.25", "invested": "4"}
+    assert status["pnl_today"] == {
+        "followers": {"alice": {**today, "total": "1.25"}},
+        "writes": 3,
+        "rows": 4,
+        "last_error": None,
     }
     assert set(status["stages"]) == {"signal_to_submit"}
     assert queries.totals() == (4, 5)
@@ -131,6 +145,9 @@ async def test_copy_counts_and_guardrail_events_come_from_the_store(tmp_path: Pa
         assert await queries.copy_counts() == []
         assert await queries.paused_configs() == []
         assert await queries.recent_copies() == []
+        nothing = await queries.pnl_today_per_follower()  # the daily series, empty: zeros per follower
+        assert set(nothing) == {"alice", "bob"}
+        assert nothing["bob"]["total"] == "0"
         newest, oldest = await queries.guardrail_events()
         assert (newest.rule, newest.signal_key, newest.decision) == ("max_trade", "s2", "VETO")
         assert (oldest.rule, oldest.detail) == ("daily_cap", {"cap": "10"})

@@ -112,6 +112,8 @@ class ClobTradingClient:
             try:
                 raw = await self.http.request("POST", "/auth/api-key", headers=headers)
             except VenueError as exc:
+                # another process (a worker of the cluster, a second supervisor) created it between our
+                # derive and create: the venue refuses a second create; the key is there to derive now
                 if isinstance(exc, VenueAuthError):
                     raise
                 headers = l1_headers(self.signer.private_key, self.chain_id)

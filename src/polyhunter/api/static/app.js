@@ -38,7 +38,7 @@ function formData(form) {
 }
 
 // ------------------------------------------------------------------ views
-const VIEWS = ["signin", "copies", "leaders", "configs", "followers"];
+const VIEWS = ["signin", "copies", "leaders", "configs", "followers", "analytics"];
 async function route() {
   let view = (location.hash.slice(1) || "copies").split("?")[0];
   if (!VIEWS.includes(view)) view = "copies";
@@ -51,6 +51,7 @@ async function route() {
   if (view === "leaders") await loadLeaders();
   if (view === "configs") await loadConfigs();
   if (view === "followers") await loadFollowers();
+  if (view === "analytics") await loadAnalytics();
 }
 
 async function loadFollowers() {
@@ -71,6 +72,32 @@ async function loadConfigs() {
   const names = Object.fromEntries(state.followers.map((f) => [f.id, f.name]));
   const configs = await api("GET", "/configs");
   $("#configs-table tbody").innerHTML = configs.map((c) => `<tr><td>${c.id}</td><td>${esc(names[c.follower_id] ?? c.follower_id)}</td><td class="mono">${esc(short(c.leader))}</td><td>${esc(c.sizing)} ${esc(c.sizing_value)}</td><td>${esc(c.max_trade_usdc ?? "")}</td><td>${c.paused ? "paused: " + esc(c.paused_reason) : "copying"}</td><td><button class="link" data-toggle-config="${c.id}" data-paused="${c.paused}">${c.paused ? "resume" : "pause"}</button></td></tr>`).join("");
+}
+
+// ------------------------------------------------------------------ analytics
+async function loadAnalytics() {
+  await loadFollowers(); await loadLeaders();
+  const select = $("#pnl-form select[name=follower_id]"); const chosen = select.value;
+  select.innerHTML = state.followers.map((f) => `<option value="${f.id}">${esc(f.name)}</option>`).join("");
+  if (chosen && state.followers.some((f) => String(f.id) === chosen)) select.value = chosen;
+  const input = $("#rank-form input[name=addresses]");
+  if (!input.value) input.value = state.leaders.slice(0, 10).map((l) => l.address).join(" ");
+  if (state.followers.length) await loadPnl();
+}
+
+async function loadPnl() {
+  const id = $("#pnl-form select[name=follower_id]").value;
+  const days = await api("GET", `/followers/${encodeURIComponent(id)}/pnl/daily`);
+  $("#pnl-table tbody").innerHTML = days.slice().reverse().map((d) => `<tr data-day="${esc(d.day)}"><td>${esc(d.day)}</td><td>${esc(d.realized_pnl_usdc)}</td><td>${esc(d.fees_usdc)}</td><td>${esc(d.unrealized_pnl_usdc)}</td><td>${esc(d.invested_usdc)}</td><td><strong>${esc(d.total_pnl_usdc)}</strong></td></tr>`).join("") || `<tr><td colspan="6">no PnL recorded yet</td></tr>`;
+}
+
+async function loadRanking(form) {
+  const body = formData(form);
+  const addresses = (body.addresses || "").split(/[\s,]+/).filter(Boolean);
+  const query = addresses.map((a) => "address=" + encodeURIComponent(a)).join("&") + "&by=" + encodeURIComponent(body.by || "pnl");
+  const pct = (x) => (x == null ? "–" : (Number(x) * 100).toFixed(1) + " %");
+  const r = await api("GET", "/leaders/rank?" + query);
+  $("#rank-table tbody").innerHTML = r.leaders.map((s, i) => `<tr data-leader="${esc(s.leader)}"><td>${i + 1}</td><td class="mono" title="${esc(s.leader)}">${esc(short(s.leader))}</td><td>${esc(s.total_pnl)}</td><td>${esc(s.realized_pnl_resolved)}</td><td>${pct(s.roi)}</td><td>${pct(s.win_rate)}</td><td>${esc(s.volume)}</td><td>${s.markets}</td><td>${esc(s.max_drawdown)}</td><td>${esc(s.avg_hold_hours ?? "–")}</td></tr>`).join("");
 }
 
 function copyRow(c, names) {
@@ -145,6 +172,18 @@ $("#follower-form").addEventListener("submit", async (ev) => {
   if (body.custody === "PAPER") delete body.private_key; else delete body.starting_cash_usdc;
   try { await api("POST", "/followers", body); form.reset(); showErrors(form, {}); flash("Follower added"); await loadFollowers(); }
   catch (err) { showErrors(form, err); }
+});
+
+$("#pnl-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try { await loadPnl(); } catch (err) { flash(err.message); }
+});
+
+$("#rank-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault(); const form = ev.target;
+  form.querySelector('[data-error="addresses"]').textContent = "";
+  try { await loadRanking(form); }
+  catch (err) { form.querySelector('[data-error="addresses"]').textContent = err.message; }
 });
 
 document.addEventListener("click", async (ev) => {

@@ -13,6 +13,7 @@ from polyhunter.store.models.deployment import Deployment
 from polyhunter.store.models.lifecycle import Redemption
 from polyhunter.store.models.paper import PaperAccount
 from polyhunter.store.models.platform import Account, AccountLeader, AuditEvent, AuthToken, ChangeCounter
+from polyhunter.store.models.pnl import PnlDaily
 from polyhunter.store.models.settlement import (
     CommissionLog,
     DebtRecord,
@@ -46,6 +47,7 @@ __all__ = [
     "Leader",
     "Order",
     "PaperAccount",
+    "PnlDaily",
     "Position",
     "Redemption",
     "ReimbursementEntry",
