@@ -305,7 +305,8 @@ class EngineSettings(Section):
     aggregation_window_ms: int = Field(default=60_000, ge=0, le=DAY_MS)
     metrics_interval_ms: int = Field(default=30_000, ge=100, le=DAY_MS)
     # How often the running supervisor rewrites the daily PnL series (store/pnl_daily.py); also at a clean stop.
-    pnl_daily_interval_s: float = Field(default=60.0, ge=0.05, le=DAY_S)
+    # Each write reads every executed copy (streamed, one config at a time): minutes, not seconds.
+    pnl_daily_interval_s: float = Field(default=300.0, ge=0.05, le=DAY_S)
     # Young-generation GC threshold once started (CPython's default is 700); 0 keeps the defaults.
     # See runtime/gc_tuning.py: fewer, cheaper collections while a signal fans out.
     gc_gen0_threshold: int = Field(default=50_000, ge=0, le=10_000_000)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from polyhunter.domain.signal import Side
 from polyhunter.ports.store import StoredConfig
 from polyhunter.settings import DbSettings
+from polyhunter.store import pnl_daily
 from polyhunter.store.database import create_engine, create_session_factory
 from polyhunter.store.models import PnlDaily
 from polyhunter.store.pnl_daily import PnlDay, SqlDailyPnl
@@ -47,9 +48,15 @@ async def _rows(
         ]
 
 
+@pytest.mark.parametrize("stream_rows", [5_000, 1])  # 1: every config's fills span several reads
 async def test_series_two_days_fee_redemption_restart(
-    sessions: async_sessionmaker[AsyncSession], head_db: DbSettings, engines: list[AsyncEngine]
+    sessions: async_sessionmaker[AsyncSession],
+    head_db: DbSettings,
+    engines: list[AsyncEngine],
+    stream_rows: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(pnl_daily, "STREAM_ROWS", stream_rows)
     leader = new_address()
     one, two = await configs(sessions, leader, 2)
     market = "0x" + new_address()[2:].ljust(64, "1")
