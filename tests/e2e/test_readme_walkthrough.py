@@ -57,6 +57,8 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     require_chain_tools()
     shutil.rmtree(WORKDIR, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER") and k != "BOB_KEY"}
+    # the API on a free port, not the default 8080: another test of the suite may run a supervisor at once
+    env["POLYHUNTER__API__PORT"] = "0"
     log = tmp_path / "walkthrough.log"
     try:
         with log.open("wb") as out:

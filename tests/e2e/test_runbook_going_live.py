@@ -94,6 +94,8 @@ def test_the_runbook_going_live_steps_on_the_simulator(tmp_path: Path) -> None:
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("POLYHUNTER")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # .venv/bin/polyhunter
+    # the API on a free port, not the default 8080: another test of the suite may run a supervisor at once
+    env["POLYHUNTER__API__PORT"] = "0"
     db = work / "var" / "polyhunter.db"
     with ExitStack() as stack:
         anvil = stack.enter_context(AnvilProcess())
