@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import case, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from polyhunter.domain.daily_pnl import DayPnl, FillEvent, RedeemEvent, daily_series, open_assets, utc_day
+from polyhunter.domain.daily_pnl import DayPnl, FillEvent, RedeemEvent, daily_series, utc_day
 from polyhunter.domain.lifecycle import RedemptionState
 from polyhunter.domain.signal import Side
 from polyhunter.domain.states import CopyTradeState
@@ -128,6 +128,22 @@ class SqlDailyPnl:
         redemptions = [r for events in (await self._redemptions()).values() for r in events]
         return [_fill(row) for row in rows], redemptions
 
+    async def _open_assets(self) -> list[str]:
+        """Tokens with shares bought and not all sold (`domain.daily_pnl.open_assets`, summed in SQL)."""
+        executed = union_all(_executed(CopyTrade.__table__), _executed(COPY_TRADES_ARCHIVE)).subquery("e")
+        signed = case(
+            (executed.c.side == Side.BUY.value, executed.c.filled_size_micro),
+            else_=-executed.c.filled_size_micro,
+        )
+        query = (
+            select(executed.c.asset)
+            .group_by(executed.c.asset)
+            .having(func.sum(signed) > 0)
+            .order_by(executed.c.asset)
+        )
+        async with translated_errors(), self.sessions() as session:
+            return [str(a) for a in (await session.scalars(query)).all()]
+
     async def compute(self, now: datetime, marks: Marks | None = None) -> list[DayPnl]:
         """Every config's rows up to `now`'s UTC day; today's open positions at `marks` where it answers.
 
@@ -137,16 +153,14 @@ class SqlDailyPnl:
         redemptions = await self._redemptions()
         today = utc_day(now)
         live: dict[str, Decimal] = {}
-        asked: set[str] = set()
+        if marks is not None:  # asked before the stream: no connection is held while the venue answers
+            for asset in await self._open_assets():
+                mark = await marks(asset)
+                if mark is not None:
+                    live[asset] = mark
         out: list[DayPnl] = []
 
         async def flush(fills: list[FillEvent]) -> None:
-            if marks is not None:
-                for asset in sorted(open_assets(fills) - asked):
-                    asked.add(asset)
-                    mark = await marks(asset)
-                    if mark is not None:
-                        live[asset] = mark
             mine = redemptions.get(fills[0].user_id, [])
             # CPU-bound: off the event loop, so ingestion and copying keep running
             out.extend(await asyncio.to_thread(daily_series, fills, mine, today, live))
