@@ -13,6 +13,8 @@ import unicodedata
 from coincurve import PrivateKey
 from Crypto.Hash import keccak
 
+from polyhunter.adapters.polymarket.funder_wallets import funder_of
+
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -73,7 +75,8 @@ def signer_problems(
 ) -> list[tuple[str, str]]:
     """(run-file key, error) for a follower's own key: a real key (never shown; ``key_source`` says
     where it came from), giving ``signer`` when that is set, and for signature types 1 and 2 a
-    funder that is not the signer itself. Addresses are already parsed (lower case)."""
+    funder that is the signer's own proxy wallet (1) or Safe (2), as the exchange checks: naming another
+    wallet as the funder would spend its funds. Addresses are already parsed (lower case)."""
     key_at = "private_key_env" if key_source.startswith("env") else "private_key"
     try:
         address = address_of_key(key)
@@ -92,6 +95,15 @@ def signer_problems(
                 (
                     "funder",
                     f"signature_type {signature_type} needs the proxy / Safe address, not the signer's own",
+                )
+            )
+        elif funder != (own := funder_of(address, signature_type)):
+            kind = "proxy wallet" if signature_type == 1 else "Safe"
+            problems.append(
+                (
+                    "funder",
+                    f"{funder} is not the {kind} of this key's address {address} (its {kind} is {own}); "
+                    f"signature_type {signature_type} trades only for the signer's own",
                 )
             )
     return problems

@@ -18,6 +18,7 @@ import msgspec
 from aiohttp import web
 
 from polyhunter.adapters.polymarket.eip712 import InvalidSignatureError
+from polyhunter.adapters.polymarket.funder_wallets import funder_of
 from polyhunter.adapters.polymarket.order_signer import (
     ExchangeDomain,
     Order,
@@ -134,6 +135,9 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
     if state.faults.take_version_mismatch():
         raise OrderRejected(ORDER_VERSION_MISMATCH, order_id)
     if order.signature_type == SignatureType.EOA and order.maker.lower() != order.signer.lower():
+        raise OrderRejected(INVALID_SIGNATURE, order_id)
+    if (own := funder_of(order.signer.lower(), int(order.signature_type))) and order.maker.lower() != own:
+        # as the exchange: a proxy wallet / Safe order's maker must be the signer's own (CREATE2 from it)
         raise OrderRejected(INVALID_SIGNATURE, order_id)
     order_type = OrderType(body.order_type)
     if not order_type.can_rest and order.maker_amount % 10_000:

@@ -8,7 +8,8 @@ from decimal import Decimal
 import aiohttp
 
 from polyhunter.adapters.polymarket.auth import l1_headers
-from polyhunter.adapters.polymarket.order_signer import exchange_domain, order_to_wire_json
+from polyhunter.adapters.polymarket.funder_wallets import proxy_wallet_of
+from polyhunter.adapters.polymarket.order_signer import SignatureType, exchange_domain, order_to_wire_json
 from polyhunter.domain.signal import Side
 from polyhunter.sim.orders import OrderRequest, OrderType
 from polyhunter.sim.server_app import SimServer
@@ -186,3 +187,49 @@ async def test_data_trades_pages_with_cursors(sim: SimServer, http: aiohttp.Clie
     assert (second["count"], second["next_cursor"]) == (5, "LTE=")
     ids = [r["id"] for r in first["data"] + second["data"]]
     assert len(set(ids)) == 105
+
+
+async def test_a_proxy_order_for_another_wallets_funds_is_refused(
+    sim: SimServer, http: aiohttp.ClientSession
+) -> None:
+    """Issue 13: a follower with signature type 1 and another follower's address as its funder spent that
+    follower's funds. As the exchange does, the simulator takes a type 1 / 2 order only when its maker is
+    the signer's own proxy wallet / Safe (CREATE2 from the signer)."""
+    victim = await _trader(http, sim)  # funded: what the thief would spend
+    thief = Trader(http, sim, "0x" + "5e" * 32)
+    await thief.login()
+    assert thief.creds is not None
+    token = next(i for i in sim.state.catalog if not i.market.neg_risk).market.tokens[0]
+
+    async def place(maker: str, sig_type: SignatureType) -> dict[str, object]:
+        order = thief.signer.build(
+            maker=maker,
+            token_id=int(token),
+            maker_amount=1_000_000,
+            taker_amount=10_000_000,
+            side=Side.BUY,
+            signature_type=sig_type,
+        )
+        assert thief.creds is not None
+        wire = order_to_wire_json(
+            thief.signer.sign(order, exchange_domain(137, 2)), thief.creds.api_key, "GTC"
+        )
+        status, body = await thief.request("POST", "/order", wire)
+        assert isinstance(body, dict)
+        return {**body, "http": status}
+
+    for sig_type in (SignatureType.POLY_PROXY, SignatureType.POLY_GNOSIS_SAFE):
+        refused = await place(victim.address, sig_type)
+        assert (refused["http"], refused["error"]) == (400, "invalid signature"), refused
+    _, balance = await victim.request("GET", "/balance-allowance?asset_type=COLLATERAL&signature_type=0")
+    assert balance["balance"] == str(500 * 1_000_000)  # untouched, nothing reserved
+    own_proxy = proxy_wallet_of(thief.address.lower())
+    async with http.post(
+        sim.urls["admin"] + "/fund", json={"address": own_proxy, "collateral": "50"}
+    ) as resp:
+        assert resp.status == 200
+    placed = await place(own_proxy, SignatureType.POLY_PROXY)
+    assert (placed["http"], placed["success"], placed["status"]) == (200, True, "live"), placed
+    assert placed["orderID"]
+    refused = await place(own_proxy, SignatureType.POLY_GNOSIS_SAFE)  # its proxy wallet is not its Safe
+    assert refused["error"] == "invalid signature"

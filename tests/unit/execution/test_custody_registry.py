@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from polyhunter.adapters.polymarket.funder_wallets import safe_of
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.execution.paper import PaperExecutor
 from polyhunter.execution.registry import CUSTODY, BuildContext, CustodyType, NewWallet, ValueContext
 from polyhunter.ports.venue import Executor
+from polyhunter.runtime.identity_checks import address_of_key
 from polyhunter.runtime.provision import Provisioned, provision
 from polyhunter.runtime.run_file import FollowerSpec, load_run_file
 from polyhunter.secretbox import SecretBox, generate_master_key
@@ -190,7 +192,7 @@ async def test_an_own_wallet_whose_signature_type_and_funder_change_is_updated_i
     """The run file is the truth for how an own wallet signs: a second start with another signature
     type and funder updates the wallet row (it kept the first ones, silently, before)."""
     monkeypatch.setenv("DAVE_KEY", "0x" + "11" * 32)
-    funder = "0x" + "7e" * 20
+    funder = safe_of(address_of_key("0x" + "11" * 32))  # the key's own Safe
     db = DbSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
     await migrate.upgrade(db)
     engine = create_engine(db)

@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from polyhunter.adapters.polymarket.eip712 import address_from_private_key
+from polyhunter.adapters.polymarket.funder_wallets import proxy_wallet_of
 from polyhunter.cli import app
+from polyhunter.runtime.identity_checks import address_of_key
 
 KEY = "0x" + "5a" * 32
 
@@ -67,7 +69,7 @@ def test_setup_of_a_proxy_wallet_follower_is_refused(tmp_path: Path) -> None:
     run_file = tmp_path / "run.toml"
     run_file.write_text(
         '[[followers]]\nname = "p"\ncustody = "EOA"\nprivate_key_env = "K"\nsignature_type = 1\n'
-        'funder = "0x' + "34" * 20 + '"\n'
+        f'funder = "{proxy_wallet_of(address_of_key(KEY))}"\n'
     )
     result = CliRunner().invoke(app, ["wallet", "setup", "--config", str(run_file)], env={"K": KEY})
     assert result.exit_code == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from polyhunter.adapters.polymarket.funder_wallets import proxy_wallet_of, safe_of
 from polyhunter.runtime.identity_checks import address_of_key, checksum_address, parse_address
 from polyhunter.runtime.run_file import load_run_file
 from polyhunter.settings import SettingsError
@@ -14,7 +15,7 @@ from polyhunter.settings import SettingsError
 LEADER = "0x" + "ab" * 20
 KEY = "0x" + "11" * 32
 SIGNER = address_of_key(KEY)
-PROXY = "0x" + "cd" * 20
+PROXY = safe_of(SIGNER)  # the key's own Safe (signature type 2)
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -186,6 +187,29 @@ def test_a_proxy_follower_with_its_funder_loads(tmp_path: Path, monkeypatch: pyt
     assert load_run_file(path).followers[0].funder == PROXY
 
 
+def test_a_funder_that_is_not_the_keys_own_proxy_or_safe_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 item 3: a funder for signature types 1 and 2 must be the signer's proxy wallet or Safe
+    (what the exchange checks); any other address, a stranger's or the Safe for type 1, is refused."""
+    monkeypatch.setenv("BOB_KEY", KEY)
+    stranger = "0x" + "cd" * 20
+    message = _error(tmp_path, _eoa(f'signature_type = 1\nfunder = "{stranger}"'))
+    assert (
+        f"followers[0] (bob).funder: {stranger} is not the proxy wallet of this key's address {SIGNER}"
+        in message
+    )
+    assert proxy_wallet_of(SIGNER) in message
+    assert len(message.splitlines()) == 1
+    message = _error(tmp_path, _eoa(f'signature_type = 1\nfunder = "{safe_of(SIGNER)}"'))
+    assert "is not the proxy wallet of this key's address" in message
+    message = _error(tmp_path, _eoa(f'signature_type = 2\nfunder = "{proxy_wallet_of(SIGNER)}"'))
+    assert "is not the Safe of this key's address" in message
+    path = tmp_path / "run.toml"
+    path.write_text(_eoa(f'signature_type = 1\nfunder = "{proxy_wallet_of(SIGNER)}"'))
+    assert load_run_file(path).followers[0].funder == proxy_wallet_of(SIGNER)
+
+
 def test_parse_address_returns_lower_case() -> None:
     assert parse_address(checksum_address("ab" * 20)) == "0x" + "ab" * 20
     # The checksum of a well-known address (EIP-55's own example).
@@ -210,4 +234,6 @@ def test_a_funder_that_is_another_followers_wallet_is_refused(
     )
     message = _error(tmp_path, text)
     assert f"followers[1] (bob).funder: {alice} is the wallet of followers[0] (alice)" in message
-    assert len(message.splitlines()) == 1
+    # one line per error: that one, and that it is not bob's own proxy wallet
+    assert len(message.splitlines()) == 2
+    assert "is not the proxy wallet of this key's address" in message
