@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from polyhunter.store.models import Leader, User
 from polyhunter.store.repos.sql_helpers import upsert_insert
 
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
+IN_CHUNK = 500  # values in one IN (...) list: well under SQLite's and asyncpg's parameter limits
 
 
 def normalize_address(address: str) -> str:
@@ -37,6 +39,14 @@ class UserRepository:
     async def id_by_username(self, username: str) -> int | None:
         found = await self._session.scalar(select(User.id).where(User.username == username))
         return int(found) if found is not None else None
+
+    async def ids_by_usernames(self, names: Sequence[str]) -> dict[str, int]:
+        """The ids of those of ``names`` that exist, read IN_CHUNK names a query."""
+        out: dict[str, int] = {}
+        for start in range(0, len(names), IN_CHUNK):
+            sel = select(User.username, User.id).where(User.username.in_(names[start : start + IN_CHUNK]))
+            out.update({name: int(uid) for name, uid in (await self._session.execute(sel)).all()})
+        return out
 
 
 class LeaderRepository:

@@ -6,6 +6,7 @@ another column does not decrypt.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from polyhunter.secretbox import SecretBox
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.models import Wallet
-from polyhunter.store.repos.accounts import normalize_address
+from polyhunter.store.repos.accounts import IN_CHUNK, normalize_address
 from polyhunter.store.repos.sql_helpers import rowcount
 
 PRIVATE_KEY = "private_key"
@@ -129,6 +130,17 @@ class WalletRepository:
         """The wallet with its secrets decrypted (``SecretBoxError`` if they do not decrypt)."""
         row = await self._session.scalar(select(Wallet).where(Wallet.address == normalize_address(address)))
         return None if row is None else self._decrypt(row)
+
+    async def load_many(self, addresses: Sequence[str]) -> dict[str, WalletSecrets]:
+        """Those of the wallets at ``addresses`` that exist, by (lower-case) address, secrets decrypted."""
+        wanted = [normalize_address(a) for a in addresses]
+        out: dict[str, WalletSecrets] = {}
+        for start in range(0, len(wanted), IN_CHUNK):
+            rows = await self._session.scalars(
+                select(Wallet).where(Wallet.address.in_(wanted[start : start + IN_CHUNK]))
+            )
+            out.update({row.address: self._decrypt(row) for row in rows})
+        return out
 
     async def load_by_id(self, wallet_id: int) -> WalletSecrets | None:
         row = await self._session.get(Wallet, wallet_id)
