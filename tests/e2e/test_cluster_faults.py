@@ -1,6 +1,6 @@
 """Scale-out under faults (issue 17): three `polyhunter worker` processes, each a host of its own (a
 network namespace, or loopback where none can be made, like tests/e2e/test_cluster_failover.py), share
-200 followers of 10 leaders, some with a small daily cap, while the simulator's leaders trade on; mid-run
+1,000 followers of 20 leaders, some with a small daily cap, while the simulator's leaders trade on; mid-run
 
 (a) ``db``: the PostgreSQL the workers use (a server of the test's own) is stopped for 15 s and started
     again;
@@ -60,9 +60,9 @@ from tests.support.sim_stack import follower_key
 
 pytestmark = pytest.mark.integration
 
-LEADERS = 10
-FOLLOWERS = 200
-EOA = 10  # one own-wallet follower per leader (their orders reach the venue); the others PAPER
+LEADERS = 20
+FOLLOWERS = 1_000
+EOA = 20  # one own-wallet follower per leader (their orders reach the venue); the others PAPER
 RATE = 1.5  # leader fills per second
 PARTITIONS = 6
 OUTAGE_S = 15.0
