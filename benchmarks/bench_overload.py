@@ -48,6 +48,7 @@ import aiohttp
 import asyncpg
 from sim_subprocess import sim_process
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.engine.copy_records import CopyRecord
@@ -185,9 +186,16 @@ async def leader_fills(http: aiohttp.ClientSession, data_api: str, leaders: list
 
 
 async def recorded(sup: Supervisor) -> set[FillKey]:
-    async with sup.db.connect() as conn:
-        result = await conn.execute(text("SELECT tx_hash, leader, asset, side FROM signals"))
-        return {(r[0].lower(), r[1].lower(), r[2], str(r[3])) for r in result}
+    """The fills recorded as signals. Read through the supervisor's pool, which the engine keeps busy:
+    a read that waited out the pool's timeout is tried again (a run with --tracemalloc died of it)."""
+    for _ in range(20):
+        try:
+            async with sup.db.connect() as conn:
+                result = await conn.execute(text("SELECT tx_hash, leader, asset, side FROM signals"))
+                return {(r[0].lower(), r[1].lower(), r[2], str(r[3])) for r in result}
+        except SQLAlchemyTimeoutError:
+            await asyncio.sleep(1.0)
+    raise RuntimeError("the benchmark could not read the signals: the pool stayed busy for 20 tries")
 
 
 def heap_growth(first: tracemalloc.Snapshot, last: tracemalloc.Snapshot, top: int = 15) -> list[str]:

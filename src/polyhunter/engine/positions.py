@@ -107,8 +107,8 @@ class FollowerExposure:
     (`exposure_seed.seed_exposure`), then moved by every fill."""
 
     def __init__(self) -> None:
-        self._notional: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-        self._shares: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        self._notional: dict[tuple[int, str], Decimal] = {}
+        self._shares: dict[tuple[int, str], Decimal] = {}
 
     def get(self, config_id: int, condition_id: str) -> Decimal:
         return self._notional.get((config_id, condition_id.lower()), Decimal(0))
@@ -131,9 +131,17 @@ class FollowerExposure:
         token_id: str = "",
         shares: Decimal = Decimal(0),
     ) -> None:
-        key = (config_id, condition_id.lower())
         sign = 1 if side is Side.BUY else -1
-        self._notional[key] = max(Decimal(0), self._notional[key] + sign * notional)
+        _move(self._notional, (config_id, condition_id.lower()), sign * notional)
         if token_id:
-            held = (config_id, token_id)
-            self._shares[held] = max(Decimal(0), self._shares[held] + sign * shares)
+            _move(self._shares, (config_id, token_id), sign * shares)
+
+
+def _move(amounts: dict[tuple[int, str], Decimal], key: tuple[int, str], delta: Decimal) -> None:
+    """Add ``delta`` (never below 0); a position that went to 0 is forgotten (reads as 0 anyway), so the
+    maps hold open positions only, not every (config, market) ever traded."""
+    left = max(Decimal(0), amounts.get(key, Decimal(0)) + delta)
+    if left:
+        amounts[key] = left
+    else:
+        amounts.pop(key, None)
