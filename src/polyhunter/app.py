@@ -285,7 +285,7 @@ async def build_app(
     if roles is not None:
         cluster = ClusterWorker(
             s.cluster,
-            cluster_redis(s.coord.redis_url, s.cluster.partitions),
+            cluster_redis(s.coord.redis_url, s.cluster.partitions, s.cluster.read_block_ms),
             cluster_prefix(redis_key_prefix(s.coord, deployment)),
             worker_id,
             roles,

@@ -48,6 +48,11 @@ class OwnRedis:
         finally:
             await client.aclose()
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "not started"
+        return self._proc.pid
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:

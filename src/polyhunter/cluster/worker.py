@@ -62,9 +62,17 @@ def cluster_prefix(redis_prefix: str) -> str:
     return f"{redis_prefix}:cluster"
 
 
-def cluster_redis(url: str, partitions: int) -> Redis:
-    """A client of its own: each owned partition's consumer holds a connection in a blocking read."""
-    pool = BlockingConnectionPool.from_url(url, max_connections=partitions + 16, timeout=10)
+def cluster_redis(url: str, partitions: int, read_block_ms: int = 60_000) -> Redis:
+    """A client of its own: each owned partition's consumer holds a connection in a blocking read. The
+    socket timeout outlasts that read (``read_block_ms``) by 10 s: a broker that stopped answering fails
+    the call (retried) instead of holding a consumer, a beat or a stop forever."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=partitions + 16,
+        timeout=10,
+        socket_connect_timeout=5,
+        socket_timeout=read_block_ms / 1000 + 10,
+    )
     return Redis.from_pool(pool)
 
 

@@ -92,6 +92,10 @@ def pool_exhausted(exc: BaseException) -> bool:
     return isinstance(exc, RedisConnectionError) and "No connection available" in str(exc)
 
 
+SOCKET_CONNECT_TIMEOUT_S = 5.0
+SOCKET_TIMEOUT_S = 15.0  # far above any command's time here (scripts touch a few keys)
+
+
 class RedisCoordinator:
     def __init__(
         self,
@@ -102,8 +106,14 @@ class RedisCoordinator:
         pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
     ) -> None:
         self.max_connections = max_connections
+        # socket timeouts: a Redis that stopped answering (a host cut off, a paused server) fails the
+        # call as CoordinatorUnavailable instead of holding it, and the task awaiting it, forever
         self.pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=pool_timeout_s
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout_s,
+            socket_connect_timeout=SOCKET_CONNECT_TIMEOUT_S,
+            socket_timeout=SOCKET_TIMEOUT_S,
         )
         self._redis: Redis = Redis.from_pool(self.pool)  # closes the pool with the client
         self._p = prefix + ":"
@@ -121,12 +131,15 @@ class RedisCoordinator:
         return len(self.pool._in_use_connections)
 
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
-        """Run `op`; a connection wait past the pool timeout is retried after a short backoff."""
+        """Run `op`; a connection wait past the pool timeout is retried after a short backoff. Redis
+        unreachable, or not answering within the socket timeout: `CoordinatorUnavailable` (retryable)."""
         for attempt in range(POOL_ATTEMPTS):
             try:
-                return await op()
-            except RedisConnectionError as exc:
-                if not pool_exhausted(exc) or attempt == POOL_ATTEMPTS - 1:
+                with _reachable():
+                    return await op()
+            except CoordinatorUnavailable as unavailable:
+                exc = unavailable.__cause__
+                if exc is None or not pool_exhausted(exc) or attempt == POOL_ATTEMPTS - 1:
                     raise
                 self.pool_waits_timed_out += 1
                 log.warning("redis pool busy; waiting again", attempt=attempt + 1, size=self.max_connections)
