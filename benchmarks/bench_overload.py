@@ -243,6 +243,11 @@ async def run_async(quick: bool, sqlite: bool, seconds: float | None, trace: boo
             async def sample() -> None:
                 while True:
                     samples.append((time.monotonic() - t0, rss_mib()))
+                    if len(samples) > 1 and int(samples[-1][0] // 60) > int(samples[-2][0] // 60):
+                        print(
+                            f"minute {int(samples[-1][0] // 60)}: RSS {samples[-1][1]:.1f} MiB",
+                            file=sys.stderr,
+                        )
                     if trace and not snapshots and samples[-1][0] >= mark_s:
                         snapshots.append(tracemalloc.take_snapshot())
                     async with http.get(sup.api.url + "/health") as r:  # type: ignore[union-attr]
