@@ -8,6 +8,13 @@ itself through the executor contract (``redeem``: ConditionalTokens ``redeemPosi
 proxy), once every copy in it is settled (before that its shares are still with a worker: the lifecycle
 tries again at its next poll).
 
+Fees: the venue's taker fee is the worker's to get back. A BUY's settlement reimburses the worker the notional
+plus the venue fee it paid; a SELL's pays the proxy the proceeds less the venue fee the worker was charged.
+The platform's commission (``FeeSchedule``) is on the gross notional (the trade's size, fees excluded), and
+its profit share on the net proceeds over the average cost the proxy paid (venue fees in both), so the
+proxy bears every fee and the worker's float ends where it started. The copy records the gross notional
+and, as its fees, the venue's fee plus the commission.
+
 Float: a worker carries at most its ``float_limit`` of BUY cost not yet paid back (unsettled settlements,
 open debts, and BUYs in flight); a copy no worker can carry is refused with ``FLEET_FLOAT_LIMIT``.
 
@@ -218,13 +225,17 @@ class ProxyExecutor:
         self, request: OrderRequest, proxy: str, worker: FleetMember, result: ExecutionResult
     ) -> None:
         shares, notional = to_micro(result.filled_shares), to_micro(result.notional)
+        venue_fee = to_micro(result.fee)
+        # what moves between the worker and the proxy: a BUY's cost with the venue's taker fee (the worker
+        # paid both), a SELL's proceeds less it (the worker got that much); the worker's float is whole again
+        owed = notional + venue_fee if request.side is Side.BUY else max(notional - venue_fee, 0)
         async with unit_of_work(self._sessions) as session:
             repo = SettlementRepository(session)
-            fee = self._fees.on_notional(notional)
+            fee = self._fees.on_notional(notional)  # the commission: on the gross notional
             basis = None
-            if request.side is Side.SELL:
+            if request.side is Side.SELL:  # profit: net proceeds over the cost paid (venue fees in both)
                 basis = (await repo.position(request.user_id, request.token_id)).cost_of(shares)
-                fee += self._fees.on_profit(notional, basis)
+                fee += self._fees.on_profit(owed, basis)
             queued = await repo.enqueue(
                 NewSettlement(
                     request.copy_trade_id,
@@ -234,17 +245,18 @@ class ProxyExecutor:
                     request.side,
                     request.token_id,
                     shares,
-                    notional,
+                    owed,
                     fee,
                     basis,
                     to_micro(result.avg_price),
+                    venue_fee_micro=venue_fee,
                 ),
                 datetime.now(UTC),
             )
-            owed = await repo.unsettled_buy_cost(request.user_id)
+            unsettled = await repo.unsettled_buy_cost(request.user_id)
         if not queued:
             log.warning("proxy.settlement_not_queued", copy_trade=request.copy_trade_id)
-        elif self._on_queued is not None and (owed >= self._cap_micro or request.side is Side.SELL):
+        elif self._on_queued is not None and (unsettled >= self._cap_micro or request.side is Side.SELL):
             # the ledger's cap reached, or a worker holds the proxy's proceeds: settle now, not at the interval
             self._on_queued()
 

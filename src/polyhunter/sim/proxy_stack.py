@@ -1,11 +1,17 @@
 """PROXY custody next to the simulator, for the demo and the end-to-end tests: anvil with the custody
 contracts, one follower's proxy (funded), fleet workers with fresh keys (gas, approvals, listed, float).
 
-The simulator's CLOB keeps its own balances (the venue does not settle on chain here), so each worker is
-stocked on both sides: collateral and shares of every market token on the simulator (what it trades with)
-and the same on chain (what settlement moves between it and the proxy), standing in for the venue
-delivering a fill on chain. A resolved market's condition is set on the chain's outcome token contract
-(``resolve``) so the proxy redeems it there.
+``proxy_stack``: without the simulator's chain mode its CLOB keeps its own balances (the venue does not
+settle on chain), so each worker is stocked on both sides: collateral and shares of every market token on
+the simulator (what it trades with) and the same on test tokens on chain (what settlement moves between it
+and the proxy), standing in for the venue delivering a fill on chain. A resolved market's condition is set
+on the chain's outcome token contract (``resolve``) so the proxy redeems it there.
+
+``proxy_stack(..., venue_chain=True)``: PROXY on the simulator's chain (chain mode): the contracts over the
+venue's own pUSD and ConditionalTokens, each worker stocked once (its float deposited on the venue, i.e.
+minted on chain, no shares): a fill moves the worker's pUSD and shares on chain, settlement moves them
+between it and the proxy, and the venue's CLOB reads the worker's balances from the chain. The venue
+resolves its markets on chain itself (``resolve`` does nothing).
 
 ``direct_stack``: DIRECT mode on the simulator's chain (chain mode): the custody contracts over the venue's
 own pUSD and ConditionalTokens, the proxy funded on the simulator (on chain, unapproved), its owner's
@@ -55,6 +61,7 @@ class ProxyStack:
     fleet: list[FleetKey]
     rig: CustodyRig
     owner_key: str = field(default="", repr=False)  # DIRECT: the owner's key (it approves the exchanges)
+    venue_chain: bool = False  # over the venue's pUSD and CTF (the simulator's chain mode)
 
     def proxy_settings(self, **overrides: object) -> dict[str, object]:
         """The ``[proxy]`` settings section for these contracts (``overrides`` on top)."""
@@ -71,6 +78,8 @@ class ProxyStack:
     async def resolve(self, condition_id: str, tokens: Sequence[str], winner: str) -> None:
         """The market resolved on chain too: its condition's positions and payouts on the outcome token
         contract, and the collateral behind every winning share."""
+        if self.venue_chain:  # the venue reported the payouts on its ConditionalTokens
+            return
         d, rig = self.deployment, self.rig
         cid = bytes.fromhex(condition_id.removeprefix("0x"))
         await send(rig.rpc, d.admin, d.ctf, cc.ctf_set_condition(cid, [int(t) for t in tokens]))
@@ -97,10 +106,20 @@ async def proxy_stack(
     stock_micro: int,
     workers: int = 2,
     rpc_url: str | None = None,
+    venue_chain: bool = False,
 ) -> AsyncIterator[ProxyStack]:
     """The contracts, a funded proxy and ``workers`` stocked fleet workers on the node at ``rpc_url`` (an
     anvil: its unlocked account 0 deploys; the simulator's chain mode uses the same node), or on a new
-    anvil, stopped on exit."""
+    anvil, stopped on exit. ``venue_chain``: ``rpc_url`` is the simulator's chain (chain mode) and the
+    custody is over its pUSD and CTF, the workers stocked once (see the module docstring)."""
+    if venue_chain:
+        if rpc_url is None:
+            raise ValueError("venue_chain needs the simulator's chain (rpc_url)")
+        async with _venue_proxy_stack(
+            admin_url, rpc_url, deposit_micro=deposit_micro, float_micro=float_micro, workers=workers
+        ) as venue_stack:
+            yield venue_stack
+        return
     with contextlib.ExitStack() as stack:
         url = rpc_url or stack.enter_context(AnvilProcess()).url
         async with JsonRpcClient(url) as rpc, aiohttp.ClientSession() as http:
@@ -130,6 +149,38 @@ async def proxy_stack(
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
+
+
+@contextlib.asynccontextmanager
+async def _venue_proxy_stack(
+    admin_url: str, rpc_url: str, *, deposit_micro: int, float_micro: int, workers: int
+) -> AsyncIterator[ProxyStack]:
+    async with JsonRpcClient(rpc_url) as rpc, aiohttp.ClientSession() as http:
+        monitor = TxMonitor(rpc, confirmations=1, poll_s=0.02)
+        poller = asyncio.create_task(monitor.run(), name="venue-proxy-stack-monitor")
+        try:
+            # a treasury of its own: the venue's node has its accounts trading on the venue
+            treasury = "0x" + secrets.token_hex(20)
+            deployment = await deploy_custody(rpc, collateral=PUSD, ctf=CTF, treasury=treasury)
+            rig = CustodyRig(rpc, deployment, monitor)
+            owner = "0x" + secrets.token_hex(20)
+            proxy = await rig.create_proxy(owner)
+            collateral = str(Decimal(deposit_micro) / MICRO)
+            # minted on chain by the venue; the proxy never trades there, so it approves nothing
+            await _fund_sim(http, admin_url, {"address": proxy, "collateral": collateral, "approve": False})
+            fleet = []
+            for _ in range(workers):
+                worker = await rig.add_worker(0)  # listed, the executor approved for its pUSD and shares
+                address = worker.sender.address
+                # its float, on the venue and so on chain, the exchanges approved (a set-up wallet)
+                body = {"address": address, "collateral": str(Decimal(float_micro) / MICRO)}
+                await _fund_sim(http, admin_url, body)
+                fleet.append(FleetKey(address, worker.key, float_micro))
+            yield ProxyStack(rpc_url, deployment, owner, proxy, deposit_micro, fleet, rig, venue_chain=True)
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,9 @@
 commissions and debts. Every amount is integer base units; every movement on chain leaves a row here.
 
 A copy filled by a fleet worker is recorded ``SETTLEMENT_PENDING`` with one ``settlements`` row (QUEUED)
-in the same transaction. A flush marks a batch SUBMITTED with its transaction hash before it is sent; once
+in the same transaction: the row's collateral is what moves between the worker and the proxy (a BUY's cost
+with the venue's taker fee, a SELL's proceeds less it), its fee the platform's commission; the copy keeps the
+gross notional and, as fees, the venue's fee plus the commission. A flush marks a batch SUBMITTED with its transaction hash before it is sent; once
 the transaction is confirmed the batch is SETTLED, each copy EXECUTED, and the reimbursement (BUY), the
 commission and, when the proxy could not pay it all, a debt are written, all in one transaction.
 """
@@ -42,10 +44,18 @@ class NewSettlement:
     side: Side
     asset: str
     shares_micro: int
-    collateral_micro: int  # BUY: the worker's cost; SELL: the proceeds
-    fee_micro: int
+    collateral_micro: int  # BUY: the worker's cost with the venue fee; SELL: the proceeds less it
+    fee_micro: int  # the platform's commission
     cost_basis_micro: int | None = None
     filled_price_micro: int = 0
+    venue_fee_micro: int = 0  # the venue's taker fee the worker paid (inside collateral_micro)
+
+    @property
+    def notional_micro(self) -> int:
+        """The fill's gross notional (venue fee excluded)."""
+        if self.side is Side.BUY:
+            return self.collateral_micro - self.venue_fee_micro
+        return self.collateral_micro + self.venue_fee_micro
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +181,8 @@ class SettlementRepository:
                 state=CopyTradeState.SETTLEMENT_PENDING,
                 filled_size_micro=new.shares_micro,
                 filled_price_micro=new.filled_price_micro,
-                filled_notional_micro=new.collateral_micro,  # exactly what the proxy pays or gets
-                fees_micro=new.fee_micro,
+                filled_notional_micro=new.notional_micro,
+                fees_micro=new.fee_micro + new.venue_fee_micro,  # the proxy bears both
                 executed_at=now,
                 next_retry_at=None,
                 locked_at=None,
@@ -332,7 +342,10 @@ class SettlementRepository:
         return int(result.scalar_one())
 
     async def _commission(self, row: SettlementRow, amount: int, now: datetime) -> None:
-        basis = row.collateral_micro
+        notional = await self._s.scalar(
+            select(CopyTrade.filled_notional_micro).where(CopyTrade.id == row.copy_trade_id)
+        )
+        basis = int(notional) if notional is not None else row.collateral_micro  # the gross notional
         await self._s.execute(
             insert(CommissionLog).values(
                 user_id=row.user_id,
