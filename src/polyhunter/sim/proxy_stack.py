@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -91,7 +91,7 @@ class ProxyStack:
         await send(rig.rpc, d.admin, d.ctf, cc.ctf_report_payouts(cid, payouts))
 
 
-async def _fund_sim(http: aiohttp.ClientSession, admin_url: str, body: dict[str, object]) -> None:
+async def _fund_sim(http: aiohttp.ClientSession, admin_url: str, body: Mapping[str, object]) -> None:
     async with http.post(admin_url + "/fund", json=body) as resp:
         resp.raise_for_status()
 
