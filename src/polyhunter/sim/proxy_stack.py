@@ -195,7 +195,8 @@ async def direct_stack(
         monitor = TxMonitor(rpc, confirmations=1, poll_s=0.02)
         poller = asyncio.create_task(monitor.run(), name="direct-stack-monitor")
         try:
-            deployment = await deploy_custody(rpc, collateral=PUSD, ctf=CTF)
+            treasury = "0x" + secrets.token_hex(20)  # its own: the node's accounts trade on the venue
+            deployment = await deploy_custody(rpc, collateral=PUSD, ctf=CTF, treasury=treasury)
             rig = CustodyRig(rpc, deployment, monitor)
             owner_key = "0x" + secrets.token_hex(32)
             owner = WorkerSender(rpc, TxSigner(owner_key, await rpc.chain_id()))

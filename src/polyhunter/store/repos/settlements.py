@@ -49,6 +49,7 @@ class NewSettlement:
     cost_basis_micro: int | None = None
     filled_price_micro: int = 0
     venue_fee_micro: int = 0  # the venue's taker fee the worker paid (inside collateral_micro)
+    commission_only: bool = False  # DIRECT: only ``fee_micro`` moves (proxy -> treasury)
 
     @property
     def notional_micro(self) -> int:
@@ -110,7 +111,11 @@ class SettlementRepository:
         """Per worker: BUY cost not yet paid back (unsettled, plus what open debts still owe it)."""
         unsettled = await self._s.execute(
             select(SettlementRow.worker_wallet_id, func.sum(SettlementRow.collateral_micro))
-            .where(SettlementRow.side == Side.BUY, SettlementRow.status != SettlementStatus.SETTLED)
+            .where(
+                SettlementRow.side == Side.BUY,
+                SettlementRow.status != SettlementStatus.SETTLED,
+                SettlementRow.commission_only.is_(False),
+            )
             .group_by(SettlementRow.worker_wallet_id)
         )
         used = {int(w): int(v or 0) for w, v in unsettled}
@@ -139,7 +144,8 @@ class SettlementRepository:
         return position
 
     async def unsettled_buy_cost(self, user_id: int) -> int:
-        """BUY cost the user's proxy will pay at settlement (queued or in flight)."""
+        """What the user's proxy will pay at settlement (queued or in flight): BUY costs and their
+        commissions, and DIRECT commissions."""
         owed = await self._s.scalar(
             select(
                 func.coalesce(func.sum(SettlementRow.collateral_micro + SettlementRow.fee_micro), 0)
@@ -147,9 +153,17 @@ class SettlementRepository:
                 SettlementRow.user_id == user_id,
                 SettlementRow.side == Side.BUY,
                 SettlementRow.status != SettlementStatus.SETTLED,
+                SettlementRow.commission_only.is_(False),
             )
         )
-        return int(owed or 0)
+        commission = await self._s.scalar(
+            select(func.coalesce(func.sum(SettlementRow.fee_micro), 0)).where(
+                SettlementRow.user_id == user_id,
+                SettlementRow.status != SettlementStatus.SETTLED,
+                SettlementRow.commission_only.is_(True),
+            )
+        )
+        return int(owed or 0) + int(commission or 0)
 
     async def unsettled_in(self, user_id: int, assets: Sequence[str]) -> int:
         """The user's settlements in ``assets`` not settled yet (their shares or proceeds are with a worker)."""
@@ -209,6 +223,34 @@ class SettlementRepository:
                 collateral_micro=new.collateral_micro,
                 fee_micro=new.fee_micro,
                 cost_basis_micro=new.cost_basis_micro,
+                status=SettlementStatus.QUEUED,
+                retry_count=0,
+                created_at=now,
+            )
+        )
+        return True
+
+    async def enqueue_commission(self, new: NewSettlement, now: datetime) -> bool:
+        """DIRECT: the copy's commission, queued for the treasury (the copy's own state is the engine's:
+        the exchange settled the fill). False if it was queued before (a reconciled copy)."""
+        exists = await self._s.scalar(
+            select(SettlementRow.id).where(SettlementRow.copy_trade_id == new.copy_trade_id)
+        )
+        if exists is not None:
+            return False
+        await self._s.execute(
+            insert(SettlementRow).values(
+                copy_trade_id=new.copy_trade_id,
+                user_id=new.user_id,
+                proxy_address=new.proxy_address.lower(),
+                worker_wallet_id=new.worker_wallet_id,
+                side=new.side,
+                asset=new.asset,
+                shares_micro=new.shares_micro,
+                collateral_micro=new.collateral_micro,
+                fee_micro=new.fee_micro,
+                cost_basis_micro=new.cost_basis_micro,
+                commission_only=True,
                 status=SettlementStatus.QUEUED,
                 retry_count=0,
                 created_at=now,
@@ -307,9 +349,8 @@ class SettlementRepository:
             reimbursement_id = await self._reimburse(row, paid.collateral_micro, tx_hash, now)
         if paid.fee_micro > 0:
             await self._commission(row, paid.fee_micro, now)
-        short = (row.collateral_micro - paid.collateral_micro if row.side == Side.BUY else 0) + (
-            row.fee_micro - paid.fee_micro
-        )
+        worker_short = row.collateral_micro - paid.collateral_micro if _reimbursed(row) else 0
+        short = worker_short + row.fee_micro - paid.fee_micro
         if short > 0:
             await self._s.execute(
                 insert(DebtRecord).values(
@@ -454,7 +495,12 @@ class SettlementRepository:
         return int(depth), max(lag, 0.0), int(retries)
 
 
+def _reimbursed(row: SettlementRow) -> bool:
+    """The row's collateral is owed to its worker (a PROXY BUY; never a DIRECT commission)."""
+    return row.side == Side.BUY and not row.commission_only
+
+
 def debt_parts(row: SettlementRow) -> tuple[int, int]:
     """(owed to the worker, owed to the treasury) that the settlement of ``row`` left unpaid."""
-    worker = row.collateral_micro - (row.paid_collateral_micro or 0) if row.side == Side.BUY else 0
+    worker = row.collateral_micro - (row.paid_collateral_micro or 0) if _reimbursed(row) else 0
     return max(worker, 0), max(row.fee_micro - (row.paid_fee_micro or 0), 0)
