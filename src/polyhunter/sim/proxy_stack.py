@@ -62,6 +62,9 @@ class ProxyStack:
     rig: CustodyRig
     owner_key: str = field(default="", repr=False)  # DIRECT: the owner's key (it approves the exchanges)
     venue_chain: bool = False  # over the venue's pUSD and CTF (the simulator's chain mode)
+    direct_proxy: str = (
+        ""  # a DIRECT follower's proxy on the same contracts (its owner approved the exchanges)
+    )
 
     def proxy_settings(self, **overrides: object) -> dict[str, object]:
         """The ``[proxy]`` settings section for these contracts (``overrides`` on top)."""
@@ -107,16 +110,23 @@ async def proxy_stack(
     workers: int = 2,
     rpc_url: str | None = None,
     venue_chain: bool = False,
+    direct_deposit_micro: int = 0,
 ) -> AsyncIterator[ProxyStack]:
     """The contracts, a funded proxy and ``workers`` stocked fleet workers on the node at ``rpc_url`` (an
     anvil: its unlocked account 0 deploys; the simulator's chain mode uses the same node), or on a new
     anvil, stopped on exit. ``venue_chain``: ``rpc_url`` is the simulator's chain (chain mode) and the
-    custody is over its pUSD and CTF, the workers stocked once (see the module docstring)."""
+    custody is over its pUSD and CTF, the workers stocked once (see the module docstring), and with
+    ``direct_deposit_micro`` a second proxy for a DIRECT follower, funded and approved by its owner."""
     if venue_chain:
         if rpc_url is None:
             raise ValueError("venue_chain needs the simulator's chain (rpc_url)")
         async with _venue_proxy_stack(
-            admin_url, rpc_url, deposit_micro=deposit_micro, float_micro=float_micro, workers=workers
+            admin_url,
+            rpc_url,
+            deposit_micro=deposit_micro,
+            float_micro=float_micro,
+            workers=workers,
+            direct_deposit_micro=direct_deposit_micro,
         ) as venue_stack:
             yield venue_stack
         return
@@ -153,7 +163,13 @@ async def proxy_stack(
 
 @contextlib.asynccontextmanager
 async def _venue_proxy_stack(
-    admin_url: str, rpc_url: str, *, deposit_micro: int, float_micro: int, workers: int
+    admin_url: str,
+    rpc_url: str,
+    *,
+    deposit_micro: int,
+    float_micro: int,
+    workers: int,
+    direct_deposit_micro: int = 0,
 ) -> AsyncIterator[ProxyStack]:
     async with JsonRpcClient(rpc_url) as rpc, aiohttp.ClientSession() as http:
         monitor = TxMonitor(rpc, confirmations=1, poll_s=0.02)
@@ -176,11 +192,43 @@ async def _venue_proxy_stack(
                 body = {"address": address, "collateral": str(Decimal(float_micro) / MICRO)}
                 await _fund_sim(http, admin_url, body)
                 fleet.append(FleetKey(address, worker.key, float_micro))
-            yield ProxyStack(rpc_url, deployment, owner, proxy, deposit_micro, fleet, rig, venue_chain=True)
+            direct = ""
+            if direct_deposit_micro:
+                direct = await _direct_proxy(rig, http, admin_url, direct_deposit_micro)
+            yield ProxyStack(
+                rpc_url,
+                deployment,
+                owner,
+                proxy,
+                deposit_micro,
+                fleet,
+                rig,
+                venue_chain=True,
+                direct_proxy=direct,
+            )
         finally:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+
+
+async def _direct_proxy(
+    rig: CustodyRig, http: aiohttp.ClientSession, admin_url: str, deposit_micro: int
+) -> str:
+    """A DIRECT follower's proxy: its owner (a fresh key with gas), the proxy funded on the venue (on chain,
+    unapproved) and the owner's approvals of the exchanges through it."""
+    rpc = rig.rpc
+    owner = WorkerSender(rpc, TxSigner("0x" + secrets.token_hex(32), await rpc.chain_id()))
+    await rpc.call("anvil_setBalance", [owner.address, hex(10**20)])
+    proxy = await rig.create_proxy(owner.address)
+    await _fund_sim(
+        http,
+        admin_url,
+        {"address": proxy, "collateral": str(Decimal(deposit_micro) / MICRO), "approve": False},
+    )
+    for call in await missing_approvals(rpc, proxy, PUSD, CTF, SPENDERS):
+        await rig.worker_call(owner, call.to, call.data)  # the owner's own transaction
+    return proxy
 
 
 @contextlib.asynccontextmanager

@@ -22,7 +22,14 @@ from polyhunter.domain.commission import Position
 from polyhunter.domain.signal import Side
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.store.enums import DebtStatus, ReimbursementStatus, SettlementStatus
-from polyhunter.store.models import CommissionLog, CopyTrade, DebtRecord, ReimbursementEntry, Wallet
+from polyhunter.store.models import (
+    CommissionLog,
+    CopyConfig,
+    CopyTrade,
+    DebtRecord,
+    ReimbursementEntry,
+    Wallet,
+)
 from polyhunter.store.models.settlement import FleetWorker, SettlementRow
 from polyhunter.store.repos.sql_helpers import rowcount
 
@@ -479,6 +486,16 @@ class SettlementRepository:
             int(queued or 0),
             int(settled or 0),
         )
+
+    async def executed_copies(self, user_id: int) -> int:
+        """The user's copies EXECUTED (a PROXY copy once settled; a DIRECT one as the venue answered)."""
+        n = await self._s.scalar(
+            select(func.count())
+            .select_from(CopyTrade)
+            .join(CopyConfig, CopyConfig.id == CopyTrade.config_id)
+            .where(CopyConfig.user_id == user_id, CopyTrade.state == CopyTradeState.EXECUTED)
+        )
+        return int(n or 0)
 
     async def queue_stats(self, now: datetime) -> tuple[int, float, int]:
         """(depth, lag in seconds of the oldest unsettled, retries so far of the unsettled)."""
