@@ -337,6 +337,7 @@ async def test_direct_commissions_settle_in_one_batch_and_a_short_proxy_owes_onl
     copies = []
     for _ in range(3):
         copy_ids = await stack.store.prewrite(signal_with_key(new_key()), [new_copy(stack.stored)], "t", now)  # type: ignore[arg-type]
+        assert copy_ids
         copy_id = next(iter(copy_ids.values()))
         copies.append(copy_id)
         async with unit_of_work(stack.sessions) as session:
