@@ -171,9 +171,11 @@ def summary_text(result: dict[str, Any]) -> str:
         for name, p in sorted(proxies.items()):
             if p.get("mode") == "DIRECT":
                 lines.append(
-                    f"  {name} {short_address(p['proxy'])}: DIRECT (the exchange settles its orders): "
-                    f"{p['copies']} copies, commission paid for {p['settled']} ({p['pending']} pending): "
-                    f"{Decimal(p['commission']):.4f}, open debt {Decimal(p['open_debt']):.4f}"
+                    f"  {name} {short_address(p['proxy'])}: DIRECT (the exchange settles its orders)"
+                )
+                lines.append(
+                    f"    {p.get('copies', 0)} copies, commission {Decimal(p['commission']):.4f} "
+                    f"({p['settled']} paid, {p['pending']} pending), open debt {Decimal(p['open_debt']):.4f}"
                 )
                 continue
             lines.append(
