@@ -40,20 +40,11 @@ class ProxyOnSim:
     markets: list[dict[str, Any]]
 
 
-def _stack(
-    admin_url: str, rpc_url: str, tokens: list[str], direct: bool
-) -> AbstractAsyncContextManager[ProxyStack]:
+def _stack(admin_url: str, rpc_url: str, direct: bool) -> AbstractAsyncContextManager[ProxyStack]:
     if direct:
         return direct_stack(admin_url, rpc_url, deposit_micro=DEPOSIT)
-    return proxy_stack(
-        admin_url,
-        tokens,
-        deposit_micro=DEPOSIT,
-        float_micro=FLOAT,
-        stock_micro=0,
-        rpc_url=rpc_url,  # the simulator's chain: one node for the venue and the custody
-        venue_chain=True,  # over the venue's pUSD and CTF: each worker stocked once, its float
-    )
+    # the simulator's chain: one node for the venue and the custody, over the venue's pUSD and CTF
+    return proxy_stack(admin_url, rpc_url, deposit_micro=DEPOSIT, float_micro=FLOAT)
 
 
 @asynccontextmanager
@@ -74,8 +65,7 @@ async def proxy_on_sim(
             aiohttp.ClientSession() as http,
         ):
             scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
-            tokens = [str(t) for m in scenario["markets"] for t in m["tokens"]]
-            async with _stack(sim.urls["admin"], anvil.url, tokens, direct) as stack:
+            async with _stack(sim.urls["admin"], anvil.url, direct) as stack:
                 settings = sim_settings(
                     sim.urls,
                     db,

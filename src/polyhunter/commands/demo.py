@@ -33,14 +33,12 @@ async def _proxy_on_anvil(urls: dict[str, str], tokens: list[str]) -> AsyncItera
     """The custody contracts on the simulator's chain (anvil, chain mode) over its pUSD and CTF, the PROXY
     follower's proxy (1000 USDC), the DIRECT follower's (1000 USDC, the exchanges approved by its owner)
     and two fleet workers (500 USDC of float each, on the venue)."""
+    del tokens  # the workers hold no shares: what they buy, settlement hands to the proxy
     async with proxy_stack(
         urls["admin"],
-        tokens,
+        urls["chain_rpc"],
         deposit_micro=1_000 * MICRO,
         float_micro=500 * MICRO,
-        stock_micro=0,
-        rpc_url=urls["chain_rpc"],
-        venue_chain=True,
         direct_deposit_micro=1_000 * MICRO,
     ) as stack:
         fleet = [(w.address, w.key, w.float_micro) for w in stack.fleet]
