@@ -173,7 +173,10 @@ class Queries:
                 ledger = await SettlementRepository(session).ledger(f.user_id)
             out[f.spec.name] = {
                 "proxy": f.wallet.address,
-                "mode": f.spec.custody_name,  # PROXY, or DIRECT (nothing to settle: always zeros below)
+                # PROXY, or DIRECT (the exchange settles its fills: only the commission is settled; nothing
+                # reimbursed, no proceeds)
+                "mode": f.spec.custody_name,
+                "copies": await self._executed_copies(f.user_id),
                 "settled": ledger.settled,
                 "pending": ledger.queued,
                 "reimbursed": str(from_micro(ledger.reimbursed_micro)),
@@ -182,6 +185,10 @@ class Queries:
                 "open_debt": str(from_micro(ledger.open_debt_micro)),
             }
         return out
+
+    async def _executed_copies(self, user_id: int) -> int:
+        async with unit_of_work(self._app.sessions) as session:
+            return await SettlementRepository(session).executed_copies(user_id)
 
     async def pnl_per_follower(self, starting_cash: Decimal | None = None) -> dict[str, Decimal]:
         """Each follower's PnL in USDC by name: equity less `starting_cash` (default: the follower's

@@ -54,6 +54,16 @@ def test_demo_json_summary(tmp_path: Path) -> None:
         assert Decimal(ledger["reimbursed"]) > 0
         assert Decimal(ledger["commission"]) > 0
         assert Decimal(ledger["open_debt"]) == 0
+        # the DIRECT follower: its proxy made its own orders, the exchange settled them; only the
+        # commission was settled (nothing reimbursed, no proceeds through a worker)
+        followers["demo-direct"] = "proxy"
+        direct = summary["proxy"]["demo-direct"]
+        assert direct["mode"] == "DIRECT", direct
+        assert direct["copies"] > 0, direct
+        assert direct["settled"] > 0, direct
+        assert Decimal(direct["commission"]) > 0
+        assert Decimal(direct["reimbursed"]) == Decimal(direct["proceeds"]) == 0
+        assert Decimal(direct["open_debt"]) == 0
         assert "proxy_note" not in summary
     else:
         assert summary["proxy"] == {}

@@ -1,6 +1,6 @@
 """A PROXY follower on the simulator in chain mode: anvil (the simulator's chain and the custody contracts'),
-the simulator mirroring its matches there, ``sim/proxy_stack.py``'s proxy and stocked fleet, and a
-supervisor running the follower (FIXED_USDC 6 of one leader) with settlement that flushes at once.
+the simulator settling its matches there, ``sim/proxy_stack.py``'s proxy and fleet over the venue's own pUSD
+and ConditionalTokens (each worker's float deposited once, on the venue: on chain), and a supervisor running the follower (FIXED_USDC 6 of one leader) with settlement that flushes at once.
 
 ``direct=True``: the same follower in DIRECT mode (``custody = "DIRECT"``): the contracts over the venue's
 pUSD and ConditionalTokens, the proxy funded on the simulator and approved by its owner, workers without
@@ -30,7 +30,7 @@ from tests.support.sim_stack import admin, rows, sim_settings
 
 L1 = leader_address(1)
 USDC = 1_000_000
-DEPOSIT, FLOAT, STOCK = 1_000 * USDC, 500 * USDC, 10_000 * USDC
+DEPOSIT, FLOAT = 1_000 * USDC, 500 * USDC
 
 
 @dataclass
@@ -40,19 +40,11 @@ class ProxyOnSim:
     markets: list[dict[str, Any]]
 
 
-def _stack(
-    admin_url: str, rpc_url: str, tokens: list[str], direct: bool
-) -> AbstractAsyncContextManager[ProxyStack]:
+def _stack(admin_url: str, rpc_url: str, direct: bool) -> AbstractAsyncContextManager[ProxyStack]:
     if direct:
         return direct_stack(admin_url, rpc_url, deposit_micro=DEPOSIT)
-    return proxy_stack(
-        admin_url,
-        tokens,
-        deposit_micro=DEPOSIT,
-        float_micro=FLOAT,
-        stock_micro=STOCK,
-        rpc_url=rpc_url,  # the simulator's chain: one node for the venue and the custody
-    )
+    # the simulator's chain: one node for the venue and the custody, over the venue's pUSD and CTF
+    return proxy_stack(admin_url, rpc_url, deposit_micro=DEPOSIT, float_micro=FLOAT)
 
 
 @asynccontextmanager
@@ -73,8 +65,7 @@ async def proxy_on_sim(
             aiohttp.ClientSession() as http,
         ):
             scenario = await admin(http, sim.urls["admin"], "GET", "/scenario")
-            tokens = [str(t) for m in scenario["markets"] for t in m["tokens"]]
-            async with _stack(sim.urls["admin"], anvil.url, tokens, direct) as stack:
+            async with _stack(sim.urls["admin"], anvil.url, direct) as stack:
                 settings = sim_settings(
                     sim.urls,
                     db,

@@ -8,12 +8,21 @@ itself through the executor contract (``redeem``: ConditionalTokens ``redeemPosi
 proxy), once every copy in it is settled (before that its shares are still with a worker: the lifecycle
 tries again at its next poll).
 
+Fees: the venue's taker fee is the worker's to get back. A BUY's settlement reimburses the worker the notional
+plus the venue fee it paid; a SELL's pays the proxy the proceeds less the venue fee the worker was charged.
+The platform's commission (``FeeSchedule``) is on the gross notional (the trade's size, fees excluded), and
+its profit share on the net proceeds over the average cost the proxy paid (venue fees in both), so the
+proxy bears every fee and the worker's float ends where it started. The copy records the gross notional
+and, as its fees, the venue's fee plus the commission.
+
 Float: a worker carries at most its ``float_limit`` of BUY cost not yet paid back (unsettled settlements,
 open debts, and BUYs in flight); a copy no worker can carry is refused with ``FLEET_FLOAT_LIMIT``.
 
 DIRECT followers (``direct``, ``execution/proxy_direct.py``): their proxy is the maker of its own orders,
-signed by a worker (EIP-1271); their orders, funds and reconciliation are ``DirectOrders``', nothing is
-queued for settlement. Redemption is the same for both modes.
+signed by a worker (EIP-1271); their orders, funds and reconciliation are ``DirectOrders``'. Only the
+platform's commission is queued for settlement (a ``commission_only`` row: proxy -> treasury, paid in
+batches by the settlement loop through the executor's ``settle``, logged per copy in ``commission_logs``).
+Redemption is the same for both modes.
 """
 
 from __future__ import annotations
@@ -127,9 +136,12 @@ class ProxyExecutor:
 
     async def collateral(self, user_id: int) -> Funds:
         """What the follower can spend: the proxy's balance less what it owes, and no more than the
-        fleet can carry on float right now (DIRECT: the proxy's balance and the exchanges' allowances)."""
+        fleet can carry on float right now (DIRECT: the proxy's balance less its queued commissions and
+        open debts, and the exchanges' allowances)."""
         if self._direct is not None and self._direct.serves(user_id):
-            return await self._direct.collateral(user_id)
+            funds = await self._direct.collateral(user_id)
+            owed = Decimal(await self._owed(user_id)) / MICRO
+            return replace(funds, balance=max(funds.balance - owed, Decimal(0)))
         proxy = self.proxy(user_id)
         balance = await self._chain_uint(self._chain.collateral, cc.erc20_balance_of(proxy))
         free = max(balance - await self._owed(user_id), 0)
@@ -174,7 +186,7 @@ class ProxyExecutor:
 
     async def execute(self, request: OrderRequest) -> ExecutionResult:
         if self._direct is not None and self._direct.serves(request.user_id):
-            return await self._direct.execute(request)
+            return await self._charge_direct(request, await self._direct.execute(request))
         proxy = self.proxy(request.user_id)
         cost = to_micro(request.shares * request.limit_price) if request.side is Side.BUY else 0
         async with self._pick_lock:
@@ -218,13 +230,17 @@ class ProxyExecutor:
         self, request: OrderRequest, proxy: str, worker: FleetMember, result: ExecutionResult
     ) -> None:
         shares, notional = to_micro(result.filled_shares), to_micro(result.notional)
+        venue_fee = to_micro(result.fee)
+        # what moves between the worker and the proxy: a BUY's cost with the venue's taker fee (the worker
+        # paid both), a SELL's proceeds less it (the worker got that much); the worker's float is whole again
+        owed = notional + venue_fee if request.side is Side.BUY else max(notional - venue_fee, 0)
         async with unit_of_work(self._sessions) as session:
             repo = SettlementRepository(session)
-            fee = self._fees.on_notional(notional)
+            fee = self._fees.on_notional(notional)  # the commission: on the gross notional
             basis = None
-            if request.side is Side.SELL:
+            if request.side is Side.SELL:  # profit: net proceeds over the cost paid (venue fees in both)
                 basis = (await repo.position(request.user_id, request.token_id)).cost_of(shares)
-                fee += self._fees.on_profit(notional, basis)
+                fee += self._fees.on_profit(owed, basis)
             queued = await repo.enqueue(
                 NewSettlement(
                     request.copy_trade_id,
@@ -234,19 +250,62 @@ class ProxyExecutor:
                     request.side,
                     request.token_id,
                     shares,
-                    notional,
+                    owed,
                     fee,
                     basis,
                     to_micro(result.avg_price),
+                    venue_fee_micro=venue_fee,
                 ),
                 datetime.now(UTC),
             )
-            owed = await repo.unsettled_buy_cost(request.user_id)
+            unsettled = await repo.unsettled_buy_cost(request.user_id)
         if not queued:
             log.warning("proxy.settlement_not_queued", copy_trade=request.copy_trade_id)
-        elif self._on_queued is not None and (owed >= self._cap_micro or request.side is Side.SELL):
+        elif self._on_queued is not None and (unsettled >= self._cap_micro or request.side is Side.SELL):
             # the ledger's cap reached, or a worker holds the proxy's proceeds: settle now, not at the interval
             self._on_queued()
+
+    async def _charge_direct(self, request: OrderRequest, result: ExecutionResult) -> ExecutionResult:
+        """DIRECT: the exchange settled the fill from the proxy; the platform's commission (the same
+        schedule as PROXY's) is queued for the settlement loop, which pays it from the proxy to the
+        treasury in batches through the executor. The copy's fees are the venue's plus the commission."""
+        if result.status not in (ExecStatus.FILLED, ExecStatus.PARTIAL):
+            return result
+        sender = next(
+            (m for m in sorted(self._fleet.values(), key=lambda m: m.wallet_id) if not m.paused), None
+        )
+        if sender is None:  # nobody could send it: nothing is charged (the doctor checks the fleet)
+            log.warning("proxy.direct_commission_no_worker", copy_trade=request.copy_trade_id)
+            return result
+        shares, notional = to_micro(result.filled_shares), to_micro(result.notional)
+        venue_fee = to_micro(result.fee)
+        paid = notional + venue_fee if request.side is Side.BUY else max(notional - venue_fee, 0)
+        async with unit_of_work(self._sessions) as session:
+            repo = SettlementRepository(session)
+            commission = self._fees.on_notional(notional)
+            basis = None
+            if request.side is Side.SELL:
+                basis = (await repo.position(request.user_id, request.token_id)).cost_of(shares)
+                commission += self._fees.on_profit(paid, basis)
+            await repo.enqueue_commission(
+                NewSettlement(
+                    request.copy_trade_id,
+                    request.user_id,
+                    self.proxy(request.user_id),
+                    sender.wallet_id,
+                    request.side,
+                    request.token_id,
+                    shares,
+                    paid,  # what the proxy paid or got at the exchange: the position's average cost
+                    commission,
+                    basis,
+                    to_micro(result.avg_price),
+                    venue_fee_micro=venue_fee,
+                    commission_only=True,
+                ),
+                datetime.now(UTC),
+            )
+        return replace(result, fee=result.fee + Decimal(commission) / MICRO)
 
     # --- redemption (the market lifecycle's Redeemer) -----------------------------------------------------
 
@@ -284,7 +343,8 @@ class ProxyExecutor:
     async def reconcile(self, request: OrderRequest) -> ExecutionResult | None:
         """After a crash: the worker that placed this copy's order, if the venue knows it."""
         if self._direct is not None and self._direct.serves(request.user_id):
-            return await self._direct.reconcile(request)
+            found = await self._direct.reconcile(request)
+            return None if found is None else await self._charge_direct(request, found)
         for wallet_id, worker in self._fleet.items():
             result = await self._clob.reconcile(replace(request, user_id=wallet_id))
             if result is None:

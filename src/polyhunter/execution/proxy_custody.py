@@ -196,6 +196,7 @@ async def _build(ctx: BuildContext, followers: Sequence[Provisioned]) -> Executo
         record_submit=journal.record_submit,
         lookup_submit=journal.lookup_submit,
         remember_s=ctx.remember_s,
+        fee_rate=ctx.fee_rate,  # the venue fee a worker paid, reimbursed at settlement
     )
     monitor = TxMonitor(rpc, confirmations=p.confirmations, stuck_after_s=p.stuck_after_s, poll_s=p.tx_poll_s)
     senders = {wid: m.sender for wid, m in fleet.items()}

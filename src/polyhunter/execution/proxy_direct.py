@@ -4,15 +4,18 @@ An order's ``maker`` and ``signer`` are the proxy, its signature type is 3 (POLY
 is a listed fleet worker's plain ECDSA signature of the order's EIP-712 digest: the proxy's EIP-1271
 ``isValidSignature`` accepts it while the worker is listed on the bound executor and neither is paused.
 The exchange then settles the match from and to the proxy itself, atomically: no worker float, no
-settlement, no reimbursement, no debt; the copy is EXECUTED as the venue answers. The worker only signs
-and posts (its CLOB API key); it sends no transaction, so it needs no nonce and no signer mutex.
+reimbursement; the copy is EXECUTED as the venue answers. The worker signs and posts (its CLOB API key);
+for an order it sends no transaction, so it needs no nonce and no signer mutex there.
 
 The proxy must have approved the exchanges (pUSD allowance, ConditionalTokens operator): only its owner
 can (``approveToken`` / ``approveOperator``, ``polyhunter proxy approve``). Funds for the engine's
 preflight are the proxy's on chain: its pUSD and the exchange's allowance, its shares and the exchange's
 operator approval.
 
-No commission is taken in DIRECT mode (the exchange moves only what the fills say).
+The platform's commission is not the exchange's: ``ProxyExecutor`` queues it per copy (``commission_only``
+settlement rows) and the settlement loop pays it from the proxy to the treasury in batches, through the
+executor's ``settle`` (the proxy's allowlisted pUSD ``transfer``, to the treasury only). Workers send those
+transactions (gas), never with a float of their own.
 """
 
 from __future__ import annotations

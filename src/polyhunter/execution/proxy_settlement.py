@@ -1,5 +1,7 @@
 """Settlement of PROXY copies on chain: the flush loop (many copies in one ``PolyHunterExecutor.settle``
 transaction per worker), DB-backed retries with backoff, debts when a proxy cannot pay, and their recovery.
+DIRECT copies' commissions go the same way (``commission_only`` rows: an item with no shares and no
+collateral, only the fee from the proxy to the treasury, through the same allowlisted ``transfer``).
 
 Exactly once: the executor contract settles a copy id at most once and emits ``Settled`` with what moved;
 the store is written from those events. A batch whose outcome was lost (a SIGKILL between sending and
@@ -219,7 +221,10 @@ class ProxySettler:
         items = []
         for row in batch:
             bal = balances[row.proxy_address]
-            if row.side == Side.BUY:
+            shares = row.shares_micro
+            if row.commission_only:  # DIRECT: the exchange moved the fill; only the commission moves
+                pay = shares = 0
+            elif row.side == Side.BUY:
                 pay = min(row.collateral_micro, bal)
                 bal -= pay
             else:
@@ -234,7 +239,7 @@ class ProxySettler:
                     row.proxy_address,
                     side,
                     int(row.asset),
-                    row.shares_micro,
+                    shares,
                     pay,
                     fee,
                 )
@@ -336,7 +341,8 @@ class ProxySettler:
 
 
 def _short(row: SettlementRow, paid: Paid) -> tuple[int, int]:
-    worker = row.collateral_micro - paid.collateral_micro if row.side == Side.BUY else 0
+    reimbursed = row.side == Side.BUY and not row.commission_only
+    worker = row.collateral_micro - paid.collateral_micro if reimbursed else 0
     return max(worker, 0), max(row.fee_micro - paid.fee_micro, 0)
 
 

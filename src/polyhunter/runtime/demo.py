@@ -1,10 +1,13 @@
 """`polyhunter demo`: the simulator's `leaders` scenario, two demo followers, the whole pipeline.
 
 One follower trades on paper, another with its own generated key (funded on the simulator, orders
-signed and posted to the simulator's CLOB) and, when the chain tools are installed (`make node`: anvil),
-a third is a PROXY follower: its money in a proxy contract on anvil, fleet workers trading for it on the
-simulator's CLOB with their float, its copies settled on chain (the summary shows its settled copies, its
-ledger and its debt); without anvil the summary says it did not run. Runs on SQLite (a fresh file under ./var/demo/) with
+signed and posted to the simulator's CLOB) and, when the chain tools are installed (`make node`: anvil;
+the simulator then runs in chain mode, its money on anvil), a PROXY follower: its money in a proxy
+contract, fleet workers trading for it on the simulator's CLOB with their float, its copies settled on
+chain (the summary shows its settled copies, its ledger and its debt), and a DIRECT follower: its proxy is
+the maker of its own orders (a worker signs for it), the exchange settles them from the proxy, the
+platform's commission is paid from it to the treasury in batches (the summary shows its copies and
+commission); without anvil the summary says they did not run. Runs on SQLite (a fresh file under ./var/demo/) with
 in-memory coordination, shows a live view (or one JSON summary with --json) and stops after
 --duration seconds or Ctrl-C.
 """
@@ -62,6 +65,7 @@ class ProxyDemo:
     proxy: str
     contracts: dict[str, object]
     fleet: list[tuple[str, str, int]] = field(repr=False)
+    direct_proxy: str = ""  # the DIRECT follower's proxy (none: no DIRECT follower)
 
 
 # (the simulator's URLs, every market token) -> the PROXY follower's set-up, torn down on exit
@@ -109,6 +113,17 @@ def _followers(leaders: list[str], eoa_key: str, proxy: ProxyDemo | None = None)
         proxied.append(
             FollowerSpec(name="demo-proxy", custody=CustodyMode.PROXY, proxy=proxy.proxy, copies=copies_proxy)
         )
+        if proxy.direct_proxy:
+            proxied.append(
+                FollowerSpec.model_validate(
+                    {
+                        "name": "demo-direct",
+                        "custody": "DIRECT",
+                        "proxy": proxy.direct_proxy,
+                        "copies": copies_proxy,
+                    }
+                )
+            )
     return RunFile(
         followers=[
             *proxied,
@@ -170,6 +185,11 @@ def _intro(eoa_address: str, leaders: list[str], proxy: ProxyDemo | None, proxy_
             f"; demo-proxy's money is in its proxy {short_address(proxy.proxy)} on a local anvil chain, "
             f"{len(proxy.fleet)} fleet workers trade for it on their float and settle with it on chain"
         )
+        if proxy.direct_proxy:
+            text += (
+                f"; demo-direct's proxy {short_address(proxy.direct_proxy)} makes its own orders (DIRECT: "
+                "a worker signs, the exchange settles from the proxy, the commission goes to the treasury)"
+            )
     text += f". All copy the simulator's {len(leaders)} leaders."
     if proxy_note:
         text += f"\nPROXY follower: {proxy_note}"

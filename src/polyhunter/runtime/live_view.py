@@ -173,6 +173,10 @@ def summary_text(result: dict[str, Any]) -> str:
                 lines.append(
                     f"  {name} {short_address(p['proxy'])}: DIRECT (the exchange settles its orders)"
                 )
+                lines.append(
+                    f"    {p.get('copies', 0)} copies, commission {Decimal(p['commission']):.4f} "
+                    f"({p['settled']} paid, {p['pending']} pending), open debt {Decimal(p['open_debt']):.4f}"
+                )
                 continue
             lines.append(
                 f"  {name} {short_address(p['proxy'])}: {p['settled']} settled, {p['pending']} pending, "

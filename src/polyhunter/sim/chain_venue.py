@@ -18,7 +18,9 @@ simulator's ledger sees them (one queue: the chain mirror's sender):
 The ledger stays the matching engine's book (reservations, positions, PnL); the chain holds the balances,
 which equal the ledger's once the queue is sent. ``pending`` is the collateral still in flight per wallet
 (in the ledger, not yet on chain): what the venue's chain reads subtract. ``refusal`` is the CLOB's check
-of a new order against the chain (balance, allowance, approval) before it reaches the book.
+of a new order against the chain (balance, allowance, approval) before it reaches the book; with nothing of
+the maker's in flight, the book's pUSD and shares of the maker are then set to the chain's (money moved by
+plain transfers, e.g. a PROXY fleet worker's settlements with a proxy, is seen by the venue).
 """
 
 from __future__ import annotations
@@ -387,18 +389,53 @@ class ChainVenue:
         """The CLOB's check against the chain: a BUY needs ``amount`` collateral and the exchange's
         allowance for it, a SELL ``amount`` shares and the exchange approved for them. Funds still in
         flight to the wallet (matches not yet mined) count as arrived."""
-        in_flight = bool(self.inflight.get(owner.lower())) or bool(self.pending.get(owner.lower()))
+        in_flight = self._moving(owner)
         if side is Side.BUY:
             allowance = await read_allowance(self.rpc, PUSD, owner, EXCHANGE)
             balance = await read_balance(self.rpc, PUSD, owner)
             if allowance < amount or (balance < amount and not in_flight):
                 return errors.NOT_ENOUGH_BALANCE
-            if not in_flight:  # the book's allowance is the chain's (an approval made since is seen)
+            if not in_flight:  # the book's allowance and balance are the chain's
                 self.engine.ledger.approve(owner, None if allowance >= UNLIMITED else allowance)
+                self._align_cash(owner, balance)
             return None
         if not await read_approved_for_all(self.rpc, CTF, owner, EXCHANGE):
             return errors.NOT_ENOUGH_BALANCE
         self.engine.ledger.set_ctf_approval(owner, True)
-        if not in_flight and await read_position(self.rpc, CTF, owner, token_id) < amount:
+        if in_flight:
+            return None
+        held = await read_position(self.rpc, CTF, owner, token_id)
+        if held < amount:
             return errors.NOT_ENOUGH_BALANCE
+        self._align_shares(owner, token_id, held)
         return None
+
+    def _moving(self, owner: str) -> bool:
+        key = owner.lower()
+        return bool(self.inflight.get(key)) or bool(self.pending.get(key))
+
+    def _align_cash(self, owner: str, on_chain: int) -> None:
+        """The maker's pUSD in the book is the chain's (nothing of it in flight): pUSD moved by transfers
+        the venue did not make (a PROXY fleet worker reimbursed by a proxy, or paying a SELL's proceeds
+        to it) is credited or debited here, before the order is booked."""
+        if self._moving(owner):  # a match of its settled while the chain was read
+            return
+        delta = on_chain - self.expected(owner)
+        if delta:
+            ledger = self.engine.ledger
+            ledger.account(owner).cash += delta
+            ledger.deposited += delta
+            log.debug("chain_venue.cash_aligned", address=owner, delta=delta)
+
+    def _align_shares(self, owner: str, token_id: str, on_chain: int) -> None:
+        """The maker's shares of ``token_id`` in the book are the chain's (moved by plain ERC-1155
+        transfers: a PROXY worker's BUY delivered to the proxy, a SELL's shares pulled from it)."""
+        if self._moving(owner):
+            return
+        acct = self.engine.ledger.account(owner)
+        delta = on_chain - acct.tokens.get(token_id, 0)
+        if delta:
+            acct.tokens[token_id] = on_chain
+            supply = self.engine.ledger.supply
+            supply[token_id] = supply.get(token_id, 0) + delta
+            log.debug("chain_venue.shares_aligned", address=owner, token=token_id, delta=delta)

@@ -319,3 +319,65 @@ async def test_a_paused_proxy_keeps_its_copies_queued_with_backoff(stack: Stack)
     assert "paused" in (row.last_error or "").lower()
     assert await states(stack) == {"SETTLEMENT_PENDING": 1}
     assert await usdc(stack, stack.proxy) == 10 * USDC
+
+
+async def test_direct_commissions_settle_in_one_batch_and_a_short_proxy_owes_only_the_commission(
+    stack: Stack,
+) -> None:
+    """DIRECT copies (the exchange settled their fills from the proxy): only each copy's commission moves,
+    proxy -> treasury, several copies in one transaction; no shares and no collateral move between a
+    worker and the proxy, no float is in use; a proxy short of a commission owes just that, collected once
+    funds arrive."""
+    fee = FEES.on_notional(5 * USDC)
+    await mint(stack, stack.proxy, 2 * fee)  # two of the three commissions
+    worker_id = next(iter(stack.workers))
+    worker = stack.workers[worker_id].address
+    worker_before, shares_before = await usdc(stack, worker), await shares(stack, worker)
+    now = datetime.now(UTC)
+    copies = []
+    for _ in range(3):
+        copy_ids = await stack.store.prewrite(signal_with_key(new_key()), [new_copy(stack.stored)], "t", now)  # type: ignore[arg-type]
+        assert copy_ids
+        copy_id = next(iter(copy_ids.values()))
+        copies.append(copy_id)
+        async with unit_of_work(stack.sessions) as session:
+            new = NewSettlement(
+                copy_id,
+                stack.user_id,
+                stack.proxy,
+                worker_id,
+                Side.BUY,
+                ASSET,
+                10 * USDC,
+                5 * USDC,
+                fee,
+                commission_only=True,
+            )
+            assert await SettlementRepository(session).enqueue_commission(new, now)
+            assert not await SettlementRepository(session).enqueue_commission(new, now)  # once per copy
+    async with unit_of_work(stack.sessions) as session:
+        repo = SettlementRepository(session)
+        assert await repo.float_in_use() == {}
+        assert await repo.unsettled_buy_cost(stack.user_id) == 3 * fee
+    s = settler(stack)
+    await drain(s)
+    assert s.metrics.batches == 1  # three copies, one transaction
+    async with unit_of_work(stack.sessions) as session:
+        rows = list(await session.scalars(select(SettlementRow).order_by(SettlementRow.id)))
+        debts = list(await session.scalars(select(DebtRecord)))
+    assert [(r.status, r.paid_collateral_micro, r.paid_fee_micro) for r in rows] == [
+        (SettlementStatus.SETTLED, 0, fee),
+        (SettlementStatus.SETTLED, 0, fee),
+        (SettlementStatus.SETTLED, 0, 0),
+    ]
+    assert [(d.amount_micro, d.status) for d in debts] == [(fee, DebtStatus.OPEN)]
+    assert await usdc(stack, stack.d.treasury) == 2 * fee
+    assert (await usdc(stack, worker), await shares(stack, worker)) == (worker_before, shares_before)
+    await mint(stack, stack.proxy, USDC)
+    assert await s.recover_debts_once() == 1
+    assert await usdc(stack, stack.d.treasury) == 3 * fee
+    assert await usdc(stack, stack.proxy) == USDC - fee
+    assert (await usdc(stack, worker), await shares(stack, worker)) == (worker_before, shares_before)
+    async with unit_of_work(stack.sessions) as session:
+        ledger = await SettlementRepository(session).ledger(stack.user_id)
+    assert (ledger.reimbursed_micro, ledger.commission_micro, ledger.open_debt_micro) == (0, 3 * fee, 0)

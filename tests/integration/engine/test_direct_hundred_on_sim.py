@@ -1,9 +1,10 @@
 """Issue 15's done-when in DIRECT mode: on the simulator in chain mode, a DIRECT follower (its proxy is the
 maker of its own orders, signature type 3, a fleet worker's signature accepted by the proxy's EIP-1271)
 copies 100 signals, BUYs and SELLs on two markets: every copy ends EXECUTED as the venue answers, the
-proxy's pUSD and outcome shares on chain move exactly by the fills (amounts and fees as recorded, to the
-base unit), the workers' balances do not move at all (they send no transaction: no float, not even gas),
-and nothing is queued for settlement, reimbursed, owed or charged.
+proxy's pUSD and outcome shares on chain move exactly by the fills, their fees and the platform's
+commission (to the base unit), the workers' pUSD does not move at all (no float: they only sign, and send
+the commission batches), nothing is reimbursed or owed, and the commission (50 bps of the notional, 10 % of
+a SELL's profit) is logged once per copy and reaches the treasury in batches of copies.
 
 Signals are fed straight to the engine (no leader trade on the book); before a SELL the chain catches up
 with the BUYs before it (the preflight reads the proxy's shares on chain).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,14 +40,6 @@ SWEEP = {"pending_ttl_s": 1, "expiry_scan_interval_ms": 60_000}  # the test runs
 FEE = {"taker_fee_rate": "0.02"}
 
 
-async def _wallet(stack: ProxyStack, address: str) -> tuple[int, int, int]:
-    """pUSD, gas (wei) and nonce of a worker."""
-    rpc = stack.rig.rpc
-    gas = int(str(await rpc.call("eth_getBalance", [address, "latest"])), 16)
-    nonce = int(str(await rpc.call("eth_getTransactionCount", [address, "latest"])), 16)
-    return await stack.rig.usdc(address), gas, nonce
-
-
 async def test_a_direct_follower_copies_100_signals_from_its_proxy_with_no_float(tmp_path: Path) -> None:
     started = time.monotonic()
     async with proxy_on_sim(tmp_path, direct=True) as p:
@@ -58,7 +52,7 @@ async def test_a_direct_follower_copies_100_signals_from_its_proxy_with_no_float
             "/fee-rate",
             {**FEE, "condition_id": fee_market["condition_id"]},
         )
-        workers = {w.address: await _wallet(stack, w.address) for w in stack.fleet}
+        workers = {w.address: await stack.rig.usdc(w.address) for w in stack.fleet}
         for i in range(SIGNALS):  # B B S on market 0, then on market 1, ...
             market, side = (i // 3) % 2, Side.SELL if i % 3 == 2 else Side.BUY
             if side is Side.SELL:  # it sells the proxy's shares: the BUYs before it are on chain
@@ -66,15 +60,16 @@ async def test_a_direct_follower_copies_100_signals_from_its_proxy_with_no_float
             (done,) = await r.feed(await r.signal(L1, market, size=Decimal(20), side=side))
             assert done["state"] == "EXECUTED", (i, done)
         await r.sim.state.chain_caught_up()
+        await _commissions_settled(r.db)
         copies = rows(
             r.db,
             "SELECT id, side, state, asset, filled_size_micro, filled_notional_micro, fees_micro "
             "FROM copy_trades ORDER BY id",
         )
         await _check_chain_moved_by_the_fills(stack, copies, [str(m["tokens"][0]) for m in p.markets])
-        for address, before in workers.items():  # no float, no settlement, no transaction at all
-            assert await _wallet(stack, address) == before, address
-        _check_nothing_settled(r.db, copies)
+        for address, before in workers.items():  # no float: the workers' pUSD never moves
+            assert await stack.rig.usdc(address) == before, address
+        await _check_commission_only(r.db, stack, copies)
         await _check_orders_were_the_proxys(r, stack)
     print(f"100 DIRECT copies on the simulator in chain mode: {time.monotonic() - started:.1f} s")  # noqa: T201
 
@@ -101,8 +96,43 @@ async def _check_chain_moved_by_the_fills(
         assert await stack.rig.shares(stack.proxy, int(token)) == bought - sold, token
 
 
-def _check_nothing_settled(db: Path, copies: list[dict[str, Any]]) -> None:
-    for table in ("settlements", "reimbursement_ledger", "debt_records", "commission_logs"):
+async def _commissions_settled(db: Path, timeout_s: float = 60) -> None:
+    query = "SELECT COUNT(*) AS n FROM settlements WHERE status != 'SETTLED'"
+    async with asyncio.timeout(timeout_s):
+        while rows(db, query)[0]["n"]:  # noqa: ASYNC110 - a row count
+            await asyncio.sleep(0.05)
+
+
+async def _check_commission_only(db: Path, stack: ProxyStack, copies: list[dict[str, Any]]) -> None:
+    """One commission-only settlement per copy, sent in batches; each copy's commission logged once, on its
+    gross notional; the treasury holds exactly their sum; nothing reimbursed, nothing owed."""
+    settlements = rows(
+        db,
+        "SELECT copy_trade_id, commission_only, shares_micro, fee_micro, paid_collateral_micro, "
+        "paid_fee_micro, tx_hash FROM settlements ORDER BY copy_trade_id",
+    )
+    assert [s["copy_trade_id"] for s in settlements] == [c["id"] for c in copies]
+    assert {s["commission_only"] for s in settlements} == {1}
+    assert {s["paid_collateral_micro"] for s in settlements} == {0}  # no collateral moved by settlement
+    assert all(s["paid_fee_micro"] == s["fee_micro"] for s in settlements)
+    per_tx = Counter(s["tx_hash"] for s in settlements)  # batches: what queued within a flush interval
+    assert len(per_tx) < len(settlements)
+    assert max(per_tx.values()) > 1
+    print(f"DIRECT commissions: {len(settlements)} copies in {len(per_tx)} transactions")  # noqa: T201
+    commissions = rows(db, "SELECT copy_trade_id, amount_micro, basis_micro FROM commission_logs")
+    assert sorted(x["copy_trade_id"] for x in commissions) == [c["id"] for c in copies]  # once per copy
+    notional = {c["id"]: c["filled_notional_micro"] for c in copies}
+    assert all(x["basis_micro"] == notional[x["copy_trade_id"]] for x in commissions)
+    side = {c["id"]: c["side"] for c in copies}
+    for x in commissions:  # 50 bps of the notional; a SELL adds 10 % of its profit, if any
+        on_notional = x["basis_micro"] * 50 // 10_000
+        assert x["amount_micro"] == on_notional or (
+            side[x["copy_trade_id"]] == "SELL" and x["amount_micro"] > on_notional
+        ), x
+    total = sum(x["amount_micro"] for x in commissions)
+    assert total == sum(s["fee_micro"] for s in settlements) > 0
+    assert await stack.rig.usdc(stack.deployment.treasury) == total
+    for table in ("reimbursement_ledger", "debt_records"):
         assert rows(db, f"SELECT COUNT(*) AS n FROM {table}")[0]["n"] == 0, table  # noqa: S608
     (proxy_wallet,) = rows(db, "SELECT id, signature_type FROM wallets WHERE kind = 'PROXY'")
     assert proxy_wallet["signature_type"] == 3

@@ -162,6 +162,9 @@ def test_summary_text_shows_the_proxy_ledger() -> None:
     assert "reimbursed 199.5236, proceeds 23.9467, commission 1.1173" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "PROXY follower: not run" in summary_text({**base, "proxy": {}, "proxy_note": "not run: no anvil"})
-    direct = summary_text({**base, "proxy": {"d": {**proxy, "mode": "DIRECT", "settled": 0, "pending": 0}}})
+    direct_ledger = {**proxy, "mode": "DIRECT", "copies": 52, "settled": 50, "pending": 2}
+    direct = summary_text({**base, "proxy": {"d": {**direct_ledger, "reimbursed": "0", "proceeds": "0"}}})
     assert "d 0xabab…abab: DIRECT (the exchange settles its orders)" in direct
+    assert "52 copies, commission 1.1173 (50 paid, 2 pending), open debt 0.0000" in direct
     assert "reimbursed" not in direct
+    assert max(len(line) for line in direct.splitlines()) <= 80

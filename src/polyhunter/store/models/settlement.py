@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from polyhunter.domain.signal import Side
@@ -117,6 +117,9 @@ class SettlementRow(Base):
     paid_collateral_micro: Mapped[int | None] = mapped_column(BigInteger)  # what moved (less when short)
     paid_fee_micro: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[SettlementStatus] = mapped_column(str_enum(SettlementStatus, "settlement_status"))
+    # DIRECT: only the commission moves (proxy -> treasury); shares and collateral are the fill's, for the
+    # position's average cost, and never move between a worker and the proxy (migration 0012)
+    commission_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     tx_hash: Mapped[str | None] = mapped_column(String(TX_HASH_LEN))
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,9 @@
 commissions and debts. Every amount is integer base units; every movement on chain leaves a row here.
 
 A copy filled by a fleet worker is recorded ``SETTLEMENT_PENDING`` with one ``settlements`` row (QUEUED)
-in the same transaction. A flush marks a batch SUBMITTED with its transaction hash before it is sent; once
+in the same transaction: the row's collateral is what moves between the worker and the proxy (a BUY's cost
+with the venue's taker fee, a SELL's proceeds less it), its fee the platform's commission; the copy keeps the
+gross notional and, as fees, the venue's fee plus the commission. A flush marks a batch SUBMITTED with its transaction hash before it is sent; once
 the transaction is confirmed the batch is SETTLED, each copy EXECUTED, and the reimbursement (BUY), the
 commission and, when the proxy could not pay it all, a debt are written, all in one transaction.
 """
@@ -20,7 +22,14 @@ from polyhunter.domain.commission import Position
 from polyhunter.domain.signal import Side
 from polyhunter.domain.states import CopyTradeState
 from polyhunter.store.enums import DebtStatus, ReimbursementStatus, SettlementStatus
-from polyhunter.store.models import CommissionLog, CopyTrade, DebtRecord, ReimbursementEntry, Wallet
+from polyhunter.store.models import (
+    CommissionLog,
+    CopyConfig,
+    CopyTrade,
+    DebtRecord,
+    ReimbursementEntry,
+    Wallet,
+)
 from polyhunter.store.models.settlement import FleetWorker, SettlementRow
 from polyhunter.store.repos.sql_helpers import rowcount
 
@@ -42,10 +51,19 @@ class NewSettlement:
     side: Side
     asset: str
     shares_micro: int
-    collateral_micro: int  # BUY: the worker's cost; SELL: the proceeds
-    fee_micro: int
+    collateral_micro: int  # BUY: the worker's cost with the venue fee; SELL: the proceeds less it
+    fee_micro: int  # the platform's commission
     cost_basis_micro: int | None = None
     filled_price_micro: int = 0
+    venue_fee_micro: int = 0  # the venue's taker fee the worker paid (inside collateral_micro)
+    commission_only: bool = False  # DIRECT: only ``fee_micro`` moves (proxy -> treasury)
+
+    @property
+    def notional_micro(self) -> int:
+        """The fill's gross notional (venue fee excluded)."""
+        if self.side is Side.BUY:
+            return self.collateral_micro - self.venue_fee_micro
+        return self.collateral_micro + self.venue_fee_micro
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +118,11 @@ class SettlementRepository:
         """Per worker: BUY cost not yet paid back (unsettled, plus what open debts still owe it)."""
         unsettled = await self._s.execute(
             select(SettlementRow.worker_wallet_id, func.sum(SettlementRow.collateral_micro))
-            .where(SettlementRow.side == Side.BUY, SettlementRow.status != SettlementStatus.SETTLED)
+            .where(
+                SettlementRow.side == Side.BUY,
+                SettlementRow.status != SettlementStatus.SETTLED,
+                SettlementRow.commission_only.is_(False),
+            )
             .group_by(SettlementRow.worker_wallet_id)
         )
         used = {int(w): int(v or 0) for w, v in unsettled}
@@ -129,7 +151,8 @@ class SettlementRepository:
         return position
 
     async def unsettled_buy_cost(self, user_id: int) -> int:
-        """BUY cost the user's proxy will pay at settlement (queued or in flight)."""
+        """What the user's proxy will pay at settlement (queued or in flight): BUY costs and their
+        commissions, and DIRECT commissions."""
         owed = await self._s.scalar(
             select(
                 func.coalesce(func.sum(SettlementRow.collateral_micro + SettlementRow.fee_micro), 0)
@@ -137,9 +160,17 @@ class SettlementRepository:
                 SettlementRow.user_id == user_id,
                 SettlementRow.side == Side.BUY,
                 SettlementRow.status != SettlementStatus.SETTLED,
+                SettlementRow.commission_only.is_(False),
             )
         )
-        return int(owed or 0)
+        commission = await self._s.scalar(
+            select(func.coalesce(func.sum(SettlementRow.fee_micro), 0)).where(
+                SettlementRow.user_id == user_id,
+                SettlementRow.status != SettlementStatus.SETTLED,
+                SettlementRow.commission_only.is_(True),
+            )
+        )
+        return int(owed or 0) + int(commission or 0)
 
     async def unsettled_in(self, user_id: int, assets: Sequence[str]) -> int:
         """The user's settlements in ``assets`` not settled yet (their shares or proceeds are with a worker)."""
@@ -171,8 +202,8 @@ class SettlementRepository:
                 state=CopyTradeState.SETTLEMENT_PENDING,
                 filled_size_micro=new.shares_micro,
                 filled_price_micro=new.filled_price_micro,
-                filled_notional_micro=new.collateral_micro,  # exactly what the proxy pays or gets
-                fees_micro=new.fee_micro,
+                filled_notional_micro=new.notional_micro,
+                fees_micro=new.fee_micro + new.venue_fee_micro,  # the proxy bears both
                 executed_at=now,
                 next_retry_at=None,
                 locked_at=None,
@@ -199,6 +230,34 @@ class SettlementRepository:
                 collateral_micro=new.collateral_micro,
                 fee_micro=new.fee_micro,
                 cost_basis_micro=new.cost_basis_micro,
+                status=SettlementStatus.QUEUED,
+                retry_count=0,
+                created_at=now,
+            )
+        )
+        return True
+
+    async def enqueue_commission(self, new: NewSettlement, now: datetime) -> bool:
+        """DIRECT: the copy's commission, queued for the treasury (the copy's own state is the engine's:
+        the exchange settled the fill). False if it was queued before (a reconciled copy)."""
+        exists = await self._s.scalar(
+            select(SettlementRow.id).where(SettlementRow.copy_trade_id == new.copy_trade_id)
+        )
+        if exists is not None:
+            return False
+        await self._s.execute(
+            insert(SettlementRow).values(
+                copy_trade_id=new.copy_trade_id,
+                user_id=new.user_id,
+                proxy_address=new.proxy_address.lower(),
+                worker_wallet_id=new.worker_wallet_id,
+                side=new.side,
+                asset=new.asset,
+                shares_micro=new.shares_micro,
+                collateral_micro=new.collateral_micro,
+                fee_micro=new.fee_micro,
+                cost_basis_micro=new.cost_basis_micro,
+                commission_only=True,
                 status=SettlementStatus.QUEUED,
                 retry_count=0,
                 created_at=now,
@@ -297,9 +356,8 @@ class SettlementRepository:
             reimbursement_id = await self._reimburse(row, paid.collateral_micro, tx_hash, now)
         if paid.fee_micro > 0:
             await self._commission(row, paid.fee_micro, now)
-        short = (row.collateral_micro - paid.collateral_micro if row.side == Side.BUY else 0) + (
-            row.fee_micro - paid.fee_micro
-        )
+        worker_short = row.collateral_micro - paid.collateral_micro if _reimbursed(row) else 0
+        short = worker_short + row.fee_micro - paid.fee_micro
         if short > 0:
             await self._s.execute(
                 insert(DebtRecord).values(
@@ -332,7 +390,10 @@ class SettlementRepository:
         return int(result.scalar_one())
 
     async def _commission(self, row: SettlementRow, amount: int, now: datetime) -> None:
-        basis = row.collateral_micro
+        notional = await self._s.scalar(
+            select(CopyTrade.filled_notional_micro).where(CopyTrade.id == row.copy_trade_id)
+        )
+        basis = int(notional) if notional is not None else row.collateral_micro  # the gross notional
         await self._s.execute(
             insert(CommissionLog).values(
                 user_id=row.user_id,
@@ -426,6 +487,16 @@ class SettlementRepository:
             int(settled or 0),
         )
 
+    async def executed_copies(self, user_id: int) -> int:
+        """The user's copies EXECUTED (a PROXY copy once settled; a DIRECT one as the venue answered)."""
+        n = await self._s.scalar(
+            select(func.count())
+            .select_from(CopyTrade)
+            .join(CopyConfig, CopyConfig.id == CopyTrade.config_id)
+            .where(CopyConfig.user_id == user_id, CopyTrade.state == CopyTradeState.EXECUTED)
+        )
+        return int(n or 0)
+
     async def queue_stats(self, now: datetime) -> tuple[int, float, int]:
         """(depth, lag in seconds of the oldest unsettled, retries so far of the unsettled)."""
         depth, oldest, retries = (
@@ -441,7 +512,12 @@ class SettlementRepository:
         return int(depth), max(lag, 0.0), int(retries)
 
 
+def _reimbursed(row: SettlementRow) -> bool:
+    """The row's collateral is owed to its worker (a PROXY BUY; never a DIRECT commission)."""
+    return row.side == Side.BUY and not row.commission_only
+
+
 def debt_parts(row: SettlementRow) -> tuple[int, int]:
     """(owed to the worker, owed to the treasury) that the settlement of ``row`` left unpaid."""
-    worker = row.collateral_micro - (row.paid_collateral_micro or 0) if row.side == Side.BUY else 0
+    worker = row.collateral_micro - (row.paid_collateral_micro or 0) if _reimbursed(row) else 0
     return max(worker, 0), max(row.fee_micro - (row.paid_fee_micro or 0), 0)
