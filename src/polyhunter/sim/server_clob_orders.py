@@ -134,11 +134,7 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
         raise OrderRejected(INVALID_SIGNATURE, order_id)
     if state.faults.take_version_mismatch():
         raise OrderRejected(ORDER_VERSION_MISMATCH, order_id)
-    if order.signature_type == SignatureType.EOA and order.maker.lower() != order.signer.lower():
-        raise OrderRejected(INVALID_SIGNATURE, order_id)
-    if (own := funder_of(order.signer.lower(), int(order.signature_type))) and order.maker.lower() != own:
-        # as the exchange: a proxy wallet / Safe order's maker must be the signer's own (CREATE2 from it)
-        raise OrderRejected(INVALID_SIGNATURE, order_id)
+    _check_maker(order, order_id)
     order_type = OrderType(body.order_type)
     if not order_type.can_rest and order.maker_amount % 10_000:
         raise OrderRejected(MAKER_PRECISION, order_id)
@@ -155,6 +151,17 @@ def _to_request(request: web.Request, key: ApiKey, raw: Any) -> OrderRequest:
         post_only=body.post_only,
         api_owner=key.api_key,
     )
+
+
+def _check_maker(order: Order, order_id: str) -> None:
+    """As the exchange: an EOA order is made by its signer; a proxy wallet / Safe order (types 1, 2) by
+    the signer's own (CREATE2 from the signer), never by another wallet whose funds it would spend."""
+    maker, signer = order.maker.lower(), order.signer.lower()
+    if order.signature_type == SignatureType.EOA and maker != signer:
+        raise OrderRejected(INVALID_SIGNATURE, order_id)
+    own = funder_of(signer, int(order.signature_type))
+    if own is not None and maker != own:
+        raise OrderRejected(INVALID_SIGNATURE, order_id)
 
 
 async def _place(request: web.Request, key: ApiKey, raw: Any, endpoint: str) -> SubmitResult:
