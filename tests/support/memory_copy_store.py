@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -191,18 +191,22 @@ class MemoryCopyStore:
 
     # ---------------------------------------------------------------- seeds at start
 
-    async def executed_totals(self) -> ExecutedTotals:
+    async def executed_totals(self, users: Collection[int] | None = None) -> ExecutedTotals:
         usdc: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         shares: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        owners: dict[int, int] = {}
         for row in self.copies.values():
             signal = self.signals.get(row.signal_key)
             if row.state is not CopyTradeState.EXECUTED or row.filled_size_micro is None or signal is None:
                 continue
+            if users is not None and row.copy.user_id not in users:
+                continue
+            owners[row.copy.config_id] = row.copy.user_id
             sign = 1 if row.copy.side is Side.BUY else -1
             notional = row.filled_size_micro * (row.filled_price_micro or 0) // 1_000_000
             usdc[(row.copy.config_id, signal.condition_id)] += sign * Decimal(notional) / MICRO
             shares[(row.copy.config_id, row.copy.asset)] += sign * Decimal(row.filled_size_micro) / MICRO
-        return ExecutedTotals(dict(usdc), dict(shares))
+        return ExecutedTotals(dict(usdc), dict(shares), owners)
 
     async def spent_today(self, now: datetime) -> dict[int, int]:
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
