@@ -14,12 +14,16 @@ A config's breaker is read from the Coordinator the first time this process runs
 `forget` (a cluster worker took the partition of its follower: another worker may have opened it;
 engine/handover.py). So an open breaker stays open when its partition moves to another worker, until
 its cooldown ends. Best effort: a Coordinator that cannot be reached leaves the local state as it is
-(logged); a Redis restarted empty forgets open breakers (the next failures open them again).
+(logged). A Redis restarted empty forgets open breakers: a partition's new owner (every worker takes its
+partitions again after that) rebuilds them from the store (`rebuild`: configs whose last `threshold`
+copies that ended within the cooldown all FAILED; conservative: a FAILED copy that never reached the
+venue counts too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from polyhunter.domain.guardrails import CircuitBreaker
 from polyhunter.log import get_logger
@@ -44,6 +48,14 @@ class SharedBreakers:
         self._local: dict[int, CircuitBreaker] = {}
         self._user: dict[int, int] = {}  # config id -> its follower (for `forget`)
         self.loads = 0  # breakers read from the coordinator
+
+    @property
+    def threshold(self) -> int:
+        return self._threshold
+
+    @property
+    def cooldown_ms(self) -> int:
+        return self._cooldown_ms
 
     def local(self, config_id: int) -> CircuitBreaker:
         """This process's breaker of the config (a new, closed one if it has none)."""
@@ -97,6 +109,21 @@ class SharedBreakers:
             await self._coord.drop_counters([_fails_key(config_id), _open_key(config_id)])
         except CoordinatorUnavailable as exc:
             log.warning("breaker state not shared", config=config_id, error=str(exc))
+
+    async def rebuild(self, opened: Mapping[int, datetime], now: datetime) -> None:
+        """Open breakers the store says should be open ({config id: when its last failure ended}),
+        where the coordinator knows none (created if absent: what it knows wins). For a Redis that lost
+        them (restarted empty): a partition's new owner reads its followers' recent copies on take."""
+        for config_id, at in opened.items():
+            at_ms = int(at.timestamp() * 1000)
+            left_ms = at_ms + self._cooldown_ms - int(now.timestamp() * 1000)
+            if left_ms <= 0:
+                continue
+            values = {_open_key(config_id): at_ms, _fails_key(config_id): self._threshold}
+            try:
+                await self._coord.seed_counters(values, left_ms)
+            except CoordinatorUnavailable as exc:
+                log.warning("breaker state not rebuilt", config=config_id, error=str(exc))
 
     def forget(self, users: Callable[[int], bool]) -> int:
         """Drop the local breakers of these followers' configs: read from the coordinator at next use."""

@@ -7,7 +7,8 @@ moved meanwhile: the configs' exposure per market and shares per token (`Followe
 cached funds (`FollowerFunds`), the circuit breakers (`SharedBreakers`) and what an executor keeps in
 process (a paper account). On `release` the cached state is dropped; on `take` it is dropped too and
 read again from where it lives: the exposure from the store's EXECUTED copies, the breakers from the
-coordinator (at their next use), the funds from the venue (at their next use), the executor's state
+coordinator (at their next use; open ones the coordinator lost are rebuilt from the store's recent
+FAILED copies), the funds from the venue (at their next use), the executor's state
 from the store (`reload`: the paper accounts). The daily caps need nothing: they live in the
 coordinator, rebuilt from the store when lost (guard.py). Holds of copies still running here are
 released when those copies end.
@@ -16,6 +17,7 @@ released when those copies end.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.exposure_seed import seed_exposure
@@ -61,6 +63,10 @@ class PartitionHandover:
         self._drop(scope)
         users = sorted(u for u in self._followers() if scope(u))
         await seed_exposure(self._engine.exposure, self._store, users)
+        breakers = self._engine.guard.breakers
+        now = datetime.now(UTC)
+        since = now - timedelta(milliseconds=breakers.cooldown_ms)
+        await breakers.rebuild(await self._store.failing_configs(users, since, breakers.threshold), now)
         for reload in self._reloads:
             await reload(users)
         self.takes += 1

@@ -171,6 +171,14 @@ class CopyStore(Protocol):
         """`users`: only these followers' configs (a partition a cluster worker takes); None: all."""
         ...
 
+    async def failing_configs(
+        self, users: Collection[int], since: datetime, threshold: int
+    ) -> dict[int, datetime]:
+        """Configs of these followers whose last `threshold` copies made since `since` that ended
+        EXECUTED, SETTLEMENT_PENDING or FAILED all FAILED: {config id: when the last of them ended}
+        (an open circuit breaker rebuilt from the store: engine/breakers.py)."""
+        ...
+
     async def spent_today(self, now: datetime) -> dict[int, int]:
         """Micro-USDC each user's BUY copies committed since the start of `now`'s UTC day: PENDING,
         EXECUTED or SETTLEMENT_PENDING; EXECUTED by what it filled, the others by their request."""

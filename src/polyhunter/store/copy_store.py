@@ -258,6 +258,33 @@ class SqlCopyStore:
                 owners[int(config_id)] = int(user_id)
         return ExecutedTotals(dict(usdc_net), dict(shares_net), owners)
 
+    async def failing_configs(
+        self, users: Collection[int], since: datetime, threshold: int
+    ) -> dict[int, datetime]:
+        if not users:
+            return {}
+        ended = (CopyTradeState.EXECUTED, CopyTradeState.SETTLEMENT_PENDING, CopyTradeState.FAILED)
+        rank = func.row_number().over(partition_by=CopyTrade.config_id, order_by=CopyTrade.updated_at.desc())
+        ranked = (
+            select(CopyTrade.config_id, CopyTrade.state, CopyTrade.updated_at, rank.label("rn"))
+            .where(
+                CopyTrade.user_id.in_(sorted(set(users))),
+                CopyTrade.created_at >= since,
+                CopyTrade.state.in_(ended),
+            )
+            .subquery()
+        )
+        sel = select(ranked.c.config_id, ranked.c.state, ranked.c.updated_at).where(ranked.c.rn <= threshold)
+        last: dict[int, list[tuple[CopyTradeState, datetime]]] = defaultdict(list)
+        async with translated_errors(), self.sessions() as session:
+            for config_id, state, at in (await session.execute(sel)).all():
+                last[int(config_id)].append((CopyTradeState(state), at))
+        return {
+            cid: max(at for _, at in rows)
+            for cid, rows in last.items()
+            if len(rows) >= threshold and all(state is CopyTradeState.FAILED for state, _ in rows)
+        }
+
     async def spent_today(self, now: datetime) -> dict[int, int]:
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         sel = (

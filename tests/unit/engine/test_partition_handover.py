@@ -90,8 +90,8 @@ def mine(user_id: int) -> bool:
     return user_id == USER
 
 
-def _setup() -> tuple[MemoryCopyStore, Worker, Worker, StoredConfig]:
-    store, coord = MemoryCopyStore(), MemoryCoordinator()
+def _setup(coord: MemoryCoordinator | None = None) -> tuple[MemoryCopyStore, Worker, Worker, StoredConfig]:
+    store, coord = MemoryCopyStore(), coord or MemoryCoordinator()
     stored = store.add_config(StoredConfig(paper_config(USER, LEADER, "5"), None, True))
     return store, Worker("a", store, coord), Worker("b", store, coord), stored
 
@@ -138,3 +138,21 @@ async def test_a_taken_partition_reads_exposure_again_and_a_released_one_forgets
     assert b.engine.exposure.shares(cid, TOKEN) == Decimal(30)
     assert b.reloaded[-1] == [USER]  # the executors' state of the partition's followers only
     assert (b.handover.takes, a.handover.releases) == (2, 1)
+
+
+async def test_an_open_breaker_the_coordinator_lost_is_rebuilt_from_the_stores_failed_copies() -> None:
+    coord = MemoryCoordinator()
+    _, a, b, _ = _setup(coord)
+    await a.handover.take(mine)
+    a.refuse = True
+    assert [(await a.copy())[0] for _ in range(2)] == [CopyTradeState.FAILED] * 2
+    coord.flush()  # Redis restarted empty: the counters and the breakers' keys are gone
+    a.handover.release(mine)
+    await b.handover.take(mine)
+    assert await b.copy() == (CopyTradeState.SKIPPED, BREAKER)
+    await asyncio.sleep(COOLDOWN_MS / 1000 + 0.05)
+    assert (await b.copy())[0] is CopyTradeState.EXECUTED
+    b.handover.release(mine)
+    await a.handover.take(mine)  # the last copy filled: nothing to rebuild any more
+    a.refuse = False
+    assert (await a.copy())[0] is CopyTradeState.EXECUTED
