@@ -287,8 +287,14 @@ async def test_failing_configs_and_a_partitions_totals(subject: Subject) -> None
     for n, (cfg, state) in enumerate(plan):
         created = await store.prewrite(a_signal(leader), [copy_of(cfg)], "w", t0)
         assert created is not None
-        fill = {"filled_size_micro": 2_000_000, "filled_price_micro": 500_000} if state is EXECUTED else {}
-        outcome = Outcome(created[cfg.config.id], state, error=None if fill else "rejected", **fill)
+        filled = state is EXECUTED
+        outcome = Outcome(
+            created[cfg.config.id],
+            state,
+            error=None if filled else "rejected",
+            filled_size_micro=2_000_000 if filled else None,
+            filled_price_micro=500_000 if filled else None,
+        )
         await store.write_outcomes([outcome], [], t0 + timedelta(seconds=n))
     users = [failing.config.user_id, recovered.config.user_id]
     since = t0 - timedelta(minutes=1)
