@@ -2,8 +2,9 @@
 followers, acknowledge it once its copies are prewritten.
 
 On start the owner first has the engine read its followers' state again (engine/handover.py: exposure,
-paper accounts, breakers, cached funds, as another worker may have left them), then hands on what the database says the partition still owes (store/orphans.py:
-a dead owner's unsent copies, recorded signals without copies), then takes over the group's pending
+paper accounts, breakers, cached funds, as another worker may have left them), then hands on what the
+database says the partition still owes (store/orphans.py: a dead owner's unsent copies, recorded
+signals without copies), then takes over the group's pending
 entries (what a previous owner read and did not acknowledge) and reads them again before new ones: a
 signal is acknowledged only after the engine recorded its copies, so an owner killed at any point leaves
 nothing behind but entries read again by the next owner, whose copies the store's unique (signal key,
