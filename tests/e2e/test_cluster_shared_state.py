@@ -10,8 +10,11 @@ through the change feed (Redis pub/sub). Measured and checked:
 2. An own-wallet follower's breaker opens on the worker owning its partition (the venue refuses its
    orders); that worker stops (SIGTERM: its partitions move at once); the new owner keeps refusing the
    follower's copies (SKIPPED GUARDRAIL_CIRCUIT_BREAKER) until the cooldown ends, then copies again.
-3. "Stop everything" through the API of one worker: every worker stops copying the account's configs
-   within seconds (their copies SKIPPED CONFIG_PAUSED, none executed after).
+3. `polyhunter switches --halt`, then `--resume --dry-run`, then `--live` (the platform switches in the
+   database, published on the change feed): every owner vetoes the copies (GUARDRAIL_KILL_SWITCH, then
+   GUARDRAIL_DRY_RUN) within seconds, none sent, then copies again. Then "stop everything" through the
+   API of one worker: every worker stops copying the account's configs within seconds (their copies
+   SKIPPED CONFIG_PAUSED, none executed after).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from polyhunter.cluster.partitions import partition_of
 from polyhunter.cluster.worker import cluster_prefix
 from polyhunter.settings import ClusterSettings
 from tests.support.api_stack import sign_up
-from tests.support.cli_runs import CLI, admin
+from tests.support.cli_runs import CLI, admin, setting_env
 from tests.support.cluster_lab import Hosts, Worker, drop_keys, pg, sim_leaders, start_sim, status, worker_env
 from tests.support.pg_databases import create_pg_database, drop_pg_database
 from tests.support.processes import stop_process
@@ -128,7 +131,7 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(480)
 def test_feed_breaker_and_kill_switch_reach_every_worker(tmp_path: Path) -> None:
     key_prefix = f"t-shared-{uuid.uuid4().hex[:10]}"
     eoa_key, eoa_maker = follower_key("shared", 0)
@@ -246,24 +249,55 @@ def test_feed_breaker_and_kill_switch_reach_every_worker(tmp_path: Path) -> None
         alive = {heir.id, third.id}
         _until(lambda: set(owners().values()) == alive, 30, "the new worker owns partitions")
         by_owner = {w: sorted(u for u in paper if owners()[partition_of(u, PARTITIONS)] == w) for w in alive}
+
+        def everywhere(reason: str, since: datetime) -> Callable[[], bool]:
+            def check() -> bool:
+                rows = pg(
+                    dsn,
+                    "SELECT DISTINCT user_id FROM copy_trades "  # noqa: S608 - test data
+                    f"WHERE reason = '{reason}' AND created_at > '{since.isoformat()}'",
+                )
+                users = {int(r["user_id"]) for r in rows}
+                return all(users & set(us) for us in by_owner.values() if us)
+
+            return check
+
+        def sent_after(at: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
+            """Copies sent (EXECUTED or FAILED) made from STOP_LIMIT_S after `at` (until `until`)."""
+            end = "" if until is None else f"AND created_at < '{until.isoformat()}'"
+            return pg(
+                dsn,
+                "SELECT user_id, state, created_at FROM copy_trades WHERE state IN ('EXECUTED', 'FAILED') "  # noqa: S608
+                f"AND created_at > '{(at + timedelta(seconds=STOP_LIMIT_S)).isoformat()}' {end}",
+            )
+
+        # 3a. The platform switches (`polyhunter switches`): halted, then dry run, then live again.
+        cli_env = {**env, **setting_env({"db.url": f"postgresql+asyncpg://127.0.0.1:5432/{db}"})}
+        cli_env.update(setting_env({"coord.redis_url": "redis://127.0.0.1:6379/0"}))
+
+        def switch(*flags: str) -> datetime:
+            out = subprocess.run(  # noqa: S603 - our own CLI
+                [*CLI, "switches", *flags], env=cli_env, capture_output=True, check=True, timeout=60
+            )
+            assert json.loads(out.stdout)["halted"] == ("--halt" in flags), out.stdout
+            return datetime.now(UTC)
+
+        halted_at = switch("--halt")
+        _until(everywhere("GUARDRAIL_KILL_SWITCH", halted_at), 30, "every owner halted")
+        time.sleep(STOP_LIMIT_S)
+        dry_at = switch("--resume", "--dry-run")
+        _until(everywhere("GUARDRAIL_DRY_RUN", dry_at), 30, "every owner in dry run")
+        time.sleep(STOP_LIMIT_S)
+        live_at = switch("--live")
+        _until(lambda: sent_after(live_at - timedelta(seconds=STOP_LIMIT_S)), 30, "copies sent again")
+        halted_late, dry_late = sent_after(halted_at, dry_at), sent_after(dry_at, live_at)
+
+        # 3b. "Stop everything" through the new worker's API.
         stopped = Api(base3, api.token).call("POST", "/api/v1/stop")
         stop_at = datetime.now(UTC)
         assert stopped["configs"] == PAPER + 1
-
-        def paused_everywhere() -> bool:
-            rows = pg(
-                dsn,
-                "SELECT DISTINCT user_id FROM copy_trades WHERE reason = 'CONFIG_PAUSED'",
-            )
-            users = {int(r["user_id"]) for r in rows}
-            return all(users & set(us) for us in by_owner.values() if us)
-
-        _until(paused_everywhere, 30, "copies skipped CONFIG_PAUSED on every owner")
-        late = pg(
-            dsn,
-            "SELECT user_id, state, created_at FROM copy_trades WHERE state IN ('EXECUTED', 'FAILED') "  # noqa: S608
-            f"AND created_at > '{(stop_at + timedelta(seconds=STOP_LIMIT_S)).isoformat()}'",
-        )
+        _until(everywhere("CONFIG_PAUSED", stop_at), 30, "copies skipped CONFIG_PAUSED on every owner")
+        late = sent_after(stop_at)
         last_exec = pg(dsn, "SELECT max(created_at) AS at FROM copy_trades WHERE state = 'EXECUTED'")[0]["at"]
         for w in workers:
             if w is not victim:
@@ -283,3 +317,5 @@ def test_feed_breaker_and_kill_switch_reach_every_worker(tmp_path: Path) -> None
     assert recovered[0]["created_at"] >= open_until - timedelta(seconds=1)
     assert all(len(v) > 0 for v in by_owner.values()), by_owner
     assert late == [], late
+    assert halted_late == [], halted_late
+    assert dry_late == [], dry_late

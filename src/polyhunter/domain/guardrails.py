@@ -8,6 +8,7 @@ from enum import StrEnum
 
 
 class GuardrailRule(StrEnum):
+    KILL_SWITCH = "KILL_SWITCH"  # the platform is halted (`polyhunter switches --halt`)
     DRY_RUN = "DRY_RUN"
     CIRCUIT_BREAKER = "CIRCUIT_BREAKER"
     PER_TRADE_MAX = "PER_TRADE_MAX"

@@ -27,6 +27,7 @@ the counters instead (`drop_counters`), and they are rebuilt from the store, whi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -118,6 +119,9 @@ class Guard:
         self.reseeds = 0  # times counters were rebuilt from the store after being found missing
         self.limits = limits
         self.breakers = SharedBreakers(coord, breaker_failures, breaker_cooldown_ms)
+        # the platform switches in the database (`polyhunter switches`), set by the live sync
+        self.halted = False
+        self.dry_run = False
         self._user_limits: dict[int, GuardrailLimits] = {}  # followers with limits of their own
         self._kept: dict[int, Reservation] = {}  # copy trade id -> what its unknown order still holds
 
@@ -259,8 +263,12 @@ class Guard:
         day = _day(now)
         micro = to_micro(notional)
         now_ms = int(now.timestamp() * 1000)
+        if self.halted:
+            return None, Veto(GuardrailRule.KILL_SWITCH, "the platform is halted: nothing is sent")
         breaker_open = await self.breakers.is_open(config_id, user_id, now_ms)
         limits = self.limits_for(user_id)
+        if self.dry_run and not limits.dry_run:
+            limits = dataclasses.replace(limits, dry_run=True)
         if limits.dry_run or breaker_open or notional > limits.max_trade_usdc:
             veto = check_guardrails(limits, GuardrailInput(notional, Decimal(0), Decimal(0), breaker_open))
             return None, veto

@@ -12,7 +12,9 @@ moved, it loads the accounts' followers and the leaders they need, then
 * ingestion follows exactly the run file's leaders plus the accounts' (watched, or copied by an
   active config): a new leader is in every source's filter from the next frame or poll round;
 * the engine forgets its cached configs, so a new, changed, paused or removed config is read at the
-  next signal.
+  next signal;
+* the platform switches (`polyhunter switches`: halted, dry run) reach the guardrails: every copy after
+  them is vetoed KILL_SWITCH or DRY_RUN.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from polyhunter.secretbox import SecretBox
 from polyhunter.service.resources import follower_spec
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.owned import FollowerRow, OwnedRepository
-from polyhunter.store.repos.platform import change_version
+from polyhunter.store.repos.platform import change_version, switches
 from polyhunter.store.repos.wallets import WalletRepository
 from polyhunter.store.sessions import SessionFactory
 from polyhunter.task_drain import raise_if_cancelled
@@ -139,6 +141,11 @@ class LiveSync:
         return True
 
     async def apply(self) -> None:
+        async with unit_of_work(self.sessions) as session:
+            halted, dry_run = await switches(session)
+        if (halted, dry_run) != (self.guard.halted, self.guard.dry_run):
+            log.warning("platform switches changed", halted=halted, dry_run=dry_run)
+            self.guard.halted, self.guard.dry_run = halted, dry_run
         for f in await account_followers(self.sessions, self.box):
             await self._follower(f)
         async with unit_of_work(self.sessions) as session:

@@ -156,3 +156,15 @@ async def test_an_open_breaker_the_coordinator_lost_is_rebuilt_from_the_stores_f
     await a.handover.take(mine)  # the last copy filled: nothing to rebuild any more
     a.refuse = False
     assert (await a.copy())[0] is CopyTradeState.EXECUTED
+
+
+async def test_the_platform_switches_veto_every_copy_before_it_is_sent() -> None:
+    """`polyhunter switches` (read by the live sync into the guard): halted, then dry run, then live."""
+    _, a, _, _ = _setup()
+    a.guard.halted = True
+    assert await a.copy() == (CopyTradeState.SKIPPED, "GUARDRAIL_KILL_SWITCH")
+    a.guard.halted, a.guard.dry_run = False, True
+    assert await a.copy() == (CopyTradeState.SKIPPED, "GUARDRAIL_DRY_RUN")
+    assert a.executor.sent == []
+    a.guard.dry_run = False
+    assert (await a.copy())[0] is CopyTradeState.EXECUTED
