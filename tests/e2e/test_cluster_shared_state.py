@@ -275,22 +275,26 @@ def test_feed_breaker_and_kill_switch_reach_every_worker(tmp_path: Path) -> None
         cli_env = {**env, **setting_env({"db.url": f"postgresql+asyncpg://127.0.0.1:5432/{db}"})}
         cli_env.update(setting_env({"coord.redis_url": "redis://127.0.0.1:6379/0"}))
 
-        def switch(*flags: str) -> datetime:
+        def switch(*flags: str) -> tuple[datetime, datetime]:
+            """When the command started and when it returned (it switched in between)."""
+            before = datetime.now(UTC)
             out = subprocess.run(  # noqa: S603 - our own CLI
                 [*CLI, "switches", *flags], env=cli_env, capture_output=True, check=True, timeout=60
             )
             assert json.loads(out.stdout)["halted"] == ("--halt" in flags), out.stdout
-            return datetime.now(UTC)
+            return before, datetime.now(UTC)
 
-        halted_at = switch("--halt")
+        _, halted_at = switch("--halt")
         _until(everywhere("GUARDRAIL_KILL_SWITCH", halted_at), 30, "every owner halted")
+        halt_s = (datetime.now(UTC) - halted_at).total_seconds()
         time.sleep(STOP_LIMIT_S)
-        dry_at = switch("--resume", "--dry-run")
+        halted_until, dry_at = switch("--resume", "--dry-run")
         _until(everywhere("GUARDRAIL_DRY_RUN", dry_at), 30, "every owner in dry run")
+        dry_s = (datetime.now(UTC) - dry_at).total_seconds()
         time.sleep(STOP_LIMIT_S)
-        live_at = switch("--live")
+        dry_until, live_at = switch("--live")
         _until(lambda: sent_after(live_at - timedelta(seconds=STOP_LIMIT_S)), 30, "copies sent again")
-        halted_late, dry_late = sent_after(halted_at, dry_at), sent_after(dry_at, live_at)
+        halted_late, dry_late = sent_after(halted_at, halted_until), sent_after(dry_at, dry_until)
 
         # 3b. "Stop everything" through the new worker's API.
         stopped = Api(base3, api.token).call("POST", "/api/v1/stop")
@@ -308,6 +312,8 @@ def test_feed_breaker_and_kill_switch_reach_every_worker(tmp_path: Path) -> None
         f"breaker: {len(opened)} refused at the first owner, {len(in_cooldown)} at the new owner "
         f"({len(refused_after)} seen first), "
         f"copying again {recovered_s:.1f} s after it opened (cooldown {COOLDOWN_S} s); "
+        f"switches: every owner vetoing within {halt_s:.1f} s (halt) / {dry_s:.1f} s (dry run) of the "
+        f"command (the next fill of each), nothing sent; "
         f"stop: last executed copy {(last_exec - stop_at).total_seconds():+.2f} s after the stop, "
         f"owners {[len(v) for v in by_owner.values()]} followers each"
     )
