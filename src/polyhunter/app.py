@@ -29,6 +29,7 @@ from polyhunter.api.leader_rank import LeaderRankings
 from polyhunter.api.server import ApiServer
 from polyhunter.cluster.status import export_cluster
 from polyhunter.cluster.worker import ClusterWorker, cluster_prefix, cluster_redis
+from polyhunter.coord.change_feed import ChangeFeed, changes_channel
 from polyhunter.coord.factory import make_coordinator, redis_key_prefix, redis_pool_size
 from polyhunter.coord.redis_coord import RedisCoordinator
 from polyhunter.domain.copy_config import CustodyMode
@@ -38,6 +39,7 @@ from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.copy_records import CopyRecord
 from polyhunter.engine.exposure_seed import seed_exposure
 from polyhunter.engine.guard import Guard
+from polyhunter.engine.handover import PartitionHandover, Reload
 from polyhunter.engine.intake_metrics import export_intake
 from polyhunter.engine.lifecycle import MarketLifecycle
 from polyhunter.engine.market_meta import MarketDirectory
@@ -282,7 +284,11 @@ async def build_app(
     )
     await seed_exposure(engine.exposure, copy_store)  # per-market caps survive a restart
     cluster = None
+    known_followers = {f.user_id for f in followers}  # the live sync adds the accounts' new ones
     if roles is not None:
+        handover = PartitionHandover(
+            engine, copy_store, lambda: known_followers, executor_reloads(custody, build, executors)
+        )
         cluster = ClusterWorker(
             s.cluster,
             cluster_redis(s.coord.redis_url, s.cluster.partitions, s.cluster.read_block_ms),
@@ -294,6 +300,8 @@ async def build_app(
             release_orphans=functools.partial(
                 recover_partition, sessions, window=timedelta(seconds=s.ingest.max_signal_age_s)
             ),
+            take=handover.take,
+            release=handover.release,
         )
         closers.append(cluster.close)
         await cluster.start()
@@ -363,21 +371,44 @@ async def build_app(
         engine,
         ingest,
         run_leaders,
-        {f.user_id for f in followers},
+        known_followers,
         interval_s=s.api.sync_interval_ms / 1000,
+        feed=change_feed(s, deployment, closers),
     )
     await app.live.start()
     app.auth = AuthService(sessions, session_ttl_s=s.api.session_ttl_s)
     if serve_api:
         platform = Platform(
             app.auth,
-            PlatformService(sessions, box, custody),
+            PlatformService(sessions, box, custody, notify=app.live.notify),
             s.api.secure_cookies,
             pnl=PnlService(sessions),
             rankings=LeaderRankings(data_api),
         )
         app.api = ApiServer(create_app(registry, app.queries, app.health, platform), s.api.host, s.api.port)
     return app
+
+
+def change_feed(s: Settings, deployment: str, closers: list[Closer]) -> ChangeFeed | None:
+    """The config change feed on Redis (coord/change_feed.py); None without Redis (one process: the
+    service layer wakes its own live sync)."""
+    if s.coord.backend != "redis":
+        return None
+    feed = ChangeFeed(s.coord.redis_url, changes_channel(redis_key_prefix(s.coord, deployment)))
+    closers.append(feed.close)
+    return feed
+
+
+def executor_reloads(
+    custody: CustodyRegistry, build: BuildContext, executors: dict[CustodyMode, Executor]
+) -> list[Reload]:
+    """Each custody's `reload` of a taken partition's followers (paper accounts), bound to its executor."""
+    out: list[Reload] = []
+    for kind in custody:
+        executor = executors.get(kind.mode)
+        if kind.reload is not None and executor is not None:
+            out.append(functools.partial(kind.reload, build, executor))
+    return out
 
 
 def market_lifecycle(

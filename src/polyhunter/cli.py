@@ -19,6 +19,7 @@ from polyhunter.commands import (
     run,
     serve,
     sim,
+    switches,
     wallet,
     watch,
     worker,
@@ -38,6 +39,7 @@ app.add_typer(sim.app, name="sim")
 app.command("run")(run.run)
 app.command("worker")(worker.worker)
 app.add_typer(cluster.app, name="cluster")
+app.command("switches")(switches.switches_command)
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +45,7 @@ class CopyRow:
     fees_micro: int | None = None
     venue_order_id: str | None = None
     executed_at: datetime | None = None
+    ended_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +163,7 @@ class MemoryCopyStore:
             row.filled_size_micro, row.filled_price_micro = o.filled_size_micro, o.filled_price_micro
             row.fees_micro, row.venue_order_id = o.fees_micro, o.venue_order_id
             row.executed_at = now if o.state is CopyTradeState.EXECUTED else None
+            row.ended_at = now
             row.locked_at = row.locked_by = None
 
     def _finish_orders(self, outcomes: Sequence[Outcome], unfilled: OrderStatus) -> None:
@@ -191,18 +193,38 @@ class MemoryCopyStore:
 
     # ---------------------------------------------------------------- seeds at start
 
-    async def executed_totals(self) -> ExecutedTotals:
+    async def executed_totals(self, users: Collection[int] | None = None) -> ExecutedTotals:
         usdc: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         shares: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        owners: dict[int, int] = {}
         for row in self.copies.values():
             signal = self.signals.get(row.signal_key)
             if row.state is not CopyTradeState.EXECUTED or row.filled_size_micro is None or signal is None:
                 continue
+            if users is not None and row.copy.user_id not in users:
+                continue
+            owners[row.copy.config_id] = row.copy.user_id
             sign = 1 if row.copy.side is Side.BUY else -1
             notional = row.filled_size_micro * (row.filled_price_micro or 0) // 1_000_000
             usdc[(row.copy.config_id, signal.condition_id)] += sign * Decimal(notional) / MICRO
             shares[(row.copy.config_id, row.copy.asset)] += sign * Decimal(row.filled_size_micro) / MICRO
-        return ExecutedTotals(dict(usdc), dict(shares))
+        return ExecutedTotals(dict(usdc), dict(shares), owners)
+
+    async def failing_configs(
+        self, users: Collection[int], since: datetime, threshold: int
+    ) -> dict[int, datetime]:
+        ended = (CopyTradeState.EXECUTED, CopyTradeState.SETTLEMENT_PENDING, CopyTradeState.FAILED)
+        last: dict[int, list[CopyRow]] = defaultdict(list)
+        for row in self.copies.values():
+            if row.copy.user_id in users and row.created_at >= since and row.state in ended:
+                last[row.copy.config_id].append(row)
+        out = {}
+        for cid, rows in last.items():
+            rows.sort(key=lambda r: (r.ended_at or r.created_at, r.id), reverse=True)
+            recent = rows[:threshold]
+            if len(recent) >= threshold and all(r.state is CopyTradeState.FAILED for r in recent):
+                out[cid] = max(r.ended_at or r.created_at for r in recent)
+        return out
 
     async def spent_today(self, now: datetime) -> dict[int, int]:
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

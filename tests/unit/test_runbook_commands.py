@@ -68,7 +68,7 @@ def test_each_runbook_command_exists(line: str) -> None:
     assert path, f"{line}: no such polyhunter command"
     runs_alone = getattr(command, "invoke_without_command", False)  # `polyhunter sim` serves by itself
     assert runs_alone or not is_group(command), f"{line}: {' '.join(path)} needs a subcommand"
-    known = {opt for param in command.params for opt in param.opts}
+    known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}  # --x/--no-x
     for token in tokens[len(path) :]:
         if token.startswith("-"):
             assert token.split("=", 1)[0] in known, f"{line}: {token} is not an option of {' '.join(path)}"

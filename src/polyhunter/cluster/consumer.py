@@ -1,8 +1,10 @@
 """One owned partition: read its consumer group, hand each signal to the engine for the partition's
 followers, acknowledge it once its copies are prewritten.
 
-On start the owner first hands on what the database says the partition still owes (store/orphans.py:
-a dead owner's unsent copies, recorded signals without copies), then takes over the group's pending
+On start the owner first has the engine read its followers' state again (engine/handover.py: exposure,
+paper accounts, breakers, cached funds, as another worker may have left them), then hands on what the
+database says the partition still owes (store/orphans.py: a dead owner's unsent copies, recorded
+signals without copies), then takes over the group's pending
 entries (what a previous owner read and did not acknowledge) and reads them again before new ones: a
 signal is acknowledged only after the engine recorded its copies, so an owner killed at any point leaves
 nothing behind but entries read again by the next owner, whose copies the store's unique (signal key,
@@ -40,6 +42,8 @@ log = get_logger(__name__)
 Handle = Callable[[list[Signal], ConfigScope], Awaitable[None]]
 # the signals of copies a dead owner prewrote and never sent, released (store/orphans.py)
 Recover = Callable[[ConfigScope], Awaitable[list[Signal]]]
+# the partition's followers' state read again by the engine (engine/handover.py), before any signal
+Take = Callable[[ConfigScope], Awaitable[None]]
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, ResponseError, OSError)
 BACKOFF_S = (0.1, 5.0)
 
@@ -67,6 +71,7 @@ class PartitionConsumer:
         read_count: int,
         block_ms: int,
         recover: Recover | None = None,
+        take: Take | None = None,
     ) -> None:
         self.partition = partition
         self._consumer = consumer
@@ -79,6 +84,7 @@ class PartitionConsumer:
         self.stats = PartitionStats()
         self._recover = recover
         self._orphans: list[Signal] | None = None if recover is not None else []
+        self._take = take
 
     async def run(self) -> None:
         delay = BACKOFF_S[0]
@@ -126,6 +132,9 @@ class PartitionConsumer:
         entries lost with a Redis that restarted empty). False if that failed (retried after a backoff:
         the released signals are kept)."""
         try:
+            if self._take is not None:  # the followers' state as the store has it, before any signal
+                await self._take(self.scope)
+                self._take = None
             if self._orphans is None and self._recover is not None:
                 self._orphans = await self._recover(self.scope)
             if self._orphans:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer
+from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer, Take
 from polyhunter.cluster.membership import Member, Membership
 from polyhunter.cluster.partitions import wanted_by
 from polyhunter.cluster.stream import Position, SignalStream
@@ -104,7 +104,11 @@ class ClusterWorker:
         handle: Handle | None = None,
         record: RecordSignals | None = None,
         release_orphans: ReleaseOrphans | None = None,
+        take: Take | None = None,
+        release: Callable[[ConfigScope], None] | None = None,
     ) -> None:
+        """`take` / `release`: the engine's state of a partition's followers is read again when the
+        partition is taken, before its first signal, and dropped when it is given up (engine/handover.py)."""
         self.settings = settings
         self.redis = redis
         self.id = worker_id
@@ -123,6 +127,8 @@ class ClusterWorker:
         self._handle = handle
         self._record = record
         self._release_orphans = release_orphans
+        self._take = take
+        self._release = release
         self._held: dict[int, _Held] = {}
         self.positions: dict[int, Position] = {}
         self.members: list[Member] = []
@@ -236,6 +242,7 @@ class ClusterWorker:
             read_count=self.settings.read_count,
             block_ms=self.settings.read_block_ms,
             recover=None if self._release_orphans is None else self._orphans_of,
+            take=self._take,
         )
         held = _Held(consumer, asyncio.create_task(consumer.run(), name=f"partition-{p}"), valid_until)
         holder.append(held)
@@ -274,6 +281,7 @@ class ClusterWorker:
                 held.task.cancel()
                 del self._held[p]
                 self.counters.leases_lost += 1
+                self._dropped(held.consumer)
 
     async def _stop_consumers(self, partitions: list[int], *, release: bool = True) -> None:
         stopping = [self._held.pop(p) for p in partitions if p in self._held]
@@ -285,12 +293,17 @@ class ClusterWorker:
                 log.error("partition consumer did not stop in time; left behind", task=task.get_name())
         for held in stopping:
             p = held.consumer.partition
+            self._dropped(held.consumer)
             if release:
                 try:
                     await self.membership.release(p, self.id)
                 except REDIS_ERRORS as exc:  # it expires by itself
                     log.warning("partition lease not released", partition=p, error=repr(exc))
             log.info("partition handed over", partition=p, worker=self.id)
+
+    def _dropped(self, consumer: PartitionConsumer) -> None:
+        if self._release is not None:
+            self._release(consumer.scope)
 
     async def leave(self) -> None:
         """A clean stop: consumers stopped, leases released, membership removed (others take over now)."""

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 
 class GuardrailRule(StrEnum):
+    KILL_SWITCH = "KILL_SWITCH"  # the platform is halted (`polyhunter switches --halt`)
     DRY_RUN = "DRY_RUN"
     CIRCUIT_BREAKER = "CIRCUIT_BREAKER"
     PER_TRADE_MAX = "PER_TRADE_MAX"
@@ -99,3 +100,14 @@ class CircuitBreaker:
     @property
     def consecutive_failures(self) -> int:
         return self._failures
+
+    @property
+    def opened_at_ms(self) -> int | None:
+        return self._opened_at_ms
+
+    def restore(self, failures: int, opened_at_ms: int | None) -> None:
+        """Take the state another process left (shared breakers: engine/breakers.py)."""
+        self._failures = max(0, failures)
+        self._opened_at_ms = opened_at_ms
+        if opened_at_ms is not None:
+            self._failures = max(self._failures, self._threshold)

@@ -82,6 +82,11 @@ class FollowerFunds:
             return await load()  # kept in process (paper): always current, nothing to cache
         return await self.cache.get((custody, user_id, token), load)
 
+    def forget_users(self, users: Callable[[int], bool]) -> int:
+        """Drop the cached funds of these followers (their partition moved: engine/handover.py). Holds of
+        copies still in flight here stay: they are released when those copies end."""
+        return self.cache.invalidate_where(lambda key: users(key[1]))
+
     def held(self, key: FundsKey) -> Decimal:
         return self._held.get(key, Decimal(0))
 

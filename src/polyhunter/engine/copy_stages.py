@@ -235,7 +235,7 @@ class CopyStages:
                 break
             self.pricer.invalidate(signal.asset)  # the book moved: re-read it before the next step
         assert sent is not None
-        return self._record_result(work, *sent)
+        return await self._record_result(work, *sent)
 
     async def _preflight(
         self, work: CopyWork, shares: Decimal, price: PriceDecision
@@ -302,12 +302,11 @@ class CopyStages:
                 log.warning("executor error after sending; result unknown", config=cfg.id, error=str(exc))
                 return ExecutionResult(ExecStatus.UNKNOWN, error=str(exc), retryable=True)
 
-    def _record_result(self, work: CopyWork, result: ExecutionResult, price: PriceDecision) -> int:
+    async def _record_result(self, work: CopyWork, result: ExecutionResult, price: PriceDecision) -> int:
         signal, cfg = work.signal, work.stored.config
-        breaker = self.guard.breaker(cfg.id)
+        breakers = self.guard.breakers
         match result.status:
             case ExecStatus.FILLED | ExecStatus.PARTIAL:
-                breaker.record_success()
                 work.counted = True
                 self.exposure.add(
                     cfg.id,
@@ -316,6 +315,7 @@ class CopyStages:
                     result.notional,
                     signal.asset,
                     result.filled_shares,
+                    user_id=cfg.user_id,
                 )
                 self._reporter.finish(
                     work,
@@ -325,6 +325,7 @@ class CopyStages:
                     tick=price.tick_size,
                     notional=result.amount,
                 )
+                await breakers.succeeded(cfg.id)
                 return to_micro(result.notional) if signal.side is Side.BUY else 0
             case ExecStatus.UNKNOWN:
                 self.stats.unknown += 1
@@ -339,8 +340,8 @@ class CopyStages:
                 self.markets_closed.note(signal.condition_id)
                 return 0
             case ExecStatus.KILLED | ExecStatus.REJECTED:  # nothing filled: failed, with the venue's text
-                breaker.record_failure(int(time.time() * 1000))
                 self._reporter.finish(work, FAILED, error=result.error or "rejected")
+                await breakers.failed(cfg.id, int(time.time() * 1000))
                 return 0
             case _:
                 assert_never(result.status)

@@ -12,13 +12,18 @@ only differ after a SELL of shares the config did not buy itself.)
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from polyhunter.engine.positions import FollowerExposure
 from polyhunter.ports.store import CopyStore
 
 
-async def seed_exposure(exposure: FollowerExposure, store: CopyStore) -> None:
-    totals = await store.executed_totals()
+async def seed_exposure(
+    exposure: FollowerExposure, store: CopyStore, users: Collection[int] | None = None
+) -> None:
+    """`users`: only these followers' configs (a partition taken by a cluster worker); None: all."""
+    totals = await store.executed_totals(users)
     for (config_id, condition_id), total in totals.usdc.items():
-        exposure.seed(config_id, condition_id, total)
+        exposure.seed(config_id, condition_id, total, totals.users.get(config_id))
     for (config_id, token_id), held in totals.shares.items():
-        exposure.seed_shares(config_id, token_id, held)
+        exposure.seed_shares(config_id, token_id, held, totals.users.get(config_id))

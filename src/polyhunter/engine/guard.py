@@ -1,4 +1,5 @@
-"""Guardrail state around the pure rules: daily notional reserved in the Coordinator, breakers per config.
+"""Guardrail state around the pure rules: daily notional reserved in the Coordinator, breakers per config
+(shared through the Coordinator too: breakers.py).
 
 A BUY copy reserves its notional in the user's and the global daily counters before it is sent
 (one atomic add to both, across supervisors with Redis); a veto or a copy that does not spend gives
@@ -26,6 +27,7 @@ the counters instead (`drop_counters`), and they are rebuilt from the store, whi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ from polyhunter.domain.guardrails import (
     check_guardrails,
 )
 from polyhunter.domain.signal import Side, from_micro, to_micro
+from polyhunter.engine.breakers import SharedBreakers
 from polyhunter.log import get_logger
 from polyhunter.ports.coordinator import Coordinator, CoordinatorUnavailable
 
@@ -115,9 +118,10 @@ class Guard:
         self._unreachable_until = 0.0  # monotonic time until which a failed coordinator gets one try
         self.reseeds = 0  # times counters were rebuilt from the store after being found missing
         self.limits = limits
-        self._breaker_failures = breaker_failures
-        self._breaker_cooldown_ms = breaker_cooldown_ms
-        self._breakers: dict[int, CircuitBreaker] = {}
+        self.breakers = SharedBreakers(coord, breaker_failures, breaker_cooldown_ms)
+        # the platform switches in the database (`polyhunter switches`), set by the live sync
+        self.halted = False
+        self.dry_run = False
         self._user_limits: dict[int, GuardrailLimits] = {}  # followers with limits of their own
         self._kept: dict[int, Reservation] = {}  # copy trade id -> what its unknown order still holds
 
@@ -139,10 +143,8 @@ class Guard:
         return self._user_limits.get(user_id, self.limits)
 
     def breaker(self, config_id: int) -> CircuitBreaker:
-        b = self._breakers.get(config_id)
-        if b is None:
-            b = self._breakers[config_id] = CircuitBreaker(self._breaker_failures, self._breaker_cooldown_ms)
-        return b
+        """This process's breaker of the config (shared through the coordinator: engine/breakers.py)."""
+        return self.breakers.local(config_id)
 
     async def seed(
         self, now: datetime, per_user_micro: dict[int, int], global_micro: int, users: Iterable[int] = ()
@@ -261,8 +263,12 @@ class Guard:
         day = _day(now)
         micro = to_micro(notional)
         now_ms = int(now.timestamp() * 1000)
-        breaker_open = self.breaker(config_id).is_open(now_ms)
+        if self.halted:
+            return None, Veto(GuardrailRule.KILL_SWITCH, "the platform is halted: nothing is sent")
+        breaker_open = await self.breakers.is_open(config_id, user_id, now_ms)
         limits = self.limits_for(user_id)
+        if self.dry_run and not limits.dry_run:
+            limits = dataclasses.replace(limits, dry_run=True)
         if limits.dry_run or breaker_open or notional > limits.max_trade_usdc:
             veto = check_guardrails(limits, GuardrailInput(notional, Decimal(0), Decimal(0), breaker_open))
             return None, veto

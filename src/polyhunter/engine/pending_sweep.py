@@ -174,6 +174,7 @@ class PendingSweeper:
                         result.filled_shares * result.avg_price,
                         row.asset,
                         result.filled_shares,
+                        user_id=row.user_id,
                     )
         else:
             self._engine.counted_unwritten.discard(row.id)  # settled either way: nothing to remember

@@ -109,6 +109,18 @@ class FollowerExposure:
     def __init__(self) -> None:
         self._notional: dict[tuple[int, str], Decimal] = {}
         self._shares: dict[tuple[int, str], Decimal] = {}
+        self._user: dict[int, int] = {}  # config id -> its follower, where known (for `drop_users`)
+
+    def drop_users(self, users: Callable[[int], bool]) -> set[int]:
+        """Forget what these followers' configs hold (a cluster worker released or took their partition:
+        the store is read again, engine/handover.py); the config ids forgotten."""
+        gone = {c for c, u in self._user.items() if users(u)}
+        for table in (self._notional, self._shares):
+            for key in [k for k in table if k[0] in gone]:
+                del table[key]
+        for config_id in gone:
+            del self._user[config_id]
+        return gone
 
     def get(self, config_id: int, condition_id: str) -> Decimal:
         return self._notional.get((config_id, condition_id.lower()), Decimal(0))
@@ -116,11 +128,15 @@ class FollowerExposure:
     def shares(self, config_id: int, token_id: str) -> Decimal:
         return self._shares.get((config_id, token_id), Decimal(0))
 
-    def seed(self, config_id: int, condition_id: str, notional: Decimal) -> None:
+    def seed(self, config_id: int, condition_id: str, notional: Decimal, user_id: int | None = None) -> None:
         self._notional[(config_id, condition_id.lower())] = max(Decimal(0), notional)
+        if user_id is not None:
+            self._user[config_id] = user_id
 
-    def seed_shares(self, config_id: int, token_id: str, shares: Decimal) -> None:
+    def seed_shares(self, config_id: int, token_id: str, shares: Decimal, user_id: int | None = None) -> None:
         self._shares[(config_id, token_id)] = max(Decimal(0), shares)
+        if user_id is not None:
+            self._user[config_id] = user_id
 
     def add(
         self,
@@ -130,7 +146,11 @@ class FollowerExposure:
         notional: Decimal,
         token_id: str = "",
         shares: Decimal = Decimal(0),
+        *,
+        user_id: int | None = None,
     ) -> None:
+        if user_id is not None:
+            self._user[config_id] = user_id
         sign = 1 if side is Side.BUY else -1
         _move(self._notional, (config_id, condition_id.lower()), sign * notional)
         if token_id:

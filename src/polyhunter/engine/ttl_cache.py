@@ -71,6 +71,13 @@ class TtlCache(Generic[K, V]):
     def invalidate(self, key: K) -> None:
         self._data.pop(key, None)
 
+    def invalidate_where(self, pred: Callable[[K], bool]) -> int:
+        """Drop every entry whose key `pred` accepts; how many."""
+        gone = [k for k in self._data if pred(k)]
+        for k in gone:
+            del self._data[k]
+        return len(gone)
+
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         item = self._data.get(key)
         if item is not None:

@@ -55,6 +55,15 @@ async def _add(_ctx: BuildContext, executor: Executor, f: Provisioned) -> None:
     _paper(executor).accounts.setdefault(f.user_id, PaperAccount(cash, cash))
 
 
+async def _reload(ctx: BuildContext, executor: Executor, users: list[int]) -> None:
+    """A partition taken over: its followers' accounts as the store has them (the last owner's fills
+    were written there before their copies ended); an account never written keeps its starting cash."""
+    restored = await PaperJournal(ctx.sessions, ctx.wallet_of_user).restore(users)
+    accounts = _paper(executor).accounts
+    for user_id, account in restored.items():
+        accounts[user_id] = account
+
+
 async def _positions_value(executor: Executor, ctx: ValueContext, user_id: int) -> Decimal:
     """Each paper position at the current book's midpoint (the engine's quote cache), or at its
     average price when the book cannot be read or is one-sided."""
@@ -97,4 +106,5 @@ PAPER = CustodyType(
     equity=_equity,
     label="paper",
     add=_add,
+    reload=_reload,
 )

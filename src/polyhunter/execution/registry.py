@@ -83,6 +83,9 @@ class CustodyType:
     label: str  # how the demo and the status name it
     # A follower added while the executor runs (made through the API); None: only at build
     add: Callable[[BuildContext, Executor, Provisioned], Awaitable[None]] | None = None
+    # A cluster worker took these followers' partition: what the executor keeps of them in process is
+    # read again from the store (another worker may have moved it); None: it keeps nothing of its own
+    reload: Callable[[BuildContext, Executor, list[int]], Awaitable[None]] | None = None
 
 
 class CustodyRegistry:

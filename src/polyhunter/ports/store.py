@@ -12,8 +12,8 @@ run again on a fresh one: the engine's writes are idempotent), and its own error
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -122,6 +122,7 @@ class ExecutedTotals:
 
     usdc: dict[tuple[int, str], Decimal]
     shares: dict[tuple[int, str], Decimal]
+    users: dict[int, int] = field(default_factory=dict)  # config id -> its follower
 
 
 class CopyStore(Protocol):
@@ -166,7 +167,17 @@ class CopyStore(Protocol):
         ...
 
     # ---------------------------------------------------------------- seeds at start
-    async def executed_totals(self) -> ExecutedTotals: ...
+    async def executed_totals(self, users: Collection[int] | None = None) -> ExecutedTotals:
+        """`users`: only these followers' configs (a partition a cluster worker takes); None: all."""
+        ...
+
+    async def failing_configs(
+        self, users: Collection[int], since: datetime, threshold: int
+    ) -> dict[int, datetime]:
+        """Configs of these followers whose last `threshold` copies made since `since` that ended
+        EXECUTED, SETTLEMENT_PENDING or FAILED all FAILED: {config id: when the last of them ended}
+        (an open circuit breaker rebuilt from the store: engine/breakers.py)."""
+        ...
 
     async def spent_today(self, now: datetime) -> dict[int, int]:
         """Micro-USDC each user's BUY copies committed since the start of `now`'s UTC day: PENDING,

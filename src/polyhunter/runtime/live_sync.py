@@ -1,8 +1,10 @@
 """Changes made through the API take effect in the running engine, without a restart.
 
-Every write of the service layer bumps `change_counter.version` in its own transaction. This task
-reads the counter every `api.sync_interval_ms` (one indexed one-row read; works the same on SQLite
-and PostgreSQL, and across processes: the API may run in another process than the engine). When it
+Every write of the service layer bumps `change_counter.version` in its own transaction, then publishes
+on the change feed (coord/change_feed.py: Redis pub/sub; in one process without Redis, the service wakes
+this task directly). This task reads the counter as soon as the feed wakes it, and every
+`api.sync_interval_ms` without (pub/sub is lossy; one indexed one-row read; works the same on SQLite and
+PostgreSQL, and across processes: the API may run in another process than the engine). When it
 moved, it loads the accounts' followers and the leaders they need, then
 
 * a follower new to this process gets its executor account (the custody's `add`: a paper account,
@@ -10,7 +12,9 @@ moved, it loads the accounts' followers and the leaders they need, then
 * ingestion follows exactly the run file's leaders plus the accounts' (watched, or copied by an
   active config): a new leader is in every source's filter from the next frame or poll round;
 * the engine forgets its cached configs, so a new, changed, paused or removed config is read at the
-  next signal.
+  next signal;
+* the platform switches (`polyhunter switches`: halted, dry run) reach the guardrails: every copy after
+  them is vetoed KILL_SWITCH or DRY_RUN.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from polyhunter.coord.change_feed import ChangeFeed
 from polyhunter.domain.copy_config import CustodyMode
 from polyhunter.engine.copy_engine import CopyEngine
 from polyhunter.engine.guard import Guard
@@ -32,7 +37,7 @@ from polyhunter.secretbox import SecretBox
 from polyhunter.service.resources import follower_spec
 from polyhunter.store.database import unit_of_work
 from polyhunter.store.repos.owned import FollowerRow, OwnedRepository
-from polyhunter.store.repos.platform import change_version
+from polyhunter.store.repos.platform import change_version, switches
 from polyhunter.store.repos.wallets import WalletRepository
 from polyhunter.store.sessions import SessionFactory
 from polyhunter.task_drain import raise_if_cancelled
@@ -82,9 +87,22 @@ class LiveSync:
     run_leaders: Sequence[str]
     known: set[int]  # follower ids this process has an executor account for
     interval_s: float = 0.5
+    feed: ChangeFeed | None = None  # wakes this task when another process changed something
     version: int = -1
     syncs: int = 0
+    wakes: int = 0  # polls the change feed (or a write of this process) asked for
     _limits: dict[int, tuple[Decimal | None, Decimal | None]] = field(default_factory=dict)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Read the change counter now (a write of the service layer, or the change feed)."""
+        self._wake.set()
+
+    async def notify(self) -> None:
+        """The service layer's hook after a write: every process's live sync reads the counter now."""
+        self.wake()
+        if self.feed is not None:
+            await self.feed.publish()
 
     async def start(self) -> None:
         """Read the counter (what the process was built from is current) and follow the leaders."""
@@ -93,13 +111,24 @@ class LiveSync:
         await self.apply()
 
     async def run(self) -> None:
-        while True:
-            raise_if_cancelled()  # a cancel swallowed inside the loop
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.poll()
-            except Exception as exc:  # noqa: BLE001 - a database blip: the next tick retries
-                log.warning("live sync failed; retrying", error=repr(exc))
+        listener = None if self.feed is None else asyncio.create_task(self.feed.listen(self.wake))
+        try:
+            while True:
+                raise_if_cancelled()  # a cancel swallowed inside the loop
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                    self.wakes += 1
+                except TimeoutError:
+                    pass
+                self._wake.clear()  # a change from here on wakes the next round
+                try:
+                    await self.poll()
+                except Exception as exc:  # noqa: BLE001 - a database blip: the next tick retries
+                    log.warning("live sync failed; retrying", error=repr(exc))
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
 
     async def poll(self) -> bool:
         """Apply what changed since the last read; True if something had."""
@@ -112,6 +141,11 @@ class LiveSync:
         return True
 
     async def apply(self) -> None:
+        async with unit_of_work(self.sessions) as session:
+            halted, dry_run = await switches(session)
+        if (halted, dry_run) != (self.guard.halted, self.guard.dry_run):
+            log.warning("platform switches changed", halted=halted, dry_run=dry_run)
+            self.guard.halted, self.guard.dry_run = halted, dry_run
         for f in await account_followers(self.sessions, self.box):
             await self._follower(f)
         async with unit_of_work(self.sessions) as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from polyhunter.domain.signal import from_micro, to_micro
@@ -42,10 +42,10 @@ class PaperJournal:
         self._queued: dict[int, asyncio.Task[None]] = {}  # per follower: that write
         self.writes = 0
 
-    async def restore(self) -> dict[int, PaperAccount]:
-        """The stored paper accounts, by user id."""
+    async def restore(self, users: Collection[int] | None = None) -> dict[int, PaperAccount]:
+        """The stored paper accounts (or these followers'), by user id."""
         async with self._sessions() as session:
-            stored = await PaperAccountRepository(session).load_all()
+            stored = await PaperAccountRepository(session).load_all(users)
         out = {}
         for user_id, row in stored.items():
             acct = PaperAccount(from_micro(row.cash_micro), from_micro(row.starting_cash_micro))

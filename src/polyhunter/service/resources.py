@@ -1,12 +1,14 @@
 """What an account owns, through one service the API (and the dashboard) calls: followers with their
 wallets (a key goes in encrypted, never comes out), watched leaders, copy configs (the run file's
 validation), copies, and "stop everything". Each write is audited and bumps the change counter in the
-same transaction; the running engine picks the change up within `api.sync_interval_ms`."""
+same transaction, then (committed) calls `notify` (the change feed: every worker's live sync reads the
+counter at once, runtime/live_sync.py); without it the engines pick the change up within
+`api.sync_interval_ms`."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -83,10 +85,18 @@ def follower_spec(row: FollowerRow, private_key: str | None) -> FollowerSpec:
 
 
 class PlatformService:
-    def __init__(self, sessions: SessionFactory, box: SecretBox, custody: CustodyRegistry = CUSTODY) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        box: SecretBox,
+        custody: CustodyRegistry = CUSTODY,
+        *,
+        notify: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._box = box
         self._custody = custody
+        self._notify = notify
 
     @asynccontextmanager
     async def _write(self, who: Principal, action: str, target: str, **detail: Any) -> AsyncIterator[Session]:
@@ -94,6 +104,8 @@ class PlatformService:
             yield session
             await AccountRepository(session).audit(who.account_id, action, target, detail)
             await bump_changes(session, datetime.now(UTC))
+        if self._notify is not None:  # committed: tell the engines (best effort; they also poll)
+            await self._notify()
 
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[OwnedRepository]:

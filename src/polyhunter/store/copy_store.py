@@ -10,7 +10,7 @@ reconcile writes are here too. A connection the server dropped surfaces as `Stor
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -102,6 +102,7 @@ def _executed(table: Any) -> Any:
     c = table.c
     return select(
         c.config_id,
+        c.user_id,
         c.signal_key,
         c.asset,
         c.side,
@@ -222,11 +223,12 @@ class SqlCopyStore:
 
     # ---------------------------------------------------------------- seeds at start
 
-    async def executed_totals(self) -> ExecutedTotals:
+    async def executed_totals(self, users: Collection[int] | None = None) -> ExecutedTotals:
         # Every EXECUTED copy ever: the live tables and the archive (`polyhunter archive`) together.
         sel = (
             select(
                 _EXECUTED.c.config_id,
+                _EXECUTED.c.user_id,
                 _KNOWN_SIGNALS.c.condition_id,
                 _EXECUTED.c.asset,
                 _EXECUTED.c.side,
@@ -235,17 +237,53 @@ class SqlCopyStore:
             )
             .join(_KNOWN_SIGNALS, _KNOWN_SIGNALS.c.key == _EXECUTED.c.signal_key)
             .group_by(
-                _EXECUTED.c.config_id, _KNOWN_SIGNALS.c.condition_id, _EXECUTED.c.asset, _EXECUTED.c.side
+                _EXECUTED.c.config_id,
+                _EXECUTED.c.user_id,
+                _KNOWN_SIGNALS.c.condition_id,
+                _EXECUTED.c.asset,
+                _EXECUTED.c.side,
             )
         )
+        if users is not None:
+            sel = sel.where(_EXECUTED.c.user_id.in_(sorted(set(users))))
         usdc_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
         shares_net: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+        owners: dict[int, int] = {}
         async with translated_errors(), self.sessions() as session:
-            for config_id, condition_id, asset, side, total, size in (await session.execute(sel)).all():
+            rows = (await session.execute(sel)).all()
+            for config_id, user_id, condition_id, asset, side, total, size in rows:
                 sign = 1 if side == Side.BUY else -1
                 usdc_net[(int(config_id), str(condition_id))] += sign * Decimal(int(total or 0)) / MICRO
                 shares_net[(int(config_id), str(asset))] += sign * Decimal(int(size or 0)) / MICRO
-        return ExecutedTotals(dict(usdc_net), dict(shares_net))
+                owners[int(config_id)] = int(user_id)
+        return ExecutedTotals(dict(usdc_net), dict(shares_net), owners)
+
+    async def failing_configs(
+        self, users: Collection[int], since: datetime, threshold: int
+    ) -> dict[int, datetime]:
+        if not users:
+            return {}
+        ended = (CopyTradeState.EXECUTED, CopyTradeState.SETTLEMENT_PENDING, CopyTradeState.FAILED)
+        rank = func.row_number().over(partition_by=CopyTrade.config_id, order_by=CopyTrade.updated_at.desc())
+        ranked = (
+            select(CopyTrade.config_id, CopyTrade.state, CopyTrade.updated_at, rank.label("rn"))
+            .where(
+                CopyTrade.user_id.in_(sorted(set(users))),
+                CopyTrade.created_at >= since,
+                CopyTrade.state.in_(ended),
+            )
+            .subquery()
+        )
+        sel = select(ranked.c.config_id, ranked.c.state, ranked.c.updated_at).where(ranked.c.rn <= threshold)
+        last: dict[int, list[tuple[CopyTradeState, datetime]]] = defaultdict(list)
+        async with translated_errors(), self.sessions() as session:
+            for config_id, state, at in (await session.execute(sel)).all():
+                last[int(config_id)].append((CopyTradeState(state), at))
+        return {
+            cid: max(at for _, at in rows)
+            for cid, rows in last.items()
+            if len(rows) >= threshold and all(state is CopyTradeState.FAILED for state, _ in rows)
+        }
 
     async def spent_today(self, now: datetime) -> dict[int, int]:
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

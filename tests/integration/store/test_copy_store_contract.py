@@ -275,3 +275,36 @@ async def test_sweep_claims_and_reconciles(subject: Subject) -> None:
     totals = await store.executed_totals()
     assert totals.shares[(configs[0].config.id, "123")] == Decimal(4)
     assert (configs[1].config.id, "123") not in totals.shares
+
+
+async def test_failing_configs_and_a_partitions_totals(subject: Subject) -> None:
+    """What a cluster worker reads when it takes a partition (engine/handover.py): the exposure of
+    some followers only, and the configs whose last copies all failed (breakers to rebuild)."""
+    store, leader = subject.store, new_address()
+    failing, recovered = await subject.new_config(leader), await subject.new_config(leader)
+    t0 = datetime.now(UTC)
+    plan = [(failing, FAILED), (recovered, FAILED), (failing, FAILED), (recovered, EXECUTED)]
+    for n, (cfg, state) in enumerate(plan):
+        created = await store.prewrite(a_signal(leader), [copy_of(cfg)], "w", t0)
+        assert created is not None
+        filled = state is EXECUTED
+        outcome = Outcome(
+            created[cfg.config.id],
+            state,
+            error=None if filled else "rejected",
+            filled_size_micro=2_000_000 if filled else None,
+            filled_price_micro=500_000 if filled else None,
+        )
+        await store.write_outcomes([outcome], [], t0 + timedelta(seconds=n))
+    users = [failing.config.user_id, recovered.config.user_id]
+    since = t0 - timedelta(minutes=1)
+    opened = await store.failing_configs(users, since, 2)
+    assert list(opened) == [failing.config.id]
+    assert abs(opened[failing.config.id] - (t0 + timedelta(seconds=2))) < timedelta(seconds=1)
+    assert await store.failing_configs(users, since, 3) == {}  # only two failures
+    assert await store.failing_configs(users, t0 + timedelta(minutes=1), 2) == {}  # too old
+    assert await store.failing_configs([recovered.config.user_id], since, 1) == {}  # last one filled
+    totals = await store.executed_totals([recovered.config.user_id])
+    assert totals.users == {recovered.config.id: recovered.config.user_id}
+    assert set(totals.usdc) == {(recovered.config.id, "0x" + "cd" * 32)}
+    assert (await store.executed_totals([failing.config.user_id])).usdc == {}

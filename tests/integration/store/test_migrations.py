@@ -47,7 +47,11 @@ async def test_upgrade_downgrade_upgrade(empty_db: DbSettings) -> None:
     assert await migrate.current(empty_db) == (migrate.head_revision(),)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}
 
-    # The default downgrade is one step: from 0012 (DIRECT commission: a column) back to 0011, ...
+    # The default downgrade is one step: from 0013 (platform switches: columns only) back to 0012, ...
+    await migrate.downgrade(empty_db)
+    assert await migrate.current(empty_db) == ("0012",)
+    assert await _tables(empty_db) == model_tables | {"alembic_version"}
+    # ... then from 0012 (DIRECT commission: a column) back to 0011, ...
     await migrate.downgrade(empty_db)
     assert await migrate.current(empty_db) == ("0011",)
     assert await _tables(empty_db) == model_tables | {"alembic_version"}

@@ -10,10 +10,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from polyhunter.execution.paper import PaperAccount, PaperPosition
+from polyhunter.domain.orders import OrderBook
+from polyhunter.execution.paper import PaperAccount, PaperExecutor, PaperPosition
+from polyhunter.execution.paper_custody import PAPER
+from polyhunter.execution.registry import BuildContext
 from polyhunter.runtime.paper_journal import PaperJournal
 from polyhunter.secretbox import SecretBox, generate_master_key
-from polyhunter.settings import DbSettings
+from polyhunter.settings import DbSettings, Settings
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import WalletKind
 from polyhunter.store.repos.wallets import WalletRepository
@@ -78,3 +81,38 @@ async def test_a_write_that_finds_every_connection_busy_is_retried(pg_head: DbSe
         assert restored.cash == Decimal(990)
     finally:
         await engine.dispose()
+
+
+async def test_a_taken_partition_reads_its_paper_accounts_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two workers' paper executors (cluster: engine/handover.py): what one filled and journaled is what
+    the other holds once it takes the partition (PAPER custody's `reload`); other followers are left."""
+    (user_id, wallet_id), (other, other_wallet) = (
+        await _paper_follower(sessions),
+        await _paper_follower(sessions),
+    )
+    wallets = {user_id: wallet_id, other: other_wallet}
+    journal = PaperJournal(sessions, wallets)
+    a = PaperExecutor(_no_book, on_change=journal.save)
+    b = PaperExecutor(_no_book)
+    for executor in (a, b):  # both built at start: the same starting accounts
+        executor.accounts[user_id] = PaperAccount(Decimal(1000), Decimal(1000))
+        executor.accounts[other] = PaperAccount(Decimal(1000), Decimal(1000))
+    acct = a.accounts[user_id]  # a fills (as its executor does) and journals the account
+    acct.cash -= Decimal(30)
+    acct.positions["tok"] = PaperPosition(Decimal(60), Decimal(30))
+    await journal.save(user_id, acct, "tok")
+    b.accounts[other].cash = Decimal(7)  # b's own state of a follower outside the partition
+    ctx = BuildContext(Settings(), sessions, SecretBox(generate_master_key()), _no_book, 1, 60.0, wallets)
+    assert PAPER.reload is not None
+    await PAPER.reload(ctx, b, [user_id])
+    assert b.accounts[user_id].cash == Decimal(970)
+    assert {t: (p.shares, p.cost) for t, p in b.accounts[user_id].positions.items()} == {
+        "tok": (Decimal(60), Decimal(30))
+    }
+    assert b.accounts[other].cash == Decimal(7)
+
+
+async def _no_book(token: str) -> OrderBook:
+    raise AssertionError(f"no book is read: {token}")

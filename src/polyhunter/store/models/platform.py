@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -98,3 +99,6 @@ class ChangeCounter(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # platform switches (`polyhunter switches`), read with the counter by every process (migration 0013)
+    halted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,13 +36,16 @@ class PaperAccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def load_all(self) -> dict[int, StoredPaperAccount]:
-        """Every stored paper account with its non-zero holdings, by user id."""
+    async def load_all(self, users: Collection[int] | None = None) -> dict[int, StoredPaperAccount]:
+        """Every stored paper account (or these followers') with its non-zero holdings, by user id."""
+        sel = select(PaperAccount)
+        if users is not None:
+            sel = sel.where(PaperAccount.user_id.in_(sorted(set(users))))
         accounts = {
             row.user_id: StoredPaperAccount(
                 row.user_id, row.wallet_id, row.cash_micro, row.starting_cash_micro, row.realized_pnl_micro
             )
-            for row in await self._session.scalars(select(PaperAccount))
+            for row in await self._session.scalars(sel)
         }
         if not accounts:
             return {}

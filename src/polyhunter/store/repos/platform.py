@@ -179,3 +179,32 @@ async def bump_changes(session: AsyncSession, now: datetime) -> None:
 async def change_version(session: AsyncSession) -> int:
     found = await session.scalar(select(ChangeCounter.version).where(ChangeCounter.id == 1))
     return int(found or 0)
+
+
+async def switches(session: AsyncSession) -> tuple[bool, bool]:
+    """The platform switches: (halted, dry_run) (`polyhunter switches`; migration 0013)."""
+    row = (
+        await session.execute(
+            select(ChangeCounter.halted, ChangeCounter.dry_run).where(ChangeCounter.id == 1)
+        )
+    ).first()
+    return (False, False) if row is None else (bool(row[0]), bool(row[1]))
+
+
+async def set_switches(
+    session: AsyncSession, now: datetime, *, halted: bool | None = None, dry_run: bool | None = None
+) -> None:
+    """Set the switches given and bump the change counter (every running engine reads them)."""
+    values: dict[str, object] = {}
+    if halted is not None:
+        values["halted"] = halted
+    if dry_run is not None:
+        values["dry_run"] = dry_run
+    if values:
+        await session.execute(
+            update(ChangeCounter)
+            .where(ChangeCounter.id == 1)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    await bump_changes(session, now)
