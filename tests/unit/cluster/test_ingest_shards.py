@@ -6,8 +6,14 @@ import asyncio
 import zlib
 from collections import Counter
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from polyhunter.cluster.partitions import assignment, shard_of
+from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.cursors import MemoryCursorStore
+from polyhunter.ingest.service import IngestService
+from polyhunter.ingest.source_deps import IngestClients
+from polyhunter.settings import Settings
 from tests.support.poller_fakes import NOW, A, B, C, FakeActivityApi, Recorder, make_poller, row
 
 LEADERS = [f"0x{i:040x}" for i in range(1, 201)]
@@ -74,3 +80,41 @@ async def test_a_leader_taken_over_without_a_cursor_is_read_from_when_it_was_fol
     cursor = await store.load(A, "poll")
     assert cursor is not None
     assert cursor.last_ts == NOW - 8  # the next owner resumes from here
+
+
+async def test_the_service_shards_the_poller_only_and_leaders_added_later_follow_their_shard() -> None:
+    settings = Settings.model_validate(
+        {"ingest": {"mode": "HYBRID"}, "venue": {"rtds_ws_url": "ws://127.0.0.1:9/"}}
+    )
+    clients = IngestClients.from_settings(settings)  # never connected: the service is not run
+    leaders = LEADERS[:40]
+    service = IngestService(
+        settings,
+        leaders,
+        async_sessionmaker(),
+        _drop,
+        clients=clients,
+        follow_from=NOW - 60,
+        leader_shards=4,
+    )
+    try:
+        assert service.followed(SourceKind.POLL) == []  # no shard held yet
+        assert service.followed(SourceKind.WS) == sorted(leaders)  # the firehose follows every leader
+        service.follow_shards(frozenset({1, 3}))
+        mine = sorted(a for a in leaders if shard_of(a, 4) in {1, 3})
+        assert 0 < len(mine) < len(leaders)
+        assert service.followed(SourceKind.POLL) == mine
+        assert service.poller is not None
+        assert service.poller._leaders == mine  # noqa: SLF001 - what the poller will poll next round
+        late = [a for a in LEADERS[40:] if shard_of(a, 4) == 3][0]
+        service.set_leaders([*leaders, late])  # a leader added through the API, in a held shard
+        assert late in service.poller._leaders  # noqa: SLF001
+        service.follow_shards(frozenset({0}))  # the shards went elsewhere: none of them polled here
+        assert not set(service.poller._leaders) & {*mine, late}  # noqa: SLF001
+        assert set(service.followed(SourceKind.WS)) == {*leaders, late}
+    finally:
+        await clients.close()
+
+
+async def _drop(signals: list[Signal]) -> None:
+    return None
