@@ -321,7 +321,10 @@ async def build_app(
         on_confirm=engine_confirm(engine),
         sink_records=True,
         follow_from=started_at,
+        leader_shards=None if cluster is None else s.cluster.ingest_shards,
     )
+    if cluster is not None and "ingest" in cluster.roles:  # its pollers follow the shards it leases
+        cluster.shards.attach(ingest.follow_shards, ingest.shards_settled)
     mux = ingest.mux  # occupancy and backpressure (the engine's intake, the push reader) in /metrics
     export_intake(registry, engine.intake.pressure, lambda: (mux.push_waits, mux.push_wait_s))
     sweeper = PendingSweeper(

@@ -6,6 +6,8 @@
 * A partition's lease is the key ``lease:<p>`` holding its owner, with a TTL (``lease_ttl_ms``): taken
   with SET NX PX, renewed by its owner (all at once, one script a beat), released by its owner on a clean
   hand-over. A lease not renewed expires by itself, so a dead owner's partitions are free within a TTL.
+* The ingest shards (leaders' sources spread over the ingest workers, cluster/ingest_shards.py) are leased
+  the same way under ``ingest-lease:<s>`` (:class:`Leases` with its own namespace).
 """
 
 from __future__ import annotations
@@ -72,6 +74,37 @@ def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+class Leases:
+    """Leases with a TTL on numbered things (`<base>:<name>:<n>`): partitions, ingest shards."""
+
+    def __init__(self, redis: Redis, base: str, name: str, ttl_ms: int) -> None:
+        self.redis = redis
+        self._key = f"{base}:{name}"
+        self.ttl_ms = ttl_ms
+        self._renew: Any = redis.register_script(_RENEW)
+        self._release: Any = redis.register_script(_RELEASE)
+
+    def key(self, n: int) -> str:
+        return f"{self._key}:{n}"
+
+    async def acquire(self, n: int, owner: str) -> bool:
+        return bool(await self.redis.set(self.key(n), owner, nx=True, px=self.ttl_ms))
+
+    async def renew(self, numbers: Sequence[int], owner: str) -> set[int]:
+        """Renew the leases of `numbers` held by `owner`; the numbers whose lease it still holds."""
+        if not numbers:
+            return set()
+        kept = await self._renew(keys=[self.key(n) for n in numbers], args=[owner, self.ttl_ms])
+        return {n for n, ok in zip(numbers, kept, strict=True) if int(ok)}
+
+    async def release(self, n: int, owner: str) -> bool:
+        return bool(await self._release(keys=[self.key(n)], args=[owner]))
+
+    async def owners(self, count: int) -> dict[int, str | None]:
+        values = await self.redis.mget([self.key(n) for n in range(count)])
+        return {n: None if v is None else _s(v) for n, v in enumerate(values)}
+
+
 class Membership:
     def __init__(self, redis: Redis, prefix: str, *, member_ttl_ms: int, lease_ttl_ms: int) -> None:
         self.redis = redis
@@ -82,11 +115,11 @@ class Membership:
         self.lease_ttl_ms = lease_ttl_ms
         self._beat: Any = redis.register_script(_BEAT)
         self._live: Any = redis.register_script(_LIVE)
-        self._renew: Any = redis.register_script(_RENEW)
-        self._release: Any = redis.register_script(_RELEASE)
+        self.leases = Leases(redis, self.base, "lease", lease_ttl_ms)  # execution partitions
+        self.shard_leases = Leases(redis, self.base, "ingest-lease", lease_ttl_ms)  # ingest shards
 
     def lease_key(self, partition: int) -> str:
-        return f"{self.base}:lease:{partition}"
+        return self.leases.key(partition)
 
     async def beat(self, member: Member) -> bool:
         """Say `member` is alive; True if its entry was missing (its first beat, or the membership was
@@ -115,20 +148,14 @@ class Membership:
         return sorted(out, key=lambda m: m.id)
 
     async def acquire(self, partition: int, owner: str) -> bool:
-        return bool(await self.redis.set(self.lease_key(partition), owner, nx=True, px=self.lease_ttl_ms))
+        return await self.leases.acquire(partition, owner)
 
     async def renew(self, partitions: Sequence[int], owner: str) -> set[int]:
         """Renew the leases of `partitions` held by `owner`; the partitions whose lease it still holds."""
-        if not partitions:
-            return set()
-        kept = await self._renew(
-            keys=[self.lease_key(p) for p in partitions], args=[owner, self.lease_ttl_ms]
-        )
-        return {p for p, ok in zip(partitions, kept, strict=True) if int(ok)}
+        return await self.leases.renew(partitions, owner)
 
     async def release(self, partition: int, owner: str) -> bool:
-        return bool(await self._release(keys=[self.lease_key(partition)], args=[owner]))
+        return await self.leases.release(partition, owner)
 
     async def owners(self, count: int) -> dict[int, str | None]:
-        values = await self.redis.mget([self.lease_key(p) for p in range(count)])
-        return {p: None if v is None else _s(v) for p, v in enumerate(values)}
+        return await self.leases.owners(count)

@@ -8,6 +8,10 @@ computes the same answer from the same member list; no member owns more than its
 so none is left without a partition while there are at least as many partitions as members (plain
 rendezvous gave a third member none of 12 partitions in about 1 run in 130); and a member joining or
 leaving moves mostly the partitions it wins or held (about 1/n of them), not a reshuffle of all.
+
+Leaders are spread over the ingest workers the same way: a leader's ingest shard is ``crc32(lower-case
+address) mod cluster.ingest_shards`` and the shards are assigned among the live ingest workers by the
+same bounded-load rendezvous (cluster/ingest_shards.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from collections.abc import Iterable
 
 def partition_of(user_id: int, count: int) -> int:
     return zlib.crc32(str(user_id).encode()) % count
+
+
+def shard_of(leader: str, count: int) -> int:
+    """A leader's ingest shard: fixed for the deployment's life, whatever the address's case."""
+    return zlib.crc32(leader.strip().lower().encode()) % count
 
 
 def _weight(partition: int, member: str) -> int:

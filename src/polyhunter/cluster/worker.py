@@ -2,6 +2,8 @@
 
 * ``ingest`` role: the ingest service's sink is :meth:`ClusterWorker.publish`: each accepted signal is
   recorded in ``signals`` (so copy rows can refer to it) and appended to the stream once per key.
+  Its leaders' per-leader sources (the Data API poller) follow only the ingest shards it holds
+  (``IngestShards``, cluster/ingest_shards.py: leased and rebalanced every beat like the partitions).
 * ``execute`` role: every beat (``cluster.heartbeat_ms``) the worker renews its leases, computes the
   partitions it should own among the live execution workers (rendezvous hashing, partitions.py), releases
   those it should no longer own (after stopping their consumers) and takes the free ones it should own
@@ -29,6 +31,7 @@ from datetime import UTC, datetime
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from polyhunter.cluster.consumer import REDIS_ERRORS, Handle, PartitionConsumer, Take
+from polyhunter.cluster.ingest_shards import IngestShards
 from polyhunter.cluster.membership import Member, Membership
 from polyhunter.cluster.partitions import wanted_by
 from polyhunter.cluster.stream import Position, SignalStream
@@ -124,6 +127,9 @@ class ClusterWorker:
         self.membership = Membership(
             redis, prefix, member_ttl_ms=settings.member_ttl_ms, lease_ttl_ms=settings.lease_ttl_ms
         )
+        self.shards = IngestShards(
+            self.membership.shard_leases, settings.ingest_shards, worker_id, margin=LEASE_MARGIN
+        )
         self._handle = handle
         self._record = record
         self._release_orphans = release_orphans
@@ -179,6 +185,7 @@ class ClusterWorker:
                 except REDIS_ERRORS as exc:
                     log.warning("cluster beat failed; retrying", error=repr(exc))
                     self._drop_expired()
+                    self.shards.drop_expired()
                 raise_if_cancelled()
                 await asyncio.sleep(interval)
         finally:
@@ -192,6 +199,8 @@ class ClusterWorker:
             self.members = await self.membership.live()
             if self.executes:
                 await self._rebalance()
+            if "ingest" in self.roles and self.shards.active:
+                await self.shards.rebalance([m.id for m in self.members if "ingest" in m.roles])
             self.positions = await self.stream.positions()
 
     async def _rebalance(self) -> None:
@@ -308,6 +317,10 @@ class ClusterWorker:
     async def leave(self) -> None:
         """A clean stop: consumers stopped, leases released, membership removed (others take over now)."""
         await self._stop_consumers(list(self._held))
+        try:
+            await self.shards.leave()
+        except REDIS_ERRORS as exc:
+            log.warning("ingest shard leases not released; they expire", error=repr(exc))
         try:
             await self.membership.leave(self.id)
         except REDIS_ERRORS as exc:

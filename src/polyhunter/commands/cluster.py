@@ -1,4 +1,5 @@
-"""`polyhunter cluster status`: the cluster's members, every partition's owner and its lag."""
+"""`polyhunter cluster status`: the cluster's members, every partition's owner and its lag, and every
+ingest shard's owner (the worker polling its leaders)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def status(
     settings_file: Path | None = CONFIG_OPTION,
     set_flags: list[str] | None = SET_OPTION,
 ) -> None:
-    """Members (roles, partitions held), every partition's owner, lag and unacknowledged entries."""
+    """Members (roles, partitions and ingest shards held), every partition's owner, lag and unacknowledged
+    entries, every ingest shard's owner."""
     settings = settings_or_exit(settings_file, set_flags=set_flags)
     try:
         found = asyncio.run(_status(settings))

@@ -13,6 +13,10 @@
   after the other a round of 60 leaders at 200 ms would take 12 s, whatever the cadence); the cadence
   speeds up while the push feed is unhealthy. 429/5xx are retried with backoff by the HTTP client; a
   leader whose poll still fails (or whose answer is garbled) is retried next round, the others go on.
+* In a cluster each ingest worker polls only the leaders of the ingest shards it holds
+  (cluster/ingest_shards.py, through :meth:`set_leaders`): a leader dropped is not polled again, even by
+  the round under way, and :meth:`settled` says when no poll of a dropped leader is in flight any more
+  (then its shard may go to another worker, which resumes from the same cursor).
 * A row that fails validation (``RowQuarantine``: bad size, price, hash, time...) is set aside, counted
   and logged once with its reason, and the cursor moves past it as past an emitted fill.
 """
@@ -22,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from polyhunter.adapters.polymarket.data_api_client import (
@@ -83,6 +87,9 @@ class DataApiPoller:
         self._client = client
         self.page_limit = min(page_limit, ACTIVITY_MAX_LIMIT)  # rows per /activity request
         self._leaders = [leader.lower() for leader in leaders]
+        self._following = frozenset(self._leaders)
+        self._in_flight: dict[str, int] = {}  # leader -> polls of it under way
+        self._poll_ended = asyncio.Event()  # set when a poll ends or the leaders change
         self._cursors = cursors
         self._parse = parse
         self._interval_ms = interval_ms
@@ -112,13 +119,23 @@ class DataApiPoller:
     def health(self) -> SourceHealth:
         return SourceHealth.HEALTHY if self.healthy else SourceHealth.DEGRADED
 
-    def set_leaders(self, leaders: Iterable[str]) -> None:
-        """Poll exactly these leaders from the next round on (a new one from when following began)."""
+    def set_leaders(self, leaders: Iterable[str], *, since: Mapping[str, int] | None = None) -> None:
+        """Poll exactly these leaders from now on (one dropped is not polled again, even in the round under
+        way). A new leader without a cursor is read from ``since[leader]`` (when the caller began to
+        follow it: an ingest shard taken over), else from now (not its fills from before it was added)."""
         wanted = sorted({leader.lower() for leader in leaders})
         now_s = int(self._clock())
         for leader in set(wanted) - set(self._leaders):
-            self._added_s[leader] = now_s  # followed from now: not its fills from before it was added
+            self._added_s[leader] = min(now_s, (since or {}).get(leader, now_s))
         self._leaders = wanted
+        self._following = frozenset(wanted)
+        self._poll_ended.set()
+
+    async def settled(self) -> None:
+        """Returns once no poll of a leader no longer followed is in flight."""
+        while not self._following.issuperset(self._in_flight):
+            self._poll_ended.clear()
+            await self._poll_ended.wait()
 
     async def close(self) -> None:
         """Stop :meth:`run` after the current round (the client is its owner's to close)."""
@@ -214,6 +231,9 @@ class DataApiPoller:
 
     async def _poll_guarded(self, leader: str, slots: asyncio.Semaphore, sink: SignalSink) -> bool:
         async with slots:
+            if leader not in self._following:  # dropped while the round went on (its shard handed over)
+                return True
+            self._in_flight[leader] = self._in_flight.get(leader, 0) + 1
             try:
                 await self.poll_leader(leader, sink)
             except (RetryableError, VenueError) as exc:
@@ -224,6 +244,11 @@ class DataApiPoller:
                 self.errors += 1
                 log.error("poll round failed; retrying next round", leader=leader, error=repr(exc))
                 return False
+            finally:
+                left = self._in_flight.pop(leader, 1) - 1
+                if left:
+                    self._in_flight[leader] = left
+                self._poll_ended.set()
             return True
 
     async def run_round(self, sink: SignalSink) -> None:

@@ -11,6 +11,12 @@ The sources are the entries of ``polyhunter.ingest.sources.SOURCES`` the mode se
 in (``IngestClients``: the service neither builds nor closes them). All pass the same gate: local dedup,
 then the shared dedup (Redis) when ``coord.backend`` is ``redis``; a failed hand-off forgets the keys in
 both, so another copy of the fill is accepted later.
+
+In a cluster (``leader_shards``: ``cluster.ingest_shards``) the per-leader sources (``PER_LEADER``: the
+Data API poller, whose cost is one request per leader per round against a per-host budget) follow only
+the leaders of the ingest shards this worker holds (:meth:`follow_shards`, from cluster/ingest_shards.py);
+the firehose sources (RTDS, chain logs, mempool: their cost does not grow with the leaders, and their
+cursors are per chain, not per leader) follow every leader on every ingest worker, for redundancy.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from polyhunter.cluster.partitions import shard_of
 from polyhunter.domain.signal import Signal, SourceKind
 from polyhunter.ingest.chain_logs import ChainLogSource
 from polyhunter.ingest.cursor_store_sql import SqlCursorStore
@@ -45,6 +52,7 @@ log = get_logger(__name__)
 HAND_OFF_DRAIN_S = 5.0  # at shutdown: how long the push path's last hand-offs may take to be recorded
 
 Sink = Callable[[list[Signal]], Awaitable[None]]
+PER_LEADER = frozenset({SourceKind.POLL})  # sources spread over the ingest workers by leader shard
 
 
 class IngestService:
@@ -64,6 +72,7 @@ class IngestService:
         on_confirm: ConfirmHandler | None = None,
         sink_records: bool = False,
         follow_from: float | None = None,
+        leader_shards: int | None = None,
     ) -> None:
         """`clients`: the venue clients the sources read through; the caller owns and closes them.
 
@@ -81,9 +90,16 @@ class IngestService:
 
         `follow_from` (unix seconds, default: now) is when following began: a leader with no cursor yet is
         polled from there, so its fills since the owner started are caught even before the push feed is
-        connected."""
+        connected.
+
+        `leader_shards` (a cluster's ingest worker: ``cluster.ingest_shards``): the per-leader sources follow
+        no leader until :meth:`follow_shards` names the shards this worker holds."""
         self.settings = settings
         self.leaders = [leader.lower() for leader in leaders]
+        follow_from_s = int(follow_from if follow_from is not None else time.time())
+        self._since = dict.fromkeys(self.leaders, follow_from_s)  # leader -> followed from (unix s)
+        self._shard_count = leader_shards
+        self.shards: frozenset[int] | None = None if leader_shards is None else frozenset()
         self._sessions = sessions
         self._sink = sink
         self._sink_records = sink_records
@@ -118,13 +134,15 @@ class IngestService:
                 push_healthy=self._push_healthy,
                 on_stale=self._stale,
                 on_retract=self._retracted,
-                follow_from_s=int(follow_from if follow_from is not None else time.time()),
+                follow_from_s=follow_from_s,
                 extra_exchanges=extra_exchanges,
                 on_confirm=self._source_confirmed,
             )
         )
         for source in self.sources.values():
             self.metrics.probe_health(source.kind, _health_probe(source))
+        if self.shards is not None:
+            self._apply_leaders(only=PER_LEADER)
 
     @property
     def rtds(self) -> RtdsSource | None:
@@ -148,12 +166,41 @@ class IngestService:
 
     def set_leaders(self, leaders: Sequence[str]) -> None:
         """Follow exactly these leaders from now on, in every source (a leader added or dropped through
-        the API: `runtime/live_sync.py`)."""
+        the API: `runtime/live_sync.py`); in a cluster the per-leader sources, those of its shards."""
         self.leaders = sorted({leader.lower() for leader in leaders})
-        for source in self.sources.values():
+        now_s = int(time.time())
+        self._since = {leader: self._since.get(leader, now_s) for leader in self.leaders}
+        self._apply_leaders()
+
+    def follow_shards(self, shards: frozenset[int]) -> None:
+        """A cluster's ingest worker holds these ingest shards now: its per-leader sources follow their
+        leaders only (a leader taken over resumes from its cursor in the database)."""
+        self.shards = frozenset(shards)
+        self._apply_leaders(only=PER_LEADER)
+
+    async def shards_settled(self) -> None:
+        """Returns once no per-leader source is reading a leader it no longer follows."""
+        poller = self.poller
+        if poller is not None:
+            await poller.settled()
+
+    def followed(self, kind: SourceKind) -> list[str]:
+        """The leaders source `kind` follows: all of them, or (a per-leader source in a cluster) those of
+        the shards this worker holds."""
+        if self.shards is None or self._shard_count is None or kind not in PER_LEADER:
+            return self.leaders
+        return [leader for leader in self.leaders if shard_of(leader, self._shard_count) in self.shards]
+
+    def _apply_leaders(self, only: frozenset[SourceKind] | None = None) -> None:
+        for kind, source in self.sources.items():
+            if only is not None and kind not in only:
+                continue
+            if isinstance(source, DataApiPoller):
+                source.set_leaders(self.followed(kind), since=self._since)
+                continue
             setter = getattr(source, "set_leaders", None)
             if setter is not None:
-                setter(self.leaders)
+                setter(self.followed(kind))
 
     def _push_healthy(self) -> bool:
         """Whether the poller may keep its normal cadence: the fast one stands in for a push feed that

@@ -97,6 +97,9 @@ class ClusterSettings(Section):
     read_count: int = Field(default=64, ge=1, le=10_000)  # entries read from a partition at once
     read_block_ms: int = Field(default=500, ge=1, le=60_000)
     publish_dedup_ttl_s: int = Field(default=86_400, ge=1)  # a signal key published once within this
+    # Fixed for a deployment's life: a leader's ingest shard is crc32(lower-case address) mod this; the
+    # shards are leased by the ingest workers, each polling only its shards' leaders (ingest_shards.py).
+    ingest_shards: int = Field(default=16, ge=1, le=1024)
 
 
 def _http_url(value: str) -> str:
