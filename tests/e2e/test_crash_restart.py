@@ -276,7 +276,8 @@ def test_sigkill_restarts_keep_exactly_once(tmp_path: Path) -> None:
             assert proc.poll() is None, "the final engine run died"
         finally:
             code = stop_process(proc, timeout_s=60)  # SIGTERM: a drain, as a service stop; then SIGKILL
-            assert code == 0, "the final engine run did not drain and exit 0"
+            tail = (tmp_path / "engine-final.log").read_text(errors="replace")[-6000:]
+            assert code == 0, f"the final engine run did not drain and exit 0; its log ends:\n{tail}"
         received = admin(urls["admin"], "/orders")
         scenario = admin(urls["admin"], "/scenario")
     assert not stale, f"{len(stale)} copies PENDING past their TTL: {stale[:3]}"

@@ -5,19 +5,21 @@ stop (SIGTERM) or Ctrl-C (SIGINT, also delivered when a parent sends it to a bac
 children) sets `requested`; the command's run loop then stops intake, lets what is in flight finish
 within `engine.shutdown_grace_s`, closes its clients and returns (exit 0). A second signal while the
 drain runs exits the process at once with 128 + the signal number. If the drain overruns its grace by
-more than `OVERRUN_S` (a client that never closes), the process exits with `OVERRUN_EXIT`.
+more than `OVERRUN_S` (a client that never closes), the process exits with `OVERRUN_EXIT`, after writing
+to stderr where every task and thread was waiting (`dump_stuck`), so the cause is in the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import os
 import signal
 import sys
 from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 from polyhunter.log import get_logger
 
@@ -26,6 +28,25 @@ log = get_logger(__name__)
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 OVERRUN_S = 20.0  # past the grace: the mux's last hand-offs, closing clients, a summary
 OVERRUN_EXIT = 70  # EX_SOFTWARE: the drain did not end in time
+
+
+def dump_stuck(out: TextIO | None = None) -> int:
+    """Write the stack of every unfinished asyncio task of the running loop, then of every thread, to
+    `out` (stderr); return how many tasks were written."""
+    stream = sys.stderr if out is None else out
+    tasks = [t for t in asyncio.all_tasks() if not t.done()]
+    current = asyncio.current_task()
+    for task in sorted(tasks, key=lambda t: t.get_name()):
+        if task is current:
+            continue
+        with contextlib.suppress(Exception):
+            print(f"--- task {task.get_name()} (not done) ---", file=stream)
+            task.print_stack(limit=30, file=stream)
+    with contextlib.suppress(Exception):
+        stream.flush()
+        print("--- threads ---", file=stream, flush=True)
+        faulthandler.dump_traceback(file=stream, all_threads=True)
+    return len(tasks)
 
 
 def _exit_now(code: int) -> None:
@@ -75,6 +96,8 @@ class ShutdownSignals:
 
     def _overrun(self) -> None:
         log.error("drain overran its grace; exiting", grace_s=self.grace_s, overrun_s=OVERRUN_S)
+        with contextlib.suppress(Exception):
+            dump_stuck()
         _exit_now(OVERRUN_EXIT)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess  # noqa: S404 - runs a script of this test
+import sys
 
 import pytest
 
@@ -45,3 +47,35 @@ async def test_run_until_raises_the_works_error() -> None:
 
     with pytest.raises(RuntimeError, match="source failed"):
         await run_until(work(), asyncio.Event())
+
+
+OVERRUN_SCRIPT = """
+import asyncio, os, signal
+from polyhunter.runtime import shutdown
+
+shutdown.OVERRUN_S = 0.2
+
+async def client_that_never_closes():
+    await asyncio.Event().wait()
+
+async def main():
+    with shutdown.ShutdownSignals(0.0) as stop:
+        asyncio.create_task(client_that_never_closes(), name="hung-close")
+        os.kill(os.getpid(), signal.SIGTERM)
+        await stop.requested.wait()
+        await asyncio.Event().wait()  # the drain never ends
+
+asyncio.run(main())
+"""
+
+
+def test_an_overrun_drain_exits_70_and_writes_where_each_task_waits() -> None:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", OVERRUN_SCRIPT], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 70, done.stderr
+    assert "drain overran its grace" in done.stderr + done.stdout
+    assert "--- task hung-close (not done) ---" in done.stderr
+    assert "client_that_never_closes" in done.stderr
+    assert "--- threads ---" in done.stderr
+    assert "Current thread" in done.stderr
