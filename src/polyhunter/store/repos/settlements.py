@@ -213,33 +213,17 @@ class SettlementRepository:
         )
         if rowcount(moved) != 1:
             return False
-        exists = await self._s.scalar(
-            select(SettlementRow.id).where(SettlementRow.copy_trade_id == new.copy_trade_id)
-        )
-        if exists is not None:
-            return True
-        await self._s.execute(
-            insert(SettlementRow).values(
-                copy_trade_id=new.copy_trade_id,
-                user_id=new.user_id,
-                proxy_address=new.proxy_address.lower(),
-                worker_wallet_id=new.worker_wallet_id,
-                side=new.side,
-                asset=new.asset,
-                shares_micro=new.shares_micro,
-                collateral_micro=new.collateral_micro,
-                fee_micro=new.fee_micro,
-                cost_basis_micro=new.cost_basis_micro,
-                status=SettlementStatus.QUEUED,
-                retry_count=0,
-                created_at=now,
-            )
-        )
+        await self._insert_queued(new, now, commission_only=False)
         return True
 
     async def enqueue_commission(self, new: NewSettlement, now: datetime) -> bool:
         """DIRECT: the copy's commission, queued for the treasury (the copy's own state is the engine's:
         the exchange settled the fill). False if it was queued before (a reconciled copy)."""
+        return await self._insert_queued(new, now, commission_only=True)
+
+    async def _insert_queued(self, new: NewSettlement, now: datetime, *, commission_only: bool) -> bool:
+        """The copy's QUEUED settlement row, unless it has one (a retried or reconciled copy): True if
+        written now."""
         exists = await self._s.scalar(
             select(SettlementRow.id).where(SettlementRow.copy_trade_id == new.copy_trade_id)
         )
@@ -257,7 +241,7 @@ class SettlementRepository:
                 collateral_micro=new.collateral_micro,
                 fee_micro=new.fee_micro,
                 cost_basis_micro=new.cost_basis_micro,
-                commission_only=True,
+                commission_only=commission_only,
                 status=SettlementStatus.QUEUED,
                 retry_count=0,
                 created_at=now,
