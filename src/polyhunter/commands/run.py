@@ -19,12 +19,15 @@ import typer
 from polyhunter.api.server import ApiPortError, check_api_port
 from polyhunter.commands.common import CONFIG_OPTION, SET_OPTION, settings_or_exit
 from polyhunter.commands.doctor import ready_or_exit
+from polyhunter.log import get_logger
 from polyhunter.runtime.live_view import LiveLog, summary, summary_json, summary_text, watch
 from polyhunter.runtime.run_file import RunFile, load_run_file
 from polyhunter.runtime.shutdown import ShutdownSignals
-from polyhunter.runtime.supervisor import Supervisor
+from polyhunter.runtime.supervisor import SLOW_STOP_S, Supervisor
 from polyhunter.secretbox import MasterKeyMissingError
 from polyhunter.settings import Settings, SettingsError
+
+log = get_logger(__name__)
 
 
 async def _run(settings: Settings, run_file: RunFile, duration_s: float | None, as_json: bool) -> None:
@@ -37,7 +40,10 @@ async def _run(settings: Settings, run_file: RunFile, duration_s: float | None, 
             view.bind(supervisor.queries)
             running = supervisor.run(duration_s, stop_after=False, stop=shutdown.requested)
             await watch(supervisor.queries, view, running, live=sys.stdout.isatty() and not as_json)
+            asked = time.monotonic()
             result = await summary(supervisor.queries, view, started)
+            if time.monotonic() - asked >= SLOW_STOP_S:  # venue balances and positions, per follower
+                log.warning("slow step at stop", step="summary", took_s=round(time.monotonic() - asked, 1))
         finally:
             await supervisor.stop()
     typer.echo(summary_json(result) if as_json else summary_text(result))

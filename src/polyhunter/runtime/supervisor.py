@@ -35,6 +35,13 @@ from polyhunter.store.sessions import Database, SessionFactory
 
 log = get_logger(__name__)
 STOP_TASKS_EXTRA_S = 10.0  # past the shutdown grace, how long the cancelled tasks may take to end
+SLOW_STOP_S = 2.0  # a closing step that takes longer is logged
+
+
+def _closer_name(close: Closer) -> str:
+    owner = getattr(close, "__self__", None)
+    name = getattr(close, "__qualname__", None) or repr(close)
+    return name if owner is None else f"{type(owner).__name__}.{getattr(close, '__name__', name)}"
 
 
 class Supervisor:
@@ -197,13 +204,22 @@ class Supervisor:
         self._tasks = []
 
     async def stop(self) -> None:
+        """Stop the tasks (a drain), then close what start opened, newest first. Each step that takes
+        over `SLOW_STOP_S` is logged by name: a stop that overruns its grace says where it waited."""
         await self._stop_tasks()
         app: App | None = getattr(self, "app", None)
+        steps: list[tuple[str, Closer]] = []
         if app is not None:
-            await app.lifecycle.close()
+            steps.append(("market lifecycle", app.lifecycle.close))
             if app.cluster is not None:  # the others take the partitions over now, not after a TTL
-                await app.cluster.leave()
-        await self.ingest.close()
-        for close in reversed(self._closers):
+                steps.append(("cluster leave", app.cluster.leave))
+        steps.append(("ingest sources", self.ingest.close))
+        steps += [(_closer_name(close), close) for close in reversed(self._closers)]
+        loop = asyncio.get_running_loop()
+        for name, close in steps:
+            started = loop.time()
             await close()
+            took = loop.time() - started
+            if took >= SLOW_STOP_S:
+                log.warning("slow step at stop", step=name, took_s=round(took, 1))
         self._closers = []
