@@ -37,6 +37,7 @@ from polyhunter.engine.market_meta import ClosedMarkets
 from polyhunter.engine.pricing import Pricer
 from polyhunter.log import get_logger
 from polyhunter.ports.lifecycle import Holder, MarketStatusReader, Redeemer, RedemptionStore
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -188,6 +189,7 @@ class MarketLifecycle:
 
     async def run(self) -> None:
         while not self._stop.is_set():
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 await self.poll_once()
             except Exception as exc:  # noqa: BLE001 - a store outage: the next round tries again

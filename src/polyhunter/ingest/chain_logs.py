@@ -48,6 +48,7 @@ from polyhunter.ingest.source_deps import RetractHandler, SourceDeps
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SignalSink, SourceHealth
 from polyhunter.settings import Settings
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -216,6 +217,7 @@ class ChainLogSource:
 
     async def _iterate(self) -> AsyncIterator[Signal]:
         while not self._closed.is_set():
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             await self._commit_ready()
             if self._buffer:
                 _, item = self._buffer.popleft()

@@ -45,6 +45,7 @@ from polyhunter.ingest.rate_budget import RequestBudget
 from polyhunter.ingest.source_deps import SourceDeps, fill_bounds
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SignalSink, SourceHealth
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -265,6 +266,7 @@ class DataApiPoller:
     async def run(self, sink: SignalSink) -> None:
         """Poll every leader round after round into ``sink`` until :meth:`close` (or cancelled)."""
         while not self._closed.is_set():
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             started = time.monotonic()
             await self.run_round(sink)
             interval = self._interval_ms if self._push_healthy() else self._degraded_ms

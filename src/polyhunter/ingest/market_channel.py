@@ -28,6 +28,7 @@ from polyhunter.adapters.polymarket.wire_clob_ws import (
     decode_market_frame,
 )
 from polyhunter.log import get_logger
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -66,6 +67,7 @@ class MarketChannelListener:
         attempt = 0
         async with aiohttp.ClientSession() as session:
             while not self._stop.is_set():
+                raise_if_cancelled()  # a cancel swallowed inside the loop
                 wanted = await self._wanted()
                 if wanted:
                     try:
@@ -97,6 +99,7 @@ class MarketChannelListener:
             loop = asyncio.get_running_loop()
             next_refresh = loop.time() + self._refresh_s
             while not self._stop.is_set():
+                raise_if_cancelled()  # a cancel swallowed inside the loop
                 try:
                     msg = await ws.receive(timeout=min(PING_S, self._refresh_s))
                 except TimeoutError:

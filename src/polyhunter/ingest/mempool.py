@@ -50,6 +50,7 @@ from polyhunter.ingest.metrics import RejectCounter
 from polyhunter.ingest.source_deps import ConfirmHandler, RetractHandler, SourceDeps
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SignalSink, SourceHealth
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -200,6 +201,7 @@ class MempoolSource:
     async def _read_feed(self, sink: SignalSink) -> None:
         failures = 0
         while not self._closed.is_set():
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 async for batch in self._feed.batches():
                     self._feed_ok = True
@@ -291,6 +293,7 @@ class MempoolSource:
     async def _watch_blocks(self) -> None:
         failures = 0
         while not self._closed.is_set():
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 await self.settle_blocks()
                 self._blocks_ok = True

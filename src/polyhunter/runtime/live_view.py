@@ -101,18 +101,36 @@ async def refresh(queries: Queries, view: LiveLog) -> None:
     view.pnl = await queries.pnl_per_follower(view.starting_cash)
 
 
+SUMMARY_PART_S = 10.0  # each part of the summary that asks the venue or the database, at most
+
+
+async def _part(name: str, work: Awaitable[Any], fallback: Any, notes: dict[str, str]) -> Any:
+    """One part of the summary within `SUMMARY_PART_S`; on an error or the bound, `fallback` and a note
+    (the venue or the database away when the run stops must not turn its exit into a traceback)."""
+    try:
+        async with asyncio.timeout(SUMMARY_PART_S):
+            return await work
+    except Exception as exc:  # noqa: BLE001 - the summary says what it could not read
+        reason = f"no answer within {SUMMARY_PART_S:g} s" if isinstance(exc, TimeoutError) else str(exc)
+        notes[name] = f"{type(exc).__name__}: " + " ".join(reason.split())[:200]
+        log.warning("summary part unavailable", part=name, error=notes[name])
+        return fallback
+
+
 async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, Any]:
     by_state: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
-    for row in await queries.copy_counts():
+    notes: dict[str, str] = {}
+    for row in await _part("copies", queries.copy_counts(), [], notes):
         by_state[row.state] += row.count
         if row.reason:
             by_reason[f"{row.state}:{reason_class(row.reason)}"] += row.count
     stage = queries.stage("signal_to_submit")
-    pnl = await queries.pnl_per_follower(view.starting_cash)
+    # the venue's balances and positions: the view's last figures when it does not answer
+    pnl = await _part("pnl_usdc", queries.pnl_per_follower(view.starting_cash), dict(view.pnl), notes)
     view.signals, view.copies, view.pnl = queries.totals()[0], sum(by_state.values()), pnl
     slip = view.slippage_ticks
-    return {
+    out = {
         "duration_s": round(time.monotonic() - started, 1),
         "signals": view.signals,
         "signals_recorded": queries.signals_recorded(),
@@ -125,12 +143,18 @@ async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, 
         },
         "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
         "pnl_usdc": {name: str(value) for name, value in pnl.items()},
-        "realized_usdc": await queries.realized_per_follower(),  # fees, resolved markets, realized PnL
-        "pnl_today_usdc": await queries.pnl_today_per_follower(),  # today's row of the daily PnL series
+        # fees, resolved markets, realized PnL
+        "realized_usdc": await _part("realized_usdc", queries.realized_per_follower(), {}, notes),
+        # today's row of the daily PnL series
+        "pnl_today_usdc": await _part("pnl_today_usdc", queries.pnl_today_per_follower(), {}, notes),
         "followers": dict(view.custody),  # who they are: name -> custody (`paper`, `own wallet`)
-        "proxy": await queries.proxy_ledgers(),  # PROXY followers: settled copies, ledger, debt
+        # PROXY followers: settled copies, ledger, debt
+        "proxy": await _part("proxy", queries.proxy_ledgers(), {}, notes),
         "ingest": queries.ingest(),
     }
+    if notes:
+        out["unavailable"] = notes
+    return out
 
 
 def summary_text(result: dict[str, Any]) -> str:
@@ -146,6 +170,8 @@ def summary_text(result: dict[str, Any]) -> str:
         lines.append(f"signal→submit: p50 {lat['p50']} ms, p99 {lat['p99']} ms ({lat['count']} orders)")
     else:
         lines.append("signal→submit: no orders sent")
+    for part, why in sorted(result.get("unavailable", {}).items()):
+        lines.append(f"not read at stop: {part} ({why})")
     lines.append("PnL (USDC):")
     lines += [f"  {name} {Decimal(v):+.4f}" for name, v in sorted(result["pnl_usdc"].items())]
     today = result.get("pnl_today_usdc", {})

@@ -15,6 +15,7 @@ from polyhunter.domain.daily_pnl import utc_day
 from polyhunter.domain.errors import PolyHunterError
 from polyhunter.log import get_logger
 from polyhunter.store.pnl_daily import Marks, PnlDay, SqlDailyPnl
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 Price = Callable[[str], Awaitable[Decimal | None]]
@@ -79,6 +80,7 @@ class DailyPnlWriter:
 
     async def run(self) -> None:
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             await self.write_logged()
             await asyncio.sleep(self._interval_s)
 

@@ -32,6 +32,7 @@ from polyhunter.runtime.provision import Provisioned
 from polyhunter.runtime.run_file import RunFile
 from polyhunter.settings import Settings
 from polyhunter.store.sessions import Database, SessionFactory
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 STOP_TASKS_EXTRA_S = 10.0  # past the shutdown grace, how long the cancelled tasks may take to end
@@ -164,6 +165,7 @@ class Supervisor:
 
     async def _log_metrics(self) -> None:
         while True:
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             await asyncio.sleep(self.settings.engine.metrics_interval_ms / 1000)
             log.info("stage latency", **self.engine.metrics.summary())
 

@@ -25,6 +25,7 @@ from polyhunter.adapters.polymarket.wire_base import encode
 from polyhunter.adapters.polymarket.wire_rtds import subscribe_activity_trades
 from polyhunter.log import get_logger
 from polyhunter.ports.sources import SourceHealth as Health
+from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
 
@@ -69,6 +70,7 @@ class RtdsClient:
         attempt = 0
         async with aiohttp.ClientSession() as session:
             while not self._stop.is_set():
+                raise_if_cancelled()  # a cancel swallowed inside the loop
                 self.health = Health.CONNECTING
                 started, frames_before = time.monotonic(), self.frames
                 try:
@@ -108,6 +110,7 @@ class RtdsClient:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse, on_frame: OnFrame) -> None:
         while not self._stop.is_set():
+            raise_if_cancelled()  # a cancel swallowed inside the loop
             try:
                 msg = await ws.receive(timeout=self._silence_s)
             except TimeoutError:
