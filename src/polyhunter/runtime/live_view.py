@@ -17,7 +17,7 @@ import sys
 import time
 from array import array
 from collections import Counter, deque
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
@@ -101,33 +101,40 @@ async def refresh(queries: Queries, view: LiveLog) -> None:
     view.pnl = await queries.pnl_per_follower(view.starting_cash)
 
 
-SUMMARY_PART_S = 10.0  # each part of the summary that asks the venue or the database, at most
+SUMMARY_BUDGET_S = 10.0  # what the summary may take reading the venue and the database, in all
 
 
-async def _part(name: str, work: Awaitable[Any], fallback: Any, notes: dict[str, str]) -> Any:
-    """One part of the summary within `SUMMARY_PART_S`; on an error or the bound, `fallback` and a note
-    (the venue or the database away when the run stops must not turn its exit into a traceback)."""
-    try:
-        async with asyncio.timeout(SUMMARY_PART_S):
-            return await work
-    except Exception as exc:  # noqa: BLE001 - the summary says what it could not read
-        reason = f"no answer within {SUMMARY_PART_S:g} s" if isinstance(exc, TimeoutError) else str(exc)
-        notes[name] = f"{type(exc).__name__}: " + " ".join(reason.split())[:200]
-        log.warning("summary part unavailable", part=name, error=notes[name])
-        return fallback
+class _Reads:
+    """The summary's reads within one shared budget: a part that fails or finds the budget spent gives
+    its fallback and a note (the venue or the database away when the run stops must not turn its exit
+    into a traceback or hold it past the drain's grace)."""
+
+    def __init__(self) -> None:
+        self.deadline = asyncio.get_running_loop().time() + SUMMARY_BUDGET_S
+        self.notes: dict[str, str] = {}
+
+    async def part(self, name: str, work: Coroutine[Any, Any, Any], fallback: Any) -> Any:
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                return await work
+        except Exception as exc:  # noqa: BLE001 - the summary says what it could not read
+            reason = f"no answer within {SUMMARY_BUDGET_S:g} s" if isinstance(exc, TimeoutError) else str(exc)
+            self.notes[name] = f"{type(exc).__name__}: " + " ".join(reason.split())[:200]
+            log.warning("summary part unavailable", part=name, error=self.notes[name])
+            return fallback
 
 
 async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, Any]:
     by_state: Counter[str] = Counter()
     by_reason: Counter[str] = Counter()
-    notes: dict[str, str] = {}
-    for row in await _part("copies", queries.copy_counts(), [], notes):
+    reads = _Reads()
+    for row in await reads.part("copies", queries.copy_counts(), []):
         by_state[row.state] += row.count
         if row.reason:
             by_reason[f"{row.state}:{reason_class(row.reason)}"] += row.count
     stage = queries.stage("signal_to_submit")
     # the venue's balances and positions: the view's last figures when it does not answer
-    pnl = await _part("pnl_usdc", queries.pnl_per_follower(view.starting_cash), dict(view.pnl), notes)
+    pnl = await reads.part("pnl_usdc", queries.pnl_per_follower(view.starting_cash), dict(view.pnl))
     view.signals, view.copies, view.pnl = queries.totals()[0], sum(by_state.values()), pnl
     slip = view.slippage_ticks
     out = {
@@ -144,16 +151,16 @@ async def summary(queries: Queries, view: LiveLog, started: float) -> dict[str, 
         "mean_slippage_ticks": float(statistics.fmean(slip)) if slip else None,
         "pnl_usdc": {name: str(value) for name, value in pnl.items()},
         # fees, resolved markets, realized PnL
-        "realized_usdc": await _part("realized_usdc", queries.realized_per_follower(), {}, notes),
+        "realized_usdc": await reads.part("realized_usdc", queries.realized_per_follower(), {}),
         # today's row of the daily PnL series
-        "pnl_today_usdc": await _part("pnl_today_usdc", queries.pnl_today_per_follower(), {}, notes),
+        "pnl_today_usdc": await reads.part("pnl_today_usdc", queries.pnl_today_per_follower(), {}),
         "followers": dict(view.custody),  # who they are: name -> custody (`paper`, `own wallet`)
         # PROXY followers: settled copies, ledger, debt
-        "proxy": await _part("proxy", queries.proxy_ledgers(), {}, notes),
+        "proxy": await reads.part("proxy", queries.proxy_ledgers(), {}),
         "ingest": queries.ingest(),
     }
-    if notes:
-        out["unavailable"] = notes
+    if reads.notes:
+        out["unavailable"] = reads.notes
     return out
 
 
