@@ -35,7 +35,7 @@ from polyhunter.store.sessions import Database, SessionFactory
 from polyhunter.task_drain import raise_if_cancelled
 
 log = get_logger(__name__)
-STOP_TASKS_EXTRA_S = 10.0  # past the shutdown grace, how long the cancelled tasks may take to end
+STOP_TASKS_EXTRA_S = 5.0  # past the grace, how long cancelled tasks may take to end (the last hand-offs: 5 s)
 SLOW_STOP_S = 2.0  # a closing step that takes longer is logged
 
 
