@@ -33,6 +33,7 @@ SUMMARY_WINDOW = 10_000
 PNL_REFRESH_S = 2.0
 LOG_EVERY_S = 10.0
 FRAME_S = 0.25
+REFRESH_LIMIT_S = 5.0  # a refresh of the counts and PnL (venue balances for own wallets), at most
 
 
 class FloatWindow:
@@ -282,10 +283,24 @@ async def watch(queries: Queries, view: LiveLog, running: Awaitable[None], *, li
     runner.result()
 
 
-async def _refresh_quietly(queries: Queries, view: LiveLog) -> None:
+async def _refresh_quietly(
+    queries: Queries, view: LiveLog, runner: asyncio.Future[None] | None = None
+) -> None:
+    """`refresh` within `REFRESH_LIMIT_S`, given up when `runner` ends first (a stop never waits for a
+    venue that does not answer); the view keeps the last figures it had."""
+    work = asyncio.ensure_future(refresh(queries, view))
     try:
-        await refresh(queries, view)
-    except Exception as exc:  # noqa: BLE001 - the view keeps the last figures it had
+        waiting: set[asyncio.Future[Any]] = {work} if runner is None else {work, runner}
+        await asyncio.wait(waiting, timeout=REFRESH_LIMIT_S, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not work.done():
+            work.cancel()
+            await asyncio.wait({work}, timeout=1.0)
+    if not work.done() or work.cancelled():
+        if runner is None or not runner.done():
+            log.warning("view refresh failed", error=f"no answer within {REFRESH_LIMIT_S:g} s")
+        return
+    if (exc := work.exception()) is not None:
         log.warning("view refresh failed", error=str(exc))
 
 
@@ -301,7 +316,7 @@ async def _live(queries: Queries, view: LiveLog, runner: asyncio.Future[None]) -
         while not runner.done():
             if time.monotonic() >= next_refresh:  # counts, marks, positions: every 2 s, not every frame
                 next_refresh = time.monotonic() + PNL_REFRESH_S
-                await _refresh_quietly(queries, view)
+                await _refresh_quietly(queries, view, runner)
             view.signals = queries.totals()[0]
             screen.update(render(view))
             await asyncio.wait({runner}, timeout=FRAME_S)
@@ -330,7 +345,9 @@ async def _log_lines(queries: Queries, view: LiveLog, runner: asyncio.Future[Non
         await asyncio.wait({runner}, timeout=LOG_EVERY_S)
         if runner.done():
             return
-        await _refresh_quietly(queries, view)
+        await _refresh_quietly(queries, view, runner)
+        if runner.done():
+            return
         log.info(
             "progress",
             signals=view.signals,

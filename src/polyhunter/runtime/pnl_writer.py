@@ -69,11 +69,16 @@ class DailyPnlWriter:
         self.rows = len(rows)
         self.last_error = None
 
-    async def write_logged(self) -> None:
+    async def write_logged(self, limit_s: float | None = None) -> None:
         """`write`, a failure logged (and kept for /status) rather than raised: a report must not stop
-        the copying; the next one retries."""
+        the copying; the next one retries. With `limit_s` (at a stop), given up after that long (the
+        venue's marks not answering must not hold the exit; the next start writes the series)."""
         try:
-            await self.write()
+            async with asyncio.timeout(limit_s):
+                await self.write()
+        except TimeoutError:
+            self.last_error = f"TimeoutError: not written within {limit_s:g} s"
+            log.warning("daily pnl not written", error=self.last_error)
         except Exception as exc:  # noqa: BLE001 - any failure: logged, retried next interval
             self.last_error = f"{type(exc).__name__}: " + " ".join(str(exc).split())[:300]
             log.warning("daily pnl not written", error=self.last_error)

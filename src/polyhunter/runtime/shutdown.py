@@ -30,6 +30,29 @@ OVERRUN_S = 20.0  # past the grace: the mux's last hand-offs, closing clients, a
 OVERRUN_EXIT = 70  # EX_SOFTWARE: the drain did not end in time
 
 
+def _await_chain(coro: Any, limit: int = 40) -> list[str]:
+    """Where a suspended coroutine waits, outermost first: each frame of its `await` chain (a task's own
+    stack shows only the outermost one)."""
+    out: list[str] = []
+    while coro is not None and len(out) < limit:
+        frame = (
+            getattr(coro, "cr_frame", None)
+            or getattr(coro, "gi_frame", None)
+            or getattr(coro, "ag_frame", None)
+        )
+        if frame is not None:
+            out.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        nxt = (
+            getattr(coro, "cr_await", None)
+            or getattr(coro, "gi_yieldfrom", None)
+            or getattr(coro, "ag_await", None)
+        )
+        if nxt is None and coro is not None and not hasattr(coro, "cr_frame"):
+            out.append(f"  {coro!r}")  # a future or a foreign awaitable: the end of the chain
+        coro = nxt
+    return out
+
+
 def dump_stuck(out: TextIO | None = None) -> int:
     """Write the stack of every unfinished asyncio task of the running loop, then of every thread, to
     `out` (stderr); return how many tasks were written."""
@@ -40,8 +63,9 @@ def dump_stuck(out: TextIO | None = None) -> int:
         if task is current:
             continue
         with contextlib.suppress(Exception):
-            print(f"--- task {task.get_name()} (not done) ---", file=stream)
-            task.print_stack(limit=30, file=stream)
+            print(f"--- task {task.get_name()} (not done), awaiting ---", file=stream)
+            for line in _await_chain(task.get_coro()):
+                print(line, file=stream)
     with contextlib.suppress(Exception):
         stream.flush()
         print("--- threads ---", file=stream, flush=True)

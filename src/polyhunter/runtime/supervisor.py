@@ -37,6 +37,7 @@ from polyhunter.task_drain import raise_if_cancelled
 log = get_logger(__name__)
 STOP_TASKS_EXTRA_S = 5.0  # past the grace, how long cancelled tasks may take to end (the last hand-offs: 5 s)
 SLOW_STOP_S = 2.0  # a closing step that takes longer is logged
+PNL_AT_STOP_S = 5.0  # the daily PnL series written at a clean stop (venue marks included), at most
 
 
 def _closer_name(close: Closer) -> str:
@@ -191,7 +192,7 @@ class Supervisor:
             # Copies parked below the venue minimum cannot complete once we stop: close them now.
             await self.sweeper.close_aggregates(everything=True)
             if self.app.pnl is not None:  # a clean stop: the series includes the last copies
-                await self.app.pnl.write_logged()
+                await self.app.pnl.write_logged(limit_s=PNL_AT_STOP_S)
             signals_after, copies_after = self.queries.totals()
             log.info(
                 "drained",

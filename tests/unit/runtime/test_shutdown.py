@@ -75,7 +75,7 @@ def test_an_overrun_drain_exits_70_and_writes_where_each_task_waits() -> None:
     )
     assert done.returncode == 70, done.stderr
     assert "drain overran its grace" in done.stderr + done.stdout
-    assert "--- task hung-close (not done) ---" in done.stderr
+    assert "--- task hung-close (not done), awaiting ---" in done.stderr
     assert "client_that_never_closes" in done.stderr
     assert "--- threads ---" in done.stderr
     assert "Current thread" in done.stderr
