@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from polyhunter.adapters.chain import custody_calls as cc
@@ -21,6 +21,7 @@ from polyhunter.adapters.chain.legacy_tx_signer import TxSigner
 from polyhunter.adapters.chain.rpc import JsonRpcClient
 from polyhunter.domain.commission import FeeSchedule
 from polyhunter.domain.signal import Side
+from polyhunter.domain.states import CopyTradeState
 from polyhunter.execution.proxy_settlement import ProxySettler, SettlerConfig
 from polyhunter.execution.tx_monitor import TxMonitor, WorkerSender
 from polyhunter.secretbox import SecretBox, generate_master_key
@@ -31,7 +32,7 @@ from polyhunter.store.copy_store import SqlCopyStore
 from polyhunter.store.database import create_engine, create_session_factory, unit_of_work
 from polyhunter.store.enums import DebtStatus, SettlementStatus, WalletKind
 from polyhunter.store.models import CopyTrade, DebtRecord
-from polyhunter.store.models.settlement import SettlementRow
+from polyhunter.store.models.settlement import CommissionLog, SettlementRow
 from polyhunter.store.repos.settlements import NewSettlement, SettlementRepository
 from polyhunter.store.repos.wallets import WalletRepository
 from tests.support.store_factories import ASSET, new_config, new_copy, new_key, signal_with_key
@@ -361,10 +362,22 @@ async def test_direct_commissions_settle_in_one_batch_and_a_short_proxy_owes_onl
         assert await repo.unsettled_buy_cost(stack.user_id) == 3 * fee
     s = settler(stack)
     await drain(s)
+    assert s.metrics.batches == 0  # the engine has not recorded the fills yet: the commissions wait
+    async with unit_of_work(stack.sessions) as session:  # the engine records each copy's fill
+        await session.execute(
+            update(CopyTrade)
+            .where(CopyTrade.id.in_(copies))
+            .values(
+                state=CopyTradeState.EXECUTED, filled_size_micro=10 * USDC, filled_notional_micro=5 * USDC
+            )
+        )
+    await drain(s)
     assert s.metrics.batches == 1  # three copies, one transaction
     async with unit_of_work(stack.sessions) as session:
         rows = list(await session.scalars(select(SettlementRow).order_by(SettlementRow.id)))
         debts = list(await session.scalars(select(DebtRecord)))
+        logged = list(await session.scalars(select(CommissionLog).order_by(CommissionLog.id)))
+    assert [(c.copy_trade_id, c.basis_micro) for c in logged] == [(c, 5 * USDC) for c in copies[:2]]
     assert [(r.status, r.paid_collateral_micro, r.paid_fee_micro) for r in rows] == [
         (SettlementStatus.SETTLED, 0, fee),
         (SettlementStatus.SETTLED, 0, fee),

@@ -250,12 +250,15 @@ class SettlementRepository:
         return True
 
     async def due(self, now: datetime, limit: int) -> list[SettlementRow]:
-        """QUEUED settlements whose retry time has come, oldest first."""
+        """QUEUED settlements whose retry time has come, oldest first. A DIRECT commission waits until the
+        engine has recorded its copy's fill: the commission log's basis is the copy's gross notional."""
         rows = await self._s.scalars(
             select(SettlementRow)
+            .join(CopyTrade, CopyTrade.id == SettlementRow.copy_trade_id)
             .where(
                 SettlementRow.status == SettlementStatus.QUEUED,
                 (SettlementRow.next_retry_at.is_(None)) | (SettlementRow.next_retry_at <= now),
+                SettlementRow.commission_only.is_(False) | CopyTrade.filled_notional_micro.is_not(None),
             )
             .order_by(SettlementRow.id)
             .limit(limit)
